@@ -1,0 +1,6 @@
+//! reverie: a language server that thinks about your codebase while the editor is idle.
+//!
+//! Modules in reading order; the layering and its invariants are in the README.
+
+pub mod hash;
+pub mod syntax;

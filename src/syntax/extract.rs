@@ -1,0 +1,641 @@
+//! Fact extraction: one parse and one query pass over a file turn its bytes into `FileFacts`.
+//!
+//! The language's query (see `language.rs`) does the matching; this module only interprets captures by
+//! name (the contract in `grammars/README.md`), attaches docs and signatures, and computes the interface
+//! digest. It is a pure function of the bytes and the language: no IO, no global state beyond the
+//! compiled queries and a per-thread parser, and it never fails — broken code yields the facts the
+//! parser could recover.
+
+use crate::hash::{Digest, DigestBuilder};
+use crate::syntax::facts::*;
+use crate::syntax::{DocStyle, Language};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::OnceLock;
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Parser, QueryCursor, Tree};
+
+/// Longest signature kept, in bytes; longer ones end with `…`.
+const MAX_SIGNATURE_BYTES: usize = 240;
+/// Longest doc comment kept, in bytes.
+const MAX_DOC_BYTES: usize = 1200;
+/// Longest error message kept, in bytes.
+const MAX_MESSAGE_BYTES: usize = 400;
+
+/// Extracts the facts of `bytes` written in `language`.
+pub fn extract(bytes: &[u8], language: Language) -> FileFacts {
+    match parse(bytes, language, None) {
+        Some(tree) => extract_from_tree(bytes, language, &tree),
+        None => empty_facts(bytes, language),
+    }
+}
+
+/// Parses `bytes`, reusing `old_tree` (already edited with `Tree::edit`) for an incremental parse.
+/// `None` only if tree-sitter gives up, which it does not do without a timeout or cancellation flag.
+pub fn parse(bytes: &[u8], language: Language, old_tree: Option<&Tree>) -> Option<Tree> {
+    thread_local! {
+        static PARSERS: RefCell<HashMap<Language, Parser>> = RefCell::new(HashMap::new());
+    }
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let parser = parsers.entry(language).or_insert_with(|| {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&language.grammar())
+                .unwrap_or_else(|err| panic!("grammar for {} does not load: {err}", language.name()));
+            parser
+        });
+        parser.parse(bytes, old_tree)
+    })
+}
+
+fn empty_facts(bytes: &[u8], language: Language) -> FileFacts {
+    FileFacts {
+        language,
+        content_hash: Digest::of(bytes),
+        interface_hash: DigestBuilder::new().finish(),
+        line_count: count_lines(bytes),
+        byte_len: bytes.len() as u32,
+        has_syntax_errors: true,
+        definitions: Vec::new(),
+        references: Vec::new(),
+        imports: Vec::new(),
+        error_sites: Vec::new(),
+        tests: Vec::new(),
+        todos: Vec::new(),
+    }
+}
+
+/// What a capture name means (see `grammars/README.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Definition(DefKind),
+    Reference(RefKind),
+    Name,
+    Import,
+    ImportPath,
+    ErrorSite(ErrorKind),
+    ErrorMessage,
+    Test,
+    TestName,
+    Comment,
+    /// Captures used only by predicates: names starting with `_`.
+    Predicate,
+}
+
+pub(crate) fn role_of(capture: &str) -> Option<Role> {
+    if capture.starts_with('_') {
+        return Some(Role::Predicate);
+    }
+    let (head, tail) = capture.split_once('.').unwrap_or((capture, ""));
+    Some(match (head, tail) {
+        ("definition", kind) => Role::Definition(DefKind::from_capture(kind)?),
+        ("reference", kind) => Role::Reference(RefKind::from_capture(kind)?),
+        ("name", "") => Role::Name,
+        ("import", "") => Role::Import,
+        ("import", "path") => Role::ImportPath,
+        ("error", "message") => Role::ErrorMessage,
+        ("error", kind) => Role::ErrorSite(ErrorKind::from_capture(kind)?),
+        ("test", "") => Role::Test,
+        ("test", "name") => Role::TestName,
+        ("comment", "") => Role::Comment,
+        _ => return None,
+    })
+}
+
+fn roles(language: Language) -> &'static [Role] {
+    static ROLES: [OnceLock<Vec<Role>>; 9] = [const { OnceLock::new() }; 9];
+    ROLES[language as usize].get_or_init(|| {
+        language
+            .query()
+            .capture_names()
+            .iter()
+            .map(|name| {
+                role_of(name).unwrap_or_else(|| {
+                    panic!("unknown capture @{name} in the {} query", language.name())
+                })
+            })
+            .collect()
+    })
+}
+
+/// Extracts facts from an already parsed tree (the language server keeps trees of open buffers).
+pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileFacts {
+    let query = language.query();
+    let roles = roles(language);
+    let root = tree.root_node();
+
+    // Keyed by the start byte of the name/message/test node, so that the same node matched by
+    // several patterns is counted once; the earliest pattern (the most specific one) wins.
+    let mut definitions: HashMap<usize, (usize, Node, DefKind, Node)> = HashMap::new();
+    let mut references: HashMap<usize, (Node, RefKind)> = HashMap::new();
+    let mut error_sites: HashMap<usize, (Node, ErrorKind, Node)> = HashMap::new();
+    let mut tests: HashMap<usize, (Node, Node)> = HashMap::new();
+    let mut imports: Vec<Import> = Vec::new();
+    let mut import_nodes: HashMap<usize, ()> = HashMap::new();
+    let mut comments: Vec<Node> = Vec::new();
+
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, root, bytes);
+    while let Some(m) = matches.next() {
+        let mut def: Option<(Node, DefKind)> = None;
+        let mut reference: Option<(Node, RefKind)> = None;
+        let mut name: Option<Node> = None;
+        let mut import: Option<Node> = None;
+        let mut import_paths: Vec<Node> = Vec::new();
+        let mut error_site: Option<(Node, ErrorKind)> = None;
+        let mut message: Option<Node> = None;
+        let mut test: Option<Node> = None;
+        let mut test_name: Option<Node> = None;
+        for capture in m.captures() {
+            let node = capture.node;
+            match roles[capture.index as usize] {
+                Role::Definition(kind) => def = Some((node, kind)),
+                Role::Reference(kind) => reference = Some((node, kind)),
+                Role::Name => name = Some(node),
+                Role::Import => import = Some(node),
+                Role::ImportPath => import_paths.push(node),
+                Role::ErrorSite(kind) => error_site = Some((node, kind)),
+                Role::ErrorMessage => message = Some(node),
+                Role::Test => test = Some(node),
+                Role::TestName => test_name = Some(node),
+                Role::Comment => comments.push(node),
+                Role::Predicate => {}
+            }
+        }
+        if let (Some((node, kind)), Some(name)) = (def, name) {
+            match definitions.entry(name.start_byte()) {
+                Entry::Vacant(slot) => {
+                    slot.insert((m.pattern_index, node, kind, name));
+                }
+                Entry::Occupied(mut slot) if slot.get().0 > m.pattern_index => {
+                    slot.insert((m.pattern_index, node, kind, name));
+                }
+                Entry::Occupied(_) => {}
+            }
+        } else if let (Some((_, kind)), Some(name)) = (reference, name) {
+            references.entry(name.start_byte()).or_insert((name, kind));
+        }
+        if let Some(node) = import {
+            if import_paths.is_empty() {
+                if import_nodes.insert(node.start_byte(), ()).is_none() {
+                    imports.push(Import { path: collapse_whitespace(&text(bytes, node), 200), span: span(node) });
+                }
+            } else {
+                for path in import_paths {
+                    if import_nodes.insert(path.start_byte(), ()).is_none() {
+                        imports.push(Import { path: literal_text(&text(bytes, path), 200), span: span(path) });
+                    }
+                }
+            }
+        }
+        if let (Some((site, kind)), Some(message)) = (error_site, message) {
+            error_sites.entry(message.start_byte()).or_insert((site, kind, message));
+        }
+        if let (Some(test), Some(test_name)) = (test, test_name) {
+            tests.entry(test.start_byte()).or_insert((test, test_name));
+        }
+    }
+
+    comments.sort_by_key(|node| node.start_byte());
+    comments.dedup_by_key(|node| node.start_byte());
+
+    let mut definitions: Vec<(Node, DefKind, Node)> =
+        definitions.into_values().map(|(_, node, kind, name)| (node, kind, name)).collect();
+    definitions.sort_by_key(|(node, _, _)| (node.start_byte(), std::cmp::Reverse(node.end_byte())));
+
+    let line_starts = line_starts(bytes);
+    let mut facts_definitions: Vec<Definition> = definitions
+        .iter()
+        .map(|&(node, kind, name)| Definition {
+            name: text(bytes, name).into_owned(),
+            kind,
+            span: span(node),
+            signature: signature(bytes, node, &comments),
+            doc: doc(bytes, language, node, &comments, &line_starts),
+            parent: None,
+        })
+        .collect();
+    assign_parents(&mut facts_definitions);
+
+    let interface_hash = interface_hash(bytes, &definitions, &comments);
+
+    // A definition's own name is not a reference to it.
+    for (_, _, name) in &definitions {
+        references.remove(&name.start_byte());
+    }
+    let mut references: Vec<Reference> = references
+        .into_values()
+        .map(|(node, kind)| Reference { name: text(bytes, node).into_owned(), kind, span: span(node) })
+        .collect();
+    references.sort_by_key(|r| r.span.start_byte);
+
+    let mut error_sites: Vec<ErrorSite> = error_sites
+        .into_values()
+        .map(|(site, kind, message)| ErrorSite {
+            message: literal_text(&text(bytes, message), MAX_MESSAGE_BYTES),
+            kind,
+            span: span(site),
+            definition: None,
+        })
+        .filter(|site| !site.message.trim().is_empty())
+        .collect();
+    error_sites.sort_by_key(|site| site.span.start_byte);
+    let mut facts = FileFacts {
+        language,
+        content_hash: Digest::of(bytes),
+        interface_hash,
+        line_count: count_lines(bytes),
+        byte_len: bytes.len() as u32,
+        has_syntax_errors: root.has_error(),
+        definitions: facts_definitions,
+        references,
+        imports,
+        error_sites: Vec::new(),
+        tests: Vec::new(),
+        todos: todos(bytes, &comments),
+    };
+    for site in &mut error_sites {
+        site.definition = facts.enclosing_definition(&site.span);
+    }
+    facts.error_sites = error_sites;
+
+    let mut tests: Vec<TestCase> = tests
+        .into_values()
+        .map(|(node, name)| TestCase { name: literal_text(&text(bytes, name), 200), span: span(node) })
+        .collect();
+    tests.sort_by_key(|t| t.span.start_byte);
+    facts.tests = tests;
+    facts.imports.sort_by_key(|i| i.span.start_byte);
+    facts
+}
+
+fn text<'a>(bytes: &'a [u8], node: Node) -> std::borrow::Cow<'a, str> {
+    String::from_utf8_lossy(&bytes[node.start_byte()..node.end_byte()])
+}
+
+fn span(node: Node) -> Span {
+    let start = node.start_position();
+    let end = node.end_position();
+    Span {
+        start_byte: node.start_byte() as u32,
+        end_byte: node.end_byte() as u32,
+        start: Point { line: start.row as u32, column: start.column as u32 },
+        end: Point { line: end.row as u32, column: end.column as u32 },
+    }
+}
+
+fn count_lines(bytes: &[u8]) -> u32 {
+    if bytes.is_empty() {
+        return 0;
+    }
+    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u32;
+    if bytes.ends_with(b"\n") { newlines } else { newlines + 1 }
+}
+
+fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1)).collect()
+}
+
+/// Cuts `s` to at most `max` bytes on a char boundary, marking the cut with `…`.
+pub(crate) fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+fn collapse_whitespace(s: &str, max: usize) -> String {
+    truncate(s.split_whitespace().collect::<Vec<_>>().join(" "), max)
+}
+
+/// The text of a string literal without its prefix (`r`, `b`, `f`, `u`, `@`, `L`, ...), raw-string
+/// hashes and quotes: `f"no such key {k!r}"` → `no such key {k!r}`. Anything else is returned trimmed.
+pub(crate) fn literal_text(literal: &str, max: usize) -> String {
+    let trimmed = literal.trim();
+    let body = match trimmed.find(['"', '\'', '`']) {
+        Some(quote_at) if trimmed[..quote_at].chars().all(|c| c.is_ascii_alphabetic() || c == '#' || c == '@') => {
+            let inner = trimmed[quote_at..].trim_end_matches('#');
+            let quote = inner.chars().next().unwrap_or('"');
+            let run = inner.chars().take_while(|&c| c == quote).count().min(3);
+            let run = if run == 2 && inner.len() == 2 { 1 } else { run };
+            let open = quote.len_utf8() * run;
+            if inner.len() >= 2 * open {
+                let inner = &inner[open..];
+                inner.strip_suffix(&quote.to_string().repeat(run)).unwrap_or(inner)
+            } else {
+                ""
+            }
+        }
+        _ => trimmed,
+    };
+    // C++ raw strings: R"delim( ... )delim"
+    let body = if trimmed.starts_with("R\"") {
+        body.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map_or(body, |(inner, _)| inner)
+    } else {
+        body
+    };
+    truncate(body.to_string(), max)
+}
+
+/// The body of a definition: its `body` field, or the body of the function assigned to it
+/// (`const f = () => {...}`).
+fn body_of(node: Node) -> Option<Node> {
+    node.child_by_field_name("body").or_else(|| {
+        let value = node.child_by_field_name("value")?;
+        value.child_by_field_name("body")
+    })
+}
+
+fn signature(bytes: &[u8], node: Node, comments: &[Node]) -> String {
+    let end = match body_of(node) {
+        Some(body) => body.start_byte(),
+        None => {
+            let start = node.start_byte();
+            let first_line_end =
+                memchr::memchr(b'\n', &bytes[start..node.end_byte()]).map_or(node.end_byte(), |i| start + i);
+            first_line_end
+        }
+    };
+    let mut header = String::new();
+    let mut at = node.start_byte();
+    let first = comments.partition_point(|c| c.end_byte() <= at);
+    for comment in &comments[first..] {
+        if comment.start_byte() >= end {
+            break;
+        }
+        header.push_str(&String::from_utf8_lossy(&bytes[at..comment.start_byte()]));
+        at = comment.end_byte().min(end);
+    }
+    header.push_str(&String::from_utf8_lossy(&bytes[at.min(end)..end]));
+    let mut sig = collapse_whitespace(&header, MAX_SIGNATURE_BYTES);
+    while let Some(stripped) = sig.strip_suffix(['{', ':', '=', ' ']) {
+        sig = stripped.to_string();
+    }
+    if sig.ends_with("=>") {
+        sig.truncate(sig.len() - 2);
+        sig = sig.trim_end().to_string();
+    }
+    sig
+}
+
+/// Parent/child nesting: `definitions` is sorted by start, outer before inner.
+fn assign_parents(definitions: &mut [Definition]) {
+    let mut stack: Vec<usize> = Vec::new();
+    for index in 0..definitions.len() {
+        let span = definitions[index].span;
+        while let Some(&top) = stack.last() {
+            if definitions[top].span.contains(&span) {
+                break;
+            }
+            stack.pop();
+        }
+        definitions[index].parent = stack.last().map(|&p| p as u32);
+        stack.push(index);
+    }
+}
+
+fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_starts: &[usize]) -> Option<String> {
+    match language.doc_style() {
+        DocStyle::Docstring => docstring(bytes, node),
+        DocStyle::PrecedingComments => preceding_comments(bytes, node, comments, line_starts),
+    }
+}
+
+fn docstring(bytes: &[u8], node: Node) -> Option<String> {
+    let body = node.child_by_field_name("body")?;
+    let first = body.named_child(0)?;
+    if first.kind() != "expression_statement" {
+        return None;
+    }
+    let string = first.named_child(0)?;
+    if string.kind() != "string" {
+        return None;
+    }
+    let raw = literal_text(&text(bytes, string), usize::MAX);
+    let cleaned = dedent(&raw);
+    (!cleaned.is_empty()).then(|| truncate(cleaned, MAX_DOC_BYTES))
+}
+
+fn dedent(doc: &str) -> String {
+    let mut lines = doc.lines();
+    let first = lines.next().unwrap_or("").trim().to_string();
+    let rest: Vec<&str> = lines.collect();
+    let indent = rest
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = vec![first];
+    out.extend(rest.iter().map(|l| if l.len() >= indent { l[indent..].trim_end().to_string() } else { l.trim().to_string() }));
+    out.join("\n").trim().to_string()
+}
+
+/// Kinds of nodes that wrap a definition and may carry its leading comments instead of it.
+const WRAPPERS: &[&str] = &["export_statement", "decorated_definition", "template_declaration"];
+
+fn preceding_comments(bytes: &[u8], node: Node, comments: &[Node], line_starts: &[usize]) -> Option<String> {
+    let mut anchor = node;
+    while let Some(parent) = anchor.parent() {
+        if WRAPPERS.contains(&parent.kind()) {
+            anchor = parent;
+        } else {
+            break;
+        }
+    }
+    // The last comment that ends before the definition starts.
+    let end = comments.partition_point(|c| c.end_byte() <= anchor.start_byte());
+    let mut next_row = anchor.start_position().row;
+    let mut next_start = anchor.start_byte();
+    let mut block: Vec<String> = Vec::new();
+    for comment in comments[..end].iter().rev() {
+        let gap = &bytes[comment.end_byte()..next_start];
+        if !gap_is_attributes_only(gap) || comment.end_position().row + 1 < next_row.saturating_sub(attribute_lines(gap)) {
+            break;
+        }
+        let line_start = line_starts[comment.start_position().row];
+        if !bytes[line_start..comment.start_byte()].iter().all(|b| b.is_ascii_whitespace()) {
+            break; // A trailing comment on a line of code documents that line, not this definition.
+        }
+        block.push(clean_comment(&text(bytes, *comment)));
+        next_row = comment.start_position().row;
+        next_start = comment.start_byte();
+    }
+    if block.is_empty() {
+        return None;
+    }
+    block.reverse();
+    let doc = block.join("\n").trim().to_string();
+    (!doc.is_empty()).then(|| truncate(doc, MAX_DOC_BYTES))
+}
+
+/// Whether the bytes between a comment and a definition hold nothing but whitespace and
+/// attribute/annotation/decorator lines (`#[derive(..)]`, `@Override`, `@app.route(..)`).
+fn gap_is_attributes_only(gap: &[u8]) -> bool {
+    String::from_utf8_lossy(gap).lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with("#[") || line.starts_with('@')
+    })
+}
+
+fn attribute_lines(gap: &[u8]) -> usize {
+    String::from_utf8_lossy(gap).lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+fn clean_comment(comment: &str) -> String {
+    comment
+        .lines()
+        .map(|line| {
+            let line = line.trim();
+            let line = line.strip_suffix("*/").unwrap_or(line);
+            let line = ["///", "//!", "//", "/**", "/*!", "/*", "*", "#"]
+                .iter()
+                .find_map(|marker| line.strip_prefix(marker))
+                .unwrap_or(line);
+            line.strip_prefix(' ').unwrap_or(line).trim_end()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// See `FileFacts::interface_hash`.
+fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments: &[Node]) -> Digest {
+    let mut elided: Vec<(usize, usize)> = definitions
+        .iter()
+        .filter(|(_, kind, _)| kind.has_implementation_body())
+        .filter_map(|(node, _, _)| body_of(*node))
+        .map(|body| (body.start_byte(), body.end_byte()))
+        .collect();
+    let bodies = merge_ranges(elided.clone());
+    elided.extend(comments.iter().map(|c| (c.start_byte(), c.end_byte())));
+    let elided = merge_ranges(elided);
+
+    let inside_a_body = |offset: usize| {
+        let i = bodies.partition_point(|&(start, _)| start <= offset);
+        i > 0 && offset < bodies[i - 1].1
+    };
+    let mut parts: Vec<String> = definitions
+        .iter()
+        .filter(|(node, _, _)| !inside_a_body(node.start_byte()))
+        .map(|(node, kind, name)| {
+            let mut kept = String::new();
+            let (start, end) = (node.start_byte(), node.end_byte());
+            let mut at = start;
+            let first = elided.partition_point(|&(_, e)| e <= start);
+            for &(s, e) in &elided[first..] {
+                if s >= end {
+                    break;
+                }
+                if s > at {
+                    kept.push_str(&String::from_utf8_lossy(&bytes[at..s]));
+                }
+                kept.push_str(" … ");
+                at = at.max(e);
+            }
+            if at < end {
+                kept.push_str(&String::from_utf8_lossy(&bytes[at..end]));
+            }
+            format!("{}\u{1f}{}\u{1f}{}", kind.name(), text(bytes, *name), kept.split_whitespace().collect::<Vec<_>>().join(" "))
+        })
+        .collect();
+    // Order-independent: moving a definition is not an interface change.
+    parts.sort_unstable();
+    let mut builder = DigestBuilder::new();
+    for part in &parts {
+        builder.part(part.as_bytes());
+    }
+    builder.finish()
+}
+
+fn merge_ranges(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+const TODO_TAGS: [&str; 4] = ["TODO", "FIXME", "XXX", "HACK"];
+
+fn todos(bytes: &[u8], comments: &[Node]) -> Vec<Todo> {
+    let mut todos = Vec::new();
+    for comment in comments {
+        let text = text(bytes, *comment);
+        for (offset, line) in text.lines().enumerate() {
+            for tag in TODO_TAGS {
+                let Some(at) = find_tag(line, tag) else { continue };
+                let rest = line[at + tag.len()..].trim_start_matches(|c: char| c == ':' || c == ' ' || c == '-');
+                let rest = rest.trim().trim_end_matches("*/").trim();
+                todos.push(Todo {
+                    tag: tag.to_string(),
+                    text: truncate(rest.to_string(), 200),
+                    line: comment.start_position().row as u32 + offset as u32,
+                });
+                break;
+            }
+        }
+    }
+    todos
+}
+
+/// `tag` as a whole word followed by `:`, `(`, whitespace or the end of the line.
+fn find_tag(line: &str, tag: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = line[from..].find(tag) {
+        let at = from + found;
+        let before_ok = line[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric() && c != '_');
+        let after = line[at + tag.len()..].chars().next();
+        let after_ok = after.is_none_or(|c| c == ':' || c == '(' || c.is_whitespace());
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        from = at + tag.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_text_strips_prefixes_and_quotes() {
+        assert_eq!(literal_text(r#""plain""#, 100), "plain");
+        assert_eq!(literal_text(r#"f"no such key {k}""#, 100), "no such key {k}");
+        assert_eq!(literal_text(r##"r#"raw "quoted""#"##, 100), r#"raw "quoted""#);
+        assert_eq!(literal_text(r#"'''doc'''"#, 100), "doc");
+        assert_eq!(literal_text(r#""""doc""""#, 100), "doc");
+        assert_eq!(literal_text("`tmpl ${x}`", 100), "tmpl ${x}");
+        assert_eq!(literal_text(r#"R"(raw)""#, 100), "raw");
+        assert_eq!(literal_text(r#""""#, 100), "");
+    }
+
+    #[test]
+    fn todo_tags_are_whole_words() {
+        assert_eq!(find_tag("# TODO: fix", "TODO"), Some(2));
+        assert_eq!(find_tag("# TODOS are fine", "TODO"), None);
+        assert_eq!(find_tag("// FIXME(anna) later", "FIXME"), Some(3));
+    }
+
+    #[test]
+    fn every_capture_name_has_a_role() {
+        for language in Language::ALL {
+            for name in language.query().capture_names() {
+                assert!(role_of(name).is_some(), "@{name} in {} has no meaning", language.name());
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Syntax: the language registry, the tree-sitter queries from `grammars/`, and fact extraction.
+//!
+//! This layer knows nothing about LSP, the store or the network. Its one job is
+//! `(bytes, language) -> FileFacts`, deterministic and infallible.
+
+mod extract;
+pub mod facts;
+mod language;
+
+pub use extract::{extract, extract_from_tree, parse};
+pub use facts::{FileFacts, render_facts};
+pub use language::{DocStyle, Language, facts_fingerprint};
+
+/// Bumped whenever extraction logic changes what it produces for the same bytes; part of the store's
+/// facts fingerprint, so stale facts are re-extracted rather than served.
+pub const EXTRACTOR_VERSION: u32 = 1;
