@@ -32,7 +32,8 @@
   name: (type_identifier) @name) @definition.interface
 
 (mod_item
-  name: (identifier) @name) @definition.module
+  name: (identifier) @name
+  body: (_)) @definition.module
 
 (macro_definition
   name: (identifier) @name) @definition.macro

@@ -1,0 +1,28 @@
+//! `reverie facts FILE`: the facts of one file, as reverie sees them (no cache involved).
+
+use super::Format;
+use anyhow::{Context, Result};
+use clap::Args;
+use crate::syntax::{Language, extract, render_facts};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct FactsArgs {
+    /// The source file.
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: &FactsArgs) -> Result<()> {
+    let language = Language::from_path(&args.file).with_context(|| {
+        format!("{}: not a language reverie parses (Rust, Python, JavaScript, TypeScript, Go, Java, C, C++)", args.file.display())
+    })?;
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let facts = extract(&bytes, language);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&facts)?),
+        Format::Text => print!("{}", render_facts(&facts)),
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The command line: `reverie index | map | status | facts`. Each command lives in its own module
+//! and prints text for people or JSON for scripts; progress bars go to stderr, only on a terminal.
+
+mod facts;
+mod index;
+mod map;
+mod status;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reverie",
+    version,
+    about = "A coding assistant that thinks about your codebase while your editor is idle.",
+    long_about = "reverie indexes a codebase with tree-sitter (definitions, references, imports, error \
+messages, tests), ranks it as a graph, and keeps what it learns in a cache outside the workspace, so \
+later runs only look at what changed.\n\nStart with:  reverie index .   then   reverie map .",
+    after_help = "Logs: set REVERIE_LOG=debug (or info, warn, error) to see what reverie does on stderr."
+)]
+pub struct Cli {
+    /// Where reverie keeps its cache [default: $XDG_CACHE_HOME/reverie, else ~/.cache/reverie].
+    #[arg(long, global = true, env = "REVERIE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build or refresh the index of a folder, then print a summary.
+    ///
+    /// Only files that changed since the last run are read again. Honours .gitignore, .ignore and
+    /// .reverieignore; skips binary files and files over the size limit, and says which and why.
+    Index(index::IndexArgs),
+    /// Print the repo map: the most important definitions of a folder, within a token budget.
+    ///
+    /// Refreshes the index first. With --focus, the map is personalized to those files (as the
+    /// editor does for the files you have open).
+    Map(map::MapArgs),
+    /// Show what the cache holds for a folder: files, languages, skipped files, the top files.
+    Status(status::StatusArgs),
+    /// Print the facts reverie extracts from one file (for checking what it sees).
+    Facts(facts::FactsArgs),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Index(args) => index::run(&cli, args),
+        Command::Map(args) => map::run(&cli, args),
+        Command::Status(args) => status::run(&cli, args),
+        Command::Facts(args) => facts::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("reverie: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REVERIE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// The workspace root named on the command line, made absolute.
+fn workspace_root(path: &Path) -> Result<PathBuf> {
+    let root = path
+        .canonicalize()
+        .with_context(|| format!("cannot open the folder {} (does it exist?)", path.display()))?;
+    anyhow::ensure!(root.is_dir(), "{} is a file; give the folder to index", root.display());
+    Ok(root)
+}
+
+/// The store directory for `roots` under the cache root.
+fn store_dir(cli: &Cli, roots: &[PathBuf]) -> Result<PathBuf> {
+    Ok(crate::store::cache_root(cli.cache_dir.as_deref())?.join(crate::store::workspace_id(roots)))
+}
+
+/// Opens the store for `roots`, logging a rebuild.
+fn open_store(cli: &Cli, roots: &[PathBuf]) -> Result<crate::store::Store> {
+    let dir = store_dir(cli, roots)?;
+    let (store, outcome) = crate::store::Store::open(&dir)?;
+    if let crate::store::OpenOutcome::Rebuilt(reason) = outcome {
+        eprintln!("reverie: {reason}");
+    }
+    Ok(store)
+}
+
+/// Loads the workspace configuration, printing any problem with it (never fatal).
+fn load_config(root: &Path) -> crate::config::Config {
+    let (config, problems) = crate::config::Config::load(root);
+    for problem in problems {
+        eprintln!("reverie: config: {problem}");
+    }
+    config
+}
+
+fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

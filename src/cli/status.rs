@@ -1,0 +1,116 @@
+//! `reverie status`: what the cache holds for a folder, without changing it.
+
+use super::{Cli, Format, human_bytes, thousands};
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The folder whose cache to describe.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct Status {
+    root: String,
+    store: String,
+    indexed: bool,
+    schema: u32,
+    store_bytes: u64,
+    files: usize,
+    files_by_language: BTreeMap<String, usize>,
+    bytes: u64,
+    definitions: u64,
+    references: u64,
+    distinct_facts: usize,
+    graph_edges: u64,
+    top_files: Vec<(String, f64)>,
+    skipped: Vec<crate::workspace::Skipped>,
+}
+
+pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
+    let root = super::workspace_root(&args.path)?;
+    let roots = vec![root.clone()];
+    let dir = super::store_dir(cli, &roots)?;
+    let mut status = Status {
+        root: root.display().to_string(),
+        store: dir.display().to_string(),
+        indexed: false,
+        schema: crate::store::SCHEMA_VERSION,
+        store_bytes: 0,
+        files: 0,
+        files_by_language: BTreeMap::new(),
+        bytes: 0,
+        definitions: 0,
+        references: 0,
+        distinct_facts: 0,
+        graph_edges: 0,
+        top_files: Vec::new(),
+        skipped: Vec::new(),
+    };
+    if dir.exists() {
+        let store = super::open_store(cli, &roots)?;
+        let records = store.file_records()?;
+        status.indexed = !records.is_empty() || !store.skipped()?.is_empty();
+        status.files = records.len();
+        for (_, record) in &records {
+            *status.files_by_language.entry(record.language.name().to_string()).or_insert(0) += 1;
+            status.bytes += record.size;
+            status.definitions += u64::from(record.definitions);
+            status.references += u64::from(record.references);
+        }
+        status.distinct_facts = store.facts_count();
+        let graph = store.graph()?;
+        status.graph_edges = graph.edges;
+        status.top_files = graph.file_ranks.into_iter().take(10).collect();
+        status.skipped = store.skipped()?;
+        status.store_bytes = store.size_on_disk();
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Format::Text => print!("{}", render(&status)),
+    }
+    Ok(())
+}
+
+fn render(status: &Status) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", status.root);
+    if !status.indexed {
+        let _ = writeln!(out, "  not indexed yet: run `reverie index {}`", status.root);
+        return out;
+    }
+    let languages: Vec<String> =
+        status.files_by_language.iter().map(|(l, n)| format!("{l} {}", thousands(*n as u64))).collect();
+    let _ = writeln!(out, "  {} files ({}): {}", thousands(status.files as u64), human_bytes(status.bytes), languages.join(", "));
+    let _ = writeln!(
+        out,
+        "  {} definitions · {} references · {} graph edges",
+        thousands(status.definitions),
+        thousands(status.references),
+        thousands(status.graph_edges)
+    );
+    if !status.top_files.is_empty() {
+        let _ = writeln!(out, "  most central files:");
+        for (key, rank) in &status.top_files {
+            let _ = writeln!(out, "    {rank:.4}  {key}");
+        }
+    }
+    if status.skipped.is_empty() {
+        let _ = writeln!(out, "  skipped: none");
+    } else {
+        let _ = writeln!(out, "  skipped {}:", status.skipped.len());
+        for skip in &status.skipped {
+            let _ = writeln!(out, "    {}  {}", skip.key, skip.reason);
+        }
+    }
+    let _ = writeln!(out, "  store: {} ({}, schema {})", status.store, human_bytes(status.store_bytes), status.schema);
+    out
+}

@@ -1,0 +1,278 @@
+//! Indexing: bring the store's facts in line with the workspace on disk.
+//!
+//! Walk the roots; trust a file whose size and mtime match its record (unless the mtime is too close
+//! to when it was read — then hash it, "hash on doubt"); read and hash the rest; parse only bytes whose
+//! facts the store does not hold yet, on all cores; write results in batches as they arrive; drop
+//! records of files that are gone and facts nothing points at; re-rank the graph only if some file's
+//! content changed. A warm start with nothing changed therefore reads no file and parses nothing.
+
+use crate::graph::{self, Focus};
+use crate::hash::{Digest, DigestBuilder};
+use crate::store::{FileRecord, GraphSnapshot, Store};
+use crate::syntax::{self, FileFacts};
+use crate::workspace::{self, SkipReason, Skipped, SourceFile, WalkOptions};
+use anyhow::Result;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Records written per store batch.
+const WRITE_BATCH: usize = 256;
+/// An mtime within this long before the file was read is not trusted (file systems with coarse
+/// timestamps can hide a second write in the same tick).
+const RACY_MTIME_NS: u64 = 2_000_000_000;
+
+/// Where the index is, reported as it goes (for progress bars and `$/progress`).
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    Walked { files: usize },
+    Checked { done: usize, total: usize, key: &'a str },
+    Ranking,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IndexReport {
+    pub roots: Vec<String>,
+    pub files: usize,
+    pub files_by_language: BTreeMap<String, usize>,
+    pub bytes: u64,
+    /// Files whose bytes were parsed in this run.
+    pub parsed: usize,
+    pub parsed_bytes: u64,
+    /// Files read and hashed whose facts were already known (touched, renamed, copied, racy mtime).
+    pub rehashed: usize,
+    /// Files trusted from their size and mtime without reading them.
+    pub unchanged: usize,
+    /// Records dropped because their file is gone.
+    pub removed: usize,
+    pub skipped: Vec<Skipped>,
+    /// Files not ignored but in no supported language.
+    pub other_files: usize,
+    pub definitions: u64,
+    pub references: u64,
+    pub graph_rebuilt: bool,
+    pub graph_edges: u64,
+    pub elapsed_ms: f64,
+}
+
+enum Checked {
+    /// Same bytes as recorded (or as facts already stored): only the record changes.
+    Known(FileRecord),
+    Parsed(FileRecord, FileFacts),
+    Skipped(SkipReason),
+}
+
+/// Indexes `roots` into `store`.
+pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: &(dyn Fn(Progress) + Sync)) -> Result<IndexReport> {
+    let started = Instant::now();
+    store.set_roots(roots)?;
+    let walk = workspace::walk(roots, options);
+    progress(Progress::Walked { files: walk.files.len() });
+
+    let mut report = IndexReport {
+        roots: roots.iter().map(|r| r.display().to_string()).collect(),
+        files: walk.files.len(),
+        other_files: walk.other_files,
+        skipped: walk.skipped.clone(),
+        ..IndexReport::default()
+    };
+    let mut records: HashMap<String, FileRecord> = store.file_records()?.into_iter().collect();
+    let now = now_ns();
+
+    let mut to_read: Vec<(&SourceFile, Option<FileRecord>)> = Vec::new();
+    let mut current: Vec<(String, FileRecord)> = Vec::with_capacity(walk.files.len());
+    for file in &walk.files {
+        let record = records.remove(&file.key);
+        match record {
+            Some(record) if is_trusted(&record, file) && store.has_facts(record.language, &record.content_hash)? => {
+                report.unchanged += 1;
+                current.push((file.key.clone(), record));
+            }
+            other => to_read.push((file, other)),
+        }
+    }
+    // What is left in `records` belongs to files that are gone.
+    let gone: Vec<String> = records.into_keys().collect();
+    report.removed = gone.len();
+    store.remove_files(&gone)?;
+
+    let total = to_read.len();
+    let mut parsed_facts: HashMap<String, FileFacts> = HashMap::new();
+    let mut write_error: Option<anyhow::Error> = None;
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(&SourceFile, Checked)>(WRITE_BATCH * 2);
+        let max_size = options.max_file_size;
+        scope.spawn(move || {
+            to_read.into_par_iter().for_each_with(sender, |sender, (file, record)| {
+                let checked = check(store, file, record, max_size, now);
+                let _ = sender.send((file, checked));
+            });
+        });
+        let mut pending: Vec<(String, FileRecord, FileFacts)> = Vec::new();
+        let mut known: Vec<(String, FileRecord)> = Vec::new();
+        let flush = |pending: &mut Vec<(String, FileRecord, FileFacts)>, known: &mut Vec<(String, FileRecord)>, parsed: &mut HashMap<String, FileFacts>| -> Result<()> {
+            let batch: Vec<(String, FileRecord, &FileFacts)> = pending.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
+            store.write_indexed(&batch)?;
+            store.write_records(known)?;
+            known.clear();
+            for (key, _, facts) in pending.drain(..) {
+                parsed.insert(key, facts);
+            }
+            Ok(())
+        };
+        for (done, (file, checked)) in receiver.into_iter().enumerate() {
+            progress(Progress::Checked { done: done + 1, total, key: &file.key });
+            match checked {
+                Checked::Known(record) => {
+                    report.rehashed += 1;
+                    current.push((file.key.clone(), record.clone()));
+                    known.push((file.key.clone(), record));
+                }
+                Checked::Parsed(record, facts) => {
+                    report.parsed += 1;
+                    report.parsed_bytes += record.size;
+                    current.push((file.key.clone(), record.clone()));
+                    pending.push((file.key.clone(), record, facts));
+                }
+                Checked::Skipped(reason) => report.skipped.push(Skipped { key: file.key.clone(), reason }),
+            }
+            if pending.len() + known.len() >= WRITE_BATCH && write_error.is_none() {
+                if let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
+                    write_error = Some(err);
+                }
+            }
+        }
+        if write_error.is_none() {
+            if let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
+                write_error = Some(err);
+            }
+        }
+    });
+    if let Some(err) = write_error {
+        return Err(err.context(format!("writing to the store at {}", store.path().display())));
+    }
+    report.skipped.sort_by(|a, b| a.key.cmp(&b.key));
+    store.replace_skipped(&report.skipped)?;
+    store.collect_garbage()?;
+
+    current.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, record) in &current {
+        *report.files_by_language.entry(record.language.name().to_string()).or_insert(0) += 1;
+        report.bytes += record.size;
+        report.definitions += u64::from(record.definitions);
+        report.references += u64::from(record.references);
+    }
+    report.files = current.len();
+
+    let inputs = graph_inputs(&current);
+    let snapshot = store.graph()?;
+    if snapshot.inputs == Some(inputs) {
+        report.graph_edges = snapshot.edges;
+    } else {
+        progress(Progress::Ranking);
+        let facts = load_facts(store, &current, parsed_facts)?;
+        let files: Vec<graph::GraphFile> = facts.iter().map(|(k, f)| (k.as_str(), f)).collect();
+        let file_graph = graph::build(&files);
+        let ranking = graph::rank(&file_graph, &Focus::default());
+        let mut file_ranks: Vec<(String, f64)> =
+            file_graph.files.iter().cloned().zip(ranking.file_ranks.iter().copied()).collect();
+        file_ranks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        report.graph_edges = file_graph.edges.len() as u64;
+        report.graph_rebuilt = true;
+        store.set_graph(&GraphSnapshot { inputs: Some(inputs), file_ranks, edges: report.graph_edges })?;
+    }
+    store.flush()?;
+    report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(report)
+}
+
+/// Size and mtime match, and the mtime is old enough to be trusted.
+fn is_trusted(record: &FileRecord, file: &SourceFile) -> bool {
+    record.size == file.size
+        && record.mtime_ns == file.mtime_ns
+        && record.language == file.language
+        && file.mtime_ns.saturating_add(RACY_MTIME_NS) < record.read_at_ns
+}
+
+fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size: u64, now: u64) -> Checked {
+    let bytes = match workspace::read_source(&file.path, max_size) {
+        Ok(bytes) => bytes,
+        Err(reason) => return Checked::Skipped(reason),
+    };
+    let hash = Digest::of(&bytes);
+    let known = record.as_ref().is_some_and(|r| r.content_hash == hash && r.language == file.language);
+    if known || store.has_facts(file.language, &hash).unwrap_or(false) {
+        let (definitions, references) = match record.filter(|r| r.content_hash == hash) {
+            Some(r) => (r.definitions, r.references),
+            None => match store.facts(file.language, &hash) {
+                Ok(Some(facts)) => (facts.definitions.len() as u32, facts.references.len() as u32),
+                _ => return parse(file, &bytes, now),
+            },
+        };
+        return Checked::Known(FileRecord {
+            language: file.language,
+            size: bytes.len() as u64,
+            mtime_ns: file.mtime_ns,
+            content_hash: hash,
+            read_at_ns: now,
+            definitions,
+            references,
+        });
+    }
+    parse(file, &bytes, now)
+}
+
+fn parse(file: &SourceFile, bytes: &[u8], now: u64) -> Checked {
+    let facts = syntax::extract(bytes, file.language);
+    let record = FileRecord {
+        language: file.language,
+        size: bytes.len() as u64,
+        mtime_ns: file.mtime_ns,
+        content_hash: facts.content_hash,
+        read_at_ns: now,
+        definitions: facts.definitions.len() as u32,
+        references: facts.references.len() as u32,
+    };
+    Checked::Parsed(record, facts)
+}
+
+/// The digest the ranked graph depends on: every file's key and content hash.
+fn graph_inputs(records: &[(String, FileRecord)]) -> Digest {
+    let mut builder = DigestBuilder::new();
+    for (key, record) in records {
+        builder.part(key.as_bytes()).part(&[record.language as u8]).part(&record.content_hash.0);
+    }
+    builder.finish()
+}
+
+/// The facts of every file in `records`, taking those in `parsed` and reading the rest from the store.
+pub fn load_facts(store: &Store, records: &[(String, FileRecord)], mut parsed: HashMap<String, FileFacts>) -> Result<Vec<(String, FileFacts)>> {
+    let mut out = Vec::with_capacity(records.len());
+    for (key, record) in records {
+        let facts = match parsed.remove(key) {
+            Some(facts) => facts,
+            None => match store.facts(record.language, &record.content_hash)? {
+                Some(facts) => facts,
+                None => continue,
+            },
+        };
+        out.push((key.clone(), facts));
+    }
+    Ok(out)
+}
+
+/// Every indexed file's facts, by key.
+pub fn all_facts(store: &Store) -> Result<Vec<(String, FileFacts)>> {
+    load_facts(store, &store.file_records()?, HashMap::new())
+}
+
+/// Keys the store knows, for resolving `--focus` arguments.
+pub fn known_keys(store: &Store) -> Result<HashSet<String>> {
+    Ok(store.file_records()?.into_iter().map(|(k, _)| k).collect())
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}

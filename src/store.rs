@@ -1,0 +1,365 @@
+//! The on-disk store (sled): file records, content-addressed facts, skip reasons and the ranked graph.
+//!
+//! Key layout (all keys are bytes; values are postcard-encoded unless noted):
+//!
+//! | tree      | key                                   | value |
+//! |-----------|---------------------------------------|-------|
+//! | `meta`    | `schema`                              | `u32` little-endian: `SCHEMA_VERSION` |
+//! | `meta`    | `facts-fingerprint`                   | 32 raw bytes: `syntax::facts_fingerprint()` |
+//! | `meta`    | `roots`                               | JSON list of the workspace roots |
+//! | `meta`    | `graph`                               | `GraphSnapshot` |
+//! | `files`   | workspace-relative path (UTF-8)       | `FileRecord` |
+//! | `facts`   | language byte + 32-byte content hash  | `FileFacts` |
+//! | `skipped` | workspace-relative path (UTF-8)       | `SkipReason` |
+//!
+//! Guarantees: facts are written before the file record that points at them, so a crash leaves at
+//! most unreferenced facts (collected by the next index), never a record whose facts are missing. A
+//! record that does not decode is treated as absent. A store that does not open, has another schema
+//! version, or was written by a binary with other queries is rebuilt (or its facts dropped), with a
+//! log line, never a crash. The store lives outside the workspace (see `cache_dir`).
+
+use crate::hash::Digest;
+use crate::syntax::{FileFacts, Language};
+use crate::workspace::SkipReason;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the key layout or a value's encoding changes.
+pub const SCHEMA_VERSION: u32 = 1;
+/// sled's page cache; the default (1 GiB) would let the cache dominate reverie's memory.
+const CACHE_CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
+
+const SCHEMA_KEY: &[u8] = b"schema";
+const FINGERPRINT_KEY: &[u8] = b"facts-fingerprint";
+const ROOTS_KEY: &[u8] = b"roots";
+const GRAPH_KEY: &[u8] = b"graph";
+
+/// What the store remembers about one file, to decide without reading it whether it changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub language: Language,
+    pub size: u64,
+    pub mtime_ns: u64,
+    pub content_hash: Digest,
+    /// When the file was read (ns since the epoch). An mtime this close to the read time is not
+    /// trusted: the file may have changed again within the file system's timestamp granularity.
+    pub read_at_ns: u64,
+    pub definitions: u32,
+    pub references: u32,
+}
+
+/// The ranked file graph, stored with the digest of its inputs (every path and content hash).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphSnapshot {
+    pub inputs: Option<Digest>,
+    /// Files by PageRank, highest first.
+    pub file_ranks: Vec<(String, f64)>,
+    pub edges: u64,
+}
+
+/// How opening went; `Rebuilt` carries the reason, which callers log and `status` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenOutcome {
+    Existing,
+    Created,
+    Rebuilt(String),
+}
+
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    files: sled::Tree,
+    facts: sled::Tree,
+    skipped: sled::Tree,
+    path: PathBuf,
+}
+
+/// The cache root: `--cache-dir`/`REVERIE_CACHE_DIR` if given, else `$XDG_CACHE_HOME/reverie`, else
+/// `~/.cache/reverie`.
+pub fn cache_root(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("reverie"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .context("neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir or set REVERIE_CACHE_DIR")?;
+    Ok(PathBuf::from(home).join(".cache").join("reverie"))
+}
+
+/// A stable id for a set of workspace roots: the last folder name plus a digest of the full paths.
+pub fn workspace_id(roots: &[PathBuf]) -> String {
+    let mut builder = crate::hash::DigestBuilder::new();
+    for root in roots {
+        builder.part(root.to_string_lossy().as_bytes());
+    }
+    let name = roots
+        .first()
+        .and_then(|r| r.file_name())
+        .map_or_else(|| "root".to_string(), |n| n.to_string_lossy().into_owned());
+    let name: String = name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    format!("{name}-{}", builder.finish().short())
+}
+
+impl Store {
+    /// Opens (or creates, or rebuilds) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<(Store, OpenOutcome)> {
+        let existed = dir.join("db").exists() || dir.join("conf").exists();
+        match Store::try_open(dir) {
+            Ok(store) => {
+                let outcome = store.check_versions()?;
+                let outcome = match outcome {
+                    OpenOutcome::Existing if !existed => OpenOutcome::Created,
+                    other => other,
+                };
+                Ok((store, outcome))
+            }
+            Err(err) => {
+                let reason = format!("the store at {} could not be opened ({err:#}); rebuilding it", dir.display());
+                tracing::warn!("{reason}");
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("removing the unreadable store at {}", dir.display()))?;
+                let store = Store::try_open(dir)?;
+                store.check_versions()?;
+                Ok((store, OpenOutcome::Rebuilt(reason)))
+            }
+        }
+    }
+
+    fn try_open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the store directory {}", dir.display()))?;
+        let config = sled::Config::new().path(dir).cache_capacity(CACHE_CAPACITY_BYTES);
+        // sled has been seen to panic instead of returning an error on some corrupt files.
+        let db = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || config.open()))
+            .map_err(|_| anyhow::anyhow!("sled panicked while opening it"))?
+            .context("sled refused to open it")?;
+        let open_tree = |name: &str| db.open_tree(name).with_context(|| format!("opening tree {name}"));
+        Ok(Store {
+            meta: open_tree("meta")?,
+            files: open_tree("files")?,
+            facts: open_tree("facts")?,
+            skipped: open_tree("skipped")?,
+            db,
+            path: dir.to_path_buf(),
+        })
+    }
+
+    /// Checks the schema version and facts fingerprint, clearing what no longer applies.
+    fn check_versions(&self) -> Result<OpenOutcome> {
+        let mut outcome = OpenOutcome::Existing;
+        match self.meta.get(SCHEMA_KEY)? {
+            Some(v) if v.as_ref() == SCHEMA_VERSION.to_le_bytes() => {}
+            Some(v) => {
+                let reason = format!(
+                    "the store at {} has schema {:?}, this reverie uses {SCHEMA_VERSION}; rebuilding it",
+                    self.path.display(),
+                    v.as_ref()
+                );
+                tracing::warn!("{reason}");
+                self.clear_all()?;
+                outcome = OpenOutcome::Rebuilt(reason);
+            }
+            None => {
+                if !self.files.is_empty() || !self.facts.is_empty() {
+                    let reason = format!("the store at {} has no schema version; rebuilding it", self.path.display());
+                    tracing::warn!("{reason}");
+                    self.clear_all()?;
+                    outcome = OpenOutcome::Rebuilt(reason);
+                }
+            }
+        }
+        self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes())?;
+        let fingerprint = crate::syntax::facts_fingerprint();
+        if self.meta.get(FINGERPRINT_KEY)?.as_deref() != Some(&fingerprint.0[..]) {
+            if !self.facts.is_empty() {
+                tracing::info!("fact extraction changed since the last index; facts will be re-extracted");
+            }
+            self.facts.clear()?;
+            self.meta.remove(GRAPH_KEY)?;
+            self.meta.insert(FINGERPRINT_KEY, &fingerprint.0[..])?;
+        }
+        Ok(outcome)
+    }
+
+    fn clear_all(&self) -> Result<()> {
+        for tree in [&self.meta, &self.files, &self.facts, &self.skipped] {
+            tree.clear()?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn set_roots(&self, roots: &[PathBuf]) -> Result<()> {
+        let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        if self.roots()? != roots {
+            self.meta.insert(ROOTS_KEY, serde_json::to_vec(&roots)?)?;
+        }
+        Ok(())
+    }
+
+    pub fn roots(&self) -> Result<Vec<String>> {
+        Ok(match self.meta.get(ROOTS_KEY)? {
+            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            None => Vec::new(),
+        })
+    }
+
+    pub fn file_record(&self, key: &str) -> Result<Option<FileRecord>> {
+        Ok(self.files.get(key.as_bytes())?.and_then(|bytes| decode(&bytes, "file record", key)))
+    }
+
+    /// Every file record, sorted by key.
+    pub fn file_records(&self) -> Result<Vec<(String, FileRecord)>> {
+        let mut records = Vec::new();
+        for item in self.files.iter() {
+            let (key, value) = item?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            if let Some(record) = decode(&value, "file record", &key) {
+                records.push((key, record));
+            }
+        }
+        Ok(records)
+    }
+
+    pub fn has_facts(&self, language: Language, hash: &Digest) -> Result<bool> {
+        Ok(self.facts.contains_key(facts_key(language, hash))?)
+    }
+
+    pub fn facts(&self, language: Language, hash: &Digest) -> Result<Option<FileFacts>> {
+        Ok(self.facts.get(facts_key(language, hash))?.and_then(|bytes| decode(&bytes, "facts", &hash.short())))
+    }
+
+    /// Writes a batch of indexed files: their facts first, then their records (see the module docs).
+    pub fn write_indexed(&self, batch: &[(String, FileRecord, &FileFacts)]) -> Result<()> {
+        let mut facts = sled::Batch::default();
+        let mut files = sled::Batch::default();
+        let mut unskip = sled::Batch::default();
+        for (key, record, file_facts) in batch {
+            facts.insert(facts_key(record.language, &record.content_hash).to_vec(), postcard::to_stdvec(file_facts)?);
+            files.insert(key.as_bytes(), postcard::to_stdvec(record)?);
+            unskip.remove(key.as_bytes());
+        }
+        self.facts.apply_batch(facts)?;
+        self.files.apply_batch(files)?;
+        self.skipped.apply_batch(unskip)?;
+        Ok(())
+    }
+
+    /// Updates records whose file was confirmed unchanged (same bytes, new mtime).
+    pub fn write_records(&self, batch: &[(String, FileRecord)]) -> Result<()> {
+        let mut files = sled::Batch::default();
+        for (key, record) in batch {
+            files.insert(key.as_bytes(), postcard::to_stdvec(record)?);
+        }
+        self.files.apply_batch(files)?;
+        Ok(())
+    }
+
+    pub fn remove_files(&self, keys: &[String]) -> Result<()> {
+        let mut files = sled::Batch::default();
+        for key in keys {
+            files.remove(key.as_bytes());
+        }
+        self.files.apply_batch(files)?;
+        Ok(())
+    }
+
+    /// Replaces the skip list with `skipped`, removing their file records.
+    pub fn replace_skipped(&self, skipped: &[crate::workspace::Skipped]) -> Result<()> {
+        if self.skipped()? == skipped {
+            return Ok(());
+        }
+        self.skipped.clear()?;
+        let mut batch = sled::Batch::default();
+        let mut files = sled::Batch::default();
+        for skip in skipped {
+            batch.insert(skip.key.as_bytes(), postcard::to_stdvec(&skip.reason)?);
+            files.remove(skip.key.as_bytes());
+        }
+        self.skipped.apply_batch(batch)?;
+        self.files.apply_batch(files)?;
+        Ok(())
+    }
+
+    pub fn skipped(&self) -> Result<Vec<crate::workspace::Skipped>> {
+        let mut skipped = Vec::new();
+        for item in self.skipped.iter() {
+            let (key, value) = item?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            if let Some(reason) = decode::<SkipReason>(&value, "skip reason", &key) {
+                skipped.push(crate::workspace::Skipped { key, reason });
+            }
+        }
+        Ok(skipped)
+    }
+
+    /// Deletes facts that no file record points at any more. Returns how many were deleted.
+    pub fn collect_garbage(&self) -> Result<usize> {
+        let live: std::collections::HashSet<[u8; 33]> = self
+            .file_records()?
+            .iter()
+            .map(|(_, record)| facts_key(record.language, &record.content_hash))
+            .collect();
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.facts.iter().keys() {
+            let key = key?;
+            if key.len() != 33 || !live.contains(&key[..]) {
+                batch.remove(key);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.facts.apply_batch(batch)?;
+        }
+        Ok(removed)
+    }
+
+    pub fn facts_count(&self) -> usize {
+        self.facts.len()
+    }
+
+    pub fn graph(&self) -> Result<GraphSnapshot> {
+        Ok(self.meta.get(GRAPH_KEY)?.and_then(|bytes| decode(&bytes, "graph", "graph")).unwrap_or_default())
+    }
+
+    pub fn set_graph(&self, graph: &GraphSnapshot) -> Result<()> {
+        self.meta.insert(GRAPH_KEY, postcard::to_stdvec(graph)?)?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().context("flushing the store to disk")?;
+        Ok(())
+    }
+}
+
+fn facts_key(language: Language, hash: &Digest) -> [u8; 33] {
+    let mut key = [0u8; 33];
+    key[0] = language as u8;
+    key[1..].copy_from_slice(&hash.0);
+    key
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str, key: &str) -> Option<T> {
+    match postcard::from_bytes(bytes) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            tracing::warn!("ignoring an undecodable {what} for {key} in the store ({err}); it will be rebuilt");
+            None
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The workspace on disk: which files reverie looks at, and reading them.
+//!
+//! The walk honours `.gitignore` (also outside a git repository), `.ignore`, `.reverieignore`, the
+//! global git excludes and `.git/info/exclude`; it skips hidden files and does not follow symlinks
+//! unless asked to (and then detects loops). Files that cannot be indexed — too large, binary,
+//! unreadable — are never an error: each becomes a `Skipped` entry with its reason, shown by `status`.
+//! This module and `store.rs` are the only ones that touch the file system.
+
+use crate::syntax::Language;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+/// The name of reverie's own ignore file, in the syntax of `.gitignore`.
+pub const IGNORE_FILE: &str = ".reverieignore";
+/// Bytes looked at to decide whether a file is binary (a NUL byte in them means binary, as git does).
+const BINARY_SNIFF_BYTES: usize = 8 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalkOptions {
+    /// Files larger than this are skipped (reason `too-large`).
+    pub max_file_size: u64,
+    /// Follow symbolic links (loops are detected and skipped).
+    pub follow_symlinks: bool,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions { max_file_size: 1024 * 1024, follow_symlinks: false }
+    }
+}
+
+/// A source file found by the walk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// The workspace-relative path with `/` separators; with several roots, prefixed by the root's
+    /// folder name. This is the file's identity in the store and in every report.
+    pub key: String,
+    pub language: Language,
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch.
+    pub mtime_ns: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum SkipReason {
+    TooLarge { size: u64, limit: u64 },
+    Binary,
+    Unreadable { error: String },
+    SymlinkLoop,
+}
+
+impl SkipReason {
+    /// A stable short name, for grouping in summaries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SkipReason::TooLarge { .. } => "too-large",
+            SkipReason::Binary => "binary",
+            SkipReason::Unreadable { .. } => "unreadable",
+            SkipReason::SymlinkLoop => "symlink-loop",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::TooLarge { size, limit } => {
+                write!(f, "too large ({size} bytes, limit {limit}; raise index.max_file_size to include it)")
+            }
+            SkipReason::Binary => write!(f, "binary (contains NUL bytes)"),
+            SkipReason::Unreadable { error } => write!(f, "unreadable ({error})"),
+            SkipReason::SymlinkLoop => write!(f, "symlink loop"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub key: String,
+    #[serde(flatten)]
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Source files in a supported language, sorted by key.
+    pub files: Vec<SourceFile>,
+    pub skipped: Vec<Skipped>,
+    /// Files that are not ignored but in no supported language.
+    pub other_files: usize,
+}
+
+/// Walks every root. Never fails: problems become `Skipped` entries.
+pub fn walk(roots: &[PathBuf], options: &WalkOptions) -> Walk {
+    let mut result = Walk::default();
+    for root in roots {
+        let prefix = (roots.len() > 1).then(|| root_name(root));
+        walk_root(root, prefix.as_deref(), options, &mut result);
+    }
+    result.files.sort_by(|a, b| a.key.cmp(&b.key));
+    result.files.dedup_by(|a, b| a.key == b.key);
+    result.skipped.sort_by(|a, b| a.key.cmp(&b.key));
+    result
+}
+
+fn root_name(root: &Path) -> String {
+    root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The key of `path` under `root` (see `SourceFile::key`).
+pub fn key_for(root: &Path, prefix: Option<&str>, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut key = String::new();
+    if let Some(prefix) = prefix {
+        key.push_str(prefix);
+        key.push('/');
+    }
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    key.push_str(&parts.join("/"));
+    key
+}
+
+fn walk_root(root: &Path, prefix: Option<&str>, options: &WalkOptions, out: &mut Walk) {
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(true)
+        .git_exclude(true)
+        .ignore(true)
+        .require_git(false)
+        .follow_links(options.follow_symlinks)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let (path, reason) = classify_walk_error(&err);
+                let key = path.map_or_else(|| root.display().to_string(), |p| key_for(root, prefix, &p));
+                out.skipped.push(Skipped { key, reason });
+                continue;
+            }
+        };
+        let Some(file_type) = entry.file_type() else { continue };
+        if !file_type.is_file() {
+            continue; // Directories, and symlinks when not following them.
+        }
+        let path = entry.path();
+        let Some(language) = Language::from_path(path) else {
+            out.other_files += 1;
+            continue;
+        };
+        let key = key_for(root, prefix, path);
+        let metadata = match entry.metadata() {
+            Ok(metadata) => metadata,
+            Err(err) => {
+                out.skipped.push(Skipped { key, reason: SkipReason::Unreadable { error: err.to_string() } });
+                continue;
+            }
+        };
+        if metadata.len() > options.max_file_size {
+            out.skipped.push(Skipped {
+                key,
+                reason: SkipReason::TooLarge { size: metadata.len(), limit: options.max_file_size },
+            });
+            continue;
+        }
+        out.files.push(SourceFile {
+            path: path.to_path_buf(),
+            key,
+            language,
+            size: metadata.len(),
+            mtime_ns: mtime_ns(&metadata),
+        });
+    }
+}
+
+fn classify_walk_error(err: &ignore::Error) -> (Option<PathBuf>, SkipReason) {
+    match err {
+        ignore::Error::WithPath { path, err } => (Some(path.clone()), classify_walk_error(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => classify_walk_error(err),
+        ignore::Error::Loop { child, .. } => (Some(child.clone()), SkipReason::SymlinkLoop),
+        other => (None, SkipReason::Unreadable { error: other.to_string() }),
+    }
+}
+
+pub fn mtime_ns(metadata: &std::fs::Metadata) -> u64 {
+    metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
+}
+
+/// Reads a source file, refusing binary files and files that grew past the limit since the walk.
+pub fn read_source(path: &Path, max_file_size: u64) -> Result<Vec<u8>, SkipReason> {
+    let file = std::fs::File::open(path).map_err(|err| SkipReason::Unreadable { error: err.to_string() })?;
+    let mut bytes = Vec::new();
+    file.take(max_file_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| SkipReason::Unreadable { error: err.to_string() })?;
+    if bytes.len() as u64 > max_file_size {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(SkipReason::TooLarge { size, limit: max_file_size });
+    }
+    if memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF_BYTES)]).is_some() {
+        return Err(SkipReason::Binary);
+    }
+    Ok(bytes)
+}
