@@ -55,6 +55,8 @@ pub struct IndexReport {
     pub graph_rebuilt: bool,
     pub graph_edges: u64,
     pub elapsed_ms: f64,
+    /// The process's peak resident memory so far, where the OS tells it (Linux).
+    pub peak_rss_bytes: Option<u64>,
 }
 
 enum Checked {
@@ -185,6 +187,7 @@ pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: 
     }
     store.flush()?;
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report.peak_rss_bytes = peak_rss_bytes();
     Ok(report)
 }
 
@@ -275,4 +278,12 @@ pub fn known_keys(store: &Store) -> Result<HashSet<String>> {
 
 fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// `VmHWM` from `/proc/self/status`.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -10,7 +10,7 @@
 //! | `meta`    | `graph`                               | `GraphSnapshot` |
 //! | `files`   | workspace-relative path (UTF-8)       | `FileRecord` |
 //! | `facts`   | language byte + 32-byte content hash  | `FileFacts` |
-//! | `skipped` | workspace-relative path (UTF-8)       | `SkipReason` |
+//! | `skipped` | workspace-relative path (UTF-8)       | `SkipReason` as JSON (internally tagged) |
 //!
 //! Guarantees: facts are written before the file record that points at them, so a crash leaves at
 //! most unreferenced facts (collected by the next index), never a record whose facts are missing. A
@@ -238,6 +238,9 @@ impl Store {
 
     /// Writes a batch of indexed files: their facts first, then their records (see the module docs).
     pub fn write_indexed(&self, batch: &[(String, FileRecord, &FileFacts)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let mut facts = sled::Batch::default();
         let mut files = sled::Batch::default();
         let mut unskip = sled::Batch::default();
@@ -254,6 +257,9 @@ impl Store {
 
     /// Updates records whose file was confirmed unchanged (same bytes, new mtime).
     pub fn write_records(&self, batch: &[(String, FileRecord)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let mut files = sled::Batch::default();
         for (key, record) in batch {
             files.insert(key.as_bytes(), postcard::to_stdvec(record)?);
@@ -263,6 +269,9 @@ impl Store {
     }
 
     pub fn remove_files(&self, keys: &[String]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         let mut files = sled::Batch::default();
         for key in keys {
             files.remove(key.as_bytes());
@@ -280,7 +289,7 @@ impl Store {
         let mut batch = sled::Batch::default();
         let mut files = sled::Batch::default();
         for skip in skipped {
-            batch.insert(skip.key.as_bytes(), postcard::to_stdvec(&skip.reason)?);
+            batch.insert(skip.key.as_bytes(), serde_json::to_vec(&skip.reason)?);
             files.remove(skip.key.as_bytes());
         }
         self.skipped.apply_batch(batch)?;
@@ -293,8 +302,9 @@ impl Store {
         for item in self.skipped.iter() {
             let (key, value) = item?;
             let key = String::from_utf8_lossy(&key).into_owned();
-            if let Some(reason) = decode::<SkipReason>(&value, "skip reason", &key) {
-                skipped.push(crate::workspace::Skipped { key, reason });
+            match serde_json::from_slice::<SkipReason>(&value) {
+                Ok(reason) => skipped.push(crate::workspace::Skipped { key, reason }),
+                Err(err) => tracing::warn!("ignoring an undecodable skip reason for {key} in the store ({err})"),
             }
         }
         Ok(skipped)

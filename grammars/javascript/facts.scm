@@ -1,1 +1,114 @@
+; JavaScript imports, error-message sites, tests and comments (capture names: grammars/README.md); also
+; the base of TypeScript and TSX, so only node types all three grammars share.
+
+; --- imports -----------------------------------------------------------------------------------
+
+; import x from "x", import { a } from "x", import * as x from "x", import "x"
+(import_statement
+  source: (string) @import.path) @import
+
+; export { a } from "x", export * from "x", export * as x from "x"
+(export_statement
+  source: (string) @import.path) @import
+
+; require("x")
+((call_expression
+  function: (identifier) @_require
+  arguments: (arguments . (string) @import.path .)) @import
+  (#eq? @_require "require"))
+
+; import("x"), await import("x")
+(call_expression
+  function: (import)
+  arguments: (arguments . (string) @import.path)) @import
+
+; --- error-message sites -----------------------------------------------------------------------
+
+; throw new Error("message"), throw new HttpError(`failed with ${status}`), throw new Error("a: " + b),
+; throw Error("message"), throw createError("message")
+(throw_statement
+  [
+    (new_expression
+      arguments: (arguments
+        .
+        [
+          (string) @error.message
+          (template_string) @error.message
+          (binary_expression left: [(string) (template_string)] @error.message)
+        ]))
+    (call_expression
+      arguments: (arguments
+        .
+        [
+          (string) @error.message
+          (template_string) @error.message
+          (binary_expression left: [(string) (template_string)] @error.message)
+        ]))
+  ]) @error.raise
+
+; throw "message", throw `message ${x}`
+(throw_statement
+  [(string) (template_string)] @error.message) @error.raise
+
+; Promise.reject(new Error("message")), reject(new Error("message")) in a Promise executor
+((call_expression
+  function: [
+    (member_expression object: (identifier) @_promise property: (property_identifier) @_reject)
+    (identifier) @_reject
+  ]
+  arguments: (arguments
+    .
+    (new_expression
+      arguments: (arguments
+        .
+        [
+          (string) @error.message
+          (template_string) @error.message
+          (binary_expression left: [(string) (template_string)] @error.message)
+        ])))) @error.return
+  (#eq? @_reject "reject")
+  (#eq? @_promise "Promise"))
+
+; console.error("..."), logger.error(`...`), log.fatal("..."), this.logger.error("...")
+((call_expression
+  function: (member_expression property: (property_identifier) @_level)
+  arguments: (arguments
+    .
+    [
+      (string) @error.message
+      (template_string) @error.message
+      (binary_expression left: [(string) (template_string)] @error.message)
+    ])) @error.log
+  (#any-of? @_level "error" "fatal" "critical"))
+
+; --- tests -------------------------------------------------------------------------------------
+
+; describe("..."), it("..."), test("..."), and the focused/skipped forms fit/xit/fdescribe/xdescribe
+((call_expression
+  function: (identifier) @_test
+  arguments: (arguments . [(string) (template_string)] @test.name)) @test
+  (#any-of? @_test "describe" "it" "test" "suite" "context" "specify" "fdescribe" "xdescribe" "fit" "xit" "xtest"))
+
+; it.only("..."), test.skip("..."), describe.concurrent("..."), it.todo("...")
+((call_expression
+  function: (member_expression
+    object: (identifier) @_test
+    property: (property_identifier) @_modifier)
+  arguments: (arguments . [(string) (template_string)] @test.name)) @test
+  (#any-of? @_test "describe" "it" "test" "suite" "context" "specify")
+  (#any-of? @_modifier "only" "skip" "todo" "concurrent" "sequential" "failing" "fails"))
+
+; test.each([...])("... %s", ...), describe.each`table`("..."), it.skip.each([...])("...")
+((call_expression
+  function: (call_expression
+    function: (member_expression
+      object: [
+        (identifier) @_test
+        (member_expression object: (identifier) @_test)
+      ]
+      property: (property_identifier) @_each))
+  arguments: (arguments . [(string) (template_string)] @test.name)) @test
+  (#any-of? @_test "describe" "it" "test" "suite")
+  (#eq? @_each "each"))
+
 (comment) @comment

@@ -1,48 +1,124 @@
-; JavaScript definitions and references (also the base of TypeScript and TSX). Derived from
-; tree-sitter-javascript's queries/tags.scm (MIT) without the tags-only predicates.
+; JavaScript definitions and references, also the base of TypeScript and TSX: every node type used here
+; exists in tree-sitter-javascript and in both tree-sitter-typescript grammars (JSX-only patterns are in
+; jsx.scm, TypeScript-only ones in ../typescript/tags.scm). Derived from tree-sitter-javascript's
+; queries/tags.scm (MIT) without the tags-only predicates, extended with class fields holding
+; functions, module-level variables, `extends`, `new`, decorators and imported/exported names.
+; Patterns that come first win when two match the same name (methods before functions, functions
+; before variables).
 
+; --- definitions -------------------------------------------------------------------------------
+
+; Methods of classes and object literals, getters, setters and the constructor.
 (method_definition
-  name: (property_identifier) @name) @definition.method
+  name: [(property_identifier) (private_property_identifier)] @name) @definition.method
+
+; Class fields holding a function: `onClick = () => {...}`, `#handle = function () {...}`.
+; The field is `field_definition` (property:) in JavaScript and `public_field_definition` (name:) in
+; TypeScript, so the field node is matched by the `value` field the two share.
+(class_body
+  (_
+    [(property_identifier) (private_property_identifier)] @name
+    value: [(arrow_function) (function_expression) (generator_function)]) @definition.method)
+
+(class
+  name: (_) @name) @definition.class
+
+(class_declaration
+  name: (_) @name) @definition.class
 
 [
-  (class name: (_) @name)
-  (class_declaration name: (_) @name)
-] @definition.class
-
-[
-  (function_expression name: (identifier) @name)
   (function_declaration name: (identifier) @name)
-  (generator_function name: (identifier) @name)
   (generator_function_declaration name: (identifier) @name)
+  (function_expression name: (identifier) @name)
+  (generator_function name: (identifier) @name)
 ] @definition.function
 
+; const f = () => {...}, let g = function () {...}, var h = function* () {...}
 (lexical_declaration
   (variable_declarator
     name: (identifier) @name
-    value: [(arrow_function) (function_expression)]) @definition.function)
+    value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
 
 (variable_declaration
   (variable_declarator
     name: (identifier) @name
-    value: [(arrow_function) (function_expression)]) @definition.function)
+    value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
 
+; const Store = class {...}
+(lexical_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: (class !name)) @definition.class)
+
+(variable_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: (class !name)) @definition.class)
+
+; module.exports.load = function (...) {...}, exports.handler = async (event) => {...},
+; Foo.prototype.bar = function () {...}. The function is the definition: it has the `body`.
 (assignment_expression
   left: [
     (identifier) @name
     (member_expression property: (property_identifier) @name)
   ]
-  right: [(arrow_function) (function_expression)]) @definition.function
+  right: [(arrow_function) (function_expression) (generator_function)] @definition.function)
 
+; { load: async (id) => {...}, save: function () {...} }
 (pair
-  key: (property_identifier) @name
-  value: [(arrow_function) (function_expression)]) @definition.function
+  key: [(property_identifier) @name (string (string_fragment) @name)]
+  value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+
+; Exported variables: export const MAX = 3, export let current = null
+(export_statement
+  declaration: [
+    (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)
+    (variable_declaration (variable_declarator name: (identifier) @name) @definition.constant)
+  ])
+
+; Module-level variables, except `const x = require("x")` (an import, not a definition).
+((program
+  [
+    (lexical_declaration (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant)
+    (variable_declaration (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant)
+  ])
+  (#not-match? @_value "^require[ \t]*\\("))
+
+; --- references --------------------------------------------------------------------------------
 
 ((call_expression
   function: (identifier) @name) @reference.call
   (#not-eq? @name "require"))
 
 (call_expression
-  function: (member_expression property: (property_identifier) @name)) @reference.call
+  function: (member_expression
+    property: [(property_identifier) (private_property_identifier)] @name)) @reference.call
 
 (new_expression
-  constructor: (_) @name) @reference.type
+  constructor: [
+    (identifier) @name
+    (member_expression property: (property_identifier) @name)
+  ]) @reference.type
+
+; @Injectable, @observable (decorators that are calls, @Component({...}), are calls already)
+(decorator
+  [
+    (identifier) @name
+    (member_expression property: (property_identifier) @name)
+  ]) @reference.call
+
+; `class A extends Base` in JavaScript, where `class_heritage` holds the expression itself. In
+; TypeScript it holds an `extends_clause` (see ../typescript/tags.scm), whose text ("extends Base") the
+; predicate rejects; a pattern naming `identifier` here would not compile against TypeScript.
+((class_heritage
+  .
+  (_) @name @reference.type)
+  (#match? @name "^[A-Za-z_$][A-Za-z0-9_$]*$"))
+
+; import { a, b as c } from "x" (the imported name, `a` and `b`)
+(import_specifier
+  name: (identifier) @name) @reference.name
+
+; export { a, b as c }, export { a } from "x"
+(export_specifier
+  name: (identifier) @name) @reference.name
