@@ -174,7 +174,30 @@ pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: 
         report.graph_edges = snapshot.edges;
     } else {
         progress(Progress::Ranking);
-        let facts = load_facts(store, &current, parsed_facts)?;
+        let mut facts = load_facts(store, &current, parsed_facts)?;
+        if facts.len() < current.len() {
+            // Some stored facts did not decode (see `Store::facts`): extract those files again now.
+            let have: HashSet<&str> = facts.iter().map(|(k, _)| k.as_str()).collect();
+            let missing: Vec<&SourceFile> =
+                walk.files.iter().filter(|f| !have.contains(f.key.as_str())).collect();
+            let mut repaired = Vec::new();
+            for file in missing {
+                match workspace::read_source(&file.path, options.max_file_size) {
+                    Ok(bytes) => {
+                        if let Checked::Parsed(record, file_facts) = parse(file, &bytes, now) {
+                            report.parsed += 1;
+                            report.parsed_bytes += record.size;
+                            repaired.push((file.key.clone(), record, file_facts));
+                        }
+                    }
+                    Err(reason) => tracing::warn!("{} could not be re-read to repair its facts: {reason}", file.key),
+                }
+            }
+            let batch: Vec<(String, FileRecord, &FileFacts)> = repaired.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
+            store.write_indexed(&batch)?;
+            facts.extend(repaired.into_iter().map(|(k, _, f)| (k, f)));
+            facts.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let files: Vec<graph::GraphFile> = facts.iter().map(|(k, f)| (k.as_str(), f)).collect();
         let file_graph = graph::build(&files);
         let ranking = graph::rank(&file_graph, &Focus::default());
@@ -205,8 +228,7 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
         Err(reason) => return Checked::Skipped(reason),
     };
     let hash = Digest::of(&bytes);
-    let known = record.as_ref().is_some_and(|r| r.content_hash == hash && r.language == file.language);
-    if known || store.has_facts(file.language, &hash).unwrap_or(false) {
+    if store.has_facts(file.language, &hash).unwrap_or(false) {
         let (definitions, references) = match record.filter(|r| r.content_hash == hash) {
             Some(r) => (r.definitions, r.references),
             None => match store.facts(file.language, &hash) {

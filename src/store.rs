@@ -232,8 +232,16 @@ impl Store {
         Ok(self.facts.contains_key(facts_key(language, hash))?)
     }
 
+    /// The facts of `hash`. Facts that do not decode are deleted, so the next index extracts them
+    /// again, and reported as absent.
     pub fn facts(&self, language: Language, hash: &Digest) -> Result<Option<FileFacts>> {
-        Ok(self.facts.get(facts_key(language, hash))?.and_then(|bytes| decode(&bytes, "facts", &hash.short())))
+        let key = facts_key(language, hash);
+        let Some(bytes) = self.facts.get(key)? else { return Ok(None) };
+        let facts = decode(&bytes, "facts", &hash.short());
+        if facts.is_none() {
+            self.facts.remove(key)?;
+        }
+        Ok(facts)
     }
 
     /// Writes a batch of indexed files: their facts first, then their records (see the module docs).

@@ -43,13 +43,35 @@
   ]) @definition.type
 
 ; Package-level constants and variables (not locals).
+; A spec that declares several names (`var hits, misses int`) gives each name its own definition
+; node, the identifier itself: definitions sharing one span would nest in each other.
+; const_spec's names are matched without the `name:` field: the grammar puts that field on the `,`
+; between names too, and `name: (identifier)` then only finds the first name.
+(source_file
+  [
+    (const_declaration
+      (const_spec (identifier) @name @definition.constant (identifier)))
+    (const_declaration
+      (const_spec (identifier) (identifier) @name @definition.constant))
+    (var_declaration
+      (var_spec name: (identifier) @name @definition.variable name: (identifier)))
+    (var_declaration
+      (var_spec name: (identifier) name: (identifier) @name @definition.variable))
+    (var_declaration
+      (var_spec_list
+        (var_spec name: (identifier) @name @definition.variable name: (identifier))))
+    (var_declaration
+      (var_spec_list
+        (var_spec name: (identifier) name: (identifier) @name @definition.variable)))
+  ])
+
 (source_file
   (const_declaration "("
-    (const_spec name: (identifier) @name) @definition.constant))
+    (const_spec (identifier) @name) @definition.constant))
 
 (source_file
   (const_declaration
-    (const_spec name: (identifier) @name)) @definition.constant)
+    (const_spec (identifier) @name)) @definition.constant)
 
 (source_file
   (var_declaration
@@ -69,4 +91,8 @@
     (parenthesized_expression (selector_expression field: (field_identifier) @name))
   ]) @reference.call
 
-((type_identifier) @name @reference.type)
+; Type uses, except the predeclared types (they have no definition to find).
+((type_identifier) @name @reference.type
+  (#not-any-of? @name
+    "any" "bool" "byte" "comparable" "complex64" "complex128" "error" "float32" "float64" "int" "int8"
+    "int16" "int32" "int64" "rune" "string" "uint" "uint8" "uint16" "uint32" "uint64" "uintptr"))

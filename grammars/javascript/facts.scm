@@ -35,6 +35,7 @@
           (string) @error.message
           (template_string) @error.message
           (binary_expression left: [(string) (template_string)] @error.message)
+          (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
         ]))
     (call_expression
       arguments: (arguments
@@ -43,6 +44,7 @@
           (string) @error.message
           (template_string) @error.message
           (binary_expression left: [(string) (template_string)] @error.message)
+          (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
         ]))
   ]) @error.raise
 
@@ -65,6 +67,7 @@
           (string) @error.message
           (template_string) @error.message
           (binary_expression left: [(string) (template_string)] @error.message)
+          (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
         ])))) @error.return
   (#eq? @_reject "reject")
   (#eq? @_promise "Promise"))
@@ -78,6 +81,7 @@
       (string) @error.message
       (template_string) @error.message
       (binary_expression left: [(string) (template_string)] @error.message)
+      (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
     ])) @error.log
   (#any-of? @_level "error" "fatal" "critical"))
 

@@ -44,16 +44,16 @@
     name: (identifier) @name
     value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
 
-; const Store = class {...}
+; const Store = class {...}, const Store = class MemoryStore {...} (which also defines MemoryStore)
 (lexical_declaration
   (variable_declarator
     name: (identifier) @name
-    value: (class !name)) @definition.class)
+    value: (class)) @definition.class)
 
 (variable_declaration
   (variable_declarator
     name: (identifier) @name
-    value: (class !name)) @definition.class)
+    value: (class)) @definition.class)
 
 ; module.exports.load = function (...) {...}, exports.handler = async (event) => {...},
 ; Foo.prototype.bar = function () {...}. The function is the definition: it has the `body`.

@@ -509,36 +509,41 @@ fn clean_comment(comment: &str) -> String {
 
 /// See `FileFacts::interface_hash`.
 fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments: &[Node]) -> Digest {
-    let mut elided: Vec<(usize, usize)> = definitions
-        .iter()
-        .filter(|(_, kind, _)| kind.has_implementation_body())
-        .filter_map(|(node, _, _)| body_of(*node))
-        .map(|body| (body.start_byte(), body.end_byte()))
-        .collect();
-    let bodies = merge_ranges(elided.clone());
-    elided.extend(comments.iter().map(|c| (c.start_byte(), c.end_byte())));
-    let elided = merge_ranges(elided);
+    let bodies = merge_ranges(
+        definitions
+            .iter()
+            .filter(|(_, kind, _)| kind.has_implementation_body())
+            .filter_map(|(node, _, _)| body_of(*node))
+            .map(|body| (body.start_byte(), body.end_byte()))
+            .collect(),
+    );
+    // Bodies are marked as left out (so `fn f() {}` and `fn f();` differ); comments just vanish.
+    let mut elided: Vec<(usize, usize, &str)> = bodies.iter().map(|&(s, e)| (s, e, " … ")).collect();
+    elided.extend(
+        comments
+            .iter()
+            .map(|c| (c.start_byte(), c.end_byte()))
+            .filter(|&(s, _)| !inside(&bodies, s))
+            .map(|(s, e)| (s, e, " ")),
+    );
+    elided.sort_unstable();
 
-    let inside_a_body = |offset: usize| {
-        let i = bodies.partition_point(|&(start, _)| start <= offset);
-        i > 0 && offset < bodies[i - 1].1
-    };
     let mut parts: Vec<String> = definitions
         .iter()
-        .filter(|(node, _, _)| !inside_a_body(node.start_byte()))
+        .filter(|(node, _, _)| !inside(&bodies, node.start_byte()))
         .map(|(node, kind, name)| {
             let mut kept = String::new();
             let (start, end) = (node.start_byte(), node.end_byte());
             let mut at = start;
-            let first = elided.partition_point(|&(_, e)| e <= start);
-            for &(s, e) in &elided[first..] {
+            let first = elided.partition_point(|&(_, e, _)| e <= start);
+            for &(s, e, marker) in &elided[first..] {
                 if s >= end {
                     break;
                 }
                 if s > at {
                     kept.push_str(&String::from_utf8_lossy(&bytes[at..s]));
                 }
-                kept.push_str(" … ");
+                kept.push_str(marker);
                 at = at.max(e);
             }
             if at < end {
@@ -554,6 +559,12 @@ fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments:
         builder.part(part.as_bytes());
     }
     builder.finish()
+}
+
+/// Whether `offset` falls inside one of the sorted, disjoint `ranges`.
+fn inside(ranges: &[(usize, usize)], offset: usize) -> bool {
+    let i = ranges.partition_point(|&(start, _)| start <= offset);
+    i > 0 && offset < ranges[i - 1].1
 }
 
 fn merge_ranges(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {

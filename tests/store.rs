@@ -1,0 +1,102 @@
+//! The store: reopening keeps what was written; an incompatible or corrupt store is rebuilt with a
+//! reason; an undecodable record is treated as absent, never served and never a crash.
+
+use reverie::index::index;
+use reverie::store::{OpenOutcome, Store};
+use reverie::workspace::WalkOptions;
+
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.py"), "def alpha():\n    return beta()\n").unwrap();
+    std::fs::write(dir.path().join("b.py"), "def beta():\n    return 1\n").unwrap();
+    dir
+}
+
+fn run(store: &Store, root: &std::path::Path) -> reverie::index::IndexReport {
+    index(store, &[root.to_path_buf()], &WalkOptions::default(), &|_| {}).unwrap()
+}
+
+#[test]
+fn reopening_keeps_the_index() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("store");
+    {
+        let (store, outcome) = Store::open(&dir).unwrap();
+        assert_eq!(outcome, OpenOutcome::Created);
+        assert_eq!(run(&store, ws.path()).parsed, 2);
+    }
+    let (store, outcome) = Store::open(&dir).unwrap();
+    assert_eq!(outcome, OpenOutcome::Existing);
+    let report = run(&store, ws.path());
+    assert_eq!((report.parsed, report.unchanged + report.rehashed), (0, 2));
+    assert_eq!(report.definitions, 2);
+}
+
+#[test]
+fn another_schema_version_is_rebuilt() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("store");
+    {
+        let (store, _) = Store::open(&dir).unwrap();
+        run(&store, ws.path());
+    }
+    {
+        let db = sled::open(&dir).unwrap();
+        db.open_tree("meta").unwrap().insert("schema", &999u32.to_le_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let (store, outcome) = Store::open(&dir).unwrap();
+    match outcome {
+        OpenOutcome::Rebuilt(reason) => assert!(reason.contains("schema"), "{reason}"),
+        other => panic!("expected a rebuild, got {other:?}"),
+    }
+    assert_eq!(run(&store, ws.path()).parsed, 2);
+}
+
+#[test]
+fn undecodable_records_are_rebuilt_not_served() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("store");
+    {
+        let (store, _) = Store::open(&dir).unwrap();
+        run(&store, ws.path());
+    }
+    {
+        let db = sled::open(&dir).unwrap();
+        db.open_tree("files").unwrap().insert("a.py", &b"\xff\xff garbage"[..]).unwrap();
+        let facts = db.open_tree("facts").unwrap();
+        let keys: Vec<_> = facts.iter().keys().map(|k| k.unwrap()).collect();
+        for key in keys {
+            facts.insert(key, &b"\x01 not facts"[..]).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let (store, _) = Store::open(&dir).unwrap();
+    // Reading never serves what does not decode.
+    assert!(reverie::index::all_facts(&store).unwrap().is_empty());
+    // The next index extracts both files again: a.py (its record was garbage) and b.py (its facts were).
+    let report = run(&store, ws.path());
+    assert_eq!(report.files, 2);
+    assert_eq!(report.parsed, 2, "{report:?}");
+    let facts = reverie::index::all_facts(&store).unwrap();
+    assert_eq!(facts.len(), 2);
+    for (key, facts) in &facts {
+        assert!(!facts.definitions.is_empty(), "{key} has real facts");
+    }
+}
+
+#[test]
+fn an_unopenable_store_is_rebuilt() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("store");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("conf"), b"\x00\x01 definitely not sled").unwrap();
+    std::fs::write(dir.join("db"), vec![0xAB; 4096]).unwrap();
+    let (store, outcome) = Store::open(&dir).unwrap();
+    assert!(matches!(outcome, OpenOutcome::Rebuilt(_)), "{outcome:?}");
+    let ws = workspace();
+    assert_eq!(run(&store, ws.path()).parsed, 2);
+}
