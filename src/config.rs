@@ -86,13 +86,18 @@ impl Config {
             match Config::parse(&text) {
                 Ok((_, unknown)) => {
                     problems.extend(unknown.into_iter().map(|key| {
-                        ConfigProblem(format!("{}: unknown key `{key}` ignored (see the README for the keys)", file.display()))
+                        ConfigProblem(format!(
+                            "{}: unknown key `{key}` ignored (see the README for the keys)",
+                            file.display()
+                        ))
                     }));
                     if let Ok(table) = text.parse::<toml::Table>() {
                         merge(&mut merged, table);
                     }
                 }
-                Err(err) => problems.push(ConfigProblem(format!("{}: {err}; using the defaults for it", file.display()))),
+                Err(err) => {
+                    problems.push(ConfigProblem(format!("{}: {err}; using the defaults for it", file.display())))
+                }
             }
         }
         let config = Config::parse(&toml::to_string(&merged).unwrap_or_default()).map(|(c, _)| c).unwrap_or_default();
@@ -102,7 +107,8 @@ impl Config {
     /// Parses one TOML document, returning the config and the keys it did not know.
     pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
         let mut unknown = Vec::new();
-        let deserializer = toml::Deserializer::parse(text).map_err(|err| format!("is not valid TOML: {}", err.message()))?;
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|err| format!("is not valid TOML: {}", err.message()))?;
         let config = serde_ignored::deserialize(deserializer, |path| unknown.push(path.to_string()))
             .map_err(|err| format!("has a bad value: {}", err.message()))?;
         Ok((config, unknown))
@@ -168,7 +174,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_reported_not_fatal() {
-        let (config, unknown) = Config::parse("[index]\nmax_file_size = \"2MiB\"\nmax_fiel_size = 3\n[sever]\n").unwrap();
+        let (config, unknown) =
+            Config::parse("[index]\nmax_file_size = \"2MiB\"\nmax_fiel_size = 3\n[sever]\n").unwrap();
         assert_eq!(config.index.max_file_size, 2 * 1024 * 1024);
         assert_eq!(unknown, vec!["index.max_fiel_size".to_string(), "sever".to_string()]);
     }

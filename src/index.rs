@@ -62,12 +62,17 @@ pub struct IndexReport {
 enum Checked {
     /// Same bytes as recorded (or as facts already stored): only the record changes.
     Known(FileRecord),
-    Parsed(FileRecord, FileFacts),
+    Parsed(FileRecord, Box<FileFacts>),
     Skipped(SkipReason),
 }
 
 /// Indexes `roots` into `store`.
-pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: &(dyn Fn(Progress) + Sync)) -> Result<IndexReport> {
+pub fn index(
+    store: &Store,
+    roots: &[PathBuf],
+    options: &WalkOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<IndexReport> {
     let started = Instant::now();
     store.set_roots(roots)?;
     let walk = workspace::walk(roots, options);
@@ -114,8 +119,12 @@ pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: 
         });
         let mut pending: Vec<(String, FileRecord, FileFacts)> = Vec::new();
         let mut known: Vec<(String, FileRecord)> = Vec::new();
-        let flush = |pending: &mut Vec<(String, FileRecord, FileFacts)>, known: &mut Vec<(String, FileRecord)>, parsed: &mut HashMap<String, FileFacts>| -> Result<()> {
-            let batch: Vec<(String, FileRecord, &FileFacts)> = pending.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
+        let flush = |pending: &mut Vec<(String, FileRecord, FileFacts)>,
+                     known: &mut Vec<(String, FileRecord)>,
+                     parsed: &mut HashMap<String, FileFacts>|
+         -> Result<()> {
+            let batch: Vec<(String, FileRecord, &FileFacts)> =
+                pending.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
             store.write_indexed(&batch)?;
             store.write_records(known)?;
             known.clear();
@@ -136,21 +145,19 @@ pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: 
                     report.parsed += 1;
                     report.parsed_bytes += record.size;
                     current.push((file.key.clone(), record.clone()));
-                    pending.push((file.key.clone(), record, facts));
+                    pending.push((file.key.clone(), record, *facts));
                 }
                 Checked::Skipped(reason) => report.skipped.push(Skipped { key: file.key.clone(), reason }),
             }
-            if pending.len() + known.len() >= WRITE_BATCH && write_error.is_none() {
-                if let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
+            if pending.len() + known.len() >= WRITE_BATCH && write_error.is_none()
+                && let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
                     write_error = Some(err);
                 }
-            }
         }
-        if write_error.is_none() {
-            if let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
+        if write_error.is_none()
+            && let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
                 write_error = Some(err);
             }
-        }
     });
     if let Some(err) = write_error {
         return Err(err.context(format!("writing to the store at {}", store.path().display())));
@@ -178,8 +185,7 @@ pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: 
         if facts.len() < current.len() {
             // Some stored facts did not decode (see `Store::facts`): extract those files again now.
             let have: HashSet<&str> = facts.iter().map(|(k, _)| k.as_str()).collect();
-            let missing: Vec<&SourceFile> =
-                walk.files.iter().filter(|f| !have.contains(f.key.as_str())).collect();
+            let missing: Vec<&SourceFile> = walk.files.iter().filter(|f| !have.contains(f.key.as_str())).collect();
             let mut repaired = Vec::new();
             for file in missing {
                 match workspace::read_source(&file.path, options.max_file_size) {
@@ -187,13 +193,14 @@ pub fn index(store: &Store, roots: &[PathBuf], options: &WalkOptions, progress: 
                         if let Checked::Parsed(record, file_facts) = parse(file, &bytes, now) {
                             report.parsed += 1;
                             report.parsed_bytes += record.size;
-                            repaired.push((file.key.clone(), record, file_facts));
+                            repaired.push((file.key.clone(), record, *file_facts));
                         }
                     }
                     Err(reason) => tracing::warn!("{} could not be re-read to repair its facts: {reason}", file.key),
                 }
             }
-            let batch: Vec<(String, FileRecord, &FileFacts)> = repaired.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
+            let batch: Vec<(String, FileRecord, &FileFacts)> =
+                repaired.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
             store.write_indexed(&batch)?;
             facts.extend(repaired.into_iter().map(|(k, _, f)| (k, f)));
             facts.sort_by(|a, b| a.0.cmp(&b.0));
@@ -260,7 +267,7 @@ fn parse(file: &SourceFile, bytes: &[u8], now: u64) -> Checked {
         definitions: facts.definitions.len() as u32,
         references: facts.references.len() as u32,
     };
-    Checked::Parsed(record, facts)
+    Checked::Parsed(record, Box::new(facts))
 }
 
 /// The digest the ranked graph depends on: every file's key and content hash.
@@ -273,7 +280,11 @@ fn graph_inputs(records: &[(String, FileRecord)]) -> Digest {
 }
 
 /// The facts of every file in `records`, taking those in `parsed` and reading the rest from the store.
-pub fn load_facts(store: &Store, records: &[(String, FileRecord)], mut parsed: HashMap<String, FileFacts>) -> Result<Vec<(String, FileFacts)>> {
+pub fn load_facts(
+    store: &Store,
+    records: &[(String, FileRecord)],
+    mut parsed: HashMap<String, FileFacts>,
+) -> Result<Vec<(String, FileFacts)>> {
     let mut out = Vec::with_capacity(records.len());
     for (key, record) in records {
         let facts = match parsed.remove(key) {

@@ -2,12 +2,12 @@
 //!
 //! Modules in reading order; the layering and its invariants are in the README.
 
-pub mod hash;
-pub mod tokens;
-pub mod syntax;
-pub mod graph;
-pub mod workspace;
-pub mod store;
-pub mod config;
-pub mod index;
 pub mod cli;
+pub mod config;
+pub mod graph;
+pub mod hash;
+pub mod index;
+pub mod store;
+pub mod syntax;
+pub mod tokens;
+pub mod workspace;

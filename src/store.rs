@@ -22,8 +22,8 @@ use crate::hash::Digest;
 use crate::syntax::{FileFacts, Language};
 use crate::workspace::SkipReason;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the key layout or a value's encoding changes.
@@ -101,7 +101,8 @@ pub fn workspace_id(roots: &[PathBuf]) -> String {
         .first()
         .and_then(|r| r.file_name())
         .map_or_else(|| "root".to_string(), |n| n.to_string_lossy().into_owned());
-    let name: String = name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let name: String =
+        name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     format!("{name}-{}", builder.finish().short())
 }
 
@@ -320,11 +321,8 @@ impl Store {
 
     /// Deletes facts that no file record points at any more. Returns how many were deleted.
     pub fn collect_garbage(&self) -> Result<usize> {
-        let live: std::collections::HashSet<[u8; 33]> = self
-            .file_records()?
-            .iter()
-            .map(|(_, record)| facts_key(record.language, &record.content_hash))
-            .collect();
+        let live: std::collections::HashSet<[u8; 33]> =
+            self.file_records()?.iter().map(|(_, record)| facts_key(record.language, &record.content_hash)).collect();
         let mut batch = sled::Batch::default();
         let mut removed = 0;
         for key in self.facts.iter().keys() {

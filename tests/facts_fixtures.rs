@@ -39,10 +39,7 @@ fn facts_match_fixtures() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected != actual {
-            failures.push(format!(
-                "--- {} (expected)\n{expected}\n+++ actual\n{actual}",
-                expected_path.display()
-            ));
+            failures.push(format!("--- {} (expected)\n{expected}\n+++ actual\n{actual}", expected_path.display()));
         }
     }
     assert!(

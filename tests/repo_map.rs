@@ -14,7 +14,11 @@ fn workspace(modules: usize) -> Vec<(String, FileFacts)> {
         }
         src.push_str(&format!("\ndef build_service_{m}():\n    return Service{m}()\n"));
         if m > 0 {
-            src.push_str(&format!("\n\ndef use_previous_{m}():\n    build_service_{}().operation_{}_0(1)\n", m - 1, m - 1));
+            src.push_str(&format!(
+                "\n\ndef use_previous_{m}():\n    build_service_{}().operation_{}_0(1)\n",
+                m - 1,
+                m - 1
+            ));
         }
         src.push_str("\n\ndef use_first():\n    build_service_0()\n");
         files.push((format!("pkg/module_{m}.py"), extract(src.as_bytes(), Language::Python)));

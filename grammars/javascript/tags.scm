@@ -12,20 +12,15 @@
 (method_definition
   name: [(property_identifier) (private_property_identifier)] @name) @definition.method
 
-; Class fields holding a function: `onClick = () => {...}`, `#handle = function () {...}`.
-; The field is `field_definition` (property:) in JavaScript and `public_field_definition` (name:) in
-; TypeScript, so the field node is matched by the `value` field the two share.
-(class_body
-  (_
-    [(property_identifier) (private_property_identifier)] @name
-    value: [(arrow_function) (function_expression) (generator_function)]) @definition.method)
-
 (class
   name: (_) @name) @definition.class
 
 (class_declaration
   name: (_) @name) @definition.class
 
+; Functions, and named function expressions (`function visit() {...}` passed as a callback), which are
+; defined under their own name. Where a named function expression is assigned, the patterns below also
+; define it under the assigned name, unless the two names are the same.
 [
   (function_declaration name: (identifier) @name)
   (generator_function_declaration name: (identifier) @name)
@@ -33,56 +28,98 @@
   (generator_function name: (identifier) @name)
 ] @definition.function
 
+; Class fields holding a function: `onClick = () => {...}`, `#handle = function () {...}`.
+; The field is `field_definition` (property:) in JavaScript and `public_field_definition` (name:) in
+; TypeScript, so the field node is matched by the `value` field the two share.
+(class_body
+  (_
+    [(property_identifier) (private_property_identifier)] @name
+    value: [(arrow_function) (function_expression !name) (generator_function !name)]) @definition.method)
+
+((class_body
+  (_
+    [(property_identifier) (private_property_identifier)] @name
+    value: [
+      (function_expression name: (identifier) @_inner)
+      (generator_function name: (identifier) @_inner)
+    ]) @definition.method)
+  (#not-eq? @name @_inner))
+
 ; const f = () => {...}, let g = function () {...}, var h = function* () {...}
-(lexical_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
+(variable_declarator
+  name: (identifier) @name
+  value: [(arrow_function) (function_expression !name) (generator_function !name)]) @definition.function
 
-(variable_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: [(arrow_function) (function_expression) (generator_function)]) @definition.function)
+((variable_declarator
+  name: (identifier) @name
+  value: [
+    (function_expression name: (identifier) @_inner)
+    (generator_function name: (identifier) @_inner)
+  ]) @definition.function
+  (#not-eq? @name @_inner))
 
-; const Store = class {...}, const Store = class MemoryStore {...} (which also defines MemoryStore)
-(lexical_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: (class)) @definition.class)
+; const Store = class {...}, const Store = class MemoryStore {...}
+(variable_declarator
+  name: (identifier) @name
+  value: (class !name)) @definition.class
 
-(variable_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: (class)) @definition.class)
+((variable_declarator
+  name: (identifier) @name
+  value: (class name: (_) @_inner)) @definition.class
+  (#not-eq? @name @_inner))
 
-; module.exports.load = function (...) {...}, exports.handler = async (event) => {...},
+; exports.load = function (...) {...}, exports.handler = async (event) => {...},
 ; Foo.prototype.bar = function () {...}. The function is the definition: it has the `body`.
-(assignment_expression
+; `module.exports = function () {...}` defines nothing called "exports".
+((assignment_expression
   left: [
     (identifier) @name
     (member_expression property: (property_identifier) @name)
   ]
-  right: [(arrow_function) (function_expression) (generator_function)] @definition.function)
+  right: [(arrow_function) (function_expression !name) (generator_function !name)] @definition.function)
+  (#not-eq? @name "exports"))
 
-; { load: async (id) => {...}, save: function () {...} }
+((assignment_expression
+  left: [
+    (identifier) @name
+    (member_expression property: (property_identifier) @name)
+  ]
+  right: [
+    (function_expression name: (identifier) @_inner)
+    (generator_function name: (identifier) @_inner)
+  ] @definition.function)
+  (#not-eq? @name "exports")
+  (#not-eq? @name @_inner))
+
+; { load: async (id) => {...}, "save-all": function () {...} }
 (pair
   key: [(property_identifier) @name (string (string_fragment) @name)]
-  value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+  value: [(arrow_function) (function_expression !name) (generator_function !name)]) @definition.function
 
-; Exported variables: export const MAX = 3, export let current = null
-(export_statement
+((pair
+  key: [(property_identifier) @name (string (string_fragment) @name)]
+  value: [
+    (function_expression name: (identifier) @_inner)
+    (generator_function name: (identifier) @_inner)
+  ]) @definition.function
+  (#not-eq? @name @_inner))
+
+; Exported and module-level variables: export const MAX = 3, let current = null. Not `const x =
+; require("x")` (an import), and not a function or class whose own name is the variable's (`const
+; same = function same() {}`), which the patterns above define.
+((export_statement
   declaration: [
-    (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)
-    (variable_declaration (variable_declarator name: (identifier) @name) @definition.constant)
+    (lexical_declaration (variable_declarator name: (identifier) @name value: (_)? @_value) @definition.constant)
+    (variable_declaration (variable_declarator name: (identifier) @name value: (_)? @_value) @definition.constant)
   ])
+  (#not-match? @_value "^(require\\s*\\(|(async\\s+)?function\\b|class\\b)"))
 
-; Module-level variables, except `const x = require("x")` (an import, not a definition).
 ((program
   [
     (lexical_declaration (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant)
     (variable_declaration (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant)
   ])
-  (#not-match? @_value "^require[ \t]*\\("))
+  (#not-match? @_value "^(require\\s*\\(|(async\\s+)?function\\b|class\\b)"))
 
 ; --- references --------------------------------------------------------------------------------
 

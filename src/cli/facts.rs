@@ -1,9 +1,9 @@
 //! `reverie facts FILE`: the facts of one file, as reverie sees them (no cache involved).
 
 use super::Format;
+use crate::syntax::{Language, extract, render_facts};
 use anyhow::{Context, Result};
 use clap::Args;
-use crate::syntax::{Language, extract, render_facts};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -16,7 +16,10 @@ pub struct FactsArgs {
 
 pub fn run(args: &FactsArgs) -> Result<()> {
     let language = Language::from_path(&args.file).with_context(|| {
-        format!("{}: not a language reverie parses (Rust, Python, JavaScript, TypeScript, Go, Java, C, C++)", args.file.display())
+        format!(
+            "{}: not a language reverie parses (Rust, Python, JavaScript, TypeScript, Go, Java, C, C++)",
+            args.file.display()
+        )
     })?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let facts = extract(&bytes, language);

@@ -1,10 +1,10 @@
 //! `reverie index`: refresh the index of a folder and summarize it.
 
 use super::{Cli, Format, human_bytes, thousands};
+use crate::index::{IndexReport, Progress};
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use crate::index::{IndexReport, Progress};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]

@@ -1,9 +1,9 @@
 //! `reverie map`: print the repo map of a folder within a token budget.
 
 use super::Cli;
+use crate::graph::{self, Focus};
 use anyhow::{Context, Result};
 use clap::Args;
-use crate::graph::{self, Focus};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -52,7 +52,10 @@ pub fn run(cli: &Cli, args: &MapArgs) -> Result<()> {
     let ranking = graph::rank(&file_graph, &focus);
     let map = graph::render_repo_map(&files, &ranking, args.budget);
     if map.text.is_empty() {
-        eprintln!("reverie: nothing to map (no definitions found, or --budget {} is too small for one line)", args.budget);
+        eprintln!(
+            "reverie: nothing to map (no definitions found, or --budget {} is too small for one line)",
+            args.budget
+        );
     }
     print!("{}", map.text);
     Ok(())

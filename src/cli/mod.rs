@@ -76,14 +76,14 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("REVERIE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 /// The workspace root named on the command line, made absolute.
 fn workspace_root(path: &Path) -> Result<PathBuf> {
-    let root = path
-        .canonicalize()
-        .with_context(|| format!("cannot open the folder {} (does it exist?)", path.display()))?;
+    let root =
+        path.canonicalize().with_context(|| format!("cannot open the folder {} (does it exist?)", path.display()))?;
     anyhow::ensure!(root.is_dir(), "{} is a file; give the folder to index", root.display());
     Ok(root)
 }
@@ -130,7 +130,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

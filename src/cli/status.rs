@@ -89,7 +89,13 @@ fn render(status: &Status) -> String {
     }
     let languages: Vec<String> =
         status.files_by_language.iter().map(|(l, n)| format!("{l} {}", thousands(*n as u64))).collect();
-    let _ = writeln!(out, "  {} files ({}): {}", thousands(status.files as u64), human_bytes(status.bytes), languages.join(", "));
+    let _ = writeln!(
+        out,
+        "  {} files ({}): {}",
+        thousands(status.files as u64),
+        human_bytes(status.bytes),
+        languages.join(", ")
+    );
     let _ = writeln!(
         out,
         "  {} definitions · {} references · {} graph edges",

@@ -32,8 +32,7 @@ pub fn rank(graph: &FileGraph, focus: &Focus) -> Ranking {
     if n == 0 {
         return Ranking::default();
     }
-    let focus_files: HashSet<u32> =
-        focus.files.iter().filter_map(|f| graph.file_index(f)).map(|i| i as u32).collect();
+    let focus_files: HashSet<u32> = focus.files.iter().filter_map(|f| graph.file_index(f)).map(|i| i as u32).collect();
     let focus_identifiers: HashSet<&str> = focus.identifiers.iter().map(String::as_str).collect();
 
     let weight = |edge: &super::Edge| {

@@ -112,9 +112,7 @@ fn roles(language: Language) -> &'static [Role] {
             .capture_names()
             .iter()
             .map(|name| {
-                role_of(name).unwrap_or_else(|| {
-                    panic!("unknown capture @{name} in the {} query", language.name())
-                })
+                role_of(name).unwrap_or_else(|| panic!("unknown capture @{name} in the {} query", language.name()))
             })
             .collect()
     })
@@ -358,9 +356,8 @@ fn signature(bytes: &[u8], node: Node, comments: &[Node]) -> String {
         Some(body) => body.start_byte(),
         None => {
             let start = node.start_byte();
-            let first_line_end =
-                memchr::memchr(b'\n', &bytes[start..node.end_byte()]).map_or(node.end_byte(), |i| start + i);
-            first_line_end
+            
+            memchr::memchr(b'\n', &bytes[start..node.end_byte()]).map_or(node.end_byte(), |i| start + i)
         }
     };
     let mut header = String::new();
@@ -427,14 +424,12 @@ fn dedent(doc: &str) -> String {
     let mut lines = doc.lines();
     let first = lines.next().unwrap_or("").trim().to_string();
     let rest: Vec<&str> = lines.collect();
-    let indent = rest
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let indent =
+        rest.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     let mut out = vec![first];
-    out.extend(rest.iter().map(|l| if l.len() >= indent { l[indent..].trim_end().to_string() } else { l.trim().to_string() }));
+    out.extend(
+        rest.iter().map(|l| if l.len() >= indent { l[indent..].trim_end().to_string() } else { l.trim().to_string() }),
+    );
     out.join("\n").trim().to_string()
 }
 
@@ -457,7 +452,9 @@ fn preceding_comments(bytes: &[u8], node: Node, comments: &[Node], line_starts: 
     let mut block: Vec<String> = Vec::new();
     for comment in comments[..end].iter().rev() {
         let gap = &bytes[comment.end_byte()..next_start];
-        if !gap_is_attributes_only(gap) || comment.end_position().row + 1 < next_row.saturating_sub(attribute_lines(gap)) {
+        if !gap_is_attributes_only(gap)
+            || comment.end_position().row + 1 < next_row.saturating_sub(attribute_lines(gap))
+        {
             break;
         }
         let line_start = line_starts[comment.start_position().row];
@@ -549,7 +546,12 @@ fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments:
             if at < end {
                 kept.push_str(&String::from_utf8_lossy(&bytes[at..end]));
             }
-            format!("{}\u{1f}{}\u{1f}{}", kind.name(), text(bytes, *name), kept.split_whitespace().collect::<Vec<_>>().join(" "))
+            format!(
+                "{}\u{1f}{}\u{1f}{}",
+                kind.name(),
+                text(bytes, *name),
+                kept.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
         })
         .collect();
     // Order-independent: moving a definition is not an interface change.
@@ -588,7 +590,7 @@ fn todos(bytes: &[u8], comments: &[Node]) -> Vec<Todo> {
         for (offset, line) in text.lines().enumerate() {
             for tag in TODO_TAGS {
                 let Some(at) = find_tag(line, tag) else { continue };
-                let rest = line[at + tag.len()..].trim_start_matches(|c: char| c == ':' || c == ' ' || c == '-');
+                let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
                 let rest = rest.trim().trim_end_matches("*/").trim();
                 todos.push(Todo {
                     tag: tag.to_string(),

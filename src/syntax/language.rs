@@ -106,14 +106,12 @@ impl Language {
     /// The query source: the language's `.scm` files from `grammars/`, concatenated.
     pub fn query_source(self) -> String {
         let parts: &[&str] = match self {
-            Language::Rust => &[
-                include_str!("../../grammars/rust/tags.scm"),
-                include_str!("../../grammars/rust/facts.scm"),
-            ],
-            Language::Python => &[
-                include_str!("../../grammars/python/tags.scm"),
-                include_str!("../../grammars/python/facts.scm"),
-            ],
+            Language::Rust => {
+                &[include_str!("../../grammars/rust/tags.scm"), include_str!("../../grammars/rust/facts.scm")]
+            }
+            Language::Python => {
+                &[include_str!("../../grammars/python/tags.scm"), include_str!("../../grammars/python/facts.scm")]
+            }
             Language::JavaScript => &[
                 include_str!("../../grammars/javascript/tags.scm"),
                 include_str!("../../grammars/javascript/facts.scm"),
@@ -130,18 +128,11 @@ impl Language {
                 include_str!("../../grammars/typescript/tags.scm"),
                 include_str!("../../grammars/javascript/jsx.scm"),
             ],
-            Language::Go => &[
-                include_str!("../../grammars/go/tags.scm"),
-                include_str!("../../grammars/go/facts.scm"),
-            ],
-            Language::Java => &[
-                include_str!("../../grammars/java/tags.scm"),
-                include_str!("../../grammars/java/facts.scm"),
-            ],
-            Language::C => &[
-                include_str!("../../grammars/c/tags.scm"),
-                include_str!("../../grammars/c/facts.scm"),
-            ],
+            Language::Go => &[include_str!("../../grammars/go/tags.scm"), include_str!("../../grammars/go/facts.scm")],
+            Language::Java => {
+                &[include_str!("../../grammars/java/tags.scm"), include_str!("../../grammars/java/facts.scm")]
+            }
+            Language::C => &[include_str!("../../grammars/c/tags.scm"), include_str!("../../grammars/c/facts.scm")],
             Language::Cpp => &[
                 include_str!("../../grammars/c/tags.scm"),
                 include_str!("../../grammars/c/facts.scm"),
@@ -157,9 +148,8 @@ impl Language {
     pub fn query(self) -> &'static Query {
         static QUERIES: [OnceLock<Query>; 9] = [const { OnceLock::new() }; 9];
         QUERIES[self as usize].get_or_init(|| {
-            Query::new(&self.grammar(), &self.query_source()).unwrap_or_else(|err| {
-                panic!("the query for {} does not compile: {err}", self.name())
-            })
+            Query::new(&self.grammar(), &self.query_source())
+                .unwrap_or_else(|err| panic!("the query for {} does not compile: {err}", self.name()))
         })
     }
 }

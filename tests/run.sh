@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this). Installs what the tests need first, so it
+# works on a fresh Debian machine with a Rust toolchain. Run from anywhere: tests/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Tests that need an outside tool fail instead of skipping when this is set (CI sets it).
+export REVERIE_REQUIRE_TOOLS="${REVERIE_REQUIRE_TOOLS:-0}"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v git >/dev/null || need_apt+=(git)
+if ((${#need_apt[@]})); then
+  echo "installing: ${need_apt[*]}"
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+  else sudo apt-get update -qq && sudo apt-get install -y -qq "${need_apt[@]}"; fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
+cargo bench --locked --no-run
