@@ -1,1 +1,1096 @@
-fn main() {}
+//! `cargo bench --bench index`: how fast `reverie index` is on real code no one here wrote, against
+//! Universal Ctags measured in the same run (these machines are shared and noisy: ratios hold, absolute
+//! times do not). See `benches/README.md` for what it prints and the targets.
+//!
+//! Sections:
+//! 1. corpora: Django 5.1.4 (sdist, Python) and tokio 1.47.1 (crate source, Rust), pinned, downloaded once
+//!    into a cache dir outside the repo ($REVERIE_BENCH_DIR, else $XDG_CACHE_HOME/reverie-bench, else
+//!    ~/.cache/reverie-bench);
+//! 2. per corpus, N runs (REVERIE_BENCH_RUNS, default 5), medians: cold index (fresh cache dir each run,
+//!    the real release binary as a subprocess), files, MB, files/s, MB/s, peak RSS, ctags wall and the
+//!    ratio; warm start with nothing changed (parsed must be 0) and warm/cold;
+//! 3. incremental, on the Django .py file closest to 2,000 lines: re-extracting after a one-line body
+//!    edit in-process (full `extract`, and incremental `parse` with the edited old tree +
+//!    `extract_from_tree`), p50/p99 over REVERIE_BENCH_EDITS (default 200) edits; and end to end, the
+//!    edited file in a copy of the corpus re-indexed by `reverie index` (parsed must be 1).
+//!
+//! Only std plus the crate's own dependencies (serde_json, tree-sitter, tempfile). Under `cargo test
+//! --benches` (no `--bench` argument) it does nothing.
+
+use reverie::syntax::{self, Language};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use tree_sitter::{InputEdit, Point};
+
+const DJANGO_VERSION: &str = "5.1.4";
+const TOKIO_VERSION: &str = "1.47.1";
+const DEFAULT_RUNS: usize = 5;
+const DEFAULT_EDITS: usize = 200;
+const TARGET_COLD_VS_CTAGS: f64 = 2.0;
+const TARGET_WARM_VS_COLD: f64 = 0.05;
+const TARGET_EDIT_SECS: f64 = 0.005;
+const INCREMENTAL_LINES: usize = 2_000;
+const CTAGS_INSTALL: &str = "apt-get install -y universal-ctags";
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` / `--all-targets` does not. A benchmark that
+    // downloads corpora and runs for minutes has no place in a test run.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches/index.rs: skipped (not run by `cargo bench`); run `cargo bench --bench index`");
+        return;
+    }
+    let ctx = Ctx::new();
+    ctx.print_setup();
+
+    let mut summary = Summary::default();
+    let corpora = ctx.corpora();
+    let mut django_root = None;
+    for corpus in &corpora {
+        let root = corpus.ensure(&ctx);
+        bench_corpus(&ctx, corpus, &root, &mut summary);
+        if corpus.name == "django" {
+            django_root = Some(root);
+        }
+    }
+    match django_root {
+        Some(root) => bench_incremental(&ctx, &root, &mut summary),
+        None => println!("\n(incremental section skipped: it runs on Django; REVERIE_BENCH_ONLY excludes it)"),
+    }
+    summary.print();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Setup: where things are, what tools exist.
+
+struct Ctx {
+    bin: PathBuf,
+    bench_dir: PathBuf,
+    runs: usize,
+    edits: usize,
+    only: Option<String>,
+    /// `/usr/bin/time`, to cross-check peak RSS (`%M`), if it exists.
+    time_bin: Option<PathBuf>,
+    ctags_version: String,
+    cargo: String,
+}
+
+impl Ctx {
+    fn new() -> Ctx {
+        let runs = env_usize("REVERIE_BENCH_RUNS", DEFAULT_RUNS).max(1);
+        let edits = env_usize("REVERIE_BENCH_EDITS", DEFAULT_EDITS).max(1);
+        let only = std::env::var("REVERIE_BENCH_ONLY").ok().filter(|s| !s.is_empty()).map(|s| s.to_lowercase());
+        let bench_dir = bench_dir();
+        std::fs::create_dir_all(bench_dir.join("tmp")).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", bench_dir.display())));
+        let ctags_version = ctags_version();
+        let time_bin = Some(PathBuf::from("/usr/bin/time")).filter(|p| {
+            Command::new(p).args(["-f", "%M", "true"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        });
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let bin = reverie_binary(&cargo);
+        Ctx { bin, bench_dir, runs, edits, only, time_bin, ctags_version, cargo }
+    }
+
+    fn corpora(&self) -> Vec<Corpus> {
+        let all = vec![
+            Corpus { name: "django", label: format!("Django {DJANGO_VERSION} (sdist)"), ctags_language: "Python" },
+            Corpus { name: "tokio", label: format!("tokio {TOKIO_VERSION} (crate source)"), ctags_language: "Rust" },
+        ];
+        match &self.only {
+            Some(only) => all.into_iter().filter(|c| only.split(',').any(|o| o.trim() == c.name)).collect(),
+            None => all,
+        }
+    }
+
+    fn print_setup(&self) {
+        println!("reverie index benchmark");
+        println!("  binary      {}", self.bin.display());
+        println!("  anchor      {}", self.ctags_version);
+        println!("  corpora in  {} (REVERIE_BENCH_DIR)", self.bench_dir.display());
+        println!("  runs        {} per figure, medians (REVERIE_BENCH_RUNS)", self.runs);
+        println!("  edits       {} for the incremental figures (REVERIE_BENCH_EDITS)", self.edits);
+        println!(
+            "  peak RSS    from the report's peak_rss_bytes (VmHWM){}",
+            if self.time_bin.is_some() { ", cross-checked with /usr/bin/time -f %M" } else { " (/usr/bin/time not found: no cross-check)" }
+        );
+        println!("  cores       {}", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    }
+
+    fn tmp_dir(&self, prefix: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(self.bench_dir.join("tmp"))
+            .unwrap_or_else(|e| die(&format!("cannot create a temporary dir under {}: {e}", self.bench_dir.display())))
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|_| die(&format!("{name}={v:?} is not a number"))),
+        _ => default,
+    }
+}
+
+fn bench_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("REVERIE_BENCH_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("reverie-bench");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
+        None => die("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
+    }
+}
+
+fn ctags_version() -> String {
+    let out = Command::new("ctags").arg("--version").output();
+    match out {
+        Ok(out) if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Universal Ctags") => {
+            String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").split(',').next().unwrap_or("").trim().to_string()
+        }
+        Ok(_) => die(&format!("`ctags` is not Universal Ctags (the anchor); install it: {CTAGS_INSTALL}")),
+        Err(_) => die(&format!("Universal Ctags (the anchor) is missing; install it: {CTAGS_INSTALL}")),
+    }
+}
+
+/// The release `reverie` binary: the one Cargo built for this bench (CARGO_BIN_EXE_reverie), else
+/// `<target>/release/reverie` next to this bench executable (`<target>/release/deps/index-…`), built
+/// with `cargo build --release --bin reverie` into the same target dir if missing.
+fn reverie_binary(cargo: &str) -> PathBuf {
+    if let Some(exe) = option_env!("CARGO_BIN_EXE_reverie").map(PathBuf::from).filter(|p| p.is_file()) {
+        return exe;
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|e| die(&format!("cannot find the bench executable: {e}")));
+    let target = exe.parent().and_then(Path::parent).and_then(Path::parent).unwrap_or_else(|| die("unexpected bench executable path"));
+    let bin = target.join("release").join("reverie");
+    if !bin.is_file() {
+        println!("building {} (cargo build --release --bin reverie)…", bin.display());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--bin", "reverie"])
+            .env("CARGO_TARGET_DIR", target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap_or_else(|e| die(&format!("cannot run cargo: {e}")));
+        if !status.success() || !bin.is_file() {
+            die("building the release binary failed");
+        }
+    }
+    bin
+}
+
+fn die(message: &str) -> ! {
+    eprintln!("bench index: {message}");
+    std::process::exit(2)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Corpora: pinned, downloaded once, kept outside the repo.
+
+struct Corpus {
+    name: &'static str,
+    label: String,
+    ctags_language: &'static str,
+}
+
+impl Corpus {
+    /// The corpus root, downloading it first if it is not in the cache yet.
+    fn ensure(&self, ctx: &Ctx) -> PathBuf {
+        match self.name {
+            "django" => ensure_django(ctx),
+            "tokio" => ensure_tokio(ctx),
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// `<bench>/django-5.1.4/<Django-5.1.4>`: the sdist from `pip download`, untarred.
+fn ensure_django(ctx: &Ctx) -> PathBuf {
+    let dir = ctx.bench_dir.join(format!("django-{DJANGO_VERSION}"));
+    if let Some(root) = single_subdir(&dir) {
+        return root;
+    }
+    println!("\ndownloading Django {DJANGO_VERSION} (pip download --no-deps --no-binary :all:)…");
+    let downloads = ctx.bench_dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", downloads.display())));
+    let spec = format!("django=={DJANGO_VERSION}");
+    let pip_args = ["download", "--no-deps", "--no-binary", ":all:", &spec, "-d"];
+    let ok = [("pip", vec![]), ("pip3", vec![]), ("python3", vec!["-m", "pip"])].iter().any(|(program, pre)| {
+        Command::new(program).args(pre).args(pip_args).arg(&downloads).status().is_ok_and(|s| s.success())
+    });
+    if !ok {
+        die(&format!("`pip download --no-deps --no-binary :all: {spec}` failed (is pip installed?)"));
+    }
+    let wanted = format!("django-{DJANGO_VERSION}.tar.gz");
+    let tarball = std::fs::read_dir(&downloads)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().to_lowercase() == wanted))
+        .unwrap_or_else(|| die(&format!("pip did not leave {wanted} in {}", downloads.display())));
+    let staging = ctx.tmp_dir("django-");
+    run_ok(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(staging.path()), "untarring Django");
+    install_dir(staging.path(), &dir);
+    single_subdir(&dir).unwrap_or_else(|| die(&format!("unexpected layout in {}", dir.display())))
+}
+
+/// `<bench>/tokio-1.47.1`: the crate's source as `cargo fetch` unpacks it, fetched with a throwaway
+/// manifest and a CARGO_HOME inside the bench dir (so the user's registry cache is not touched).
+fn ensure_tokio(ctx: &Ctx) -> PathBuf {
+    let dir = ctx.bench_dir.join(format!("tokio-{TOKIO_VERSION}"));
+    if dir.join("Cargo.toml").is_file() {
+        return dir;
+    }
+    println!("\nfetching tokio {TOKIO_VERSION} (cargo fetch with a throwaway manifest)…");
+    let project = ctx.tmp_dir("fetch-tokio-");
+    let manifest = format!(
+        "[package]\nname = \"reverie-bench-fetch-tokio\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\ntokio = {{ version = \"={TOKIO_VERSION}\", features = [\"full\"] }}\n"
+    );
+    std::fs::create_dir_all(project.path().join("src")).expect("mkdir src");
+    std::fs::write(project.path().join("Cargo.toml"), manifest).expect("write Cargo.toml");
+    std::fs::write(project.path().join("src/lib.rs"), "").expect("write lib.rs");
+    let cargo_home = ctx.bench_dir.join("cargo-home");
+    run_ok(
+        Command::new(&ctx.cargo).arg("fetch").current_dir(project.path()).env("CARGO_HOME", &cargo_home).env_remove("CARGO_TARGET_DIR"),
+        "cargo fetch (tokio)",
+    );
+    let name = format!("tokio-{TOKIO_VERSION}");
+    let find_in = |sub: &str, file: &str| -> Option<PathBuf> {
+        std::fs::read_dir(cargo_home.join("registry").join(sub)).ok()?.flatten().map(|e| e.path().join(file)).find(|p| p.exists())
+    };
+    let staging = ctx.tmp_dir("tokio-");
+    if let Some(src) = find_in("src", &name) {
+        run_ok(Command::new("cp").arg("-a").arg(&src).arg(staging.path()), "copying tokio's source");
+    } else if let Some(krate) = find_in("cache", &format!("{name}.crate")) {
+        run_ok(Command::new("tar").arg("xzf").arg(&krate).arg("-C").arg(staging.path()), "untarring tokio's .crate");
+    } else {
+        die(&format!("cargo fetch left no {name} under {}", cargo_home.display()));
+    }
+    let src = staging.path().join(&name);
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).ok();
+    }
+    std::fs::rename(&src, &dir).unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", src.display(), dir.display())));
+    dir
+}
+
+fn single_subdir(dir: &Path) -> Option<PathBuf> {
+    let subdirs: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    match subdirs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// Moves the contents of `staging` to `dir` in one rename (so an interrupted download leaves no half corpus).
+fn install_dir(staging: &Path, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let fresh = staging.with_extension("done");
+    std::fs::create_dir_all(&fresh).expect("mkdir");
+    for entry in std::fs::read_dir(staging).expect("read staging").flatten() {
+        std::fs::rename(entry.path(), fresh.join(entry.file_name())).expect("move");
+    }
+    std::fs::rename(&fresh, dir).unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
+}
+
+fn run_ok(command: &mut Command, what: &str) {
+    match command.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => die(&format!("{what} failed ({status})")),
+        Err(e) => die(&format!("{what}: cannot run {:?}: {e}", command.get_program())),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Running things.
+
+struct Timed {
+    secs: f64,
+    /// Peak RSS in bytes from /usr/bin/time -f %M, if available.
+    time_rss: Option<u64>,
+    stdout: String,
+}
+
+/// Runs `program args` (under /usr/bin/time when present), timing its wall clock. Dies on failure.
+fn timed(ctx: &Ctx, program: &Path, args: &[&std::ffi::OsStr]) -> Timed {
+    let rss_file = ctx.time_bin.as_ref().map(|_| ctx.tmp_dir("rss-"));
+    let mut command = match (&ctx.time_bin, &rss_file) {
+        (Some(time), Some(dir)) => {
+            let mut c = Command::new(time);
+            c.args(["-f", "%M", "-o"]).arg(dir.path().join("rss")).arg(program);
+            c
+        }
+        _ => Command::new(program),
+    };
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let out = command.output().unwrap_or_else(|e| die(&format!("cannot run {}: {e}", program.display())));
+    let secs = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        die(&format!(
+            "{} {:?} failed ({}):\n{}",
+            program.display(),
+            args,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let time_rss = rss_file.and_then(|dir| {
+        let text = std::fs::read_to_string(dir.path().join("rss")).ok()?;
+        let kib: u64 = text.lines().rev().find_map(|l| l.trim().parse().ok())?;
+        Some(kib * 1024)
+    });
+    Timed { secs, time_rss, stdout: String::from_utf8_lossy(&out.stdout).into_owned() }
+}
+
+struct IndexRun {
+    timed: Timed,
+    report: Value,
+}
+
+impl IndexRun {
+    fn u64(&self, field: &str) -> u64 {
+        self.report.get(field).and_then(Value::as_u64).unwrap_or_else(|| die(&format!("the index report has no number {field:?}")))
+    }
+    fn f64(&self, field: &str) -> f64 {
+        self.report.get(field).and_then(Value::as_f64).unwrap_or(f64::NAN)
+    }
+    fn bool(&self, field: &str) -> bool {
+        self.report.get(field).and_then(Value::as_bool).unwrap_or(false)
+    }
+}
+
+/// `reverie index ROOT --format json --cache-dir CACHE` as a subprocess.
+fn reverie_index(ctx: &Ctx, root: &Path, cache: &Path) -> IndexRun {
+    let args = [root.as_os_str(), "--format".as_ref(), "json".as_ref(), "--cache-dir".as_ref(), cache.as_os_str()];
+    let mut all: Vec<&std::ffi::OsStr> = vec!["index".as_ref()];
+    all.extend(args);
+    let timed = timed(ctx, &ctx.bin, &all);
+    let report: Value = serde_json::from_str(&timed.stdout)
+        .unwrap_or_else(|e| die(&format!("reverie index did not print JSON ({e}):\n{}", timed.stdout)));
+    IndexRun { timed, report }
+}
+
+struct CtagsRun {
+    timed: Timed,
+    files: u64,
+    bytes: u64,
+}
+
+/// `ctags -R --languages=LANGS --totals=yes -f /dev/null TARGET` (the totals give files and kB scanned).
+fn ctags(ctx: &Ctx, languages: &str, target: &Path, recursive: bool) -> CtagsRun {
+    let langs = format!("--languages={languages}");
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+    if recursive {
+        args.push("-R".as_ref());
+    }
+    args.extend([langs.as_ref(), "--totals=yes".as_ref(), "-f".as_ref(), "/dev/null".as_ref(), target.as_os_str()]);
+    let timed = timed(ctx, Path::new("ctags"), &args);
+    // "2789 files, 470934 lines (16982 kB) scanned in 0.3 seconds (…)"
+    let (files, bytes) = timed
+        .stdout
+        .lines()
+        .find_map(|line| {
+            let (files, rest) = line.split_once(" files, ").or_else(|| line.split_once(" file, "))?;
+            let kb = rest.split_once('(')?.1.split_once(" kB)")?.0;
+            Some((files.trim().parse().ok()?, kb.trim().parse::<u64>().ok()? * 1024))
+        })
+        .unwrap_or((0, 0));
+    CtagsRun { timed, files, bytes }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Section: cold and warm index of one corpus.
+
+fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) {
+    let title = format!("{}: cold and warm `reverie index` vs `ctags -R --languages={}`", corpus.label, corpus.ctags_language);
+    println!("\n{title}\n  corpus  {}", root.display());
+
+    // Warm-up (not measured): fills the page cache for both tools, and tells which languages reverie indexes.
+    let warmup_cache = ctx.tmp_dir("cache-");
+    let warmup = reverie_index(ctx, root, warmup_cache.path());
+    drop(warmup_cache);
+    ctags(ctx, corpus.ctags_language, root, true);
+    let languages: BTreeMap<String, u64> = warmup
+        .report
+        .get("files_by_language")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+        .unwrap_or_default();
+    let all_ctags_languages: Vec<&str> = {
+        let mut v: Vec<&str> = languages.keys().filter_map(|l| ctags_name(l)).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let same_languages = all_ctags_languages.join(",");
+    let extra_anchor = (same_languages != corpus.ctags_language && !same_languages.is_empty()).then_some(same_languages);
+    println!(
+        "  reverie indexes  {}",
+        languages.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect::<Vec<_>>().join(", ")
+    );
+
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    let mut ctags_runs = Vec::new();
+    let mut ctags_all = Vec::new();
+    for run in 0..ctx.runs {
+        let c = ctags(ctx, corpus.ctags_language, root, true);
+        let cache = ctx.tmp_dir("cache-");
+        let cold_run = reverie_index(ctx, root, cache.path());
+        let warm_run = reverie_index(ctx, root, cache.path());
+        if let Some(langs) = &extra_anchor {
+            ctags_all.push(ctags(ctx, langs, root, true));
+        }
+        println!(
+            "  run {}/{}: cold {}  warm {} (parsed {})  ctags {}",
+            run + 1,
+            ctx.runs,
+            secs(cold_run.timed.secs),
+            secs(warm_run.timed.secs),
+            warm_run.u64("parsed"),
+            secs(c.timed.secs)
+        );
+        cold.push(cold_run);
+        warm.push(warm_run);
+        ctags_runs.push(c);
+    }
+
+    let files = cold[0].u64("files") as f64;
+    let bytes = cold[0].u64("bytes") as f64;
+    let consistent = cold.iter().all(|r| r.u64("files") as f64 == files && r.u64("bytes") as f64 == bytes);
+    let cold_secs: Vec<f64> = cold.iter().map(|r| r.timed.secs).collect();
+    let warm_secs: Vec<f64> = warm.iter().map(|r| r.timed.secs).collect();
+    let ctags_secs: Vec<f64> = ctags_runs.iter().map(|r| r.timed.secs).collect();
+    let ctags_files = ctags_runs[0].files as f64;
+    let ctags_bytes = ctags_runs[0].bytes as f64;
+    let vs_ctags: Vec<f64> = cold_secs.iter().zip(&ctags_secs).map(|(a, b)| a / b).collect();
+    let warm_vs_cold: Vec<f64> = warm_secs.iter().zip(&cold_secs).map(|(a, b)| a / b).collect();
+    let files_per_s: Vec<f64> = cold_secs.iter().map(|s| files / s).collect();
+    let mb_per_s: Vec<f64> = cold_secs.iter().map(|s| bytes / 1e6 / s).collect();
+    let ctags_files_per_s: Vec<f64> = ctags_secs.iter().map(|s| ctags_files / s).collect();
+    let ctags_mb_per_s: Vec<f64> = ctags_secs.iter().map(|s| ctags_bytes / 1e6 / s).collect();
+    let rss_json: Vec<f64> = cold.iter().map(|r| r.u64("peak_rss_bytes") as f64).collect();
+    let rss_time: Vec<f64> = cold.iter().filter_map(|r| r.timed.time_rss).map(|b| b as f64).collect();
+    let ctags_rss: Vec<f64> = ctags_runs.iter().filter_map(|r| r.timed.time_rss).map(|b| b as f64).collect();
+    let cold_elapsed: Vec<f64> = cold.iter().map(|r| r.f64("elapsed_ms") / 1000.0).collect();
+    let warm_elapsed: Vec<f64> = warm.iter().map(|r| r.f64("elapsed_ms") / 1000.0).collect();
+    let warm_parsed_max = warm.iter().map(|r| r.u64("parsed")).max().unwrap_or(0);
+    let warm_graph_rebuilt = warm.iter().filter(|r| r.bool("graph_rebuilt")).count();
+
+    let is_django = corpus.name == "django";
+    let mut table = Table::new(&format!("{} — {} runs, medians (ratios are medians of per-run pairs)", corpus.label, ctx.runs));
+    table.row(Row::info("files indexed", thousands(files as u64), "").anchor(format!("ctags {}", thousands(ctags_files as u64)), ratio(files / ctags_files)));
+    table.row(Row::info("bytes indexed", format!("{:.1} MB", bytes / 1e6), if consistent { "" } else { "VARIED between runs" }).anchor(
+        format!("ctags {:.1} MB", ctags_bytes / 1e6),
+        ratio(bytes / ctags_bytes),
+    ));
+    table.row(
+        Row::info("cold index wall (subprocess)", secs(median(&cold_secs)), &spread(&cold_secs, secs))
+            .anchor(format!("ctags {}", secs(median(&ctags_secs))), ratio(median(&vs_ctags))),
+    );
+    let ratio_row = Row::new(
+        "cold wall ÷ ctags wall",
+        ratio(median(&vs_ctags)),
+        &spread(&vs_ctags, ratio),
+        if is_django { format!("≤ {TARGET_COLD_VS_CTAGS:.1}×") } else { format!("— (≤ {TARGET_COLD_VS_CTAGS:.1}× is for Django)") },
+        if is_django { Some(median(&vs_ctags) <= TARGET_COLD_VS_CTAGS) } else { None },
+    )
+    .anchor(format!("ctags {}", secs(median(&ctags_secs))), ratio(median(&vs_ctags)));
+    summary.add(corpus.label.as_str(), &ratio_row);
+    table.row(ratio_row);
+    if let Some(langs) = &extra_anchor {
+        let all_secs: Vec<f64> = ctags_all.iter().map(|r| r.timed.secs).collect();
+        let vs_all: Vec<f64> = cold_secs.iter().zip(&all_secs).map(|(a, b)| a / b).collect();
+        table.row(
+            Row::info(&format!("cold wall ÷ ctags --languages={langs}"), ratio(median(&vs_all)), &spread(&vs_all, ratio))
+                .anchor(format!("ctags {} ({} files)", secs(median(&all_secs)), thousands(ctags_all[0].files)), ratio(median(&vs_all))),
+        );
+    }
+    table.row(
+        Row::info("  of which index() (elapsed_ms)", secs(median(&cold_elapsed)), &spread(&cold_elapsed, secs))
+            .anchor(format!("cold wall {}", secs(median(&cold_secs))), ratio(median(&cold_elapsed) / median(&cold_secs))),
+    );
+    table.row(
+        Row::info("files/s", format!("{:.0}", median(&files_per_s)), &spread(&files_per_s, |v| format!("{v:.0}")))
+            .anchor(format!("ctags {:.0}", median(&ctags_files_per_s)), ratio(median(&files_per_s) / median(&ctags_files_per_s))),
+    );
+    table.row(
+        Row::info("MB/s", format!("{:.2}", median(&mb_per_s)), &spread(&mb_per_s, |v| format!("{v:.2}")))
+            .anchor(format!("ctags {:.1}", median(&ctags_mb_per_s)), ratio(median(&mb_per_s) / median(&ctags_mb_per_s))),
+    );
+    let ctags_rss_text = if ctags_rss.is_empty() { "—".to_string() } else { format!("ctags {}", mib(median(&ctags_rss))) };
+    let ctags_rss_ratio = |v: f64| if ctags_rss.is_empty() { "—".to_string() } else { ratio(v / median(&ctags_rss)) };
+    table.row(
+        Row::info("peak RSS (report: VmHWM)", mib(median(&rss_json)), &spread(&rss_json, mib))
+            .anchor(ctags_rss_text.clone(), ctags_rss_ratio(median(&rss_json))),
+    );
+    if !rss_time.is_empty() {
+        let agree = median(&rss_time) / median(&rss_json);
+        table.row(
+            Row::info(
+                "peak RSS (/usr/bin/time %M)",
+                mib(median(&rss_time)),
+                &format!("{}; {:+.0}% vs report", spread(&rss_time, mib), (agree - 1.0) * 100.0),
+            )
+            .anchor(ctags_rss_text, ctags_rss_ratio(median(&rss_time))),
+        );
+    }
+    table.row(
+        Row::info("warm start wall, nothing changed", secs(median(&warm_secs)), &spread(&warm_secs, secs))
+            .anchor(format!("cold {}", secs(median(&cold_secs))), pct(median(&warm_vs_cold))),
+    );
+    let warm_ratio_row = Row::new(
+        "warm wall ÷ cold wall",
+        pct(median(&warm_vs_cold)),
+        &spread(&warm_vs_cold, pct),
+        format!("≤ {:.0}%", TARGET_WARM_VS_COLD * 100.0),
+        Some(median(&warm_vs_cold) <= TARGET_WARM_VS_COLD),
+    )
+    .anchor(format!("cold {}", secs(median(&cold_secs))), pct(median(&warm_vs_cold)));
+    summary.add(corpus.label.as_str(), &warm_ratio_row);
+    table.row(warm_ratio_row);
+    table.row(
+        Row::info("  of which index() (elapsed_ms)", secs(median(&warm_elapsed)), &spread(&warm_elapsed, secs))
+            .anchor(format!("warm wall {}", secs(median(&warm_secs))), ratio(median(&warm_elapsed) / median(&warm_secs))),
+    );
+    let parsed_row = Row::new(
+        "warm start: files parsed",
+        format!("max {warm_parsed_max}"),
+        &format!("graph re-ranked in {warm_graph_rebuilt}/{} runs", ctx.runs),
+        "= 0".to_string(),
+        Some(warm_parsed_max == 0),
+    )
+    .anchor(format!("cold parsed {}", thousands(cold[0].u64("parsed"))), "—".to_string());
+    summary.add(corpus.label.as_str(), &parsed_row);
+    table.row(parsed_row);
+    table.row(Row::info("definitions / references / graph edges", format!(
+        "{} / {} / {}",
+        thousands(cold[0].u64("definitions")),
+        thousands(cold[0].u64("references")),
+        thousands(cold[0].u64("graph_edges"))
+    ), ""));
+    table.print();
+}
+
+/// Universal Ctags' name for a reverie language (`None` when ctags has no parser for it).
+fn ctags_name(language: &str) -> Option<&'static str> {
+    Some(match language {
+        "rust" => "Rust",
+        "python" => "Python",
+        "javascript" => "JavaScript",
+        "typescript" | "tsx" => "TypeScript",
+        "go" => "Go",
+        "java" => "Java",
+        "c" => "C",
+        "cpp" => "C++",
+        _ => return None,
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Section: incremental, one edited ~2,000-line Python file.
+
+fn bench_incremental(ctx: &Ctx, django: &Path, summary: &mut Summary) {
+    let (path, original) = closest_python_file(django, INCREMENTAL_LINES);
+    let rel = path.strip_prefix(django).unwrap_or(&path).display().to_string();
+    let lines = line_starts(&original);
+    println!(
+        "\nIncremental: one-line body edits to {rel} ({} lines, {:.1} KB; the Django .py file closest to {} lines)",
+        thousands(lines.len() as u64),
+        original.len() as f64 / 1024.0,
+        thousands(INCREMENTAL_LINES as u64)
+    );
+
+    // Edit k inserts a comment line, indented like the statement it precedes, before the k-th of
+    // `edits` statement lines spread over the file (indented ≥ 8 columns: inside a method or nested
+    // function; not after a backslash continuation). Each edit is applied to the original file, whose
+    // tree the incremental variant starts from, like an editor with the file parsed once.
+    let candidates = edit_candidates(&original, &lines);
+    if candidates.is_empty() {
+        die(&format!("no body line to edit in {rel}"));
+    }
+    let edits: Vec<Edit> = (0..ctx.edits).map(|k| make_edit(&original, &lines, candidates[k * candidates.len() / ctx.edits], k)).collect();
+    let distinct_lines = {
+        let mut l: Vec<usize> = edits.iter().map(|e| e.line).collect();
+        l.sort();
+        l.dedup();
+        l.len()
+    };
+    println!(
+        "  {} edits on {} distinct lines (of {} candidate body lines), each inserting `# reverie bench edit k`",
+        edits.len(),
+        distinct_lines,
+        candidates.len()
+    );
+
+    let base_tree = syntax::parse(&original, Language::Python, None).expect("tree-sitter parses the original");
+    let base_facts = syntax::extract_from_tree(&original, Language::Python, &base_tree);
+    // Warm-up: thread-local parser, compiled query, caches.
+    for edit in edits.iter().take(10) {
+        let _ = syntax::extract(&edit.bytes, Language::Python);
+        let mut tree = base_tree.clone();
+        tree.edit(&edit.input);
+        let _ = syntax::parse(&edit.bytes, Language::Python, Some(&tree));
+    }
+
+    let mut full = Vec::new();
+    let mut parse_only = Vec::new();
+    let mut incremental = Vec::new();
+    let mut incremental_parse = Vec::new();
+    let mut same_facts = 0;
+    let mut interface_kept = 0;
+    let mut syntax_errors = 0;
+    for edit in &edits {
+        let started = Instant::now();
+        let full_facts = syntax::extract(&edit.bytes, Language::Python);
+        full.push(started.elapsed().as_secs_f64());
+
+        let started = Instant::now();
+        let tree = syntax::parse(&edit.bytes, Language::Python, None);
+        parse_only.push(started.elapsed().as_secs_f64());
+        drop(tree);
+
+        let mut old_tree = base_tree.clone();
+        let started = Instant::now();
+        old_tree.edit(&edit.input);
+        let tree = syntax::parse(&edit.bytes, Language::Python, Some(&old_tree)).expect("incremental parse");
+        let parsed_at = started.elapsed().as_secs_f64();
+        let facts = syntax::extract_from_tree(&edit.bytes, Language::Python, &tree);
+        incremental.push(started.elapsed().as_secs_f64());
+        incremental_parse.push(parsed_at);
+
+        same_facts += usize::from(facts == full_facts);
+        interface_kept += usize::from(facts.interface_hash == base_facts.interface_hash);
+        syntax_errors += usize::from(facts.has_syntax_errors && !base_facts.has_syntax_errors);
+    }
+
+    // Anchor: ctags on the same single file, as a subprocess (spawn included, as for any CLI).
+    let ctags_file: Vec<f64> = (0..ctx.runs.max(5) * 4).map(|_| ctags(ctx, "Python", &path, false).timed.secs).collect();
+
+    let p = |v: &[f64], q: f64| percentile(v, q);
+    let target = format!("≤ {}", secs(TARGET_EDIT_SECS));
+    let mut table = Table::new(&format!("In-process re-extraction after one edit — {} edits, p50/p99", edits.len()));
+    for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let row = Row::new(
+            &format!("full re-extract `extract()` {name}"),
+            secs(p(&full, q)),
+            &format!("min {} max {}", secs(min(&full)), secs(max(&full))),
+            target.clone(),
+            Some(p(&full, q) <= TARGET_EDIT_SECS),
+        )
+        .anchor(format!("parse alone {}", secs(p(&parse_only, q))), ratio(p(&full, q) / p(&parse_only, q)));
+        summary.add("incremental", &row);
+        table.row(row);
+    }
+    for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let row = Row::new(
+            &format!("incremental parse + `extract_from_tree` {name}"),
+            secs(p(&incremental, q)),
+            &format!("of which parse {}", secs(p(&incremental_parse, q))),
+            target.clone(),
+            Some(p(&incremental, q) <= TARGET_EDIT_SECS),
+        )
+        .anchor(format!("full re-extract {}", secs(p(&full, q))), ratio(p(&incremental, q) / p(&full, q)));
+        summary.add("incremental", &row);
+        table.row(row);
+    }
+    table.row(
+        Row::info("anchor: tree-sitter full parse alone p50", secs(p(&parse_only, 0.5)), &format!("p99 {}", secs(p(&parse_only, 0.99))))
+            .anchor("—".to_string(), "—".to_string()),
+    );
+    table.row(
+        Row::info("anchor: ctags on the file (subprocess) p50", secs(p(&ctags_file, 0.5)), &format!("{} runs, p99 {}", ctags_file.len(), secs(p(&ctags_file, 0.99))))
+            .anchor(format!("full re-extract {}", secs(p(&full, 0.5))), ratio(p(&full, 0.5) / p(&ctags_file, 0.5))),
+    );
+    let same_row = Row::new(
+        "incremental facts == full facts",
+        format!("{same_facts}/{}", edits.len()),
+        "",
+        "all".to_string(),
+        Some(same_facts == edits.len()),
+    );
+    summary.add("incremental", &same_row);
+    table.row(same_row);
+    table.row(Row::info(
+        "interface hash kept (body-only edit)",
+        format!("{interface_kept}/{}", edits.len()),
+        &format!("edits introducing syntax errors: {syntax_errors}"),
+    ));
+    table.print();
+
+    bench_end_to_end(ctx, django, &path, &original, &edits, summary);
+}
+
+/// The touched file in a copy of the corpus, re-indexed by the CLI.
+fn bench_end_to_end(ctx: &Ctx, django: &Path, file: &Path, original: &[u8], edits: &[Edit], summary: &mut Summary) {
+    let copy_parent = ctx.tmp_dir("e2e-");
+    let copy = copy_parent.path().join(django.file_name().expect("corpus dir name"));
+    // cp -a keeps mtimes, so the copy's files are as old (as trusted) as the originals.
+    run_ok(Command::new("cp").arg("-a").arg(django).arg(&copy), "copying the Django corpus");
+    let copied_file = copy.join(file.strip_prefix(django).expect("file inside the corpus"));
+    let cache = ctx.tmp_dir("cache-");
+    let first = reverie_index(ctx, &copy, cache.path());
+    let _ = reverie_index(ctx, &copy, cache.path());
+    println!(
+        "\nEnd to end: edit the file in a copy of the corpus, then `reverie index` (subprocess; cold index of the copy took {})",
+        secs(first.timed.secs)
+    );
+
+    let mut edited = Vec::new();
+    let mut unchanged = Vec::new();
+    let mut parsed_ok = 0;
+    let mut rebuilt = 0;
+    let mut edited_elapsed = Vec::new();
+    for run in 0..ctx.runs {
+        let edit = &edits[(run * edits.len() / ctx.runs + run) % edits.len()];
+        std::fs::write(&copied_file, &edit.bytes).expect("write the edited file");
+        let after_edit = reverie_index(ctx, &copy, cache.path());
+        let nothing = reverie_index(ctx, &copy, cache.path());
+        let parsed = after_edit.u64("parsed");
+        println!(
+            "  run {}/{}: after edit {} (parsed {}, re-ranked {})  nothing changed {} (parsed {})",
+            run + 1,
+            ctx.runs,
+            secs(after_edit.timed.secs),
+            parsed,
+            after_edit.bool("graph_rebuilt"),
+            secs(nothing.timed.secs),
+            nothing.u64("parsed")
+        );
+        parsed_ok += usize::from(parsed == 1 && nothing.u64("parsed") == 0);
+        rebuilt += usize::from(after_edit.bool("graph_rebuilt"));
+        edited.push(after_edit.timed.secs);
+        edited_elapsed.push(after_edit.f64("elapsed_ms") / 1000.0);
+        unchanged.push(nothing.timed.secs);
+    }
+    std::fs::write(&copied_file, original).ok();
+    let extra: Vec<f64> = edited.iter().zip(&unchanged).map(|(a, b)| a - b).collect();
+    let vs: Vec<f64> = edited.iter().zip(&unchanged).map(|(a, b)| a / b).collect();
+
+    let target = format!("≤ {}", secs(TARGET_EDIT_SECS));
+    let mut table = Table::new(&format!("End to end: `reverie index` after editing one file — {} runs, medians", ctx.runs));
+    let wall = Row::new(
+        "re-index wall after one edit",
+        secs(median(&edited)),
+        &spread(&edited, secs),
+        format!("{target} (includes process start + walk)"),
+        Some(median(&edited) <= TARGET_EDIT_SECS),
+    )
+    .anchor(format!("nothing changed {}", secs(median(&unchanged))), ratio(median(&vs)));
+    summary.add("end to end", &wall);
+    table.row(wall);
+    table.row(
+        Row::info("  of which index() (elapsed_ms)", secs(median(&edited_elapsed)), &spread(&edited_elapsed, secs))
+            .anchor(format!("wall {}", secs(median(&edited))), ratio(median(&edited_elapsed) / median(&edited))),
+    );
+    let delta = Row::new(
+        "cost of the edit (wall − nothing-changed wall)",
+        secs(median(&extra)),
+        &spread(&extra, secs),
+        target,
+        Some(median(&extra) <= TARGET_EDIT_SECS),
+    )
+    .anchor(format!("nothing changed {}", secs(median(&unchanged))), "—".to_string());
+    summary.add("end to end", &delta);
+    table.row(delta);
+    let parsed = Row::new(
+        "files parsed after the edit",
+        format!("1 in {parsed_ok}/{} runs", ctx.runs),
+        &format!("graph re-ranked in {rebuilt}/{} runs", ctx.runs),
+        "= 1 (and 0 when nothing changed)".to_string(),
+        Some(parsed_ok == ctx.runs),
+    );
+    summary.add("end to end", &parsed);
+    table.row(parsed);
+    table.print();
+}
+
+/// The `.py` file under `root` whose line count is closest to `lines` (ties: the smaller path).
+fn closest_python_file(root: &Path, lines: usize) -> (PathBuf, Vec<u8>) {
+    let mut best: Option<(usize, PathBuf)> = None;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "py") {
+                let Ok(bytes) = std::fs::read(&path) else { continue };
+                let count = bytes.iter().filter(|&&b| b == b'\n').count();
+                let distance = count.abs_diff(lines);
+                if best.as_ref().is_none_or(|(d, p)| (distance, &path) < (*d, p)) {
+                    best = Some((distance, path));
+                }
+            }
+        }
+    }
+    let (_, path) = best.unwrap_or_else(|| die(&format!("no .py file under {}", root.display())));
+    let bytes = std::fs::read(&path).expect("read the chosen file");
+    (path, bytes)
+}
+
+fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1).filter(|&i| i < bytes.len()));
+    starts
+}
+
+fn line_text<'a>(bytes: &'a [u8], lines: &[usize], i: usize) -> &'a [u8] {
+    let end = lines.get(i + 1).copied().unwrap_or(bytes.len());
+    let line = &bytes[lines[i]..end];
+    line.strip_suffix(b"\n").unwrap_or(line)
+}
+
+fn edit_candidates(bytes: &[u8], lines: &[usize]) -> Vec<usize> {
+    (1..lines.len())
+        .filter(|&i| {
+            let line = line_text(bytes, lines, i);
+            let indent = line.iter().take_while(|&&b| b == b' ').count();
+            let first = line.get(indent).copied().unwrap_or(b'\n');
+            let previous = line_text(bytes, lines, i - 1);
+            indent >= 8 && (first.is_ascii_alphabetic() || first == b'_') && !previous.trim_ascii_end().ends_with(b"\\")
+        })
+        .collect()
+}
+
+struct Edit {
+    line: usize,
+    bytes: Vec<u8>,
+    input: InputEdit,
+}
+
+fn make_edit(original: &[u8], lines: &[usize], line: usize, k: usize) -> Edit {
+    let at = lines[line];
+    let indent = line_text(original, lines, line).iter().take_while(|&&b| b == b' ').count();
+    let inserted = format!("{}# reverie bench edit {k}\n", " ".repeat(indent));
+    let mut bytes = Vec::with_capacity(original.len() + inserted.len());
+    bytes.extend_from_slice(&original[..at]);
+    bytes.extend_from_slice(inserted.as_bytes());
+    bytes.extend_from_slice(&original[at..]);
+    let input = InputEdit {
+        start_byte: at,
+        old_end_byte: at,
+        new_end_byte: at + inserted.len(),
+        start_position: Point { row: line, column: 0 },
+        old_end_position: Point { row: line, column: 0 },
+        new_end_position: Point { row: line + 1, column: 0 },
+    };
+    Edit { line, bytes, input }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Statistics and formatting.
+
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+fn median(v: &[f64]) -> f64 {
+    let s = sorted(v);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// Nearest-rank percentile.
+fn percentile(v: &[f64], q: f64) -> f64 {
+    let s = sorted(v);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    s[rank - 1]
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+fn spread(v: &[f64], format: impl Fn(f64) -> String) -> String {
+    if v.len() < 2 {
+        return String::new();
+    }
+    format!("{} … {}", format(min(v)), format(max(v)))
+}
+
+fn secs(s: f64) -> String {
+    let a = s.abs();
+    if a.is_nan() {
+        "—".to_string()
+    } else if a < 1e-3 {
+        format!("{:.0} µs", s * 1e6)
+    } else if a < 1.0 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn ratio(r: f64) -> String {
+    if r.is_finite() { format!("{r:.2}×") } else { "—".to_string() }
+}
+
+fn pct(r: f64) -> String {
+    if r.is_finite() { format!("{:.1}%", r * 100.0) } else { "—".to_string() }
+}
+
+fn mib(b: f64) -> String {
+    format!("{:.1} MiB", b / (1024.0 * 1024.0))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Row {
+    figure: String,
+    value: String,
+    spread: String,
+    anchor: String,
+    ratio: String,
+    target: String,
+    /// `None`: no target (information only).
+    pass: Option<bool>,
+}
+
+impl Row {
+    fn new(figure: &str, value: String, spread: &str, target: String, pass: Option<bool>) -> Row {
+        Row {
+            figure: figure.to_string(),
+            value,
+            spread: spread.to_string(),
+            anchor: "—".to_string(),
+            ratio: "—".to_string(),
+            target,
+            pass,
+        }
+    }
+
+    fn info(figure: &str, value: String, spread: &str) -> Row {
+        Row::new(figure, value, spread, "—".to_string(), None)
+    }
+
+    fn anchor(mut self, anchor: String, ratio: String) -> Row {
+        self.anchor = anchor;
+        self.ratio = ratio;
+        self
+    }
+
+    fn verdict(&self) -> &'static str {
+        match self.pass {
+            Some(true) => "PASS",
+            Some(false) => "MISS",
+            None => "info",
+        }
+    }
+}
+
+struct Table {
+    title: String,
+    rows: Vec<Row>,
+}
+
+impl Table {
+    fn new(title: &str) -> Table {
+        Table { title: title.to_string(), rows: Vec::new() }
+    }
+
+    fn row(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    fn print(&self) {
+        let header = ["figure", "median", "spread (min … max)", "anchor (same run)", "ratio", "target", "verdict"];
+        let cells: Vec<[String; 7]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [r.figure.clone(), r.value.clone(), r.spread.clone(), r.anchor.clone(), r.ratio.clone(), r.target.clone(), r.verdict().to_string()]
+            })
+            .collect();
+        let mut widths = header.map(|h| h.chars().count());
+        for row in &cells {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut out = String::from("  ");
+            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+                let pad = w - c.chars().count();
+                // Figures and text left-aligned; numbers right-aligned.
+                if i == 1 || i == 4 {
+                    let _ = write!(out, "{}{c}", " ".repeat(pad));
+                } else {
+                    let _ = write!(out, "{c}{}", " ".repeat(pad));
+                }
+                if i + 1 < cells.len() {
+                    out.push_str("  ");
+                }
+            }
+            println!("{}", out.trim_end());
+        };
+        println!("\n{}", self.title);
+        line(&header.map(String::from));
+        line(&widths.map(|w| "─".repeat(w)));
+        for row in &cells {
+            line(row);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Summary {
+    rows: Vec<(String, Row)>,
+}
+
+impl Summary {
+    fn add(&mut self, section: &str, row: &Row) {
+        if row.pass.is_some() {
+            let copy = Row {
+                figure: format!("{section}: {}", row.figure.trim()),
+                value: row.value.clone(),
+                spread: String::new(),
+                anchor: row.anchor.clone(),
+                ratio: row.ratio.clone(),
+                target: row.target.clone(),
+                pass: row.pass,
+            };
+            self.rows.push((section.to_string(), copy));
+        }
+    }
+
+    fn print(self) {
+        let passed = self.rows.iter().filter(|(_, r)| r.pass == Some(true)).count();
+        let mut table = Table::new(&format!("Summary: {passed} of {} targets met", self.rows.len()));
+        for (_, row) in self.rows {
+            table.row(row);
+        }
+        table.print();
+    }
+}

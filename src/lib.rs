@@ -2,6 +2,8 @@
 //!
 //! Modules in reading order; the layering and its invariants are in the README.
 
+pub mod convert;
+pub mod document;
 pub mod cli;
 pub mod config;
 pub mod graph;

@@ -4,78 +4,20 @@
 ; typedefs of every shape, macros, file-scope constants and references (upstream has none).
 ; Patterns that come first win when two match the same name.
 ;
-; Functions, prototypes and constants are matched only at file scope: at the top level, in
-; `extern "C" { }` / namespace bodies and in #if/#ifdef/#else blocks there (C++ templates and class
-; bodies are left to cpp/tags.scm). `Foo foo(bar);` in a C++ function body parses as a prototype, and
-; a constructor or a gtest TEST(..) macro has no `type`, so neither becomes a function here.
+; A function definition must have a `type`: constructors and gtest TEST(..) macros have none (cpp/*.scm
+; handles them). Prototypes and constants are matched only at file scope: at the top level, in
+; `extern "C" { }` / namespace bodies and in #if/#ifdef/#else blocks (C++ template and class bodies are
+; left to cpp/tags.scm), because `std::lock_guard<std::mutex> lock(mu);` in a C++ function body parses
+; as a prototype and local constants are not definitions worth listing.
 
-; int f(void) { }, char *f(void) { }, char **f(void) { }
-[
-  (translation_unit
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (declaration_list
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (linkage_specification
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_if
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_ifdef
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_else
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_elif
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_elifdef
-    (function_definition
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-]
+; int f(void) { }, char *f(void) { }, char **f(void) { } (also templates; C++ methods are in cpp/tags.scm)
+(function_definition
+  type: (_)
+  declarator: [
+    (function_declarator declarator: (identifier) @name)
+    (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
+    (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
+  ]) @definition.function
 
 ; Prototypes: int f(void);
 [

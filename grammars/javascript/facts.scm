@@ -52,7 +52,8 @@
 (throw_statement
   [(string) (template_string)] @error.message) @error.raise
 
-; Promise.reject(new Error("message")), reject(new Error("message")) in a Promise executor
+; Promise.reject(new Error("message")); reject(new Error("message")) in a Promise executor;
+; callback(new Error("message")), next(new Error("message")) in Node callbacks and Express middleware
 ((call_expression
   function: [
     (member_expression object: (identifier) @_promise property: (property_identifier) @_reject)
@@ -69,10 +70,35 @@
           (binary_expression left: [(string) (template_string)] @error.message)
           (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
         ])))) @error.return
-  (#eq? @_reject "reject")
+  (#any-of? @_reject "reject" "callback" "cb" "next" "done")
   (#eq? @_promise "Promise"))
 
-; console.error("..."), logger.error(`...`), log.fatal("..."), this.logger.error("...")
+; return new ValidationError("message")
+((return_statement
+  (new_expression
+    constructor: (identifier) @_error
+    arguments: (arguments
+      .
+      [
+        (string) @error.message
+        (template_string) @error.message
+        (binary_expression left: [(string) (template_string)] @error.message)
+        (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
+      ]))) @error.return
+  (#match? @_error "Error$"))
+
+; assert(condition, "message"), invariant(condition, "message")
+((call_expression
+  function: (identifier) @_assert
+  arguments: (arguments
+    .
+    (_)
+    .
+    [(string) (template_string)] @error.message)) @error.panic
+  (#any-of? @_assert "assert" "invariant"))
+
+; console.error("..."), logger.error(`...`), log.fatal("..."), this.logger.error("..."), and the
+; structured-logging form logger.error({ err }, "...") / logger.error(err, "...")
 ((call_expression
   function: (member_expression property: (property_identifier) @_level)
   arguments: (arguments
@@ -83,6 +109,15 @@
       (binary_expression left: [(string) (template_string)] @error.message)
       (binary_expression left: (binary_expression left: [(string) (template_string)] @error.message))
     ])) @error.log
+  (#any-of? @_level "error" "fatal" "critical"))
+
+((call_expression
+  function: (member_expression property: (property_identifier) @_level)
+  arguments: (arguments
+    .
+    [(object) (identifier)]
+    .
+    [(string) (template_string)] @error.message)) @error.log
   (#any-of? @_level "error" "fatal" "critical"))
 
 ; --- tests -------------------------------------------------------------------------------------

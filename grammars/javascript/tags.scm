@@ -152,6 +152,11 @@
   (_) @name @reference.type)
   (#match? @name "^[A-Za-z_$][A-Za-z0-9_$]*$"))
 
+; `class A extends ns.Base` in JavaScript (a TypeScript `extends_clause` has no `property`)
+(class_heritage
+  .
+  (_ property: (property_identifier) @name) @reference.type)
+
 ; import { a, b as c } from "x" (the imported name, `a` and `b`)
 (import_specifier
   name: (identifier) @name) @reference.name
