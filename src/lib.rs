@@ -4,6 +4,9 @@
 
 pub mod convert;
 pub mod document;
+pub mod snapshot;
+pub mod answer;
+pub mod idle;
 pub mod cli;
 pub mod config;
 pub mod graph;

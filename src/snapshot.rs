@@ -1,0 +1,88 @@
+//! An immutable, in-memory view of the workspace's facts, shared by every request.
+//!
+//! The server keeps one `Arc<Snapshot>` and swaps in a new one when facts change (after the initial
+//! index, a watcher batch, an edit in an open buffer). Requests read whichever snapshot is current and
+//! never wait for indexing. Building one is O(definitions + references) and happens off the request
+//! path.
+
+use crate::graph::{self, FileGraph};
+use crate::syntax::FileFacts;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// A definition's location: (file key, index into that file's definitions).
+pub type DefinitionAt = (Arc<str>, u32);
+
+#[derive(Default)]
+pub struct Snapshot {
+    pub files: BTreeMap<Arc<str>, Arc<FileFacts>>,
+    pub definitions_by_name: HashMap<String, Vec<DefinitionAt>>,
+    /// For each name, the files that reference it and how often.
+    pub references_by_name: HashMap<String, Vec<(Arc<str>, u32)>>,
+    pub graph: FileGraph,
+    /// Global PageRank per file key.
+    pub file_ranks: HashMap<Arc<str>, f64>,
+}
+
+impl Snapshot {
+    pub fn new(files: BTreeMap<Arc<str>, Arc<FileFacts>>) -> Snapshot {
+        let mut definitions_by_name: HashMap<String, Vec<DefinitionAt>> = HashMap::new();
+        let mut references_by_name: HashMap<String, Vec<(Arc<str>, u32)>> = HashMap::new();
+        for (key, facts) in &files {
+            for (i, def) in facts.definitions.iter().enumerate() {
+                definitions_by_name.entry(def.name.clone()).or_default().push((key.clone(), i as u32));
+            }
+            let mut counts: HashMap<&str, u32> = HashMap::new();
+            for reference in &facts.references {
+                *counts.entry(reference.name.as_str()).or_insert(0) += 1;
+            }
+            for (name, count) in counts {
+                references_by_name.entry(name.to_string()).or_default().push((key.clone(), count));
+            }
+        }
+        let graph_files: Vec<graph::GraphFile> = files.iter().map(|(k, f)| (&**k, &**f)).collect();
+        let file_graph = graph::build(&graph_files);
+        let ranking = graph::rank(&file_graph, &graph::Focus::default());
+        let file_ranks =
+            file_graph.files.iter().zip(ranking.file_ranks.iter()).map(|(k, r)| (Arc::<str>::from(k.as_str()), *r)).collect();
+        Snapshot { files, definitions_by_name, references_by_name, graph: file_graph, file_ranks }
+    }
+
+    /// A new snapshot with `changed` files replaced (or added) and `removed` files dropped.
+    pub fn with_changes(&self, changed: Vec<(String, Arc<FileFacts>)>, removed: &[String]) -> Snapshot {
+        let mut files = self.files.clone();
+        for key in removed {
+            files.remove(key.as_str());
+        }
+        for (key, facts) in changed {
+            files.insert(Arc::from(key.as_str()), facts);
+        }
+        Snapshot::new(files)
+    }
+
+    pub fn file_rank(&self, key: &str) -> f64 {
+        self.file_ranks.get(key).copied().unwrap_or(0.0)
+    }
+
+    pub fn graph_files(&self) -> Vec<graph::GraphFile<'_>> {
+        self.files.iter().map(|(k, f)| (&**k, &**f)).collect()
+    }
+
+    /// Definitions named `name`: those in `prefer` first, then by file rank.
+    pub fn definitions_named(&self, name: &str, prefer: Option<&str>) -> Vec<DefinitionAt> {
+        let mut defs = self.definitions_by_name.get(name).cloned().unwrap_or_default();
+        defs.sort_by(|a, b| {
+            let pa = Some(&*a.0) == prefer;
+            let pb = Some(&*b.0) == prefer;
+            pb.cmp(&pa).then(self.file_rank(&b.0).total_cmp(&self.file_rank(&a.0))).then(a.cmp(b))
+        });
+        defs
+    }
+
+    /// Files that reference `name`, most references first.
+    pub fn referencing_files(&self, name: &str) -> Vec<(Arc<str>, u32)> {
+        let mut files = self.references_by_name.get(name).cloned().unwrap_or_default();
+        files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        files
+    }
+}
