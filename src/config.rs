@@ -9,7 +9,13 @@
 //! [index]
 //! max_file_size = "2MiB"     # or a number of bytes
 //! follow_symlinks = false
+//!
+//! [server]
+//! idle_after = "20s"         # quiet time before reverie starts thinking
 //! ```
+//!
+//! The language server adds two more layers on top, with the same keys: the client's
+//! `initializationOptions` and `workspace/didChangeConfiguration` settings (as JSON).
 
 use crate::workspace::WalkOptions;
 use serde::{Deserialize, Deserializer};
@@ -22,6 +28,21 @@ pub const WORKSPACE_CONFIG_FILE: &str = "reverie.toml";
 #[serde(default)]
 pub struct Config {
     pub index: IndexConfig,
+    pub server: ServerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// How long the editor must be quiet before reverie counts the user as idle.
+    #[serde(deserialize_with = "duration")]
+    pub idle_after: std::time::Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { idle_after: std::time::Duration::from_secs(20) }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -65,64 +86,131 @@ pub fn user_config_file() -> Option<PathBuf> {
 }
 
 impl Config {
-    /// Loads the configuration that applies to the workspace at `root`.
+    /// Loads the configuration that applies to the workspace at `root` from the configuration files.
     pub fn load(root: &Path) -> (Config, Vec<ConfigProblem>) {
-        let mut files = Vec::new();
-        if let Some(user) = user_config_file() {
-            files.push(user);
-        }
-        files.push(root.join(WORKSPACE_CONFIG_FILE));
-        let mut merged = toml::Table::new();
+        Config::from_layers(file_layers(root))
+    }
+
+    /// Merges configuration layers, later ones winning key by key. A layer with an unknown key keeps
+    /// its other keys; a layer with a value of the wrong type is dropped whole. Problems name the
+    /// layer and the key.
+    pub fn from_layers(layers: Vec<Layer>) -> (Config, Vec<ConfigProblem>) {
+        let mut merged = serde_json::Value::Object(Default::default());
         let mut problems = Vec::new();
-        for file in files {
-            let text = match std::fs::read_to_string(&file) {
-                Ok(text) => text,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+        for layer in layers {
+            let value = match layer.value {
+                Ok(value) => value,
                 Err(err) => {
-                    problems.push(ConfigProblem(format!("{}: cannot be read ({err}); ignoring it", file.display())));
+                    problems.push(ConfigProblem(format!("{}: {err}; ignoring it", layer.source)));
                     continue;
                 }
             };
-            match Config::parse(&text) {
+            match Config::parse_value(value.clone()) {
                 Ok((_, unknown)) => {
                     problems.extend(unknown.into_iter().map(|key| {
-                        ConfigProblem(format!(
-                            "{}: unknown key `{key}` ignored (see the README for the keys)",
-                            file.display()
-                        ))
+                        ConfigProblem(format!("{}: unknown key `{key}` ignored (see the README for the keys)", layer.source))
                     }));
-                    if let Ok(table) = text.parse::<toml::Table>() {
-                        merge(&mut merged, table);
-                    }
+                    merge(&mut merged, value);
                 }
-                Err(err) => {
-                    problems.push(ConfigProblem(format!("{}: {err}; using the defaults for it", file.display())))
-                }
+                Err(err) => problems.push(ConfigProblem(format!("{}: {err}; using the defaults for it", layer.source))),
             }
         }
-        let config = Config::parse(&toml::to_string(&merged).unwrap_or_default()).map(|(c, _)| c).unwrap_or_default();
+        let config = Config::parse_value(merged).map(|(c, _)| c).unwrap_or_default();
         (config, problems)
     }
 
     /// Parses one TOML document, returning the config and the keys it did not know.
     pub fn parse(text: &str) -> Result<(Config, Vec<String>), String> {
+        Config::parse_value(toml_to_json(text)?)
+    }
+
+    fn parse_value(value: serde_json::Value) -> Result<(Config, Vec<String>), String> {
         let mut unknown = Vec::new();
-        let deserializer =
-            toml::Deserializer::parse(text).map_err(|err| format!("is not valid TOML: {}", err.message()))?;
-        let config = serde_ignored::deserialize(deserializer, |path| unknown.push(path.to_string()))
-            .map_err(|err| format!("has a bad value: {}", err.message()))?;
+        let config = serde_ignored::deserialize(value, |path| unknown.push(path.to_string()))
+            .map_err(|err| format!("has a bad value: {err}"))?;
         Ok((config, unknown))
     }
 }
 
-fn merge(into: &mut toml::Table, from: toml::Table) {
-    for (key, value) in from {
-        match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(new)) => merge(existing, new),
-            (_, value) => {
-                into.insert(key, value);
+/// One source of configuration: a file, the client's initialization options, its settings.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// Where it came from, as shown in problems (a path, `initializationOptions`, ...).
+    pub source: String,
+    /// The settings, or why they could not be read.
+    pub value: Result<serde_json::Value, String>,
+}
+
+/// The layers from the user's and the workspace's configuration files that exist and parse.
+pub fn file_layers(root: &Path) -> Vec<Layer> {
+    let mut files = Vec::new();
+    if let Some(user) = user_config_file() {
+        files.push(user);
+    }
+    files.push(root.join(WORKSPACE_CONFIG_FILE));
+    let mut layers = Vec::new();
+    for file in files {
+        let source = file.display().to_string();
+        let value = match std::fs::read_to_string(&file) {
+            Ok(text) => toml_to_json(&text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => Err(format!("cannot be read ({err})")),
+        };
+        layers.push(Layer { source, value });
+    }
+    layers
+}
+
+fn toml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    let table: toml::Table = text.parse().map_err(|err: toml::de::Error| format!("is not valid TOML: {}", err.message()))?;
+    serde_json::to_value(table).map_err(|err| format!("is not valid TOML: {err}"))
+}
+
+fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
+    match (into, from) {
+        (serde_json::Value::Object(existing), serde_json::Value::Object(new)) => {
+            for (key, value) in new {
+                match existing.get_mut(&key) {
+                    Some(slot) if slot.is_object() && value.is_object() => merge(slot, value),
+                    _ => {
+                        existing.insert(key, value);
+                    }
+                }
             }
         }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// Parses a duration: seconds as a number (`20`, `0.5`) or with a unit (`500ms`, `20s`, `2m`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 20s, 500ms or 2m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{text}` (use ms, s, m or h)")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("`{text}` is not a duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Seconds(f64),
+        Text(String),
+    }
+    match Value::deserialize(deserializer)? {
+        Value::Seconds(seconds) => parse_duration(&seconds.to_string()).map_err(serde::de::Error::custom),
+        Value::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
     }
 }
 
@@ -178,6 +266,32 @@ mod tests {
             Config::parse("[index]\nmax_file_size = \"2MiB\"\nmax_fiel_size = 3\n[sever]\n").unwrap();
         assert_eq!(config.index.max_file_size, 2 * 1024 * 1024);
         assert_eq!(unknown, vec!["index.max_fiel_size".to_string(), "sever".to_string()]);
+    }
+
+    #[test]
+    fn layers_merge_and_later_ones_win() {
+        let layers = vec![
+            Layer { source: "user".into(), value: Ok(serde_json::json!({"index": {"max_file_size": 10, "follow_symlinks": true}})) },
+            Layer { source: "workspace".into(), value: Ok(serde_json::json!({"index": {"max_file_size": "1KiB"}})) },
+            Layer { source: "initializationOptions".into(), value: Ok(serde_json::json!({"server": {"idle_after": "500ms"}, "bogus": 1})) },
+            Layer { source: "settings".into(), value: Ok(serde_json::json!({"server": {"idle_after": "soon"}})) },
+        ];
+        let (config, problems) = Config::from_layers(layers);
+        assert_eq!(config.index.max_file_size, 1024);
+        assert!(config.index.follow_symlinks);
+        assert_eq!(config.server.idle_after, std::time::Duration::from_millis(500));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].0.starts_with("initializationOptions: unknown key `bogus`"), "{problems:?}");
+        assert!(problems[1].0.starts_with("settings: has a bad value"), "{problems:?}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("20"), Ok(std::time::Duration::from_secs(20)));
+        assert_eq!(parse_duration("1.5s"), Ok(std::time::Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

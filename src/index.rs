@@ -10,7 +10,7 @@ use crate::graph::{self, Focus};
 use crate::hash::{Digest, DigestBuilder};
 use crate::store::{FileRecord, GraphSnapshot, Store};
 use crate::syntax::{self, FileFacts};
-use crate::workspace::{self, SkipReason, Skipped, SourceFile, WalkOptions};
+use crate::workspace::{self, IgnoreRules, SkipReason, Skipped, SourceFile, WalkOptions};
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -268,6 +268,99 @@ fn parse(file: &SourceFile, bytes: &[u8], now: u64) -> Checked {
         references: facts.references.len() as u32,
     };
     Checked::Parsed(record, Box::new(facts))
+}
+
+/// What `update_paths` changed.
+#[derive(Debug, Default)]
+pub struct Update {
+    /// Files whose facts are new or different, with their facts.
+    pub changed: Vec<(String, FileFacts)>,
+    /// Files that are gone (deleted, renamed away, newly ignored or skipped).
+    pub removed: Vec<String>,
+    pub skipped: Vec<Skipped>,
+    pub parsed: usize,
+}
+
+/// Brings the store up to date for `paths` only (watcher events): files are re-checked, directories
+/// walked, paths that no longer exist removed with everything under them. No full walk.
+pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, paths: &[PathBuf]) -> Result<Update> {
+    let now = now_ns();
+    let mut update = Update::default();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                if rules.is_ignored(path, true) {
+                    continue;
+                }
+                for entry in ignore::WalkBuilder::new(path).hidden(true).require_git(false).add_custom_ignore_filename(workspace::IGNORE_FILE).build().flatten() {
+                    if entry.file_type().is_some_and(|t| t.is_file()) {
+                        files.push(entry.into_path());
+                    }
+                }
+            }
+            Ok(_) => files.push(path.clone()),
+            Err(_) => {
+                // Gone: the file, or a directory and everything that was under it.
+                if let Some((_, key)) = rules.locate(path) {
+                    let mut gone = store.keys_under(&key)?;
+                    if store.file_record(&key)?.is_some() {
+                        gone.push(key.clone());
+                    }
+                    store.set_skipped(&key, None)?;
+                    store.remove_files(&gone)?;
+                    update.removed.extend(gone);
+                }
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    for path in files {
+        let Some((_, key)) = rules.locate(&path) else { continue };
+        let language = syntax::Language::from_path(&path);
+        let metadata = std::fs::metadata(&path);
+        let (Some(language), Ok(metadata), false) = (language, &metadata, rules.is_ignored(&path, false)) else {
+            if store.file_record(&key)?.is_some() {
+                store.remove_files(std::slice::from_ref(&key))?;
+                update.removed.push(key);
+            }
+            continue;
+        };
+        let file = SourceFile { path: path.clone(), key: key.clone(), language, size: metadata.len(), mtime_ns: workspace::mtime_ns(metadata) };
+        let record = store.file_record(&key)?;
+        if record.as_ref().is_some_and(|r| is_trusted(r, &file)) && store.has_facts(language, &record.as_ref().unwrap().content_hash)? {
+            continue;
+        }
+        let checked = if file.size > options.max_file_size {
+            Checked::Skipped(SkipReason::TooLarge { size: file.size, limit: options.max_file_size })
+        } else {
+            check(store, &file, record.clone(), options.max_file_size, now)
+        };
+        match checked {
+            Checked::Known(new_record) => {
+                let same = record.as_ref().is_some_and(|r| r.content_hash == new_record.content_hash);
+                store.write_records(&[(key.clone(), new_record.clone())])?;
+                store.set_skipped(&key, None)?;
+                if !same && let Some(facts) = store.facts(language, &new_record.content_hash)? {
+                    update.changed.push((key, facts));
+                }
+            }
+            Checked::Parsed(new_record, facts) => {
+                store.write_indexed(&[(key.clone(), new_record, &facts)])?;
+                update.parsed += 1;
+                update.changed.push((key, *facts));
+            }
+            Checked::Skipped(reason) => {
+                store.set_skipped(&key, Some(&reason))?;
+                if record.is_some() {
+                    update.removed.push(key.clone());
+                }
+                update.skipped.push(Skipped { key, reason });
+            }
+        }
+    }
+    Ok(update)
 }
 
 /// The digest the ranked graph depends on: every file's key and content hash.

@@ -16,3 +16,4 @@ pub mod store;
 pub mod syntax;
 pub mod tokens;
 pub mod workspace;
+pub mod server;

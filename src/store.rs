@@ -306,6 +306,29 @@ impl Store {
         Ok(())
     }
 
+    /// Records or clears the skip reason of one file.
+    pub fn set_skipped(&self, key: &str, reason: Option<&SkipReason>) -> Result<()> {
+        match reason {
+            Some(reason) => {
+                self.skipped.insert(key.as_bytes(), serde_json::to_vec(reason)?)?;
+                self.files.remove(key.as_bytes())?;
+            }
+            None => {
+                self.skipped.remove(key.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys of file records under the directory `prefix` (a key without the trailing `/`).
+    pub fn keys_under(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        for key in self.files.scan_prefix(format!("{prefix}/").as_bytes()).keys() {
+            keys.push(String::from_utf8_lossy(&key?).into_owned());
+        }
+        Ok(keys)
+    }
+
     pub fn skipped(&self) -> Result<Vec<crate::workspace::Skipped>> {
         let mut skipped = Vec::new();
         for item in self.skipped.iter() {

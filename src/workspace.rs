@@ -213,3 +213,162 @@ pub fn read_source(path: &Path, max_file_size: u64) -> Result<Vec<u8>, SkipReaso
     }
     Ok(bytes)
 }
+
+/// The ignore files the walk reads in every directory, strongest first.
+pub const IGNORE_FILES: [&str; 3] = [IGNORE_FILE, ".ignore", ".gitignore"];
+
+/// The walk's ignore rules, answerable for one path at a time (for watcher events, where re-walking
+/// the workspace would be too slow). Matchers are cached per directory; call `clear` when an ignore
+/// file changes.
+pub struct IgnoreRules {
+    roots: Vec<PathBuf>,
+    global: ignore::gitignore::Gitignore,
+    per_dir: std::sync::Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<Vec<ignore::gitignore::Gitignore>>>>,
+}
+
+impl IgnoreRules {
+    pub fn new(roots: &[PathBuf]) -> IgnoreRules {
+        let (global, _) = ignore::gitignore::Gitignore::global();
+        IgnoreRules { roots: roots.to_vec(), global, per_dir: Default::default() }
+    }
+
+    pub fn clear(&self) {
+        self.per_dir.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The root `path` is under, and its key (see `SourceFile::key`).
+    pub fn locate(&self, path: &Path) -> Option<(&Path, String)> {
+        let root = self.roots.iter().filter(|r| path.starts_with(r)).max_by_key(|r| r.as_os_str().len())?;
+        let prefix = (self.roots.len() > 1).then(|| root_name(root));
+        Some((root, key_for(root, prefix.as_deref(), path)))
+    }
+
+    /// Whether the walk would leave `path` out: outside every root, hidden, or ignored by a rule.
+    pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let Some((root, _)) = self.locate(path) else { return true };
+        let Ok(relative) = path.strip_prefix(root) else { return true };
+        if relative.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+            return true;
+        }
+        // From the file's own directory up to the root: the deepest rule that matches decides.
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if !d.starts_with(root) {
+                break;
+            }
+            for matcher in self.matchers(d).iter() {
+                let m = matcher.matched_path_or_any_parents(path, is_dir);
+                if m.is_ignore() {
+                    return true;
+                }
+                if m.is_whitelist() {
+                    return false;
+                }
+            }
+            dir = d.parent();
+        }
+        self.global.matched_path_or_any_parents(path, is_dir).is_ignore()
+    }
+
+    fn matchers(&self, dir: &Path) -> std::sync::Arc<Vec<ignore::gitignore::Gitignore>> {
+        let mut cache = self.per_dir.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                std::sync::Arc::new(
+                    IGNORE_FILES
+                        .iter()
+                        .map(|name| dir.join(name))
+                        .filter(|file| file.is_file())
+                        .map(|file| ignore::gitignore::Gitignore::new(file).0)
+                        .collect(),
+                )
+            })
+            .clone()
+    }
+}
+
+/// How long the watcher waits for a burst of events (a `git checkout`, a build) to settle.
+pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A running file-system watcher; dropping it stops watching.
+pub struct Watcher {
+    _debouncer: notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>,
+}
+
+/// Watches `roots` recursively and calls `on_change` with the changed paths of each settled burst
+/// (created, modified, removed, both ends of a rename). Paths are not filtered: pass them to
+/// `index::update_paths`, which applies the ignore rules. Watcher errors are logged, not fatal.
+pub fn watch(roots: &[PathBuf], on_change: impl Fn(Vec<PathBuf>) + Send + 'static) -> notify::Result<Watcher> {
+    use notify::EventKind;
+    let mut debouncer = notify_debouncer_full::new_debouncer(
+        WATCH_DEBOUNCE,
+        None,
+        move |result: notify_debouncer_full::DebounceEventResult| match result {
+            Ok(events) => {
+                let mut paths: Vec<PathBuf> = events
+                    .into_iter()
+                    .filter(|e| !matches!(e.kind, EventKind::Access(_)))
+                    .flat_map(|e| e.event.paths)
+                    .collect();
+                paths.sort();
+                paths.dedup();
+                if !paths.is_empty() {
+                    on_change(paths);
+                }
+            }
+            Err(errors) => {
+                for error in errors {
+                    tracing::warn!("file watcher: {error}");
+                }
+            }
+        },
+    )?;
+    for root in roots {
+        debouncer.watch(root, notify::RecursiveMode::Recursive)?;
+    }
+    Ok(Watcher { _debouncer: debouncer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_paths_follow_the_same_rules_as_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let write = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(".gitignore", "build/\n*.gen.py\n!keep.gen.py\n");
+        write("pkg/.reverieignore", "private.py\n");
+        for rel in ["a.py", "build/x.py", "x.gen.py", "keep.gen.py", "pkg/private.py", "pkg/public.py", ".hidden/h.py"] {
+            write(rel, "x = 1\n");
+        }
+        let walked: Vec<String> = walk(std::slice::from_ref(&root), &WalkOptions::default()).files.into_iter().map(|f| f.key).collect();
+        let rules = IgnoreRules::new(std::slice::from_ref(&root));
+        for rel in ["a.py", "build/x.py", "x.gen.py", "keep.gen.py", "pkg/private.py", "pkg/public.py", ".hidden/h.py"] {
+            assert_eq!(
+                !rules.is_ignored(&root.join(rel), false),
+                walked.contains(&rel.to_string()),
+                "{rel}: walk says {walked:?}"
+            );
+        }
+        assert!(rules.is_ignored(Path::new("/elsewhere/a.py"), false));
+    }
+
+    #[test]
+    fn reading_refuses_binary_and_grown_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("b.rs");
+        std::fs::write(&binary, b"fn main() {}\0").unwrap();
+        assert_eq!(read_source(&binary, 1024), Err(SkipReason::Binary));
+        let big = dir.path().join("big.rs");
+        std::fs::write(&big, vec![b'a'; 2000]).unwrap();
+        assert!(matches!(read_source(&big, 1000), Err(SkipReason::TooLarge { size: 2000, limit: 1000 })));
+        assert!(matches!(read_source(dir.path(), 1000), Err(SkipReason::Unreadable { .. })), "a directory");
+    }
+}

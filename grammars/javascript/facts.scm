@@ -122,10 +122,14 @@
 
 ; --- tests -------------------------------------------------------------------------------------
 
-; describe("..."), it("..."), test("..."), and the focused/skipped forms fit/xit/fdescribe/xdescribe
+; describe("...", () => {...}), it("...", async () => {...}), test("...", { timeout }, () => {...}), and
+; the focused/skipped forms fit/xit/fdescribe/xdescribe; a function argument must follow the name
 ((call_expression
   function: (identifier) @_test
-  arguments: (arguments . [(string) (template_string)] @test.name)) @test
+  arguments: (arguments
+    .
+    [(string) (template_string)] @test.name
+    [(arrow_function) (function_expression)])) @test
   (#any-of? @_test "describe" "it" "test" "suite" "context" "specify" "fdescribe" "xdescribe" "fit" "xit" "xtest"))
 
 ; it.only("..."), test.skip("..."), describe.concurrent("..."), it.todo("...")

@@ -3,8 +3,8 @@
 ; jsx.scm, TypeScript-only ones in ../typescript/tags.scm). Derived from tree-sitter-javascript's
 ; queries/tags.scm (MIT) without the tags-only predicates, extended with class fields holding
 ; functions, module-level variables, `extends`, `new`, decorators and imported/exported names.
-; Patterns that come first win when two match the same name (methods before functions, functions
-; before variables).
+; Patterns that come first win when two match the same name: a variable holding a function or class is
+; a function or class, not a constant, because those patterns come before the variable patterns.
 
 ; --- definitions -------------------------------------------------------------------------------
 
@@ -116,8 +116,8 @@
 
 ((program
   [
-    (lexical_declaration (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant)
-    (variable_declaration (variable_declarator name: (identifier) @name value: (_) @_value) @definition.constant)
+    (lexical_declaration (variable_declarator name: (identifier) @name value: (_)? @_value) @definition.constant)
+    (variable_declaration (variable_declarator name: (identifier) @name value: (_)? @_value) @definition.constant)
   ])
   (#not-match? @_value "^(require\\s*\\(|(async\\s+)?function\\b|class\\b)"))
 

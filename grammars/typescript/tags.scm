@@ -69,8 +69,8 @@
 
 ; Type references. A bare type name counts where a type is written, not where one is declared (class,
 ; interface and alias names, type parameters `<T>`, `infer U`, mapped `[K in ...]`), so a type
-; parameter's declaration is no reference to itself; `Name<...>` and `ns.Name` count anywhere (after
-; `implements_clause` above, which claims them as implementations).
+; parameter's declaration is no reference to itself. `Name<...>` and `ns.Name` count anywhere; in an
+; `implements` clause the pattern above, written first and matched first, makes them implementations.
 (generic_type
   name: (type_identifier) @name) @reference.type
 

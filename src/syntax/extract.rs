@@ -127,7 +127,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     // Keyed by the start byte of the name/message/test node, so that the same node matched by
     // several patterns is counted once; the earliest pattern (the most specific one) wins.
     let mut definitions: HashMap<usize, (usize, Node, DefKind, Node)> = HashMap::new();
-    let mut references: HashMap<usize, (Node, RefKind)> = HashMap::new();
+    let mut references: HashMap<usize, (usize, Node, RefKind)> = HashMap::new();
     let mut error_sites: HashMap<usize, (Node, ErrorKind, Node)> = HashMap::new();
     let mut tests: HashMap<usize, (Node, Node)> = HashMap::new();
     let mut imports: Vec<Import> = Vec::new();
@@ -173,7 +173,15 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
                 Entry::Occupied(_) => {}
             }
         } else if let (Some((_, kind)), Some(name)) = (reference, name) {
-            references.entry(name.start_byte()).or_insert((name, kind));
+            match references.entry(name.start_byte()) {
+                Entry::Vacant(slot) => {
+                    slot.insert((m.pattern_index, name, kind));
+                }
+                Entry::Occupied(mut slot) if slot.get().0 > m.pattern_index => {
+                    slot.insert((m.pattern_index, name, kind));
+                }
+                Entry::Occupied(_) => {}
+            }
         }
         if let Some(node) = import {
             if import_paths.is_empty() {
@@ -225,7 +233,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     }
     let mut references: Vec<Reference> = references
         .into_values()
-        .map(|(node, kind)| Reference { name: text(bytes, node).into_owned(), kind, span: span(node) })
+        .map(|(_, node, kind)| Reference { name: text(bytes, node).into_owned(), kind, span: span(node) })
         .collect();
     references.sort_by_key(|r| r.span.start_byte);
 
@@ -343,10 +351,10 @@ pub(crate) fn literal_text(literal: &str, max: usize) -> String {
 }
 
 /// The body of a definition: its `body` field, or the body of the function assigned to it
-/// (`const f = () => {...}`).
+/// (`const f = () => {...}`, `exports.f = function () {...}`).
 fn body_of(node: Node) -> Option<Node> {
     node.child_by_field_name("body").or_else(|| {
-        let value = node.child_by_field_name("value")?;
+        let value = node.child_by_field_name("value").or_else(|| node.child_by_field_name("right"))?;
         value.child_by_field_name("body")
     })
 }
@@ -434,7 +442,16 @@ fn dedent(doc: &str) -> String {
 }
 
 /// Kinds of nodes that wrap a definition and may carry its leading comments instead of it.
-const WRAPPERS: &[&str] = &["export_statement", "decorated_definition", "template_declaration"];
+const WRAPPERS: &[&str] = &[
+    "export_statement",
+    "decorated_definition",
+    "template_declaration",
+    "lexical_declaration",
+    "variable_declaration",
+    "ambient_declaration",
+    "assignment_expression",
+    "expression_statement",
+];
 
 fn preceding_comments(bytes: &[u8], node: Node, comments: &[Node], line_starts: &[usize]) -> Option<String> {
     let mut anchor = node;

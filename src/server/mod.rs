@@ -1,0 +1,110 @@
+//! `reverie serve`: the language server over stdio (tower-lsp-server).
+//!
+//! This module is the thin edge: `Backend` turns each LSP method into one call on the `Session`
+//! (`session.rs`), which owns the state, and `handlers.rs` holds the logic of each request. Only the
+//! server layer knows LSP types; positions are converted in `proto.rs` (with `crate::convert`).
+//!
+//! Custom protocol (documented in the README):
+//! - request `reverie/ask` `{question, textDocument?, position?, budget?}` →
+//!   `{answer, source, context: [{path, start_line, end_line, kind, score, tokens, reason, text}], usage}`
+//! - request `reverie/status` → `{state, files, notes, stale, message}`
+//! - notification `reverie/status` (server → client), the same payload, on every state change
+//! - commands `reverie.ask` (one argument: the `reverie/ask` params), `reverie.status`, `reverie.reindex`
+
+mod handlers;
+mod proto;
+mod session;
+mod status;
+
+pub use handlers::AskParams;
+pub use session::{ServerOptions, Session};
+pub use status::{ServerState, StatusParams};
+
+use std::sync::Arc;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{LanguageServer, LspService, Server};
+
+pub struct Backend {
+    session: Arc<Session>,
+}
+
+/// Builds the service (for `serve` and for in-process tests).
+pub fn service(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
+    LspService::build(|client| Backend { session: Session::new(client, options) })
+        .custom_method("reverie/ask", Backend::ask)
+        .custom_method("reverie/status", Backend::status)
+        .finish()
+}
+
+/// Serves LSP on stdin/stdout until the client sends `exit` or closes stdin, then exits the process
+/// (background work must not keep a closed server alive).
+pub async fn serve_stdio(options: ServerOptions) -> ! {
+    let (service, socket) = service(options);
+    let shutdown = service.inner().session.clone();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    let code = if shutdown.was_shut_down() { 0 } else { 1 };
+    tracing::info!("the client went away; exiting with {code}");
+    std::process::exit(code)
+}
+
+impl Backend {
+    async fn ask(&self, params: AskParams) -> Result<crate::answer::Answer> {
+        handlers::ask(&self.session, params).await
+    }
+
+    async fn status(&self) -> Result<StatusParams> {
+        Ok(self.session.status())
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        handlers::initialize(&self.session, params)
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        handlers::initialized(&self.session).await
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.session.shut_down();
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        handlers::did_open(&self.session, params)
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        handlers::did_change(&self.session, params)
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        handlers::did_save(&self.session, params)
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        handlers::did_close(&self.session, params)
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        handlers::did_change_configuration(&self.session, params).await
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        handlers::did_change_watched_files(&self.session, params)
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        handlers::hover(&self.session, params)
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        handlers::code_action(&self.session, params)
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        handlers::execute_command(&self.session, params).await
+    }
+}

@@ -1,0 +1,482 @@
+//! The server's state and its one background event loop.
+//!
+//! Request handlers read an immutable `Snapshot` and the open documents, and return. Everything slow
+//! — the initial index, watcher batches, re-extracting an edited buffer, rebuilding the snapshot —
+//! happens in `run_events`, one event at a time, off the request path, on blocking threads. Locks are
+//! std mutexes held for short, synchronous sections: never across an `.await` or a client call.
+
+use super::status::{ServerState, StatusNotification, StatusParams};
+use crate::config::{Config, ConfigProblem, Layer};
+use crate::convert::Encoding;
+use crate::document::Document;
+use crate::idle::{Activity, IdleClock};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+use crate::syntax::FileFacts;
+use crate::workspace::{IgnoreRules, Watcher};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::time::Instant;
+use tokio::sync::{Notify, mpsc};
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::{MessageType, ProgressToken};
+
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// The cache root (`--cache-dir` / `REVERIE_CACHE_DIR`); default: the XDG cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// What the event loop works on.
+#[derive(Debug)]
+pub enum Event {
+    /// Index everything from scratch (start-up and `reverie.reindex`).
+    Reindex,
+    /// Files or directories changed on disk.
+    Paths(Vec<PathBuf>),
+    /// An open buffer changed; its facts must be re-extracted from the buffer.
+    Buffer(String),
+    /// A buffer was closed; its file's facts come from disk again.
+    Closed(PathBuf),
+}
+
+/// What the client told us it can do.
+#[derive(Clone, Debug, Default)]
+pub struct ClientSupport {
+    pub work_done_progress: bool,
+    pub show_document: bool,
+    pub watched_files_registration: bool,
+}
+
+pub struct Session {
+    pub client: Client,
+    pub options: ServerOptions,
+    pub encoding: Mutex<Encoding>,
+    pub roots: Mutex<Vec<PathBuf>>,
+    pub support: Mutex<ClientSupport>,
+    pub config: Mutex<Config>,
+    /// The `initializationOptions` layer, kept to re-merge when settings change.
+    pub init_options: Mutex<Option<serde_json::Value>>,
+    /// Open documents by URI string.
+    pub documents: Mutex<HashMap<String, Document>>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    pub store: OnceLock<Arc<Store>>,
+    pub rules: OnceLock<Arc<IgnoreRules>>,
+    idle: Mutex<IdleClock>,
+    activity: Notify,
+    status: Mutex<StatusParams>,
+    events: mpsc::UnboundedSender<Event>,
+    event_receiver: Mutex<Option<mpsc::UnboundedReceiver<Event>>>,
+    watcher: Mutex<Option<Watcher>>,
+    shut_down: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Session {
+    pub fn new(client: Client, options: ServerOptions) -> Arc<Session> {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let config = Config::default();
+        Arc::new(Session {
+            client,
+            options,
+            encoding: Mutex::new(Encoding::Utf16),
+            roots: Mutex::new(Vec::new()),
+            support: Mutex::new(ClientSupport::default()),
+            idle: Mutex::new(IdleClock::new(config.server.idle_after, Instant::now())),
+            config: Mutex::new(config),
+            init_options: Mutex::new(None),
+            documents: Mutex::new(HashMap::new()),
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            store: OnceLock::new(),
+            rules: OnceLock::new(),
+            activity: Notify::new(),
+            status: Mutex::new(StatusParams { message: "starting".into(), ..StatusParams::default() }),
+            events,
+            event_receiver: Mutex::new(Some(receiver)),
+            watcher: Mutex::new(None),
+            shut_down: AtomicBool::new(false),
+        })
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        *lock(&self.encoding)
+    }
+
+    pub fn roots(&self) -> Vec<PathBuf> {
+        lock(&self.roots).clone()
+    }
+
+    pub fn support(&self) -> ClientSupport {
+        lock(&self.support).clone()
+    }
+
+    pub fn config(&self) -> Config {
+        lock(&self.config).clone()
+    }
+
+    pub fn documents(&self) -> MutexGuard<'_, HashMap<String, Document>> {
+        lock(&self.documents)
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set_snapshot(&self, snapshot: Snapshot) {
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+    }
+
+    pub fn status(&self) -> StatusParams {
+        lock(&self.status).clone()
+    }
+
+    pub fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn shut_down(&self) {
+        self.shut_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn was_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::SeqCst)
+    }
+
+    /// The key of `path` in the workspace, if it is under a root.
+    pub fn key_of(&self, path: &std::path::Path) -> Option<String> {
+        match self.rules.get() {
+            Some(rules) => rules.locate(path).map(|(_, key)| key),
+            None => {
+                let roots = self.roots();
+                let root = roots.iter().find(|r| path.starts_with(r))?;
+                Some(crate::workspace::key_for(root, None, path))
+            }
+        }
+    }
+
+    /// Re-merges the configuration layers; returns the problems to show the user.
+    pub fn reload_config(&self, settings: Option<serde_json::Value>) -> Vec<ConfigProblem> {
+        let roots = self.roots();
+        let mut layers = roots.first().map(|root| crate::config::file_layers(root)).unwrap_or_default();
+        if let Some(init) = lock(&self.init_options).clone() {
+            layers.push(Layer { source: "initializationOptions".into(), value: Ok(init) });
+        }
+        if let Some(settings) = settings {
+            layers.push(Layer { source: "workspace/didChangeConfiguration settings".into(), value: Ok(settings) });
+        }
+        let (config, problems) = Config::from_layers(layers);
+        lock(&self.idle).set_idle_after(config.server.idle_after);
+        *lock(&self.config) = config;
+        self.activity.notify_one();
+        problems
+    }
+
+    /// Records user activity (an edit, a request). Cheap; never blocks on background work.
+    pub fn touch(self: &Arc<Self>) {
+        let changed = lock(&self.idle).activity(Instant::now());
+        if changed.is_some() {
+            self.activity.notify_one();
+            self.on_activity_change(Activity::Active);
+        }
+    }
+
+    fn on_activity_change(self: &Arc<Self>, activity: Activity) {
+        let state = {
+            let status = lock(&self.status);
+            status.state
+        };
+        if matches!(state, ServerState::Idle | ServerState::Ready) {
+            let next = if activity == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
+            let message = if next == ServerState::Idle {
+                "idle: no model configured, nothing to think about yet".to_string()
+            } else {
+                "ready".to_string()
+            };
+            self.set_status(next, None, Some(message));
+        }
+    }
+
+    /// Updates the status and notifies the client (from a spawned task, never under a lock).
+    pub fn set_status(self: &Arc<Self>, state: ServerState, files: Option<usize>, message: Option<String>) {
+        let params = {
+            let mut status = lock(&self.status);
+            status.state = state;
+            if let Some(files) = files {
+                status.files = files;
+            }
+            if let Some(message) = message {
+                status.message = message;
+            }
+            status.clone()
+        };
+        let client = self.client.clone();
+        tokio::spawn(async move { client.send_notification::<StatusNotification>(params).await });
+    }
+
+    /// Starts the background tasks: the idle clock, the event loop, the watcher; then indexes.
+    pub fn start(self: &Arc<Self>) {
+        let idle = self.clone();
+        tokio::spawn(async move { idle.run_idle_clock().await });
+        if let Some(receiver) = lock(&self.event_receiver).take() {
+            let events = self.clone();
+            tokio::spawn(async move { events.run_events(receiver).await });
+        }
+        self.send(Event::Reindex);
+    }
+
+    async fn run_idle_clock(self: Arc<Self>) {
+        loop {
+            let deadline = lock(&self.idle).next_deadline();
+            match deadline {
+                Some(deadline) => {
+                    tokio::select! {
+                        _ = self.activity.notified() => {}
+                        _ = tokio::time::sleep_until(deadline.into()) => {}
+                    }
+                }
+                None => self.activity.notified().await,
+            }
+            let changed = lock(&self.idle).tick(Instant::now());
+            if let Some(activity) = changed {
+                self.on_activity_change(activity);
+            }
+        }
+    }
+
+    async fn run_events(self: Arc<Self>, mut receiver: mpsc::UnboundedReceiver<Event>) {
+        while let Some(first) = receiver.recv().await {
+            // Coalesce everything that is already queued into one round of work.
+            let mut events = vec![first];
+            while let Ok(next) = receiver.try_recv() {
+                events.push(next);
+            }
+            let reindex = events.iter().any(|e| matches!(e, Event::Reindex));
+            if reindex {
+                self.reindex().await;
+            }
+            let mut paths: Vec<PathBuf> = Vec::new();
+            let mut buffers: Vec<String> = Vec::new();
+            for event in events {
+                match event {
+                    Event::Reindex => {}
+                    Event::Paths(p) if !reindex => paths.extend(p),
+                    Event::Closed(p) if !reindex => paths.push(p),
+                    Event::Buffer(uri) => buffers.push(uri),
+                    Event::Paths(_) | Event::Closed(_) => {}
+                }
+            }
+            buffers.sort();
+            buffers.dedup();
+            if !paths.is_empty() || !buffers.is_empty() {
+                self.apply_changes(paths, buffers).await;
+            }
+        }
+    }
+
+    /// A full index with `$/progress`, then a fresh snapshot.
+    async fn reindex(self: &Arc<Self>) {
+        let roots = self.roots();
+        if roots.is_empty() {
+            self.set_status(ServerState::Ready, Some(0), Some("no workspace folder: only open files are known".into()));
+            return;
+        }
+        self.set_status(ServerState::Indexing, None, Some("indexing".into()));
+        let store = match self.open_store(&roots).await {
+            Ok(store) => store,
+            Err(err) => {
+                let message = format!("cannot open the cache: {err:#}; set REVERIE_CACHE_DIR to a writable folder");
+                self.client.show_message(MessageType::ERROR, &message).await;
+                self.set_status(ServerState::Error, None, Some(message));
+                return;
+            }
+        };
+        let rules = self.rules.get_or_init(|| Arc::new(IgnoreRules::new(&roots))).clone();
+        rules.clear();
+        self.start_watcher(&roots);
+
+        let progress = Progress::begin(self, "reverie: indexing").await;
+        let (sender, mut receiver) = mpsc::unbounded_channel::<(usize, usize)>();
+        let walk_options = self.config().index.walk_options();
+        let task_store = store.clone();
+        let task_roots = roots.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let last = std::sync::Mutex::new(Instant::now());
+            let report = crate::index::index(&task_store, &task_roots, &walk_options, &|event| {
+                if let crate::index::Progress::Checked { done, total, .. } = event {
+                    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                    if done == total || last.elapsed().as_millis() >= 100 {
+                        *last = Instant::now();
+                        let _ = sender.send((done, total));
+                    }
+                }
+            })?;
+            let facts = crate::index::all_facts(&task_store)?;
+            Ok::<_, anyhow::Error>((report, facts))
+        });
+        while let Some((done, total)) = receiver.recv().await {
+            progress.report(&format!("{done}/{total} files"), (done * 100 / total.max(1)) as u32).await;
+        }
+        let result = work.await.map_err(anyhow::Error::from).and_then(|r| r);
+        match result {
+            Ok((report, facts)) => {
+                let files: BTreeMap<Arc<str>, Arc<FileFacts>> =
+                    facts.into_iter().map(|(k, f)| (Arc::from(k.as_str()), Arc::new(f))).collect();
+                let count = files.len();
+                let snapshot = tokio::task::spawn_blocking(move || Snapshot::new(files)).await.unwrap_or_default();
+                self.set_snapshot(snapshot);
+                // Open buffers win over the disk.
+                let open: Vec<String> = self.documents().keys().cloned().collect();
+                if !open.is_empty() {
+                    self.apply_changes(Vec::new(), open).await;
+                }
+                let message = format!(
+                    "indexed {count} files in {:.1} s ({} parsed, {} skipped)",
+                    report.elapsed_ms / 1000.0,
+                    report.parsed,
+                    report.skipped.len()
+                );
+                progress.end(&message).await;
+                let state = if lock(&self.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
+                self.set_status(state, Some(count), Some(message));
+            }
+            Err(err) => {
+                let message = format!("indexing failed: {err:#}");
+                progress.end(&message).await;
+                self.client.show_message(MessageType::ERROR, &message).await;
+                self.set_status(ServerState::Error, None, Some(message));
+            }
+        }
+    }
+
+    async fn open_store(&self, roots: &[PathBuf]) -> anyhow::Result<Arc<Store>> {
+        if let Some(store) = self.store.get() {
+            return Ok(store.clone());
+        }
+        let dir = crate::store::cache_root(self.options.cache_dir.as_deref())?.join(crate::store::workspace_id(roots));
+        let (store, outcome) = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+        if let crate::store::OpenOutcome::Rebuilt(reason) = outcome {
+            self.client.log_message(MessageType::WARNING, reason).await;
+        }
+        Ok(self.store.get_or_init(|| Arc::new(store)).clone())
+    }
+
+    fn start_watcher(self: &Arc<Self>, roots: &[PathBuf]) {
+        let mut watcher = lock(&self.watcher);
+        if watcher.is_some() {
+            return;
+        }
+        let events = self.events.clone();
+        match crate::workspace::watch(roots, move |paths| {
+            let _ = events.send(Event::Paths(paths));
+        }) {
+            Ok(w) => *watcher = Some(w),
+            Err(err) => tracing::warn!("cannot watch the workspace ({err}); relying on the editor's file events"),
+        }
+    }
+
+    /// Applies disk changes and re-extracts changed buffers, then swaps in a new snapshot.
+    async fn apply_changes(self: &Arc<Self>, paths: Vec<PathBuf>, buffers: Vec<String>) {
+        let (Some(store), Some(rules)) = (self.store.get().cloned(), self.rules.get().cloned()) else {
+            // Not indexed yet (or no workspace): buffers still count.
+            if !buffers.is_empty() {
+                self.refresh_buffers(Vec::new(), Vec::new(), buffers).await;
+            }
+            return;
+        };
+        let options = self.config().index.walk_options();
+        // Paths of open buffers are handled from the buffer, not the disk.
+        let open_paths: Vec<PathBuf> =
+            self.documents().keys().filter_map(|uri| uri.parse().ok().and_then(|u| super::proto::path_of(&u))).collect();
+        let disk_paths: Vec<PathBuf> = paths.into_iter().filter(|p| !open_paths.contains(p)).collect();
+        let update = if disk_paths.is_empty() {
+            crate::index::Update::default()
+        } else {
+            match tokio::task::spawn_blocking(move || crate::index::update_paths(&store, &rules, &options, &disk_paths)).await {
+                Ok(Ok(update)) => update,
+                Ok(Err(err)) => {
+                    tracing::warn!("updating changed files failed: {err:#}");
+                    crate::index::Update::default()
+                }
+                Err(err) => {
+                    tracing::warn!("updating changed files panicked: {err}");
+                    crate::index::Update::default()
+                }
+            }
+        };
+        let changed: Vec<(String, Arc<FileFacts>)> = update.changed.into_iter().map(|(k, f)| (k, Arc::new(f))).collect();
+        self.refresh_buffers(changed, update.removed, buffers).await;
+    }
+
+    async fn refresh_buffers(self: &Arc<Self>, mut changed: Vec<(String, Arc<FileFacts>)>, removed: Vec<String>, buffers: Vec<String>) {
+        for uri in buffers {
+            let (text, version, language, key) = {
+                let documents = self.documents();
+                let Some(doc) = documents.get(&uri) else { continue };
+                let Some(language) = doc.language else { continue };
+                (doc.text.clone(), doc.version, language, doc.key.clone())
+            };
+            let facts = tokio::task::spawn_blocking(move || crate::syntax::extract(text.as_bytes(), language)).await;
+            let Ok(facts) = facts else { continue };
+            // A result for an outdated version is dropped: a newer Buffer event is queued.
+            let current = self.documents().get(&uri).map(|d| d.version);
+            if current == Some(version) {
+                changed.push((key, Arc::new(facts)));
+            }
+        }
+        if changed.is_empty() && removed.is_empty() {
+            return;
+        }
+        let base = self.snapshot();
+        let snapshot = tokio::task::spawn_blocking(move || base.with_changes(changed, &removed)).await;
+        if let Ok(snapshot) = snapshot {
+            let files = snapshot.files.len();
+            self.set_snapshot(snapshot);
+            let state = self.status().state;
+            if state != ServerState::Indexing {
+                lock(&self.status).files = files;
+            }
+        }
+    }
+}
+
+/// `$/progress` for one long operation, when the client supports it (else nothing is sent).
+struct Progress {
+    ongoing: Option<tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
+}
+
+impl Progress {
+    async fn begin(session: &Session, title: &str) -> Progress {
+        if !session.support().work_done_progress {
+            return Progress { ongoing: None };
+        }
+        let token = ProgressToken::String(format!("reverie-{}", next_token()));
+        if session.client.create_work_done_progress(token.clone()).await.is_err() {
+            return Progress { ongoing: None };
+        }
+        let ongoing = session.client.progress(token, title.to_string()).with_percentage(0).begin().await;
+        Progress { ongoing: Some(ongoing) }
+    }
+
+    async fn report(&self, message: &str, percentage: u32) {
+        if let Some(ongoing) = &self.ongoing {
+            ongoing.report_with_message(message.to_string(), percentage.min(100)).await;
+        }
+    }
+
+    async fn end(self, message: &str) {
+        if let Some(ongoing) = self.ongoing {
+            ongoing.finish_with_message(message.to_string()).await;
+        }
+    }
+}
+
+fn next_token() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,39 @@
+//! The `reverie/status` payload: what the server is doing, for status bars and `reverie.status`.
+
+use serde::{Deserialize, Serialize};
+use tower_lsp_server::ls_types::notification::Notification;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerState {
+    /// Building the index (initial, or a re-index).
+    #[default]
+    Indexing,
+    /// The user is away; background thinking may run.
+    Idle,
+    /// Thinking (sleep-time jobs running).
+    Thinking,
+    /// Indexed and the user is active.
+    Ready,
+    /// Something failed; `message` says what.
+    Error,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusParams {
+    pub state: ServerState,
+    /// Indexed source files.
+    pub files: usize,
+    /// Learned notes (fresh + stale); none until the sleep-time engine runs.
+    pub notes: usize,
+    pub stale: usize,
+    pub message: String,
+}
+
+/// The `reverie/status` notification.
+pub enum StatusNotification {}
+
+impl Notification for StatusNotification {
+    type Params = StatusParams;
+    const METHOD: &'static str = "reverie/status";
+}
