@@ -84,10 +84,16 @@ impl Ctx {
         let edits = env_usize("REVERIE_BENCH_EDITS", DEFAULT_EDITS).max(1);
         let only = std::env::var("REVERIE_BENCH_ONLY").ok().filter(|s| !s.is_empty()).map(|s| s.to_lowercase());
         let bench_dir = bench_dir();
-        std::fs::create_dir_all(bench_dir.join("tmp")).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", bench_dir.display())));
+        std::fs::create_dir_all(bench_dir.join("tmp"))
+            .unwrap_or_else(|e| die(&format!("cannot create {}: {e}", bench_dir.display())));
         let ctags_version = ctags_version();
         let time_bin = Some(PathBuf::from("/usr/bin/time")).filter(|p| {
-            Command::new(p).args(["-f", "%M", "true"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+            Command::new(p)
+                .args(["-f", "%M", "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
         });
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let bin = reverie_binary(&cargo);
@@ -114,7 +120,11 @@ impl Ctx {
         println!("  edits       {} for the incremental figures (REVERIE_BENCH_EDITS)", self.edits);
         println!(
             "  peak RSS    from the report's peak_rss_bytes (VmHWM){}",
-            if self.time_bin.is_some() { ", cross-checked with /usr/bin/time -f %M" } else { " (/usr/bin/time not found: no cross-check)" }
+            if self.time_bin.is_some() {
+                ", cross-checked with /usr/bin/time -f %M"
+            } else {
+                " (/usr/bin/time not found: no cross-check)"
+            }
         );
         println!("  cores       {}", std::thread::available_parallelism().map_or(0, |n| n.get()));
     }
@@ -129,7 +139,9 @@ impl Ctx {
 
 fn env_usize(name: &str, default: usize) -> usize {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|_| die(&format!("{name}={v:?} is not a number"))),
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().unwrap_or_else(|_| die(&format!("{name}={v:?} is not a number")))
+        }
         _ => default,
     }
 }
@@ -151,7 +163,15 @@ fn ctags_version() -> String {
     let out = Command::new("ctags").arg("--version").output();
     match out {
         Ok(out) if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Universal Ctags") => {
-            String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").split(',').next().unwrap_or("").trim().to_string()
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
         }
         Ok(_) => die(&format!("`ctags` is not Universal Ctags (the anchor); install it: {CTAGS_INSTALL}")),
         Err(_) => die(&format!("Universal Ctags (the anchor) is missing; install it: {CTAGS_INSTALL}")),
@@ -166,7 +186,11 @@ fn reverie_binary(cargo: &str) -> PathBuf {
         return exe;
     }
     let exe = std::env::current_exe().unwrap_or_else(|e| die(&format!("cannot find the bench executable: {e}")));
-    let target = exe.parent().and_then(Path::parent).and_then(Path::parent).unwrap_or_else(|| die("unexpected bench executable path"));
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap_or_else(|| die("unexpected bench executable path"));
     let bin = target.join("release").join("reverie");
     if !bin.is_file() {
         println!("building {} (cargo build --release --bin reverie)…", bin.display());
@@ -257,12 +281,20 @@ fn ensure_tokio(ctx: &Ctx) -> PathBuf {
     std::fs::write(project.path().join("src/lib.rs"), "").expect("write lib.rs");
     let cargo_home = ctx.bench_dir.join("cargo-home");
     run_ok(
-        Command::new(&ctx.cargo).arg("fetch").current_dir(project.path()).env("CARGO_HOME", &cargo_home).env_remove("CARGO_TARGET_DIR"),
+        Command::new(&ctx.cargo)
+            .arg("fetch")
+            .current_dir(project.path())
+            .env("CARGO_HOME", &cargo_home)
+            .env_remove("CARGO_TARGET_DIR"),
         "cargo fetch (tokio)",
     );
     let name = format!("tokio-{TOKIO_VERSION}");
     let find_in = |sub: &str, file: &str| -> Option<PathBuf> {
-        std::fs::read_dir(cargo_home.join("registry").join(sub)).ok()?.flatten().map(|e| e.path().join(file)).find(|p| p.exists())
+        std::fs::read_dir(cargo_home.join("registry").join(sub))
+            .ok()?
+            .flatten()
+            .map(|e| e.path().join(file))
+            .find(|p| p.exists())
     };
     let staging = ctx.tmp_dir("tokio-");
     if let Some(src) = find_in("src", &name) {
@@ -276,12 +308,16 @@ fn ensure_tokio(ctx: &Ctx) -> PathBuf {
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).ok();
     }
-    std::fs::rename(&src, &dir).unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", src.display(), dir.display())));
+    std::fs::rename(&src, &dir)
+        .unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", src.display(), dir.display())));
+    // The fetch's registry (mostly other crates tokio depends on) is not needed any more.
+    let _ = std::fs::remove_dir_all(&cargo_home);
     dir
 }
 
 fn single_subdir(dir: &Path) -> Option<PathBuf> {
-    let subdirs: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let subdirs: Vec<PathBuf> =
+        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     match subdirs.as_slice() {
         [one] => Some(one.clone()),
         _ => None,
@@ -296,7 +332,8 @@ fn install_dir(staging: &Path, dir: &Path) {
     for entry in std::fs::read_dir(staging).expect("read staging").flatten() {
         std::fs::rename(entry.path(), fresh.join(entry.file_name())).expect("move");
     }
-    std::fs::rename(&fresh, dir).unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
+    std::fs::rename(&fresh, dir)
+        .unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
 }
 
 fn run_ok(command: &mut Command, what: &str) {
@@ -315,6 +352,7 @@ struct Timed {
     /// Peak RSS in bytes from /usr/bin/time -f %M, if available.
     time_rss: Option<u64>,
     stdout: String,
+    stderr: String,
 }
 
 /// Runs `program args` (under /usr/bin/time when present), timing its wall clock. Dies on failure.
@@ -346,7 +384,12 @@ fn timed(ctx: &Ctx, program: &Path, args: &[&std::ffi::OsStr]) -> Timed {
         let kib: u64 = text.lines().rev().find_map(|l| l.trim().parse().ok())?;
         Some(kib * 1024)
     });
-    Timed { secs, time_rss, stdout: String::from_utf8_lossy(&out.stdout).into_owned() }
+    Timed {
+        secs,
+        time_rss,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 struct IndexRun {
@@ -356,7 +399,10 @@ struct IndexRun {
 
 impl IndexRun {
     fn u64(&self, field: &str) -> u64 {
-        self.report.get(field).and_then(Value::as_u64).unwrap_or_else(|| die(&format!("the index report has no number {field:?}")))
+        self.report
+            .get(field)
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| die(&format!("the index report has no number {field:?}")))
     }
     fn f64(&self, field: &str) -> f64 {
         self.report.get(field).and_then(Value::as_f64).unwrap_or(f64::NAN)
@@ -392,10 +438,11 @@ fn ctags(ctx: &Ctx, languages: &str, target: &Path, recursive: bool) -> CtagsRun
     }
     args.extend([langs.as_ref(), "--totals=yes".as_ref(), "-f".as_ref(), "/dev/null".as_ref(), target.as_os_str()]);
     let timed = timed(ctx, Path::new("ctags"), &args);
-    // "2789 files, 470934 lines (16982 kB) scanned in 0.3 seconds (…)"
+    // "2789 files, 470934 lines (16982 kB) scanned in 0.3 seconds (…)", on stderr.
     let (files, bytes) = timed
-        .stdout
+        .stderr
         .lines()
+        .chain(timed.stdout.lines())
         .find_map(|line| {
             let (files, rest) = line.split_once(" files, ").or_else(|| line.split_once(" file, "))?;
             let kb = rest.split_once('(')?.1.split_once(" kB)")?.0;
@@ -409,7 +456,8 @@ fn ctags(ctx: &Ctx, languages: &str, target: &Path, recursive: bool) -> CtagsRun
 // Section: cold and warm index of one corpus.
 
 fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) {
-    let title = format!("{}: cold and warm `reverie index` vs `ctags -R --languages={}`", corpus.label, corpus.ctags_language);
+    let title =
+        format!("{}: cold and warm `reverie index` vs `ctags -R --languages={}`", corpus.label, corpus.ctags_language);
     println!("\n{title}\n  corpus  {}", root.display());
 
     // Warm-up (not measured): fills the page cache for both tools, and tells which languages reverie indexes.
@@ -430,7 +478,8 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
         v
     };
     let same_languages = all_ctags_languages.join(",");
-    let extra_anchor = (same_languages != corpus.ctags_language && !same_languages.is_empty()).then_some(same_languages);
+    let extra_anchor =
+        (same_languages != corpus.ctags_language && !same_languages.is_empty()).then_some(same_languages);
     println!(
         "  reverie indexes  {}",
         languages.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect::<Vec<_>>().join(", ")
@@ -485,12 +534,20 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
     let warm_graph_rebuilt = warm.iter().filter(|r| r.bool("graph_rebuilt")).count();
 
     let is_django = corpus.name == "django";
-    let mut table = Table::new(&format!("{} — {} runs, medians (ratios are medians of per-run pairs)", corpus.label, ctx.runs));
-    table.row(Row::info("files indexed", thousands(files as u64), "").anchor(format!("ctags {}", thousands(ctags_files as u64)), ratio(files / ctags_files)));
-    table.row(Row::info("bytes indexed", format!("{:.1} MB", bytes / 1e6), if consistent { "" } else { "VARIED between runs" }).anchor(
-        format!("ctags {:.1} MB", ctags_bytes / 1e6),
-        ratio(bytes / ctags_bytes),
-    ));
+    let mut table =
+        Table::new(&format!("{} — {} runs, medians (ratios are medians of per-run pairs)", corpus.label, ctx.runs));
+    table.row(
+        Row::info("files indexed", thousands(files as u64), "")
+            .anchor(format!("ctags {}", thousands(ctags_files as u64)), ratio(files / ctags_files)),
+    );
+    table.row(
+        Row::info(
+            "bytes indexed",
+            format!("{:.1} MB", bytes / 1e6),
+            if consistent { "" } else { "VARIED between runs" },
+        )
+        .anchor(format!("ctags {:.1} MB", ctags_bytes / 1e6), ratio(bytes / ctags_bytes)),
+    );
     table.row(
         Row::info("cold index wall (subprocess)", secs(median(&cold_secs)), &spread(&cold_secs, secs))
             .anchor(format!("ctags {}", secs(median(&ctags_secs))), ratio(median(&vs_ctags))),
@@ -499,7 +556,11 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
         "cold wall ÷ ctags wall",
         ratio(median(&vs_ctags)),
         &spread(&vs_ctags, ratio),
-        if is_django { format!("≤ {TARGET_COLD_VS_CTAGS:.1}×") } else { format!("— (≤ {TARGET_COLD_VS_CTAGS:.1}× is for Django)") },
+        if is_django {
+            format!("≤ {TARGET_COLD_VS_CTAGS:.1}×")
+        } else {
+            format!("— (≤ {TARGET_COLD_VS_CTAGS:.1}× is for Django)")
+        },
         if is_django { Some(median(&vs_ctags) <= TARGET_COLD_VS_CTAGS) } else { None },
     )
     .anchor(format!("ctags {}", secs(median(&ctags_secs))), ratio(median(&vs_ctags)));
@@ -509,23 +570,38 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
         let all_secs: Vec<f64> = ctags_all.iter().map(|r| r.timed.secs).collect();
         let vs_all: Vec<f64> = cold_secs.iter().zip(&all_secs).map(|(a, b)| a / b).collect();
         table.row(
-            Row::info(&format!("cold wall ÷ ctags --languages={langs}"), ratio(median(&vs_all)), &spread(&vs_all, ratio))
-                .anchor(format!("ctags {} ({} files)", secs(median(&all_secs)), thousands(ctags_all[0].files)), ratio(median(&vs_all))),
+            Row::info(
+                &format!("cold wall ÷ ctags --languages={langs}"),
+                ratio(median(&vs_all)),
+                &spread(&vs_all, ratio),
+            )
+            .anchor(
+                format!("ctags {} ({} files)", secs(median(&all_secs)), thousands(ctags_all[0].files)),
+                ratio(median(&vs_all)),
+            ),
         );
     }
     table.row(
-        Row::info("  of which index() (elapsed_ms)", secs(median(&cold_elapsed)), &spread(&cold_elapsed, secs))
-            .anchor(format!("cold wall {}", secs(median(&cold_secs))), ratio(median(&cold_elapsed) / median(&cold_secs))),
+        Row::info("  of which index() (elapsed_ms)", secs(median(&cold_elapsed)), &spread(&cold_elapsed, secs)).anchor(
+            format!("cold wall {}", secs(median(&cold_secs))),
+            ratio(median(&cold_elapsed) / median(&cold_secs)),
+        ),
     );
     table.row(
         Row::info("files/s", format!("{:.0}", median(&files_per_s)), &spread(&files_per_s, |v| format!("{v:.0}")))
-            .anchor(format!("ctags {:.0}", median(&ctags_files_per_s)), ratio(median(&files_per_s) / median(&ctags_files_per_s))),
+            .anchor(
+                format!("ctags {:.0}", median(&ctags_files_per_s)),
+                ratio(median(&files_per_s) / median(&ctags_files_per_s)),
+            ),
     );
     table.row(
-        Row::info("MB/s", format!("{:.2}", median(&mb_per_s)), &spread(&mb_per_s, |v| format!("{v:.2}")))
-            .anchor(format!("ctags {:.1}", median(&ctags_mb_per_s)), ratio(median(&mb_per_s) / median(&ctags_mb_per_s))),
+        Row::info("MB/s", format!("{:.2}", median(&mb_per_s)), &spread(&mb_per_s, |v| format!("{v:.2}"))).anchor(
+            format!("ctags {:.1}", median(&ctags_mb_per_s)),
+            ratio(median(&mb_per_s) / median(&ctags_mb_per_s)),
+        ),
     );
-    let ctags_rss_text = if ctags_rss.is_empty() { "—".to_string() } else { format!("ctags {}", mib(median(&ctags_rss))) };
+    let ctags_rss_text =
+        if ctags_rss.is_empty() { "—".to_string() } else { format!("ctags {}", mib(median(&ctags_rss))) };
     let ctags_rss_ratio = |v: f64| if ctags_rss.is_empty() { "—".to_string() } else { ratio(v / median(&ctags_rss)) };
     table.row(
         Row::info("peak RSS (report: VmHWM)", mib(median(&rss_json)), &spread(&rss_json, mib))
@@ -557,8 +633,10 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
     summary.add(corpus.label.as_str(), &warm_ratio_row);
     table.row(warm_ratio_row);
     table.row(
-        Row::info("  of which index() (elapsed_ms)", secs(median(&warm_elapsed)), &spread(&warm_elapsed, secs))
-            .anchor(format!("warm wall {}", secs(median(&warm_secs))), ratio(median(&warm_elapsed) / median(&warm_secs))),
+        Row::info("  of which index() (elapsed_ms)", secs(median(&warm_elapsed)), &spread(&warm_elapsed, secs)).anchor(
+            format!("warm wall {}", secs(median(&warm_secs))),
+            ratio(median(&warm_elapsed) / median(&warm_secs)),
+        ),
     );
     let parsed_row = Row::new(
         "warm start: files parsed",
@@ -570,12 +648,16 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
     .anchor(format!("cold parsed {}", thousands(cold[0].u64("parsed"))), "—".to_string());
     summary.add(corpus.label.as_str(), &parsed_row);
     table.row(parsed_row);
-    table.row(Row::info("definitions / references / graph edges", format!(
-        "{} / {} / {}",
-        thousands(cold[0].u64("definitions")),
-        thousands(cold[0].u64("references")),
-        thousands(cold[0].u64("graph_edges"))
-    ), ""));
+    table.row(Row::info(
+        "definitions / references / graph edges",
+        format!(
+            "{} / {} / {}",
+            thousands(cold[0].u64("definitions")),
+            thousands(cold[0].u64("references")),
+            thousands(cold[0].u64("graph_edges"))
+        ),
+        "",
+    ));
     table.print();
 }
 
@@ -616,7 +698,8 @@ fn bench_incremental(ctx: &Ctx, django: &Path, summary: &mut Summary) {
     if candidates.is_empty() {
         die(&format!("no body line to edit in {rel}"));
     }
-    let edits: Vec<Edit> = (0..ctx.edits).map(|k| make_edit(&original, &lines, candidates[k * candidates.len() / ctx.edits], k)).collect();
+    let edits: Vec<Edit> =
+        (0..ctx.edits).map(|k| make_edit(&original, &lines, candidates[k * candidates.len() / ctx.edits], k)).collect();
     let distinct_lines = {
         let mut l: Vec<usize> = edits.iter().map(|e| e.line).collect();
         l.sort();
@@ -672,7 +755,8 @@ fn bench_incremental(ctx: &Ctx, django: &Path, summary: &mut Summary) {
     }
 
     // Anchor: ctags on the same single file, as a subprocess (spawn included, as for any CLI).
-    let ctags_file: Vec<f64> = (0..ctx.runs.max(5) * 4).map(|_| ctags(ctx, "Python", &path, false).timed.secs).collect();
+    let ctags_file: Vec<f64> =
+        (0..ctx.runs.max(5) * 4).map(|_| ctags(ctx, "Python", &path, false).timed.secs).collect();
 
     let p = |v: &[f64], q: f64| percentile(v, q);
     let target = format!("≤ {}", secs(TARGET_EDIT_SECS));
@@ -702,12 +786,20 @@ fn bench_incremental(ctx: &Ctx, django: &Path, summary: &mut Summary) {
         table.row(row);
     }
     table.row(
-        Row::info("anchor: tree-sitter full parse alone p50", secs(p(&parse_only, 0.5)), &format!("p99 {}", secs(p(&parse_only, 0.99))))
-            .anchor("—".to_string(), "—".to_string()),
+        Row::info(
+            "anchor: tree-sitter full parse alone p50",
+            secs(p(&parse_only, 0.5)),
+            &format!("p99 {}", secs(p(&parse_only, 0.99))),
+        )
+        .anchor("—".to_string(), "—".to_string()),
     );
     table.row(
-        Row::info("anchor: ctags on the file (subprocess) p50", secs(p(&ctags_file, 0.5)), &format!("{} runs, p99 {}", ctags_file.len(), secs(p(&ctags_file, 0.99))))
-            .anchor(format!("full re-extract {}", secs(p(&full, 0.5))), ratio(p(&full, 0.5) / p(&ctags_file, 0.5))),
+        Row::info(
+            "anchor: ctags on the file (subprocess) p50",
+            secs(p(&ctags_file, 0.5)),
+            &format!("{} runs, p99 {}", ctags_file.len(), secs(p(&ctags_file, 0.99))),
+        )
+        .anchor(format!("full re-extract {}", secs(p(&full, 0.5))), ratio(p(&full, 0.5) / p(&ctags_file, 0.5))),
     );
     let same_row = Row::new(
         "incremental facts == full facts",
@@ -775,7 +867,8 @@ fn bench_end_to_end(ctx: &Ctx, django: &Path, file: &Path, original: &[u8], edit
     let vs: Vec<f64> = edited.iter().zip(&unchanged).map(|(a, b)| a / b).collect();
 
     let target = format!("≤ {}", secs(TARGET_EDIT_SECS));
-    let mut table = Table::new(&format!("End to end: `reverie index` after editing one file — {} runs, medians", ctx.runs));
+    let mut table =
+        Table::new(&format!("End to end: `reverie index` after editing one file — {} runs, medians", ctx.runs));
     let wall = Row::new(
         "re-index wall after one edit",
         secs(median(&edited)),
@@ -840,7 +933,9 @@ fn closest_python_file(root: &Path, lines: usize) -> (PathBuf, Vec<u8>) {
 
 fn line_starts(bytes: &[u8]) -> Vec<usize> {
     let mut starts = vec![0];
-    starts.extend(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1).filter(|&i| i < bytes.len()));
+    starts.extend(
+        bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1).filter(|&i| i < bytes.len()),
+    );
     starts
 }
 
@@ -1030,10 +1125,24 @@ impl Table {
             .rows
             .iter()
             .map(|r| {
-                [r.figure.clone(), r.value.clone(), r.spread.clone(), r.anchor.clone(), r.ratio.clone(), r.target.clone(), r.verdict().to_string()]
+                [
+                    r.figure.clone(),
+                    r.value.clone(),
+                    r.spread.clone(),
+                    r.anchor.clone(),
+                    r.ratio.clone(),
+                    r.target.clone(),
+                    r.verdict().to_string(),
+                ]
             })
             .collect();
-        let mut widths = header.map(|h| h.chars().count());
+        // Columns empty in every row are left out.
+        let shown: Vec<usize> =
+            (0..header.len()).filter(|&i| i == 0 || cells.iter().any(|r| !r[i].is_empty())).collect();
+        let header: Vec<String> = shown.iter().map(|&i| header[i].to_string()).collect();
+        let cells: Vec<Vec<String>> = cells.iter().map(|r| shown.iter().map(|&i| r[i].clone()).collect()).collect();
+        let right: Vec<bool> = shown.iter().map(|&i| i == 1 || i == 4).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in &cells {
             for (w, c) in widths.iter_mut().zip(row) {
                 *w = (*w).max(c.chars().count());
@@ -1041,10 +1150,10 @@ impl Table {
         }
         let line = |cells: &[String]| {
             let mut out = String::from("  ");
-            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
                 let pad = w - c.chars().count();
                 // Figures and text left-aligned; numbers right-aligned.
-                if i == 1 || i == 4 {
+                if right[i] {
                     let _ = write!(out, "{}{c}", " ".repeat(pad));
                 } else {
                     let _ = write!(out, "{c}{}", " ".repeat(pad));
@@ -1056,8 +1165,8 @@ impl Table {
             println!("{}", out.trim_end());
         };
         println!("\n{}", self.title);
-        line(&header.map(String::from));
-        line(&widths.map(|w| "─".repeat(w)));
+        line(&header);
+        line(&widths.iter().map(|&w| "─".repeat(w)).collect::<Vec<_>>());
         for row in &cells {
             line(row);
         }

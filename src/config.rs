@@ -108,7 +108,10 @@ impl Config {
             match Config::parse_value(value.clone()) {
                 Ok((_, unknown)) => {
                     problems.extend(unknown.into_iter().map(|key| {
-                        ConfigProblem(format!("{}: unknown key `{key}` ignored (see the README for the keys)", layer.source))
+                        ConfigProblem(format!(
+                            "{}: unknown key `{key}` ignored (see the README for the keys)",
+                            layer.source
+                        ))
                     }));
                     merge(&mut merged, value);
                 }
@@ -126,8 +129,10 @@ impl Config {
 
     fn parse_value(value: serde_json::Value) -> Result<(Config, Vec<String>), String> {
         let mut unknown = Vec::new();
-        let config = serde_ignored::deserialize(value, |path| unknown.push(path.to_string()))
-            .map_err(|err| format!("has a bad value: {err}"))?;
+        let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let ignoring = serde_ignored::Deserializer::new(value, &mut record);
+        let config = serde_path_to_error::deserialize(ignoring)
+            .map_err(|err| format!("has a bad value for `{}`: {}", err.path(), err.inner()))?;
         Ok((config, unknown))
     }
 }
@@ -162,7 +167,8 @@ pub fn file_layers(root: &Path) -> Vec<Layer> {
 }
 
 fn toml_to_json(text: &str) -> Result<serde_json::Value, String> {
-    let table: toml::Table = text.parse().map_err(|err: toml::de::Error| format!("is not valid TOML: {}", err.message()))?;
+    let table: toml::Table =
+        text.parse().map_err(|err: toml::de::Error| format!("is not valid TOML: {}", err.message()))?;
     serde_json::to_value(table).map_err(|err| format!("is not valid TOML: {err}"))
 }
 
@@ -271,9 +277,15 @@ mod tests {
     #[test]
     fn layers_merge_and_later_ones_win() {
         let layers = vec![
-            Layer { source: "user".into(), value: Ok(serde_json::json!({"index": {"max_file_size": 10, "follow_symlinks": true}})) },
+            Layer {
+                source: "user".into(),
+                value: Ok(serde_json::json!({"index": {"max_file_size": 10, "follow_symlinks": true}})),
+            },
             Layer { source: "workspace".into(), value: Ok(serde_json::json!({"index": {"max_file_size": "1KiB"}})) },
-            Layer { source: "initializationOptions".into(), value: Ok(serde_json::json!({"server": {"idle_after": "500ms"}, "bogus": 1})) },
+            Layer {
+                source: "initializationOptions".into(),
+                value: Ok(serde_json::json!({"server": {"idle_after": "500ms"}, "bogus": 1})),
+            },
             Layer { source: "settings".into(), value: Ok(serde_json::json!({"server": {"idle_after": "soon"}})) },
         ];
         let (config, problems) = Config::from_layers(layers);

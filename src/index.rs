@@ -149,15 +149,18 @@ pub fn index(
                 }
                 Checked::Skipped(reason) => report.skipped.push(Skipped { key: file.key.clone(), reason }),
             }
-            if pending.len() + known.len() >= WRITE_BATCH && write_error.is_none()
-                && let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
-                    write_error = Some(err);
-                }
-        }
-        if write_error.is_none()
-            && let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts) {
+            if pending.len() + known.len() >= WRITE_BATCH
+                && write_error.is_none()
+                && let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts)
+            {
                 write_error = Some(err);
             }
+        }
+        if write_error.is_none()
+            && let Err(err) = flush(&mut pending, &mut known, &mut parsed_facts)
+        {
+            write_error = Some(err);
+        }
     });
     if let Some(err) = write_error {
         return Err(err.context(format!("writing to the store at {}", store.path().display())));
@@ -293,7 +296,13 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
                 if rules.is_ignored(path, true) {
                     continue;
                 }
-                for entry in ignore::WalkBuilder::new(path).hidden(true).require_git(false).add_custom_ignore_filename(workspace::IGNORE_FILE).build().flatten() {
+                for entry in ignore::WalkBuilder::new(path)
+                    .hidden(true)
+                    .require_git(false)
+                    .add_custom_ignore_filename(workspace::IGNORE_FILE)
+                    .build()
+                    .flatten()
+                {
                     if entry.file_type().is_some_and(|t| t.is_file()) {
                         files.push(entry.into_path());
                     }
@@ -327,9 +336,17 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
             }
             continue;
         };
-        let file = SourceFile { path: path.clone(), key: key.clone(), language, size: metadata.len(), mtime_ns: workspace::mtime_ns(metadata) };
+        let file = SourceFile {
+            path: path.clone(),
+            key: key.clone(),
+            language,
+            size: metadata.len(),
+            mtime_ns: workspace::mtime_ns(metadata),
+        };
         let record = store.file_record(&key)?;
-        if record.as_ref().is_some_and(|r| is_trusted(r, &file)) && store.has_facts(language, &record.as_ref().unwrap().content_hash)? {
+        if record.as_ref().is_some_and(|r| is_trusted(r, &file))
+            && store.has_facts(language, &record.as_ref().unwrap().content_hash)?
+        {
             continue;
         }
         let checked = if file.size > options.max_file_size {

@@ -2,18 +2,18 @@
 //!
 //! Modules in reading order; the layering and its invariants are in the README.
 
-pub mod convert;
-pub mod document;
-pub mod snapshot;
 pub mod answer;
-pub mod idle;
 pub mod cli;
 pub mod config;
+pub mod convert;
+pub mod document;
 pub mod graph;
 pub mod hash;
+pub mod idle;
 pub mod index;
+pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod syntax;
 pub mod tokens;
 pub mod workspace;
-pub mod server;

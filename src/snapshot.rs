@@ -43,8 +43,12 @@ impl Snapshot {
         let graph_files: Vec<graph::GraphFile> = files.iter().map(|(k, f)| (&**k, &**f)).collect();
         let file_graph = graph::build(&graph_files);
         let ranking = graph::rank(&file_graph, &graph::Focus::default());
-        let file_ranks =
-            file_graph.files.iter().zip(ranking.file_ranks.iter()).map(|(k, r)| (Arc::<str>::from(k.as_str()), *r)).collect();
+        let file_ranks = file_graph
+            .files
+            .iter()
+            .zip(ranking.file_ranks.iter())
+            .map(|(k, r)| (Arc::<str>::from(k.as_str()), *r))
+            .collect();
         Snapshot { files, definitions_by_name, references_by_name, graph: file_graph, file_ranks }
     }
 

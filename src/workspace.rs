@@ -345,12 +345,15 @@ mod tests {
         };
         write(".gitignore", "build/\n*.gen.py\n!keep.gen.py\n");
         write("pkg/.reverieignore", "private.py\n");
-        for rel in ["a.py", "build/x.py", "x.gen.py", "keep.gen.py", "pkg/private.py", "pkg/public.py", ".hidden/h.py"] {
+        for rel in ["a.py", "build/x.py", "x.gen.py", "keep.gen.py", "pkg/private.py", "pkg/public.py", ".hidden/h.py"]
+        {
             write(rel, "x = 1\n");
         }
-        let walked: Vec<String> = walk(std::slice::from_ref(&root), &WalkOptions::default()).files.into_iter().map(|f| f.key).collect();
+        let walked: Vec<String> =
+            walk(std::slice::from_ref(&root), &WalkOptions::default()).files.into_iter().map(|f| f.key).collect();
         let rules = IgnoreRules::new(std::slice::from_ref(&root));
-        for rel in ["a.py", "build/x.py", "x.gen.py", "keep.gen.py", "pkg/private.py", "pkg/public.py", ".hidden/h.py"] {
+        for rel in ["a.py", "build/x.py", "x.gen.py", "keep.gen.py", "pkg/private.py", "pkg/public.py", ".hidden/h.py"]
+        {
             assert_eq!(
                 !rules.is_ignored(&root.join(rel), false),
                 walked.contains(&rel.to_string()),

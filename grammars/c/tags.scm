@@ -1,25 +1,27 @@
-; C definitions and references, shared with C++ (cpp/*.scm adds the C++-only ones; so only node types
-; that tree-sitter-c and tree-sitter-cpp both have may appear here). Derived from tree-sitter-c's
+; C definitions and references, shared with C++ (cpp/*.scm adds the C++-only ones, so only node types
+; that both tree-sitter-c and tree-sitter-cpp have may appear here). Derived from tree-sitter-c's
 ; queries/tags.scm (MIT), extended with pointer-returning functions, prototypes, unions, enumerators,
 ; typedefs of every shape, macros, file-scope constants and references (upstream has none).
 ; Patterns that come first win when two match the same name.
 ;
 ; A function definition must have a `type`: constructors and gtest TEST(..) macros have none (cpp/*.scm
-; handles them). Prototypes and constants are matched only at file scope: at the top level, in
-; `extern "C" { }` / namespace bodies and in #if/#ifdef/#else blocks (C++ template and class bodies are
-; left to cpp/tags.scm), because `std::lock_guard<std::mutex> lock(mu);` in a C++ function body parses
-; as a prototype and local constants are not definitions worth listing.
+; handles them). Prototypes and constants are matched only where file-scope declarations live (top
+; level, #ifndef guards and #if blocks, `extern "C" {}` and namespace bodies), because
+; `std::lock_guard<std::mutex> lock(mu);` in a C++ function body parses as a prototype, and local
+; constants are not worth listing. Every declarator shape spelled out below makes the query slower to
+; compile (noticeably so for C++), so only the common shapes are.
 
-; int f(void) { }, char *f(void) { }, char **f(void) { } (also templates; C++ methods are in cpp/tags.scm)
+; int f(void) { }, char *f(void) { }, char **f(void) { } (also templates; C++ methods: cpp/tags.scm)
 (function_definition
   type: (_)
   declarator: [
     (function_declarator declarator: (identifier) @name)
     (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-    (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
+    (pointer_declarator
+      declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
   ]) @definition.function
 
-; Prototypes: int f(void);
+; Prototypes: int f(void); char *f(void);
 [
   (translation_unit
     (declaration
@@ -27,31 +29,6 @@
       declarator: [
         (function_declarator declarator: (identifier) @name)
         (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (declaration_list
-    (declaration
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (linkage_specification
-    (declaration
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_if
-    (declaration
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
       ]) @definition.function)
   (preproc_ifdef
     (declaration
@@ -59,31 +36,20 @@
       declarator: [
         (function_declarator declarator: (identifier) @name)
         (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
       ]) @definition.function)
-  (preproc_else
+  (preproc_if
     (declaration
       type: (_)
       declarator: [
         (function_declarator declarator: (identifier) @name)
         (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
       ]) @definition.function)
-  (preproc_elif
+  (declaration_list
     (declaration
       type: (_)
       declarator: [
         (function_declarator declarator: (identifier) @name)
         (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
-      ]) @definition.function)
-  (preproc_elifdef
-    (declaration
-      type: (_)
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))
-        (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)))
       ]) @definition.function)
 ]
 
@@ -127,8 +93,8 @@
   type: (enum_specifier body: (_))
   declarator: (type_identifier) @name) @definition.enum
 
-; typedef int count_t; typedef struct node *node_ptr; typedef int (*compare_fn)(const void *, const void *);
-; typedef char name_t[32];
+; typedef int count_t; typedef struct node *node_ptr; typedef char name_t[32];
+; typedef int (*compare_fn)(const void *, const void *);
 (type_definition
   declarator: [
     (type_identifier) @name
@@ -151,249 +117,31 @@
   !value) @definition.macro
   (#not-match? @name "_(H|HH|HPP|HXX|H_INCLUDED|INCLUDED)_*$"))
 
-; File-scope constants: const int max_retries = 3; static const char *const names[] = {..};
-; A declaration of several names gives each its own definition node, its declarator.
+; File-scope constants with one name: static const int max_retries = 3; constexpr int kMax = 10;
+; static const char *const names[] = {..};
 ([
   (translation_unit
     (declaration
       (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
+      type: (_)
+      .
+      declarator: (init_declarator
+        declarator: [
           (identifier) @name
           (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
+        ])
+      .) @definition.constant)
   (declaration_list
     (declaration
       (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
+      type: (_)
+      .
+      declarator: (init_declarator
+        declarator: [
           (identifier) @name
           (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-  (linkage_specification
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-  (preproc_if
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-  (preproc_ifdef
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-  (preproc_else
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-  (preproc_elif
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-  (preproc_elifdef
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant
-      declarator: (_)))
-]
-  (#any-of? @_const "const" "constexpr"))
-
-([
-  (translation_unit
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (declaration_list
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (linkage_specification
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (preproc_if
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (preproc_ifdef
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (preproc_else
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (preproc_elif
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-  (preproc_elifdef
-    (declaration
-      (type_qualifier) @_const
-      declarator: (_)
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ]) @definition.constant))
-]
-  (#any-of? @_const "const" "constexpr"))
-
-([
-  (translation_unit
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (declaration_list
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (linkage_specification
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (preproc_if
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (preproc_ifdef
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (preproc_else
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (preproc_elif
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
-  (preproc_elifdef
-    (declaration
-      (type_qualifier) @_const
-      declarator: (init_declarator declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (identifier) @name)
-          (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-        ])) @definition.constant)
+        ])
+      .) @definition.constant)
 ]
   (#any-of? @_const "const" "constexpr"))
 

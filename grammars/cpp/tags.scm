@@ -47,7 +47,7 @@
       ]) @definition.method))
 
 ; Methods defined out of class: void Registry::add(..) {}, Plugin* Registry::find(..) {},
-; const string& ns::Foo::name() const {}, Foo::~Foo() {}, bool Foo::operator==(..) {}, Box<T>::put(..)
+; const string& Foo::name() const {}, ns::Foo::bar() {}, Foo::~Foo() {}, bool Foo::operator==(..) {}, Box<T>::put(..)
 (function_definition
   declarator: [
     (function_declarator
@@ -60,18 +60,10 @@
       declarator: (function_declarator
         declarator: (qualified_identifier
           name: [(identifier) (operator_name)] @name)))
-    (pointer_declarator
-      declarator: (function_declarator
-        declarator: (qualified_identifier
-          name: (qualified_identifier name: [(identifier) (operator_name)] @name))))
     (reference_declarator
       (function_declarator
         declarator: (qualified_identifier
           name: [(identifier) (operator_name)] @name)))
-    (reference_declarator
-      (function_declarator
-        declarator: (qualified_identifier
-          name: (qualified_identifier name: [(identifier) (operator_name)] @name))))
   ]) @definition.method
 
 ; Free functions returning a reference: const Config& config() {}
@@ -121,18 +113,6 @@
     (declaration
       type: (_)
       declarator: (reference_declarator (function_declarator declarator: (identifier) @name))) @definition.function)
-  (preproc_ifdef
-    (declaration
-      type: (_)
-      declarator: (reference_declarator (function_declarator declarator: (identifier) @name))) @definition.function)
-  (preproc_if
-    (declaration
-      type: (_)
-      declarator: (reference_declarator (function_declarator declarator: (identifier) @name))) @definition.function)
-  (preproc_else
-    (declaration
-      type: (_)
-      declarator: (reference_declarator (function_declarator declarator: (identifier) @name))) @definition.function)
 ]
 
 (class_specifier
@@ -140,9 +120,14 @@
   body: (_)) @definition.class
 
 ; template <> class Box<int> { }
-([(class_specifier) (struct_specifier)]
-  name: (template_type name: (type_identifier) @name)
-  body: (_)) @definition.class
+[
+  (class_specifier
+    name: (template_type name: (type_identifier) @name)
+    body: (_))
+  (struct_specifier
+    name: (template_type name: (type_identifier) @name)
+    body: (_))
+] @definition.class
 
 (namespace_definition
   name: [(namespace_identifier) (nested_namespace_specifier)] @name) @definition.namespace

@@ -79,7 +79,12 @@ pub fn answer_from_facts(snapshot: &Snapshot, question: &Question) -> Answer {
     for (key, facts) in &snapshot.files {
         for site in &facts.error_sites {
             if let Some(matched) = longest_quoted_fragment(&site.message, &question.text) {
-                candidates.push(error_item(key, site, facts.definitions.get(site.definition.unwrap_or(u32::MAX) as usize), 10.0 + matched as f64 / 100.0));
+                candidates.push(error_item(
+                    key,
+                    site,
+                    facts.definitions.get(site.definition.unwrap_or(u32::MAX) as usize),
+                    10.0 + matched as f64 / 100.0,
+                ));
             }
         }
     }
@@ -89,7 +94,13 @@ pub fn answer_from_facts(snapshot: &Snapshot, question: &Question) -> Answer {
         let specificity = graph::identifier_weight(name, defs.len());
         for (key, index) in defs.iter().take(MAX_PER_FILE * 2) {
             let def = &snapshot.files[key].definitions[*index as usize];
-            candidates.push(definition_item(key, def, "definition", format!("`{name}` is named in the question"), 5.0 + specificity.min(10.0) / 10.0 + snapshot.file_rank(key)));
+            candidates.push(definition_item(
+                key,
+                def,
+                "definition",
+                format!("`{name}` is named in the question"),
+                5.0 + specificity.min(10.0) / 10.0 + snapshot.file_rank(key),
+            ));
         }
     }
     // 3. The graph, personalized to the open file and the named identifiers.
@@ -99,7 +110,13 @@ pub fn answer_from_facts(snapshot: &Snapshot, question: &Question) -> Answer {
         let key = &snapshot.graph.files[*file as usize];
         if let Some((key, facts)) = snapshot.files.get_key_value(key.as_str()) {
             for def in facts.definitions.iter().filter(|d| &d.name == name) {
-                candidates.push(definition_item(key, def, "ranked-definition", "central to the code around your question".into(), *score));
+                candidates.push(definition_item(
+                    key,
+                    def,
+                    "ranked-definition",
+                    "central to the code around your question".into(),
+                    *score,
+                ));
             }
         }
     }
@@ -113,17 +130,26 @@ pub fn answer_from_facts(snapshot: &Snapshot, question: &Question) -> Answer {
             .filter(|d| d.span.start.line <= line && line <= d.span.end.line)
             .min_by_key(|d| d.span.end.line - d.span.start.line)
         {
-            candidates.push(definition_item(key, def, "definition", "where your cursor is".into(), 20.0));
+            // First for "what does this do?"; after the symbols a question names explicitly.
+            let score = if named.is_empty() { 20.0 } else { 4.5 };
+            candidates.push(definition_item(key, def, "definition", "where your cursor is".into(), score));
         }
     }
 
     let context = select(candidates, question.budget);
-    Answer { answer: render_answer(&question.text, &context), source: "context".into(), context, usage: Usage::default() }
+    Answer {
+        answer: render_answer(&question.text, &context),
+        source: "context".into(),
+        context,
+        usage: Usage::default(),
+    }
 }
 
 /// Best first, one item per location, at most `MAX_PER_FILE` per file, within `budget` tokens.
 fn select(mut candidates: Vec<ContextItem>, budget: usize) -> Vec<ContextItem> {
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.path, a.start_line).cmp(&(&b.path, b.start_line))));
+    candidates.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| (&a.path, a.start_line).cmp(&(&b.path, b.start_line)))
+    });
     let mut seen: HashSet<(String, u32)> = HashSet::new();
     let mut per_file: HashMap<String, usize> = HashMap::new();
     let mut used = 0;
@@ -151,7 +177,16 @@ fn definition_item(key: &str, def: &Definition, kind: &str, reason: String, scor
     }
     let (start_line, end_line) = def.span.lines_1based();
     let tokens = estimate_tokens(&text) + estimate_tokens(key) + 4;
-    ContextItem { path: key.to_string(), start_line, end_line, kind: kind.into(), score, tokens, reason: format!("{} `{}`: {reason}", def.kind.name(), def.name), text }
+    ContextItem {
+        path: key.to_string(),
+        start_line,
+        end_line,
+        kind: kind.into(),
+        score,
+        tokens,
+        reason: format!("{} `{}`: {reason}", def.kind.name(), def.name),
+        text,
+    }
 }
 
 fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>, score: f64) -> ContextItem {
@@ -214,9 +249,16 @@ fn render_answer(question: &str, context: &[ContextItem]) -> String {
         );
         return out;
     }
-    let _ = writeln!(out, "No model is configured, so this is the context reverie would give one: what to read, best first.\n");
+    let _ = writeln!(
+        out,
+        "No model is configured, so this is the context reverie would give one: what to read, best first.\n"
+    );
     for (i, item) in context.iter().enumerate() {
-        let lines = if item.start_line == item.end_line { format!("{}", item.start_line) } else { format!("{}-{}", item.start_line, item.end_line) };
+        let lines = if item.start_line == item.end_line {
+            format!("{}", item.start_line)
+        } else {
+            format!("{}-{}", item.start_line, item.end_line)
+        };
         let _ = writeln!(out, "{}. `{}:{}` — {}", i + 1, item.path, lines, item.reason);
         let _ = writeln!(out, "   ```\n   {}\n   ```", item.text.replace('\n', "\n   "));
     }
@@ -229,13 +271,26 @@ mod tests {
 
     #[test]
     fn identifiers_are_split_and_deduplicated() {
-        assert_eq!(identifiers_in("Why does store.open_db() fail? open_db again, 42x"), vec!["Why", "does", "store", "open_db", "fail", "again"]);
+        assert_eq!(
+            identifiers_in("Why does store.open_db() fail? open_db again, 42x"),
+            vec!["Why", "does", "store", "open_db", "fail", "again"]
+        );
     }
 
     #[test]
     fn error_messages_match_across_placeholders() {
-        assert_eq!(longest_quoted_fragment("no such table: {name} in database", "I get `no such table: users in database`"), Some(14));
-        assert_eq!(longest_quoted_fragment("Bad value %r for field %(field)s", "Bad value 'x' for field"), None, "fragments too short");
-        assert_eq!(longest_quoted_fragment("settings path must not be empty", "ValueError: settings path must not be empty"), Some(31));
+        assert_eq!(
+            longest_quoted_fragment("no such table: {name} in database", "I get `no such table: users in database`"),
+            Some(14)
+        );
+        assert_eq!(
+            longest_quoted_fragment("Bad value %r for field %(field)s", "Bad value 'x' for field"),
+            None,
+            "fragments too short"
+        );
+        assert_eq!(
+            longest_quoted_fragment("settings path must not be empty", "ValueError: settings path must not be empty"),
+            Some(31)
+        );
     }
 }

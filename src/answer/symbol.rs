@@ -21,7 +21,12 @@ pub fn describe_symbol(snapshot: &Snapshot, name: &str, from: Option<&str>) -> O
     let (start, end) = def.span.lines_1based();
     let _ = write!(out, "{} defined at `{}:{}-{}`", def.kind.name(), key, start, end);
     if defs.len() > 1 {
-        let _ = write!(out, " (and {} other definition{} of `{name}`)", defs.len() - 1, if defs.len() == 2 { "" } else { "s" });
+        let _ = write!(
+            out,
+            " (and {} other definition{} of `{name}`)",
+            defs.len() - 1,
+            if defs.len() == 2 { "" } else { "s" }
+        );
     }
     let _ = writeln!(out);
     let referencing = snapshot.referencing_files(name);
@@ -29,7 +34,13 @@ pub fn describe_symbol(snapshot: &Snapshot, name: &str, from: Option<&str>) -> O
     if total == 0 {
         let _ = writeln!(out, "\nNo references to `{name}` in the workspace.");
     } else {
-        let _ = writeln!(out, "\n{total} reference{} in {} file{}:", plural(total as usize), referencing.len(), plural(referencing.len()));
+        let _ = writeln!(
+            out,
+            "\n{total} reference{} in {} file{}:",
+            plural(total as usize),
+            referencing.len(),
+            plural(referencing.len())
+        );
         for (file, count) in referencing.iter().take(TOP_CALLERS) {
             let _ = writeln!(out, "- `{file}` ({count})");
         }

@@ -4,6 +4,7 @@
 mod facts;
 mod index;
 mod map;
+mod serve;
 mod status;
 
 use anyhow::{Context, Result};
@@ -32,6 +33,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the language server on stdin/stdout (editors start this; see editors/).
+    Serve(serve::ServeArgs),
     /// Build or refresh the index of a folder, then print a summary.
     ///
     /// Only files that changed since the last run are read again. Honours .gitignore, .ignore and
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Serve(args) => serve::run(&cli, args),
         Command::Index(args) => index::run(&cli, args),
         Command::Map(args) => map::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),

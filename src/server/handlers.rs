@@ -42,12 +42,8 @@ pub fn initialize(session: &Session, params: InitializeParams) -> Result<Initial
     let encoding = Encoding::negotiate(&offered);
     *session.encoding.lock().unwrap_or_else(|e| e.into_inner()) = encoding;
 
-    let mut roots: Vec<PathBuf> = params
-        .workspace_folders
-        .iter()
-        .flatten()
-        .filter_map(|folder| proto::path_of(&folder.uri))
-        .collect();
+    let mut roots: Vec<PathBuf> =
+        params.workspace_folders.iter().flatten().filter_map(|folder| proto::path_of(&folder.uri)).collect();
     #[allow(deprecated)]
     if roots.is_empty()
         && let Some(root) = params.root_uri.as_ref().and_then(proto::path_of)
@@ -168,7 +164,11 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
             return;
         };
         if params.text_document.version <= doc.version {
-            tracing::warn!("didChange for {uri} with version {} after {}; applying anyway", params.text_document.version, doc.version);
+            tracing::warn!(
+                "didChange for {uri} with version {} after {}; applying anyway",
+                params.text_document.version,
+                doc.version
+            );
         }
         for change in params.content_changes {
             match change.range {
@@ -254,8 +254,16 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
     let Some(subject) = subject else { return Ok(Some(Vec::new())) };
     let short = shorten(&subject, 40);
     let questions = [
-        (format!("reverie: Explain `{short}`"), format!("Explain `{subject}`: what it does, how it is used and why it exists.")),
-        (format!("reverie: How to debug `{short}`"), format!("How do I debug `{subject}`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it.")),
+        (
+            format!("reverie: Explain `{short}`"),
+            format!("Explain `{subject}`: what it does, how it is used and why it exists."),
+        ),
+        (
+            format!("reverie: How to debug `{short}`"),
+            format!(
+                "How do I debug `{subject}`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it."
+            ),
+        ),
         (format!("reverie: Where is `{short}` used?"), format!("Where is `{subject}` used?")),
     ];
     let actions = questions
@@ -270,7 +278,11 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
                 kind: Some(CodeActionKind::EMPTY),
-                command: Some(Command { title, command: "reverie.ask".into(), arguments: Some(vec![serde_json::to_value(ask).unwrap_or_default()]) }),
+                command: Some(Command {
+                    title,
+                    command: "reverie.ask".into(),
+                    arguments: Some(vec![serde_json::to_value(ask).unwrap_or_default()]),
+                }),
                 ..CodeAction::default()
             })
         })
@@ -293,7 +305,8 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
     let encoding = session.encoding();
-    let mut question = Question { text: params.question, budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
+    let mut question =
+        Question { text: params.question, budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
     if let Some(doc_id) = &params.text_document {
         let documents = session.documents();
         if let Some(doc) = documents.get(doc_id.uri.as_str()) {
@@ -310,9 +323,11 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     }
     let snapshot = session.snapshot();
     // Personalized PageRank over a large workspace takes milliseconds: keep it off the async threads.
-    tokio::task::spawn_blocking(move || answer::answer_from_facts(&snapshot, &question))
-        .await
-        .map_err(|err| Error { code: tower_lsp_server::jsonrpc::ErrorCode::InternalError, message: format!("answering failed: {err}").into(), data: None })
+    tokio::task::spawn_blocking(move || answer::answer_from_facts(&snapshot, &question)).await.map_err(|err| Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+        message: format!("answering failed: {err}").into(),
+        data: None,
+    })
 }
 
 pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
@@ -322,8 +337,9 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
             let Some(argument) = params.arguments.into_iter().next() else {
                 return Err(Error::invalid_params("reverie.ask takes one argument: {\"question\": \"...\"}"));
             };
-            let ask_params: AskParams = serde_json::from_value(argument)
-                .map_err(|err| Error::invalid_params(format!("reverie.ask: the argument must be {{\"question\": \"...\"}} ({err})")))?;
+            let ask_params: AskParams = serde_json::from_value(argument).map_err(|err| {
+                Error::invalid_params(format!("reverie.ask: the argument must be {{\"question\": \"...\"}} ({err})"))
+            })?;
             let question = ask_params.question.clone();
             let answer = ask(session, ask_params).await?;
             show_answer(session, &question, &answer).await;
@@ -331,14 +347,22 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
         }
         "reverie.status" => {
             let status = session.status();
-            session.client.show_message(MessageType::INFO, format!("reverie: {} — {} files. {}", state_name(status.state), status.files, status.message)).await;
+            session
+                .client
+                .show_message(
+                    MessageType::INFO,
+                    format!("reverie: {} — {} files. {}", state_name(status.state), status.files, status.message),
+                )
+                .await;
             Ok(serde_json::to_value(&status).ok())
         }
         "reverie.reindex" => {
             session.send(Event::Reindex);
             Ok(Some(serde_json::json!({"started": true})))
         }
-        other => Err(Error::invalid_params(format!("unknown command `{other}`; reverie knows {}", COMMANDS.join(", ")))),
+        other => {
+            Err(Error::invalid_params(format!("unknown command `{other}`; reverie knows {}", COMMANDS.join(", "))))
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod handlers;
 mod proto;
 mod session;
 mod status;
+mod transport;
 
 pub use handlers::AskParams;
 pub use session::{ServerOptions, Session};
@@ -34,15 +35,19 @@ pub fn service(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server
     LspService::build(|client| Backend { session: Session::new(client, options) })
         .custom_method("reverie/ask", Backend::ask)
         .custom_method("reverie/status", Backend::status)
+        .custom_method(transport::MALFORMED_METHOD, Backend::malformed)
         .finish()
 }
 
 /// Serves LSP on stdin/stdout until the client sends `exit` or closes stdin, then exits the process
-/// (background work must not keep a closed server alive).
+/// (background work must not keep a closed server alive). Malformed frames are answered with errors
+/// (see `transport.rs`) instead of ending the session.
 pub async fn serve_stdio(options: ServerOptions) -> ! {
     let (service, socket) = service(options);
     let shutdown = service.inner().session.clone();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    let (guarded, guarded_input) = tokio::io::duplex(1 << 20);
+    tokio::spawn(transport::guard_frames(tokio::io::stdin(), guarded));
+    Server::new(guarded_input, tokio::io::stdout(), socket).serve(service).await;
     let code = if shutdown.was_shut_down() { 0 } else { 1 };
     tracing::info!("the client went away; exiting with {code}");
     std::process::exit(code)
@@ -55,6 +60,15 @@ impl Backend {
 
     async fn status(&self) -> Result<StatusParams> {
         Ok(self.session.status())
+    }
+
+    async fn malformed(&self, params: serde_json::Value) -> Result<()> {
+        let problem = params["problem"].as_str().unwrap_or("a malformed message");
+        Err(tower_lsp_server::jsonrpc::Error {
+            code: tower_lsp_server::jsonrpc::ErrorCode::ParseError,
+            message: format!("reverie could not read a message: {problem}").into(),
+            data: None,
+        })
     }
 }
 

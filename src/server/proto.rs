@@ -25,8 +25,3 @@ pub fn range_offsets(text: &str, range: Range, encoding: Encoding) -> (usize, us
     let end = offset(text, &index, range.end, encoding).max(start);
     (start, end)
 }
-
-pub fn position(text: &str, index: &LineIndex, offset: usize, encoding: Encoding) -> Position {
-    let p = index.position(text, offset, encoding);
-    Position { line: p.line, character: p.character }
-}

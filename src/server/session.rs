@@ -69,6 +69,9 @@ pub struct Session {
     status: Mutex<StatusParams>,
     events: mpsc::UnboundedSender<Event>,
     event_receiver: Mutex<Option<mpsc::UnboundedReceiver<Event>>>,
+    /// Status notifications go through one task, so the client sees them in order.
+    status_updates: mpsc::UnboundedSender<StatusParams>,
+    status_receiver: Mutex<Option<mpsc::UnboundedReceiver<StatusParams>>>,
     watcher: Mutex<Option<Watcher>>,
     shut_down: AtomicBool,
 }
@@ -80,6 +83,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Session {
     pub fn new(client: Client, options: ServerOptions) -> Arc<Session> {
         let (events, receiver) = mpsc::unbounded_channel();
+        let (status_updates, status_receiver) = mpsc::unbounded_channel();
         let config = Config::default();
         Arc::new(Session {
             client,
@@ -98,6 +102,8 @@ impl Session {
             status: Mutex::new(StatusParams { message: "starting".into(), ..StatusParams::default() }),
             events,
             event_receiver: Mutex::new(Some(receiver)),
+            status_updates,
+            status_receiver: Mutex::new(Some(status_receiver)),
             watcher: Mutex::new(None),
             shut_down: AtomicBool::new(false),
         })
@@ -127,8 +133,19 @@ impl Session {
         self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn set_snapshot(&self, snapshot: Snapshot) {
+    /// Swaps in a new snapshot and tells the client (status with the next generation).
+    fn publish_snapshot(self: &Arc<Self>, snapshot: Snapshot) {
+        let files = snapshot.files.len();
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        let state = {
+            let mut status = lock(&self.status);
+            status.generation += 1;
+            if status.state != ServerState::Indexing {
+                status.files = files;
+            }
+            status.state
+        };
+        self.set_status(state, None, None);
     }
 
     pub fn status(&self) -> StatusParams {
@@ -214,12 +231,19 @@ impl Session {
             }
             status.clone()
         };
-        let client = self.client.clone();
-        tokio::spawn(async move { client.send_notification::<StatusNotification>(params).await });
+        let _ = self.status_updates.send(params);
     }
 
     /// Starts the background tasks: the idle clock, the event loop, the watcher; then indexes.
     pub fn start(self: &Arc<Self>) {
+        if let Some(mut updates) = lock(&self.status_receiver).take() {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                while let Some(params) = updates.recv().await {
+                    client.send_notification::<StatusNotification>(params).await;
+                }
+            });
+        }
         let idle = self.clone();
         tokio::spawn(async move { idle.run_idle_clock().await });
         if let Some(receiver) = lock(&self.event_receiver).take() {
@@ -328,7 +352,7 @@ impl Session {
                     facts.into_iter().map(|(k, f)| (Arc::from(k.as_str()), Arc::new(f))).collect();
                 let count = files.len();
                 let snapshot = tokio::task::spawn_blocking(move || Snapshot::new(files)).await.unwrap_or_default();
-                self.set_snapshot(snapshot);
+                *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
                 // Open buffers win over the disk.
                 let open: Vec<String> = self.documents().keys().cloned().collect();
                 if !open.is_empty() {
@@ -341,7 +365,9 @@ impl Session {
                     report.skipped.len()
                 );
                 progress.end(&message).await;
-                let state = if lock(&self.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
+                let state =
+                    if lock(&self.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
+                lock(&self.status).generation += 1;
                 self.set_status(state, Some(count), Some(message));
             }
             Err(err) => {
@@ -390,13 +416,18 @@ impl Session {
         };
         let options = self.config().index.walk_options();
         // Paths of open buffers are handled from the buffer, not the disk.
-        let open_paths: Vec<PathBuf> =
-            self.documents().keys().filter_map(|uri| uri.parse().ok().and_then(|u| super::proto::path_of(&u))).collect();
+        let open_paths: Vec<PathBuf> = self
+            .documents()
+            .keys()
+            .filter_map(|uri| uri.parse().ok().and_then(|u| super::proto::path_of(&u)))
+            .collect();
         let disk_paths: Vec<PathBuf> = paths.into_iter().filter(|p| !open_paths.contains(p)).collect();
         let update = if disk_paths.is_empty() {
             crate::index::Update::default()
         } else {
-            match tokio::task::spawn_blocking(move || crate::index::update_paths(&store, &rules, &options, &disk_paths)).await {
+            match tokio::task::spawn_blocking(move || crate::index::update_paths(&store, &rules, &options, &disk_paths))
+                .await
+            {
                 Ok(Ok(update)) => update,
                 Ok(Err(err)) => {
                     tracing::warn!("updating changed files failed: {err:#}");
@@ -408,11 +439,17 @@ impl Session {
                 }
             }
         };
-        let changed: Vec<(String, Arc<FileFacts>)> = update.changed.into_iter().map(|(k, f)| (k, Arc::new(f))).collect();
+        let changed: Vec<(String, Arc<FileFacts>)> =
+            update.changed.into_iter().map(|(k, f)| (k, Arc::new(f))).collect();
         self.refresh_buffers(changed, update.removed, buffers).await;
     }
 
-    async fn refresh_buffers(self: &Arc<Self>, mut changed: Vec<(String, Arc<FileFacts>)>, removed: Vec<String>, buffers: Vec<String>) {
+    async fn refresh_buffers(
+        self: &Arc<Self>,
+        mut changed: Vec<(String, Arc<FileFacts>)>,
+        removed: Vec<String>,
+        buffers: Vec<String>,
+    ) {
         for uri in buffers {
             let (text, version, language, key) = {
                 let documents = self.documents();
@@ -434,12 +471,7 @@ impl Session {
         let base = self.snapshot();
         let snapshot = tokio::task::spawn_blocking(move || base.with_changes(changed, &removed)).await;
         if let Ok(snapshot) = snapshot {
-            let files = snapshot.files.len();
-            self.set_snapshot(snapshot);
-            let state = self.status().state;
-            if state != ServerState::Indexing {
-                lock(&self.status).files = files;
-            }
+            self.publish_snapshot(snapshot);
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct StatusParams {
     pub notes: usize,
     pub stale: usize,
     pub message: String,
+    /// Incremented each time the server's view of the workspace changes (an index, a file change,
+    /// an edit in an open buffer), so clients and tests can wait for "after my change".
+    pub generation: u64,
 }
 
 /// The `reverie/status` notification.

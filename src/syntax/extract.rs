@@ -364,7 +364,7 @@ fn signature(bytes: &[u8], node: Node, comments: &[Node]) -> String {
         Some(body) => body.start_byte(),
         None => {
             let start = node.start_byte();
-            
+
             memchr::memchr(b'\n', &bytes[start..node.end_byte()]).map_or(node.end_byte(), |i| start + i)
         }
     };

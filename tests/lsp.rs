@@ -1,0 +1,343 @@
+//! The language server over the wire: the real binary on stdio for the protocol a user's editor
+//! speaks, and the same service in-process for the cases that need many round trips.
+
+mod util;
+
+use serde_json::{Value, json};
+use util::Workspace;
+use util::lsp::{LspClient, file_uri};
+
+const LIB_PY: &str = "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n\n\ndef configure_logging(level):\n    return level\n";
+const APP_PY: &str = "from lib import Settings, configure_logging\n\n\ndef main():\n    s = Settings()\n    s.load_settings(\"app.toml\")\n    configure_logging(\"debug\")\n";
+
+fn workspace() -> Workspace {
+    Workspace::with(&[("lib.py", LIB_PY), ("app.py", APP_PY), (".gitignore", "ignored/\n")])
+}
+
+async fn started(ws: &Workspace, encodings: &[&str], options: Value) -> (LspClient, Value) {
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    let init = client.initialize(&ws.root(), encodings, options).await;
+    client.wait_for_status("ready", 1).await;
+    (client, init)
+}
+
+fn hover_text(hover: &Value) -> String {
+    hover["contents"]["value"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn capabilities_are_exactly_what_works() {
+    let ws = workspace();
+    let (client, init) = started(&ws, &["utf-8", "utf-16"], Value::Null).await;
+    let caps = &init["capabilities"];
+    assert_eq!(caps["positionEncoding"], "utf-8");
+    assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental");
+    assert_eq!(caps["hoverProvider"], true);
+    assert_eq!(caps["codeActionProvider"], true);
+    assert_eq!(caps["executeCommandProvider"]["commands"], json!(["reverie.ask", "reverie.status", "reverie.reindex"]));
+    for absent in ["completionProvider", "definitionProvider", "referencesProvider", "renameProvider"] {
+        assert!(caps.get(absent).is_none(), "{absent} is not implemented and must not be advertised");
+    }
+    assert_eq!(client.shutdown().await, Some(0));
+
+    let (client, init) = started(&ws, &["utf-16"], Value::Null).await;
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-16");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn indexing_reports_progress_and_status() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let begin = client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin").await;
+    assert_eq!(begin["params"]["value"]["title"], "reverie: indexing");
+    let end = client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end").await;
+    assert!(end["params"]["value"]["message"].as_str().unwrap().contains("indexed 2 files"), "{end}");
+    assert!(client.received.iter().any(|m| m["method"] == "window/workDoneProgress/create"));
+    let status = client.result("reverie/status", Value::Null).await;
+    assert_eq!(status["state"], "ready");
+    assert_eq!(status["files"], 2);
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn hover_shows_definition_signature_doc_and_callers() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    client.open(&ws.path("app.py"), "python", APP_PY).await;
+    // `load_settings` on line 6 (0-based 5), column 6.
+    let hover = client.hover(&ws.path("app.py"), 5, 8).await;
+    let text = hover_text(&hover);
+    assert!(text.contains("def load_settings(self, path)"), "{text}");
+    assert!(text.contains("method defined at `lib.py:4-7`"), "{text}");
+    assert!(text.contains("1 reference in 1 file"), "{text}");
+    let hover = client.hover(&ws.path("app.py"), 4, 10).await;
+    assert!(hover_text(&hover).contains("Holds configuration."), "{hover}");
+    // Not on an identifier: no hover.
+    assert_eq!(client.hover(&ws.path("app.py"), 1, 0).await, Value::Null);
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn positions_are_converted_for_non_ascii_text() {
+    let ws = workspace();
+    // "μ" is 2 bytes and 1 UTF-16 unit; "😀" is 4 bytes and 2 UTF-16 units.
+    let text = "# μ 😀\ns = \"😀μ\"; configure_logging(s)\n";
+    ws.write("uni.py", text);
+    for (encoding, character) in [("utf-16", 14), ("utf-8", 17)] {
+        let (mut client, _) = started(&ws, &[encoding], Value::Null).await;
+        client.open(&ws.path("uni.py"), "python", text).await;
+        let hover = client.hover(&ws.path("uni.py"), 1, character).await;
+        assert!(hover_text(&hover).contains("def configure_logging(level)"), "{encoding}: {hover}");
+        // Positions past the end of a line or the file clamp instead of failing.
+        let response = client.request("textDocument/hover", json!({"textDocument": {"uri": file_uri(&ws.path("uni.py"))}, "position": {"line": 99, "character": 99}})).await;
+        assert!(response.get("error").is_none(), "{response}");
+        assert_eq!(client.shutdown().await, Some(0));
+    }
+}
+
+#[tokio::test]
+async fn edits_apply_in_order_and_facts_come_from_the_buffer() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let path = ws.path("lib.py");
+    let uri = file_uri(&path);
+    client.open(&path, "python", LIB_PY).await;
+    // Rename configure_logging → setup_logging_now in several small edits, sent back to back.
+    let line = 9; // "def configure_logging(level):"
+    let before = client.generation();
+    let edits = [
+        (4, 21, "setup_logging_x"), // "def setup_logging_x(level):"
+        (18, 19, "_now"),           // "def setup_logging__now(level):"
+        (17, 18, ""),               // "def setup_logging_now(level):"
+    ];
+    for (version, (start, end, text)) in edits.iter().enumerate() {
+        client
+            .notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": version + 2}, "contentChanges": [{"range": {"start": {"line": line, "character": start}, "end": {"line": line, "character": end}}, "text": text}]}),
+            )
+            .await;
+    }
+    client.wait_for_generation(before).await;
+    let mut text = String::new();
+    // The buffer's facts replace the disk's: wait until the renamed function is known.
+    for _ in 0..50 {
+        text = hover_text(&client.hover(&path, line, 6).await);
+        if text.contains("setup_logging_now") {
+            break;
+        }
+        let current = client.generation();
+        client.wait_for_generation(current).await;
+    }
+    assert!(text.contains("def setup_logging_now(level)"), "{text}");
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("setup_logging_now"), "the disk is untouched");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn code_actions_ask_and_show_the_answer() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let path = ws.path("app.py");
+    client.open(&path, "python", APP_PY).await;
+    let actions = client
+        .result("textDocument/codeAction", json!({"textDocument": {"uri": file_uri(&path)}, "range": {"start": {"line": 5, "character": 8}, "end": {"line": 5, "character": 8}}, "context": {"diagnostics": []}}))
+        .await;
+    let titles: Vec<&str> = actions.as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(
+        titles,
+        [
+            "reverie: Explain `load_settings`",
+            "reverie: How to debug `load_settings`",
+            "reverie: Where is `load_settings` used?"
+        ]
+    );
+    let command = actions[0]["command"].clone();
+    assert_eq!(command["command"], "reverie.ask");
+    let answer = client
+        .result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": command["arguments"]}))
+        .await;
+    assert_eq!(answer["source"], "context");
+    assert_eq!(answer["context"][0]["path"], "lib.py", "{answer}");
+    let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
+    let shown_path = shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
+    let markdown = std::fs::read_to_string(&shown_path).unwrap();
+    assert!(markdown.starts_with("# Explain `load_settings`"), "{markdown}");
+    assert!(markdown.contains("`lib.py:4-7`"), "{markdown}");
+
+    // A client that cannot show documents gets a message instead.
+    client.accept_show_document = false;
+    client
+        .result(
+            "workspace/executeCommand",
+            json!({"command": "reverie.ask", "arguments": [{"question": "where is configure_logging?"}]}),
+        )
+        .await;
+    let message = client
+        .wait_for(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"].as_str().unwrap_or("").contains("configure_logging")
+        })
+        .await;
+    assert!(message["params"]["message"].as_str().unwrap().contains("lib.py:10-11"), "{message}");
+
+    let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
+    assert_eq!(status["files"], 2);
+    let unknown = client.request("workspace/executeCommand", json!({"command": "reverie.nope"})).await;
+    assert!(unknown["error"]["message"].as_str().unwrap().contains("unknown command `reverie.nope`"), "{unknown}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn reverie_ask_returns_cited_context() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let answer =
+        client.result("reverie/ask", json!({"question": "ValueError: settings path must not be empty — why?"})).await;
+    let first = &answer["context"][0];
+    assert_eq!(first["kind"], "error-site", "{answer}");
+    assert_eq!(first["path"], "lib.py");
+    assert_eq!(first["start_line"], 6);
+    assert!(answer["answer"].as_str().unwrap().contains("No model is configured"));
+    assert_eq!(answer["usage"]["llm_calls"], 0);
+    let focused = client.result("reverie/ask", json!({"question": "what does this do?", "textDocument": {"uri": file_uri(&ws.path("app.py"))}, "position": {"line": 5, "character": 4}, "budget": 400})).await;
+    assert_eq!(focused["context"][0]["path"], "app.py", "the cursor's definition comes first: {focused}");
+    let tokens: u64 = focused["context"].as_array().unwrap().iter().map(|i| i["tokens"].as_u64().unwrap()).sum();
+    assert!(tokens <= 400);
+    let empty = client.request("reverie/ask", json!({"question": "  "})).await;
+    assert!(empty["error"]["message"].as_str().unwrap().contains("`question` is empty"));
+    let wrong = client.request("reverie/ask", json!({"question": 42})).await;
+    assert!(wrong.get("error").is_some(), "{wrong}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn the_watcher_follows_the_disk_and_the_ignore_rules() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let ask = |name: &str| json!({"question": format!("where is {name} defined?")});
+
+    let generation = client.generation();
+    ws.write("ignored/secret.py", "def hidden_function():\n    pass\n");
+    ws.write("new_module.py", "def brand_new_function():\n    pass\n");
+    let status = client.wait_for_generation(generation).await;
+    assert_eq!(status["files"], 3, "{status}");
+    let answer = client.result("reverie/ask", ask("brand_new_function")).await;
+    assert_eq!(answer["context"][0]["path"], "new_module.py", "{answer}");
+    let answer = client.result("reverie/ask", ask("hidden_function")).await;
+    assert!(!answer.to_string().contains("secret.py"), "ignored files stay ignored: {answer}");
+
+    let generation = client.generation();
+    std::fs::rename(ws.path("new_module.py"), ws.path("renamed_module.py")).unwrap();
+    client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["generation"].as_u64().unwrap() > generation
+                && m["params"]["files"] == 3
+        })
+        .await;
+    let answer = client.result("reverie/ask", ask("brand_new_function")).await;
+    assert_eq!(answer["context"][0]["path"], "renamed_module.py", "{answer}");
+
+    let generation = client.generation();
+    std::fs::remove_file(ws.path("renamed_module.py")).unwrap();
+    client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["generation"].as_u64().unwrap() > generation
+                && m["params"]["files"] == 2
+        })
+        .await;
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn a_bad_config_is_shown_and_the_server_keeps_working() {
+    let ws = workspace();
+    ws.write("reverie.toml", "[index]\nmax_fiel_size = 1\n");
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize(&ws.root(), &["utf-16"], json!({"server": {"idle_after": "soon"}})).await;
+    let first = client
+        .wait_for(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"].as_str().unwrap_or("").contains("max_fiel_size")
+        })
+        .await;
+    assert!(
+        first["params"]["message"].as_str().unwrap().contains("reverie.toml: unknown key `index.max_fiel_size`"),
+        "{first}"
+    );
+    let second = client
+        .wait_for(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"].as_str().unwrap_or("").contains("initializationOptions")
+        })
+        .await;
+    assert!(second["params"]["message"].as_str().unwrap().contains("idle_after"), "{second}");
+    client.wait_for_status("ready", 1).await;
+    let answer = client.result("reverie/ask", json!({"question": "configure_logging"})).await;
+    assert_eq!(answer["context"][0]["path"], "lib.py");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn idle_after_quiet_time_and_ready_on_activity() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], json!({"server": {"idle_after": "300ms"}})).await;
+    let generation = client.generation();
+    client.wait_for_status("idle", generation).await;
+    client.hover(&ws.path("app.py"), 0, 0).await;
+    client
+        .wait_for(|m| {
+            m["method"] == "reverie/status" && m["params"]["state"] == "ready" && m["params"]["message"] == "ready"
+        })
+        .await;
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+#[tokio::test]
+async fn exits_when_stdin_closes_and_survives_malformed_input() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    // Truncated JSON, a body that is not a JSON-RPC object, a bad header followed by a good frame:
+    // each bad one gets a parse-error response, and the good one still gets through.
+    client.send_raw(b"Content-Length: 10\r\n\r\n{\"jsonrpc\"").await;
+    let error = client.response(Value::Null).await;
+    assert_eq!(error["error"]["code"], -32700, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("not valid JSON"), "{error}");
+    client.send_raw(b"Content-Length: 2\r\n\r\n[]").await;
+    let error = client.response(Value::Null).await;
+    assert!(error["error"]["message"].as_str().unwrap().contains("not a JSON-RPC object"), "{error}");
+    client.send_raw(b"Content-Length: lots\r\n\r\ngarbage").await;
+    let status = client.result("reverie/status", Value::Null).await;
+    assert_eq!(status["files"], 2, "the frame after the garbage is read: {status}");
+    let error = client.received_error();
+    assert!(error.contains("bad Content-Length `lots`"), "{error}");
+    // Wrong parameter types and an unknown method.
+    let wrong = client.request("textDocument/hover", json!({"textDocument": 7})).await;
+    assert!(wrong.get("error").is_some(), "{wrong}");
+    let unknown = client.request("reverie/frobnicate", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    // Still answering.
+    let status = client.result("reverie/status", Value::Null).await;
+    assert_eq!(status["files"], 2);
+    // Closing stdin ends the process (no shutdown was sent: exit code 1, per the LSP spec).
+    let mut child = client.child.take().unwrap();
+    drop(client);
+    let status =
+        tokio::time::timeout(util::lsp::TIMEOUT, child.wait()).await.expect("exits when stdin closes").unwrap();
+    assert_eq!(status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn in_process_service_answers_like_the_binary() {
+    let ws = workspace();
+    let mut client = LspClient::in_process(&ws.cache_dir());
+    client.initialize(&ws.root(), &["utf-8"], Value::Null).await;
+    client.wait_for_status("ready", 1).await;
+    client.open(&ws.path("app.py"), "python", APP_PY).await;
+    let hover = client.hover(&ws.path("app.py"), 6, 4).await;
+    assert!(hover_text(&hover).contains("def configure_logging(level)"), "{hover}");
+    client.result("shutdown", Value::Null).await;
+}

@@ -1,0 +1,303 @@
+//! A small LSP client for tests: Content-Length framing over any async stream (the real binary's
+//! stdio, or an in-process server over `tokio::io::duplex`). It answers the server's requests the way
+//! a client would (progress tokens, registrations, showDocument) and records everything the server
+//! sends, so tests wait on messages, never on sleeps.
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+/// How long any single wait may take before the test fails (generous for slow CI machines).
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct LspClient {
+    writer: Box<dyn AsyncWrite + Unpin + Send>,
+    incoming: mpsc::UnboundedReceiver<Value>,
+    next_id: i64,
+    /// Every notification and server request received so far, in order.
+    pub received: Vec<Value>,
+    /// Responses that arrived while waiting for another one.
+    pub early_responses: Vec<Value>,
+    /// Whether to accept `window/showDocument` requests.
+    pub accept_show_document: bool,
+    pub child: Option<tokio::process::Child>,
+}
+
+/// Reads Content-Length framed messages until the stream ends.
+async fn read_frames(reader: impl AsyncRead + Unpin, sender: mpsc::UnboundedSender<Value>) {
+    let mut reader = BufReader::new(reader);
+    loop {
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = line.strip_prefix("Content-Length: ") {
+                length = value.parse::<usize>().ok();
+            }
+        }
+        let Some(length) = length else { return };
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        match serde_json::from_slice(&body) {
+            Ok(value) => {
+                if sender.send(value).is_err() {
+                    return;
+                }
+            }
+            Err(err) => panic!("the server sent invalid JSON ({err}): {}", String::from_utf8_lossy(&body)),
+        }
+    }
+}
+
+impl LspClient {
+    pub fn new(
+        reader: impl AsyncRead + Unpin + Send + 'static,
+        writer: impl AsyncWrite + Unpin + Send + 'static,
+    ) -> LspClient {
+        let (sender, incoming) = mpsc::unbounded_channel();
+        tokio::spawn(read_frames(reader, sender));
+        LspClient {
+            writer: Box::new(writer),
+            incoming,
+            next_id: 0,
+            received: Vec::new(),
+            early_responses: Vec::new(),
+            accept_show_document: true,
+            child: None,
+        }
+    }
+
+    /// The real binary, `reverie serve`, with its cache in `cache_dir` and a clean environment.
+    pub fn spawn(cache_dir: &std::path::Path, home: &std::path::Path) -> LspClient {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_reverie"))
+            .arg("serve")
+            .env("REVERIE_CACHE_DIR", cache_dir)
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("REVERIE_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("reverie serve starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut client = LspClient::new(stdout, stdin);
+        client.child = Some(child);
+        client
+    }
+
+    /// An in-process server over an in-memory pipe.
+    pub fn in_process(cache_dir: &std::path::Path) -> LspClient {
+        let (client_side, server_side) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_side);
+        let options = reverie::server::ServerOptions { cache_dir: Some(cache_dir.to_path_buf()) };
+        let (service, socket) = reverie::server::service(options);
+        tokio::spawn(tower_lsp_server::Server::new(server_read, server_write, socket).serve(service));
+        let (client_read, client_write) = tokio::io::split(client_side);
+        LspClient::new(client_read, client_write)
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.unwrap();
+        self.writer.flush().await.unwrap();
+    }
+
+    pub async fn send(&mut self, message: &Value) {
+        let body = serde_json::to_vec(message).unwrap();
+        let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+        frame.extend(body);
+        self.send_raw(&frame).await;
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params})).await;
+    }
+
+    /// Sends a request and returns the whole response (`result` or `error`).
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        self.response(json!(id)).await
+    }
+
+    /// Waits for the response with `id`, handling everything else that arrives meanwhile.
+    pub async fn response(&mut self, id: Value) -> Value {
+        if let Some(at) = self.early_responses.iter().position(|m| m["id"] == id) {
+            return self.early_responses.remove(at);
+        }
+        loop {
+            let message = self.next_message().await;
+            if message.get("method").is_none() {
+                if message["id"] == id {
+                    return message;
+                }
+                self.early_responses.push(message);
+            }
+        }
+    }
+
+    /// The messages of error responses with id null received so far, joined.
+    pub fn received_error(&self) -> String {
+        self.early_responses
+            .iter()
+            .filter(|m| m["id"].is_null())
+            .filter_map(|m| m["error"]["message"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The result of a request, failing the test on an error response.
+    pub async fn result(&mut self, method: &str, params: Value) -> Value {
+        let response = self.request(method, params).await;
+        assert!(response.get("error").is_none(), "{method} failed: {response}");
+        response["result"].clone()
+    }
+
+    async fn next_message(&mut self) -> Value {
+        let message = tokio::time::timeout(TIMEOUT, self.incoming.recv())
+            .await
+            .expect("the server answers within the timeout")
+            .expect("the server is still running");
+        if message.get("method").is_some() {
+            if message.get("id").is_some() {
+                self.answer_server_request(&message).await;
+            }
+            self.received.push(message.clone());
+        }
+        message
+    }
+
+    async fn answer_server_request(&mut self, request: &Value) {
+        let result = match request["method"].as_str().unwrap_or("") {
+            "window/showDocument" => json!({"success": self.accept_show_document}),
+            "workspace/configuration" => json!([]),
+            _ => Value::Null,
+        };
+        let id = request["id"].clone();
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result})).await;
+    }
+
+    /// Waits for a notification or server request matching `matches` (including ones already received).
+    pub async fn wait_for(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
+        if let Some(found) = self.received.iter().find(|m| matches(m)) {
+            return found.clone();
+        }
+        loop {
+            let message = self.next_message().await;
+            if message.get("method").is_some() && matches(&message) {
+                return message;
+            }
+        }
+    }
+
+    /// Waits for a `reverie/status` notification whose state is `state` and generation ≥ `generation`.
+    pub async fn wait_for_status(&mut self, state: &str, generation: u64) -> Value {
+        self.wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["state"] == state
+                && m["params"]["generation"].as_u64().unwrap_or(0) >= generation
+        })
+        .await["params"]
+            .clone()
+    }
+
+    /// Waits for the server's view to move past `generation` (any state).
+    pub async fn wait_for_generation(&mut self, generation: u64) -> Value {
+        self.wait_for(|m| {
+            m["method"] == "reverie/status" && m["params"]["generation"].as_u64().unwrap_or(0) > generation
+        })
+        .await["params"]
+            .clone()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.received
+            .iter()
+            .filter(|m| m["method"] == "reverie/status")
+            .filter_map(|m| m["params"]["generation"].as_u64())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// initialize + initialized for `root`, offering `encodings`; returns the initialize result.
+    pub async fn initialize(&mut self, root: &std::path::Path, encodings: &[&str], options: Value) -> Value {
+        let uri = file_uri(root);
+        let result = self
+            .result(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": uri,
+                    "workspaceFolders": [{"uri": uri, "name": "ws"}],
+                    "initializationOptions": options,
+                    "capabilities": {
+                        "general": {"positionEncodings": encodings},
+                        "window": {"workDoneProgress": true, "showDocument": {"support": true}},
+                        "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
+                    }
+                }),
+            )
+            .await;
+        self.notify("initialized", json!({})).await;
+        result
+    }
+
+    pub async fn open(&mut self, path: &std::path::Path, language: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": file_uri(path), "languageId": language, "version": 1, "text": text}}),
+        )
+        .await;
+    }
+
+    pub async fn hover(&mut self, path: &std::path::Path, line: u32, character: u32) -> Value {
+        self.result(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": file_uri(path)}, "position": {"line": line, "character": character}}),
+        )
+        .await
+    }
+
+    /// shutdown + exit; returns the process's exit code when it is the real binary.
+    pub async fn shutdown(mut self) -> Option<i32> {
+        self.result("shutdown", Value::Null).await;
+        self.notify("exit", Value::Null).await;
+        match self.child.take() {
+            Some(mut child) => Some(
+                tokio::time::timeout(TIMEOUT, child.wait())
+                    .await
+                    .expect("exits promptly")
+                    .unwrap()
+                    .code()
+                    .unwrap_or(-1),
+            ),
+            None => None,
+        }
+    }
+}
+
+pub fn file_uri(path: &std::path::Path) -> String {
+    let mut uri = String::from("file://");
+    for byte in path.to_str().unwrap().bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(byte as char),
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri
+}
