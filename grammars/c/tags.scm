@@ -118,9 +118,20 @@
   (#not-match? @name "_(H|HH|HPP|HXX|H_INCLUDED|INCLUDED)_*$"))
 
 ; File-scope constants with one name: static const int max_retries = 3; constexpr int kMax = 10;
-; static const char *const names[] = {..};
+; static const int sizes[] = {..}; (pointers such as `const char *const name` are left out)
 ([
   (translation_unit
+    (declaration
+      (type_qualifier) @_const
+      type: (_)
+      .
+      declarator: (init_declarator
+        declarator: [
+          (identifier) @name
+          (array_declarator declarator: (identifier) @name)
+        ])
+      .) @definition.constant)
+  (preproc_ifdef
     (declaration
       (type_qualifier) @_const
       type: (_)

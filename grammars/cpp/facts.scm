@@ -61,26 +61,7 @@
   arguments: (argument_list . [(string_literal) (raw_string_literal)] @error.message)) @error.log
   (#any-of? @_level "error" "critical" "fatal"))
 
-; gtest: TEST(Suite, Name) {}, TEST_F(Fixture, Name) {}, TEST_P, TYPED_TEST, TYPED_TEST_P
-((function_definition
-  !type
-  declarator: (function_declarator
-    declarator: (identifier) @_macro
-    parameters: (parameter_list
-      .
-      (parameter_declaration)
-      .
-      (parameter_declaration type: (type_identifier) @test.name)
-      .))) @test
-  (#any-of? @_macro "TEST" "TEST_F" "TEST_P" "TYPED_TEST" "TYPED_TEST_P"))
-
-; Boost.Test: BOOST_AUTO_TEST_CASE(name) {}, BOOST_FIXTURE_TEST_CASE(name, Fixture) {}
-((function_definition
-  !type
-  declarator: (function_declarator
-    declarator: (identifier) @_macro
-    parameters: (parameter_list . (parameter_declaration type: (type_identifier) @test.name)))) @test
-  (#any-of? @_macro "BOOST_AUTO_TEST_CASE" "BOOST_FIXTURE_TEST_CASE" "BOOST_DATA_TEST_CASE"))
+; gtest and Boost.Test macros are tests too: see cpp/tags.scm.
 
 ; Catch2 / doctest: TEST_CASE("name", "[tag]") { } parses as a call followed by a block; the test is
 ; the block. TEST_CASE_METHOD(Fixture, "name") { }

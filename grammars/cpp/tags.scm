@@ -2,8 +2,10 @@
 ; functions, prototypes, structs, unions, enums, typedefs, macros, calls and type uses). Derived from
 ; tree-sitter-cpp's queries/tags.scm (MIT), extended with in-class and out-of-class methods,
 ; constructors, destructors, operators, namespaces, aliases, concepts, gtest/Boost test macros,
-; qualified and template calls, `new`, base classes and `using` declarations.
-; Patterns that come first win when two match the same name.
+; qualified and template calls and `using` declarations.
+; Patterns that come first win when two match the same name, for references too: c/tags.scm's
+; `(type_identifier) @reference.type` comes before this file, so base classes (`: public Base`) and
+; `new Foo(..)` are type references, and a pattern here giving them another kind would never win.
 
 ; Methods defined in a class body: void start() {}, Registry(size_t n) : n_(n) {}, ~Plugin() = default;,
 ; bool operator==(const Registry&) const {}, const std::string& name() const {}, Plugin* find() {}
@@ -72,7 +74,9 @@
   declarator: (reference_declarator
     (function_declarator declarator: (identifier) @name))) @definition.function
 
-; gtest: TEST(Suite, Name) {}, TEST_F(Fixture, Name) {}: named after the test
+; Test macros, as definitions named after the test and as tests (one pattern for both: every
+; pattern costs tree-sitter-cpp milliseconds to compile).
+; gtest: TEST(Suite, Name) {}, TEST_F(Fixture, Name) {}, TEST_P, TYPED_TEST, TYPED_TEST_P
 ((function_definition
   !type
   declarator: (function_declarator
@@ -81,8 +85,8 @@
       .
       (parameter_declaration)
       .
-      (parameter_declaration type: (type_identifier) @name)
-      .))) @definition.function
+      (parameter_declaration type: (type_identifier) @name @test.name)
+      .))) @definition.function @test
   (#any-of? @_macro "TEST" "TEST_F" "TEST_P" "TYPED_TEST" "TYPED_TEST_P"))
 
 ; Boost.Test: BOOST_AUTO_TEST_CASE(name) {}, BOOST_FIXTURE_TEST_CASE(name, Fixture) {}
@@ -90,7 +94,7 @@
   !type
   declarator: (function_declarator
     declarator: (identifier) @_macro
-    parameters: (parameter_list . (parameter_declaration type: (type_identifier) @name)))) @definition.function
+    parameters: (parameter_list . (parameter_declaration type: (type_identifier) @name @test.name)))) @definition.function @test
   (#any-of? @_macro "BOOST_AUTO_TEST_CASE" "BOOST_FIXTURE_TEST_CASE" "BOOST_DATA_TEST_CASE"))
 
 ; Prototypes in templates and reference-returning prototypes at file scope (see c/tags.scm):
@@ -139,15 +143,6 @@
 (concept_definition
   name: (identifier) @name) @definition.interface
 
-; class Registry : public Base, public ns::Other, public Mixin<Registry>
-(base_class_clause
-  [
-    (type_identifier) @name
-    (qualified_identifier name: (type_identifier) @name)
-    (template_type name: (type_identifier) @name)
-    (qualified_identifier name: (template_type name: (type_identifier) @name))
-  ]) @reference.implementation
-
 ; std::move(x), a::b::f(), make<T>(), std::make_unique<T>(), obj.template get<T>()
 (call_expression
   function: [
@@ -157,15 +152,6 @@
     (qualified_identifier name: (template_function name: (identifier) @name))
     (field_expression field: (dependent_name (template_method name: (field_identifier) @name)))
     (field_expression field: (template_method name: (field_identifier) @name))
-  ]) @reference.call
-
-; new Foo(..), new ns::Foo(..), new Box<T>(..)
-(new_expression
-  type: [
-    (type_identifier) @name
-    (qualified_identifier name: (type_identifier) @name)
-    (template_type name: (type_identifier) @name)
-    (qualified_identifier name: (template_type name: (type_identifier) @name))
   ]) @reference.call
 
 ; using std::string;

@@ -82,7 +82,7 @@
   (var_declaration
     (var_spec name: (identifier) @name)) @definition.variable)
 
-; f(), pkg.F(), x.Method(), (f)(), generic f[T]()
+; f(), pkg.F(), x.Method(), (f)(). (`f[int](x)` parses as a conversion to a generic type: a type use.)
 (call_expression
   function: [
     (identifier) @name

@@ -123,8 +123,7 @@ pub fn answer_from_facts(snapshot: &Snapshot, question: &Question) -> Answer {
     // The open file's enclosing definition at the cursor.
     if let (Some(key), Some(line)) = (&question.focus_file, question.focus_line)
         && let Some((key, facts)) = snapshot.files.get_key_value(key.as_str())
-    {
-        if let Some(def) = facts
+        && let Some(def) = facts
             .definitions
             .iter()
             .filter(|d| d.span.start.line <= line && line <= d.span.end.line)
@@ -134,7 +133,6 @@ pub fn answer_from_facts(snapshot: &Snapshot, question: &Question) -> Answer {
             let score = if named.is_empty() { 20.0 } else { 4.5 };
             candidates.push(definition_item(key, def, "definition", "where your cursor is".into(), score));
         }
-    }
 
     let context = select(candidates, question.budget);
     Answer {
