@@ -588,9 +588,9 @@ fn bench_corpus(ctx: &Ctx, corpus: &Corpus, root: &Path, summary: &mut Summary) 
         ),
     );
     table.row(
-        Row::info("files/s", format!("{:.0}", median(&files_per_s)), &spread(&files_per_s, |v| format!("{v:.0}")))
+        Row::info("files/s", thousands(median(&files_per_s) as u64), &spread(&files_per_s, |v| thousands(v as u64)))
             .anchor(
-                format!("ctags {:.0}", median(&ctags_files_per_s)),
+                format!("ctags {}", thousands(median(&ctags_files_per_s) as u64)),
                 ratio(median(&files_per_s) / median(&ctags_files_per_s)),
             ),
     );
@@ -1054,7 +1054,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

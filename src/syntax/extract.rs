@@ -128,7 +128,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     // several patterns is counted once; the earliest pattern (the most specific one) wins.
     let mut definitions: HashMap<usize, (usize, Node, DefKind, Node)> = HashMap::new();
     let mut references: HashMap<usize, (usize, Node, RefKind)> = HashMap::new();
-    let mut error_sites: HashMap<usize, (Node, ErrorKind, Node)> = HashMap::new();
+    let mut error_sites: HashMap<usize, (usize, Node, ErrorKind, Node)> = HashMap::new();
     let mut tests: HashMap<usize, (Node, Node)> = HashMap::new();
     let mut imports: Vec<Import> = Vec::new();
     let mut import_nodes: HashMap<usize, ()> = HashMap::new();
@@ -197,7 +197,15 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
             }
         }
         if let (Some((site, kind)), Some(message)) = (error_site, message) {
-            error_sites.entry(message.start_byte()).or_insert((site, kind, message));
+            match error_sites.entry(message.start_byte()) {
+                Entry::Vacant(slot) => {
+                    slot.insert((m.pattern_index, site, kind, message));
+                }
+                Entry::Occupied(mut slot) if slot.get().0 > m.pattern_index => {
+                    slot.insert((m.pattern_index, site, kind, message));
+                }
+                Entry::Occupied(_) => {}
+            }
         }
         if let (Some(test), Some(test_name)) = (test, test_name) {
             tests.entry(test.start_byte()).or_insert((test, test_name));
@@ -209,7 +217,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
 
     let mut definitions: Vec<(Node, DefKind, Node)> =
         definitions.into_values().map(|(_, node, kind, name)| (node, kind, name)).collect();
-    definitions.sort_by_key(|(node, _, _)| (node.start_byte(), std::cmp::Reverse(node.end_byte())));
+    definitions.sort_by_key(|(node, _, name)| (node.start_byte(), std::cmp::Reverse(node.end_byte()), name.start_byte()));
 
     let line_starts = line_starts(bytes);
     let mut facts_definitions: Vec<Definition> = definitions
@@ -217,7 +225,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         .map(|&(node, kind, name)| Definition {
             name: text(bytes, name).into_owned(),
             kind,
-            span: span(node),
+            span: trimmed_span(bytes, node),
             signature: signature(bytes, node, &comments),
             doc: doc(bytes, language, node, &comments, &line_starts),
             parent: None,
@@ -239,8 +247,8 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
 
     let mut error_sites: Vec<ErrorSite> = error_sites
         .into_values()
-        .map(|(site, kind, message)| ErrorSite {
-            message: literal_text(&text(bytes, message), MAX_MESSAGE_BYTES),
+        .map(|(_, site, kind, message)| ErrorSite {
+            message: message_text(&text(bytes, message)),
             kind,
             span: span(site),
             definition: None,
@@ -290,6 +298,22 @@ fn span(node: Node) -> Span {
         start: Point { line: start.row as u32, column: start.column as u32 },
         end: Point { line: end.row as u32, column: end.column as u32 },
     }
+}
+
+/// The node's span without trailing line breaks (a `#define` node ends at the start of the next line).
+fn trimmed_span(bytes: &[u8], node: Node) -> Span {
+    let mut span = span(node);
+    let mut end = span.end_byte as usize;
+    while end > span.start_byte as usize && matches!(bytes[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    if end < span.end_byte as usize {
+        let line_start = bytes[..end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = span.start.line + bytes[span.start_byte as usize..end].iter().filter(|&&b| b == b'\n').count() as u32;
+        span.end = Point { line, column: (end - line_start) as u32 };
+        span.end_byte = end as u32;
+    }
+    span
 }
 
 fn count_lines(bytes: &[u8]) -> u32 {
@@ -350,6 +374,14 @@ pub(crate) fn literal_text(literal: &str, max: usize) -> String {
     truncate(body.to_string(), max)
 }
 
+/// An error message as users see it: the literal's text, with the line breaks and indentation of a
+/// multi-line literal (Java text blocks, Python triple quotes) collapsed to single spaces.
+fn message_text(literal: &str) -> String {
+    let text = literal_text(literal, MAX_MESSAGE_BYTES * 2);
+    let text = if text.contains('\n') { text.split_whitespace().collect::<Vec<_>>().join(" ") } else { text };
+    truncate(text, MAX_MESSAGE_BYTES)
+}
+
 /// The body of a definition: its `body` field, or the body of the function assigned to it
 /// (`const f = () => {...}`, `exports.f = function () {...}`).
 fn body_of(node: Node) -> Option<Node> {
@@ -396,7 +428,7 @@ fn assign_parents(definitions: &mut [Definition]) {
     for index in 0..definitions.len() {
         let span = definitions[index].span;
         while let Some(&top) = stack.last() {
-            if definitions[top].span.contains(&span) {
+            if definitions[top].span.contains(&span) && definitions[top].span != span {
                 break;
             }
             stack.pop();

@@ -103,7 +103,8 @@ impl Language {
         }
     }
 
-    /// The query source: the language's `.scm` files from `grammars/`, concatenated.
+    /// The query source: the language's `.scm` files from `grammars/`, concatenated, the more specific
+/// language's files first (earlier patterns win when two match the same node).
     pub fn query_source(self) -> String {
         let parts: &[&str] = match self {
             Language::Rust => {
@@ -118,14 +119,14 @@ impl Language {
                 include_str!("../../grammars/javascript/jsx.scm"),
             ],
             Language::TypeScript => &[
+                include_str!("../../grammars/typescript/tags.scm"),
                 include_str!("../../grammars/javascript/tags.scm"),
                 include_str!("../../grammars/javascript/facts.scm"),
-                include_str!("../../grammars/typescript/tags.scm"),
             ],
             Language::Tsx => &[
+                include_str!("../../grammars/typescript/tags.scm"),
                 include_str!("../../grammars/javascript/tags.scm"),
                 include_str!("../../grammars/javascript/facts.scm"),
-                include_str!("../../grammars/typescript/tags.scm"),
                 include_str!("../../grammars/javascript/jsx.scm"),
             ],
             Language::Go => &[include_str!("../../grammars/go/tags.scm"), include_str!("../../grammars/go/facts.scm")],
@@ -134,10 +135,10 @@ impl Language {
             }
             Language::C => &[include_str!("../../grammars/c/tags.scm"), include_str!("../../grammars/c/facts.scm")],
             Language::Cpp => &[
-                include_str!("../../grammars/c/tags.scm"),
-                include_str!("../../grammars/c/facts.scm"),
                 include_str!("../../grammars/cpp/tags.scm"),
                 include_str!("../../grammars/cpp/facts.scm"),
+                include_str!("../../grammars/c/tags.scm"),
+                include_str!("../../grammars/c/facts.scm"),
             ],
         };
         parts.join("\n")
