@@ -10,6 +10,8 @@ export REVERIE_REQUIRE_TOOLS="${REVERIE_REQUIRE_TOOLS:-0}"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v git >/dev/null || need_apt+=(git)
+command -v nvim >/dev/null || need_apt+=(neovim)        # tests/neovim.rs: the real editor
+command -v timeout >/dev/null || need_apt+=(coreutils)
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -1,0 +1,70 @@
+-- Real Neovim (0.7+) drives the real `reverie serve`: didOpen, hover, code actions, executeCommand,
+-- reverie/ask, shutdown. Started by tests/neovim.rs, which sets:
+--   REVERIE_BIN   the binary, REVERIE_WS  the workspace, REVERIE_OUT  where to write the result lines.
+-- Every wait has a timeout; any error ends the run with a non-zero exit (never a hang).
+local OUT = os.getenv("REVERIE_OUT")
+local lines = {}
+local function out(s) table.insert(lines, s) end
+local function finish(code)
+  vim.fn.writefile(lines, OUT)
+  vim.lsp.stop_client(vim.lsp.get_active_clients(), false)
+  vim.wait(5000, function() return #vim.lsp.get_active_clients() == 0 end, 20)
+  vim.cmd(code == 0 and "qall!" or ("cquit " .. code))
+end
+
+local ok, err = pcall(function()
+  local ws = os.getenv("REVERIE_WS")
+  local file = ws .. "/app.py"
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  vim.bo.filetype = "python"
+  local bufnr = vim.api.nvim_get_current_buf()
+  local statuses = {}
+  local client_id = vim.lsp.start_client({
+    name = "reverie",
+    cmd = { os.getenv("REVERIE_BIN"), "serve" },
+    root_dir = ws,
+    workspace_folders = { { uri = vim.uri_from_fname(ws), name = "ws" } },
+    handlers = {
+      ["reverie/status"] = function(_, result) table.insert(statuses, result) end,
+    },
+  })
+  assert(client_id, "start_client returned nil")
+  assert(vim.lsp.buf_attach_client(bufnr, client_id), "buf_attach_client failed")
+  local client = vim.lsp.get_client_by_id(client_id)
+  assert(vim.wait(20000, function() return client.initialized end, 10), "initialize timed out")
+  assert(vim.wait(30000, function()
+    for _, s in ipairs(statuses) do if s.state == "ready" then return true end end
+    return false
+  end, 10), "never reached the ready state: " .. vim.inspect(statuses))
+  out("ready")
+
+  -- Hover on `load_settings` (line 6, 0-based 5).
+  local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) }, position = { line = 5, character = 8 } }
+  local res = vim.lsp.buf_request_sync(bufnr, "textDocument/hover", params, 10000)
+  local r = res and res[client_id]
+  assert(r and not r.err and r.result, "hover failed: " .. vim.inspect(res))
+  out("hover: " .. r.result.contents.value:gsub("\n", " "))
+
+  -- Code actions at the same place.
+  local ca = vim.lsp.buf_request_sync(bufnr, "textDocument/codeAction", {
+    textDocument = params.textDocument,
+    range = { start = params.position, ["end"] = params.position },
+    context = { diagnostics = {} },
+  }, 10000)
+  local actions = ca and ca[client_id] and ca[client_id].result
+  assert(actions and #actions == 3, "code actions: " .. vim.inspect(ca))
+  for _, action in ipairs(actions) do out("action: " .. action.title) end
+
+  -- Run the first action's command.
+  local cmd = actions[1].command
+  local ex = client.request_sync("workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, 10000, bufnr)
+  assert(ex and not ex.err and ex.result, "executeCommand: " .. vim.inspect(ex))
+  out("command answer source: " .. ex.result.source .. " first: " .. ex.result.context[1].path)
+
+  -- The custom request.
+  local ask = client.request_sync("reverie/ask", { question = "settings path must not be empty" }, 10000, bufnr)
+  assert(ask and not ask.err, "reverie/ask: " .. vim.inspect(ask))
+  local first = ask.result.context[1]
+  out("ask: " .. first.kind .. " " .. first.path .. ":" .. first.start_line)
+end)
+if ok then out("PASS") finish(0) else out("FAIL: " .. tostring(err)) finish(1) end
