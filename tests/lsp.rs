@@ -341,3 +341,44 @@ async fn in_process_service_answers_like_the_binary() {
     assert!(hover_text(&hover).contains("def configure_logging(level)"), "{hover}");
     client.result("shutdown", Value::Null).await;
 }
+
+#[tokio::test]
+async fn rapid_keystrokes_apply_in_order() {
+    let ws = workspace();
+    let mut client = LspClient::in_process(&ws.cache_dir());
+    client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
+    client.wait_for_status("ready", 1).await;
+    let path = ws.path("app.py");
+    let uri = file_uri(&path);
+    client.open(&path, "python", APP_PY).await;
+    // Type a new function one character at a time at the end of the file, with a non-ASCII name.
+    let typed = "\n\n# 😀 surrogate pairs\ndef tapé_função(x):\n    return x\n";
+    let mut line = APP_PY.lines().count() as u32;
+    let mut character = 0u32;
+    for (i, ch) in typed.chars().enumerate() {
+        client
+            .notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": [{"range": {"start": {"line": line, "character": character}, "end": {"line": line, "character": character}}, "text": ch.to_string()}]}),
+            )
+            .await;
+        if ch == '\n' {
+            line += 1;
+            character = 0;
+        } else {
+            character += ch.len_utf16() as u32;
+        }
+    }
+    let def_line = APP_PY.lines().count() as u32 + 3;
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = hover_text(&client.hover(&path, def_line, 6).await);
+        if text.contains("tapé_função") {
+            break;
+        }
+        let current = client.generation();
+        client.wait_for_generation(current).await;
+    }
+    assert!(text.contains("def tapé_função(x)"), "{text}");
+    client.result("shutdown", Value::Null).await;
+}
