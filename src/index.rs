@@ -239,10 +239,10 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
     };
     let hash = Digest::of(&bytes);
     if store.has_facts(file.language, &hash).unwrap_or(false) {
-        let (definitions, references) = match record.filter(|r| r.content_hash == hash) {
-            Some(r) => (r.definitions, r.references),
+        let (definitions, references, graph_hash) = match record.filter(|r| r.content_hash == hash) {
+            Some(r) => (r.definitions, r.references, r.graph_hash),
             None => match store.facts(file.language, &hash) {
-                Ok(Some(facts)) => (facts.definitions.len() as u32, facts.references.len() as u32),
+                Ok(Some(facts)) => (facts.definitions.len() as u32, facts.references.len() as u32, graph::graph_digest(&facts)),
                 _ => return parse(file, &bytes, now),
             },
         };
@@ -254,6 +254,7 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
             read_at_ns: now,
             definitions,
             references,
+            graph_hash,
         });
     }
     parse(file, &bytes, now)
@@ -269,6 +270,7 @@ fn parse(file: &SourceFile, bytes: &[u8], now: u64) -> Checked {
         read_at_ns: now,
         definitions: facts.definitions.len() as u32,
         references: facts.references.len() as u32,
+        graph_hash: graph::graph_digest(&facts),
     };
     Checked::Parsed(record, Box::new(facts))
 }
@@ -380,11 +382,11 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
     Ok(update)
 }
 
-/// The digest the ranked graph depends on: every file's key and content hash.
+/// The digest the ranked graph depends on: every file's key and graph hash.
 fn graph_inputs(records: &[(String, FileRecord)]) -> Digest {
     let mut builder = DigestBuilder::new();
     for (key, record) in records {
-        builder.part(key.as_bytes()).part(&[record.language as u8]).part(&record.content_hash.0);
+        builder.part(key.as_bytes()).part(&record.graph_hash.0);
     }
     builder.finish()
 }

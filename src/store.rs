@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the key layout or a value's encoding changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// sled's page cache; the default (1 GiB) would let the cache dominate reverie's memory.
 const CACHE_CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -48,9 +48,11 @@ pub struct FileRecord {
     pub read_at_ns: u64,
     pub definitions: u32,
     pub references: u32,
+    /// `graph::graph_digest` of the file's facts: what the ranked graph depends on.
+    pub graph_hash: Digest,
 }
 
-/// The ranked file graph, stored with the digest of its inputs (every path and content hash).
+/// The ranked file graph, stored with the digest of its inputs (every path and graph hash).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GraphSnapshot {
     pub inputs: Option<Digest>,

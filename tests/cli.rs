@@ -76,6 +76,12 @@ fn warm_start_reparses_nothing_and_edits_reparse_only_the_edited_file() {
     assert_eq!(touched["parsed"], 0, "{touched}");
     assert!(touched["rehashed"].as_u64().unwrap() >= 1, "{touched}");
 
+    // A body edit that adds no call parses the file but leaves the ranking alone.
+    ws.write("lib.py", LIB_PY.replace("return level", "return level  # unchanged graph"));
+    let body_only = ws.json(&["index", "."]);
+    assert_eq!(body_only["parsed"], 1, "{body_only}");
+    assert_eq!(body_only["graph_rebuilt"], false, "{body_only}");
+
     ws.write("lib.py", format!("{LIB_PY}\ndef added():\n    pass\n"));
     let edited = ws.json(&["index", "."]);
     assert_eq!(edited["parsed"], 1, "{edited}");

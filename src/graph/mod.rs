@@ -99,6 +99,24 @@ pub fn build(files: &[GraphFile<'_>]) -> FileGraph {
     }
 }
 
+/// A digest of what the graph takes from one file: its definition names and its references (names
+/// with counts). A body edit that adds no call leaves it unchanged, so re-ranking can be skipped.
+pub fn graph_digest(facts: &FileFacts) -> crate::hash::Digest {
+    let mut defined: Vec<&str> = facts.definitions.iter().map(|d| d.name.as_str()).collect();
+    let mut referenced: Vec<&str> = facts.references.iter().map(|r| r.name.as_str()).collect();
+    defined.sort_unstable();
+    referenced.sort_unstable();
+    let mut builder = crate::hash::DigestBuilder::new();
+    for name in defined {
+        builder.part(name.as_bytes());
+    }
+    builder.part(b"\x00references");
+    for name in referenced {
+        builder.part(name.as_bytes());
+    }
+    builder.finish()
+}
+
 /// How much a reference to `name` says about the files that define it.
 pub fn identifier_weight(name: &str, definers: usize) -> f64 {
     let mut weight = 1.0;
