@@ -76,6 +76,7 @@ pub fn index(
     let started = Instant::now();
     store.set_roots(roots)?;
     let walk = workspace::walk(roots, options);
+    tracing::debug!("walked {} files in {:?}", walk.files.len(), started.elapsed());
     progress(Progress::Walked { files: walk.files.len() });
 
     let mut report = IndexReport {
@@ -165,6 +166,7 @@ pub fn index(
     if let Some(err) = write_error {
         return Err(err.context(format!("writing to the store at {}", store.path().display())));
     }
+    tracing::debug!("checked, parsed and wrote {total} files by {:?}", started.elapsed());
     report.skipped.sort_by(|a, b| a.key.cmp(&b.key));
     store.replace_skipped(&report.skipped)?;
     store.collect_garbage()?;
@@ -217,8 +219,10 @@ pub fn index(
         report.graph_edges = file_graph.edges.len() as u64;
         report.graph_rebuilt = true;
         store.set_graph(&GraphSnapshot { inputs: Some(inputs), file_ranks, edges: report.graph_edges })?;
+        tracing::debug!("ranked {} edges by {:?}", report.graph_edges, started.elapsed());
     }
     store.flush()?;
+    tracing::debug!("flushed by {:?}", started.elapsed());
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     report.peak_rss_bytes = peak_rss_bytes();
     Ok(report)

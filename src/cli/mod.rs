@@ -78,8 +78,11 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("REVERIE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A bare level (`REVERIE_LOG=debug`) applies to reverie itself; its dependencies stay at `warn`
+    // (sled at debug is very chatty). Full filter syntax (`reverie=debug,sled=info`) is passed through.
+    let spec = std::env::var("REVERIE_LOG").unwrap_or_else(|_| "warn".into());
+    let spec = if spec.contains('=') || spec.contains(',') { spec } else { format!("warn,reverie={spec}") };
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
