@@ -29,13 +29,14 @@ pub const WORKSPACE_CONFIG_FILE: &str = "reverie.toml";
 pub struct Config {
     pub index: IndexConfig,
     pub server: ServerConfig,
+    pub llm: crate::llm::LlmConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ServerConfig {
     /// How long the editor must be quiet before reverie counts the user as idle.
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "de_duration")]
     pub idle_after: std::time::Duration,
 }
 
@@ -207,7 +208,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+/// Deserializes a duration written as seconds or with a unit (see `parse_duration`).
+pub fn de_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Value {

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod hash;
 pub mod idle;
 pub mod index;
+pub mod llm;
 pub mod server;
 pub mod snapshot;
 pub mod store;
