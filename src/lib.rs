@@ -11,6 +11,7 @@ pub mod graph;
 pub mod hash;
 pub mod idle;
 pub mod index;
+pub mod redact;
 pub mod llm;
 pub mod server;
 pub mod snapshot;
