@@ -13,6 +13,8 @@ pub mod idle;
 pub mod index;
 pub mod redact;
 pub mod llm;
+pub mod ledger;
+pub mod sleep;
 pub mod server;
 pub mod snapshot;
 pub mod store;

@@ -83,6 +83,15 @@ impl Snapshot {
         defs
     }
 
+    /// Names defined in the file `key`.
+    pub fn definitions_named_in(&self, key: &str) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.files.get(key).map(|f| f.definitions.iter().map(|d| d.name.clone()).collect()).unwrap_or_default();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Files that reference `name`, most references first.
     pub fn referencing_files(&self, name: &str) -> Vec<(Arc<str>, u32)> {
         let mut files = self.references_by_name.get(name).cloned().unwrap_or_default();

@@ -11,6 +11,9 @@
 //! | `files`   | workspace-relative path (UTF-8)       | `FileRecord` |
 //! | `facts`   | language byte + 32-byte content hash  | `FileFacts` |
 //! | `skipped` | workspace-relative path (UTF-8)       | `SkipReason` as JSON (internally tagged) |
+//! | `notes`   | note-kind byte + subject (UTF-8)      | `Note` as JSON (its body is free-form JSON) |
+//! | `failures`| note-kind byte + subject (UTF-8)      | `JobFailure` as JSON |
+//! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
 //!
 //! Guarantees: facts are written before the file record that points at them, so a crash leaves at
 //! most unreferenced facts (collected by the next index), never a record whose facts are missing. A
@@ -75,7 +78,19 @@ pub struct Store {
     files: sled::Tree,
     facts: sled::Tree,
     skipped: sled::Tree,
+    notes: sled::Tree,
+    failures: sled::Tree,
+    ledger: sled::Tree,
     path: PathBuf,
+}
+
+/// A job that failed (invalid output twice, or a provider error), kept for `status`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobFailure {
+    /// The note key the job would have produced.
+    pub key: Digest,
+    pub error: String,
+    pub at_ns: u64,
 }
 
 /// The cache root: `--cache-dir`/`REVERIE_CACHE_DIR` if given, else `$XDG_CACHE_HOME/reverie`, else
@@ -146,6 +161,9 @@ impl Store {
             files: open_tree("files")?,
             facts: open_tree("facts")?,
             skipped: open_tree("skipped")?,
+            notes: open_tree("notes")?,
+            failures: open_tree("failures")?,
+            ledger: open_tree("ledger")?,
             db,
             path: dir.to_path_buf(),
         })
@@ -189,7 +207,7 @@ impl Store {
     }
 
     fn clear_all(&self) -> Result<()> {
-        for tree in [&self.meta, &self.files, &self.facts, &self.skipped] {
+        for tree in [&self.meta, &self.files, &self.facts, &self.skipped, &self.notes, &self.failures, &self.ledger] {
             tree.clear()?;
         }
         Ok(())
@@ -385,6 +403,95 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush().context("flushing the store to disk")?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Stores a note, replacing the previous one for its kind and subject, and clears its failure.
+    pub fn put_note(&self, note: &crate::sleep::Note) -> Result<()> {
+        let key = note_key_bytes(note.kind, &note.subject);
+        self.notes.insert(&key, serde_json::to_vec(note)?)?;
+        self.failures.remove(&key)?;
+        Ok(())
+    }
+
+    pub fn note(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<Option<crate::sleep::Note>> {
+        Ok(self.notes.get(note_key_bytes(kind, subject))?.and_then(|bytes| decode_json(&bytes, "note", subject)))
+    }
+
+    pub fn notes(&self) -> Result<Vec<crate::sleep::Note>> {
+        let mut notes = Vec::new();
+        for item in self.notes.iter() {
+            let (_, value) = item?;
+            if let Some(note) = decode_json(&value, "note", "") {
+                notes.push(note);
+            }
+        }
+        Ok(notes)
+    }
+
+    pub fn remove_note(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<()> {
+        self.notes.remove(note_key_bytes(kind, subject))?;
+        Ok(())
+    }
+
+    pub fn put_failure(&self, kind: crate::sleep::NoteKind, subject: &str, failure: &JobFailure) -> Result<()> {
+        self.failures.insert(note_key_bytes(kind, subject), serde_json::to_vec(failure)?)?;
+        Ok(())
+    }
+
+    pub fn failure(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<Option<JobFailure>> {
+        Ok(self.failures.get(note_key_bytes(kind, subject))?.and_then(|bytes| decode_json(&bytes, "failure", subject)))
+    }
+
+    pub fn failures(&self) -> Result<Vec<(crate::sleep::NoteKind, String, JobFailure)>> {
+        let mut out = Vec::new();
+        for item in self.failures.iter() {
+            let (key, value) = item?;
+            let Some(kind) = crate::sleep::NoteKind::ALL.into_iter().find(|k| key.first() == Some(&k.byte())) else { continue };
+            let subject = String::from_utf8_lossy(&key[1..]).into_owned();
+            if let Some(failure) = decode_json(&value, "failure", &subject) {
+                out.push((kind, subject, failure));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appends a ledger entry (durably: token accounting must survive a crash).
+    pub fn record(&self, entry: &crate::ledger::LedgerEntry) -> Result<()> {
+        let sequence = self.db.generate_id()? as u32;
+        let mut key = entry.at_ns.to_be_bytes().to_vec();
+        key.extend_from_slice(&sequence.to_be_bytes());
+        self.ledger.insert(key, serde_json::to_vec(entry)?)?;
+        Ok(())
+    }
+
+    /// Ledger entries at or after `since_ns`, oldest first.
+    pub fn ledger(&self, since_ns: u64) -> Result<Vec<crate::ledger::LedgerEntry>> {
+        let mut out = Vec::new();
+        for item in self.ledger.range(since_ns.to_be_bytes().to_vec()..) {
+            let (_, value) = item?;
+            if let Some(entry) = decode_json(&value, "ledger entry", "") {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn note_key_bytes(kind: crate::sleep::NoteKind, subject: &str) -> Vec<u8> {
+    let mut key = vec![kind.byte()];
+    key.extend_from_slice(subject.as_bytes());
+    key
+}
+
+fn decode_json<T: DeserializeOwned>(bytes: &[u8], what: &str, key: &str) -> Option<T> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            tracing::warn!("ignoring an undecodable {what} {key} in the store ({err})");
+            None
+        }
     }
 }
 

@@ -1,0 +1,148 @@
+//! The token ledger: every LLM call, with what it cost and what it served.
+//!
+//! It is what proves (or disproves) that sleep-time compute pays: sleep-phase tokens are spent ahead
+//! of time on notes; test-phase tokens are spent answering. `Totals` sums them; `amortization` does
+//! the paper's accounting (sleep tokens + N × test tokens, at a price multiplier for test-time
+//! tokens). Entries are plain values; the store persists them.
+
+use crate::llm::TokenUsage;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Thinking ahead, while the user is idle.
+    Sleep,
+    /// Answering a question.
+    Test,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Nanoseconds since the Unix epoch.
+    pub at_ns: u64,
+    pub phase: Phase,
+    pub provider: String,
+    pub model: String,
+    pub usage: TokenUsage,
+    pub latency_ms: u64,
+    /// What the call served: `summary lib.py`, `question: where is …`.
+    pub purpose: String,
+    /// `ok`, or why it failed.
+    pub outcome: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTotals {
+    pub calls: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Calls whose counts were estimated (the provider reported none).
+    pub estimated_calls: u64,
+}
+
+impl PhaseTotals {
+    pub fn tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+
+    fn add(&mut self, entry: &LedgerEntry) {
+        self.calls += 1;
+        self.prompt_tokens += entry.usage.prompt_tokens;
+        self.completion_tokens += entry.usage.completion_tokens;
+        if entry.usage.estimated {
+            self.estimated_calls += 1;
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub sleep: PhaseTotals,
+    pub test: PhaseTotals,
+}
+
+pub fn totals<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> Totals {
+    let mut totals = Totals::default();
+    for entry in entries {
+        match entry.phase {
+            Phase::Sleep => totals.sleep.add(entry),
+            Phase::Test => totals.test.add(entry),
+        }
+    }
+    totals
+}
+
+/// Tokens of `phase` spent at or after `since_ns`.
+pub fn tokens_since<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>, phase: Phase, since_ns: u64) -> u64 {
+    entries
+        .into_iter()
+        .filter(|e| e.phase == phase && e.at_ns >= since_ns)
+        .map(|e| e.usage.prompt_tokens + e.usage.completion_tokens)
+        .sum()
+}
+
+/// One row of the amortization table: the cost per question of answering `queries` questions about
+/// one context, with sleep-time notes versus test-time only, test tokens priced at `multiplier` ×
+/// sleep tokens (the paper prices latency-sensitive test-time tokens at 10×).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AmortizationRow {
+    pub queries: u32,
+    pub multiplier: f64,
+    pub with_notes_per_query: f64,
+    pub test_only_per_query: f64,
+    /// test_only / with_notes: above 1 means sleep-time compute pays.
+    pub saving: f64,
+}
+
+/// The paper's accounting: `sleep_tokens` spent once per context, `test_tokens_with_notes` per
+/// question when answering from notes, `test_tokens_without` per question without them.
+pub fn amortization(sleep_tokens: f64, test_tokens_with_notes: f64, test_tokens_without: f64, queries: u32, multiplier: f64) -> AmortizationRow {
+    let n = f64::from(queries.max(1));
+    let with_notes = (sleep_tokens + n * multiplier * test_tokens_with_notes) / n;
+    let test_only = multiplier * test_tokens_without;
+    AmortizationRow {
+        queries,
+        multiplier,
+        with_notes_per_query: with_notes,
+        test_only_per_query: test_only,
+        saving: if with_notes > 0.0 { test_only / with_notes } else { 0.0 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(phase: Phase, prompt: u64, completion: u64, at_ns: u64) -> LedgerEntry {
+        LedgerEntry {
+            at_ns,
+            phase,
+            provider: "p".into(),
+            model: "m".into(),
+            usage: TokenUsage { prompt_tokens: prompt, completion_tokens: completion, estimated: false },
+            latency_ms: 1,
+            purpose: "x".into(),
+            outcome: "ok".into(),
+        }
+    }
+
+    #[test]
+    fn totals_split_by_phase() {
+        let entries = [entry(Phase::Sleep, 100, 20, 1), entry(Phase::Test, 30, 5, 2), entry(Phase::Sleep, 50, 10, 3)];
+        let t = totals(&entries);
+        assert_eq!(t.sleep, PhaseTotals { calls: 2, prompt_tokens: 150, completion_tokens: 30, estimated_calls: 0 });
+        assert_eq!(t.test.tokens(), 35);
+        assert_eq!(tokens_since(&entries, Phase::Sleep, 2), 60);
+    }
+
+    #[test]
+    fn amortization_matches_the_papers_shape() {
+        // Sleep 10,000 tokens once; 500 test tokens per question with notes vs 2,500 without.
+        let one = amortization(10_000.0, 500.0, 2_500.0, 1, 10.0);
+        let ten = amortization(10_000.0, 500.0, 2_500.0, 10, 10.0);
+        assert!(ten.with_notes_per_query < one.with_notes_per_query);
+        assert!((ten.with_notes_per_query - 6_000.0).abs() < 1e-9);
+        assert!((ten.saving - 25_000.0 / 6_000.0).abs() < 1e-9);
+    }
+}
