@@ -450,7 +450,8 @@ mod tests {
     #[test]
     fn cleaning_enforces_types_limits_and_required_fields() {
         let spec = schema(NoteKind::FileSummary);
-        let ok = json!({"purpose": "x", "key_symbols": [{"name": "f", "role": "r"}; 9], "invariants": [], "used_by": "y", "extra": 1});
+        let symbols: Vec<Value> = (0..9).map(|i| json!({"name": format!("f{i}"), "role": "r"})).collect();
+        let ok = json!({"purpose": "x", "key_symbols": symbols, "invariants": [], "used_by": "y", "extra": 1});
         let cleaned = clean(&ok, &spec).unwrap();
         assert_eq!(cleaned["key_symbols"].as_array().unwrap().len(), 6, "trimmed to maxItems");
         assert!(cleaned.get("extra").is_none());

@@ -1,0 +1,273 @@
+//! The `local` provider (llama.cpp in-process) against a real model: SmolLM2-135M-Instruct, Q4_1.
+//!
+//! The model is found through `REVERIE_TEST_MODEL` (a GGUF path), else at
+//! `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/SmolLM2-135M-Instruct.Q4_1.gguf`, where
+//! `tests/fetch-model.sh` puts it. Without it the tests say how to fetch it and pass, unless
+//! `REVERIE_REQUIRE_TOOLS=1`, which makes a missing model a failure.
+//!
+//! What happens inside a generation (cancellation, speed) is observed through the provider's tracing
+//! events, captured by a layer installed for this test binary.
+#![cfg(feature = "local")]
+
+use reverie::llm::{ChatRequest, LlmConfig, Message, Provider, Role, from_config};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt;
+
+const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+fn model_path() -> Option<PathBuf> {
+    let path = match std::env::var_os("REVERIE_TEST_MODEL") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let dir = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
+            });
+            dir.join(MODEL_FILE)
+        }
+    };
+    path.is_file().then_some(path)
+}
+
+/// The provider under test, or `None` (after saying how to fetch the model) when the model is absent.
+fn provider() -> Option<Arc<dyn Provider>> {
+    capture_events();
+    let Some(path) = model_path() else {
+        let how = "the test model is missing: run tests/fetch-model.sh (puts SmolLM2-135M-Instruct, 98 MB, in \
+                   ~/.cache/reverie-test) or set REVERIE_TEST_MODEL to a GGUF file";
+        if std::env::var("REVERIE_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{how}");
+        }
+        eprintln!("skipping: {how}");
+        return None;
+    };
+    let config = LlmConfig { provider: "local".into(), model_path: Some(path), context_tokens: 2048, ..LlmConfig::default() };
+    let resilient = from_config(&config).expect("the local provider builds").expect("a provider is configured");
+    Some(Arc::clone(&resilient.inner))
+}
+
+fn request(system: &str, user: &str, max_tokens: u32) -> ChatRequest {
+    ChatRequest {
+        system: system.into(),
+        messages: vec![Message { role: Role::User, content: user.into() }],
+        max_tokens,
+        temperature: 0.0,
+        json_schema: None,
+        stream: false,
+    }
+}
+
+#[tokio::test]
+async fn plain_chat_reports_real_usage() {
+    let Some(provider) = provider() else { return };
+    assert_eq!((provider.name(), provider.model(), provider.is_local()), ("local", "SmolLM2-135M-Instruct.Q4_1", true));
+    let request = request("You are a concise assistant.", "What is the capital of France?", 64);
+    let streamed = Mutex::new(0);
+    let response = provider.chat(&request, &|_| *streamed.lock().unwrap() += 1).await.unwrap();
+
+    assert!(!response.text.trim().is_empty(), "{response:?}");
+    assert!(response.text.contains("Paris"), "{response:?}");
+    assert_eq!(*streamed.lock().unwrap(), 0, "nothing is streamed when stream is false");
+    assert!(response.usage.prompt_tokens > 10, "{response:?}");
+    assert!((1..=64).contains(&response.usage.completion_tokens), "{response:?}");
+    assert!(!response.usage.estimated);
+    assert_eq!(response.model, "SmolLM2-135M-Instruct.Q4_1");
+    assert!(matches!(response.finish_reason.as_deref(), Some("stop" | "length")), "{response:?}");
+    assert_eq!(response.attempts, 1);
+    assert!(response.latency > Duration::ZERO);
+}
+
+#[tokio::test]
+async fn streamed_chunks_make_up_the_answer() {
+    let Some(provider) = provider() else { return };
+    let mut request = request("", "Name three colours and say one thing about each.", 80);
+    request.stream = true;
+    let chunks = Mutex::new(Vec::new());
+    let response = provider.chat(&request, &|chunk| chunks.lock().unwrap().push(chunk.to_string())).await.unwrap();
+
+    let chunks = chunks.into_inner().unwrap();
+    assert!(chunks.len() > 5, "{chunks:?}");
+    assert!(chunks.iter().all(|c| !c.is_empty()));
+    assert_eq!(chunks.concat(), response.text);
+}
+
+#[tokio::test]
+async fn max_tokens_is_respected() {
+    let Some(provider) = provider() else { return };
+    for max_tokens in [1, 7] {
+        let request = request("", "Write a long story about a dragon who learns to code.", max_tokens);
+        let response = provider.chat(&request, &|_| {}).await.unwrap();
+        assert_eq!(response.usage.completion_tokens, u64::from(max_tokens), "{response:?}");
+        assert_eq!(response.finish_reason.as_deref(), Some("length"));
+        assert!(!response.text.is_empty());
+    }
+}
+
+/// The schema of a note, as reverie asks for it; 5 different prompts, sampled, must all give valid JSON.
+#[tokio::test]
+async fn json_schema_constrains_the_answer() {
+    let Some(provider) = provider() else { return };
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "symbols": {"type": "array", "items": {"type": "string"}, "maxItems": 3}
+        },
+        "required": ["summary", "symbols"]
+    });
+    let snippets = [
+        "fn add(a: i32, b: i32) -> i32 { a + b }",
+        "def load(path):\n    with open(path) as f:\n        return json.load(f)",
+        "class Cache { get(key) { return this.map.get(key); } set(key, value) { this.map.set(key, value); } }",
+        "func (s *Server) Stop() error { close(s.quit); return s.listener.Close() }",
+        "int max(int a, int b) { return a > b ? a : b; }",
+    ];
+    let mut failures = Vec::new();
+    for snippet in snippets {
+        let mut request = request(
+            "You describe code. Answer in JSON with a one-sentence summary and the names of the symbols it defines.",
+            &format!("Describe this code:\n```\n{snippet}\n```"),
+            400,
+        );
+        request.temperature = 0.7;
+        request.json_schema = Some(schema.clone());
+        let response = provider.chat(&request, &|_| {}).await.unwrap();
+        match serde_json::from_str::<Value>(&response.text) {
+            Ok(value)
+                if value["summary"].is_string()
+                    && value["symbols"].as_array().is_some_and(|s| s.len() <= 3 && s.iter().all(Value::is_string)) =>
+            {
+                assert_eq!(response.finish_reason.as_deref(), Some("stop"), "{response:?}");
+            }
+            _ => failures.push(response.text),
+        }
+    }
+    assert!(failures.is_empty(), "answers that are not JSON of the schema: {failures:#?}");
+}
+
+#[tokio::test]
+async fn dropping_the_future_stops_generation() {
+    let Some(provider) = provider() else { return };
+    let mut long = request("", "Write a very long story about a dragon who learns to code.", 400);
+    long.stream = true;
+    let first_chunk = tokio::sync::Notify::new();
+    let on_chunk = |_: &str| first_chunk.notify_one();
+    let before = events().len();
+    let call = provider.chat(&long, &on_chunk);
+    tokio::select! {
+        () = first_chunk.notified() => {}
+        result = call => panic!("the call ended before its first chunk: {result:?}"),
+    }
+    // `select!` has dropped the call; the generation thread must notice before the next token.
+    let dropped = Instant::now();
+    let stopped = wait_for_event("local: generation cancelled", before, Duration::from_secs(10))
+        .expect("the generation thread reports that it stopped");
+    assert!(dropped.elapsed() < Duration::from_secs(2), "stopping took {:?}", dropped.elapsed());
+    let generated = stopped.numbers["completion_tokens"];
+    assert!(generated < 20.0, "{generated} tokens were generated after the first chunk; it should stop at once");
+
+    // The provider is free again: the next call runs.
+    let response = provider.chat(&request("", "Say hello.", 8), &|_| {}).await.unwrap();
+    assert!(response.usage.completion_tokens > 0);
+}
+
+/// Speed on this machine, printed for the record; the floors only catch a broken build (e.g. no SIMD).
+#[tokio::test]
+async fn speed() {
+    let Some(provider) = provider() else { return };
+    let code = "fn parse(line: &str) -> Option<(String, u32)> { let (name, n) = line.split_once('=')?; \
+                Some((name.trim().to_string(), n.trim().parse().ok()?)) }\n"
+        .repeat(8);
+    let request = request("You explain Rust code.", &format!("Explain this code step by step:\n{code}"), 128);
+    let response = provider.chat(&request, &|_| {}).await.unwrap();
+    let finished = events()
+        .into_iter()
+        .rev()
+        .find(|e| {
+            e.message == "local: generation finished"
+                && e.numbers["prompt_tokens"] == response.usage.prompt_tokens as f64
+                && e.numbers["completion_tokens"] == response.usage.completion_tokens as f64
+        })
+        .expect("a 'generation finished' event for this call");
+    let load_ms = events().iter().find(|e| e.message == "local: loaded model").map(|e| e.numbers["load_ms"]);
+    let (prompt_speed, generation_speed) =
+        (finished.numbers["prompt_tokens_per_s"], finished.numbers["completion_tokens_per_s"]);
+    eprintln!(
+        "local model speed: load {load_ms:?} ms, prompt {} tokens at {prompt_speed} tokens/s, \
+         generation {} tokens at {generation_speed} tokens/s, call {:?}",
+        response.usage.prompt_tokens, response.usage.completion_tokens, response.latency
+    );
+    assert!(response.usage.prompt_tokens > 200, "{response:?}");
+    assert!(prompt_speed > 20.0 && generation_speed > 5.0, "{finished:?}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Captured tracing events of `reverie::llm::local`.
+
+#[derive(Clone, Debug, Default)]
+struct Captured {
+    message: String,
+    numbers: BTreeMap<String, f64>,
+}
+
+impl tracing::field::Visit for Captured {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.numbers.insert(field.name().into(), value as f64);
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.numbers.insert(field.name().into(), value as f64);
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.numbers.insert(field.name().into(), value);
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        }
+    }
+}
+
+struct Capture;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "reverie::llm::local" {
+            return;
+        }
+        let mut captured = Captured::default();
+        event.record(&mut captured);
+        let (list, arrived) = store();
+        list.lock().unwrap().push(captured);
+        arrived.notify_all();
+    }
+}
+
+fn store() -> &'static (Mutex<Vec<Captured>>, Condvar) {
+    static STORE: OnceLock<(Mutex<Vec<Captured>>, Condvar)> = OnceLock::new();
+    STORE.get_or_init(|| (Mutex::new(Vec::new()), Condvar::new()))
+}
+
+fn capture_events() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
+            .expect("no other global subscriber in this test binary");
+    });
+}
+
+fn events() -> Vec<Captured> {
+    store().0.lock().unwrap().clone()
+}
+
+/// The first event with `message` after the first `seen` events, waiting at most `timeout` for it.
+fn wait_for_event(message: &str, seen: usize, timeout: Duration) -> Option<Captured> {
+    let (list, arrived) = store();
+    let list = list.lock().unwrap();
+    let (list, _) = arrived
+        .wait_timeout_while(list, timeout, |list| !list[seen..].iter().any(|e| e.message == message))
+        .unwrap();
+    list[seen..].iter().find(|e| e.message == message).cloned()
+}
