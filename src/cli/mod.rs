@@ -6,6 +6,7 @@ mod index;
 mod map;
 mod serve;
 mod status;
+mod think;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -47,6 +48,12 @@ pub enum Command {
     Map(map::MapArgs),
     /// Show what the cache holds for a folder: files, languages, skipped files, the top files.
     Status(status::StatusArgs),
+    /// Think now: write the notes (summaries, playbooks, anticipated questions, module summaries,
+    /// an overview) that are missing or stale, within the token budgets.
+    ///
+    /// Needs a model ([llm] in reverie.toml). --dry-run shows every prompt after redaction and the
+    /// token estimate, and sends nothing.
+    Think(think::ThinkArgs),
     /// Print the facts reverie extracts from one file (for checking what it sees).
     Facts(facts::FactsArgs),
 }
@@ -66,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Index(args) => index::run(&cli, args),
         Command::Map(args) => map::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),
+        Command::Think(args) => think::run(&cli, args),
         Command::Facts(args) => facts::run(args),
     };
     match result {
