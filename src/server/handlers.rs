@@ -180,6 +180,7 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
             }
         }
         doc.version = params.text_document.version;
+        session.edited(&doc.key);
     }
     session.touch();
     session.send(Event::Buffer(uri));

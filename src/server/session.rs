@@ -74,6 +74,13 @@ pub struct Session {
     status_receiver: Mutex<Option<mpsc::UnboundedReceiver<StatusParams>>>,
     watcher: Mutex<Option<Watcher>>,
     shut_down: AtomicBool,
+    /// The configured model, if any (rebuilt when the configuration changes).
+    pub provider: Mutex<Option<Arc<crate::llm::Resilient>>>,
+    /// Set while a sleep-time pass runs; sending `true` tells it the user is back.
+    thinking: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
+    edited_at: Mutex<HashMap<String, u64>>,
+    asked: Mutex<Vec<String>>,
+    asked_about: Mutex<HashMap<String, u32>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,6 +113,11 @@ impl Session {
             status_receiver: Mutex::new(Some(status_receiver)),
             watcher: Mutex::new(None),
             shut_down: AtomicBool::new(false),
+            provider: Mutex::new(None),
+            thinking: Mutex::new(None),
+            edited_at: Mutex::new(HashMap::new()),
+            asked: Mutex::new(Vec::new()),
+            asked_about: Mutex::new(HashMap::new()),
         })
     }
 
@@ -186,8 +198,15 @@ impl Session {
         if let Some(settings) = settings {
             layers.push(Layer { source: "workspace/didChangeConfiguration settings".into(), value: Ok(settings) });
         }
-        let (config, problems) = Config::from_layers(layers);
+        let (config, mut problems) = Config::from_layers(layers);
         lock(&self.idle).set_idle_after(config.server.idle_after);
+        match crate::llm::from_config(&config.llm) {
+            Ok(provider) => *lock(&self.provider) = provider,
+            Err(err) => {
+                problems.push(ConfigProblem(format!("llm: {err}; answering from facts only")));
+                *lock(&self.provider) = None;
+            }
+        }
         *lock(&self.config) = config;
         self.activity.notify_one();
         problems
@@ -203,18 +222,159 @@ impl Session {
     }
 
     fn on_activity_change(self: &Arc<Self>, activity: Activity) {
-        let state = {
-            let status = lock(&self.status);
-            status.state
-        };
-        if matches!(state, ServerState::Idle | ServerState::Ready) {
-            let next = if activity == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
-            let message = if next == ServerState::Idle {
-                "idle: no model configured, nothing to think about yet".to_string()
-            } else {
-                "ready".to_string()
+        if activity == Activity::Active
+            && let Some(thinking) = lock(&self.thinking).as_ref()
+        {
+            // Stop taking jobs; the runner cancels a call in flight after the grace period.
+            let _ = thinking.send(true);
+        }
+        let state = lock(&self.status).state;
+        if !matches!(state, ServerState::Idle | ServerState::Ready | ServerState::Thinking) {
+            return;
+        }
+        match activity {
+            Activity::Active if state != ServerState::Thinking => self.set_status(ServerState::Ready, None, Some("ready".into())),
+            Activity::Active => {}
+            Activity::Idle => {
+                if !self.start_thinking() {
+                    let message = match lock(&self.provider).as_ref() {
+                        Some(_) => "idle: every note is fresh".to_string(),
+                        None => "idle: no model configured, answering from facts".to_string(),
+                    };
+                    self.set_status(ServerState::Idle, None, Some(message));
+                }
+            }
+        }
+    }
+
+    /// Starts a sleep-time pass if a model is configured and none is running. Returns whether it did.
+    fn start_thinking(self: &Arc<Self>) -> bool {
+        let Some(provider) = lock(&self.provider).clone() else { return false };
+        let Some(store) = self.store.get().cloned() else { return false };
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        {
+            let mut thinking = lock(&self.thinking);
+            if thinking.is_some() {
+                return true;
+            }
+            *thinking = Some(sender);
+        }
+        self.set_status(ServerState::Thinking, None, Some("thinking".into()));
+        let session = self.clone();
+        tokio::spawn(async move {
+            let config = session.config();
+            let snapshot_session = session.clone();
+            let snapshot = move || snapshot_session.snapshot();
+            let source_session = session.clone();
+            let source = move |key: &str| source_session.source_of(key);
+            let signals = session.signals();
+            let thinker = crate::sleep::Thinker {
+                store: &store,
+                provider: Some(provider.as_ref() as &dyn crate::llm::Provider),
+                config: &config.sleep,
+                snapshot: &snapshot,
+                source: &source,
+                signals,
+                asked: lock(&session.asked).clone(),
             };
-            self.set_status(next, None, Some(message));
+            let progress = Progress::begin(&session, "reverie: thinking").await;
+            let (events, mut event_receiver) = mpsc::unbounded_channel::<(usize, usize, String)>();
+            let planned = std::sync::atomic::AtomicUsize::new(0);
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let on_event = |event: crate::sleep::ThinkEvent| match event {
+                crate::sleep::ThinkEvent::Planned { jobs } => planned.store(jobs, Ordering::Relaxed),
+                crate::sleep::ThinkEvent::Finished { job, .. } => {
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    let _ = events.send((n, planned.load(Ordering::Relaxed), format!("{} {}", job.kind.name(), job.subject)));
+                }
+                _ => {}
+            };
+            let options = crate::sleep::ThinkOptions::default();
+            let think = thinker.think(&options, receiver, &on_event);
+            tokio::pin!(think);
+            let report = loop {
+                tokio::select! {
+                    report = &mut think => break report,
+                    Some((n, total, what)) = event_receiver.recv() => {
+                        progress.report(&format!("{n}/{total}: {what}"), (n * 100 / total.max(1)) as u32).await;
+                    }
+                }
+            };
+            *lock(&session.thinking) = None;
+            let counts = session.note_counts();
+            let message = format!(
+                "{} notes stored this pass ({} fresh, {} stale, {} failed){}",
+                report.stored,
+                counts.fresh,
+                counts.stale,
+                counts.failed,
+                report.stopped.as_deref().map(|s| format!("; {s}")).unwrap_or_default()
+            );
+            progress.end(&message).await;
+            {
+                let mut status = lock(&session.status);
+                status.notes = counts.fresh + counts.stale;
+                status.stale = counts.stale;
+            }
+            let state = if lock(&session.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
+            session.set_status(state, None, Some(message));
+        });
+        true
+    }
+
+    /// Fresh, stale and failed notes for the current facts and model.
+    pub fn note_counts(&self) -> crate::sleep::NoteCounts {
+        let (Some(store), Some(provider)) = (self.store.get(), lock(&self.provider).clone()) else {
+            return crate::sleep::NoteCounts::default();
+        };
+        let model = crate::sleep::model_id(Some(provider.as_ref() as &dyn crate::llm::Provider));
+        crate::sleep::note_counts(store, &self.snapshot(), &model, &self.config().sleep.kinds())
+    }
+
+    /// The text of a file by key: the open buffer if there is one, else the disk.
+    pub fn source_of(&self, key: &str) -> Option<String> {
+        if let Some(doc) = self.documents().values().find(|d| d.key == key) {
+            return Some(doc.text.clone());
+        }
+        let roots = self.roots();
+        let rules = self.rules.get()?;
+        let max = self.config().index.max_file_size;
+        roots.iter().find_map(|root| {
+            let path = root.join(key);
+            (rules.locate(&path).map(|(_, k)| k).as_deref() == Some(key))
+                .then(|| crate::workspace::read_source(&path, max).ok())
+                .flatten()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        })
+    }
+
+    /// What the scheduler should know about the user's attention.
+    fn signals(&self) -> crate::sleep::schedule::Signals {
+        crate::sleep::schedule::Signals {
+            open_files: self.documents().values().map(|d| d.key.clone()).collect(),
+            edited_at_ns: lock(&self.edited_at).clone(),
+            asked_about: lock(&self.asked_about).clone(),
+            churn: HashMap::new(),
+            now_ns: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+        }
+    }
+
+    /// Records an edit to `key` (a scheduling signal).
+    pub fn edited(&self, key: &str) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        lock(&self.edited_at).insert(key.to_string(), now);
+    }
+
+    /// Records a question and the files its answer cited (scheduling signals and examples).
+    pub fn asked(&self, question: &str, files: &[String]) {
+        let mut asked = lock(&self.asked);
+        asked.push(question.to_string());
+        if asked.len() > 50 {
+            asked.remove(0);
+        }
+        let mut counts = lock(&self.asked_about);
+        for file in files {
+            *counts.entry(file.clone()).or_insert(0) += 1;
         }
     }
 
