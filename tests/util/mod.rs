@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod lsp;
+pub mod openai_fake;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,152 @@
+//! The sleep-time engine through `reverie think`, against a fake OpenAI-compatible server on
+//! loopback: every note kind is stored, invalidation re-thinks exactly what an edit can have changed,
+//! invalid output is retried once then recorded as failed, budgets cap spending, a restart resumes,
+//! and a dry run sends nothing.
+
+mod util;
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use util::Workspace;
+use util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
+
+const LIB_PY: &str = "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n";
+const APP_PY: &str = "from pkg.lib import Settings\n\n\ndef main():\n    Settings().load_settings(\"app.toml\")\n";
+
+fn setup(extra_config: &str) -> (Workspace, FakeOpenAi) {
+    let fake = FakeOpenAi::start(|request| Reply::Text(valid_note(request)));
+    let ws = Workspace::with(&[("pkg/lib.py", LIB_PY), ("app.py", APP_PY)]);
+    ws.write("reverie.toml", format!("{}{extra_config}", fake.llm_config()));
+    (ws, fake)
+}
+
+fn jobs(fake: &FakeOpenAi, from: usize) -> BTreeSet<String> {
+    fake.requests()[from..].iter().map(|r| {
+        let (kind, subject) = job_of(r);
+        format!("{kind} {subject}")
+    }).collect()
+}
+
+fn think(ws: &Workspace, args: &[&str]) -> Value {
+    let mut all = vec!["think", "."];
+    all.extend(args);
+    ws.json(&all)
+}
+
+#[test]
+fn a_pass_stores_every_kind_of_note_with_a_ledger() {
+    let (ws, fake) = setup("");
+    let result = think(&ws, &[]);
+    // 2 files × 3 kinds, 2 modules (pkg and the root), 1 overview.
+    assert_eq!(result["report"]["stored"], 9, "{result}");
+    assert_eq!(result["notes"]["fresh"], 9, "{result}");
+    assert_eq!(result["notes"]["missing"], 0);
+    assert_eq!(result["ledger"]["sleep"]["calls"], 9);
+    assert!(result["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap() > 0);
+    let all = jobs(&fake, 0);
+    for expected in ["summary pkg/lib.py", "playbook app.py", "questions pkg/lib.py", "module pkg", "module (the workspace root)", "overview "] {
+        assert!(all.contains(expected), "{expected} missing from {all:?}");
+    }
+    // Children before parents: the module of pkg after pkg/lib.py's summary, the overview last.
+    let order: Vec<String> = fake.requests().iter().map(|r| { let (k, s) = job_of(r); format!("{k} {s}") }).collect();
+    let position = |name: &str| order.iter().position(|o| o == name).unwrap();
+    assert!(position("summary pkg/lib.py") < position("module pkg"));
+    assert!(position("module pkg") < position("module (the workspace root)"));
+    assert_eq!(order.last().unwrap(), "overview ");
+    // A second pass has nothing to do.
+    let again = think(&ws, &[]);
+    assert_eq!(again["report"]["planned"], 0, "{again}");
+    assert_eq!(fake.requests().len(), 9);
+}
+
+#[test]
+fn a_body_edit_rethinks_only_that_files_notes() {
+    let (ws, fake) = setup("");
+    think(&ws, &[]);
+    let before = fake.requests().len();
+    ws.write("pkg/lib.py", LIB_PY.replace("return {}", "return {\"edited\": True}"));
+    let result = think(&ws, &[]);
+    assert_eq!(jobs(&fake, before), ["playbook pkg/lib.py", "questions pkg/lib.py", "summary pkg/lib.py"].into_iter().map(String::from).collect::<BTreeSet<_>>(), "{result}");
+}
+
+#[test]
+fn a_signature_edit_rethinks_dependents_and_parents() {
+    let (ws, fake) = setup("");
+    think(&ws, &[]);
+    let before = fake.requests().len();
+    ws.write("pkg/lib.py", LIB_PY.replace("def load_settings(self, path)", "def load_settings(self, path, strict=False)"));
+    think(&ws, &[]);
+    let redone = jobs(&fake, before);
+    for expected in ["summary pkg/lib.py", "summary app.py", "playbook app.py", "module pkg", "module (the workspace root)", "overview "] {
+        assert!(redone.contains(expected), "{expected} should be re-thought: {redone:?}");
+    }
+}
+
+#[test]
+fn invalid_output_is_retried_once_then_recorded_as_failed() {
+    let (ws, fake) = setup("[sleep]\nnotes = [\"summary\"]\n");
+    fake.set_responder(|request| {
+        let (_, subject) = job_of(request);
+        if subject == "app.py" { Reply::Text("I think this file is about apps.".into()) } else { Reply::Text(valid_note(request)) }
+    });
+    let result = think(&ws, &[]);
+    assert_eq!(result["report"]["stored"], 1, "{result}");
+    assert_eq!(result["report"]["invalid"], 1, "{result}");
+    assert_eq!(result["notes"]["failed"], 1);
+    let app_requests: Vec<Value> = fake.requests().into_iter().filter(|r| job_of(r).1 == "app.py").collect();
+    assert_eq!(app_requests.len(), 2, "one retry");
+    let retry = app_requests[1]["messages"].as_array().unwrap();
+    assert!(retry.last().unwrap()["content"].as_str().unwrap().contains("That reply is invalid"), "{retry:?}");
+}
+
+#[test]
+fn budgets_cap_a_pass_and_a_restart_resumes() {
+    let (ws, fake) = setup("[sleep]\ntokens_per_hour = 800\n");
+    let first = think(&ws, &[]);
+    let stopped = first["report"]["stopped"].as_str().unwrap_or("");
+    assert!(stopped.contains("token budget"), "{first}");
+    let done = first["report"]["stored"].as_u64().unwrap();
+    assert!(done >= 1 && done < 9, "{first}");
+    let spent = first["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap() + first["ledger"]["sleep"]["completion_tokens"].as_u64().unwrap();
+    assert!(spent <= 800, "the budget is not overspent: {first}");
+    // Raise the budget: the next pass does only what is left.
+    ws.write("reverie.toml", format!("{}[sleep]\ntokens_per_hour = 1000000\n", fake.llm_config()));
+    let before = fake.requests().len();
+    let second = think(&ws, &[]);
+    assert_eq!(second["report"]["stored"].as_u64().unwrap(), 9 - done, "{second}");
+    assert_eq!(fake.requests().len() - before, (9 - done) as usize);
+}
+
+#[test]
+fn max_jobs_then_resume_redoes_nothing() {
+    let (ws, fake) = setup("");
+    let first = think(&ws, &["--max-jobs", "3"]);
+    assert_eq!(first["report"]["stored"], 3, "{first}");
+    let done: BTreeSet<String> = jobs(&fake, 0);
+    think(&ws, &[]);
+    let redone: BTreeSet<String> = jobs(&fake, 3);
+    assert!(done.is_disjoint(&redone), "{done:?} were redone: {redone:?}");
+    assert_eq!(fake.requests().len(), 9);
+}
+
+#[test]
+fn a_dry_run_sends_nothing_and_shows_redactions() {
+    let (ws, fake) = setup("");
+    ws.write("pkg/keys.py", "AWS_KEY = \"AKIAZ7CANARY1234567X\"\n\ndef connect():\n    return AWS_KEY\n");
+    let result = think(&ws, &["--dry-run"]);
+    assert!(fake.requests().is_empty(), "a dry run calls nothing");
+    let prompts = result["dry_run"].as_array().unwrap();
+    let keys = prompts.iter().find(|p| p["subject"] == "pkg/keys.py" && p["kind"] == "summary").unwrap();
+    assert_eq!(keys["redactions"][0], "aws-access-key");
+    assert!(!result.to_string().contains("AKIAZ7CANARY1234567X"), "the canary never appears");
+    let text = ws.ok(&["think", ".", "--dry-run"]);
+    assert!(text.contains("redacted: aws-access-key"), "{text}");
+}
+
+#[test]
+fn without_a_model_think_says_how_to_enable_one() {
+    let ws = Workspace::with(&[("a.py", "def f():\n    pass\n")]);
+    let out = ws.run(&["think", "."]);
+    assert!(!out.status.success());
+    assert!(util::stderr(&out).contains("[llm]"), "{}", util::stderr(&out));
+}
