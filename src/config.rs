@@ -64,6 +64,13 @@ impl Default for SleepConfig {
     }
 }
 
+impl Config {
+    /// The completion budget of a test-time answer.
+    pub fn llm_answer_tokens(&self) -> u32 {
+        self.llm.answer_tokens
+    }
+}
+
 impl SleepConfig {
     /// The note kinds to write (unknown names are ignored; `Config` reports them).
     pub fn kinds(&self) -> Vec<crate::sleep::NoteKind> {

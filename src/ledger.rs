@@ -62,6 +62,34 @@ pub struct Totals {
     pub test: PhaseTotals,
 }
 
+/// The ledger entry of a test-time (answering) call, successful or not.
+pub fn test_entry(
+    provider: &dyn crate::llm::Provider,
+    question: &str,
+    request: &crate::llm::ChatRequest,
+    result: &Result<crate::llm::ChatResponse, crate::llm::LlmError>,
+    elapsed: std::time::Duration,
+) -> LedgerEntry {
+    let (usage, model, outcome) = match result {
+        Ok(response) => (response.usage, response.model.clone(), "ok".to_string()),
+        Err(err) => {
+            let prompt: usize = request.messages.iter().map(|m| crate::tokens::estimate_tokens(&m.content)).sum::<usize>()
+                + crate::tokens::estimate_tokens(&request.system);
+            (TokenUsage { prompt_tokens: prompt as u64, completion_tokens: 0, estimated: true }, provider.model().to_string(), err.to_string())
+        }
+    };
+    LedgerEntry {
+        at_ns: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+        phase: Phase::Test,
+        provider: provider.name().to_string(),
+        model,
+        usage,
+        latency_ms: elapsed.as_millis() as u64,
+        purpose: format!("question: {}", question.lines().next().unwrap_or("").chars().take(120).collect::<String>()),
+        outcome,
+    }
+}
+
 pub fn totals<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> Totals {
     let mut totals = Totals::default();
     for entry in entries {

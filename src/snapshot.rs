@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub graph: FileGraph,
     /// Global PageRank per file key.
     pub file_ranks: HashMap<Arc<str>, f64>,
+    /// The lexical search index over these facts, built on first use.
+    facts_index: std::sync::OnceLock<Arc<crate::answer::FactsIndex>>,
 }
 
 impl Snapshot {
@@ -49,7 +51,7 @@ impl Snapshot {
             .zip(ranking.file_ranks.iter())
             .map(|(k, r)| (Arc::<str>::from(k.as_str()), *r))
             .collect();
-        Snapshot { files, definitions_by_name, references_by_name, graph: file_graph, file_ranks }
+        Snapshot { files, definitions_by_name, references_by_name, graph: file_graph, file_ranks, facts_index: Default::default() }
     }
 
     /// A new snapshot with `changed` files replaced (or added) and `removed` files dropped.
@@ -62,6 +64,11 @@ impl Snapshot {
             files.insert(Arc::from(key.as_str()), facts);
         }
         Snapshot::new(files)
+    }
+
+    /// The lexical search index over every definition and error message (built once, on first use).
+    pub fn facts_index(&self) -> Arc<crate::answer::FactsIndex> {
+        self.facts_index.get_or_init(|| Arc::new(crate::answer::FactsIndex::build(self))).clone()
     }
 
     pub fn file_rank(&self, key: &str) -> f64 {

@@ -14,6 +14,7 @@
 //! | `notes`   | note-kind byte + subject (UTF-8)      | `Note` as JSON (its body is free-form JSON) |
 //! | `failures`| note-kind byte + subject (UTF-8)      | `JobFailure` as JSON |
 //! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
+//! | `conversations` | conversation id (UTF-8)         | `Vec<answer::Turn>` as JSON |
 //!
 //! Guarantees: facts are written before the file record that points at them, so a crash leaves at
 //! most unreferenced facts (collected by the next index), never a record whose facts are missing. A
@@ -81,6 +82,7 @@ pub struct Store {
     notes: sled::Tree,
     failures: sled::Tree,
     ledger: sled::Tree,
+    conversations: sled::Tree,
     path: PathBuf,
 }
 
@@ -164,6 +166,7 @@ impl Store {
             notes: open_tree("notes")?,
             failures: open_tree("failures")?,
             ledger: open_tree("ledger")?,
+            conversations: open_tree("conversations")?,
             db,
             path: dir.to_path_buf(),
         })
@@ -207,7 +210,7 @@ impl Store {
     }
 
     fn clear_all(&self) -> Result<()> {
-        for tree in [&self.meta, &self.files, &self.facts, &self.skipped, &self.notes, &self.failures, &self.ledger] {
+        for tree in [&self.meta, &self.files, &self.facts, &self.skipped, &self.notes, &self.failures, &self.ledger, &self.conversations] {
             tree.clear()?;
         }
         Ok(())
@@ -474,6 +477,36 @@ impl Store {
             if let Some(entry) = decode_json(&value, "ledger entry", "") {
                 out.push(entry);
             }
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The turns of a conversation so far (empty for a new one).
+    pub fn conversation(&self, id: &str) -> Result<Vec<crate::answer::Turn>> {
+        Ok(self.conversations.get(id.as_bytes())?.and_then(|bytes| decode_json(&bytes, "conversation", id)).unwrap_or_default())
+    }
+
+    /// Appends a turn to a conversation, keeping the last `MAX_TURNS`.
+    pub fn add_turn(&self, id: &str, turn: crate::answer::Turn) -> Result<()> {
+        const MAX_TURNS: usize = 50;
+        let mut turns = self.conversation(id)?;
+        turns.push(turn);
+        if turns.len() > MAX_TURNS {
+            turns.drain(..turns.len() - MAX_TURNS);
+        }
+        self.conversations.insert(id.as_bytes(), serde_json::to_vec(&turns)?)?;
+        Ok(())
+    }
+
+    /// Every question asked in any conversation, oldest first (scheduling signals and examples).
+    pub fn asked_questions(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for item in self.conversations.iter() {
+            let (key, value) = item?;
+            let turns: Vec<crate::answer::Turn> = decode_json(&value, "conversation", &String::from_utf8_lossy(&key)).unwrap_or_default();
+            out.extend(turns.into_iter().map(|t| t.question));
         }
         Ok(out)
     }

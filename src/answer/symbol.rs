@@ -1,5 +1,6 @@
 //! A symbol → a hover card: where it is defined, its signature and doc, and who uses it.
 
+use super::learned::LearnedContext;
 use crate::snapshot::Snapshot;
 use std::fmt::Write;
 
@@ -8,7 +9,7 @@ const TOP_CALLERS: usize = 5;
 
 /// Markdown describing `name` as seen from the file `from` (its own definitions come first), or
 /// `None` if the workspace defines nothing by that name.
-pub fn describe_symbol(snapshot: &Snapshot, name: &str, from: Option<&str>) -> Option<String> {
+pub fn describe_symbol(snapshot: &Snapshot, learned: Option<&LearnedContext>, name: &str, from: Option<&str>) -> Option<String> {
     let defs = snapshot.definitions_named(name, from);
     let (key, index) = defs.first()?;
     let facts = &snapshot.files[key];
@@ -29,6 +30,19 @@ pub fn describe_symbol(snapshot: &Snapshot, name: &str, from: Option<&str>) -> O
         );
     }
     let _ = writeln!(out);
+    if let Some((note, fresh)) = learned.and_then(|l| l.summary_of(key)) {
+        let label = if fresh { "Learned summary" } else { "Learned summary (stale: the file changed since)" };
+        let role = note.body["key_symbols"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"].as_str() == Some(name))
+            .and_then(|s| s["role"].as_str());
+        let _ = writeln!(out, "\n**{label}** of `{key}`: {}", note.body["purpose"].as_str().unwrap_or("").trim());
+        if let Some(role) = role {
+            let _ = writeln!(out, "\n`{name}`: {role}");
+        }
+    }
     let referencing = snapshot.referencing_files(name);
     let total: u32 = referencing.iter().map(|(_, n)| n).sum();
     if total == 0 {

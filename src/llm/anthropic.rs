@@ -90,8 +90,10 @@ impl Anthropic {
         })?;
         key_header.set_sensitive(true);
         let system = system_prompt(request);
-        let body = serde_json::to_vec(&wire_request(&self.model, request, &system))
-            .map_err(|e| LlmError::Config { provider: NAME.into(), detail: format!("cannot encode the request: {e}") })?;
+        let body = serde_json::to_vec(&wire_request(&self.model, request, &system)).map_err(|e| LlmError::Config {
+            provider: NAME.into(),
+            detail: format!("cannot encode the request: {e}"),
+        })?;
         let accept = if request.stream { "text/event-stream" } else { "application/json" };
         let builder = self
             .client
@@ -231,7 +233,8 @@ impl Outcome {
         let Some(usage) = usage else { return };
         let count = |field: &str| usage.get(field).and_then(Value::as_u64);
         if let Some(input) = count("input_tokens") {
-            let cached = count("cache_creation_input_tokens").unwrap_or(0) + count("cache_read_input_tokens").unwrap_or(0);
+            let cached =
+                count("cache_creation_input_tokens").unwrap_or(0) + count("cache_read_input_tokens").unwrap_or(0);
             self.input_tokens = Some(input + cached);
         }
         if let Some(output) = count("output_tokens") {
@@ -272,7 +275,8 @@ fn reported_error(call: &Call<'_>, value: &Value) -> LlmError {
 }
 
 fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| call.invalid(format!("invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url the Anthropic API?")))?;
     if value.get("type").and_then(Value::as_str) == Some("error") {
         return Err(reported_error(call, &value));
     }
@@ -298,7 +302,7 @@ async fn read_stream(
 ) -> Result<Outcome, LlmError> {
     let mut outcome = Outcome::new(request);
     let mut events = call.events(response);
-    let truncated = || call.invalid("the stream ended before `message_stop` (connection closed mid-answer)");
+    let truncated = || call.invalid("the stream ended before `message_stop`: the connection closed mid-answer");
     loop {
         let (event, last) = match events.next().await? {
             Next::Event(event) => (event, false),

@@ -156,6 +156,8 @@ pub struct LlmConfig {
     pub threads: Option<u32>,
     /// For `local`: context window in tokens.
     pub context_tokens: u32,
+    /// Most tokens a test-time answer may take.
+    pub answer_tokens: u32,
 }
 
 impl Default for LlmConfig {
@@ -173,6 +175,7 @@ impl Default for LlmConfig {
             model_path: None,
             threads: None,
             context_tokens: 4096,
+            answer_tokens: 400,
         }
     }
 }

@@ -69,11 +69,17 @@ impl OpenAi {
             connect_timeout: self.config.connect_timeout,
             deadlines: Deadlines::start(&self.config),
         };
-        let body = serde_json::to_vec(&wire_request(&self.model, request))
-            .map_err(|e| LlmError::Config { provider: NAME.into(), detail: format!("cannot encode the request: {e}") })?;
+        let body = serde_json::to_vec(&wire_request(&self.model, request)).map_err(|e| LlmError::Config {
+            provider: NAME.into(),
+            detail: format!("cannot encode the request: {e}"),
+        })?;
         let accept = if request.stream { "text/event-stream" } else { "application/json" };
-        let mut builder =
-            self.client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").header(ACCEPT, accept).body(body);
+        let mut builder = self
+            .client
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, accept)
+            .body(body);
         if let Some(key) = &key {
             let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| LlmError::Config {
                 provider: NAME.into(),
@@ -256,7 +262,9 @@ impl Outcome {
         if let Some(error) = &wire.error {
             let message =
                 http::error_message(&serde_json::json!({ "error": error })).unwrap_or_else(|| error.to_string());
-            return Err(call.invalid(format!("the server reported an error: {}", http::excerpt(message.as_bytes(), call.key))));
+            return Err(
+                call.invalid(format!("the server reported an error: {}", http::excerpt(message.as_bytes(), call.key)))
+            );
         }
         if wire.model.is_some() {
             self.model = wire.model;
@@ -282,7 +290,8 @@ impl Outcome {
 }
 
 fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
-    let wire: WireResponse = serde_json::from_slice(body).map_err(|e| call.invalid(format!("invalid JSON: {e}")))?;
+    let wire: WireResponse = serde_json::from_slice(body)
+        .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url an OpenAI-compatible API?")))?;
     if wire.error.is_none() && wire.choices.is_empty() {
         return Err(call.invalid("the response has no choices"));
     }
@@ -299,7 +308,7 @@ async fn read_stream(
 ) -> Result<Outcome, LlmError> {
     let mut outcome = Outcome::new(request);
     let mut events = call.events(response);
-    let truncated = || call.invalid("the stream ended before `data: [DONE]` (connection closed mid-answer)");
+    let truncated = || call.invalid("the stream ended before `data: [DONE]`: the connection closed mid-answer");
     loop {
         let (event, last) = match events.next().await? {
             Next::Event(event) => (event, false),

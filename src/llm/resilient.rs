@@ -224,7 +224,11 @@ mod tests {
         }
     }
 
-    fn resilient(script: Vec<Result<&'static str, LlmError>>, chunk_first: bool, retries: u32) -> (Resilient, Arc<Scripted>) {
+    fn resilient(
+        script: Vec<Result<&'static str, LlmError>>,
+        chunk_first: bool,
+        retries: u32,
+    ) -> (Resilient, Arc<Scripted>) {
         let inner = Arc::new(Scripted { script: Mutex::new(script), calls: AtomicU32::new(0), chunk_first });
         let config = LlmConfig { max_retries: retries, ..LlmConfig::default() };
         let r = Resilient::new(inner.clone(), &config).with_backoff(Duration::from_millis(1), Duration::from_millis(4));

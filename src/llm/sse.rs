@@ -189,7 +189,10 @@ pub(in crate::llm) mod http {
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("reverie/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| LlmError::Config { provider: provider.into(), detail: format!("cannot build an HTTP client: {e}") })
+            .map_err(|e| LlmError::Config {
+                provider: provider.into(),
+                detail: format!("cannot build an HTTP client: {e}"),
+            })
     }
 
     /// `base` + `path` (`path` starts with `/`), checked to be an http(s) URL.
@@ -250,7 +253,11 @@ pub(in crate::llm) mod http {
             } else {
                 (self.total, "total", self.total_after)
             };
-            tokio::time::timeout_at(at, fut).await.map_err(|_| LlmError::Timeout { provider: provider.into(), phase, after })
+            tokio::time::timeout_at(at, fut).await.map_err(|_| LlmError::Timeout {
+                provider: provider.into(),
+                phase,
+                after,
+            })
         }
     }
 
@@ -286,10 +293,17 @@ pub(in crate::llm) mod http {
         fn send_error(&self, e: &reqwest::Error) -> LlmError {
             // No request or read timeout is set on the client, so a reqwest timeout is the connect one.
             if e.is_timeout() {
-                return LlmError::Timeout { provider: self.provider.into(), phase: "connect", after: self.connect_timeout };
+                return LlmError::Timeout {
+                    provider: self.provider.into(),
+                    phase: "connect",
+                    after: self.connect_timeout,
+                };
             }
             if e.is_builder() {
-                return LlmError::Config { provider: self.provider.into(), detail: format!("cannot build the request: {e}") };
+                return LlmError::Config {
+                    provider: self.provider.into(),
+                    detail: format!("cannot build the request: {e}"),
+                };
             }
             let detail = root_cause(e);
             let detail = if e.is_connect() { detail } else { format!("no response: {detail}") };
@@ -302,11 +316,16 @@ pub(in crate::llm) mod http {
             match status {
                 // The body may echo (part of) the key; it is not quoted at all.
                 401 | 403 => LlmError::Auth { provider, status, env_var: self.key_env.clone() },
-                429 => LlmError::RateLimited { provider, retry_after: retry_after(response.headers(), SystemTime::now()) },
+                429 => {
+                    LlmError::RateLimited { provider, retry_after: retry_after(response.headers(), SystemTime::now()) }
+                }
                 _ => {
                     // The body only decorates the error: if it does not come in time, say without it.
                     let body = self.read_limited(&mut response, MAX_ERROR_BODY_BYTES, true).await.unwrap_or_default();
                     let mut body = excerpt(&body, self.key);
+                    if body.is_empty() {
+                        body.push_str("(empty body)");
+                    }
                     if status == 404 {
                         body.push_str(" (check llm.base_url and llm.model)");
                     }
@@ -330,7 +349,7 @@ pub(in crate::llm) mod http {
                     .deadlines
                     .within(self.provider, first_seen, response.chunk())
                     .await?
-                    .map_err(|e| self.invalid(format!("the connection broke mid-body ({})", root_cause(&e))))?;
+                    .map_err(|e| self.invalid(format!("the connection broke mid-body: {}", root_cause(&e))))?;
                 let Some(chunk) = chunk else { break };
                 first_seen = true;
                 if body.len() + chunk.len() > limit {
@@ -347,7 +366,14 @@ pub(in crate::llm) mod http {
 
         /// Reads the body as server-sent events.
         pub fn events(&self, response: reqwest::Response) -> Events<'_> {
-            Events { call: self, response, parser: SseParser::new(), queue: VecDeque::new(), first_seen: false, ended: false }
+            Events {
+                call: self,
+                response,
+                parser: SseParser::new(),
+                queue: VecDeque::new(),
+                first_seen: false,
+                ended: false,
+            }
         }
     }
 
@@ -387,7 +413,7 @@ pub(in crate::llm) mod http {
                     .deadlines
                     .within(call.provider, self.first_seen, self.response.chunk())
                     .await?
-                    .map_err(|e| call.invalid(format!("the connection broke mid-answer ({})", root_cause(&e))))?;
+                    .map_err(|e| call.invalid(format!("the connection broke mid-answer: {}", root_cause(&e))))?;
                 match chunk {
                     Some(bytes) => {
                         let events = self.parser.push(&bytes).map_err(|e| call.invalid(e.to_string()))?;
@@ -448,12 +474,9 @@ pub(in crate::llm) mod http {
     /// How long a 429 asks us to wait: `Retry-After` as seconds or an HTTP date, or OpenAI's
     /// `retry-after-ms`. A date in the past means now.
     pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-        if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()) {
-            if let Ok(ms) = ms.trim().parse::<f64>() {
-                if ms.is_finite() && ms >= 0.0 {
-                    return Some(Duration::from_secs_f64((ms / 1000.0).min(1e6)));
-                }
-            }
+        let ms = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+        if let Some(ms) = ms.filter(|ms| ms.is_finite() && *ms >= 0.0) {
+            return Some(Duration::from_secs_f64((ms / 1000.0).min(1e6)));
         }
         let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
         if let Ok(secs) = value.parse::<u64>() {
@@ -474,7 +497,18 @@ pub(in crate::llm) mod http {
                 let (day, month, year) = (it.next()?, it.next()?, it.next()?);
                 let year = year.parse::<i64>().ok()?;
                 // Two-digit years: RFC 9110 says to read them as the nearest past century match.
-                (day, month, if year < 70 { 2000 + year } else if year < 100 { 1900 + year } else { year }, *time)
+                (
+                    day,
+                    month,
+                    if year < 70 {
+                        2000 + year
+                    } else if year < 100 {
+                        1900 + year
+                    } else {
+                        year
+                    },
+                    *time,
+                )
             }
             [_, month, day, time, year] => (*day, *month, year.parse::<i64>().ok()?, *time),
             _ => return None,
@@ -579,7 +613,8 @@ mod tests {
 
     #[test]
     fn parses_events_comments_and_multiline_data() {
-        let input = b": keep-alive\nevent: message_start\ndata: {\"a\":1}\n\ndata: one\ndata:two\ndata\n\nid: 7\nretry: 10\n\n";
+        let input =
+            b": keep-alive\nevent: message_start\ndata: {\"a\":1}\n\ndata: one\ndata:two\ndata\n\nid: 7\nretry: 10\n\n";
         let events = all(&mut SseParser::new(), input);
         assert_eq!(events, vec![ev("message_start", "{\"a\":1}"), ev("message", "one\ntwo\n")]);
     }
@@ -592,7 +627,8 @@ mod tests {
 
     #[test]
     fn every_split_point_gives_the_same_events() {
-        let input = "\u{feff}event: x\r\ndata: héllo wörld\r\ndata:  two spaces\r\n\r\n: c\r\ndata: [DONE]\r\n\r\n".as_bytes();
+        let input =
+            "\u{feff}event: x\r\ndata: héllo wörld\r\ndata:  two spaces\r\n\r\n: c\r\ndata: [DONE]\r\n\r\n".as_bytes();
         let expected = all(&mut SseParser::new(), input);
         assert_eq!(expected, vec![ev("x", "héllo wörld\n two spaces"), ev("message", "[DONE]")]);
         for i in 0..=input.len() {
@@ -675,9 +711,17 @@ mod tests {
             assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(expected));
             assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(expected));
             assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(UNIX_EPOCH));
-            assert_eq!(parse_http_date("Wed, 29 Feb 2040 23:59:59 GMT"), Some(UNIX_EPOCH + Duration::from_secs(2_214_259_199)));
-            for bad in ["", "soon", "Sun, 06 Nov 1994 08:49 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT"]
-            {
+            assert_eq!(
+                parse_http_date("Wed, 29 Feb 2040 23:59:59 GMT"),
+                Some(UNIX_EPOCH + Duration::from_secs(2_214_172_799))
+            );
+            for bad in [
+                "",
+                "soon",
+                "Sun, 06 Nov 1994 08:49 GMT",
+                "Sun, 06 Foo 1994 08:49:37 GMT",
+                "Sun, 32 Nov 1994 08:49:37 GMT",
+            ] {
                 assert_eq!(parse_http_date(bad), None, "{bad:?}");
             }
         }
@@ -695,7 +739,10 @@ mod tests {
                 retry_after(&headers("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT"), now),
                 Some(Duration::from_secs(30))
             );
-            assert_eq!(retry_after(&headers("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT"), now), Some(Duration::ZERO));
+            assert_eq!(
+                retry_after(&headers("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT"), now),
+                Some(Duration::ZERO)
+            );
             assert_eq!(retry_after(&headers("retry-after-ms", "1500"), now), Some(Duration::from_millis(1500)));
             assert_eq!(retry_after(&headers("retry-after", "later"), now), None);
             assert_eq!(retry_after(&HeaderMap::new(), now), None);

@@ -29,6 +29,12 @@ pub struct AskParams {
     pub position: Option<Position>,
     #[serde(default)]
     pub budget: Option<usize>,
+    /// Continue this conversation (any string the client chooses); follow-ups see earlier turns.
+    #[serde(default)]
+    pub conversation: Option<String>,
+    /// Stream the answer as `reverie/answerChunk` notifications carrying this token.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 pub fn initialize(session: &Session, params: InitializeParams) -> Result<InitializeResult> {
@@ -231,7 +237,8 @@ pub fn hover(session: &Arc<Session>, params: HoverParams) -> Result<Option<Hover
     };
     let Some(name) = name else { return Ok(None) };
     let snapshot = session.snapshot();
-    Ok(answer::describe_symbol(&snapshot, &name, Some(&key)).map(|markdown| Hover {
+    let learned = session.learned_if_current();
+    Ok(answer::describe_symbol(&snapshot, learned.as_deref(), &name, Some(&key)).map(|markdown| Hover {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
         range: None,
     }))
@@ -275,6 +282,8 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
                 text_document: Some(TextDocumentIdentifier { uri: uri.clone() }),
                 position: Some(params.range.start),
                 budget: None,
+                conversation: None,
+                token: None,
             };
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
@@ -307,7 +316,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     }
     let encoding = session.encoding();
     let mut question =
-        Question { text: params.question, budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
+        Question { text: params.question.clone(), budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
     if let Some(doc_id) = &params.text_document {
         let documents = session.documents();
         if let Some(doc) = documents.get(doc_id.uri.as_str()) {
@@ -322,13 +331,105 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             question.focus_line = params.position.map(|p| p.line);
         }
     }
+    let store = session.store.get().cloned();
+    if let (Some(id), Some(store)) = (&params.conversation, &store) {
+        question.history = store.conversation(id).unwrap_or_default();
+    }
+    let started = std::time::Instant::now();
     let snapshot = session.snapshot();
-    // Personalized PageRank over a large workspace takes milliseconds: keep it off the async threads.
-    tokio::task::spawn_blocking(move || answer::answer_from_facts(&snapshot, &question)).await.map_err(|err| Error {
-        code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
-        message: format!("answering failed: {err}").into(),
-        data: None,
+    let provider = session.provider.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let completion_budget = session.config().llm_answer_tokens();
+    let have_model = provider.is_some();
+    let for_learned = session.clone();
+    // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
+    let plan = tokio::task::spawn_blocking(move || {
+        let learned = for_learned.learned();
+        answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget)
     })
+        .await
+        .map_err(|err| internal(format!("answering failed: {err}")))?;
+    let answer = match plan {
+        answer::Plan::Done(answer) => answer,
+        answer::Plan::Model { request, context } => {
+            let provider = provider.expect("a model plan is only made with a provider");
+            let client = session.client.clone();
+            let token = params.token.clone();
+            let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let forward = async move {
+                while let Some(text) = chunk_receiver.recv().await {
+                    if let Some(token) = &token {
+                        client.send_notification::<AnswerChunk>(AnswerChunkParams { token: token.clone(), text }).await;
+                    }
+                }
+            };
+            let on_chunk = move |text: &str| {
+                let _ = chunks.send(text.to_string());
+            };
+            let call = async {
+                let result = crate::llm::Provider::chat(provider.as_ref(), &request, &on_chunk).await;
+                drop(on_chunk);
+                result
+            };
+            let (result, ()) = tokio::join!(call, forward);
+            record_test_call(session, &provider, &params.question, &request, &result, started.elapsed());
+            match result {
+                Ok(response) => Answer {
+                    answer: response.text,
+                    source: "model".into(),
+                    context,
+                    usage: answer::Usage { test_prompt_tokens: response.usage.prompt_tokens, test_completion_tokens: response.usage.completion_tokens, llm_calls: 1 },
+                },
+                Err(err) => {
+                    // The model failed: still answer, from the context, and say why.
+                    let mut text = format!("The model could not answer ({err}). Here is the context reverie found instead.\n\n");
+                    text.push_str(&answer::render_context_answer(&params.question, &context));
+                    Answer { answer: text, source: "context".into(), context, usage: answer::Usage { llm_calls: 1, ..answer::Usage::default() } }
+                }
+            }
+        }
+    };
+    let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
+    session.asked(&params.question, &cited);
+    if let (Some(id), Some(store)) = (&params.conversation, &store) {
+        let turn = answer::Turn { question: params.question.clone(), answer: answer.answer.clone() };
+        if let Err(err) = store.add_turn(id, turn) {
+            tracing::warn!("could not store the conversation turn: {err:#}");
+        }
+    }
+    Ok(answer)
+}
+
+fn internal(message: String) -> Error {
+    Error { code: tower_lsp_server::jsonrpc::ErrorCode::InternalError, message: message.into(), data: None }
+}
+
+fn record_test_call(
+    session: &Session,
+    provider: &crate::llm::Resilient,
+    question: &str,
+    request: &crate::llm::ChatRequest,
+    result: &std::result::Result<crate::llm::ChatResponse, crate::llm::LlmError>,
+    elapsed: std::time::Duration,
+) {
+    let Some(store) = session.store.get() else { return };
+    let entry = crate::ledger::test_entry(provider, question, request, result, elapsed);
+    if let Err(err) = store.record(&entry) {
+        tracing::warn!("could not record a ledger entry: {err:#}");
+    }
+}
+
+/// `reverie/answerChunk`: a piece of a streamed answer, for the `token` the client gave in `reverie/ask`.
+pub enum AnswerChunk {}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AnswerChunkParams {
+    pub token: String,
+    pub text: String,
+}
+
+impl tower_lsp_server::ls_types::notification::Notification for AnswerChunk {
+    type Params = AnswerChunkParams;
+    const METHOD: &'static str = "reverie/answerChunk";
 }
 
 pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {

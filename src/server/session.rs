@@ -81,6 +81,10 @@ pub struct Session {
     edited_at: Mutex<HashMap<String, u64>>,
     asked: Mutex<Vec<String>>,
     asked_about: Mutex<HashMap<String, u32>>,
+    /// The learned context for answering, with the (snapshot generation, notes version) it was built for.
+    learned: Mutex<Option<(u64, u64, Arc<crate::answer::LearnedContext>)>>,
+    /// Bumped whenever notes are written.
+    notes_version: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,6 +122,8 @@ impl Session {
             edited_at: Mutex::new(HashMap::new()),
             asked: Mutex::new(Vec::new()),
             asked_about: Mutex::new(HashMap::new()),
+            learned: Mutex::new(None),
+            notes_version: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -158,6 +164,11 @@ impl Session {
             status.state
         };
         self.set_status(state, None, None);
+        // Rebuild the learned context off the request path, so hover finds it current.
+        if self.store.get().is_some() {
+            let session = self.clone();
+            tokio::task::spawn_blocking(move || session.learned());
+        }
     }
 
     pub fn status(&self) -> StatusParams {
@@ -301,6 +312,7 @@ impl Session {
                 }
             };
             *lock(&session.thinking) = None;
+            session.notes_version.fetch_add(1, Ordering::SeqCst);
             let counts = session.note_counts();
             let message = format!(
                 "{} notes stored this pass ({} fresh, {} stale, {} failed){}",
@@ -320,6 +332,31 @@ impl Session {
             session.set_status(state, None, Some(message));
         });
         true
+    }
+
+    /// The learned context for the current facts and notes (rebuilt when either changed).
+    pub fn learned(&self) -> Option<Arc<crate::answer::LearnedContext>> {
+        let store = self.store.get()?;
+        let generation = self.status().generation;
+        let version = self.notes_version.load(Ordering::SeqCst);
+        if let Some((g, v, learned)) = lock(&self.learned).as_ref()
+            && *g == generation
+            && *v == version
+        {
+            return Some(learned.clone());
+        }
+        let notes = store.notes().ok()?;
+        let learned = Arc::new(crate::answer::LearnedContext::new(notes, &self.snapshot()));
+        *lock(&self.learned) = Some((generation, version, learned.clone()));
+        Some(learned)
+    }
+
+    /// The learned context if it is already built for the current facts and notes (never builds:
+    /// for request paths that must stay fast, such as hover).
+    pub fn learned_if_current(&self) -> Option<Arc<crate::answer::LearnedContext>> {
+        let generation = self.status().generation;
+        let version = self.notes_version.load(Ordering::SeqCst);
+        lock(&self.learned).as_ref().filter(|(g, v, _)| *g == generation && *v == version).map(|(_, _, l)| l.clone())
     }
 
     /// Fresh, stale and failed notes for the current facts and model.
@@ -525,10 +562,12 @@ impl Session {
                     report.skipped.len()
                 );
                 progress.end(&message).await;
-                let state =
-                    if lock(&self.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
                 lock(&self.status).generation += 1;
-                self.set_status(state, Some(count), Some(message));
+                self.set_status(ServerState::Ready, Some(count), Some(message));
+                if lock(&self.idle).state() == Activity::Idle {
+                    // The user went idle while we indexed: think now (or report idle).
+                    self.on_activity_change(Activity::Idle);
+                }
             }
             Err(err) => {
                 let message = format!("indexing failed: {err:#}");

@@ -77,10 +77,20 @@ pub struct Note {
     pub body: serde_json::Value,
     pub anchors: Vec<Anchor>,
     pub provider: String,
+    /// The model as the provider reported it.
     pub model: String,
+    /// The model as configured: with `provider`, what the note's key was made with.
+    pub model_configured: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub created_at_ns: u64,
+}
+
+impl Note {
+    /// The model part of the identity its key was made with (`sleep::model_id` is `provider/model`).
+    pub fn model_id_tail(&self) -> &str {
+        &self.model_configured
+    }
 }
 
 /// Named inputs of a note (sorted by name before hashing).

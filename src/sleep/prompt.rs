@@ -275,6 +275,23 @@ fn first_definitions(snapshot: &Snapshot, file: &str) -> String {
     if names.is_empty() { "(no definitions)".into() } else { format!("defines {}", names.join(", ")) }
 }
 
+/// Test functions (in any file) that reference `name`: (file, test name, first line, last line).
+pub fn tests_covering_name(snapshot: &Snapshot, name: &str, limit: usize) -> Vec<(String, String, u32, u32)> {
+    let mut out = Vec::new();
+    for (file, facts) in &snapshot.files {
+        for test in &facts.tests {
+            if facts.references.iter().any(|r| test.span.contains(&r.span) && r.name == name) {
+                let (start, end) = test.span.lines_1based();
+                out.push((file.to_string(), test.name.clone(), start, end));
+                if out.len() >= limit {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Test functions (in any file) that reference a definition of `key`.
 pub fn tests_covering(snapshot: &Snapshot, key: &str, limit: usize) -> Vec<String> {
     let names: std::collections::HashSet<String> = snapshot.definitions_named_in(key).into_iter().collect();

@@ -229,6 +229,7 @@ impl Thinker<'_> {
                         anchors,
                         provider: provider.name().to_string(),
                         model: response.model.clone(),
+                        model_configured: provider.model().to_string(),
                         prompt_tokens: response.usage.prompt_tokens,
                         completion_tokens: response.usage.completion_tokens,
                         created_at_ns: now_ns(),

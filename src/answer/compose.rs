@@ -1,0 +1,110 @@
+//! The test-time side: the prompt that leads with the learned context, and the answer shown when no
+//! model is configured.
+
+use super::{ContextItem, Question};
+use crate::llm::{ChatRequest, Message, Role};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+/// One earlier exchange of a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub question: String,
+    pub answer: String,
+}
+
+/// Earlier turns kept verbatim in a prompt; older ones are listed by their questions only.
+const VERBATIM_TURNS: usize = 2;
+const TURN_ANSWER_CHARS: usize = 1200;
+
+const SYSTEM: &str = "You are reverie, a coding assistant that already studied this codebase. The context \
+below is what it learned ahead of time (summaries, playbooks, anticipated questions) and facts from the \
+code (definitions, error messages). Use it first and do not re-derive what it already says. Answer the \
+question directly and briefly, and cite files as path:line. If the context does not contain the answer, \
+say what to read next.";
+
+/// The model request for `question` given the retrieved `context`.
+pub fn model_request(question: &Question, context: &[ContextItem], completion_budget: u32) -> ChatRequest {
+    let mut body = String::from("Context, most relevant first:\n");
+    for (i, item) in context.iter().enumerate() {
+        let lines = if item.start_line == item.end_line { item.start_line.to_string() } else { format!("{}-{}", item.start_line, item.end_line) };
+        let stale = if item.stale { " (possibly outdated)" } else { "" };
+        let _ = writeln!(body, "[{}] {}:{} — {}{stale}", i + 1, item.path, lines, item.reason);
+        if !item.text.is_empty() {
+            let _ = writeln!(body, "{}", item.text);
+        }
+    }
+    let mut messages = Vec::new();
+    let history = &question.history;
+    let older = history.len().saturating_sub(VERBATIM_TURNS);
+    if older > 0 {
+        let _ = writeln!(body, "\nEarlier in this conversation the user asked:");
+        for turn in &history[..older] {
+            let _ = writeln!(body, "- {}", turn.question.lines().next().unwrap_or(""));
+        }
+    }
+    messages.push(Message { role: Role::User, content: String::new() });
+    for turn in &history[older..] {
+        messages.push(Message { role: Role::User, content: turn.question.clone() });
+        messages.push(Message { role: Role::Assistant, content: turn.answer.chars().take(TURN_ANSWER_CHARS).collect() });
+    }
+    let (redacted_context, _) = crate::redact::redact(&body);
+    messages[0].content = redacted_context;
+    if messages.len() > 1 {
+        // Keep the roles alternating: the context opens the conversation as the first user turn.
+        let first_question = messages.remove(1);
+        messages[0].content = format!("{}\n\n{}", messages[0].content, first_question.content);
+    }
+    let (question_text, _) = crate::redact::redact(&question.text);
+    match messages.last_mut() {
+        Some(last) if last.role == Role::User && history.is_empty() => last.content = format!("{}\n\nQuestion: {question_text}", last.content),
+        _ => messages.push(Message { role: Role::User, content: question_text }),
+    }
+    ChatRequest { system: SYSTEM.into(), messages, max_tokens: completion_budget, temperature: 0.2, json_schema: None, stream: true }
+}
+
+/// The answer when no model is configured: the context itself, what to read and why.
+pub fn render_context_answer(question: &str, context: &[ContextItem]) -> String {
+    let mut out = String::new();
+    if context.is_empty() {
+        let _ = writeln!(
+            out,
+            "reverie found nothing in this workspace that matches \"{}\". Try naming a function, class or file, or paste the error message.",
+            question.trim()
+        );
+        return out;
+    }
+    let _ = writeln!(out, "No model is configured, so this is the context reverie would give one: what to read, best first.\n");
+    for (i, item) in context.iter().enumerate() {
+        let lines = if item.start_line == item.end_line { format!("{}", item.start_line) } else { format!("{}-{}", item.start_line, item.end_line) };
+        let _ = writeln!(out, "{}. `{}:{}` — {}", i + 1, item.path, lines, item.reason);
+        if !item.text.is_empty() {
+            let _ = writeln!(out, "   ```\n   {}\n   ```", item.text.replace('\n', "\n   "));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: &str) -> ContextItem {
+        ContextItem { path: path.into(), start_line: 3, end_line: 9, kind: "note".into(), score: 1.0, tokens: 10, reason: "the learned summary".into(), text: "Loads settings.".into(), stale: false }
+    }
+
+    #[test]
+    fn the_prompt_leads_with_context_and_keeps_roles_alternating() {
+        let question = Question { text: "and who calls it?".into(), history: vec![Turn { question: "what is load_settings?".into(), answer: "It loads settings.".into() }], ..Question::default() };
+        let request = model_request(&question, &[item("lib.py")], 300);
+        let roles: Vec<Role> = request.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
+        assert!(request.messages[0].content.starts_with("Context, most relevant first:\n[1] lib.py:3-9"));
+        assert!(request.messages[0].content.ends_with("what is load_settings?"));
+        assert_eq!(request.messages[2].content, "and who calls it?");
+        assert_eq!(request.max_tokens, 300);
+        let first = model_request(&Question { text: "what is it?".into(), ..Question::default() }, &[item("a.py")], 100);
+        assert_eq!(first.messages.len(), 1);
+        assert!(first.messages[0].content.ends_with("Question: what is it?"));
+    }
+}

@@ -1,0 +1,199 @@
+//! Answers that need no model: structural questions answered from facts ("where is X defined",
+//! "what calls X", "which tests cover X", "where is the error … raised") and anticipated questions
+//! whose answer was precomputed while the user was away and whose anchors are still fresh.
+
+use super::bm25::tokenize;
+use super::learned::LearnedContext;
+use super::retrieve::{self, longest_quoted_fragment};
+use super::{ContextItem, Question};
+use crate::snapshot::Snapshot;
+use crate::tokens::estimate_tokens;
+use std::collections::HashSet;
+use std::fmt::Write;
+
+/// How similar (token-set Jaccard) a question must be to an anticipated one to reuse its answer.
+pub const ANTICIPATED_MATCH: f64 = 0.6;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Direct {
+    pub answer: String,
+    /// `facts` or `anticipated`.
+    pub source: &'static str,
+    pub context: Vec<ContextItem>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Definition,
+    Callers,
+    Tests,
+    ErrorSite,
+}
+
+fn shape_of(question: &str) -> Option<Shape> {
+    let q = question.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| q.contains(w));
+    if has(&["what calls", "who calls", "callers of", "where is", "where are", "usages of", "uses of", "references to", "who uses", "what uses"]) && has(&["call", "used", "usage", "uses", "reference"]) {
+        return Some(Shape::Callers);
+    }
+    if has(&["which tests", "what tests", "tests for", "tests cover", "test covers", "tested"]) {
+        return Some(Shape::Tests);
+    }
+    if has(&["raised", "thrown", "error", "exception"]) && has(&["where", "which"]) {
+        return Some(Shape::ErrorSite);
+    }
+    if has(&["where is", "where's", "defined", "definition of", "find "]) {
+        return Some(Shape::Definition);
+    }
+    None
+}
+
+/// A structural question about one named symbol, answered from facts.
+pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
+    let shape = shape_of(&question.text)?;
+    if shape == Shape::ErrorSite {
+        return error_site(snapshot, question);
+    }
+    let named = retrieve::named_definitions(snapshot, &question.text);
+    // Exactly one symbol, so the answer cannot be about the wrong one.
+    let [name] = named.as_slice() else { return None };
+    let defs = snapshot.definitions_named(name, question.focus_file.as_deref());
+    let mut out = String::new();
+    let mut context = Vec::new();
+    match shape {
+        Shape::Definition => {
+            let _ = writeln!(out, "`{name}` is defined in {} place{}:", defs.len(), if defs.len() == 1 { "" } else { "s" });
+            for (file, index) in defs.iter().take(10) {
+                let def = &snapshot.files[file].definitions[*index as usize];
+                let (start, end) = def.span.lines_1based();
+                let _ = writeln!(out, "- `{file}:{start}` — {} `{}`", def.kind.name(), def.signature);
+                context.push(item(file, start, end, "definition", format!("{} `{}`", def.kind.name(), def.name), def.signature.clone()));
+            }
+        }
+        Shape::Callers => {
+            let mut total = 0;
+            let _ = writeln!(out, "`{name}` is referenced from:");
+            for (file, facts) in &snapshot.files {
+                for reference in facts.references.iter().filter(|r| &r.name == name) {
+                    total += 1;
+                    if total > 25 {
+                        continue;
+                    }
+                    let line = reference.span.start.line + 1;
+                    let within = facts.enclosing_definition(&reference.span).map(|d| &facts.definitions[d as usize]);
+                    let place = within.map(|d| format!(" in `{}`", d.name)).unwrap_or_default();
+                    let _ = writeln!(out, "- `{file}:{line}`{place}");
+                    context.push(item(file, line, line, "reference", format!("uses `{name}`{place}"), String::new()));
+                }
+            }
+            if total == 0 {
+                return None;
+            }
+            if total > 25 {
+                let _ = writeln!(out, "- … {} more", total - 25);
+            }
+        }
+        Shape::Tests => {
+            let tests = crate::sleep::prompt::tests_covering_name(snapshot, name, 20);
+            if tests.is_empty() {
+                return None;
+            }
+            let _ = writeln!(out, "Tests that use `{name}`:");
+            for (file, test, start, end) in tests {
+                let _ = writeln!(out, "- `{file}:{start}` {test}");
+                context.push(item(&file, start, end, "test", format!("test `{test}` uses `{name}`"), String::new()));
+            }
+        }
+        Shape::ErrorSite => unreachable!("handled above"),
+    }
+    (!context.is_empty()).then_some(Direct { answer: out, source: "facts", context })
+}
+
+fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
+    let mut hits = Vec::new();
+    for (file, facts) in &snapshot.files {
+        for site in &facts.error_sites {
+            if let Some(len) = longest_quoted_fragment(&site.message, &question.text) {
+                hits.push((len, file.clone(), site.clone(), site.definition.and_then(|d| facts.definitions.get(d as usize)).map(|d| d.name.clone())));
+            }
+        }
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let best = hits[0].0;
+    let mut out = String::from("That message is produced at:\n");
+    let mut context = Vec::new();
+    for (_, file, site, within) in hits.into_iter().filter(|h| h.0 == best).take(10) {
+        let (start, end) = site.span.lines_1based();
+        let place = within.map(|n| format!(" in `{n}`")).unwrap_or_default();
+        let _ = writeln!(out, "- `{file}:{start}`{place} ({} \"{}\")", site.kind.name(), site.message);
+        context.push(item(&file, start, end, "error-site", format!("{} \"{}\"{place}", site.kind.name(), site.message), String::new()));
+    }
+    Some(Direct { answer: out, source: "facts", context })
+}
+
+/// A fresh anticipated question similar enough to this one: its precomputed answer.
+pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Direct> {
+    let asked: HashSet<String> = tokenize(&question.text).into_iter().collect();
+    if asked.is_empty() {
+        return None;
+    }
+    let mut best: Option<(f64, usize)> = None;
+    for (slot, &passage) in learned.questions.iter().enumerate() {
+        let p = &learned.passages[passage];
+        if !learned.fresh[p.note] {
+            continue; // A stale answer is never served as fresh.
+        }
+        let note = &learned.notes[p.note];
+        let text = note.body["questions"][p.question.unwrap_or(0)]["question"].as_str().unwrap_or("");
+        let theirs: HashSet<String> = tokenize(text).into_iter().collect();
+        let union = asked.union(&theirs).count();
+        let similarity = if union == 0 { 0.0 } else { asked.intersection(&theirs).count() as f64 / union as f64 };
+        if similarity >= ANTICIPATED_MATCH && best.is_none_or(|(s, _)| similarity > s) {
+            best = Some((similarity, slot));
+        }
+    }
+    let (similarity, slot) = best?;
+    let passage = &learned.passages[learned.questions[slot]];
+    let note = &learned.notes[passage.note];
+    let q = &note.body["questions"][passage.question.unwrap_or(0)];
+    let symbols: Vec<&str> = q["symbols"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
+    let mut context: Vec<ContextItem> = note
+        .anchors
+        .iter()
+        .filter(|a| a.symbol.as_deref().is_some_and(|s| symbols.contains(&s)))
+        .map(|a| item(&a.path, a.start_line, a.end_line, "note", format!("anchor of the anticipated answer (`{}`)", a.symbol.as_deref().unwrap_or("")), String::new()))
+        .collect();
+    if context.is_empty() {
+        context.push(item(&note.subject, 1, 1, "note", "the file the anticipated answer is about".into(), String::new()));
+    }
+    let answer = format!(
+        "{}\n\n(Answered from an anticipated question reverie prepared while you were away: \"{}\", {:.0}% similar; no model was called.)",
+        q["answer"].as_str().unwrap_or("").trim(),
+        q["question"].as_str().unwrap_or(""),
+        similarity * 100.0
+    );
+    Some(Direct { answer, source: "anticipated", context })
+}
+
+fn item(path: &str, start_line: u32, end_line: u32, kind: &str, reason: String, text: String) -> ContextItem {
+    let tokens = estimate_tokens(&text) + estimate_tokens(path) + 4;
+    ContextItem { path: path.to_string(), start_line, end_line, kind: kind.into(), score: 1.0, tokens, reason, text, stale: false }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_shapes() {
+        assert_eq!(shape_of("Where is load_settings defined?"), Some(Shape::Definition));
+        assert_eq!(shape_of("what calls load_settings"), Some(Shape::Callers));
+        assert_eq!(shape_of("Where is load_settings used?"), Some(Shape::Callers));
+        assert_eq!(shape_of("Which tests cover Settings?"), Some(Shape::Tests));
+        assert_eq!(shape_of("Where is the error \"x\" raised?"), Some(Shape::ErrorSite));
+        assert_eq!(shape_of("Explain how caching works"), None);
+    }
+}
