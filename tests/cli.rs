@@ -263,8 +263,11 @@ fn errors_say_what_to_do() {
     let out = ws.run(&["index", "lib.py"]);
     assert!(stderr(&out).contains("is a file; give the folder to index"), "{}", stderr(&out));
     let help = ws.ok(&["--help"]);
-    for command in ["index", "map", "status"] {
+    for command in ["index", "map", "think", "ask", "status", "facts", "serve"] {
         assert!(help.contains(command), "{help}");
+        // Every subcommand's help renders (clap checks argument definitions here).
+        let sub = ws.ok(&[command, "--help"]);
+        assert!(sub.contains("Usage: reverie"), "{sub}");
     }
 }
 

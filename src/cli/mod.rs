@@ -1,6 +1,7 @@
 //! The command line: `reverie index | map | status | facts`. Each command lives in its own module
 //! and prints text for people or JSON for scripts; progress bars go to stderr, only on a terminal.
 
+mod ask;
 mod facts;
 mod index;
 mod map;
@@ -20,7 +21,7 @@ use std::process::ExitCode;
     about = "A coding assistant that thinks about your codebase while your editor is idle.",
     long_about = "reverie indexes a codebase with tree-sitter (definitions, references, imports, error \
 messages, tests), ranks it as a graph, and keeps what it learns in a cache outside the workspace, so \
-later runs only look at what changed.\n\nStart with:  reverie index .   then   reverie map .",
+later runs only look at what changed.\n\nStart with:  reverie map .   or   reverie ask . \"where is the config loaded?\"",
     after_help = "Logs: set REVERIE_LOG=debug (or info, warn, error) to see what reverie does on stderr."
 )]
 pub struct Cli {
@@ -48,6 +49,11 @@ pub enum Command {
     Map(map::MapArgs),
     /// Show what the cache holds for a folder: files, languages, skipped files, the top files.
     Status(status::StatusArgs),
+    /// Ask a question about a folder; answers cite file:line.
+    ///
+    /// Answered from anticipated answers and facts with no model call when it can be, else with the
+    /// configured model (streamed), else with the ranked context: what to read and why.
+    Ask(ask::AskArgs),
     /// Think now: write the notes (summaries, playbooks, anticipated questions, module summaries,
     /// an overview) that are missing or stale, within the token budgets.
     ///
@@ -74,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Map(args) => map::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),
         Command::Think(args) => think::run(&cli, args),
+        Command::Ask(args) => ask::run(&cli, args),
         Command::Facts(args) => facts::run(args),
     };
     match result {

@@ -1,0 +1,150 @@
+//! `reverie ask`: answer a question about a folder — from anticipated answers and facts with zero
+//! model tokens when possible, else with the configured model, else with the ranked context.
+
+use super::{Cli, Format};
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct AskArgs {
+    /// `[PATH] QUESTION`: the folder (default: the current one) and the question (a traceback or an
+    /// error message is fine).
+    #[arg(value_name = "[PATH] QUESTION", num_args = 1..=2, required = true)]
+    pub words: Vec<String>,
+    /// Never call a model: answer from anticipated answers, facts and the ranked context.
+    #[arg(long)]
+    pub no_llm: bool,
+    /// Most tokens of context to retrieve.
+    #[arg(long, default_value_t = 2000, value_name = "TOKENS")]
+    pub budget: usize,
+    /// Continue a conversation: follow-ups see the earlier questions and answers.
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    path: &'a str,
+    start_line: u32,
+    end_line: u32,
+    kind: &'a str,
+    score: f64,
+    tokens: usize,
+}
+
+#[derive(Serialize)]
+struct JsonAnswer<'a> {
+    answer: &'a str,
+    source: &'a str,
+    context: Vec<JsonItem<'a>>,
+    usage: &'a crate::answer::Usage,
+    latency_ms: f64,
+}
+
+impl AskArgs {
+    fn path(&self) -> PathBuf {
+        if self.words.len() == 2 { PathBuf::from(&self.words[0]) } else { PathBuf::from(".") }
+    }
+
+    fn question(&self) -> &str {
+        self.words.last().map_or("", String::as_str)
+    }
+}
+
+pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
+    let question_text = args.question().to_string();
+    anyhow::ensure!(!question_text.trim().is_empty(), "the question is empty: reverie ask . \"where is the config loaded?\"");
+    let root = super::workspace_root(&args.path())?;
+    let config = super::load_config(&root);
+    let roots = vec![root.clone()];
+    let store = super::open_store(cli, &roots)?;
+    let before = store.file_records()?.len();
+    let report = super::index::index_with_progress(&store, &roots, &config)?;
+    if report.parsed > 0 {
+        eprintln!("reverie: indexed {} ({} files parsed{})", root.display(), report.parsed, if before == 0 { ", first run" } else { "" });
+    }
+    let started = std::time::Instant::now();
+    let facts = crate::index::all_facts(&store)?;
+    let files = facts.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
+    let snapshot = crate::snapshot::Snapshot::new(files);
+    let learned = crate::answer::LearnedContext::new(store.notes()?, &snapshot);
+    let provider = if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
+    let history = match &args.conversation {
+        Some(id) => store.conversation(id)?,
+        None => Vec::new(),
+    };
+    let question = crate::answer::Question { text: question_text.clone(), budget: args.budget, history, ..Default::default() };
+    let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), config.llm_answer_tokens());
+    let streaming = args.format == Format::Text;
+    let answer = match plan {
+        crate::answer::Plan::Done(answer) => answer,
+        crate::answer::Plan::Model { request, context } => {
+            let provider = provider.expect("a model plan is only made with a provider");
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+            let on_chunk = |text: &str| {
+                if streaming {
+                    print!("{text}");
+                    let _ = std::io::stdout().flush();
+                }
+            };
+            let call_started = std::time::Instant::now();
+            let result = runtime.block_on(crate::llm::Provider::chat(provider.as_ref(), &request, &on_chunk));
+            store.record(&crate::ledger::test_entry(provider.as_ref(), &question_text, &request, &result, call_started.elapsed()))?;
+            match result {
+                Ok(response) => crate::answer::Answer {
+                    answer: response.text,
+                    source: "model".into(),
+                    context,
+                    usage: crate::answer::Usage { test_prompt_tokens: response.usage.prompt_tokens, test_completion_tokens: response.usage.completion_tokens, llm_calls: 1 },
+                },
+                Err(err) => {
+                    eprintln!("reverie: the model could not answer ({err}); showing the context instead");
+                    let text = crate::answer::render_context_answer(&question_text, &context);
+                    crate::answer::Answer { answer: text, source: "context".into(), context, usage: crate::answer::Usage { llm_calls: 1, ..Default::default() } }
+                }
+            }
+        }
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(id) = &args.conversation {
+        store.add_turn(id, crate::answer::Turn { question: question_text.clone(), answer: answer.answer.clone() })?;
+    }
+    store.flush()?;
+    match args.format {
+        Format::Json => {
+            let json = JsonAnswer {
+                answer: &answer.answer,
+                source: &answer.source,
+                context: answer
+                    .context
+                    .iter()
+                    .map(|c| JsonItem { path: &c.path, start_line: c.start_line, end_line: c.end_line, kind: &c.kind, score: c.score, tokens: c.tokens })
+                    .collect(),
+                usage: &answer.usage,
+                latency_ms,
+            };
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Format::Text => {
+            if answer.source == "model" {
+                println!("\n");
+                for (i, item) in answer.context.iter().enumerate() {
+                    println!("[{}] {}:{}-{}  {}", i + 1, item.path, item.start_line, item.end_line, item.reason);
+                }
+            } else {
+                print!("{}", answer.answer);
+            }
+            eprintln!(
+                "reverie: source {} · {} model call(s), {} prompt + {} completion tokens · {:.0} ms",
+                answer.source, answer.usage.llm_calls, answer.usage.test_prompt_tokens, answer.usage.test_completion_tokens, latency_ms
+            );
+        }
+    }
+    Ok(())
+}
