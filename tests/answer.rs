@@ -1,0 +1,143 @@
+//! Answering end to end through `reverie ask` and `reverie/ask`, against a fake OpenAI-compatible
+//! server: anticipated answers cost zero tokens and are never served stale, structural questions are
+//! answered from facts, the model sees the learned context first, conversations carry over, and
+//! answers stream.
+
+mod util;
+
+use serde_json::{Value, json};
+use util::Workspace;
+use util::lsp::LspClient;
+use util::openai_fake::{FakeOpenAi, Reply, job_of, prompt_of, valid_note};
+
+const LIB_PY: &str = "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n";
+const APP_PY: &str = "from pkg.lib import Settings\n\n\ndef main():\n    Settings().load_settings(\"app.toml\")\n";
+
+/// A workspace whose notes were written by a pass of `think` against the fake.
+fn thought() -> (Workspace, FakeOpenAi) {
+    let fake = FakeOpenAi::start(|request| {
+        if job_of(request).0 == "other" { Reply::Text("The model's answer, citing pkg/lib.py:4.".into()) } else { Reply::Text(valid_note(request)) }
+    });
+    let ws = Workspace::with(&[("pkg/lib.py", LIB_PY), ("app.py", APP_PY)]);
+    ws.write("reverie.toml", fake.llm_config());
+    let result = ws.json(&["think", "."]);
+    assert_eq!(result["notes"]["fresh"], 9, "{result}");
+    (ws, fake)
+}
+
+fn ask(ws: &Workspace, question: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["ask", ".", question];
+    args.extend(extra);
+    ws.json(&args)
+}
+
+#[test]
+fn an_anticipated_question_is_answered_with_zero_tokens_and_never_served_stale() {
+    let (ws, fake) = thought();
+    let before = fake.requests().len();
+    // The fake's anticipated question for pkg/lib.py is "What does Settings do?".
+    let answer = ask(&ws, "what does Settings do", &[]);
+    assert_eq!(answer["source"], "anticipated", "{answer}");
+    assert_eq!(answer["usage"]["llm_calls"], 0);
+    assert_eq!(answer["usage"]["test_prompt_tokens"], 0);
+    assert_eq!(answer["context"][0]["path"], "pkg/lib.py");
+    assert_eq!(fake.requests().len(), before, "no model call");
+    assert!(answer["latency_ms"].as_f64().unwrap() < 1000.0);
+
+    // The file changes: its anticipated answer is stale and must not be served as fresh.
+    ws.write("pkg/lib.py", LIB_PY.replace("return {}", "return {\"changed\": True}"));
+    let answer = ask(&ws, "what does Settings do", &["--no-llm"]);
+    assert_ne!(answer["source"], "anticipated", "{answer}");
+    let text = answer["answer"].as_str().unwrap();
+    if text.contains("learned") {
+        assert!(text.contains("stale"), "learned context from before the edit is marked stale: {text}");
+    }
+}
+
+#[test]
+fn structural_questions_are_answered_from_facts() {
+    let (ws, fake) = thought();
+    let before = fake.requests().len();
+    let answer = ask(&ws, "where is load_settings used?", &[]);
+    assert_eq!(answer["source"], "facts", "{answer}");
+    assert_eq!(answer["context"][0]["path"], "app.py");
+    assert_eq!(answer["context"][0]["start_line"], 5);
+    let answer = ask(&ws, "where is the error \"settings path must not be empty\" raised?", &[]);
+    assert_eq!(answer["source"], "facts", "{answer}");
+    assert_eq!((answer["context"][0]["path"].as_str().unwrap(), answer["context"][0]["start_line"].as_u64().unwrap()), ("pkg/lib.py", 6));
+    assert_eq!(fake.requests().len(), before);
+}
+
+#[test]
+fn the_model_gets_the_learned_context_first_and_conversations_carry_over() {
+    let (ws, fake) = thought();
+    let before = fake.requests().len();
+    let answer = ask(&ws, "explain how configuration gets loaded for the app", &["--conversation", "c1"]);
+    assert_eq!(answer["source"], "model", "{answer}");
+    assert_eq!(answer["answer"], "The model's answer, citing pkg/lib.py:4.");
+    assert_eq!(answer["usage"]["llm_calls"], 1);
+    assert!(answer["usage"]["test_prompt_tokens"].as_u64().unwrap() > 0);
+    let request = &fake.requests()[before];
+    assert_eq!(request["stream"], true, "answers stream");
+    let prompt = prompt_of(request);
+    assert!(prompt.starts_with("Context, most relevant first:"), "{prompt}");
+    assert!(prompt.contains("— the learned summary\nPurpose of"), "learned summaries are in the context: {prompt}");
+    assert!(prompt.contains("— an anticipated question\nQ: "), "anticipated questions are in the context: {prompt}");
+    assert!(prompt.ends_with("Question: explain how configuration gets loaded for the app"), "{prompt}");
+
+    // A follow-up in the same conversation sees the first exchange.
+    ask(&ws, "and who calls it?", &["--conversation", "c1"]);
+    let follow_up = &fake.requests()[before + 1];
+    let messages = follow_up["messages"].as_array().unwrap();
+    let text: Vec<&str> = messages.iter().filter_map(|m| m["content"].as_str()).collect();
+    assert!(text.iter().any(|t| t.contains("explain how configuration gets loaded")), "{messages:?}");
+    assert!(text.iter().any(|t| t.contains("The model's answer, citing pkg/lib.py:4.")), "{messages:?}");
+    assert_eq!(messages.last().unwrap()["content"], "and who calls it?");
+
+    let status = ws.json(&["think", ".", "--dry-run"]);
+    assert_eq!(status["ledger"]["test"]["calls"], 2, "test-time calls are in the ledger: {status}");
+}
+
+#[test]
+fn without_a_model_the_context_is_the_answer() {
+    let ws = Workspace::with(&[("pkg/lib.py", LIB_PY), ("app.py", APP_PY)]);
+    let answer = ask(&ws, "explain how configuration gets loaded", &[]);
+    assert_eq!(answer["source"], "context");
+    assert!(answer["answer"].as_str().unwrap().starts_with("No model is configured"));
+    assert_eq!(answer["context"][0]["path"], "pkg/lib.py", "{answer}");
+    let tokens: u64 = answer["context"].as_array().unwrap().iter().map(|c| c["tokens"].as_u64().unwrap()).sum();
+    let small = ask(&ws, "explain how configuration gets loaded", &["--budget", "20"]);
+    let small_tokens: u64 = small["context"].as_array().unwrap().iter().map(|c| c["tokens"].as_u64().unwrap()).sum();
+    assert!(small_tokens <= 20 && small_tokens <= tokens, "{small}");
+}
+
+#[tokio::test]
+async fn answers_stream_over_lsp_and_hover_shows_the_learned_summary() {
+    let (ws, _fake) = thought();
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
+    client.wait_for_status("ready", 1).await;
+    let answer = client.result("reverie/ask", json!({"question": "explain how configuration gets loaded for the app", "token": "t1"})).await;
+    assert_eq!(answer["source"], "model", "{answer}");
+    let chunks: String = client
+        .received
+        .iter()
+        .filter(|m| m["method"] == "reverie/answerChunk" && m["params"]["token"] == "t1")
+        .map(|m| m["params"]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(chunks, answer["answer"].as_str().unwrap(), "the chunks make the answer");
+
+    client.open(&ws.path("app.py"), "python", APP_PY).await;
+    let mut text = String::new();
+    for _ in 0..20 {
+        let hover = client.hover(&ws.path("app.py"), 4, 4).await;
+        text = hover["contents"]["value"].as_str().unwrap_or("").to_string();
+        if text.contains("Learned summary") {
+            break;
+        }
+        let generation = client.generation();
+        client.wait_for_generation(generation).await;
+    }
+    assert!(text.contains("**Learned summary** of `pkg/lib.py`: Purpose of pkg/lib.py"), "{text}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
