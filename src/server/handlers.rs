@@ -15,7 +15,7 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
 /// Commands the server executes (advertised exactly).
-pub const COMMANDS: [&str; 3] = ["reverie.ask", "reverie.status", "reverie.reindex"];
+pub const COMMANDS: [&str; 4] = ["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"];
 /// Context budget for questions that do not give one.
 const DEFAULT_ASK_BUDGET: usize = 2000;
 
@@ -461,6 +461,18 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
         "reverie.reindex" => {
             session.send(Event::Reindex);
             Ok(Some(serde_json::json!({"started": true})))
+        }
+        "reverie.think" => {
+            let started = session.think_now();
+            let message = if started {
+                "reverie: thinking now (progress in the status); it stops when you resume typing".to_string()
+            } else if session.provider.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+                crate::llm::HOW_TO_ENABLE.to_string()
+            } else {
+                "reverie: not indexed yet; thinking starts after the index".to_string()
+            };
+            session.client.show_message(MessageType::INFO, &message).await;
+            Ok(Some(serde_json::json!({"started": started, "message": message})))
         }
         other => {
             Err(Error::invalid_params(format!("unknown command `{other}`; reverie knows {}", COMMANDS.join(", "))))

@@ -258,6 +258,12 @@ impl Session {
         }
     }
 
+    /// `reverie.think`: a pass now, even though the user is active (they asked for it). Activity
+    /// during the pass still stops it, as usual. Returns whether a pass is running.
+    pub fn think_now(self: &Arc<Self>) -> bool {
+        self.start_thinking()
+    }
+
     /// Starts a sleep-time pass if a model is configured and none is running. Returns whether it did.
     fn start_thinking(self: &Arc<Self>) -> bool {
         let Some(provider) = lock(&self.provider).clone() else { return false };
