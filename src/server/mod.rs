@@ -17,7 +17,7 @@ mod session;
 mod status;
 mod transport;
 
-pub use handlers::AskParams;
+pub use handlers::{AskParams, COMMANDS};
 pub use session::{ServerOptions, Session};
 pub use status::{ServerState, StatusParams};
 

@@ -1,0 +1,53 @@
+-- The Neovim plugin (editors/nvim) used as a user would: setup{}, the statusline reaching ready,
+-- :ReverieAsk showing an answer in a float, <CR> on a citation jumping to the code, a follow-up in the
+-- same conversation, :ReverieStatus. Started by tests/neovim.rs (REVERIE_BIN, REVERIE_WS, REVERIE_OUT,
+-- REVERIE_PLUGIN). Every wait has a timeout; errors end the run non-zero.
+local OUT = os.getenv("REVERIE_OUT")
+local lines = {}
+local function out(s) table.insert(lines, s) end
+local function finish(code)
+  vim.fn.writefile(lines, OUT)
+  vim.lsp.stop_client(vim.lsp.get_active_clients(), false)
+  vim.wait(5000, function() return #vim.lsp.get_active_clients() == 0 end, 20)
+  vim.cmd(code == 0 and "qall!" or ("cquit " .. code))
+end
+
+local ok, err = pcall(function()
+  vim.opt.runtimepath:append(os.getenv("REVERIE_PLUGIN"))
+  local reverie = require("reverie")
+  reverie.setup({ cmd = { os.getenv("REVERIE_BIN"), "serve" } })
+  local ws = os.getenv("REVERIE_WS")
+  vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/app.py"))
+  assert(vim.wait(30000, function() return reverie.statusline():match("^reverie: ready") ~= nil end, 20),
+    "statusline never showed ready: " .. reverie.statusline())
+  out("statusline: " .. reverie.statusline())
+
+  local got
+  vim.cmd("ReverieAsk where is load_settings defined?")
+  assert(vim.wait(20000, function()
+    local buf = vim.api.nvim_get_current_buf()
+    local text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+    if text:match("_source: facts_") then got = text return true end
+    return false
+  end, 20), "no answer float")
+  out("float: " .. got:gsub("\n", " | "))
+
+  -- <CR> on the first citation line.
+  local buf_lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  for i, l in ipairs(buf_lines) do
+    if l:match("^%[1%]") then vim.api.nvim_win_set_cursor(0, { i, 0 }) break end
+  end
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes("<CR>", true, false, true), "x", false)
+  assert(vim.wait(5000, function() return vim.api.nvim_buf_get_name(0):match("lib%.py$") ~= nil end, 20), "citation did not open lib.py")
+  out(string.format("jumped: %s:%d", vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ":t"), vim.api.nvim_win_get_cursor(0)[1]))
+
+  -- A follow-up in the same conversation (it names nothing; the server reads it with the first).
+  local answered = false
+  reverie.ask("and which tests cover it?", { on_answer = function(result) answered = result end })
+  assert(vim.wait(20000, function() return answered ~= false end, 20), "no follow-up answer")
+  out("follow-up source: " .. answered.source)
+
+  local s = reverie.status()
+  out("status: " .. s.state .. " " .. s.files)
+end)
+if ok then out("PASS") finish(0) else out("FAIL: " .. tostring(err)) finish(1) end
