@@ -60,6 +60,10 @@ pub fn model_request(question: &Question, context: &[ContextItem], completion_bu
         Some(last) if last.role == Role::User && history.is_empty() => last.content = format!("{}\n\nQuestion: {question_text}", last.content),
         _ => messages.push(Message { role: Role::User, content: question_text }),
     }
+    // Earlier turns came from the user and a model: redact them too before they go out again.
+    for message in &mut messages {
+        message.content = crate::redact::redact(&message.content).0;
+    }
     ChatRequest { system: SYSTEM.into(), messages, max_tokens: completion_budget, temperature: 0.2, json_schema: None, stream: true }
 }
 

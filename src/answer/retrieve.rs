@@ -216,32 +216,30 @@ pub fn rank_files(candidates: &[ContextItem]) -> Vec<String> {
     candidates.iter().filter(|c| seen.insert(c.path.clone())).map(|c| c.path.clone()).collect()
 }
 
+/// The text shown for items of files that look like they hold secrets (it may reach a model).
+const WITHHELD: &str = "(withheld: the file looks like it holds secrets)";
+
+fn is_secret(key: &str) -> bool {
+    crate::redact::is_secret_file(std::path::Path::new(key))
+}
+
 fn definition_item(key: &str, def: &Definition, kind: &str, reason: String) -> ContextItem {
-    let mut text = def.signature.clone();
-    if let Some(doc) = &def.doc {
+    let mut text = if is_secret(key) { WITHHELD.to_string() } else { def.signature.clone() };
+    if let Some(doc) = def.doc.as_ref().filter(|_| !is_secret(key)) {
         let first = doc.split("\n\n").next().unwrap_or(doc);
         text.push('\n');
         text.push_str(first.trim());
     }
     let (start_line, end_line) = def.span.lines_1based();
     let tokens = estimate_tokens(&text) + estimate_tokens(key) + 4;
-    ContextItem {
-        path: key.to_string(),
-        start_line,
-        end_line,
-        kind: kind.into(),
-        score: 0.0,
-        tokens,
-        reason: format!("{} `{}`: {reason}", def.kind.name(), def.name),
-        text,
-        stale: false,
-    }
+    let reason = if is_secret(key) { format!("a {} in a file that looks like it holds secrets", def.kind.name()) } else { format!("{} `{}`: {reason}", def.kind.name(), def.name) };
+    ContextItem { path: key.to_string(), start_line, end_line, kind: kind.into(), score: 0.0, tokens, reason, text, stale: false }
 }
 
 fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> ContextItem {
     let (start_line, end_line) = site.span.lines_1based();
-    let text = format!("{} \"{}\"", site.kind.name(), site.message);
-    let reason = match within {
+    let text = if is_secret(key) { WITHHELD.to_string() } else { format!("{} \"{}\"", site.kind.name(), site.message) };
+    let reason = match within.filter(|_| !is_secret(key)) {
         Some(def) => format!("this error message is produced here, in `{}`", def.name),
         None => "this error message is produced here".into(),
     };

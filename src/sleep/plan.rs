@@ -38,8 +38,10 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
                 inputs.push((format!("interface:{dep}"), dep_facts.interface_hash));
             }
         }
+        // Files that look like they hold secrets get no notes: their text never goes into a prompt.
+        let secret = crate::redact::is_secret_file(std::path::Path::new(&**key));
         for kind in [NoteKind::FileSummary, NoteKind::Playbook, NoteKind::Questions] {
-            if wants(kind) {
+            if wants(kind) && !secret {
                 jobs.push(Job { kind, subject: key.to_string(), key: note_key(kind, model, &inputs), inputs: inputs.clone(), after: Vec::new() });
             }
         }
@@ -69,7 +71,9 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
         let mut after = Vec::new();
         for file in files_in.get(dir).into_iter().flatten() {
             inputs.push((format!("file:{file}"), snapshot.files[file.as_str()].interface_hash));
-            after.push((NoteKind::FileSummary, file.clone()));
+            if !crate::redact::is_secret_file(std::path::Path::new(file)) {
+                after.push((NoteKind::FileSummary, file.clone()));
+            }
         }
         for sub in &subdirs[dir] {
             inputs.push((format!("module:{sub}"), module_keys[sub]));

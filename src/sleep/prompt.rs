@@ -270,6 +270,9 @@ fn is_entry_point(key: &str, facts: &FileFacts) -> bool {
 }
 
 fn first_definitions(snapshot: &Snapshot, file: &str) -> String {
+    if crate::redact::is_secret_file(std::path::Path::new(file)) {
+        return "(withheld: the file looks like it holds secrets)".into();
+    }
     let Some(facts) = snapshot.files.get(file) else { return String::new() };
     let names: Vec<&str> = facts.definitions.iter().filter(|d| d.parent.is_none()).take(6).map(|d| d.name.as_str()).collect();
     if names.is_empty() { "(no definitions)".into() } else { format!("defines {}", names.join(", ")) }
