@@ -16,7 +16,8 @@
 //! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
 //! | `conversations` | conversation id (UTF-8)         | `Vec<answer::Turn>` as JSON |
 //!
-//! Guarantees: facts are written before the file record that points at them, so a crash leaves at
+//! Guarantees: each batch of indexed files is flushed to disk before the next starts, so a crash
+//! loses at most the batch in flight. Facts are written before the file record that points at them, so a crash leaves at
 //! most unreferenced facts (collected by the next index), never a record whose facts are missing. A
 //! record that does not decode is treated as absent. A store that does not open, has another schema
 //! version, or was written by a binary with other queries is rebuilt (or its facts dropped), with a
@@ -284,7 +285,9 @@ impl Store {
         self.facts.apply_batch(facts)?;
         self.files.apply_batch(files)?;
         self.skipped.apply_batch(unskip)?;
-        Ok(())
+        // Durable per batch: a crash loses at most the batch in flight, never finished work.
+        self.flush()
+
     }
 
     /// Updates records whose file was confirmed unchanged (same bytes, new mtime).
@@ -415,7 +418,8 @@ impl Store {
         let key = note_key_bytes(note.kind, &note.subject);
         self.notes.insert(&key, serde_json::to_vec(note)?)?;
         self.failures.remove(&key)?;
-        Ok(())
+        // A note cost tokens: make it durable before the next job starts.
+        self.flush()
     }
 
     pub fn note(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<Option<crate::sleep::Note>> {
