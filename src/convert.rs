@@ -155,3 +155,26 @@ mod tests {
         assert_eq!(Encoding::negotiate(&[]), Encoding::Utf16);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any position in any text converts to an offset on a char boundary within the text, and
+        /// back to a position without panicking, in both encodings.
+        #[test]
+        fn conversion_never_panics(text in "(\\PC|\r\n|\n|😀|μ|\u{301}){0,40}", line in 0u32..20, character in 0u32..200) {
+            let index = LineIndex::new(&text);
+            for encoding in [Encoding::Utf8, Encoding::Utf16] {
+                let offset = index.offset(&text, LinePosition { line, character }, encoding);
+                prop_assert!(offset <= text.len());
+                prop_assert!(text.is_char_boundary(offset));
+                let position = index.position(&text, offset, encoding);
+                prop_assert!(position.line as usize <= index.line_count());
+                let _ = index.position(&text, offset + character as usize, encoding);
+            }
+        }
+    }
+}

@@ -9,9 +9,9 @@
 //! Stop reasons are normalised to the OpenAI words callers check (`end_turn`/`stop_sequence` →
 //! `stop`, `max_tokens` → `length`); others pass through. An answer is complete or an error: a
 //! stream that ends before `message_stop` is `InvalidResponse`; an `error` event is an error. The
-//! hard length cap of `sse::http::Answer` applies. Dropping the future aborts the request.
+//! hard length cap of `http::Answer` applies. Dropping the future aborts the request.
 
-use super::sse::http::{self, Answer, Call, Deadlines, Next};
+use super::http::{self, Answer, Call, Deadlines, Next};
 use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, OnChunk, Provider, Role};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;

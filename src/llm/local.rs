@@ -18,6 +18,7 @@
 //!   answer closes before `max_tokens` in practice.
 
 use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, Message, OnChunk, Provider, Role, TokenUsage};
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -25,6 +26,8 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -198,7 +201,9 @@ fn check_gguf(path: &Path) -> Result<(), LlmError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(config_error(format!("llm.model_path {shown} does not exist; {HOW_TO_GET_A_MODEL}")))
         }
-        Err(e) => Err(config_error(format!("cannot read llm.model_path {shown} ({e}); check the file and its permissions"))),
+        Err(e) => {
+            Err(config_error(format!("cannot read llm.model_path {shown} ({e}); check the file and its permissions")))
+        }
     }
 }
 
@@ -280,30 +285,72 @@ fn render_prompt(model: &LlamaModel, job: &Job) -> Result<String, LlmError> {
     })
 }
 
-fn sampler(model: &LlamaModel, job: &Job) -> Result<LlamaSampler, LlmError> {
-    let mut chain = Vec::new();
-    if let Some(grammar) = &job.grammar {
-        // First in the chain: later samplers only ever see tokens the grammar allows.
-        let grammar = LlamaSampler::grammar(model, grammar, "root").map_err(|e| {
-            config_error(format!(
-                "llama.cpp refused the grammar made from the JSON schema ({e}); this is a bug in reverie, please report it"
-            ))
-        })?;
-        chain.push(grammar);
+/// Picks tokens: the usual sampler chain, and the grammar when the answer must be JSON.
+struct Sampling {
+    grammar: Option<LlamaSampler>,
+    chain: LlamaSampler,
+}
+
+impl Sampling {
+    fn new(model: &LlamaModel, job: &Job) -> Result<Sampling, LlmError> {
+        let grammar = match &job.grammar {
+            None => None,
+            Some(grammar) => Some(LlamaSampler::grammar(model, grammar, "root").map_err(|e| {
+                config_error(format!(
+                    "llama.cpp refused the grammar made from the JSON schema ({e}); this is a bug in reverie, \
+                     please report it"
+                ))
+            })?),
+        };
+        let chain = if job.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            LlamaSampler::chain(
+                [
+                    LlamaSampler::top_k(40),
+                    LlamaSampler::top_p(0.95, 1),
+                    LlamaSampler::min_p(0.05, 1),
+                    LlamaSampler::temp(job.temperature),
+                    // llama.cpp's "default seed" means a fresh random seed per call.
+                    LlamaSampler::dist(u32::MAX),
+                ],
+                true,
+            )
+        };
+        Ok(Sampling { grammar, chain })
     }
-    if job.temperature <= 0.0 {
-        chain.push(LlamaSampler::greedy());
-    } else {
-        chain.extend([
-            LlamaSampler::top_k(40),
-            LlamaSampler::top_p(0.95, 1),
-            LlamaSampler::min_p(0.05, 1),
-            LlamaSampler::temp(job.temperature),
-            // llama.cpp's "default seed" means a fresh random seed per call.
-            LlamaSampler::dist(u32::MAX),
-        ]);
+
+    /// The next token from the logits of output `index` of the last batch.
+    ///
+    /// With a grammar, the token is first picked freely and kept when the grammar allows it (it nearly
+    /// always does); only otherwise is the grammar applied to the whole vocabulary, which costs a
+    /// sizeable fraction of a small model's time per token. llama.cpp's own sampler does the same.
+    fn sample(&mut self, ctx: &LlamaContext, index: i32) -> Result<LlamaToken, LlmError> {
+        let Some(grammar) = self.grammar.as_mut() else {
+            return Ok(self.chain.sample(ctx, index));
+        };
+        let mut candidates = ctx.token_data_array_ith(index);
+        candidates.apply_sampler(&mut self.chain);
+        let free = candidates.selected_token().filter(|_| std::env::var_os("NOREJECT").is_none()).filter(|&token| {
+            let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+            one.apply_sampler(grammar);
+            one.data.first().is_some_and(|d| d.logit().is_finite())
+        });
+        let token = match free {
+            Some(token) => token,
+            None => {
+                let mut candidates = ctx.token_data_array_ith(index);
+                candidates.apply_sampler(grammar);
+                candidates.apply_sampler(&mut self.chain);
+                candidates.selected_token().ok_or_else(|| {
+                    config_error("the JSON grammar allowed no token; this is a bug in reverie, please report it".into())
+                })?
+            }
+        };
+        grammar.accept(token);
+        self.chain.accept(token);
+        Ok(token)
     }
-    Ok(LlamaSampler::chain(chain, true))
 }
 
 /// Runs one generation on the calling (blocking) thread. Chunks go to `chunks` when streaming.
@@ -337,7 +384,8 @@ fn generate(
             model.n_ctx_train()
         )));
     }
-    let mut outcome = Outcome { text: String::new(), prompt_tokens: prompt_len as u64, completion_tokens: 0, finish: "length" };
+    let mut outcome =
+        Outcome { text: String::new(), prompt_tokens: prompt_len as u64, completion_tokens: 0, finish: "length" };
     if job.max_tokens == 0 {
         return Ok(outcome);
     }
@@ -355,7 +403,7 @@ fn generate(
             "llama.cpp could not make a {n_ctx}-token context ({e}); lower llm.context_tokens or free some memory"
         ))
     })?;
-    let mut sampler = sampler(&model, job)?;
+    let mut sampling = Sampling::new(&model, job)?;
     let decode_error =
         |e: llama_cpp_2::DecodeError| config_error(format!("llama.cpp failed while evaluating tokens ({e})"));
 
@@ -384,7 +432,7 @@ fn generate(
             tracing::debug!(completion_tokens = outcome.completion_tokens, "local: generation cancelled");
             return Err(LlmError::Cancelled);
         }
-        let token = sampler.sample(&ctx, batch.n_tokens() - 1);
+        let token = sampling.sample(&ctx, batch.n_tokens() - 1)?;
         if vocab.is_eog(token) {
             outcome.finish = "stop";
             break;
@@ -486,8 +534,8 @@ impl Utf8Decoder {
 /// Any JSON object: used when a schema cannot be converted (the caller validates the answer anyway).
 const GENERIC_JSON_GBNF: &str = r#"root ::= object
 value ::= object | array | string | number | "true" | "false" | "null"
-object ::= "{" ws ( string ws ":" ws value ( ws "," ws string ws ":" ws value )* )? ws "}"
-array ::= "[" ws ( value ( ws "," ws value )* )? ws "]"
+object ::= "{" ( string ":" ws value ( "," ws string ":" ws value )* )? "}"
+array ::= "[" ( value ( "," ws value )* )? "]"
 string ::= "\"" char{0,256} "\""
 char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
 number ::= "-"? ( "0" | [1-9] [0-9]{0,15} ) ( "." [0-9]{1,15} )? ( [eE] [-+]? [0-9]{1,3} )?
@@ -500,7 +548,8 @@ ws ::= " "?
 /// them), `properties`, `required`, `items`, `minItems`/`maxItems`, `minLength`/`maxLength`, `enum`,
 /// `const`, `anyOf`/`oneOf`. Keywords that only narrow values (`pattern`, `minimum`, `format`, ...) are
 /// ignored, and so is `additionalProperties`: the grammar emits the listed properties only, in the order
-/// of `properties`, required ones first. Output is compact JSON with at most one space between tokens.
+/// of `properties`, required ones first. Output is JSON on one line, with at most a space after `:` and
+/// `,` (a model left free to choose whitespace can loop on it).
 /// Strings and arrays are bounded (see `DEFAULT_MAX_STRING_CHARS`, `DEFAULT_MAX_ITEMS`) so that a small
 /// model cannot loop inside one forever.
 pub fn schema_to_gbnf(schema: &Value) -> Result<String, String> {
@@ -554,7 +603,12 @@ impl Grammar {
                 let options = options.ok_or_else(|| format!("{at}: {keyword} must be a non-empty array"))?;
                 let mut alternatives = Vec::with_capacity(options.len());
                 for (i, option) in options.iter().enumerate() {
-                    alternatives.push(self.visit(option, &format!("{name}-{i}"), &format!("{at}/{keyword}/{i}"), depth + 1)?);
+                    alternatives.push(self.visit(
+                        option,
+                        &format!("{name}-{i}"),
+                        &format!("{at}/{keyword}/{i}"),
+                        depth + 1,
+                    )?);
                 }
                 return Ok(format!("( {} )", alternatives.join(" | ")));
             }
@@ -595,7 +649,11 @@ impl Grammar {
                 if max > MAX_BOUNDED_REPETITION.max(DEFAULT_MAX_STRING_CHARS) {
                     return Ok(self.primitive(&format!("string-{min}-"), &format!(r#""\"" char{{{min},}} "\"""#)));
                 }
-                let rule: String = if (min, max) == (0, DEFAULT_MAX_STRING_CHARS) { "string".into() } else { format!("string-{min}-{max}") };
+                let rule: String = if (min, max) == (0, DEFAULT_MAX_STRING_CHARS) {
+                    "string".into()
+                } else {
+                    format!("string-{min}-{max}")
+                };
                 Ok(self.primitive(&rule, &format!(r#""\"" char{{{min},{max}}} "\"""#)))
             }
             "integer" => Ok(self.primitive("integer", INTEGER)),
@@ -632,7 +690,9 @@ impl Grammar {
             for key in list {
                 let key = key.as_str().ok_or_else(|| format!("{at}: \"required\" holds {key}, not a name"))?;
                 if !properties.contains_key(key) {
-                    return Err(format!("{at}: \"required\" names {key:?}, which is not in \"properties\"; add it there"));
+                    return Err(format!(
+                        "{at}: \"required\" names {key:?}, which is not in \"properties\"; add it there"
+                    ));
                 }
                 required.push(key);
             }
@@ -643,7 +703,7 @@ impl Grammar {
         for (key, property) in properties {
             let hint = format!("{name}-{}", rule_word(key));
             let value = self.visit(property, &hint, &format!("{at}/properties/{key}"), depth + 1)?;
-            let member = format!(r#"{} ws ":" ws {value}"#, literal(&Value::String(key.clone()).to_string()));
+            let member = format!(r#"{} ":" ws {value}"#, literal(&Value::String(key.clone()).to_string()));
             if required.contains(&key.as_str()) {
                 first.push(member);
             } else {
@@ -651,9 +711,9 @@ impl Grammar {
             }
         }
         let members = if !first.is_empty() {
-            let mut members = first.join(r#" ws "," ws "#);
+            let mut members = first.join(r#" "," ws "#);
             for member in &optional {
-                let _ = write!(members, r#" ( ws "," ws {member} )?"#);
+                let _ = write!(members, r#" ( "," ws {member} )?"#);
             }
             members
         } else if optional.is_empty() {
@@ -664,18 +724,14 @@ impl Grammar {
                 .map(|i| {
                     let mut start = optional[i].clone();
                     for member in &optional[i + 1..] {
-                        let _ = write!(start, r#" ( ws "," ws {member} )?"#);
+                        let _ = write!(start, r#" ( "," ws {member} )?"#);
                     }
                     start
                 })
                 .collect();
             format!("( {} )?", starts.join(" | "))
         };
-        let body = if members.is_empty() {
-            r#""{" ws "}""#.to_string()
-        } else {
-            format!(r#""{{" ws {members} ws "}}""#)
-        };
+        let body = if members.is_empty() { r#""{" "}""#.to_string() } else { format!(r#""{{" {members} "}}""#) };
         Ok(self.define(name, body))
     }
 
@@ -686,7 +742,8 @@ impl Grammar {
         at: &str,
         depth: usize,
     ) -> Result<String, String> {
-        let items = schema.get("items").ok_or_else(|| format!("{at}: an array needs \"items\" (the schema of one item)"))?;
+        let items =
+            schema.get("items").ok_or_else(|| format!("{at}: an array needs \"items\" (the schema of one item)"))?;
         let min = unsigned(schema, "minItems", at)?.unwrap_or(0);
         let max = unsigned(schema, "maxItems", at)?;
         if let Some(max) = max
@@ -697,19 +754,16 @@ impl Grammar {
         let max = max.unwrap_or(DEFAULT_MAX_ITEMS.max(min));
         self.primitive("ws", WS);
         if max == 0 {
-            return Ok(self.define(name, r#""[" ws "]""#.into()));
+            return Ok(self.define(name, r#""[" "]""#.into()));
         }
         let item = self.visit(items, &format!("{name}-item"), &format!("{at}/items"), depth + 1)?;
         let more = if max > MAX_BOUNDED_REPETITION {
-            format!(r#"( ws "," ws {item} ){{{},}}"#, min.saturating_sub(1))
+            format!(r#"( "," ws {item} ){{{},}}"#, min.saturating_sub(1))
         } else {
-            format!(r#"( ws "," ws {item} ){{{},{}}}"#, min.saturating_sub(1), max - 1)
+            format!(r#"( "," ws {item} ){{{},{}}}"#, min.saturating_sub(1), max - 1)
         };
-        let body = if min == 0 {
-            format!(r#""[" ws ( {item} {more} )? ws "]""#)
-        } else {
-            format!(r#""[" ws {item} {more} ws "]""#)
-        };
+        let body =
+            if min == 0 { format!(r#""[" ( {item} {more} )? "]""#) } else { format!(r#""[" {item} {more} "]""#) };
         Ok(self.define(name, body))
     }
 
@@ -800,8 +854,8 @@ mod tests {
             ws ::= " "?
             char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
             string ::= "\"" char{0,256} "\""
-            root-symbols ::= "[" ws ( string ( ws "," ws string ){0,2} )? ws "]"
-            root-value ::= "{" ws "\"summary\"" ws ":" ws string ws "," ws "\"symbols\"" ws ":" ws root-symbols ws "}"
+            root-symbols ::= "[" ( string ( "," ws string ){0,2} )? "]"
+            root-value ::= "{" "\"summary\"" ":" ws string "," ws "\"symbols\"" ":" ws root-symbols "}"
         "#]]
         .assert_eq(&schema_to_gbnf(&schema).unwrap());
     }
@@ -838,23 +892,24 @@ mod tests {
             number ::= integer fraction? exponent?
             char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
             string-0-40 ::= "\"" char{0,40} "\""
-            root-e-where ::= "{" ws "\"file\"" ws ":" ws string-0-40 ( ws "," ws "\"line\"" ws ":" ws integer )? ws "}"
+            root-e-where ::= "{" "\"file\"" ":" ws string-0-40 ( "," ws "\"line\"" ":" ws integer )? "}"
             string ::= "\"" char{0,256} "\""
-            root-f-calls-item ::= "{" ws "\"name\"" ws ":" ws string ws "}"
-            root-f-calls ::= "[" ws root-f-calls-item ( ws "," ws root-f-calls-item ){0,15} ws "]"
-            root-value ::= "{" ws "\"a_count\"" ws ":" ws integer ws "," ws "\"b_kind\"" ws ":" ws ( "\"fn\"" | "\"type \\\"alias\\\"\"" ) ws "," ws "\"c_ok\"" ws ":" ws boolean ws "," ws "\"d_score\"" ws ":" ws number ws "," ws "\"e_where\"" ws ":" ws root-e-where ws "," ws "\"f_calls\"" ws ":" ws root-f-calls ws "}"
+            root-f-calls-item ::= "{" "\"name\"" ":" ws string "}"
+            root-f-calls ::= "[" root-f-calls-item ( "," ws root-f-calls-item ){0,15} "]"
+            root-value ::= "{" "\"a_count\"" ":" ws integer "," ws "\"b_kind\"" ":" ws ( "\"fn\"" | "\"type \\\"alias\\\"\"" ) "," ws "\"c_ok\"" ":" ws boolean "," ws "\"d_score\"" ":" ws number "," ws "\"e_where\"" ":" ws root-e-where "," ws "\"f_calls\"" ":" ws root-f-calls "}"
         "#]]
         .assert_eq(&schema_to_gbnf(&schema).unwrap());
     }
 
     #[test]
     fn all_optional_properties() {
-        let schema = json!({"type": "object", "properties": {"x": {"type": "null"}, "y": {"type": ["integer", "null"]}}});
+        let schema =
+            json!({"type": "object", "properties": {"x": {"type": "null"}, "y": {"type": ["integer", "null"]}}});
         expect_test::expect![[r#"
             root ::= root-value
             ws ::= " "?
             integer ::= "-"? ( "0" | [1-9] [0-9]{0,15} )
-            root-value ::= "{" ws ( "\"x\"" ws ":" ws "null" ( ws "," ws "\"y\"" ws ":" ws ( integer | "null" ) )? | "\"y\"" ws ":" ws ( integer | "null" ) )? ws "}"
+            root-value ::= "{" ( "\"x\"" ":" ws "null" ( "," ws "\"y\"" ":" ws ( integer | "null" ) )? | "\"y\"" ":" ws ( integer | "null" ) )? "}"
         "#]]
         .assert_eq(&schema_to_gbnf(&schema).unwrap());
     }
@@ -865,7 +920,7 @@ mod tests {
         expect_test::expect![[r#"
             root ::= root-value
             ws ::= " "?
-            root-value ::= "[" ws "]"
+            root-value ::= "[" "]"
         "#]]
         .assert_eq(&schema_to_gbnf(&schema).unwrap());
         let schema = json!({"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 1000});
@@ -873,7 +928,7 @@ mod tests {
             root ::= root-value
             ws ::= " "?
             integer ::= "-"? ( "0" | [1-9] [0-9]{0,15} )
-            root-value ::= "[" ws integer ( ws "," ws integer ){1,} ws "]"
+            root-value ::= "[" integer ( "," ws integer ){1,} "]"
         "#]]
         .assert_eq(&schema_to_gbnf(&schema).unwrap());
     }
@@ -890,7 +945,11 @@ mod tests {
         let unique: HashSet<&str> = names.iter().copied().collect();
         assert_eq!(names.len(), unique.len(), "{grammar}");
         assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')), "{grammar}");
-        assert!(grammar.contains("root-a-b ::=") && grammar.contains("root-a-b-2 ::=") && grammar.contains("root-property ::="));
+        assert!(
+            grammar.contains("root-a-b ::=")
+                && grammar.contains("root-a-b-2 ::=")
+                && grammar.contains("root-property ::=")
+        );
     }
 
     #[test]
@@ -898,10 +957,16 @@ mod tests {
         let cases = [
             (json!({"$ref": "#/defs/x"}), "#: $ref (\"#/defs/x\") is not supported; inline the definition"),
             (json!({"type": "object", "properties": {"a": {}}}), "#/properties/a: no \"type\"; give one of"),
-            (json!({"type": "object", "required": ["a"]}), "#: \"required\" names \"a\", which is not in \"properties\""),
+            (
+                json!({"type": "object", "required": ["a"]}),
+                "#: \"required\" names \"a\", which is not in \"properties\"",
+            ),
             (json!({"type": "tuple"}), "#: unknown type \"tuple\""),
             (json!({"type": "array"}), "#: an array needs \"items\""),
-            (json!({"type": "array", "items": {"type": "string"}, "minItems": 3, "maxItems": 2}), "#: minItems 3 is above"),
+            (
+                json!({"type": "array", "items": {"type": "string"}, "minItems": 3, "maxItems": 2}),
+                "#: minItems 3 is above",
+            ),
             (json!({"type": "string", "maxLength": -1}), "#: maxLength must be a non-negative integer"),
             (json!({"enum": []}), "#: enum must be a non-empty array"),
             (json!(true), "#: `true` (any value) is not supported"),

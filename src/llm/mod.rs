@@ -5,9 +5,10 @@
 //! - `anthropic`: the Messages API — `anthropic.rs`;
 //! - `local`: llama.cpp in-process, behind the cargo feature `local` — `local.rs`.
 //!
-//! `resilient.rs` wraps any provider with what every call needs: connect / first-token / total
-//! timeouts, retries with exponential backoff and jitter on 5xx and connection errors, `429` with
-//! `Retry-After` obeyed, and a concurrency limit. Dropping a call's future cancels it (the HTTP
+//! The providers apply the connect and first-token timeouts (`http.rs`, shared by the two HTTP
+//! providers, with `sse.rs`); `resilient.rs` wraps any provider with what every call needs on top:
+//! the total timeout across attempts, retries with exponential backoff and jitter on 5xx and
+//! connection errors, `429` with `Retry-After` obeyed, and a concurrency limit. Dropping a call's future cancels it (the HTTP
 //! request is aborted, local generation stops).
 //!
 //! This module and its children are the only place reverie talks to the network. API keys are read
@@ -16,6 +17,7 @@
 //! are given.
 
 mod anthropic;
+mod http;
 #[cfg(feature = "local")]
 mod local;
 mod openai;
@@ -88,7 +90,9 @@ pub struct ChatResponse {
 pub enum LlmError {
     #[error("{provider}: could not connect to {url} ({detail}); is the server running and the base_url right?")]
     Connect { provider: String, url: String, detail: String },
-    #[error("{provider}: timed out waiting for {phase} after {after:?}; raise llm.{phase}_timeout or use a faster model")]
+    #[error(
+        "{provider}: timed out waiting for {phase} after {after:?}; raise llm.{phase}_timeout or use a faster model"
+    )]
     Timeout { provider: String, phase: &'static str, after: Duration },
     #[error("{provider}: rate limited (HTTP 429){}; lower llm.max_concurrency or the token budgets", retry_after.map(|d| format!(", retry after {d:?}")).unwrap_or_default())]
     RateLimited { provider: String, retry_after: Option<Duration> },
@@ -222,7 +226,9 @@ pub fn api_key(provider: &str, env_var: Option<&str>) -> Result<Option<String>, 
         Ok(key) if !key.trim().is_empty() => Ok(Some(key.trim().to_string())),
         _ => Err(LlmError::Config {
             provider: provider.to_string(),
-            detail: format!("llm.api_key_env names ${var}, which is not set; export it or remove api_key_env for a local server"),
+            detail: format!(
+                "llm.api_key_env names ${var}, which is not set; export it or remove api_key_env for a local server"
+            ),
         }),
     }
 }

@@ -6,10 +6,10 @@
 //! comes from the response (`stream_options.include_usage` when streaming) or is estimated and marked
 //! so. An answer is complete or an error: a stream that ends before `data: [DONE]` is
 //! `InvalidResponse`, never a silently partial answer. A server that ignores `max_tokens` is cut off
-//! at the hard cap in `sse::http::Answer` (finish reason `length`). One attempt per call; retries
+//! at the hard cap in `http::Answer` (finish reason `length`). One attempt per call; retries
 //! and the concurrency limit are `Resilient`'s. Dropping the future aborts the request.
 
-use super::sse::http::{self, Answer, Call, Deadlines, Next};
+use super::http::{self, Answer, Call, Deadlines, Next};
 use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, OnChunk, Provider, Role};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};

@@ -315,8 +315,11 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
     let encoding = session.encoding();
-    let mut question =
-        Question { text: params.question.clone(), budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
+    let mut question = Question {
+        text: params.question.clone(),
+        budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET),
+        ..Question::default()
+    };
     if let Some(doc_id) = &params.text_document {
         let documents = session.documents();
         if let Some(doc) = documents.get(doc_id.uri.as_str()) {
@@ -346,8 +349,8 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         let learned = for_learned.learned();
         answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget)
     })
-        .await
-        .map_err(|err| internal(format!("answering failed: {err}")))?;
+    .await
+    .map_err(|err| internal(format!("answering failed: {err}")))?;
     let answer = match plan {
         answer::Plan::Done(answer) => answer,
         answer::Plan::Model { request, context } => {
@@ -377,13 +380,23 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
                     answer: response.text,
                     source: "model".into(),
                     context,
-                    usage: answer::Usage { test_prompt_tokens: response.usage.prompt_tokens, test_completion_tokens: response.usage.completion_tokens, llm_calls: 1 },
+                    usage: answer::Usage {
+                        test_prompt_tokens: response.usage.prompt_tokens,
+                        test_completion_tokens: response.usage.completion_tokens,
+                        llm_calls: 1,
+                    },
                 },
                 Err(err) => {
                     // The model failed: still answer, from the context, and say why.
-                    let mut text = format!("The model could not answer ({err}). Here is the context reverie found instead.\n\n");
+                    let mut text =
+                        format!("The model could not answer ({err}). Here is the context reverie found instead.\n\n");
                     text.push_str(&answer::render_context_answer(&params.question, &context));
-                    Answer { answer: text, source: "context".into(), context, usage: answer::Usage { llm_calls: 1, ..answer::Usage::default() } }
+                    Answer {
+                        answer: text,
+                        source: "context".into(),
+                        context,
+                        usage: answer::Usage { llm_calls: 1, ..answer::Usage::default() },
+                    }
                 }
             }
         }

@@ -15,7 +15,7 @@ mod handlers;
 mod proto;
 mod session;
 mod status;
-mod transport;
+pub mod transport;
 
 pub use handlers::{AskParams, COMMANDS};
 pub use session::{ServerOptions, Session};

@@ -244,7 +244,9 @@ impl Session {
             return;
         }
         match activity {
-            Activity::Active if state != ServerState::Thinking => self.set_status(ServerState::Ready, None, Some("ready".into())),
+            Activity::Active if state != ServerState::Thinking => {
+                self.set_status(ServerState::Ready, None, Some("ready".into()))
+            }
             Activity::Active => {}
             Activity::Idle => {
                 if !self.start_thinking() {
@@ -302,7 +304,11 @@ impl Session {
                 crate::sleep::ThinkEvent::Planned { jobs } => planned.store(jobs, Ordering::Relaxed),
                 crate::sleep::ThinkEvent::Finished { job, .. } => {
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    let _ = events.send((n, planned.load(Ordering::Relaxed), format!("{} {}", job.kind.name(), job.subject)));
+                    let _ = events.send((
+                        n,
+                        planned.load(Ordering::Relaxed),
+                        format!("{} {}", job.kind.name(), job.subject),
+                    ));
                 }
                 _ => {}
             };
@@ -334,7 +340,8 @@ impl Session {
                 status.notes = counts.fresh + counts.stale;
                 status.stale = counts.stale;
             }
-            let state = if lock(&session.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
+            let state =
+                if lock(&session.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
             session.set_status(state, None, Some(message));
         });
         true
@@ -398,7 +405,9 @@ impl Session {
             edited_at_ns: lock(&self.edited_at).clone(),
             asked_about: lock(&self.asked_about).clone(),
             churn: HashMap::new(),
-            now_ns: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+            now_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
         }
     }
 

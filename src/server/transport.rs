@@ -3,7 +3,9 @@
 //! well-formed frame through unchanged, and replaces a malformed one — a bad header, a body that is
 //! not JSON, a frame over `MAX_FRAME_BYTES` — with a `reverie/malformed` request (id null), which the
 //! server answers with a JSON-RPC error naming the problem. Then it re-synchronizes on the next
-//! `Content-Length` header. The server never crashes or hangs on bad input.
+//! `Content-Length` header. A request (not a notification) for a `$/` method, which tower-lsp-server
+//! would silently drop, is renamed so it gets a MethodNotFound error. The server never crashes or
+//! hangs on bad input, and every request gets a response.
 
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -67,8 +69,20 @@ pub async fn guard_frames(input: impl AsyncRead + Unpin, mut output: impl AsyncW
                     return; // The stream ended mid-frame: the client is gone.
                 }
                 match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Ok(value) if value.is_object() => {
-                        if write_frame(&mut output, &body).await.is_err() {
+                    Ok(mut value) if value.is_object() => {
+                        // tower-lsp-server never answers a *request* whose method starts with `$/`
+                        // (it treats them as optional notifications), which would leave the client
+                        // waiting forever; rename it so it gets a MethodNotFound error instead.
+                        let dollar_request =
+                            value.get("id").is_some() && value["method"].as_str().is_some_and(|m| m.starts_with("$/"));
+                        let written = if dollar_request {
+                            let method = value["method"].as_str().unwrap_or_default().to_string();
+                            value["method"] = serde_json::Value::String(format!("reverie/unsupported{}", &method[1..]));
+                            write_frame(&mut output, value.to_string().as_bytes()).await
+                        } else {
+                            write_frame(&mut output, &body).await
+                        };
+                        if written.is_err() {
                             return;
                         }
                         None
