@@ -86,7 +86,11 @@ impl Bm25 {
                 postings.entry(token).or_default().push((id as u32, count));
             }
         }
-        let average_length = if lengths.is_empty() { 0.0 } else { lengths.iter().map(|&l| l as f64).sum::<f64>() / lengths.len() as f64 };
+        let average_length = if lengths.is_empty() {
+            0.0
+        } else {
+            lengths.iter().map(|&l| l as f64).sum::<f64>() / lengths.len() as f64
+        };
         Bm25 { postings, lengths, average_length }
     }
 
@@ -150,7 +154,11 @@ mod tests {
 
     #[test]
     fn bm25_prefers_rare_terms_and_short_documents() {
-        let docs = vec![tokenize("load settings from a file"), tokenize("save settings"), tokenize("parse the configuration file format and load it")];
+        let docs = vec![
+            tokenize("load settings from a file"),
+            tokenize("save settings"),
+            tokenize("parse the configuration file format and load it"),
+        ];
         let index = Bm25::new(docs);
         let hits = index.search(&tokenize("load settings"), 3);
         assert_eq!(hits[0].0, 0);

@@ -27,7 +27,11 @@ say what to read next.";
 pub fn model_request(question: &Question, context: &[ContextItem], completion_budget: u32) -> ChatRequest {
     let mut body = String::from("Context, most relevant first:\n");
     for (i, item) in context.iter().enumerate() {
-        let lines = if item.start_line == item.end_line { item.start_line.to_string() } else { format!("{}-{}", item.start_line, item.end_line) };
+        let lines = if item.start_line == item.end_line {
+            item.start_line.to_string()
+        } else {
+            format!("{}-{}", item.start_line, item.end_line)
+        };
         let stale = if item.stale { " (possibly outdated)" } else { "" };
         let _ = writeln!(body, "[{}] {}:{} — {}{stale}", i + 1, item.path, lines, item.reason);
         if !item.text.is_empty() {
@@ -46,7 +50,8 @@ pub fn model_request(question: &Question, context: &[ContextItem], completion_bu
     messages.push(Message { role: Role::User, content: String::new() });
     for turn in &history[older..] {
         messages.push(Message { role: Role::User, content: turn.question.clone() });
-        messages.push(Message { role: Role::Assistant, content: turn.answer.chars().take(TURN_ANSWER_CHARS).collect() });
+        messages
+            .push(Message { role: Role::Assistant, content: turn.answer.chars().take(TURN_ANSWER_CHARS).collect() });
     }
     let (redacted_context, _) = crate::redact::redact(&body);
     messages[0].content = redacted_context;
@@ -57,14 +62,23 @@ pub fn model_request(question: &Question, context: &[ContextItem], completion_bu
     }
     let (question_text, _) = crate::redact::redact(&question.text);
     match messages.last_mut() {
-        Some(last) if last.role == Role::User && history.is_empty() => last.content = format!("{}\n\nQuestion: {question_text}", last.content),
+        Some(last) if last.role == Role::User && history.is_empty() => {
+            last.content = format!("{}\n\nQuestion: {question_text}", last.content)
+        }
         _ => messages.push(Message { role: Role::User, content: question_text }),
     }
     // Earlier turns came from the user and a model: redact them too before they go out again.
     for message in &mut messages {
         message.content = crate::redact::redact(&message.content).0;
     }
-    ChatRequest { system: SYSTEM.into(), messages, max_tokens: completion_budget, temperature: 0.2, json_schema: None, stream: true }
+    ChatRequest {
+        system: SYSTEM.into(),
+        messages,
+        max_tokens: completion_budget,
+        temperature: 0.2,
+        json_schema: None,
+        stream: true,
+    }
 }
 
 /// The answer when no model is configured: the context itself, what to read and why.
@@ -78,9 +92,16 @@ pub fn render_context_answer(question: &str, context: &[ContextItem]) -> String 
         );
         return out;
     }
-    let _ = writeln!(out, "No model is configured, so this is the context reverie would give one: what to read, best first.\n");
+    let _ = writeln!(
+        out,
+        "No model is configured, so this is the context reverie would give one: what to read, best first.\n"
+    );
     for (i, item) in context.iter().enumerate() {
-        let lines = if item.start_line == item.end_line { format!("{}", item.start_line) } else { format!("{}-{}", item.start_line, item.end_line) };
+        let lines = if item.start_line == item.end_line {
+            format!("{}", item.start_line)
+        } else {
+            format!("{}-{}", item.start_line, item.end_line)
+        };
         let _ = writeln!(out, "{}. `{}:{}` — {}", i + 1, item.path, lines, item.reason);
         if !item.text.is_empty() {
             let _ = writeln!(out, "   ```\n   {}\n   ```", item.text.replace('\n', "\n   "));
@@ -94,12 +115,26 @@ mod tests {
     use super::*;
 
     fn item(path: &str) -> ContextItem {
-        ContextItem { path: path.into(), start_line: 3, end_line: 9, kind: "note".into(), score: 1.0, tokens: 10, reason: "the learned summary".into(), text: "Loads settings.".into(), stale: false }
+        ContextItem {
+            path: path.into(),
+            start_line: 3,
+            end_line: 9,
+            kind: "note".into(),
+            score: 1.0,
+            tokens: 10,
+            reason: "the learned summary".into(),
+            text: "Loads settings.".into(),
+            stale: false,
+        }
     }
 
     #[test]
     fn the_prompt_leads_with_context_and_keeps_roles_alternating() {
-        let question = Question { text: "and who calls it?".into(), history: vec![Turn { question: "what is load_settings?".into(), answer: "It loads settings.".into() }], ..Question::default() };
+        let question = Question {
+            text: "and who calls it?".into(),
+            history: vec![Turn { question: "what is load_settings?".into(), answer: "It loads settings.".into() }],
+            ..Question::default()
+        };
         let request = model_request(&question, &[item("lib.py")], 300);
         let roles: Vec<Role> = request.messages.iter().map(|m| m.role).collect();
         assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
@@ -107,7 +142,8 @@ mod tests {
         assert!(request.messages[0].content.ends_with("what is load_settings?"));
         assert_eq!(request.messages[2].content, "and who calls it?");
         assert_eq!(request.max_tokens, 300);
-        let first = model_request(&Question { text: "what is it?".into(), ..Question::default() }, &[item("a.py")], 100);
+        let first =
+            model_request(&Question { text: "what is it?".into(), ..Question::default() }, &[item("a.py")], 100);
         assert_eq!(first.messages.len(), 1);
         assert!(first.messages[0].content.ends_with("Question: what is it?"));
     }

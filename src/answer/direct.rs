@@ -33,7 +33,19 @@ enum Shape {
 fn shape_of(question: &str) -> Option<Shape> {
     let q = question.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| q.contains(w));
-    if has(&["what calls", "who calls", "callers of", "where is", "where are", "usages of", "uses of", "references to", "who uses", "what uses"]) && has(&["call", "used", "usage", "uses", "reference"]) {
+    if has(&[
+        "what calls",
+        "who calls",
+        "callers of",
+        "where is",
+        "where are",
+        "usages of",
+        "uses of",
+        "references to",
+        "who uses",
+        "what uses",
+    ]) && has(&["call", "used", "usage", "uses", "reference"])
+    {
         return Some(Shape::Callers);
     }
     if has(&["which tests", "what tests", "tests for", "tests cover", "test covers", "tested"]) {
@@ -62,12 +74,20 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     let mut context = Vec::new();
     match shape {
         Shape::Definition => {
-            let _ = writeln!(out, "`{name}` is defined in {} place{}:", defs.len(), if defs.len() == 1 { "" } else { "s" });
+            let _ =
+                writeln!(out, "`{name}` is defined in {} place{}:", defs.len(), if defs.len() == 1 { "" } else { "s" });
             for (file, index) in defs.iter().take(10) {
                 let def = &snapshot.files[file].definitions[*index as usize];
                 let (start, end) = def.span.lines_1based();
                 let _ = writeln!(out, "- `{file}:{start}` — {} `{}`", def.kind.name(), def.signature);
-                context.push(item(file, start, end, "definition", format!("{} `{}`", def.kind.name(), def.name), def.signature.clone()));
+                context.push(item(
+                    file,
+                    start,
+                    end,
+                    "definition",
+                    format!("{} `{}`", def.kind.name(), def.name),
+                    def.signature.clone(),
+                ));
             }
         }
         Shape::Callers => {
@@ -114,7 +134,12 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     for (file, facts) in &snapshot.files {
         for site in &facts.error_sites {
             if let Some(len) = longest_quoted_fragment(&site.message, &question.text) {
-                hits.push((len, file.clone(), site.clone(), site.definition.and_then(|d| facts.definitions.get(d as usize)).map(|d| d.name.clone())));
+                hits.push((
+                    len,
+                    file.clone(),
+                    site.clone(),
+                    site.definition.and_then(|d| facts.definitions.get(d as usize)).map(|d| d.name.clone()),
+                ));
             }
         }
     }
@@ -129,7 +154,14 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         let (start, end) = site.span.lines_1based();
         let place = within.map(|n| format!(" in `{n}`")).unwrap_or_default();
         let _ = writeln!(out, "- `{file}:{start}`{place} ({} \"{}\")", site.kind.name(), site.message);
-        context.push(item(&file, start, end, "error-site", format!("{} \"{}\"{place}", site.kind.name(), site.message), String::new()));
+        context.push(item(
+            &file,
+            start,
+            end,
+            "error-site",
+            format!("{} \"{}\"{place}", site.kind.name(), site.message),
+            String::new(),
+        ));
     }
     Some(Direct { answer: out, source: "facts", context })
 }
@@ -164,10 +196,26 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
         .anchors
         .iter()
         .filter(|a| a.symbol.as_deref().is_some_and(|s| symbols.contains(&s)))
-        .map(|a| item(&a.path, a.start_line, a.end_line, "note", format!("anchor of the anticipated answer (`{}`)", a.symbol.as_deref().unwrap_or("")), String::new()))
+        .map(|a| {
+            item(
+                &a.path,
+                a.start_line,
+                a.end_line,
+                "note",
+                format!("anchor of the anticipated answer (`{}`)", a.symbol.as_deref().unwrap_or("")),
+                String::new(),
+            )
+        })
         .collect();
     if context.is_empty() {
-        context.push(item(&note.subject, 1, 1, "note", "the file the anticipated answer is about".into(), String::new()));
+        context.push(item(
+            &note.subject,
+            1,
+            1,
+            "note",
+            "the file the anticipated answer is about".into(),
+            String::new(),
+        ));
     }
     let answer = format!(
         "{}\n\n(Answered from an anticipated question reverie prepared while you were away: \"{}\", {:.0}% similar; no model was called.)",
@@ -180,7 +228,17 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
 
 fn item(path: &str, start_line: u32, end_line: u32, kind: &str, reason: String, text: String) -> ContextItem {
     let tokens = estimate_tokens(&text) + estimate_tokens(path) + 4;
-    ContextItem { path: path.to_string(), start_line, end_line, kind: kind.into(), score: 1.0, tokens, reason, text, stale: false }
+    ContextItem {
+        path: path.to_string(),
+        start_line,
+        end_line,
+        kind: kind.into(),
+        score: 1.0,
+        tokens,
+        reason,
+        text,
+        stale: false,
+    }
 }
 
 #[cfg(test)]

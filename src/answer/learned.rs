@@ -43,7 +43,10 @@ impl LearnedContext {
         }
         let fresh: Vec<bool> = notes
             .iter()
-            .map(|n| planned.get(&(format!("{}/{}", n.provider, n.model_id_tail()), n.kind, n.subject.clone())) == Some(&n.key))
+            .map(|n| {
+                planned.get(&(format!("{}/{}", n.provider, n.model_id_tail()), n.kind, n.subject.clone()))
+                    == Some(&n.key)
+            })
             .collect();
         let mut passages = Vec::new();
         let mut questions = Vec::new();
@@ -55,7 +58,11 @@ impl LearnedContext {
                         passages.push(Passage {
                             note: i,
                             question: Some(q),
-                            text: format!("Q: {}\nA: {}", item["question"].as_str().unwrap_or(""), item["answer"].as_str().unwrap_or("")),
+                            text: format!(
+                                "Q: {}\nA: {}",
+                                item["question"].as_str().unwrap_or(""),
+                                item["answer"].as_str().unwrap_or("")
+                            ),
                         });
                     }
                 }
@@ -93,7 +100,9 @@ pub fn note_text(note: &Note) -> String {
     let body = &note.body;
     let mut out = String::new();
     let field = |name: &str| body[name].as_str().unwrap_or("").trim().to_string();
-    let list = |name: &str| -> Vec<String> { body[name].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect() };
+    let list = |name: &str| -> Vec<String> {
+        body[name].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+    };
     let named = |name: &str| -> Vec<String> {
         body[name]
             .as_array()
@@ -136,7 +145,11 @@ pub fn note_text(note: &Note) -> String {
         }
         NoteKind::Questions => {
             for q in body["questions"].as_array().into_iter().flatten() {
-                out.push_str(&format!("Q: {}\nA: {}\n", q["question"].as_str().unwrap_or(""), q["answer"].as_str().unwrap_or("")));
+                out.push_str(&format!(
+                    "Q: {}\nA: {}\n",
+                    q["question"].as_str().unwrap_or(""),
+                    q["answer"].as_str().unwrap_or("")
+                ));
             }
         }
         NoteKind::ModuleSummary => {

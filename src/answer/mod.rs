@@ -94,7 +94,13 @@ fn retrieval_question(snapshot: &Snapshot, question: &Question) -> Question {
 }
 
 /// Decides how to answer (see the module docs). `completion_budget` bounds a model's answer.
-pub fn plan_answer(snapshot: &Snapshot, learned: Option<&LearnedContext>, question: &Question, have_model: bool, completion_budget: u32) -> Plan {
+pub fn plan_answer(
+    snapshot: &Snapshot,
+    learned: Option<&LearnedContext>,
+    question: &Question,
+    have_model: bool,
+    completion_budget: u32,
+) -> Plan {
     let retrieval = retrieval_question(snapshot, question);
     if let Some(direct) = learned.and_then(|l| anticipated(l, question)) {
         return Plan::Done(from_direct(direct));
@@ -107,7 +113,12 @@ pub fn plan_answer(snapshot: &Snapshot, learned: Option<&LearnedContext>, questi
         let request = model_request(question, &context, completion_budget);
         return Plan::Model { request, context };
     }
-    Plan::Done(Answer { answer: render_context_answer(&question.text, &context), source: "context".into(), context, usage: Usage::default() })
+    Plan::Done(Answer {
+        answer: render_context_answer(&question.text, &context),
+        source: "context".into(),
+        context,
+        usage: Usage::default(),
+    })
 }
 
 fn from_direct(direct: Direct) -> Answer {

@@ -56,11 +56,19 @@ pub fn identifiers_in(text: &str) -> Vec<String> {
 
 /// Identifiers of the question that name definitions in the workspace.
 pub fn named_definitions(snapshot: &Snapshot, question: &str) -> Vec<String> {
-    identifiers_in(question).into_iter().filter(|w| w.len() > 2 && snapshot.definitions_by_name.contains_key(w)).collect()
+    identifiers_in(question)
+        .into_iter()
+        .filter(|w| w.len() > 2 && snapshot.definitions_by_name.contains_key(w))
+        .collect()
 }
 
 /// Fused candidates, best first, before budgeting.
-pub fn candidates(snapshot: &Snapshot, learned: Option<&LearnedContext>, question: &Question, rankers: Rankers) -> Vec<ContextItem> {
+pub fn candidates(
+    snapshot: &Snapshot,
+    learned: Option<&LearnedContext>,
+    question: &Question,
+    rankers: Rankers,
+) -> Vec<ContextItem> {
     let mut lists: Vec<(f64, Vec<ContextItem>)> = Vec::new();
     let named = named_definitions(snapshot, &question.text);
     let tokens = tokenize(&question.text);
@@ -88,7 +96,9 @@ pub fn candidates(snapshot: &Snapshot, learned: Option<&LearnedContext>, questio
             wb.total_cmp(&wa)
         });
         for name in by_specificity {
-            for (key, index) in snapshot.definitions_named(name, question.focus_file.as_deref()).iter().take(MAX_PER_FILE * 2) {
+            for (key, index) in
+                snapshot.definitions_named(name, question.focus_file.as_deref()).iter().take(MAX_PER_FILE * 2)
+            {
                 let def = &snapshot.files[key].definitions[*index as usize];
                 exact.push(definition_item(key, def, "definition", format!("`{name}` is named in the question")));
             }
@@ -133,7 +143,12 @@ pub fn candidates(snapshot: &Snapshot, learned: Option<&LearnedContext>, questio
             let key = &snapshot.graph.files[*file as usize];
             if let Some((key, facts)) = snapshot.files.get_key_value(key.as_str()) {
                 for def in facts.definitions.iter().filter(|d| &d.name == name).take(2) {
-                    items.push(definition_item(key, def, "ranked-definition", "central to the code around your question".into()));
+                    items.push(definition_item(
+                        key,
+                        def,
+                        "ranked-definition",
+                        "central to the code around your question".into(),
+                    ));
                 }
             }
         }
@@ -189,7 +204,9 @@ fn fuse(lists: Vec<(f64, Vec<ContextItem>)>) -> Vec<ContextItem> {
             item
         })
         .collect();
-    fused.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.path, a.start_line).cmp(&(&b.path, b.start_line))));
+    fused.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| (&a.path, a.start_line).cmp(&(&b.path, b.start_line)))
+    });
     fused
 }
 
@@ -232,8 +249,22 @@ fn definition_item(key: &str, def: &Definition, kind: &str, reason: String) -> C
     }
     let (start_line, end_line) = def.span.lines_1based();
     let tokens = estimate_tokens(&text) + estimate_tokens(key) + 4;
-    let reason = if is_secret(key) { format!("a {} in a file that looks like it holds secrets", def.kind.name()) } else { format!("{} `{}`: {reason}", def.kind.name(), def.name) };
-    ContextItem { path: key.to_string(), start_line, end_line, kind: kind.into(), score: 0.0, tokens, reason, text, stale: false }
+    let reason = if is_secret(key) {
+        format!("a {} in a file that looks like it holds secrets", def.kind.name())
+    } else {
+        format!("{} `{}`: {reason}", def.kind.name(), def.name)
+    };
+    ContextItem {
+        path: key.to_string(),
+        start_line,
+        end_line,
+        kind: kind.into(),
+        score: 0.0,
+        tokens,
+        reason,
+        text,
+        stale: false,
+    }
 }
 
 fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> ContextItem {
@@ -244,7 +275,17 @@ fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> Conte
         None => "this error message is produced here".into(),
     };
     let tokens = estimate_tokens(&text) + estimate_tokens(key) + 4;
-    ContextItem { path: key.to_string(), start_line, end_line, kind: "error-site".into(), score: 0.0, tokens, reason, text, stale: false }
+    ContextItem {
+        path: key.to_string(),
+        start_line,
+        end_line,
+        kind: "error-site".into(),
+        score: 0.0,
+        tokens,
+        reason,
+        text,
+        stale: false,
+    }
 }
 
 /// A learned passage as a context item, cited at its note's first anchor (or its file).
@@ -258,13 +299,25 @@ fn passage_item(learned: &LearnedContext, passage: usize, snapshot: &Snapshot) -
     };
     let anchor = match p.question {
         Some(q) => {
-            let symbols: Vec<&str> = note.body["questions"][q]["symbols"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
-            note.anchors.iter().find(|a| a.symbol.as_deref().is_some_and(|s| symbols.contains(&s))).or(note.anchors.first())
+            let symbols: Vec<&str> = note.body["questions"][q]["symbols"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str())
+                .collect();
+            note.anchors
+                .iter()
+                .find(|a| a.symbol.as_deref().is_some_and(|s| symbols.contains(&s)))
+                .or(note.anchors.first())
         }
         None => note.anchors.first(),
     };
     let (path, start_line, end_line) = match anchor {
-        Some(a) if note.kind.is_file_level() => (a.path.clone(), 1.max(if p.question.is_some() { a.start_line } else { 1 }), if p.question.is_some() { a.end_line } else { file_end(snapshot, &a.path) }),
+        Some(a) if note.kind.is_file_level() => (
+            a.path.clone(),
+            1.max(if p.question.is_some() { a.start_line } else { 1 }),
+            if p.question.is_some() { a.end_line } else { file_end(snapshot, &a.path) },
+        ),
         _ if note.kind.is_file_level() => (note.subject.clone(), 1, file_end(snapshot, &note.subject)),
         _ => (if note.subject.is_empty() { ".".to_string() } else { note.subject.clone() }, 1, 1),
     };
@@ -325,7 +378,12 @@ pub fn longest_quoted_fragment(message: &str, question: &str) -> Option<usize> {
         }
     }
     fragments.push(current);
-    fragments.iter().map(|f| f.trim()).filter(|f| f.len() >= MIN_MESSAGE_FRAGMENT && question.contains(f)).map(str::len).max()
+    fragments
+        .iter()
+        .map(|f| f.trim())
+        .filter(|f| f.len() >= MIN_MESSAGE_FRAGMENT && question.contains(f))
+        .map(str::len)
+        .max()
 }
 
 #[cfg(test)]
@@ -334,13 +392,26 @@ mod tests {
 
     #[test]
     fn identifiers_are_split_and_deduplicated() {
-        assert_eq!(identifiers_in("Why does store.open_db() fail? open_db again, 42x"), vec!["Why", "does", "store", "open_db", "fail", "again"]);
+        assert_eq!(
+            identifiers_in("Why does store.open_db() fail? open_db again, 42x"),
+            vec!["Why", "does", "store", "open_db", "fail", "again"]
+        );
     }
 
     #[test]
     fn error_messages_match_across_placeholders() {
-        assert_eq!(longest_quoted_fragment("no such table: {name} in database", "I get `no such table: users in database`"), Some(14));
-        assert_eq!(longest_quoted_fragment("Bad value %r for field %(field)s", "Bad value 'x' for field"), None, "fragments too short");
-        assert_eq!(longest_quoted_fragment("settings path must not be empty", "ValueError: settings path must not be empty"), Some(31));
+        assert_eq!(
+            longest_quoted_fragment("no such table: {name} in database", "I get `no such table: users in database`"),
+            Some(14)
+        );
+        assert_eq!(
+            longest_quoted_fragment("Bad value %r for field %(field)s", "Bad value 'x' for field"),
+            None,
+            "fragments too short"
+        );
+        assert_eq!(
+            longest_quoted_fragment("settings path must not be empty", "ValueError: settings path must not be empty"),
+            Some(31)
+        );
     }
 }

@@ -9,7 +9,12 @@ const TOP_CALLERS: usize = 5;
 
 /// Markdown describing `name` as seen from the file `from` (its own definitions come first), or
 /// `None` if the workspace defines nothing by that name.
-pub fn describe_symbol(snapshot: &Snapshot, learned: Option<&LearnedContext>, name: &str, from: Option<&str>) -> Option<String> {
+pub fn describe_symbol(
+    snapshot: &Snapshot,
+    learned: Option<&LearnedContext>,
+    name: &str,
+    from: Option<&str>,
+) -> Option<String> {
     let defs = snapshot.definitions_named(name, from);
     let (key, index) = defs.first()?;
     let facts = &snapshot.files[key];

@@ -59,7 +59,10 @@ impl AskArgs {
 
 pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     let question_text = args.question().to_string();
-    anyhow::ensure!(!question_text.trim().is_empty(), "the question is empty: reverie ask . \"where is the config loaded?\"");
+    anyhow::ensure!(
+        !question_text.trim().is_empty(),
+        "the question is empty: reverie ask . \"where is the config loaded?\""
+    );
     let root = super::workspace_root(&args.path())?;
     let config = super::load_config(&root);
     let roots = vec![root.clone()];
@@ -67,26 +70,42 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     let before = store.file_records()?.len();
     let report = super::index::index_with_progress(&store, &roots, &config)?;
     if report.parsed > 0 {
-        eprintln!("reverie: indexed {} ({} files parsed{})", root.display(), report.parsed, if before == 0 { ", first run" } else { "" });
+        eprintln!(
+            "reverie: indexed {} ({} files parsed{})",
+            root.display(),
+            report.parsed,
+            if before == 0 { ", first run" } else { "" }
+        );
     }
     let started = std::time::Instant::now();
     let facts = crate::index::all_facts(&store)?;
     let files = facts.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
     let snapshot = crate::snapshot::Snapshot::new(files);
     let learned = crate::answer::LearnedContext::new(store.notes()?, &snapshot);
-    let provider = if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
+    let provider =
+        if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
     let history = match &args.conversation {
         Some(id) => store.conversation(id)?,
         None => Vec::new(),
     };
-    let question = crate::answer::Question { text: question_text.clone(), budget: args.budget, history, ..Default::default() };
-    let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), config.llm_answer_tokens());
+    let question =
+        crate::answer::Question { text: question_text.clone(), budget: args.budget, history, ..Default::default() };
+    let plan = crate::answer::plan_answer(
+        &snapshot,
+        Some(&learned),
+        &question,
+        provider.is_some(),
+        config.llm_answer_tokens(),
+    );
     let streaming = args.format == Format::Text;
     let answer = match plan {
         crate::answer::Plan::Done(answer) => answer,
         crate::answer::Plan::Model { request, context } => {
             let provider = provider.expect("a model plan is only made with a provider");
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
             let on_chunk = |text: &str| {
                 if streaming {
                     print!("{text}");
@@ -95,18 +114,33 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             };
             let call_started = std::time::Instant::now();
             let result = runtime.block_on(crate::llm::Provider::chat(provider.as_ref(), &request, &on_chunk));
-            store.record(&crate::ledger::test_entry(provider.as_ref(), &question_text, &request, &result, call_started.elapsed()))?;
+            store.record(&crate::ledger::test_entry(
+                provider.as_ref(),
+                &question_text,
+                &request,
+                &result,
+                call_started.elapsed(),
+            ))?;
             match result {
                 Ok(response) => crate::answer::Answer {
                     answer: response.text,
                     source: "model".into(),
                     context,
-                    usage: crate::answer::Usage { test_prompt_tokens: response.usage.prompt_tokens, test_completion_tokens: response.usage.completion_tokens, llm_calls: 1 },
+                    usage: crate::answer::Usage {
+                        test_prompt_tokens: response.usage.prompt_tokens,
+                        test_completion_tokens: response.usage.completion_tokens,
+                        llm_calls: 1,
+                    },
                 },
                 Err(err) => {
                     eprintln!("reverie: the model could not answer ({err}); showing the context instead");
                     let text = crate::answer::render_context_answer(&question_text, &context);
-                    crate::answer::Answer { answer: text, source: "context".into(), context, usage: crate::answer::Usage { llm_calls: 1, ..Default::default() } }
+                    crate::answer::Answer {
+                        answer: text,
+                        source: "context".into(),
+                        context,
+                        usage: crate::answer::Usage { llm_calls: 1, ..Default::default() },
+                    }
                 }
             }
         }
@@ -124,7 +158,14 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                 context: answer
                     .context
                     .iter()
-                    .map(|c| JsonItem { path: &c.path, start_line: c.start_line, end_line: c.end_line, kind: &c.kind, score: c.score, tokens: c.tokens })
+                    .map(|c| JsonItem {
+                        path: &c.path,
+                        start_line: c.start_line,
+                        end_line: c.end_line,
+                        kind: &c.kind,
+                        score: c.score,
+                        tokens: c.tokens,
+                    })
                     .collect(),
                 usage: &answer.usage,
                 latency_ms,
@@ -142,7 +183,11 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             }
             eprintln!(
                 "reverie: source {} · {} model call(s), {} prompt + {} completion tokens · {:.0} ms",
-                answer.source, answer.usage.llm_calls, answer.usage.test_prompt_tokens, answer.usage.test_completion_tokens, latency_ms
+                answer.source,
+                answer.usage.llm_calls,
+                answer.usage.test_prompt_tokens,
+                answer.usage.test_completion_tokens,
+                latency_ms
             );
         }
     }
