@@ -246,7 +246,9 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
         let (definitions, references, graph_hash) = match record.filter(|r| r.content_hash == hash) {
             Some(r) => (r.definitions, r.references, r.graph_hash),
             None => match store.facts(file.language, &hash) {
-                Ok(Some(facts)) => (facts.definitions.len() as u32, facts.references.len() as u32, graph::graph_digest(&facts)),
+                Ok(Some(facts)) => {
+                    (facts.definitions.len() as u32, facts.references.len() as u32, graph::graph_digest(&facts))
+                }
                 _ => return parse(file, &bytes, now),
             },
         };

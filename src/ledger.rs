@@ -73,9 +73,14 @@ pub fn test_entry(
     let (usage, model, outcome) = match result {
         Ok(response) => (response.usage, response.model.clone(), "ok".to_string()),
         Err(err) => {
-            let prompt: usize = request.messages.iter().map(|m| crate::tokens::estimate_tokens(&m.content)).sum::<usize>()
-                + crate::tokens::estimate_tokens(&request.system);
-            (TokenUsage { prompt_tokens: prompt as u64, completion_tokens: 0, estimated: true }, provider.model().to_string(), err.to_string())
+            let prompt: usize =
+                request.messages.iter().map(|m| crate::tokens::estimate_tokens(&m.content)).sum::<usize>()
+                    + crate::tokens::estimate_tokens(&request.system);
+            (
+                TokenUsage { prompt_tokens: prompt as u64, completion_tokens: 0, estimated: true },
+                provider.model().to_string(),
+                err.to_string(),
+            )
         }
     };
     LedgerEntry {
@@ -125,7 +130,13 @@ pub struct AmortizationRow {
 
 /// The paper's accounting: `sleep_tokens` spent once per context, `test_tokens_with_notes` per
 /// question when answering from notes, `test_tokens_without` per question without them.
-pub fn amortization(sleep_tokens: f64, test_tokens_with_notes: f64, test_tokens_without: f64, queries: u32, multiplier: f64) -> AmortizationRow {
+pub fn amortization(
+    sleep_tokens: f64,
+    test_tokens_with_notes: f64,
+    test_tokens_without: f64,
+    queries: u32,
+    multiplier: f64,
+) -> AmortizationRow {
     let n = f64::from(queries.max(1));
     let with_notes = (sleep_tokens + n * multiplier * test_tokens_with_notes) / n;
     let test_only = multiplier * test_tokens_without;

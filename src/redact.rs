@@ -29,9 +29,22 @@ pub fn is_secret_file(path: &Path) -> bool {
         || lower.starts_with("id_dsa")
         || lower.starts_with("id_ecdsa")
         || lower.starts_with("id_ed25519")
-        || [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".asc", ".gpg", ".ovpn", ".kdbx", ".tfvars", ".tfstate"]
-            .iter()
-            .any(|ext| lower.ends_with(ext))
+        || [
+            ".pem",
+            ".key",
+            ".p12",
+            ".pfx",
+            ".jks",
+            ".keystore",
+            ".asc",
+            ".gpg",
+            ".ovpn",
+            ".kdbx",
+            ".tfvars",
+            ".tfstate",
+        ]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
         || [
             ".npmrc",
             ".pypirc",
@@ -81,8 +94,20 @@ const PREFIXED: &[(&str, &str, usize)] = &[
 ];
 
 /// Names that, when assigned a long random-looking value, mark it as a secret.
-const SECRET_NAMES: &[&str] =
-    &["key", "secret", "token", "password", "passwd", "pwd", "credential", "auth", "private", "api_key", "apikey", "access"];
+const SECRET_NAMES: &[&str] = &[
+    "key",
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "credential",
+    "auth",
+    "private",
+    "api_key",
+    "apikey",
+    "access",
+];
 
 fn is_token_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'/' | b'+' | b'=' | b'.')
@@ -231,10 +256,14 @@ fn entropy_bits_per_char(value: &str) -> f64 {
         counts[b as usize] += 1;
     }
     let n = value.len() as f64;
-    counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = c as f64 / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -243,7 +272,19 @@ mod tests {
 
     #[test]
     fn secret_files_are_recognized() {
-        for secret in [".env", ".env.production", "prod.env", "server.pem", "tls.key", "id_rsa", "id_ed25519.pub", ".npmrc", ".pypirc", "credentials.json", "client_secret.json"] {
+        for secret in [
+            ".env",
+            ".env.production",
+            "prod.env",
+            "server.pem",
+            "tls.key",
+            "id_rsa",
+            "id_ed25519.pub",
+            ".npmrc",
+            ".pypirc",
+            "credentials.json",
+            "client_secret.json",
+        ] {
             assert!(is_secret_file(Path::new(secret)), "{secret}");
         }
         for ordinary in ["main.rs", "keyboard.py", "environment.ts", "README.md", "secrets.md", "tokenizer.go"] {

@@ -51,7 +51,14 @@ impl Snapshot {
             .zip(ranking.file_ranks.iter())
             .map(|(k, r)| (Arc::<str>::from(k.as_str()), *r))
             .collect();
-        Snapshot { files, definitions_by_name, references_by_name, graph: file_graph, file_ranks, facts_index: Default::default() }
+        Snapshot {
+            files,
+            definitions_by_name,
+            references_by_name,
+            graph: file_graph,
+            file_ranks,
+            facts_index: Default::default(),
+        }
     }
 
     /// A new snapshot with `changed` files replaced (or added) and `removed` files dropped.

@@ -211,7 +211,16 @@ impl Store {
     }
 
     fn clear_all(&self) -> Result<()> {
-        for tree in [&self.meta, &self.files, &self.facts, &self.skipped, &self.notes, &self.failures, &self.ledger, &self.conversations] {
+        for tree in [
+            &self.meta,
+            &self.files,
+            &self.facts,
+            &self.skipped,
+            &self.notes,
+            &self.failures,
+            &self.ledger,
+            &self.conversations,
+        ] {
             tree.clear()?;
         }
         Ok(())
@@ -287,7 +296,6 @@ impl Store {
         self.skipped.apply_batch(unskip)?;
         // Durable per batch: a crash loses at most the batch in flight, never finished work.
         self.flush()
-
     }
 
     /// Updates records whose file was confirmed unchanged (same bytes, new mtime).
@@ -455,7 +463,9 @@ impl Store {
         let mut out = Vec::new();
         for item in self.failures.iter() {
             let (key, value) = item?;
-            let Some(kind) = crate::sleep::NoteKind::ALL.into_iter().find(|k| key.first() == Some(&k.byte())) else { continue };
+            let Some(kind) = crate::sleep::NoteKind::ALL.into_iter().find(|k| key.first() == Some(&k.byte())) else {
+                continue;
+            };
             let subject = String::from_utf8_lossy(&key[1..]).into_owned();
             if let Some(failure) = decode_json(&value, "failure", &subject) {
                 out.push((kind, subject, failure));
@@ -489,7 +499,11 @@ impl Store {
 impl Store {
     /// The turns of a conversation so far (empty for a new one).
     pub fn conversation(&self, id: &str) -> Result<Vec<crate::answer::Turn>> {
-        Ok(self.conversations.get(id.as_bytes())?.and_then(|bytes| decode_json(&bytes, "conversation", id)).unwrap_or_default())
+        Ok(self
+            .conversations
+            .get(id.as_bytes())?
+            .and_then(|bytes| decode_json(&bytes, "conversation", id))
+            .unwrap_or_default())
     }
 
     /// Appends a turn to a conversation, keeping the last `MAX_TURNS`.
@@ -509,7 +523,8 @@ impl Store {
         let mut out = Vec::new();
         for item in self.conversations.iter() {
             let (key, value) = item?;
-            let turns: Vec<crate::answer::Turn> = decode_json(&value, "conversation", &String::from_utf8_lossy(&key)).unwrap_or_default();
+            let turns: Vec<crate::answer::Turn> =
+                decode_json(&value, "conversation", &String::from_utf8_lossy(&key)).unwrap_or_default();
             out.extend(turns.into_iter().map(|t| t.question));
         }
         Ok(out)

@@ -16,7 +16,11 @@ const APP_PY: &str = "from pkg.lib import Settings\n\n\ndef main():\n    Setting
 /// A workspace whose notes were written by a pass of `think` against the fake.
 fn thought() -> (Workspace, FakeOpenAi) {
     let fake = FakeOpenAi::start(|request| {
-        if job_of(request).0 == "other" { Reply::Text("The model's answer, citing pkg/lib.py:4.".into()) } else { Reply::Text(valid_note(request)) }
+        if job_of(request).0 == "other" {
+            Reply::Text("The model's answer, citing pkg/lib.py:4.".into())
+        } else {
+            Reply::Text(valid_note(request))
+        }
     });
     let ws = Workspace::with(&[("pkg/lib.py", LIB_PY), ("app.py", APP_PY)]);
     ws.write("reverie.toml", fake.llm_config());
@@ -64,7 +68,10 @@ fn structural_questions_are_answered_from_facts() {
     assert_eq!(answer["context"][0]["start_line"], 5);
     let answer = ask(&ws, "where is the error \"settings path must not be empty\" raised?", &[]);
     assert_eq!(answer["source"], "facts", "{answer}");
-    assert_eq!((answer["context"][0]["path"].as_str().unwrap(), answer["context"][0]["start_line"].as_u64().unwrap()), ("pkg/lib.py", 6));
+    assert_eq!(
+        (answer["context"][0]["path"].as_str().unwrap(), answer["context"][0]["start_line"].as_u64().unwrap()),
+        ("pkg/lib.py", 6)
+    );
     assert_eq!(fake.requests().len(), before);
 }
 
@@ -117,7 +124,9 @@ async fn answers_stream_over_lsp_and_hover_shows_the_learned_summary() {
     let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
     client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
     client.wait_for_status("ready", 1).await;
-    let answer = client.result("reverie/ask", json!({"question": "explain how configuration gets loaded for the app", "token": "t1"})).await;
+    let answer = client
+        .result("reverie/ask", json!({"question": "explain how configuration gets loaded for the app", "token": "t1"}))
+        .await;
     assert_eq!(answer["source"], "model", "{answer}");
     let chunks: String = client
         .received

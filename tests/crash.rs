@@ -15,7 +15,11 @@ const ITERATIONS: u64 = 50;
 fn generated_workspace(files: usize) -> Workspace {
     let ws = Workspace::new();
     for i in 0..files {
-        let mut src = format!("\"\"\"Module {i}.\"\"\"\nfrom pkg.m{} import helper_{}\n\n\nclass Thing{i}:\n", (i + 1) % files, (i + 1) % files);
+        let mut src = format!(
+            "\"\"\"Module {i}.\"\"\"\nfrom pkg.m{} import helper_{}\n\n\nclass Thing{i}:\n",
+            (i + 1) % files,
+            (i + 1) % files
+        );
         for j in 0..12 {
             src.push_str(&format!("    def method_{j}(self, x):\n        if x is None:\n            raise ValueError(\"thing {i} method {j} needs x\")\n        return helper_{}(x) + {j}\n\n", (i + 1) % files));
         }
@@ -63,13 +67,23 @@ fn kill_9_during_indexing_loses_nothing() {
     }
     let recovered = ws.json(&["index", "."]);
     let fresh_cache = ws.home.path().join("fresh-cache");
-    let fresh: Value = serde_json::from_slice(&ws.command(&["index", ".", "--format", "json"]).env("REVERIE_CACHE_DIR", &fresh_cache).output().unwrap().stdout).unwrap();
+    let fresh: Value = serde_json::from_slice(
+        &ws.command(&["index", ".", "--format", "json"])
+            .env("REVERIE_CACHE_DIR", &fresh_cache)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     println!("iterations: {ITERATIONS}, killed mid-work: {killed}, recovered parsed {} files", recovered["parsed"]);
     assert!(killed >= ITERATIONS / 4, "the kills must land mid-work to mean anything ({killed})");
     assert!(recovered["parsed"].as_u64().unwrap() < 300, "finished batches survive the kills: {recovered}");
     assert_eq!(counts(&recovered), counts(&fresh), "after the crashes the index equals a fresh one");
     let map = ws.ok(&["map", ".", "--budget", "500"]);
-    let fresh_map = String::from_utf8(ws.command(&["map", ".", "--budget", "500"]).env("REVERIE_CACHE_DIR", &fresh_cache).output().unwrap().stdout).unwrap();
+    let fresh_map = String::from_utf8(
+        ws.command(&["map", ".", "--budget", "500"]).env("REVERIE_CACHE_DIR", &fresh_cache).output().unwrap().stdout,
+    )
+    .unwrap();
     assert_eq!(map, fresh_map, "the same facts give the same map");
 }
 

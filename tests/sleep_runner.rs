@@ -52,12 +52,29 @@ async fn a_result_for_outdated_inputs_is_dropped() {
     let (store, _) = Store::open(dir.path()).unwrap();
     let provider = provider(&fake);
     let config = summaries_only();
-    let snapshot_fn = { let current = current.clone(); move || current.lock().unwrap().clone() };
+    let snapshot_fn = {
+        let current = current.clone();
+        move || current.lock().unwrap().clone()
+    };
     let source = |_: &str| Some("def alpha():\n    return 1\n".to_string());
-    let thinker = Thinker { store: &store, provider: Some(provider.as_ref() as &dyn Provider), config: &config, snapshot: &snapshot_fn, source: &source, signals: Default::default(), asked: vec![] };
+    let thinker = Thinker {
+        store: &store,
+        provider: Some(provider.as_ref() as &dyn Provider),
+        config: &config,
+        snapshot: &snapshot_fn,
+        source: &source,
+        signals: Default::default(),
+        asked: vec![],
+    };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let outcomes = Mutex::new(Vec::new());
-    let report = thinker.think(&ThinkOptions::default(), rx, &|e| if let reverie::sleep::ThinkEvent::Finished { outcome, .. } = e { outcomes.lock().unwrap().push(outcome.clone()) }).await;
+    let report = thinker
+        .think(&ThinkOptions::default(), rx, &|e| {
+            if let reverie::sleep::ThinkEvent::Finished { outcome, .. } = e {
+                outcomes.lock().unwrap().push(outcome.clone())
+            }
+        })
+        .await;
     assert_eq!(report.outdated, 1, "{report:?}");
     assert_eq!(outcomes.into_inner().unwrap(), [Outcome::Outdated]);
     assert!(store.note(NoteKind::FileSummary, "a.py").unwrap().is_none(), "nothing stored for the old inputs");
@@ -82,7 +99,15 @@ async fn activity_stops_new_jobs_and_cancels_a_slow_call_after_the_grace_period(
     let config = summaries_only();
     let snapshot_fn = move || snap.clone();
     let source = |_: &str| None;
-    let thinker = Thinker { store: &store, provider: Some(provider.as_ref() as &dyn Provider), config: &config, snapshot: &snapshot_fn, source: &source, signals: Default::default(), asked: vec![] };
+    let thinker = Thinker {
+        store: &store,
+        provider: Some(provider.as_ref() as &dyn Provider),
+        config: &config,
+        snapshot: &snapshot_fn,
+        source: &source,
+        signals: Default::default(),
+        asked: vec![],
+    };
 
     // Already active: nothing starts.
     let (_tx, rx) = tokio::sync::watch::channel(true);
@@ -98,14 +123,20 @@ async fn activity_stops_new_jobs_and_cancels_a_slow_call_after_the_grace_period(
     let no_events = |_: reverie::sleep::ThinkEvent| {};
     let think = thinker.think(&options, rx, &no_events);
     let trigger = async {
-        tokio::task::spawn_blocking(move || seen_rx.recv_timeout(Duration::from_secs(30))).await.unwrap().expect("the request reached the server");
+        tokio::task::spawn_blocking(move || seen_rx.recv_timeout(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .expect("the request reached the server");
         tx.send(true).unwrap();
     };
     let (report, _) = tokio::join!(think, trigger);
     assert!(report.stopped.as_deref().unwrap_or("").contains("cancelled"), "{report:?}");
     assert_eq!(fake.requests().len(), 1, "no second job started");
     assert!(started.elapsed() < Duration::from_secs(20), "cancelled, not waited out");
-    assert!(store.note(NoteKind::FileSummary, "a.py").unwrap().is_none() && store.note(NoteKind::FileSummary, "b.py").unwrap().is_none());
+    assert!(
+        store.note(NoteKind::FileSummary, "a.py").unwrap().is_none()
+            && store.note(NoteKind::FileSummary, "b.py").unwrap().is_none()
+    );
     let ledger = store.ledger(0).unwrap();
     assert_eq!(ledger.len(), 1, "the cancelled call is still accounted for");
     drop(release_tx);

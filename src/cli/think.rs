@@ -43,7 +43,9 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let source_root = root.clone();
     let max_size = config.index.max_file_size;
     let source = move |key: &str| {
-        crate::workspace::read_source(&source_root.join(key), max_size).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+        crate::workspace::read_source(&source_root.join(key), max_size)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
     let thinker = crate::sleep::Thinker {
         store: &store,
@@ -71,7 +73,9 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
             let jobs = args.max_jobs.map_or(jobs, |max| max.min(jobs));
             bar.set_length(jobs as u64);
         }
-        crate::sleep::ThinkEvent::Started { job, .. } => bar.set_message(format!("{} {}", job.kind.name(), job.subject)),
+        crate::sleep::ThinkEvent::Started { job, .. } => {
+            bar.set_message(format!("{} {}", job.kind.name(), job.subject))
+        }
         crate::sleep::ThinkEvent::Finished { outcome, .. } => {
             bar.inc(1);
             let name = match outcome {
@@ -87,7 +91,11 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         }
         crate::sleep::ThinkEvent::DryRun { job, request, report, estimated_tokens } => {
             if text_output {
-                println!("=== {} {} (~{estimated_tokens} tokens)", job.kind.name(), if job.subject.is_empty() { "(root)" } else { &job.subject });
+                println!(
+                    "=== {} {} (~{estimated_tokens} tokens)",
+                    job.kind.name(),
+                    if job.subject.is_empty() { "(root)" } else { &job.subject }
+                );
                 if !report.redactions.is_empty() {
                     println!("redacted: {}", report.redactions.join(", "));
                 }
@@ -114,13 +122,15 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     };
     let (_active, user_active) = tokio::sync::watch::channel(false);
     let options = crate::sleep::ThinkOptions { dry_run: args.dry_run, max_jobs: args.max_jobs };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let report = runtime.block_on(thinker.think(&options, user_active, &on_event));
     bar.finish_and_clear();
     store.flush()?;
 
     let snapshot = snapshot_fn();
-    let counts = crate::sleep::note_counts(&store, &snapshot, &crate::sleep::model_id(provider_ref), &config.sleep.kinds());
+    let counts =
+        crate::sleep::note_counts(&store, &snapshot, &crate::sleep::model_id(provider_ref), &config.sleep.kinds());
     let totals = crate::ledger::totals(&store.ledger(0)?);
     match args.format {
         Format::Json => {
@@ -134,16 +144,37 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         }
         Format::Text => {
             if args.dry_run {
-                println!("Dry run: {} notes would be written, ~{} tokens; nothing was sent.", report.planned.min(args.max_jobs.unwrap_or(usize::MAX)), report.prompt_tokens);
+                println!(
+                    "Dry run: {} notes would be written, ~{} tokens; nothing was sent.",
+                    report.planned.min(args.max_jobs.unwrap_or(usize::MAX)),
+                    report.prompt_tokens
+                );
             } else {
                 println!(
                     "Thought for {:.1} s: {} notes stored, {} invalid, {} provider errors, {} outdated, {} waiting on children",
-                    report.elapsed_ms / 1000.0, report.stored, report.invalid, report.provider_errors, report.outdated, report.blocked
+                    report.elapsed_ms / 1000.0,
+                    report.stored,
+                    report.invalid,
+                    report.provider_errors,
+                    report.outdated,
+                    report.blocked
                 );
-                println!("  tokens this pass: {} prompt + {} completion", report.prompt_tokens, report.completion_tokens);
+                println!(
+                    "  tokens this pass: {} prompt + {} completion",
+                    report.prompt_tokens, report.completion_tokens
+                );
             }
-            println!("  notes: {} fresh, {} stale, {} missing, {} failed", counts.fresh, counts.stale, counts.missing, counts.failed);
-            println!("  ledger: sleep {} tokens in {} calls · test {} tokens in {} calls", totals.sleep.tokens(), totals.sleep.calls, totals.test.tokens(), totals.test.calls);
+            println!(
+                "  notes: {} fresh, {} stale, {} missing, {} failed",
+                counts.fresh, counts.stale, counts.missing, counts.failed
+            );
+            println!(
+                "  ledger: sleep {} tokens in {} calls · test {} tokens in {} calls",
+                totals.sleep.tokens(),
+                totals.sleep.calls,
+                totals.test.tokens(),
+                totals.test.calls
+            );
             if let Some(stopped) = &report.stopped {
                 println!("  stopped: {stopped}");
             }

@@ -42,7 +42,13 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
         let secret = crate::redact::is_secret_file(std::path::Path::new(&**key));
         for kind in [NoteKind::FileSummary, NoteKind::Playbook, NoteKind::Questions] {
             if wants(kind) && !secret {
-                jobs.push(Job { kind, subject: key.to_string(), key: note_key(kind, model, &inputs), inputs: inputs.clone(), after: Vec::new() });
+                jobs.push(Job {
+                    kind,
+                    subject: key.to_string(),
+                    key: note_key(kind, model, &inputs),
+                    inputs: inputs.clone(),
+                    after: Vec::new(),
+                });
             }
         }
     }
@@ -92,8 +98,15 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
         && let Some(root) = module_keys.get("")
     {
         let inputs: Inputs = vec![("module:".into(), *root)];
-        let after = if wants(NoteKind::ModuleSummary) { vec![(NoteKind::ModuleSummary, String::new())] } else { Vec::new() };
-        jobs.push(Job { kind: NoteKind::Overview, subject: String::new(), key: note_key(NoteKind::Overview, model, &inputs), inputs, after });
+        let after =
+            if wants(NoteKind::ModuleSummary) { vec![(NoteKind::ModuleSummary, String::new())] } else { Vec::new() };
+        jobs.push(Job {
+            kind: NoteKind::Overview,
+            subject: String::new(),
+            key: note_key(NoteKind::Overview, model, &inputs),
+            inputs,
+            after,
+        });
     }
     jobs
 }

@@ -101,11 +101,21 @@ pub fn schema(kind: NoteKind) -> Value {
 
 fn instructions(kind: NoteKind) -> &'static str {
     match kind {
-        NoteKind::FileSummary => "Summarize this file: its purpose, its key symbols and the role of each, invariants it keeps, and how the rest of the code uses it. JSON keys: purpose, key_symbols [{name, role}], invariants [..], used_by.",
-        NoteKind::Playbook => "Write a debugging playbook for this file: likely failure modes (symptom, cause, where), where to put a breakpoint or a log line, and which tests to run. JSON keys: failure_modes [{symptom, cause, where}], breakpoints [..], tests [..].",
-        NoteKind::Questions => "Predict the questions a developer is likely to ask about this file and answer each from the code, naming the symbols the answer is about. JSON keys: questions [{question, answer, symbols [..]}].",
-        NoteKind::ModuleSummary => "Summarize this directory from the summaries of its files and sub-directories: its purpose and its components. JSON keys: purpose, components [{name, role}].",
-        NoteKind::Overview => "Write an architecture overview of this codebase from the summaries of its top-level parts: a summary, its components, the data flow, entry points and where to start reading. JSON keys: summary, components [{name, role}], data_flow, entry_points [..], start_reading [..].",
+        NoteKind::FileSummary => {
+            "Summarize this file: its purpose, its key symbols and the role of each, invariants it keeps, and how the rest of the code uses it. JSON keys: purpose, key_symbols [{name, role}], invariants [..], used_by."
+        }
+        NoteKind::Playbook => {
+            "Write a debugging playbook for this file: likely failure modes (symptom, cause, where), where to put a breakpoint or a log line, and which tests to run. JSON keys: failure_modes [{symptom, cause, where}], breakpoints [..], tests [..]."
+        }
+        NoteKind::Questions => {
+            "Predict the questions a developer is likely to ask about this file and answer each from the code, naming the symbols the answer is about. JSON keys: questions [{question, answer, symbols [..]}]."
+        }
+        NoteKind::ModuleSummary => {
+            "Summarize this directory from the summaries of its files and sub-directories: its purpose and its components. JSON keys: purpose, components [{name, role}]."
+        }
+        NoteKind::Overview => {
+            "Write an architecture overview of this codebase from the summaries of its top-level parts: a summary, its components, the data flow, entry points and where to start reading. JSON keys: summary, components [{name, role}], data_flow, entry_points [..], start_reading [..]."
+        }
     }
 }
 
@@ -115,7 +125,9 @@ pub fn build(job: &Job, ctx: &PromptContext<'_>) -> (ChatRequest, PromptReport) 
     let mut body = String::new();
     let _ = writeln!(body, "{}\n", instructions(job.kind));
     match job.kind {
-        NoteKind::FileSummary | NoteKind::Playbook | NoteKind::Questions => file_prompt(job, ctx, &mut body, &mut report),
+        NoteKind::FileSummary | NoteKind::Playbook | NoteKind::Questions => {
+            file_prompt(job, ctx, &mut body, &mut report)
+        }
         NoteKind::ModuleSummary => module_prompt(job, ctx, &mut body),
         NoteKind::Overview => overview_prompt(ctx, &mut body),
     }
@@ -154,7 +166,8 @@ fn file_prompt(job: &Job, ctx: &PromptContext<'_>, body: &mut String, report: &m
     }
     if matches!(job.kind, NoteKind::Playbook) || !facts.error_sites.is_empty() {
         for site in facts.error_sites.iter().take(12) {
-            let _ = writeln!(body, "Error ({}) at L{}: \"{}\"", site.kind.name(), site.span.start.line + 1, site.message);
+            let _ =
+                writeln!(body, "Error ({}) at L{}: \"{}\"", site.kind.name(), site.span.start.line + 1, site.message);
         }
     }
     if job.kind == NoteKind::Playbook {
@@ -235,7 +248,12 @@ fn overview_prompt(ctx: &PromptContext<'_>, body: &mut String) {
     if let Some(root) = (ctx.note_body)(NoteKind::ModuleSummary, "") {
         let _ = writeln!(body, "The workspace: {}", root["purpose"].as_str().unwrap_or(""));
         for component in root["components"].as_array().into_iter().flatten() {
-            let _ = writeln!(body, "- {}: {}", component["name"].as_str().unwrap_or(""), component["role"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                body,
+                "- {}: {}",
+                component["name"].as_str().unwrap_or(""),
+                component["role"].as_str().unwrap_or("")
+            );
         }
     }
     let mut ranked: Vec<(&str, f64)> = ctx.snapshot.files.keys().map(|k| (&**k, ctx.snapshot.file_rank(k))).collect();
@@ -265,8 +283,19 @@ fn overview_prompt(ctx: &PromptContext<'_>, body: &mut String) {
 
 fn is_entry_point(key: &str, facts: &FileFacts) -> bool {
     let name = key.rsplit('/').next().unwrap_or(key);
-    matches!(name, "main.rs" | "__main__.py" | "main.py" | "manage.py" | "cli.py" | "main.go" | "index.js" | "index.ts" | "app.py" | "server.js")
-        || facts.definitions.iter().any(|d| d.name == "main" && d.parent.is_none())
+    matches!(
+        name,
+        "main.rs"
+            | "__main__.py"
+            | "main.py"
+            | "manage.py"
+            | "cli.py"
+            | "main.go"
+            | "index.js"
+            | "index.ts"
+            | "app.py"
+            | "server.js"
+    ) || facts.definitions.iter().any(|d| d.name == "main" && d.parent.is_none())
 }
 
 fn first_definitions(snapshot: &Snapshot, file: &str) -> String {
@@ -274,7 +303,8 @@ fn first_definitions(snapshot: &Snapshot, file: &str) -> String {
         return "(withheld: the file looks like it holds secrets)".into();
     }
     let Some(facts) = snapshot.files.get(file) else { return String::new() };
-    let names: Vec<&str> = facts.definitions.iter().filter(|d| d.parent.is_none()).take(6).map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> =
+        facts.definitions.iter().filter(|d| d.parent.is_none()).take(6).map(|d| d.name.as_str()).collect();
     if names.is_empty() { "(no definitions)".into() } else { format!("defines {}", names.join(", ")) }
 }
 
@@ -362,7 +392,9 @@ pub fn validate(job: &Job, text: &str, snapshot: &Snapshot) -> Result<(Value, Ve
             return Err("`questions` is empty".into());
         }
         for q in body["questions"].as_array().into_iter().flatten() {
-            if q["question"].as_str().is_none_or(|s| s.trim().len() < 5) || q["answer"].as_str().is_none_or(|s| s.trim().is_empty()) {
+            if q["question"].as_str().is_none_or(|s| s.trim().len() < 5)
+                || q["answer"].as_str().is_none_or(|s| s.trim().is_empty())
+            {
                 return Err("a question or its answer is empty".into());
             }
         }
@@ -382,7 +414,12 @@ fn clean(value: &Value, spec: &Value) -> Result<Value, String> {
         Some("array") => {
             let items = value.as_array().ok_or_else(|| format!("expected a list, got {}", kind_of(value)))?;
             let max = spec["maxItems"].as_u64().unwrap_or(16) as usize;
-            items.iter().take(max).map(|item| clean(item, &spec["items"])).collect::<Result<Vec<_>, _>>().map(Value::Array)
+            items
+                .iter()
+                .take(max)
+                .map(|item| clean(item, &spec["items"]))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
         }
         Some("object") => {
             let object = value.as_object().ok_or_else(|| format!("expected an object, got {}", kind_of(value)))?;
@@ -427,7 +464,9 @@ fn anchors(job: &Job, body: &Value, snapshot: &Snapshot) -> Vec<Anchor> {
         }
     }
     for s in body["breakpoints"].as_array().into_iter().flatten() {
-        names.extend(s.as_str().map(|s| s.split(|c: char| !(c.is_alphanumeric() || c == '_')).find(|w| !w.is_empty()).unwrap_or("").to_string()));
+        names.extend(s.as_str().map(|s| {
+            s.split(|c: char| !(c.is_alphanumeric() || c == '_')).find(|w| !w.is_empty()).unwrap_or("").to_string()
+        }));
     }
     let mut anchors: Vec<Anchor> = Vec::new();
     let prefer = job.kind.is_file_level().then_some(job.subject.as_str());
@@ -447,10 +486,16 @@ fn anchors(job: &Job, body: &Value, snapshot: &Snapshot) -> Vec<Anchor> {
             anchors.push(anchor);
         }
     }
-    if anchors.is_empty() && job.kind.is_file_level()
+    if anchors.is_empty()
+        && job.kind.is_file_level()
         && let Some(facts) = snapshot.files.get(job.subject.as_str())
     {
-        anchors.push(Anchor { path: job.subject.clone(), start_line: 1, end_line: facts.line_count.max(1), symbol: None });
+        anchors.push(Anchor {
+            path: job.subject.clone(),
+            start_line: 1,
+            end_line: facts.line_count.max(1),
+            symbol: None,
+        });
     }
     anchors
 }

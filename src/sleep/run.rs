@@ -113,13 +113,19 @@ impl Thinker<'_> {
     }
 
     /// One pass: runs pending jobs until done, out of budget, or the user is back.
-    pub async fn think(&self, options: &ThinkOptions, mut user_active: watch::Receiver<bool>, on_event: &(dyn Fn(ThinkEvent) + Send + Sync)) -> ThinkReport {
+    pub async fn think(
+        &self,
+        options: &ThinkOptions,
+        mut user_active: watch::Receiver<bool>,
+        on_event: &(dyn Fn(ThinkEvent) + Send + Sync),
+    ) -> ThinkReport {
         let started = Instant::now();
         let mut report = ThinkReport::default();
         let pending = self.pending();
         report.planned = pending.len();
         on_event(ThinkEvent::Planned { jobs: pending.len() });
-        let budget = Budget { tokens_per_hour: self.config.tokens_per_hour, tokens_per_day: self.config.tokens_per_day };
+        let budget =
+            Budget { tokens_per_hour: self.config.tokens_per_hour, tokens_per_day: self.config.tokens_per_day };
         for (index, (job, _)) in pending.iter().enumerate() {
             if options.max_jobs.is_some_and(|max| index >= max) {
                 report.stopped = Some(format!("stopped after {index} jobs (--max-jobs)"));
@@ -140,7 +146,12 @@ impl Thinker<'_> {
                 + request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>()
                 + request.max_tokens as usize;
             if options.dry_run {
-                on_event(ThinkEvent::DryRun { job, request: &request, report: &prompt_report, estimated_tokens: estimated });
+                on_event(ThinkEvent::DryRun {
+                    job,
+                    request: &request,
+                    report: &prompt_report,
+                    estimated_tokens: estimated,
+                });
                 report.prompt_tokens += estimated as u64;
                 continue;
             }
@@ -166,7 +177,9 @@ impl Thinker<'_> {
                 Outcome::Invalid(_) => report.invalid += 1,
                 Outcome::ProviderError(_) => report.provider_errors += 1,
                 Outcome::Outdated => report.outdated += 1,
-                Outcome::Cancelled => report.stopped = Some("the user is active; the call in flight was cancelled".into()),
+                Outcome::Cancelled => {
+                    report.stopped = Some("the user is active; the call in flight was cancelled".into())
+                }
                 Outcome::Blocked | Outcome::DryRun => {}
             }
             on_event(ThinkEvent::Finished { job, outcome: &outcome });
@@ -195,7 +208,14 @@ impl Thinker<'_> {
         prompt::build(job, &ctx)
     }
 
-    async fn run_job(&self, job: &Job, provider: &dyn Provider, request: ChatRequest, user_active: &mut watch::Receiver<bool>, report: &mut ThinkReport) -> Outcome {
+    async fn run_job(
+        &self,
+        job: &Job,
+        provider: &dyn Provider,
+        request: ChatRequest,
+        user_active: &mut watch::Receiver<bool>,
+        report: &mut ThinkReport,
+    ) -> Outcome {
         let snapshot = (self.snapshot)();
         let mut request = request;
         for attempt in 0..2 {
@@ -241,7 +261,9 @@ impl Thinker<'_> {
                 }
                 Err(problem) if attempt == 0 => {
                     tracing::info!("{} {}: invalid output ({problem}); retrying once", job.kind.name(), job.subject);
-                    request.messages.push(Message { role: Role::Assistant, content: response.text.chars().take(2000).collect() });
+                    request
+                        .messages
+                        .push(Message { role: Role::Assistant, content: response.text.chars().take(2000).collect() });
                     request.messages.push(Message {
                         role: Role::User,
                         content: format!("That reply is invalid: {problem}. Reply again with only the JSON object, with every required key."),
@@ -258,7 +280,13 @@ impl Thinker<'_> {
     }
 
     /// One model call, recorded in the ledger, cancelled `grace_period` after the user is back.
-    async fn call(&self, job: &Job, provider: &dyn Provider, request: &ChatRequest, user_active: &mut watch::Receiver<bool>) -> Result<ChatResponse, LlmError> {
+    async fn call(
+        &self,
+        job: &Job,
+        provider: &dyn Provider,
+        request: &ChatRequest,
+        user_active: &mut watch::Receiver<bool>,
+    ) -> Result<ChatResponse, LlmError> {
         let started = Instant::now();
         let grace = self.config.grace_period;
         let call = provider.chat(request, &|_| {});
@@ -284,8 +312,10 @@ impl Thinker<'_> {
             Ok(response) => (response.usage, "ok".to_string(), response.model.clone()),
             Err(err) => {
                 // A failed call still spent the prompt, as far as we can tell.
-                let prompt = request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>() + estimate_tokens(&request.system);
-                let usage = crate::llm::TokenUsage { prompt_tokens: prompt as u64, completion_tokens: 0, estimated: true };
+                let prompt = request.messages.iter().map(|m| estimate_tokens(&m.content)).sum::<usize>()
+                    + estimate_tokens(&request.system);
+                let usage =
+                    crate::llm::TokenUsage { prompt_tokens: prompt as u64, completion_tokens: 0, estimated: true };
                 (usage, err.to_string(), provider.model().to_string())
             }
         };

@@ -66,7 +66,13 @@ pub fn value(job: &Job, snapshot: &Snapshot, signals: &Signals) -> f64 {
 
 /// Jobs that need doing (missing or stale notes), best first, with every job after the jobs it
 /// must follow. `cost` estimates a job's tokens.
-pub fn order(jobs: Vec<Job>, standing: &dyn Fn(&Job) -> Standing, snapshot: &Snapshot, signals: &Signals, cost: &dyn Fn(&Job) -> f64) -> Vec<(Job, f64)> {
+pub fn order(
+    jobs: Vec<Job>,
+    standing: &dyn Fn(&Job) -> Standing,
+    snapshot: &Snapshot,
+    signals: &Signals,
+    cost: &dyn Fn(&Job) -> f64,
+) -> Vec<(Job, f64)> {
     let mut todo: Vec<(Job, f64)> = jobs
         .into_iter()
         .filter_map(|job| {
@@ -153,7 +159,11 @@ mod tests {
     #[test]
     fn open_and_asked_files_come_first() {
         let snapshot = Snapshot::default();
-        let jobs = vec![job(NoteKind::FileSummary, "a.py", &[]), job(NoteKind::FileSummary, "b.py", &[]), job(NoteKind::FileSummary, "c.py", &[])];
+        let jobs = vec![
+            job(NoteKind::FileSummary, "a.py", &[]),
+            job(NoteKind::FileSummary, "b.py", &[]),
+            job(NoteKind::FileSummary, "c.py", &[]),
+        ];
         let mut signals = Signals::default();
         signals.open_files.insert("c.py".into());
         signals.asked_about.insert("b.py".into(), 1);

@@ -217,7 +217,8 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
 
     let mut definitions: Vec<(Node, DefKind, Node)> =
         definitions.into_values().map(|(_, node, kind, name)| (node, kind, name)).collect();
-    definitions.sort_by_key(|(node, _, name)| (node.start_byte(), std::cmp::Reverse(node.end_byte()), name.start_byte()));
+    definitions
+        .sort_by_key(|(node, _, name)| (node.start_byte(), std::cmp::Reverse(node.end_byte()), name.start_byte()));
 
     let line_starts = line_starts(bytes);
     let mut facts_definitions: Vec<Definition> = definitions
@@ -309,7 +310,8 @@ fn trimmed_span(bytes: &[u8], node: Node) -> Span {
     }
     if end < span.end_byte as usize {
         let line_start = bytes[..end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let line = span.start.line + bytes[span.start_byte as usize..end].iter().filter(|&&b| b == b'\n').count() as u32;
+        let line =
+            span.start.line + bytes[span.start_byte as usize..end].iter().filter(|&&b| b == b'\n').count() as u32;
         span.end = Point { line, column: (end - line_start) as u32 };
         span.end_byte = end as u32;
     }

@@ -104,7 +104,7 @@ impl Language {
     }
 
     /// The query source: the language's `.scm` files from `grammars/`, concatenated, the more specific
-/// language's files first (earlier patterns win when two match the same node).
+    /// language's files first (earlier patterns win when two match the same node).
     pub fn query_source(self) -> String {
         let parts: &[&str] = match self {
             Language::Rust => {

@@ -60,7 +60,10 @@ impl FakeOpenAi {
 
     /// A `reverie.toml` `[llm]` section pointing at this server.
     pub fn llm_config(&self) -> String {
-        format!("[llm]\nprovider = \"openai\"\nmodel = \"fake-model\"\nbase_url = \"{}\"\nmax_retries = 0\n", self.base_url())
+        format!(
+            "[llm]\nprovider = \"openai\"\nmodel = \"fake-model\"\nbase_url = \"{}\"\nmax_retries = 0\n",
+            self.base_url()
+        )
     }
 }
 
@@ -93,10 +96,19 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Value>>, responder: &Mutex<Arc<
         let mut out = stream.try_clone()?;
         match responder(&request) {
             Reply::Status(status, text) => {
-                write!(out, "HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}", text.len())?;
+                write!(
+                    out,
+                    "HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+                    text.len()
+                )?;
             }
             Reply::Text(text) => {
-                let prompt: usize = request["messages"].as_array().into_iter().flatten().map(|m| m["content"].as_str().unwrap_or("").len() / 4).sum();
+                let prompt: usize = request["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| m["content"].as_str().unwrap_or("").len() / 4)
+                    .sum();
                 let completion = text.len() / 4 + 1;
                 if request["stream"] == true {
                     let mut events = String::new();
@@ -115,7 +127,11 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Value>>, responder: &Mutex<Arc<
                     events.push_str(&format!("data: {last}\n\n"));
                     let usage = json!({"id": "c", "object": "chat.completion.chunk", "model": "fake-model", "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}});
                     events.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
-                    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n{events}", events.len())?;
+                    write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n{events}",
+                        events.len()
+                    )?;
                 } else {
                     let body = json!({
                         "id": "chatcmpl-fake", "object": "chat.completion", "model": "fake-model",
@@ -123,7 +139,11 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Value>>, responder: &Mutex<Arc<
                         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
                     })
                     .to_string();
-                    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())?;
+                    write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )?;
                 }
             }
         }
@@ -133,7 +153,14 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Value>>, responder: &Mutex<Arc<
 
 /// The user prompt of a request.
 pub fn prompt_of(request: &Value) -> String {
-    request["messages"].as_array().into_iter().flatten().filter(|m| m["role"] == "user").filter_map(|m| m["content"].as_str()).collect::<Vec<_>>().join("\n")
+    request["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Which note kind and subject a sleep-time request is for, read from its prompt.
@@ -166,15 +193,30 @@ pub fn valid_note(request: &Value) -> String {
     let symbol = prompt
         .lines()
         .find_map(|l| l.trim().strip_prefix('L').and_then(|rest| rest.split_once(' ')).map(|(_, sig)| sig.to_string()))
-        .and_then(|sig| sig.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty() && !["def", "class", "fn", "pub", "async", "function"].contains(w)).map(str::to_string).next())
+        .and_then(|sig| {
+            sig.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty() && !["def", "class", "fn", "pub", "async", "function"].contains(w))
+                .map(str::to_string)
+                .next()
+        })
         .unwrap_or_else(|| "main".to_string());
     let (kind, subject) = job_of(request);
     let body = match kind.as_str() {
-        "summary" => json!({"purpose": format!("Purpose of {subject}"), "key_symbols": [{"name": symbol, "role": "the main thing"}], "invariants": ["keeps things"], "used_by": "callers"}),
-        "playbook" => json!({"failure_modes": [{"symptom": "it fails", "cause": "bad input", "where": symbol}], "breakpoints": [symbol], "tests": []}),
-        "questions" => json!({"questions": [{"question": format!("What does {symbol} do?"), "answer": format!("{symbol} does its job in {subject}."), "symbols": [symbol]}]}),
-        "module" => json!({"purpose": format!("Directory {subject}"), "components": [{"name": subject, "role": "part"}]}),
-        "overview" => json!({"summary": "The whole workspace", "components": [], "data_flow": "in and out", "entry_points": [], "start_reading": []}),
+        "summary" => {
+            json!({"purpose": format!("Purpose of {subject}"), "key_symbols": [{"name": symbol, "role": "the main thing"}], "invariants": ["keeps things"], "used_by": "callers"})
+        }
+        "playbook" => {
+            json!({"failure_modes": [{"symptom": "it fails", "cause": "bad input", "where": symbol}], "breakpoints": [symbol], "tests": []})
+        }
+        "questions" => {
+            json!({"questions": [{"question": format!("What does {symbol} do?"), "answer": format!("{symbol} does its job in {subject}."), "symbols": [symbol]}]})
+        }
+        "module" => {
+            json!({"purpose": format!("Directory {subject}"), "components": [{"name": subject, "role": "part"}]})
+        }
+        "overview" => {
+            json!({"summary": "The whole workspace", "components": [], "data_flow": "in and out", "entry_points": [], "start_reading": []})
+        }
         _ => json!({"answer": "hello"}),
     };
     body.to_string()
