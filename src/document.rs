@@ -26,9 +26,26 @@ pub struct ByteEdit {
 }
 
 impl Document {
+    /// A new document. It is not parsed here: the server parses it in the background
+    /// (`parse_input` / `install_tree`), or on first use (`tree`).
     pub fn new(key: String, version: i32, text: String, language: Option<Language>) -> Document {
-        let tree = language.and_then(|l| syntax::parse(text.as_bytes(), l, None));
-        Document { key, version, text, language, tree, tree_stale: false }
+        Document { key, version, text, language, tree: None, tree_stale: language.is_some() }
+    }
+
+    /// What a background parse needs: the text, its version, the language and the old tree (already
+    /// edited, for an incremental parse). `None` when the tree is current or there is no language.
+    pub fn parse_input(&self) -> Option<(String, i32, Language, Option<Tree>)> {
+        let language = self.language?;
+        self.tree_stale.then(|| (self.text.clone(), self.version, language, self.tree.clone()))
+    }
+
+    /// Installs a tree parsed in the background from the text of `version`; ignored if the document
+    /// changed meanwhile (a newer parse will come).
+    pub fn install_tree(&mut self, version: i32, tree: Tree) {
+        if self.version == version && self.tree_stale {
+            self.tree = Some(tree);
+            self.tree_stale = false;
+        }
     }
 
     /// Applies one edit to the text and (without re-parsing) to the tree.
@@ -39,6 +56,7 @@ impl Document {
         let old_end_position = point_at(&self.text, end);
         self.text.replace_range(start..end, &edit.text);
         let new_end = start + edit.text.len();
+        self.tree_stale = self.language.is_some();
         if let Some(tree) = &mut self.tree {
             tree.edit(&InputEdit {
                 start_byte: start,
@@ -48,15 +66,14 @@ impl Document {
                 old_end_position,
                 new_end_position: point_at(&self.text, new_end),
             });
-            self.tree_stale = true;
         }
     }
 
     /// Replaces the whole text (a full-document change).
     pub fn replace(&mut self, text: String) {
         self.text = text;
-        self.tree = self.language.and_then(|l| syntax::parse(self.text.as_bytes(), l, None));
-        self.tree_stale = false;
+        self.tree = None;
+        self.tree_stale = self.language.is_some();
     }
 
     /// Brings the tree up to date with the text, reusing the unchanged parts of the old tree.

@@ -26,30 +26,38 @@ pub fn path_tokens(path: &str) -> Vec<String> {
 impl FactsIndex {
     pub fn build(snapshot: &Snapshot) -> FactsIndex {
         let mut docs = Vec::new();
-        let mut token_lists = Vec::new();
         for (file, facts) in &snapshot.files {
-            let path = path_tokens(file);
-            for (index, def) in facts.definitions.iter().enumerate() {
-                let mut tokens = tokenize(&def.name);
-                // The name counts twice: a question naming it should find it first.
-                tokens.extend(tokenize(&def.name));
-                tokens.extend(tokenize(&def.signature));
-                if let Some(doc) = &def.doc {
-                    tokens.extend(tokenize(doc.split("\n\n").next().unwrap_or(doc)));
-                }
-                tokens.extend(path.iter().cloned());
-                docs.push(FactDoc::Definition { file: file.clone(), index: index as u32 });
-                token_lists.push(tokens);
-            }
-            for (index, site) in facts.error_sites.iter().enumerate() {
-                let mut tokens = tokenize(&site.message);
-                if let Some(def) = site.definition.and_then(|d| facts.definitions.get(d as usize)) {
-                    tokens.extend(tokenize(&def.name));
-                }
-                docs.push(FactDoc::ErrorSite { file: file.clone(), index: index as u32 });
-                token_lists.push(tokens);
-            }
+            docs.extend((0..facts.definitions.len()).map(|index| FactDoc::Definition { file: file.clone(), index: index as u32 }));
+            docs.extend((0..facts.error_sites.len()).map(|index| FactDoc::ErrorSite { file: file.clone(), index: index as u32 }));
         }
-        FactsIndex { docs, bm25: Bm25::new(token_lists) }
+        // Tokens are produced one document at a time, never all held at once.
+        let bm25 = Bm25::new(docs.iter().map(|doc| tokens_of(snapshot, doc)));
+        FactsIndex { docs, bm25 }
+    }
+}
+
+fn tokens_of(snapshot: &Snapshot, doc: &FactDoc) -> Vec<String> {
+    match doc {
+        FactDoc::Definition { file, index } => {
+            let def = &snapshot.files[file].definitions[*index as usize];
+            let mut tokens = tokenize(&def.name);
+            // The name counts twice: a question naming it should find it first.
+            tokens.extend(tokenize(&def.name));
+            tokens.extend(tokenize(&def.signature));
+            if let Some(doc) = &def.doc {
+                tokens.extend(tokenize(doc.split("\n\n").next().unwrap_or(doc)));
+            }
+            tokens.extend(path_tokens(file));
+            tokens
+        }
+        FactDoc::ErrorSite { file, index } => {
+            let facts = &snapshot.files[file];
+            let site = &facts.error_sites[*index as usize];
+            let mut tokens = tokenize(&site.message);
+            if let Some(def) = site.definition.and_then(|d| facts.definitions.get(d as usize)) {
+                tokens.extend(tokenize(&def.name));
+            }
+            tokens
+        }
     }
 }

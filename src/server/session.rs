@@ -502,7 +502,9 @@ impl Session {
                     Event::Reindex => {}
                     Event::Paths(p) if !reindex => paths.extend(p),
                     Event::Closed(p) if !reindex => paths.push(p),
-                    Event::Buffer(uri) => buffers.push(uri),
+                    // A re-index applies every open buffer itself.
+                    Event::Buffer(uri) if !reindex => buffers.push(uri),
+                    Event::Buffer(_) => {}
                     Event::Paths(_) | Event::Closed(_) => {}
                 }
             }
@@ -533,7 +535,12 @@ impl Session {
         };
         let rules = self.rules.get_or_init(|| Arc::new(IgnoreRules::new(&roots))).clone();
         rules.clear();
-        self.start_watcher(&roots);
+        {
+            // Adding inotify watches to a large tree takes a while: not on an async worker.
+            let session = self.clone();
+            let watch_roots = roots.clone();
+            let _ = tokio::task::spawn_blocking(move || session.start_watcher(&watch_roots)).await;
+        }
 
         let progress = Progress::begin(self, "reverie: indexing").await;
         let (sender, mut receiver) = mpsc::unbounded_channel::<(usize, usize)>();
@@ -665,17 +672,27 @@ impl Session {
         buffers: Vec<String>,
     ) {
         for uri in buffers {
-            let (text, version, language, key) = {
+            let (input, key) = {
                 let documents = self.documents();
                 let Some(doc) = documents.get(&uri) else { continue };
                 let Some(language) = doc.language else { continue };
-                (doc.text.clone(), doc.version, language, doc.key.clone())
+                // Parse incrementally from the edited old tree, off the request path.
+                let input = doc.parse_input().unwrap_or_else(|| (doc.text.clone(), doc.version, language, None));
+                (input, doc.key.clone())
             };
-            let facts = tokio::task::spawn_blocking(move || crate::syntax::extract(text.as_bytes(), language)).await;
-            let Ok(facts) = facts else { continue };
+            let (text, version, language, old_tree) = input;
+            let parsed = tokio::task::spawn_blocking(move || {
+                let tree = crate::syntax::parse(text.as_bytes(), language, old_tree.as_ref())?;
+                let facts = crate::syntax::extract_from_tree(text.as_bytes(), language, &tree);
+                Some((tree, facts))
+            })
+            .await;
+            let Ok(Some((tree, facts))) = parsed else { continue };
             // A result for an outdated version is dropped: a newer Buffer event is queued.
-            let current = self.documents().get(&uri).map(|d| d.version);
-            if current == Some(version) {
+            let mut documents = self.documents();
+            if let Some(doc) = documents.get_mut(&uri).filter(|d| d.version == version) {
+                doc.install_tree(version, tree);
+                drop(documents);
                 changed.push((key, Arc::new(facts)));
             }
         }

@@ -1,0 +1,1480 @@
+//! `cargo bench --bench lsp`: how responsive `reverie serve` is over stdio, on real code no one here wrote
+//! (Django 5.1.4), while its initial index runs and after it finished. Anchors are measured in the same
+//! run (these machines are shared and noisy: ratios hold, absolute times do not). See `benches/README.md`
+//! for what it prints and the targets.
+//!
+//! Per run (REVERIE_BENCH_RUNS, default 3; medians over runs), each against the real release binary, with
+//! the cache in a fresh, empty directory (REVERIE_CACHE_DIR) so the initial index runs for real:
+//! 1. anchor: `reverie index DJANGO --format json --cache-dir FRESH` (the CLI, cold): wall, `elapsed_ms`,
+//!    peak RSS;
+//! 2. a quiet server session: initialize, `initialized`, and nothing else until the `reverie/status`
+//!    notification says the index is done: time from `initialized` to "ready", and the server's
+//!    VmRSS/VmHWM (`/proc/<pid>/status`) at that point;
+//! 3. a loaded server session: initialize, `initialized`, `didOpen` of django/db/models/query.py, then
+//!    rounds of four requests sent one after another (each waits for its answer): `reverie/status` (the
+//!    anchor: answered without work), `textDocument/hover` and `textDocument/codeAction` on the method
+//!    call `self.filter(…)` in `QuerySet.get`, and `reverie/ask` with a short question. While the index
+//!    runs, rounds are paced to about REVERIE_BENCH_DURING (default 200) over the CLI's cold wall; after
+//!    "ready", REVERIE_BENCH_REQUESTS (default 500) rounds back to back. Round trips are p50/p99/max per
+//!    method and phase; RSS again after the requests.
+//!
+//! The client is std only (a reader thread that timestamps each frame as it arrives and answers the
+//! server's own requests), so no async runtime of the client sits inside the measured round trips.
+//! Under `cargo test --benches` (no `--bench` argument) it does nothing.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+const DJANGO_VERSION: &str = "5.1.4";
+const DEFAULT_RUNS: usize = 3;
+const DEFAULT_REQUESTS: usize = 500;
+const DEFAULT_DURING: usize = 200;
+/// Hover round trip once the open file's facts exist (p99).
+const TARGET_HOVER_P99_SECS: f64 = 0.010;
+/// Any request while the initial index runs (the worst round trip of all runs).
+const TARGET_DURING_MAX_SECS: f64 = 0.050;
+/// Server memory after indexing Django (VmRSS and VmHWM), in bytes (MB = 10^6 bytes).
+const TARGET_RSS_BYTES: f64 = 250e6;
+/// The open file and the spot: hover and codeAction on `filter` in this line of `QuerySet.get`.
+const OPEN_FILE: &str = "django/db/models/query.py";
+const SPOT_LINE: &str = "clone = self._chain() if self.query.combinator else self.filter(*args, **kwargs)";
+const SPOT_NAME: &str = "filter";
+const QUESTION: &str = "What does QuerySet.get do when several rows match?";
+/// How long any single wait may take before the bench gives up.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The four requests of a round, in the order they are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Method {
+    Status,
+    Hover,
+    CodeAction,
+    Ask,
+}
+
+const METHODS: [Method; 4] = [Method::Status, Method::Hover, Method::CodeAction, Method::Ask];
+
+/// The order of round `round`: a fixed-seed shuffle, so no method always follows the (slow) ask — the
+/// request right after an ask has a longer tail, which would otherwise land on one method only.
+fn round_order(round: usize) -> [Method; 4] {
+    // splitmix64 of the round index.
+    let mut x = (round as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut next = || {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order = METHODS;
+    for i in (1..order.len()).rev() {
+        order.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+impl Method {
+    fn lsp(self) -> &'static str {
+        match self {
+            Method::Status => "reverie/status",
+            Method::Hover => "textDocument/hover",
+            Method::CodeAction => "textDocument/codeAction",
+            Method::Ask => "reverie/ask",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Method::Status => "status",
+            Method::Hover => "hover",
+            Method::CodeAction => "codeAction",
+            Method::Ask => "ask",
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` / `--all-targets` does not. A benchmark that
+    // downloads a corpus and runs for minutes has no place in a test run.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches/lsp.rs: skipped (not run by `cargo bench`); run `cargo bench --bench lsp`");
+        return;
+    }
+    let ctx = Ctx::new();
+    let django = ensure_django(&ctx);
+    let spot = Spot::find(&django);
+    ctx.print_setup(&django, &spot);
+
+    // Warm-up (not measured): fills the page cache, as for every measured run after it.
+    let warmup = ctx.scratch("warmup-");
+    let _ = cli_index(&ctx, &django, &warmup.path.join("cache"), &warmup.path.join("config"));
+    drop(warmup);
+
+    let mut runs = Vec::new();
+    println!();
+    for run in 0..ctx.runs {
+        let scratch = ctx.scratch("cli-");
+        let cli = cli_index(&ctx, &django, &scratch.path.join("cache"), &scratch.path.join("config"));
+        drop(scratch);
+        let quiet = quiet_session(&ctx, &django);
+        let loaded = loaded_session(&ctx, &django, &spot, cli.wall);
+        println!(
+            "  run {}/{}: CLI cold {} (index() {}, peak RSS {})  quiet server: ready after {} (index() {}), VmRSS {}, VmHWM {}",
+            run + 1,
+            ctx.runs,
+            secs(cli.wall),
+            secs(cli.elapsed),
+            mb(cli.peak_rss),
+            secs(quiet.ready),
+            secs(quiet.index_secs),
+            mb(quiet.rss.rss),
+            mb(quiet.rss.hwm)
+        );
+        println!(
+            "           loaded server: ready after {}, {} requests during indexing (max {}), {} after (hover p99 {}, ask p99 {}), VmRSS at the end {}, VmHWM {}",
+            secs(loaded.ready),
+            loaded.during.values().map(|s| s.latencies.len()).sum::<usize>(),
+            secs(loaded.during.values().map(|s| max(&s.latencies)).fold(f64::NAN, f64::max)),
+            loaded.after.values().map(|s| s.latencies.len()).sum::<usize>(),
+            secs(percentile(&loaded.after[&Method::Hover].latencies, 0.99)),
+            secs(percentile(&loaded.after[&Method::Ask].latencies, 0.99)),
+            mb(loaded.rss_end.rss),
+            mb(loaded.rss_end.hwm)
+        );
+        runs.push(Run { cli, quiet, loaded });
+    }
+
+    let mut summary = Summary::default();
+    report_during(&ctx, &runs, &mut summary);
+    report_after(&ctx, &runs, &mut summary);
+    report_memory(&runs, &mut summary);
+    report_index(&runs, &mut summary);
+    summary.print();
+    println!("\nload average at the end: {}", load_average());
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute figures.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+struct Run {
+    cli: CliRun,
+    quiet: QuietSession,
+    loaded: LoadedSession,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Setup: where things are.
+
+struct Ctx {
+    bin: PathBuf,
+    bench_dir: PathBuf,
+    runs: usize,
+    requests: usize,
+    during: usize,
+}
+
+impl Ctx {
+    fn new() -> Ctx {
+        let runs = env_usize("REVERIE_BENCH_RUNS", DEFAULT_RUNS).max(1);
+        let requests = env_usize("REVERIE_BENCH_REQUESTS", DEFAULT_REQUESTS).max(1);
+        let during = env_usize("REVERIE_BENCH_DURING", DEFAULT_DURING).max(1);
+        let bench_dir = bench_dir();
+        std::fs::create_dir_all(bench_dir.join("tmp"))
+            .unwrap_or_else(|e| die(&format!("cannot create {}: {e}", bench_dir.display())));
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let bin = reverie_binary(&cargo);
+        Ctx { bin, bench_dir, runs, requests, during }
+    }
+
+    fn print_setup(&self, django: &Path, spot: &Spot) {
+        println!("reverie LSP benchmark (`reverie serve` over stdio)");
+        println!("  binary      {}", self.bin.display());
+        println!("  corpus      Django {DJANGO_VERSION} (sdist): {}", django.display());
+        println!("  corpora in  {} (REVERIE_BENCH_DIR)", self.bench_dir.display());
+        println!(
+            "  open file   {OPEN_FILE} ({} lines, {:.1} KB)",
+            thousands(spot.text.lines().count() as u64),
+            spot.text.len() as f64 / 1024.0
+        );
+        println!(
+            "  spot        line {}, character {}: `{SPOT_NAME}` in `{}` (hover; codeAction with an empty range there)",
+            spot.line + 1,
+            spot.character,
+            SPOT_LINE
+        );
+        println!("  ask         {QUESTION:?} (with the open file and the spot as focus)");
+        println!(
+            "  runs        {} × (CLI cold, quiet server session, loaded server session), medians (REVERIE_BENCH_RUNS)",
+            self.runs
+        );
+        println!(
+            "  requests    rounds of status, hover, codeAction and ask (order shuffled per round, fixed seed), each sent after the previous answer; {} rounds after ready (REVERIE_BENCH_REQUESTS), about {} while indexing (REVERIE_BENCH_DURING, paced over the CLI's cold wall)",
+            self.requests, self.during
+        );
+        println!("  memory      VmRSS and VmHWM from /proc/<server pid>/status; MB = 10^6 bytes");
+        println!(
+            "  cores       {}; load average {} (other work on the machine shows up in every figure)",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load_average()
+        );
+    }
+
+    /// A fresh directory under `<bench>/tmp`, removed when dropped.
+    fn scratch(&self, prefix: &str) -> Scratch {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self.bench_dir.join("tmp").join(format!("lsp-{prefix}{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", path.display())));
+        Scratch { path }
+    }
+}
+
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().unwrap_or_else(|_| die(&format!("{name}={v:?} is not a number")))
+        }
+        _ => default,
+    }
+}
+
+fn bench_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("REVERIE_BENCH_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("reverie-bench");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
+        None => die("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
+    }
+}
+
+/// The release `reverie` binary: the one Cargo built for this bench (CARGO_BIN_EXE_reverie), else
+/// `<target>/release/reverie` next to this bench executable (`<target>/release/deps/lsp-…`), built
+/// with `cargo build --release --bin reverie` into the same target dir if missing.
+fn reverie_binary(cargo: &str) -> PathBuf {
+    if let Some(exe) = option_env!("CARGO_BIN_EXE_reverie").map(PathBuf::from).filter(|p| p.is_file()) {
+        return exe;
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|e| die(&format!("cannot find the bench executable: {e}")));
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap_or_else(|| die("unexpected bench executable path"));
+    let bin = target.join("release").join("reverie");
+    if !bin.is_file() {
+        println!("building {} (cargo build --release --bin reverie)…", bin.display());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--bin", "reverie"])
+            .env("CARGO_TARGET_DIR", target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap_or_else(|e| die(&format!("cannot run cargo: {e}")));
+        if !status.success() || !bin.is_file() {
+            die("building the release binary failed");
+        }
+    }
+    bin
+}
+
+fn die(message: &str) -> ! {
+    eprintln!("bench lsp: {message}");
+    std::process::exit(2)
+}
+
+// ------------------------------------------------------------------------------------------------
+// The corpus: pinned, downloaded once, kept outside the repo (the same place and layout as
+// benches/index.rs, so either bench reuses the other's download).
+
+/// `<bench>/django-5.1.4/<Django-5.1.4>`: the sdist from `pip download`, untarred.
+fn ensure_django(ctx: &Ctx) -> PathBuf {
+    let dir = ctx.bench_dir.join(format!("django-{DJANGO_VERSION}"));
+    if let Some(root) = single_subdir(&dir) {
+        return root;
+    }
+    println!("\ndownloading Django {DJANGO_VERSION} (pip download --no-deps --no-binary :all:)…");
+    let downloads = ctx.bench_dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", downloads.display())));
+    let spec = format!("django=={DJANGO_VERSION}");
+    let pip_args = ["download", "--no-deps", "--no-binary", ":all:", &spec, "-d"];
+    let ok = [("pip", vec![]), ("pip3", vec![]), ("python3", vec!["-m", "pip"])].iter().any(|(program, pre)| {
+        Command::new(program).args(pre).args(pip_args).arg(&downloads).status().is_ok_and(|s| s.success())
+    });
+    if !ok {
+        die(&format!("`pip download --no-deps --no-binary :all: {spec}` failed (is pip installed?)"));
+    }
+    let wanted = format!("django-{DJANGO_VERSION}.tar.gz");
+    let tarball = std::fs::read_dir(&downloads)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().to_lowercase() == wanted))
+        .unwrap_or_else(|| die(&format!("pip did not leave {wanted} in {}", downloads.display())));
+    let staging = ctx.scratch("django-");
+    run_ok(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&staging.path), "untarring Django");
+    install_dir(&staging.path, &dir);
+    single_subdir(&dir).unwrap_or_else(|| die(&format!("unexpected layout in {}", dir.display())))
+}
+
+fn single_subdir(dir: &Path) -> Option<PathBuf> {
+    let subdirs: Vec<PathBuf> =
+        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    match subdirs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// Moves the contents of `staging` to `dir` in one rename (so an interrupted download leaves no half corpus).
+fn install_dir(staging: &Path, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let fresh = staging.with_extension("done");
+    std::fs::create_dir_all(&fresh).expect("mkdir");
+    for entry in std::fs::read_dir(staging).expect("read staging").flatten() {
+        std::fs::rename(entry.path(), fresh.join(entry.file_name())).expect("move");
+    }
+    std::fs::rename(&fresh, dir)
+        .unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
+}
+
+fn run_ok(command: &mut Command, what: &str) {
+    match command.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => die(&format!("{what} failed ({status})")),
+        Err(e) => die(&format!("{what}: cannot run {:?}: {e}", command.get_program())),
+    }
+}
+
+/// The open file and the position of the hover/codeAction (0-based line, UTF-16 character).
+struct Spot {
+    path: PathBuf,
+    text: String,
+    line: u32,
+    character: u32,
+}
+
+impl Spot {
+    fn find(django: &Path) -> Spot {
+        let path = django.join(OPEN_FILE);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| die(&format!("cannot read {}: {e}", path.display())));
+        let (line, column) = text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| {
+                let at = l.find(SPOT_LINE)?;
+                let name = SPOT_LINE.find(&format!(".{SPOT_NAME}("))? + 1;
+                Some((i, at + name))
+            })
+            .unwrap_or_else(|| die(&format!("no line `{SPOT_LINE}` in {}", path.display())));
+        let prefix = &text.lines().nth(line).unwrap_or("")[..column];
+        // Inside the name (not on its first character), as a cursor resting on it would be.
+        let character = prefix.encode_utf16().count() as u32 + 2;
+        Spot { path, text, line: line as u32, character }
+    }
+
+    fn uri(&self) -> String {
+        file_uri(&self.path)
+    }
+
+    fn params(&self, method: Method) -> Value {
+        let uri = self.uri();
+        let position = json!({"line": self.line, "character": self.character});
+        match method {
+            Method::Status => Value::Null,
+            Method::Hover => json!({"textDocument": {"uri": uri}, "position": position}),
+            Method::CodeAction => json!({
+                "textDocument": {"uri": uri},
+                "range": {"start": position, "end": position},
+                "context": {"diagnostics": []}
+            }),
+            Method::Ask => json!({"question": QUESTION, "textDocument": {"uri": uri}, "position": position}),
+        }
+    }
+}
+
+/// Whether a response carries what the method is for (a hover card, the three actions, cited context).
+fn useful(method: Method, result: &Value) -> bool {
+    match method {
+        Method::Status => result["state"].is_string(),
+        Method::Hover => result["contents"]["value"].as_str().is_some_and(|v| !v.is_empty()),
+        Method::CodeAction => result.as_array().is_some_and(|a| a.len() == 3),
+        Method::Ask => result["context"].as_array().is_some_and(|a| !a.is_empty()),
+    }
+}
+
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for byte in path.to_str().unwrap_or_else(|| die("a non-UTF-8 path")).bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(byte as char),
+            other => {
+                let _ = write!(uri, "%{other:02X}");
+            }
+        }
+    }
+    uri
+}
+
+// ------------------------------------------------------------------------------------------------
+// The anchor: `reverie index` cold, as a subprocess.
+
+struct CliRun {
+    wall: f64,
+    /// The part in `index()` (the report's `elapsed_ms`).
+    elapsed: f64,
+    peak_rss: f64,
+    files: u64,
+}
+
+fn cli_index(ctx: &Ctx, root: &Path, cache: &Path, config: &Path) -> CliRun {
+    std::fs::create_dir_all(config).ok();
+    let started = Instant::now();
+    let out = Command::new(&ctx.bin)
+        .arg("index")
+        .arg(root)
+        .args(["--format", "json", "--cache-dir"])
+        .arg(cache)
+        .env("XDG_CONFIG_HOME", config)
+        .env_remove("REVERIE_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| die(&format!("cannot run {}: {e}", ctx.bin.display())));
+    let wall = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        die(&format!("reverie index failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        die(&format!("reverie index did not print JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+    });
+    CliRun {
+        wall,
+        elapsed: report["elapsed_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+        peak_rss: report["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN),
+        files: report["files"].as_u64().unwrap_or(0),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// A minimal LSP client over the server's stdio, on std threads.
+
+/// A response, stamped when its last byte was read.
+struct Incoming {
+    at: Instant,
+    message: Value,
+    /// Whether the server had reported the end of the initial index before this response arrived
+    /// (frames arrive in order, so this is exact).
+    after_ready: bool,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Every `reverie/status` notification, with its arrival time.
+    statuses: Vec<(Instant, Value)>,
+    /// The first status notification after the initial index (state ready, idle or thinking).
+    ready: Option<(Instant, Value)>,
+    /// Set when the server's stdout closed.
+    closed: bool,
+}
+
+struct Server {
+    child: Child,
+    pid: u32,
+    writer: Arc<Mutex<ChildStdin>>,
+    responses: Receiver<Incoming>,
+    seen: Arc<(Mutex<Seen>, Condvar)>,
+    next_id: i64,
+    stderr: PathBuf,
+    _scratch: Scratch,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_frame(writer: &Mutex<ChildStdin>, message: &Value) -> std::io::Result<()> {
+    let body = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend(body);
+    let mut writer = lock(writer);
+    writer.write_all(&frame)?;
+    writer.flush()
+}
+
+/// One Content-Length framed message, or `None` when the stream ends.
+fn read_frame(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            if length.is_some() {
+                break;
+            }
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+/// Reads the server's messages until its stdout closes: answers its requests at once (progress tokens,
+/// registrations), records status notifications, and hands responses to the main thread.
+fn read_loop(
+    stdout: impl Read,
+    writer: Arc<Mutex<ChildStdin>>,
+    responses: Sender<Incoming>,
+    seen: Arc<(Mutex<Seen>, Condvar)>,
+) {
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
+    let mut after_ready = false;
+    while let Some(body) = read_frame(&mut reader) {
+        let at = Instant::now();
+        let Ok(message) = serde_json::from_slice::<Value>(&body) else {
+            eprintln!("bench lsp: the server sent invalid JSON: {}", String::from_utf8_lossy(&body));
+            continue;
+        };
+        match (message.get("method").and_then(Value::as_str), message.get("id")) {
+            (Some(method), Some(id)) => {
+                let result = match method {
+                    "window/showDocument" => json!({"success": false}),
+                    "workspace/configuration" => json!([]),
+                    _ => Value::Null,
+                };
+                let _ = write_frame(&writer, &json!({"jsonrpc": "2.0", "id": id, "result": result}));
+            }
+            (Some("reverie/status"), None) => {
+                let params = message["params"].clone();
+                let state = params["state"].as_str().unwrap_or("");
+                let (mutex, condvar) = &*seen;
+                let mut seen = lock(mutex);
+                if !after_ready && matches!(state, "ready" | "idle" | "thinking" | "error") {
+                    after_ready = true;
+                    seen.ready = Some((at, params.clone()));
+                }
+                seen.statuses.push((at, params));
+                condvar.notify_all();
+            }
+            (Some(_), None) => {}
+            (None, _) => {
+                if responses.send(Incoming { at, message, after_ready }).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let (mutex, condvar) = &*seen;
+    lock(mutex).closed = true;
+    condvar.notify_all();
+}
+
+struct Reply {
+    /// When the response arrived.
+    at: Instant,
+    secs: f64,
+    result: Value,
+    after_ready: bool,
+}
+
+impl Server {
+    /// `reverie serve` with its cache in a fresh directory and an empty config home.
+    fn spawn(ctx: &Ctx) -> Server {
+        let scratch = ctx.scratch("serve-");
+        let cache = scratch.path.join("cache");
+        let config = scratch.path.join("config");
+        std::fs::create_dir_all(&config).ok();
+        let stderr = scratch.path.join("stderr.log");
+        let stderr_file = std::fs::File::create(&stderr).unwrap_or_else(|e| die(&format!("cannot create a log: {e}")));
+        let mut child = Command::new(&ctx.bin)
+            .arg("serve")
+            .env("REVERIE_CACHE_DIR", &cache)
+            .env("XDG_CONFIG_HOME", &config)
+            .env("REVERIE_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr_file))
+            .spawn()
+            .unwrap_or_else(|e| die(&format!("cannot run {} serve: {e}", ctx.bin.display())));
+        let pid = child.id();
+        let writer = Arc::new(Mutex::new(child.stdin.take().expect("piped stdin")));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, responses) = mpsc::channel();
+        let seen = Arc::new((Mutex::new(Seen::default()), Condvar::new()));
+        {
+            let writer = writer.clone();
+            let seen = seen.clone();
+            std::thread::spawn(move || read_loop(stdout, writer, sender, seen));
+        }
+        Server { child, pid, writer, responses, seen, next_id: 0, stderr, _scratch: scratch }
+    }
+
+    fn fail(&self, message: &str) -> ! {
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+        die(&format!("{message}\nthe server's stderr (last lines):\n{}", tail.join("\n")))
+    }
+
+    fn send(&self, message: &Value) {
+        if let Err(e) = write_frame(&self.writer, message) {
+            self.fail(&format!("cannot write to the server: {e}"));
+        }
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Sends a request and waits for its response; the round trip runs from just before the write to
+    /// the arrival of the response's last byte.
+    fn request(&mut self, method: &str, params: Value) -> Reply {
+        self.next_id += 1;
+        let id = self.next_id;
+        let started = Instant::now();
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let incoming = match self.responses.recv_timeout(TIMEOUT) {
+                Ok(incoming) => incoming,
+                Err(RecvTimeoutError::Timeout) => self.fail(&format!("no answer to {method} within {TIMEOUT:?}")),
+                Err(RecvTimeoutError::Disconnected) => self.fail(&format!("the server exited during {method}")),
+            };
+            if incoming.message["id"] != json!(id) {
+                continue; // An answer to an earlier request that was given up on: none are, but be safe.
+            }
+            if let Some(error) = incoming.message.get("error") {
+                self.fail(&format!("{method} failed: {error}"));
+            }
+            return Reply {
+                at: incoming.at,
+                secs: incoming.at.duration_since(started).as_secs_f64(),
+                result: incoming.message["result"].clone(),
+                after_ready: incoming.after_ready,
+            };
+        }
+    }
+
+    /// `initialize` for `root` (an editor-like client: progress, dynamic watched-files registration).
+    fn initialize(&mut self, root: &Path) {
+        let uri = file_uri(root);
+        self.request(
+            "initialize",
+            json!({
+                "processId": std::process::id(),
+                "rootUri": uri,
+                "workspaceFolders": [{"uri": uri, "name": "django"}],
+                "capabilities": {
+                    "general": {"positionEncodings": ["utf-16"]},
+                    "window": {"workDoneProgress": true},
+                    "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
+                }
+            }),
+        );
+    }
+
+    fn ready(&self) -> Option<(Instant, Value)> {
+        lock(&self.seen.0).ready.clone()
+    }
+
+    /// Waits for the end of the initial index (the first non-indexing `reverie/status` notification).
+    fn wait_ready(&self) -> (Instant, Value) {
+        let (mutex, condvar) = &*self.seen;
+        let deadline = Instant::now() + TIMEOUT;
+        let mut seen = lock(mutex);
+        loop {
+            if let Some(ready) = seen.ready.clone() {
+                return ready;
+            }
+            if seen.closed {
+                drop(seen);
+                self.fail("the server exited before the index was ready");
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(seen);
+                self.fail(&format!("the index was not ready within {TIMEOUT:?}"));
+            }
+            seen = condvar.wait_timeout(seen, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    fn check_ready_state(&self, ready: &Value) {
+        if ready["state"] == "error" {
+            self.fail(&format!("the server reported an error: {}", ready["message"]));
+        }
+    }
+
+    /// Generations announced after `since` (the snapshot was rebuilt), and the last one's arrival.
+    fn generations_after(&self, since: Instant) -> (usize, Option<Instant>) {
+        let seen = lock(&self.seen.0);
+        let mut last_generation = None;
+        let mut bumps = 0;
+        let mut last_at = None;
+        for (at, params) in &seen.statuses {
+            let generation = params["generation"].as_u64();
+            if *at > since && last_generation.is_some() && generation > last_generation {
+                bumps += 1;
+                last_at = Some(*at);
+            }
+            last_generation = last_generation.max(generation);
+        }
+        (bumps, last_at)
+    }
+
+    /// VmRSS and VmHWM of the server process, in bytes.
+    fn rss(&self) -> Rss {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .unwrap_or_else(|e| self.fail(&format!("cannot read /proc/{}/status: {e}", self.pid)));
+        let field = |name: &str| -> f64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .map_or(f64::NAN, |kib| kib * 1024.0)
+        };
+        Rss { rss: field("VmRSS:"), hwm: field("VmHWM:") }
+    }
+
+    /// shutdown + exit, then waits (bounded) for the process to end.
+    fn shutdown(mut self) {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        eprintln!("bench lsp: the server did not exit within 10 s of `exit`; killing it");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only this child, by its handle; a no-op when it already exited.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Rss {
+    rss: f64,
+    hwm: f64,
+}
+
+/// The seconds of `index()` from the ready message ("indexed N files in X s (…)").
+fn index_secs_of(status: &Value) -> f64 {
+    status["message"]
+        .as_str()
+        .and_then(|m| m.split_once(" files in "))
+        .and_then(|(_, rest)| rest.split_once(" s"))
+        .and_then(|(secs, _)| secs.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Sessions.
+
+struct QuietSession {
+    /// `initialized` → the ready notification.
+    ready: f64,
+    index_secs: f64,
+    files: u64,
+    rss: Rss,
+}
+
+/// initialize, initialized, and nothing else until the index is ready.
+fn quiet_session(ctx: &Ctx, root: &Path) -> QuietSession {
+    let mut server = Server::spawn(ctx);
+    server.initialize(root);
+    let started = Instant::now();
+    server.notify("initialized", json!({}));
+    let (at, status) = server.wait_ready();
+    server.check_ready_state(&status);
+    let rss = server.rss();
+    server.shutdown();
+    QuietSession {
+        ready: at.duration_since(started).as_secs_f64(),
+        index_secs: index_secs_of(&status),
+        files: status["files"].as_u64().unwrap_or(0),
+        rss,
+    }
+}
+
+#[derive(Default)]
+struct Samples {
+    latencies: Vec<f64>,
+    /// Responses that carried what the method is for (see `useful`).
+    useful: usize,
+    /// Arrival of each response, in the order of `latencies`.
+    arrivals: Vec<Instant>,
+}
+
+impl Samples {
+    fn push(&mut self, method: Method, reply: &Reply) {
+        self.latencies.push(reply.secs);
+        self.useful += usize::from(useful(method, &reply.result));
+        self.arrivals.push(reply.at);
+    }
+
+    /// When the slowest response arrived, in seconds after `since`.
+    fn slowest_at(&self, since: Instant) -> f64 {
+        self.latencies
+            .iter()
+            .zip(&self.arrivals)
+            .max_by(|a, b| a.0.total_cmp(b.0))
+            .map_or(f64::NAN, |(_, at)| at.duration_since(since).as_secs_f64())
+    }
+
+    /// Round trips of the responses that arrived after `moment` (all of them when `None`).
+    fn after(&self, moment: Option<Instant>) -> Vec<f64> {
+        self.latencies
+            .iter()
+            .zip(&self.arrivals)
+            .filter(|(_, at)| moment.is_none_or(|m| **at > m))
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    /// Round trips of the responses that arrived before `moment` (all of them when `None`).
+    fn before(&self, moment: Option<Instant>) -> Vec<f64> {
+        self.latencies
+            .iter()
+            .zip(&self.arrivals)
+            .filter(|(_, at)| moment.is_none_or(|m| **at < m))
+            .map(|(s, _)| *s)
+            .collect()
+    }
+}
+
+struct LoadedSession {
+    /// When `initialized` was sent.
+    started: Instant,
+    ready: f64,
+    /// `initialized` → the first hover with a card (the open file's facts exist).
+    first_card: f64,
+    during: BTreeMap<Method, Samples>,
+    /// Round trips while indexing that were answered before any hover or ask had content (the facts
+    /// were not in the server's snapshot yet: the handlers had next to nothing to do), without the
+    /// session's first request.
+    before_facts: BTreeMap<Method, Vec<f64>>,
+    /// From the first hover or ask with content to the ready notification, while the status still
+    /// said `indexing` (the new snapshot was already being served).
+    facts_before_ready: f64,
+    /// Requests answered across the end of the index (in neither phase).
+    straddling: usize,
+    /// The first request after `didOpen`: its kind and round trip (it waits for the open file's parse).
+    first_request: Option<(Method, f64)>,
+    after: BTreeMap<Method, Samples>,
+    /// Snapshot rebuilds announced after "ready" while the after-phase ran, and when the last one arrived
+    /// (seconds after ready).
+    rebuilds_after_ready: usize,
+    last_rebuild: Option<f64>,
+    /// Round trips after ready that arrived after the last rebuild announcement (steady state).
+    steady: BTreeMap<Method, Vec<f64>>,
+    rss_ready: Rss,
+    rss_end: Rss,
+}
+
+fn loaded_session(ctx: &Ctx, root: &Path, spot: &Spot, cli_wall: f64) -> LoadedSession {
+    let mut server = Server::spawn(ctx);
+    server.initialize(root);
+    let started = Instant::now();
+    server.notify("initialized", json!({}));
+    server.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": spot.uri(), "languageId": "python", "version": 1, "text": spot.text}}),
+    );
+    let mut first_card = None;
+    let mut first_facts: Option<Instant> = None;
+    let mut note_card = |reply: &Reply, method: Method| {
+        if matches!(method, Method::Hover | Method::Ask) && first_facts.is_none() && useful(method, &reply.result) {
+            first_facts = Some(reply.at);
+        }
+        if method == Method::Hover && first_card.is_none() && useful(method, &reply.result) {
+            first_card = Some(reply.at.duration_since(started).as_secs_f64());
+        }
+    };
+
+    // While indexing: rounds paced so that about `ctx.during` of them spread over the CLI's cold wall.
+    let period = Duration::from_secs_f64(cli_wall / ctx.during as f64);
+    let mut during: BTreeMap<Method, Samples> = METHODS.iter().map(|m| (*m, Samples::default())).collect();
+    let mut straddling = 0;
+    let mut first_request = None;
+    let mut rounds = 0;
+    while server.ready().is_none() {
+        let round = Instant::now();
+        rounds += 1;
+        for method in round_order(rounds) {
+            let reply = server.request(method.lsp(), spot.params(method));
+            note_card(&reply, method);
+            first_request.get_or_insert((method, reply.secs));
+            if reply.after_ready {
+                straddling += 1;
+            } else if let Some(samples) = during.get_mut(&method) {
+                samples.push(method, &reply);
+            }
+        }
+        if let Some(rest) = period.checked_sub(round.elapsed())
+            && server.ready().is_none()
+        {
+            std::thread::sleep(rest);
+        }
+    }
+    let (ready_at, status) = server.wait_ready();
+    server.check_ready_state(&status);
+    let rss_ready = server.rss();
+
+    let mut after: BTreeMap<Method, Samples> = METHODS.iter().map(|m| (*m, Samples::default())).collect();
+    for _ in 0..ctx.requests {
+        rounds += 1;
+        for method in round_order(rounds) {
+            let reply = server.request(method.lsp(), spot.params(method));
+            note_card(&reply, method);
+            if let Some(samples) = after.get_mut(&method) {
+                samples.push(method, &reply);
+            }
+        }
+    }
+    let rss_end = server.rss();
+    let (rebuilds_after_ready, last_rebuild) = server.generations_after(ready_at);
+    server.shutdown();
+    let mut before_facts: BTreeMap<Method, Vec<f64>> =
+        during.iter().map(|(m, s)| (*m, s.before(first_facts))).collect();
+    // The first request waits for didOpen's parse (its own row), not for the index.
+    if let Some(samples) = first_request.and_then(|(m, _)| before_facts.get_mut(&m))
+        && !samples.is_empty()
+    {
+        samples.remove(0);
+    }
+    let steady = after.iter().map(|(m, s)| (*m, s.after(last_rebuild))).collect();
+    LoadedSession {
+        started,
+        ready: ready_at.duration_since(started).as_secs_f64(),
+        first_card: first_card.unwrap_or(f64::NAN),
+        before_facts,
+        facts_before_ready: first_facts
+            .filter(|f| *f < ready_at)
+            .map_or(0.0, |f| ready_at.duration_since(f).as_secs_f64()),
+        during,
+        straddling,
+        first_request,
+        after,
+        rebuilds_after_ready,
+        last_rebuild: last_rebuild.map(|at| at.duration_since(ready_at).as_secs_f64()),
+        steady,
+        rss_ready,
+        rss_end,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reports.
+
+/// Per-run values of `f`, over the runs.
+fn per_run(runs: &[Run], f: impl Fn(&Run) -> f64) -> Vec<f64> {
+    runs.iter().map(f).collect()
+}
+
+fn phase(run: &Run, during: bool, method: Method) -> &Samples {
+    let map = if during { &run.loaded.during } else { &run.loaded.after };
+    &map[&method]
+}
+
+/// p50/p99 rows for `method` in a phase, with the trivial request of the same phase and run as anchor.
+fn latency_rows(
+    runs: &[Run],
+    during: bool,
+    method: Method,
+    target_p99: Option<f64>,
+    section: &str,
+    summary: &mut Summary,
+    table: &mut Table,
+) {
+    for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let values = per_run(runs, |r| percentile(&phase(r, during, method).latencies, q));
+        let anchors = per_run(runs, |r| percentile(&phase(r, during, Method::Status).latencies, q));
+        let ratios: Vec<f64> = values.iter().zip(&anchors).map(|(v, a)| v / a).collect();
+        let value = median(&values);
+        let (target, pass) = match target_p99 {
+            Some(t) if q > 0.9 => (format!("≤ {}", secs(t)), Some(value <= t)),
+            _ => ("—".to_string(), None),
+        };
+        let mut row = Row::new(&format!("{} {name}", method.lsp()), secs(value), &spread(&values, secs), target, pass);
+        if method != Method::Status {
+            row = row.anchor(format!("status {name} {}", secs(median(&anchors))), ratio(median(&ratios)));
+        }
+        summary.add(section, &row);
+        table.row(row);
+    }
+}
+
+fn useful_text(runs: &[Run], during: bool, method: Method) -> String {
+    let useful: usize = runs.iter().map(|r| phase(r, during, method).useful).sum();
+    let total: usize = runs.iter().map(|r| phase(r, during, method).latencies.len()).sum();
+    format!("{useful}/{total}")
+}
+
+fn report_during(ctx: &Ctx, runs: &[Run], summary: &mut Summary) {
+    let counts: Vec<String> =
+        runs.iter().map(|r| r.loaded.during[&Method::Hover].latencies.len().to_string()).collect::<Vec<_>>();
+    let mut table = Table::new(&format!(
+        "While the initial index runs (state `indexing`, the loaded session) — {} runs, medians; rounds per run: {}",
+        ctx.runs,
+        counts.join(", ")
+    ));
+    for method in METHODS {
+        latency_rows(runs, true, method, None, "while indexing", summary, &mut table);
+    }
+    for method in METHODS {
+        let maxima = per_run(runs, |r| max(&phase(r, true, method).latencies));
+        let after_max = per_run(runs, |r| max(&phase(r, false, method).latencies));
+        let worst = max(&maxima);
+        let per_run_text: Vec<String> = runs
+            .iter()
+            .zip(&maxima)
+            .map(|(r, m)| {
+                let at = r.loaded.during[&method].slowest_at(r.loaded.started);
+                format!("{} at +{at:.2} s", secs(*m))
+            })
+            .collect();
+        let row = Row::new(
+            &format!("{} max (worst of all runs)", method.lsp()),
+            secs(worst),
+            &format!("per run {}", per_run_text.join(", ")),
+            format!("≤ {}", secs(TARGET_DURING_MAX_SECS)),
+            Some(worst <= TARGET_DURING_MAX_SECS),
+        )
+        .anchor(format!("max after ready {}", secs(max(&after_max))), ratio(worst / max(&after_max)));
+        summary.add("while indexing", &row);
+        table.row(row);
+    }
+    for method in METHODS {
+        let maxima = per_run(runs, |r| max(&r.loaded.before_facts[&method]));
+        let counts: usize = runs.iter().map(|r| r.loaded.before_facts[&method].len()).sum();
+        table.row(Row::info(
+            &format!("{} max before the facts were served (worst; not the first request)", method.short()),
+            secs(max(&maxima)),
+            &format!(
+                "{counts} requests; p99 {}",
+                secs(median(&per_run(runs, |r| percentile(&r.loaded.before_facts[&method], 0.99))))
+            ),
+        ));
+    }
+    for method in [Method::Hover, Method::CodeAction, Method::Ask] {
+        table.row(Row::info(
+            &format!("{} answers with content", method.short()),
+            useful_text(runs, true, method),
+            "all runs",
+        ));
+    }
+    let first = per_run(runs, |r| r.loaded.first_request.map_or(f64::NAN, |(_, s)| s));
+    let kinds: Vec<&str> = runs.iter().filter_map(|r| r.loaded.first_request.map(|(m, _)| m.short())).collect();
+    table.row(Row::info(
+        "first request after didOpen (waits for the open file's parse)",
+        secs(median(&first)),
+        &format!("{} ({})", spread(&first, secs), kinds.join(", ")),
+    ));
+    let window = per_run(runs, |r| r.loaded.facts_before_ready);
+    table.row(Row::info(
+        "facts served while the status still said indexing",
+        secs(median(&window)),
+        &spread(&window, secs),
+    ));
+    let straddling: usize = runs.iter().map(|r| r.loaded.straddling).sum();
+    table.row(Row::info(
+        "requests answered across the end of the index (in neither phase)",
+        straddling.to_string(),
+        "",
+    ));
+    table.print();
+}
+
+fn report_after(ctx: &Ctx, runs: &[Run], summary: &mut Summary) {
+    let mut table = Table::new(&format!(
+        "After the index is ready (the loaded session) — {} rounds × {} runs, medians of per-run percentiles",
+        ctx.requests, ctx.runs
+    ));
+    for method in METHODS {
+        let target = (method == Method::Hover).then_some(TARGET_HOVER_P99_SECS);
+        latency_rows(runs, false, method, target, "after ready", summary, &mut table);
+    }
+    for method in METHODS {
+        let maxima = per_run(runs, |r| max(&phase(r, false, method).latencies));
+        table.row(Row::info(&format!("{} max", method.lsp()), secs(median(&maxima)), &spread(&maxima, secs)));
+    }
+    let anchors = per_run(runs, |r| percentile(&r.loaded.steady[&Method::Status], 0.99));
+    for method in METHODS {
+        let values = per_run(runs, |r| percentile(&r.loaded.steady[&method], 0.99));
+        let ratios: Vec<f64> = values.iter().zip(&anchors).map(|(v, a)| v / a).collect();
+        let maxima = per_run(runs, |r| max(&r.loaded.steady[&method]));
+        let mut row = Row::info(
+            &format!("{} p99 after the post-ready rebuild", method.short()),
+            secs(median(&values)),
+            &[spread(&values, secs), format!("max {}", secs(median(&maxima)))]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        if method != Method::Status {
+            row = row.anchor(format!("status p99 {}", secs(median(&anchors))), ratio(median(&ratios)));
+        }
+        table.row(row);
+    }
+    for method in [Method::Hover, Method::CodeAction, Method::Ask] {
+        table.row(Row::info(
+            &format!("{} answers with content", method.short()),
+            useful_text(runs, false, method),
+            "all runs",
+        ));
+    }
+    let rebuilds = per_run(runs, |r| r.loaded.rebuilds_after_ready as f64);
+    let last: Vec<String> = runs
+        .iter()
+        .map(|r| r.loaded.last_rebuild.map_or_else(|| "—".to_string(), |s| format!("+{}", secs(s))))
+        .collect();
+    table.row(Row::info(
+        "snapshot rebuilds announced after ready",
+        format!("{}", median(&rebuilds)),
+        &format!("last one after ready: {}", last.join(", ")),
+    ));
+    table.print();
+}
+
+fn report_memory(runs: &[Run], summary: &mut Summary) {
+    let cli = per_run(runs, |r| r.cli.peak_rss);
+    let anchor = format!("CLI peak {}", mb(median(&cli)));
+    let mut table = Table::new(&format!(
+        "Server memory, /proc/<pid>/status — {} runs, medians; anchor: `reverie index` cold peak RSS (VmHWM)",
+        runs.len()
+    ));
+    let target = format!("≤ {}", mb(TARGET_RSS_BYTES));
+    let rows: [(&str, Vec<f64>, bool); 5] = [
+        ("quiet session: VmRSS when ready", per_run(runs, |r| r.quiet.rss.rss), true),
+        ("quiet session: VmHWM when ready", per_run(runs, |r| r.quiet.rss.hwm), true),
+        ("loaded session: VmRSS when ready", per_run(runs, |r| r.loaded.rss_ready.rss), false),
+        ("loaded session: VmRSS after all requests", per_run(runs, |r| r.loaded.rss_end.rss), true),
+        ("loaded session: VmHWM after all requests", per_run(runs, |r| r.loaded.rss_end.hwm), true),
+    ];
+    for (figure, values, targeted) in rows {
+        let value = median(&values);
+        let ratios: Vec<f64> = values.iter().zip(&cli).map(|(v, c)| v / c).collect();
+        let row = if targeted {
+            Row::new(figure, mb(value), &spread(&values, mb), target.clone(), Some(value <= TARGET_RSS_BYTES))
+        } else {
+            Row::info(figure, mb(value), &spread(&values, mb))
+        }
+        .anchor(anchor.clone(), ratio(median(&ratios)));
+        summary.add("memory", &row);
+        table.row(row);
+    }
+    table.print();
+}
+
+fn report_index(runs: &[Run], summary: &mut Summary) {
+    let cli = per_run(runs, |r| r.cli.wall);
+    let cli_elapsed = per_run(runs, |r| r.cli.elapsed);
+    let anchor = format!("CLI cold {}", secs(median(&cli)));
+    let mut table = Table::new(&format!(
+        "Initial index in the server: `initialized` → status \"ready\" — {} runs, medians; anchor: `reverie index` cold (subprocess wall), same runs",
+        runs.len()
+    ));
+    let pair = |values: &[f64], anchors: &[f64]| -> f64 {
+        median(&values.iter().zip(anchors).map(|(v, a)| v / a).collect::<Vec<_>>())
+    };
+    let quiet = per_run(runs, |r| r.quiet.ready);
+    table.row(
+        Row::info("quiet session: initialized → ready", secs(median(&quiet)), &spread(&quiet, secs))
+            .anchor(anchor.clone(), ratio(pair(&quiet, &cli))),
+    );
+    let quiet_index = per_run(runs, |r| r.quiet.index_secs);
+    table.row(
+        Row::info(
+            "  of which index() (from the ready message, 0.1 s)",
+            secs(median(&quiet_index)),
+            &spread(&quiet_index, secs),
+        )
+        .anchor(format!("CLI index() {}", secs(median(&cli_elapsed))), ratio(pair(&quiet_index, &cli_elapsed))),
+    );
+    let loaded = per_run(runs, |r| r.loaded.ready);
+    table.row(
+        Row::info("loaded session: initialized → ready", secs(median(&loaded)), &spread(&loaded, secs))
+            .anchor(anchor.clone(), ratio(pair(&loaded, &cli))),
+    );
+    let card = per_run(runs, |r| r.loaded.first_card);
+    table.row(
+        Row::info("loaded session: initialized → first hover card", secs(median(&card)), &spread(&card, secs))
+            .anchor(anchor, ratio(pair(&card, &cli))),
+    );
+    let files_match = runs.iter().all(|r| r.quiet.files == r.cli.files);
+    let row = Row::new(
+        "files indexed by the server",
+        thousands(runs[0].quiet.files),
+        "",
+        "= the CLI's".to_string(),
+        Some(files_match),
+    )
+    .anchor(format!("CLI {}", thousands(runs[0].cli.files)), "—".to_string());
+    summary.add("initial index", &row);
+    table.row(row);
+    table.print();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Statistics and formatting (as in benches/index.rs).
+
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+fn median(v: &[f64]) -> f64 {
+    let s = sorted(v);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// Nearest-rank percentile.
+fn percentile(v: &[f64], q: f64) -> f64 {
+    let s = sorted(v);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    s[rank - 1]
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn max(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+fn spread(v: &[f64], format: impl Fn(f64) -> String) -> String {
+    if v.len() < 2 {
+        return String::new();
+    }
+    format!("{} … {}", format(min(v)), format(max(v)))
+}
+
+fn secs(s: f64) -> String {
+    let a = s.abs();
+    if a.is_nan() {
+        "—".to_string()
+    } else if a < 1e-3 {
+        format!("{:.0} µs", s * 1e6)
+    } else if a < 1.0 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn ratio(r: f64) -> String {
+    if r.is_finite() { format!("{r:.2}×") } else { "—".to_string() }
+}
+
+fn mb(b: f64) -> String {
+    if b.is_finite() { format!("{:.1} MB", b / 1e6) } else { "—".to_string() }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Row {
+    figure: String,
+    value: String,
+    spread: String,
+    anchor: String,
+    ratio: String,
+    target: String,
+    /// `None`: no target (information only).
+    pass: Option<bool>,
+}
+
+impl Row {
+    fn new(figure: &str, value: String, spread: &str, target: String, pass: Option<bool>) -> Row {
+        Row {
+            figure: figure.to_string(),
+            value,
+            spread: spread.to_string(),
+            anchor: "—".to_string(),
+            ratio: "—".to_string(),
+            target,
+            pass,
+        }
+    }
+
+    fn info(figure: &str, value: String, spread: &str) -> Row {
+        Row::new(figure, value, spread, "—".to_string(), None)
+    }
+
+    fn anchor(mut self, anchor: String, ratio: String) -> Row {
+        self.anchor = anchor;
+        self.ratio = ratio;
+        self
+    }
+
+    fn verdict(&self) -> &'static str {
+        match self.pass {
+            Some(true) => "PASS",
+            Some(false) => "MISS",
+            None => "info",
+        }
+    }
+}
+
+struct Table {
+    title: String,
+    rows: Vec<Row>,
+}
+
+impl Table {
+    fn new(title: &str) -> Table {
+        Table { title: title.to_string(), rows: Vec::new() }
+    }
+
+    fn row(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    fn print(&self) {
+        let header = ["figure", "median", "spread (min … max)", "anchor (same run)", "ratio", "target", "verdict"];
+        let cells: Vec<[String; 7]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.figure.clone(),
+                    r.value.clone(),
+                    r.spread.clone(),
+                    r.anchor.clone(),
+                    r.ratio.clone(),
+                    r.target.clone(),
+                    r.verdict().to_string(),
+                ]
+            })
+            .collect();
+        // Columns empty in every row are left out.
+        let shown: Vec<usize> =
+            (0..header.len()).filter(|&i| i == 0 || cells.iter().any(|r| !r[i].is_empty())).collect();
+        let header: Vec<String> = shown.iter().map(|&i| header[i].to_string()).collect();
+        let cells: Vec<Vec<String>> = cells.iter().map(|r| shown.iter().map(|&i| r[i].clone()).collect()).collect();
+        let right: Vec<bool> = shown.iter().map(|&i| i == 1 || i == 4).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in &cells {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut out = String::from("  ");
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                let pad = w - c.chars().count();
+                // Figures and text left-aligned; numbers right-aligned.
+                if right[i] {
+                    let _ = write!(out, "{}{c}", " ".repeat(pad));
+                } else {
+                    let _ = write!(out, "{c}{}", " ".repeat(pad));
+                }
+                if i + 1 < cells.len() {
+                    out.push_str("  ");
+                }
+            }
+            println!("{}", out.trim_end());
+        };
+        println!("\n{}", self.title);
+        line(&header);
+        line(&widths.iter().map(|&w| "─".repeat(w)).collect::<Vec<_>>());
+        for row in &cells {
+            line(row);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Summary {
+    rows: Vec<Row>,
+}
+
+impl Summary {
+    fn add(&mut self, section: &str, row: &Row) {
+        if row.pass.is_some() {
+            self.rows.push(Row {
+                figure: format!("{section}: {}", row.figure.trim()),
+                value: row.value.clone(),
+                spread: String::new(),
+                anchor: row.anchor.clone(),
+                ratio: row.ratio.clone(),
+                target: row.target.clone(),
+                pass: row.pass,
+            });
+        }
+    }
+
+    fn print(self) {
+        let passed = self.rows.iter().filter(|r| r.pass == Some(true)).count();
+        let mut table = Table::new(&format!("Summary: {passed} of {} targets met", self.rows.len()));
+        for row in self.rows {
+            table.row(row);
+        }
+        table.print();
+    }
+}
