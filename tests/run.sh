@@ -12,6 +12,7 @@ command -v cc >/dev/null || need_apt+=(gcc)
 command -v git >/dev/null || need_apt+=(git)
 command -v nvim >/dev/null || need_apt+=(neovim)        # tests/neovim.rs: the real editor
 command -v timeout >/dev/null || need_apt+=(coreutils)
+command -v chromium >/dev/null || need_apt+=(chromium)  # editors/vscode/test/e2e.sh drives real VS Code in it
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -31,3 +32,7 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
 cargo bench --locked --no-run
+
+# The VS Code extension end to end: npm ci, the .vsix, code-server 4.100.3 (installed once into
+# ~/.cache), Chromium. Needs Node.js 20+ (on the machine; Debian's own nodejs 18 is too old).
+editors/vscode/test/e2e.sh

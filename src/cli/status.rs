@@ -32,6 +32,11 @@ struct Status {
     graph_edges: u64,
     top_files: Vec<(String, f64)>,
     skipped: Vec<crate::workspace::Skipped>,
+    /// Notes for the configured model: fresh, stale, missing, failed.
+    notes: Option<crate::sleep::NoteCounts>,
+    /// Every note stored, whatever model wrote it.
+    notes_stored: usize,
+    ledger: crate::ledger::Totals,
 }
 
 pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
@@ -53,6 +58,9 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
         graph_edges: 0,
         top_files: Vec::new(),
         skipped: Vec::new(),
+        notes: None,
+        notes_stored: 0,
+        ledger: crate::ledger::Totals::default(),
     };
     if dir.exists() {
         let store = super::open_store(cli, &roots)?;
@@ -71,6 +79,16 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
         status.top_files = graph.file_ranks.into_iter().take(10).collect();
         status.skipped = store.skipped()?;
         status.store_bytes = store.size_on_disk();
+        status.notes_stored = store.notes()?.len();
+        status.ledger = crate::ledger::totals(&store.ledger(0)?);
+        let config = super::load_config(&root);
+        if let Ok(Some(provider)) = crate::llm::from_config(&config.llm) {
+            let facts = crate::index::all_facts(&store)?;
+            let files = facts.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f))).collect();
+            let snapshot = crate::snapshot::Snapshot::new(files);
+            let model = crate::sleep::model_id(Some(provider.as_ref() as &dyn crate::llm::Provider));
+            status.notes = Some(crate::sleep::note_counts(&store, &snapshot, &model, &config.sleep.kinds()));
+        }
     }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
@@ -109,6 +127,23 @@ fn render(status: &Status) -> String {
             let _ = writeln!(out, "    {rank:.4}  {key}");
         }
     }
+    match &status.notes {
+        Some(n) => {
+            let _ = writeln!(out, "  notes: {} fresh, {} stale, {} missing, {} failed", n.fresh, n.stale, n.missing, n.failed);
+        }
+        None => {
+            let _ = writeln!(out, "  notes: {} stored; no model configured ([llm] in reverie.toml)", status.notes_stored);
+        }
+    }
+    let (sleep, test) = (&status.ledger.sleep, &status.ledger.test);
+    let _ = writeln!(
+        out,
+        "  tokens: sleep {} in {} calls · test {} in {} calls",
+        thousands(sleep.tokens()),
+        sleep.calls,
+        thousands(test.tokens()),
+        test.calls
+    );
     if status.skipped.is_empty() {
         let _ = writeln!(out, "  skipped: none");
     } else {

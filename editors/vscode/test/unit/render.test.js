@@ -1,0 +1,54 @@
+// Answer rendering: markdown, escaping, citations (run: npm test).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const r = require('../../out/pure/render.js');
+
+const known = (p) => p === 'shop/config.py' || p === 'shop/cart.py';
+
+test('markdown renders; raw HTML is shown as text', () => {
+  const html = r.renderMarkdown('# Title\n\n**bold** <img src=x onerror=alert(1)> <script>x()</script>', known);
+  assert.match(html, /<h1>Title<\/h1>/);
+  assert.match(html, /<strong>bold<\/strong>/);
+  assert.doesNotMatch(html, /<img|<script/);
+  assert.match(html, /&lt;script&gt;/);
+});
+
+test('code-span and plain-text citations of known files become links', () => {
+  const html = r.renderMarkdown('See `shop/config.py:10-15` and shop/cart.py:7, not `other.py:3` or `x`.', known);
+  assert.match(html, /<a class="cite" href="#" data-path="shop\/config.py" data-line="10"[^>]*><code>shop\/config.py:10-15<\/code><\/a>/);
+  assert.match(html, /<a class="cite" href="#" data-path="shop\/cart.py" data-line="7"[^>]*>shop\/cart.py:7<\/a>/);
+  assert.match(html, /<code>other.py:3<\/code>/);
+  assert.doesNotMatch(html, /data-path="other.py"/);
+});
+
+test('code blocks are escaped and not linked', () => {
+  const html = r.renderMarkdown('```\nif a < b: shop/config.py:3\n```', known);
+  assert.match(html, /a &lt; b/);
+  assert.doesNotMatch(html, /class="cite"/);
+});
+
+test('only http(s) and mailto links survive; images become their alt text', () => {
+  const html = r.renderMarkdown('[a](javascript:alert(1)) [b](https://example.com) ![alt](http://x/y.png)', known);
+  assert.doesNotMatch(html, /javascript:/);
+  assert.match(html, /<a href="https:\/\/example.com">b<\/a>/);
+  assert.doesNotMatch(html, /<img/);
+});
+
+test('context items render as citation links with their reason; stale ones are marked', () => {
+  const html = r.renderContext([
+    { path: 'shop/config.py', start_line: 10, end_line: 15, kind: 'definition', reason: 'named <here>', stale: false },
+    { path: 'shop/cart.py', start_line: 7, end_line: 7, kind: 'note', reason: '', stale: true },
+  ]);
+  assert.match(html, /data-path="shop\/config.py" data-line="10"[^>]*>shop\/config.py:10-15<\/a>/);
+  assert.match(html, /named &lt;here&gt;/);
+  assert.match(html, />shop\/cart.py:7<\/a>.*class="stale"/);
+});
+
+test('sources are labelled', () => {
+  assert.equal(r.sourceLabel('context').label, 'context only');
+  assert.equal(r.sourceLabel('anticipated').label, 'anticipated');
+  assert.equal(r.sourceLabel('facts').label, 'facts');
+  assert.equal(r.sourceLabel('model').label, 'model');
+  assert.equal(r.renderUsage({ usage: { llm_calls: 1, test_prompt_tokens: 5, test_completion_tokens: 2 } }), '1 model call · 5 prompt + 2 completion tokens');
+  assert.equal(r.renderUsage({ usage: { llm_calls: 0 } }), '');
+});
