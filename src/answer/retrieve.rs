@@ -84,7 +84,7 @@ pub fn candidates(
                 }
             }
         }
-        errors.sort_by(|a, b| b.0.cmp(&a.0));
+        errors.sort_by_key(|e| std::cmp::Reverse(e.0));
         lists.push((2.0, errors.into_iter().map(|(_, item)| item).collect()));
 
         // 2. Named definitions, the most specific names first.

@@ -27,8 +27,14 @@ impl FactsIndex {
     pub fn build(snapshot: &Snapshot) -> FactsIndex {
         let mut docs = Vec::new();
         for (file, facts) in &snapshot.files {
-            docs.extend((0..facts.definitions.len()).map(|index| FactDoc::Definition { file: file.clone(), index: index as u32 }));
-            docs.extend((0..facts.error_sites.len()).map(|index| FactDoc::ErrorSite { file: file.clone(), index: index as u32 }));
+            docs.extend(
+                (0..facts.definitions.len())
+                    .map(|index| FactDoc::Definition { file: file.clone(), index: index as u32 }),
+            );
+            docs.extend(
+                (0..facts.error_sites.len())
+                    .map(|index| FactDoc::ErrorSite { file: file.clone(), index: index as u32 }),
+            );
         }
         // Tokens are produced one document at a time, never all held at once.
         let bm25 = Bm25::new(docs.iter().map(|doc| tokens_of(snapshot, doc)));

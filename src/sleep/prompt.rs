@@ -380,10 +380,10 @@ pub fn validate(job: &Job, text: &str, snapshot: &Snapshot) -> Result<(Value, Ve
     }
     let body = Value::Object(cleaned);
     for essential in ["purpose", "summary"] {
-        if let Some(text) = body.get(essential) {
-            if text.as_str().is_none_or(|s| s.trim().is_empty()) {
-                return Err(format!("`{essential}` is empty"));
-            }
+        if let Some(text) = body.get(essential)
+            && text.as_str().is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(format!("`{essential}` is empty"));
         }
     }
     if job.kind == NoteKind::Questions {

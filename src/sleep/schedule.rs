@@ -106,7 +106,7 @@ pub fn order(
         waiting = still;
         if out.len() == before {
             // A cycle cannot happen with a directory tree; emit the rest rather than loop.
-            out.extend(waiting.drain(..));
+            out.append(&mut waiting);
         }
     }
     out
