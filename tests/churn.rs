@@ -104,9 +104,14 @@ async fn churn_and_a_branch_switch_during_indexing_end_in_a_correct_index() {
 
     let after_churn = ws.json(&["status", "."]);
     let fresh_cache = ws.home.path().join("fresh");
-    let output = ws.command(&["index", ".", "--format", "json"]).env("REVERIE_CACHE_DIR", &fresh_cache).output().unwrap();
+    let output =
+        ws.command(&["index", ".", "--format", "json"]).env("REVERIE_CACHE_DIR", &fresh_cache).output().unwrap();
     let fresh: Value = serde_json::from_slice(&output.stdout).unwrap();
     let fresh = json!({"files": fresh["files"], "definitions": fresh["definitions"], "references": fresh["references"], "skipped": fresh["skipped"]});
-    println!("operations: {operations} + a branch switch touching 450 files; server: {:?}, fresh: {:?}", counts(&after_churn), counts(&fresh));
+    println!(
+        "operations: {operations} + a branch switch touching 450 files; server: {:?}, fresh: {:?}",
+        counts(&after_churn),
+        counts(&fresh)
+    );
     assert_eq!(counts(&after_churn), counts(&fresh), "the server's facts equal a fresh index of the final tree");
 }

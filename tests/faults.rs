@@ -36,7 +36,10 @@ async fn faults_never_block_requests_or_lose_the_queue() {
     let budget = 200_000;
     ws.write(
         "reverie.toml",
-        format!("{}max_retries = 1\ntotal_timeout = \"10s\"\n[sleep]\ntokens_per_hour = {budget}\nnotes = [\"summary\"]\n", fake.llm_config().replace("max_retries = 0\n", "")),
+        format!(
+            "{}max_retries = 1\ntotal_timeout = \"10s\"\n[sleep]\ntokens_per_hour = {budget}\nnotes = [\"summary\"]\n",
+            fake.llm_config().replace("max_retries = 0\n", "")
+        ),
     );
     let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
     client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
@@ -51,7 +54,12 @@ async fn faults_never_block_requests_or_lose_the_queue() {
         client.hover(&ws.path("m0.py"), 1, 12).await;
         worst = worst.max(started.elapsed());
     }
-    let done = client.wait_for(|m| m["method"] == "reverie/status" && m["params"]["message"].as_str().unwrap_or("").contains("notes stored this pass")).await;
+    let done = client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["message"].as_str().unwrap_or("").contains("notes stored this pass")
+        })
+        .await;
     let message = done["params"]["message"].as_str().unwrap().to_string();
     let status = client.result("reverie/status", Value::Null).await;
     println!("faulty pass: {message}; {} model calls; worst hover {worst:?}", calls.load(Ordering::SeqCst));
@@ -74,7 +82,8 @@ async fn faults_never_block_requests_or_lose_the_queue() {
     assert_eq!(client.shutdown().await, Some(0));
 
     let think = ws.json(&["think", ".", "--dry-run"]);
-    let spent = think["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap() + think["ledger"]["sleep"]["completion_tokens"].as_u64().unwrap();
+    let spent = think["ledger"]["sleep"]["prompt_tokens"].as_u64().unwrap()
+        + think["ledger"]["sleep"]["completion_tokens"].as_u64().unwrap();
     assert!(spent <= budget, "the budget is not overspent: {spent}");
     assert_eq!(think["notes"]["fresh"], 8, "{think}");
 }

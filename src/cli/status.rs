@@ -84,7 +84,10 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
         let config = super::load_config(&root);
         if let Ok(Some(provider)) = crate::llm::from_config(&config.llm) {
             let facts = crate::index::all_facts(&store)?;
-            let files = facts.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f))).collect();
+            let files = facts
+                .into_iter()
+                .map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)))
+                .collect();
             let snapshot = crate::snapshot::Snapshot::new(files);
             let model = crate::sleep::model_id(Some(provider.as_ref() as &dyn crate::llm::Provider));
             status.notes = Some(crate::sleep::note_counts(&store, &snapshot, &model, &config.sleep.kinds()));
@@ -129,10 +132,15 @@ fn render(status: &Status) -> String {
     }
     match &status.notes {
         Some(n) => {
-            let _ = writeln!(out, "  notes: {} fresh, {} stale, {} missing, {} failed", n.fresh, n.stale, n.missing, n.failed);
+            let _ = writeln!(
+                out,
+                "  notes: {} fresh, {} stale, {} missing, {} failed",
+                n.fresh, n.stale, n.missing, n.failed
+            );
         }
         None => {
-            let _ = writeln!(out, "  notes: {} stored; no model configured ([llm] in reverie.toml)", status.notes_stored);
+            let _ =
+                writeln!(out, "  notes: {} stored; no model configured ([llm] in reverie.toml)", status.notes_stored);
         }
     }
     let (sleep, test) = (&status.ledger.sleep, &status.ledger.test);
