@@ -21,7 +21,11 @@ const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 fn model_path() -> Option<PathBuf> {
     let path = match std::env::var_os("REVERIE_TEST_MODEL") {
-        Some(path) => PathBuf::from(path),
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(path.is_file(), "REVERIE_TEST_MODEL names {}, which is not a file", path.display());
+            path
+        }
         None => {
             let dir = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
                 PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
@@ -44,9 +48,10 @@ fn provider() -> Option<Arc<dyn Provider>> {
         eprintln!("skipping: {how}");
         return None;
     };
-    let config = LlmConfig { provider: "local".into(), model_path: Some(path), context_tokens: 2048, ..LlmConfig::default() };
+    let config =
+        LlmConfig { provider: "local".into(), model_path: Some(path), context_tokens: 2048, ..LlmConfig::default() };
     let resilient = from_config(&config).expect("the local provider builds").expect("a provider is configured");
-    Some(Arc::clone(&resilient.inner))
+    Some(Arc::clone(resilient.inner()))
 }
 
 fn request(system: &str, user: &str, max_tokens: u32) -> ChatRequest {
@@ -104,6 +109,29 @@ async fn max_tokens_is_respected() {
         assert_eq!(response.finish_reason.as_deref(), Some("length"));
         assert!(!response.text.is_empty());
     }
+}
+
+#[tokio::test]
+async fn the_context_bounds_prompt_and_answer() {
+    let Some(provider) = provider() else { return };
+    let config =
+        LlmConfig { provider: "local".into(), model_path: model_path(), context_tokens: 64, ..LlmConfig::default() };
+    let small = from_config(&config).unwrap().unwrap();
+    let small = Arc::clone(small.inner());
+
+    let long = request("", &"Explain why the sky is blue. ".repeat(20), 16);
+    let error = small.chat(&long, &|_| {}).await.unwrap_err().to_string();
+    assert!(error.contains("tokens but the context holds 64; raise llm.context_tokens"), "{error}");
+
+    // A prompt that fits, with an answer that would not: the answer stops where the context ends.
+    let short = request("", "Write a long story about a dragon who learns to code.", 500);
+    let response = small.chat(&short, &|_| {}).await.unwrap();
+    assert_eq!(response.finish_reason.as_deref(), Some("length"), "{response:?}");
+    assert!(response.usage.prompt_tokens + response.usage.completion_tokens <= 64, "{response:?}");
+    assert!(response.usage.completion_tokens > 0);
+
+    // The same model serves the normal provider afterwards.
+    assert!(provider.chat(&request("", "Say hello.", 4), &|_| {}).await.is_ok());
 }
 
 /// The schema of a note, as reverie asks for it; 5 different prompts, sampled, must all give valid JSON.
@@ -165,18 +193,23 @@ async fn dropping_the_future_stops_generation() {
     let dropped = Instant::now();
     let stopped = wait_for_event("local: generation cancelled", before, Duration::from_secs(10))
         .expect("the generation thread reports that it stopped");
-    assert!(dropped.elapsed() < Duration::from_secs(2), "stopping took {:?}", dropped.elapsed());
+    // One token takes ~15 ms on an idle 2-core machine; the bound leaves room for a loaded one.
+    assert!(dropped.elapsed() < Duration::from_secs(5), "stopping took {:?}", dropped.elapsed());
     let generated = stopped.numbers["completion_tokens"];
-    assert!(generated < 20.0, "{generated} tokens were generated after the first chunk; it should stop at once");
+    assert!(
+        generated < 20.0,
+        "{generated} tokens were generated before stopping; it should stop after the first chunk"
+    );
 
     // The provider is free again: the next call runs.
     let response = provider.chat(&request("", "Say hello.", 8), &|_| {}).await.unwrap();
     assert!(response.usage.completion_tokens > 0);
 }
 
-/// Speed on this machine, printed for the record; the floors only catch a broken build (e.g. no SIMD).
+/// The provider reports its timings; the figures are printed for the record (they depend on the
+/// machine and its load, so they are not asserted).
 #[tokio::test]
-async fn speed() {
+async fn reports_speed() {
     let Some(provider) = provider() else { return };
     let code = "fn parse(line: &str) -> Option<(String, u32)> { let (name, n) = line.split_once('=')?; \
                 Some((name.trim().to_string(), n.trim().parse().ok()?)) }\n"
@@ -196,12 +229,14 @@ async fn speed() {
     let (prompt_speed, generation_speed) =
         (finished.numbers["prompt_tokens_per_s"], finished.numbers["completion_tokens_per_s"]);
     eprintln!(
-        "local model speed: load {load_ms:?} ms, prompt {} tokens at {prompt_speed} tokens/s, \
-         generation {} tokens at {generation_speed} tokens/s, call {:?}",
+        "local model: load {load_ms:?} ms; prompt {} tokens at {prompt_speed} tokens/s; \
+         generation {} tokens at {generation_speed} tokens/s; call {:?}",
         response.usage.prompt_tokens, response.usage.completion_tokens, response.latency
     );
     assert!(response.usage.prompt_tokens > 200, "{response:?}");
-    assert!(prompt_speed > 20.0 && generation_speed > 5.0, "{finished:?}");
+    assert!(prompt_speed > 0.0 && generation_speed > 0.0, "{finished:?}");
+    let measured = Duration::from_millis((finished.numbers["prompt_ms"] + finished.numbers["generation_ms"]) as u64);
+    assert!(measured <= response.latency, "{finished:?} vs {:?}", response.latency);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -266,8 +301,164 @@ fn events() -> Vec<Captured> {
 fn wait_for_event(message: &str, seen: usize, timeout: Duration) -> Option<Captured> {
     let (list, arrived) = store();
     let list = list.lock().unwrap();
-    let (list, _) = arrived
-        .wait_timeout_while(list, timeout, |list| !list[seen..].iter().any(|e| e.message == message))
-        .unwrap();
+    let (list, _) =
+        arrived.wait_timeout_while(list, timeout, |list| !list[seen..].iter().any(|e| e.message == message)).unwrap();
     list[seen..].iter().find(|e| e.message == message).cloned()
+}
+
+#[tokio::test]
+async fn scratch() {
+    if std::env::var("SCRATCH").is_err() {
+        return;
+    }
+    capture_events();
+    let threads: u32 = std::env::var("SCRATCH_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    let config = LlmConfig {
+        provider: "local".into(),
+        model_path: model_path(),
+        threads: Some(threads),
+        context_tokens: 2048,
+        ..LlmConfig::default()
+    };
+    let t = Instant::now();
+    let resilient = from_config(&config).unwrap().unwrap();
+    let provider = Arc::clone(resilient.inner());
+    eprintln!("build {:?}", t.elapsed());
+    let schema = json!({"type":"object","properties":{"summary":{"type":"string"},"symbols":{"type":"array","items":{"type":"string"},"maxItems":3}},"required":["summary","symbols"]});
+    let code = "fn parse(line: &str) -> Option<(String, u32)> { let (name, n) = line.split_once('=')?; Some((name.trim().to_string(), n.trim().parse().ok()?)) }\n".repeat(8);
+    for json_mode in [false, true, false, true] {
+        let mut r = request(
+            "You describe code. Answer in JSON with a one-sentence summary and the names of the symbols it defines.",
+            &format!("Describe this code:\n{code}"),
+            128,
+        );
+        if json_mode {
+            r.json_schema = Some(schema.clone());
+        }
+        let before = events().len();
+        let resp = provider.chat(&r, &|_| {}).await.unwrap();
+        let ev: Vec<_> = events()[before..].to_vec();
+        eprintln!("json={json_mode} {:?} latency {:?}\n{}\n{:?}", resp.usage, resp.latency, resp.text, ev);
+    }
+}
+
+#[test]
+fn scratch2() {
+    if std::env::var("SCRATCH2").is_err() {
+        return;
+    }
+    use llama_cpp_2::{
+        llama_backend::LlamaBackend,
+        model::{LlamaModel, params::LlamaModelParams},
+        sampling::LlamaSampler,
+        token::{LlamaToken, data::LlamaTokenData, data_array::LlamaTokenDataArray},
+    };
+    let backend = LlamaBackend::init().unwrap();
+    let model = LlamaModel::load_from_file(&backend, model_path().unwrap(), &LlamaModelParams::default()).unwrap();
+    let g = r#"root ::= root-value
+ws ::= " "?
+char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
+string ::= "\"" char{0,256} "\""
+root-symbols ::= "[" ( string ( "," ws string ){0,2} )? "]"
+root-value ::= "{" "\"summary\"" ":" ws string "," ws "\"symbols\"" ":" ws root-symbols "}"
+"#;
+    let mut grammar = LlamaSampler::grammar(&model, g, "root").unwrap();
+    let n = model.n_vocab();
+    let prefix = model.vocab().tokenize(br#"{"summary": "The code parses"#, false, false);
+    for t in &prefix {
+        grammar.accept(*t);
+    }
+    let t0 = Instant::now();
+    let reps = 50;
+    let mut allowed = 0;
+    for _ in 0..reps {
+        let mut arr = LlamaTokenDataArray::new(
+            (0..n).map(|i| LlamaTokenData::new(LlamaToken(i), (i % 97) as f32, 0.0)).collect(),
+            false,
+        );
+        arr.apply_sampler(&mut grammar);
+        allowed = arr.data.iter().filter(|d| d.logit().is_finite()).count();
+    }
+    eprintln!("inside string: full-vocab grammar apply {:?} per token ({allowed} of {n} allowed)", t0.elapsed() / reps);
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        let _arr = LlamaTokenDataArray::new(
+            (0..n).map(|i| LlamaTokenData::new(LlamaToken(i), (i % 97) as f32, 0.0)).collect(),
+            false,
+        );
+    }
+    eprintln!("array build alone {:?}", t0.elapsed() / reps);
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(LlamaToken(300), 1.0, 0.0)], false);
+        one.apply_sampler(&mut grammar);
+    }
+    eprintln!("single-token check {:?}", t0.elapsed() / reps);
+}
+
+#[tokio::test]
+async fn scratch3() {
+    if std::env::var("SCRATCH3").is_err() {
+        return;
+    }
+    capture_events();
+    let config = LlmConfig {
+        provider: "local".into(),
+        model_path: model_path(),
+        threads: Some(1),
+        context_tokens: 2048,
+        ..LlmConfig::default()
+    };
+    let resilient = from_config(&config).unwrap().unwrap();
+    let provider = Arc::clone(resilient.inner());
+    let simple = json!({"type":"object","properties":{"summary":{"type":"string"},"symbols":{"type":"array","items":{"type":"string"},"maxItems":3}},"required":["summary","symbols"]});
+    let rich = json!({"type":"object","properties":{
+        "kind":{"enum":["function","class","method"]},
+        "name":{"type":"string","maxLength":40},
+        "params":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string"},"optional":{"type":"boolean"}},"required":["name","optional"]},"maxItems":4},
+        "lines":{"type":"integer"},
+        "confidence":{"type":"number"},
+        "notes":{"type":"string"}
+    },"required":["kind","name","params","lines","confidence"]});
+    let snippets = [
+        "fn add(a: i32, b: i32) -> i32 { a + b }",
+        "def load(path):\n    with open(path) as f:\n        return json.load(f)",
+        "class Cache { get(key) { return this.map.get(key); } set(key, value) { this.map.set(key, value); } }",
+        "func (s *Server) Stop() error { close(s.quit); return s.listener.Close() }",
+        "int max(int a, int b) { return a > b ? a : b; }",
+    ];
+    let (mut ok, mut total, mut lengths) = (0, 0, 0);
+    for (label, schema) in [("simple", &simple), ("rich", &rich)] {
+        for rep in 0..4 {
+            for snippet in snippets {
+                let mut r = request(
+                    "You describe code. Answer in JSON.",
+                    &format!("Describe this code:\n```\n{snippet}\n```"),
+                    400,
+                );
+                r.temperature = if rep == 0 { 0.0 } else { 0.7 };
+                r.json_schema = Some(schema.clone());
+                let resp = provider.chat(&r, &|_| {}).await.unwrap();
+                total += 1;
+                let valid = match serde_json::from_str::<Value>(&resp.text) {
+                    Ok(v) => {
+                        schema["required"].as_array().unwrap().iter().all(|k| v.get(k.as_str().unwrap()).is_some())
+                    }
+                    Err(_) => false,
+                };
+                if valid {
+                    ok += 1
+                } else {
+                    eprintln!("INVALID ({:?}): {}", resp.finish_reason, resp.text)
+                }
+                if resp.finish_reason.as_deref() == Some("length") {
+                    lengths += 1
+                }
+                if rep < 2 {
+                    eprintln!("{label} t={} {} tokens: {}", r.temperature, resp.usage.completion_tokens, resp.text);
+                }
+            }
+        }
+    }
+    eprintln!("JSON valid {ok}/{total}, cut by length {lengths}");
 }

@@ -2,6 +2,7 @@
 //! and prints text for people or JSON for scripts; progress bars go to stderr, only on a terminal.
 
 mod ask;
+mod eval;
 mod facts;
 mod index;
 mod map;
@@ -62,6 +63,14 @@ pub enum Command {
     Think(think::ThinkArgs),
     /// Print the facts reverie extracts from one file (for checking what it sees).
     Facts(facts::FactsArgs),
+    /// Measure whether sleep-time compute pays, on the localization dev set (real questions with
+    /// gold files, asked against PyPI sdists).
+    ///
+    /// Prints retrieval quality (file recall@k, all-gold@k, recall within 2k/8k/32k tokens) for raw
+    /// BM25 chunks, facts only, and facts + notes; the test-time tokens each needs to reach the raw
+    /// baseline's recall; direct-answer latency; the amortized cost per question from the ledger; and,
+    /// with the local model, a few answers end to end. --think / --think-local write notes first.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -82,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Think(args) => think::run(&cli, args),
         Command::Ask(args) => ask::run(&cli, args),
         Command::Facts(args) => facts::run(args),
+        Command::Eval(args) => eval::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,7 +107,8 @@ fn init_logging() {
     // (sled at debug is very chatty). Full filter syntax (`reverie=debug,sled=info`) is passed through.
     let spec = std::env::var("REVERIE_LOG").unwrap_or_else(|_| "warn".into());
     let spec = if spec.contains('=') || spec.contains(',') { spec } else { format!("warn,reverie={spec}") };
-    let filter = tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
