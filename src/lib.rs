@@ -1,6 +1,7 @@
 //! reverie: a language server that thinks about your codebase while the editor is idle.
 //!
-//! Modules in reading order; the layering and its invariants are in the README.
+//! The modules, alphabetically; the README's code map gives them in reading order, with the
+//! layering and its invariants.
 
 pub mod answer;
 pub mod cli;
