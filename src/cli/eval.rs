@@ -16,9 +16,11 @@
 //!
 //! Every ranking passes through `answer::select` without a budget (at most `MAX_PER_FILE` items per
 //! file, as answering does), so the three are treated alike. Tokens are counted the same way for every
-//! system: `tokens::estimate_tokens` (3.5 characters per token) of the item's text plus its path, plus
-//! 4 for the citation line — for facts and notes the item text is what a prompt would carry (signature
-//! and doc, or the note), for raw chunks the window's whole text.
+//! system: `tokens::estimate_tokens` (3.5 characters per token) of the item exactly as
+//! `answer::model_request` puts it in a prompt — its citation line (`[n] path:lines — reason`) and its
+//! text. For facts and notes the text is the signature and doc, or the note; for raw chunks, the
+//! window's whole text. (`ContextItem::tokens` leaves the reason out, which undercounts many small
+//! items; measured end to end it was ~1.7× low for facts and notes.)
 //!
 //! Then: the test-time tokens each system needs to reach the raw baseline's recall at 8k (and 2k,
 //! 32k); the latency of direct answers (anticipated questions asked back, "where is X defined", "what
@@ -57,8 +59,9 @@ const E2E_MAX_QUESTION_TOKENS: usize = 800;
 const QUERIES: [u32; 4] = [1, 2, 5, 10];
 const MULTIPLIERS: [f64; 2] = [1.0, 10.0];
 /// How tokens are counted, for the output.
-const TOKEN_COUNTING: &str = "tokens = tokens::estimate_tokens (3.5 chars/token) of each item's text + its path, + 4 for \
-the citation line; facts items carry signature + doc, note items the note text, raw chunks the 60-line window's full text";
+const TOKEN_COUNTING: &str = "tokens::estimate_tokens (3.5 chars/token) of each item as answer::model_request renders \
+it: the citation line `[n] path:lines — reason` + the item's text (facts: signature + doc; notes: the note; raw chunks: the \
+60-line window's full text)";
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
@@ -137,7 +140,7 @@ impl RawChunks {
                     .map(|(start_line, end_line, window)| {
                         let mut tokens = answer::tokenize(window);
                         tokens.extend(path_tokens.iter().cloned());
-                        let cost = estimate_tokens(window) + estimate_tokens(key) + 4;
+                        let cost = estimate_tokens(window);
                         (Chunk { path: (*key).clone(), start_line, end_line, tokens: cost }, tokens)
                     })
                     .collect()
@@ -147,7 +150,8 @@ impl RawChunks {
         RawChunks { chunks, bm25: answer::Bm25::new(docs) }
     }
 
-    /// BM25's best chunks for `question`, as context items (text left empty; see `text_of`).
+    /// BM25's best chunks for `question`, as context items. The text is left empty (see `text_of`);
+    /// `tokens` holds the window's.
     fn ranking(&self, question: &str) -> Vec<ContextItem> {
         self.bm25
             .search(&answer::tokenize(question), RAW_LIMIT)
@@ -161,7 +165,7 @@ impl RawChunks {
                     kind: "chunk".into(),
                     score,
                     tokens: chunk.tokens,
-                    reason: "raw code that matches the words of the question".into(),
+                    reason: RAW_REASON.into(),
                     text: String::new(),
                     stale: false,
                 }
@@ -180,13 +184,37 @@ fn text_of(root: &Path, item: &ContextItem, max_file_size: u64) -> String {
         .map_or_else(String::new, |w| w.2.to_string())
 }
 
+/// The reason a raw chunk is given in a prompt (raw retrieval has nothing more to say).
+const RAW_REASON: &str = "matches the question's words";
+
+/// What `item` takes in a prompt: its citation line and text as `answer::model_request` renders them
+/// (keep in step with `answer/compose.rs`). A raw chunk's text is read only when needed, so its
+/// window's estimate is in `tokens`.
+fn prompt_tokens(item: &ContextItem) -> usize {
+    let lines = if item.start_line == item.end_line {
+        item.start_line.to_string()
+    } else {
+        format!("{}-{}", item.start_line, item.end_line)
+    };
+    let stale = if item.stale { " (possibly outdated)" } else { "" };
+    let citation = estimate_tokens(&format!("[10] {}:{} — {}{stale}\n", item.path, lines, item.reason));
+    let text = if item.kind == "chunk" {
+        item.tokens
+    } else if item.text.is_empty() {
+        0
+    } else {
+        estimate_tokens(&item.text) + 1
+    };
+    citation + text
+}
+
 /// The first items of `ranking` that fit in `budget` (the walk of budget recall).
 fn walk(ranking: &[ContextItem], budget: usize) -> Vec<ContextItem> {
     let mut used = 0;
     ranking
         .iter()
         .take_while(|item| {
-            used += item.tokens;
+            used += prompt_tokens(item);
             used <= budget
         })
         .cloned()
@@ -194,12 +222,14 @@ fn walk(ranking: &[ContextItem], budget: usize) -> Vec<ContextItem> {
 }
 
 fn metric_items(ranking: &[ContextItem]) -> Vec<Item> {
-    ranking.iter().map(|item| Item { path: item.path.clone(), tokens: item.tokens }).collect()
+    ranking.iter().map(|item| Item { path: item.path.clone(), tokens: prompt_tokens(item) }).collect()
 }
 
 /// One record's results, for the three systems.
 struct Scored {
     project: String,
+    /// Its workspace has notes (so (c) may differ from (b)).
+    has_notes: bool,
     scores: [Scores; 3],
     curves: [Curve; 3],
     /// Distinct files in context within each of `BUDGETS`, per system.
@@ -210,6 +240,7 @@ struct Scored {
 #[derive(Serialize)]
 struct Timing {
     kind: &'static str,
+    question: String,
     ms: f64,
     source: String,
 }
@@ -281,6 +312,8 @@ struct Latency {
     max_ms: Option<f64>,
     /// Over the questions that fell back to ranked context.
     fallback_p50_ms: Option<f64>,
+    /// The first few questions that fell back, to inspect.
+    fallbacks: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -291,6 +324,8 @@ struct Amortization {
     mean_question_tokens: f64,
     test_tokens_with_notes: Option<f64>,
     test_tokens_without: Option<f64>,
+    /// For reference: (b) facts at the same recall, which spends no sleep-time tokens.
+    test_tokens_facts_only: Option<f64>,
     rows: Vec<crate::ledger::AmortizationRow>,
     /// Queries per context from which sleep-time compute pays, per multiplier.
     break_even_queries: Vec<(f64, Option<f64>)>,
@@ -448,6 +483,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
                 results.try_into().map_err(|_| anyhow::anyhow!("three rankings"))?;
             scored.push(Scored {
                 project: record.pypi.package.clone(),
+                has_notes: !learned.is_empty(),
                 scores: [s0, s1, s2],
                 curves: [c0, c1, c2],
                 files_within: std::array::from_fn(|s| {
@@ -684,7 +720,7 @@ fn answer_end_to_end(
         id: record.id.clone(),
         context: label,
         items: context.len(),
-        context_tokens: context.iter().map(|c| c.tokens).sum(),
+        context_tokens: context.iter().map(prompt_tokens).sum(),
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
         latency_ms: elapsed.as_secs_f64() * 1000.0,
@@ -744,7 +780,7 @@ fn direct_latencies(snapshot: &Snapshot, learned: &LearnedContext) -> Vec<Timing
                 answer::Plan::Done(answer) => answer.source,
                 answer::Plan::Model { .. } => "model".into(),
             };
-            Timing { kind, ms, source }
+            Timing { kind, question: question.text, ms, source }
         })
         .collect()
 }
@@ -805,6 +841,12 @@ fn build_report(
                 p99_ms: eval::percentile(&direct, 99.0),
                 max_ms: eval::percentile(&direct, 100.0),
                 fallback_p50_ms: eval::percentile(&fallback, 50.0),
+                fallbacks: all
+                    .iter()
+                    .filter(|t| t.source != "anticipated" && t.source != "facts")
+                    .take(10)
+                    .map(|t| t.question.clone())
+                    .collect(),
             }
         })
         .collect();
@@ -812,7 +854,7 @@ fn build_report(
     let have_notes = workspaces.iter().any(|w| w.notes > 0);
     let notes_absent_in: Vec<String> =
         workspaces.iter().filter(|w| w.notes == 0).map(|w| w.workspace.clone()).collect();
-    let amortization = amortize(scored, &workspaces, &reach, have_notes);
+    let amortization = amortize(scored, &workspaces, have_notes);
     Report {
         data: data.display().to_string(),
         workspaces_dir: workspaces_dir.display().to_string(),
@@ -840,13 +882,17 @@ fn mean_of(values: impl Iterator<Item = f64>) -> f64 {
 
 /// The paper's accounting with measured figures: the ledger's sleep tokens per workspace, and per
 /// question the context tokens each side needs for the same recall (the raw baseline's at 8k, else at
-/// 2k if the learned side never gets there) plus the question itself.
-fn amortize(scored: &[Scored], workspaces: &[WorkspaceRow], reach: &[Reach], have_notes: bool) -> Amortization {
+/// 2k if the learned side never gets there) plus the question itself. When only some workspaces have
+/// notes, only those (and their records) are counted, so sleep tokens and test tokens describe the
+/// same contexts.
+fn amortize(scored: &[Scored], workspaces: &[WorkspaceRow], have_notes: bool) -> Amortization {
     let learned = if have_notes { 2 } else { 1 };
-    let sleep_tokens = mean_of(workspaces.iter().map(|w| w.sleep_tokens as f64));
-    let question_tokens = mean_of(scored.iter().map(|r| r.question_tokens as f64));
-    let chosen =
-        [1usize, 0].into_iter().map(|i| &reach[i]).find(|r| r.tokens[learned].is_some() && r.tokens[0].is_some());
+    let records: Vec<&Scored> = scored.iter().filter(|r| !have_notes || r.has_notes).collect();
+    let contexts: Vec<&WorkspaceRow> = workspaces.iter().filter(|w| !have_notes || w.notes > 0).collect();
+    let sleep_tokens = mean_of(contexts.iter().map(|w| w.sleep_tokens as f64));
+    let question_tokens = mean_of(records.iter().map(|r| r.question_tokens as f64));
+    let curves = |s: usize| -> Vec<Curve> { records.iter().map(|r| r.curves[s].clone()).collect() };
+    let (raw, mine) = (curves(0), curves(learned));
     let mut amortization = Amortization {
         basis: String::new(),
         learned_system: SYSTEMS[learned],
@@ -854,25 +900,40 @@ fn amortize(scored: &[Scored], workspaces: &[WorkspaceRow], reach: &[Reach], hav
         mean_question_tokens: question_tokens,
         test_tokens_with_notes: None,
         test_tokens_without: None,
+        test_tokens_facts_only: None,
         rows: Vec::new(),
         break_even_queries: Vec::new(),
     };
-    let Some(reach) = chosen else {
+    let chosen = [8_000, 2_000].into_iter().find_map(|budget| {
+        let target = eval::mean_recall_within(&raw, budget);
+        let with = eval::tokens_to_reach(&mine, target)?;
+        let without = eval::tokens_to_reach(&raw, target)?;
+        Some((budget, target, with, without))
+    });
+    let Some((budget, target, with, without)) = chosen else {
         amortization.basis =
             format!("{} never reaches the raw baseline's recall at 2k or 8k: no equal-recall point", SYSTEMS[learned]);
         return amortization;
     };
-    let with = reach.tokens[learned].unwrap_or(0) as f64 + question_tokens;
-    let without = reach.tokens[0].unwrap_or(0) as f64 + question_tokens;
+    let with = with as f64 + question_tokens;
+    let without = without as f64 + question_tokens;
+    let scope = if !have_notes {
+        " (none: no workspace has notes, so the learned side is (b) facts, which cost no model tokens)".to_string()
+    } else if contexts.len() < workspaces.len() {
+        format!("; only the {} workspaces with notes and their {} records are counted", contexts.len(), records.len())
+    } else {
+        String::new()
+    };
     amortization.basis = format!(
-        "equal recall {:.1}% (raw at {}k); per question: context at that recall + the question ({question_tokens:.0} tokens on average); \
-         sleep tokens: the ledger's, per workspace{}",
-        reach.target_recall * 100.0,
-        reach.baseline_budget / 1000,
-        if have_notes { "" } else { " (none: no notes, so the learned side is (b) facts, which cost no model tokens)" }
+        "equal recall {:.1}% (raw at {}k); per question: context at that recall + the question \
+         ({question_tokens:.0} tokens on average); sleep tokens: the ledger's, per workspace{scope}",
+        target * 100.0,
+        budget / 1000,
     );
     amortization.test_tokens_with_notes = Some(with);
     amortization.test_tokens_without = Some(without);
+    amortization.test_tokens_facts_only =
+        eval::tokens_to_reach(&curves(1), target).map(|tokens| tokens as f64 + question_tokens);
     for multiplier in MULTIPLIERS {
         for queries in QUERIES {
             amortization.rows.push(crate::ledger::amortization(sleep_tokens, with, without, queries, multiplier));
@@ -1092,6 +1153,14 @@ fn render(r: &Report) -> String {
                 out,
                 "  {:>9}× {:>8} {:>16.0} {:>16.0} {:>7.2}×",
                 row.multiplier, row.queries, row.with_notes_per_query, row.test_only_per_query, row.saving
+            );
+        }
+        if let Some(facts) = a.test_tokens_facts_only.filter(|_| a.sleep_tokens_per_workspace > 0.0) {
+            let _ = writeln!(
+                out,
+                "  for reference, (b) facts alone at the same recall: {facts:.0} test tokens per question and no sleep \
+                 tokens, {:.2}× fewer than raw chunks for any N and price",
+                without / facts.max(1.0)
             );
         }
         for (multiplier, n) in a.break_even_queries.iter().filter(|_| a.sleep_tokens_per_workspace > 0.0) {
