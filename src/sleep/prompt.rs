@@ -43,7 +43,7 @@ questions can be answered quickly. Be specific and brief: name real functions, c
 Answer with one JSON object and nothing else.";
 
 pub fn schema(kind: NoteKind) -> Value {
-    let string = json!({"type": "string"});
+    let string = json!({"type": "string", "minLength": 1});
     let named = json!({"type": "object", "properties": {"name": string, "role": string}, "required": ["name", "role"]});
     match kind {
         NoteKind::FileSummary => json!({

@@ -92,3 +92,34 @@ pub fn stderr(out: &Output) -> String {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// The test model for the `local` provider: `REVERIE_TEST_MODEL` (a GGUF path), else
+/// `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/SmolLM2-135M-Instruct.Q4_1.gguf`, where
+/// `tests/fetch-model.sh` puts it. `None` (after saying how to fetch it) when it is missing, unless
+/// `REVERIE_REQUIRE_TOOLS=1` (CI), which makes a missing model a failure.
+pub fn test_model() -> Option<PathBuf> {
+    let path = match std::env::var_os("REVERIE_TEST_MODEL") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(path.is_file(), "REVERIE_TEST_MODEL names {}, which is not a file", path.display());
+            path
+        }
+        None => {
+            let dir = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
+            });
+            dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")
+        }
+    };
+    if path.is_file() {
+        return Some(path);
+    }
+    let how = format!(
+        "the test model is missing at {}: run tests/fetch-model.sh (puts SmolLM2-135M-Instruct, 98 MB, in \
+         ~/.cache/reverie-test) or set REVERIE_TEST_MODEL to a GGUF file",
+        path.display()
+    );
+    assert!(std::env::var("REVERIE_REQUIRE_TOOLS").as_deref() != Ok("1"), "{how} (REVERIE_REQUIRE_TOOLS=1)");
+    eprintln!("skipping: {how}");
+    None
+}
