@@ -46,8 +46,10 @@ pub fn schema_to_gbnf(schema: &Value) -> Result<String, String> {
 /// Like `schema_to_gbnf`, with the default string bound lowered (to no less than `MIN_STRING_CHARS`)
 /// so that the longest answer the grammar allows is at most `max_chars` characters.
 pub fn schema_to_gbnf_within(schema: &Value, max_chars: u64) -> Result<String, String> {
-    let fixed = longest(schema, 0, 0);
-    let per_char = longest(schema, 1, 0).saturating_sub(fixed);
+    // Linear in the bound above any `minLength`: measure the slope where the default bound is.
+    let at_default = longest(schema, DEFAULT_MAX_STRING_CHARS, 0);
+    let per_char = at_default.saturating_sub(longest(schema, DEFAULT_MAX_STRING_CHARS - 1, 0));
+    let fixed = at_default.saturating_sub(per_char * DEFAULT_MAX_STRING_CHARS);
     let bound = match max_chars.saturating_sub(fixed).checked_div(per_char) {
         Some(fits) => fits.clamp(MIN_STRING_CHARS, DEFAULT_MAX_STRING_CHARS),
         None => DEFAULT_MAX_STRING_CHARS, // No string without its own bound.
@@ -165,8 +167,11 @@ impl Grammar {
                 if max > MAX_BOUNDED_REPETITION.max(DEFAULT_MAX_STRING_CHARS) {
                     return Ok(self.primitive(&format!("string-{min}-"), &format!(r#""\"" char{{{min},}} "\"""#)));
                 }
-                let rule: String =
-                    if (min, max) == (0, DEFAULT_MAX_STRING_CHARS) { "string".into() } else { format!("string-{min}-{max}") };
+                let rule: String = if (min, max) == (0, DEFAULT_MAX_STRING_CHARS) {
+                    "string".into()
+                } else {
+                    format!("string-{min}-{max}")
+                };
                 Ok(self.primitive(&rule, &format!(r#""\"" char{{{min},{max}}} "\"""#)))
             }
             "integer" => Ok(self.primitive("integer", INTEGER)),
