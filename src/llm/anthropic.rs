@@ -105,12 +105,7 @@ impl Anthropic {
             .body(body);
         let mut response = call.send(builder).await?;
 
-        let streamed = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"));
-        let outcome = if request.stream && streamed {
+        let outcome = if request.stream && http::is_event_stream(&response) {
             read_stream(&call, response, request, on_chunk).await?
         } else {
             let body = call.read_limited(&mut response, http::MAX_BODY_BYTES, false).await?;

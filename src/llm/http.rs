@@ -266,6 +266,16 @@ impl Events<'_> {
     }
 }
 
+/// Whether the server answered with Server-Sent Events (some ignore `stream: true` and send one JSON
+/// document, which callers take as is).
+pub fn is_event_stream(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
+}
+
 /// The innermost error message: "Connection refused (os error 111)" rather than three layers
 /// of "error sending request".
 pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

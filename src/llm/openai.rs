@@ -94,7 +94,7 @@ impl OpenAi {
         let mut response = call.send(builder).await?;
 
         // Some servers ignore `stream: true` and answer with one JSON document; take it as is.
-        let outcome = if request.stream && is_event_stream(&response) {
+        let outcome = if request.stream && http::is_event_stream(&response) {
             read_stream(&call, response, request, on_chunk).await?
         } else {
             let body = call.read_limited(&mut response, http::MAX_BODY_BYTES, false).await?;
@@ -125,14 +125,6 @@ impl Provider for OpenAi {
     fn chat<'a>(&'a self, request: &'a ChatRequest, on_chunk: OnChunk<'a>) -> ChatFuture<'a> {
         Box::pin(self.chat_once(request, on_chunk))
     }
-}
-
-fn is_event_stream(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
 }
 
 #[derive(Serialize)]
