@@ -46,6 +46,10 @@ const HOW_TO_GET_A_MODEL: &str = "set llm.model_path to a GGUF file, e.g. SmolLM
 /// Prompt tokens evaluated per llama.cpp batch. Cancellation is checked between batches, so this bounds
 /// how long a dropped call keeps the CPU: ~0.7 s at 180 tokens/s. Larger batches gain little on a CPU.
 const PROMPT_BATCH: usize = 128;
+/// Free text: tokens seen in the last `REPEAT_PENALTY_LAST_N` have their logits divided by
+/// `REPEAT_PENALTY` (llama.cpp's classic setting).
+const REPEAT_PENALTY_LAST_N: i32 = 64;
+const REPEAT_PENALTY: f32 = 1.1;
 
 /// llama.cpp's backend may be initialized once per process; every model and context borrows it.
 static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
@@ -300,21 +304,25 @@ impl Sampling {
                 ))
             })?),
         };
-        let chain = if job.temperature.is_nan() || job.temperature <= 0.0 {
-            LlamaSampler::greedy()
+        // Free text gets a repetition penalty: small models otherwise repeat a paragraph until the
+        // budget runs out. JSON repeats its punctuation by nature, and the grammar bounds it anyway.
+        let mut samplers = Vec::new();
+        if job.grammar.is_none() {
+            samplers.push(LlamaSampler::penalties(model.n_vocab(), REPEAT_PENALTY_LAST_N, REPEAT_PENALTY, 0.0, 0.0));
+        }
+        if job.temperature.is_nan() || job.temperature <= 0.0 {
+            samplers.push(LlamaSampler::greedy());
         } else {
-            LlamaSampler::chain(
-                [
-                    LlamaSampler::top_k(40),
-                    LlamaSampler::top_p(0.95, 1),
-                    LlamaSampler::min_p(0.05, 1),
-                    LlamaSampler::temp(job.temperature),
-                    // llama.cpp's "default seed" means a fresh random seed per call.
-                    LlamaSampler::dist(u32::MAX),
-                ],
-                true,
-            )
-        };
+            samplers.extend([
+                LlamaSampler::top_k(40),
+                LlamaSampler::top_p(0.95, 1),
+                LlamaSampler::min_p(0.05, 1),
+                LlamaSampler::temp(job.temperature),
+                // llama.cpp's "default seed" means a fresh random seed per call.
+                LlamaSampler::dist(u32::MAX),
+            ]);
+        }
+        let chain = LlamaSampler::chain(samplers, true);
         Ok(Sampling { grammar, chain })
     }
 
