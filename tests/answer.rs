@@ -150,3 +150,22 @@ async fn answers_stream_over_lsp_and_hover_shows_the_learned_summary() {
     assert!(text.contains("**Learned summary** of `pkg/lib.py`: Purpose of pkg/lib.py"), "{text}");
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+#[test]
+fn vendored_code_ranks_below_the_projects_own() {
+    let ws = Workspace::with(&[
+        (
+            "app/settings.py",
+            "def load_settings(path):\n    \"\"\"Reads the settings file.\"\"\"\n    return open(path).read()\n",
+        ),
+        (
+            "app/static/jquery-3.5.1.js",
+            "function loadSettings(path) { return path; }\nfunction settings(path) { return path; }\nfunction readSettingsFile(path) { return path; }\n",
+        ),
+    ]);
+    let answer = ws.json(&["ask", ".", "how are the settings loaded from a settings file?", "--no-llm"]);
+    assert_eq!(answer["context"][0]["path"], "app/settings.py", "{answer}");
+    // Still answerable when asked about by name.
+    let named = ws.json(&["ask", ".", "what does readSettingsFile do?", "--no-llm"]);
+    assert_eq!(named["context"][0]["path"], "app/static/jquery-3.5.1.js", "{named}");
+}

@@ -189,3 +189,19 @@ fn without_a_model_think_says_how_to_enable_one() {
     assert!(!out.status.success());
     assert!(util::stderr(&out).contains("[llm]"), "{}", util::stderr(&out));
 }
+
+#[test]
+fn vendored_code_gets_no_notes() {
+    let (ws, fake) = setup("");
+    ws.write("static/jquery-3.5.1.js", "function settings(path) { return load(path); }\n");
+    ws.write("node_modules/left-pad/index.js", "module.exports = function leftPad(s) { return s; };\n");
+    let result = think(&ws, &[]);
+    // The same 9 notes as without them: no file notes, no modules for `static` or `node_modules`.
+    assert_eq!(result["report"]["stored"], 9, "{result}");
+    let all = jobs(&fake, 0);
+    assert!(
+        all.iter().all(|job| !job.contains("jquery") && !job.contains("node_modules") && !job.contains("static")),
+        "{all:?}"
+    );
+    assert_eq!(result["notes"]["missing"], 0, "{result}");
+}

@@ -8,12 +8,16 @@
 //! 5. PageRank personalized to the open file and the named identifiers;
 //! 6. the definition under the cursor.
 //!
+//! Rankings by relevance (3–5, and 2 for names that are plain words) are scaled by the file's prior
+//! (`prior.rs`: vendored and minified code counts less); what the question points at itself (1, 2
+//! for code-shaped names, 6) is not.
 //! Items are keyed by location; at most `MAX_PER_FILE` per file; the budget is filled greedily in
 //! fused order; every item cites path and lines. `rank_files` exposes the fused file order for
 //! measurements.
 
 use super::bm25::tokenize;
 use super::learned::{LearnedContext, note_text};
+use super::prior;
 use super::search::FactDoc;
 use super::{ContextItem, Question};
 use crate::graph::{self, Focus};
@@ -69,7 +73,7 @@ pub fn candidates(
     question: &Question,
     rankers: Rankers,
 ) -> Vec<ContextItem> {
-    let mut lists: Vec<(f64, Vec<ContextItem>)> = Vec::new();
+    let mut lists: Vec<Ranked> = Vec::new();
     let named = named_definitions(snapshot, &question.text);
     let tokens = tokenize(&question.text);
 
@@ -85,10 +89,12 @@ pub fn candidates(
             }
         }
         errors.sort_by_key(|e| std::cmp::Reverse(e.0));
-        lists.push((2.0, errors.into_iter().map(|(_, item)| item).collect()));
+        lists.push(Ranked::asked_for(2.0, errors.into_iter().map(|(_, item)| item).collect()));
 
         // 2. Named definitions, the most specific names first.
-        let mut exact = Vec::new();
+        // A code-shaped name (`load_settings`, `readFile`) is the question pointing at that symbol; a
+        // plain word that happens to name a definition ("settings") is only relevance.
+        let (mut exact, mut plain) = (Vec::new(), Vec::new());
         let mut by_specificity: Vec<&String> = named.iter().collect();
         by_specificity.sort_by(|a, b| {
             let wa = graph::identifier_weight(a, snapshot.definitions_by_name[*a].len());
@@ -100,10 +106,12 @@ pub fn candidates(
                 snapshot.definitions_named(name, question.focus_file.as_deref()).iter().take(MAX_PER_FILE * 2)
             {
                 let def = &snapshot.files[key].definitions[*index as usize];
-                exact.push(definition_item(key, def, "definition", format!("`{name}` is named in the question")));
+                let item = definition_item(key, def, "definition", format!("`{name}` is named in the question"));
+                if is_code_shaped(name) { exact.push(item) } else { plain.push(item) }
             }
         }
-        lists.push((1.5, exact));
+        lists.push(Ranked::asked_for(1.5, exact));
+        lists.push(Ranked::by_relevance(1.5, plain));
 
         // 3. BM25 over facts.
         let index = snapshot.facts_index();
@@ -122,7 +130,7 @@ pub fn candidates(
                 }
             })
             .collect();
-        lists.push((1.0, items));
+        lists.push(Ranked::by_relevance(1.0, items));
     }
 
     // 4. BM25 over the learned context.
@@ -131,7 +139,7 @@ pub fn candidates(
     {
         let hits = learned.bm25.search(&tokens, PER_RANKER);
         let items = hits.into_iter().map(|(p, _)| passage_item(learned, p as usize, snapshot)).collect();
-        lists.push((1.2, items));
+        lists.push(Ranked::by_relevance(1.2, items));
     }
 
     // 5. The graph, personalized.
@@ -152,7 +160,7 @@ pub fn candidates(
                 }
             }
         }
-        lists.push((0.5, items));
+        lists.push(Ranked::by_relevance(0.5, items));
     }
 
     // 6. The definition under the cursor.
@@ -166,23 +174,52 @@ pub fn candidates(
     {
         // First for "what does this do?"; after the symbols a question names.
         let weight = if named.is_empty() { 3.0 } else { 0.8 };
-        lists.push((weight, vec![definition_item(key, def, "definition", "where your cursor is".into())]));
+        lists.push(Ranked::asked_for(
+            weight,
+            vec![definition_item(key, def, "definition", "where your cursor is".into())],
+        ));
     }
 
     fuse(lists)
 }
 
+/// Whether `name` looks like code rather than a word: an underscore, a capital after the first
+/// letter, or a digit.
+fn is_code_shaped(name: &str) -> bool {
+    name.contains('_') || name.chars().skip(1).any(char::is_uppercase) || name.chars().any(|c| c.is_ascii_digit())
+}
+
+/// One ranker's list for `fuse`.
+struct Ranked {
+    weight: f64,
+    items: Vec<ContextItem>,
+    /// Scale each item by its file's prior (`prior.rs`). Lists of what the question itself points at
+    /// (a quoted error, a named symbol, the cursor) are taken at their word.
+    with_prior: bool,
+}
+
+impl Ranked {
+    fn by_relevance(weight: f64, items: Vec<ContextItem>) -> Ranked {
+        Ranked { weight, items, with_prior: true }
+    }
+
+    fn asked_for(weight: f64, items: Vec<ContextItem>) -> Ranked {
+        Ranked { weight, items, with_prior: false }
+    }
+}
+
 /// Reciprocal rank fusion of weighted lists; an item's location identifies it across lists.
-fn fuse(lists: Vec<(f64, Vec<ContextItem>)>) -> Vec<ContextItem> {
+fn fuse(lists: Vec<Ranked>) -> Vec<ContextItem> {
     let mut scores: HashMap<(String, u32, u32), (f64, ContextItem)> = HashMap::new();
-    for (weight, items) in lists {
+    for Ranked { weight, items, with_prior } in lists {
         let mut seen = HashSet::new();
         for (rank, item) in items.into_iter().enumerate() {
             let id = (item.path.clone(), item.start_line, item.end_line);
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let add = weight / (RRF_K + rank as f64 + 1.0);
+            let prior = if with_prior { prior::file_weight(&item.path) } else { 1.0 };
+            let add = weight * prior / (RRF_K + rank as f64 + 1.0);
             match scores.get_mut(&id) {
                 Some((score, existing)) => {
                     *score += add;

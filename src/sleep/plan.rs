@@ -31,7 +31,10 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
     let mut jobs = Vec::new();
 
     let dependencies = dependencies(snapshot);
-    for (key, facts) in &snapshot.files {
+    // Vendored and minified code (`answer::is_vendored`) is not the project's to explain: no notes,
+    // and it takes no part in module summaries.
+    let own_files = || snapshot.files.iter().filter(|(key, _)| !crate::answer::is_vendored(key));
+    for (key, facts) in own_files() {
         let mut inputs: Inputs = vec![("content".into(), facts.content_hash)];
         for dep in dependencies.get(&**key).into_iter().flatten() {
             if let Some(dep_facts) = snapshot.files.get(dep.as_str()) {
@@ -56,7 +59,7 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
     // Directories, deepest first, so a module's sub-modules are keyed before it.
     let mut files_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut subdirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for key in snapshot.files.keys() {
+    for (key, _) in own_files() {
         let mut dir = directory_of(key).to_string();
         files_in.entry(dir.clone()).or_default().push(key.to_string());
         loop {

@@ -1,0 +1,99 @@
+//! How much a file counts in answers before any question is asked: third-party code copied into the
+//! workspace (jQuery in a theme's `static/`, `node_modules`, `vendor/`, minified bundles) is big and
+//! full of everyday words, so it outranks the project's own code on word overlap while seldom being
+//! what a question is about. Such files stay indexed and answerable — a question that names their
+//! symbols still finds them — but their fused scores are scaled down.
+//!
+//! Pure: decided from the path alone.
+
+/// Score factor for vendored and minified files.
+pub const VENDORED_WEIGHT: f64 = 0.25;
+
+/// Folders that hold other people's code, as path components.
+const VENDOR_DIRS: &[&str] =
+    &["node_modules", "bower_components", "vendor", "vendors", "vendored", "third_party", "third-party", "3rdparty"];
+
+/// Well-known browser libraries that projects copy into their static files: a `.js` file whose name
+/// is one of these followed by `.` or `-` (`jquery.js`, `jquery-3.5.1.js`, `underscore-1.13.1.js`).
+const VENDORED_JS: &[&str] = &[
+    "jquery",
+    "underscore",
+    "backbone",
+    "bootstrap",
+    "modernizr",
+    "lodash",
+    "require",
+    "d3",
+    "mathjax",
+    "popper",
+    "angular",
+    "react",
+    "react-dom",
+    "vue",
+    "moment",
+    "html5shiv",
+    "respond",
+    "css3-mediaqueries",
+];
+
+/// The factor a file's items are scaled by in fused rankings (1.0 for the project's own code).
+pub fn file_weight(key: &str) -> f64 {
+    if is_vendored(key) { VENDORED_WEIGHT } else { 1.0 }
+}
+
+/// Whether `key` (a workspace-relative path with `/` separators) looks like vendored or minified code.
+pub fn is_vendored(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
+    if dirs.split('/').any(|dir| VENDOR_DIRS.contains(&dir)) {
+        return true;
+    }
+    if [".min.js", ".min.mjs", "-min.js", ".min.css", ".bundle.js"].iter().any(|suffix| name.ends_with(suffix)) {
+        return true;
+    }
+    name.ends_with(".js")
+        && VENDORED_JS.iter().any(|library| {
+            name.strip_prefix(library).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('-'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendored_and_minified_files_are_recognised() {
+        for key in [
+            "sphinx/themes/basic/static/jquery-3.5.1.js",
+            "sphinx/themes/basic/static/jquery.js",
+            "sphinx/themes/basic/static/underscore-1.13.1.js",
+            "web/node_modules/left-pad/index.js",
+            "src/vendor/github.com/pkg/errors/errors.go",
+            "third_party/zlib/inflate.c",
+            "app/static/app.min.js",
+            "assets/site.bundle.js",
+        ] {
+            assert!(is_vendored(key), "{key}");
+            assert_eq!(file_weight(key), VENDORED_WEIGHT);
+        }
+    }
+
+    #[test]
+    fn the_projects_own_code_counts_fully() {
+        for key in [
+            "sphinx/builders/gettext.py",
+            "src/vendoring.rs",
+            "lib/underscore_helpers.py",
+            "js/requirements.js.txt",
+            "vendor.py",
+            "src/jquery_bridge.py",
+            "app/static/app.js",
+            "sphinx/themes/basic/static/doctools.js",
+            "js/requirements.js",
+            "src/momentum.js",
+        ] {
+            assert!(!is_vendored(key), "{key}");
+            assert_eq!(file_weight(key), 1.0);
+        }
+    }
+}
