@@ -1,13 +1,26 @@
-//! How much a file counts in answers before any question is asked: third-party code copied into the
-//! workspace (jQuery in a theme's `static/`, `node_modules`, `vendor/`, minified bundles) is big and
-//! full of everyday words, so it outranks the project's own code on word overlap while seldom being
-//! what a question is about. Such files stay indexed and answerable — a question that names their
-//! symbols still finds them — but their fused scores are scaled down.
+//! How much a file counts in answers before any question is asked:
+//! - third-party code copied into the workspace (jQuery in a theme's `static/`, `node_modules`,
+//!   `vendor/`, minified bundles) is big and full of everyday words, so it outranks the project's own
+//!   code on word overlap while seldom being what a question is about;
+//! - tests, fixtures, examples and docs configuration repeat the words of the code they exercise (a
+//!   bug report reads like its test), but the code that does the work is what to read first.
+//!
+//! Such files stay indexed and answerable — a question that names their symbols still finds them, and
+//! "which tests cover X" is answered from facts — but their fused scores are scaled down.
 //!
 //! Pure: decided from the path alone.
 
 /// Score factor for vendored and minified files.
 pub const VENDORED_WEIGHT: f64 = 0.25;
+
+/// Score factor for tests, fixtures, examples and docs configuration.
+pub const SUPPORTING_WEIGHT: f64 = 0.5;
+
+/// Folders of tests, fixtures, examples and docs, as path components.
+const SUPPORTING_DIRS: &[&str] = &[
+    "test", "tests", "testing", "__tests__", "spec", "specs", "fixtures", "testdata", "example", "examples", "doc",
+    "docs", "benches", "benchmarks",
+];
 
 /// Folders that hold other people's code, as path components.
 const VENDOR_DIRS: &[&str] =
@@ -38,7 +51,29 @@ const VENDORED_JS: &[&str] = &[
 
 /// The factor a file's items are scaled by in fused rankings (1.0 for the project's own code).
 pub fn file_weight(key: &str) -> f64 {
-    if is_vendored(key) { VENDORED_WEIGHT } else { 1.0 }
+    if is_vendored(key) {
+        VENDORED_WEIGHT
+    } else if is_supporting(key) {
+        SUPPORTING_WEIGHT
+    } else {
+        1.0
+    }
+}
+
+/// Whether `key` is a test, fixture, example or docs file: under such a folder, or named like a test
+/// (`test_x.py`, `x_test.go`, `x.test.ts`, `x.spec.js`, `conftest.py`).
+pub fn is_supporting(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
+    if dirs.split('/').any(|dir| SUPPORTING_DIRS.contains(&dir)) {
+        return true;
+    }
+    let stem = name.split('.').next().unwrap_or(name);
+    name == "conftest.py"
+        || stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || [".test.", ".spec."].iter().any(|infix| name.contains(infix))
 }
 
 /// Whether `key` (a workspace-relative path with `/` separators) looks like vendored or minified code.
@@ -79,6 +114,24 @@ mod tests {
     }
 
     #[test]
+    fn tests_fixtures_and_docs_count_half() {
+        for key in [
+            "tests/roots/test-root/conf.py",
+            "doc/conf.py",
+            "testing/example_scripts/issue_519.py",
+            "src/_pytest/test_helpers.py",
+            "pkg/cache_test.go",
+            "web/src/app.test.ts",
+            "web/src/app.spec.js",
+            "conftest.py",
+            "lib/matplotlib/tests/test_axes.py",
+        ] {
+            assert!(is_supporting(key), "{key}");
+            assert_eq!(file_weight(key), SUPPORTING_WEIGHT, "{key}");
+        }
+    }
+
+    #[test]
     fn the_projects_own_code_counts_fully() {
         for key in [
             "sphinx/builders/gettext.py",
@@ -91,6 +144,9 @@ mod tests {
             "sphinx/themes/basic/static/doctools.js",
             "js/requirements.js",
             "src/momentum.js",
+            "src/_pytest/unittest.py",
+            "pkg/contest.py",
+            "src/testament.rs",
         ] {
             assert!(!is_vendored(key), "{key}");
             assert_eq!(file_weight(key), 1.0);
