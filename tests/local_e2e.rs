@@ -25,14 +25,14 @@ fn think_and_ask_with_the_local_model() {
             "from pkg.cache import Cache\n\n\ndef main():\n    cache = Cache()\n    cache.put(\"a\", 1)\n    return cache.get(\"a\")\n",
         ),
     ]);
+    // The README's main job: no provider configured, the model given on the command line. The
+    // config only keeps the test quick (one thread, short notes).
     ws.write(
         "reverie.toml",
-        format!(
-            "[llm]\nprovider = \"local\"\nmodel_path = \"{}\"\nthreads = 1\ncontext_tokens = 4096\ntotal_timeout = \"300s\"\n[sleep]\njob_prompt_tokens = 900\njob_completion_tokens = 300\n",
-            model.display()
-        ),
+        "[llm]\nthreads = 1\ncontext_tokens = 4096\ntotal_timeout = \"300s\"\n[sleep]\njob_prompt_tokens = 900\njob_completion_tokens = 300\n",
     );
-    let result = ws.json(&["think", "."]);
+    let model = model.to_str().unwrap();
+    let result = ws.json(&["think", ".", "--local-model", model]);
     println!("{result}");
     let report = &result["report"];
     // 2 files × 3 kinds + 2 modules + 1 overview.
@@ -44,9 +44,9 @@ fn think_and_ask_with_the_local_model() {
     assert!(ledger["completion_tokens"].as_u64().unwrap() > 50, "{result}");
     assert_eq!(ledger["estimated_calls"], 0, "the local model reports real counts");
     // Every kind of note is there.
-    let dry = ws.json(&["think", ".", "--dry-run"]);
+    let dry = ws.json(&["think", ".", "--dry-run", "--local-model", model]);
     assert_eq!(dry["notes"]["stale"], 0);
-    let answer = ws.json(&["ask", ".", "how does the cache handle a missing key?"]);
+    let answer = ws.json(&["ask", ".", "how does the cache handle a missing key?", "--local-model", model]);
     println!("{answer}");
     assert_eq!(answer["source"], "model");
     assert!(answer["usage"]["test_prompt_tokens"].as_u64().unwrap() > 0);

@@ -41,7 +41,8 @@ export REVERIE_TEST_MODEL
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
-cargo bench --locked --no-run
+# The benchmarks build (in the dev profile: `cargo bench --no-run` would rebuild everything optimized).
+cargo build --benches --locked
 # The same with the in-process llama.cpp provider: its own tests (tests/llm_local.rs) and think + ask
 # end to end with the real model (tests/local_e2e.rs). Only the tests the feature adds run again.
 cargo clippy --all-targets --locked --features local -- -D warnings

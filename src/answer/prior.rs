@@ -18,8 +18,20 @@ pub const SUPPORTING_WEIGHT: f64 = 0.5;
 
 /// Folders of tests, fixtures, examples and docs, as path components.
 const SUPPORTING_DIRS: &[&str] = &[
-    "test", "tests", "testing", "__tests__", "spec", "specs", "fixtures", "testdata", "example", "examples", "doc",
-    "docs", "benches", "benchmarks",
+    "test",
+    "tests",
+    "testing",
+    "__tests__",
+    "spec",
+    "specs",
+    "fixtures",
+    "testdata",
+    "example",
+    "examples",
+    "doc",
+    "docs",
+    "benches",
+    "benchmarks",
 ];
 
 /// Folders that hold other people's code, as path components.

@@ -24,6 +24,8 @@ pub struct AskArgs {
     /// Continue a conversation: follow-ups see the earlier questions and answers.
     #[arg(long, value_name = "ID")]
     pub conversation: Option<String>,
+    #[command(flatten)]
+    pub model: super::ModelArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -64,7 +66,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         "the question is empty: reverie ask . \"where is the config loaded?\""
     );
     let root = super::workspace_root(&args.path())?;
-    let config = super::load_config(&root);
+    let config = args.model.apply(super::load_config(&root));
     let roots = vec![root.clone()];
     let store = super::open_store(cli, &roots)?;
     let before = store.file_records()?.len();

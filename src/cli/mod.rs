@@ -137,6 +137,26 @@ fn open_store(cli: &Cli, roots: &[PathBuf]) -> Result<crate::store::Store> {
 }
 
 /// Loads the workspace configuration, printing any problem with it (never fatal).
+/// The model on the command line, for commands that can call one.
+#[derive(clap::Args, Debug, Default)]
+pub struct ModelArgs {
+    /// Use this GGUF model in-process (the `local` provider, from a build with `--features local`)
+    /// instead of the configured [llm]. Nothing leaves the machine.
+    #[arg(long, value_name = "FILE.gguf")]
+    pub local_model: Option<std::path::PathBuf>,
+}
+
+impl ModelArgs {
+    /// The configuration with the command line's model in place of the configured one.
+    fn apply(&self, mut config: crate::config::Config) -> crate::config::Config {
+        if let Some(path) = &self.local_model {
+            config.llm.provider = "local".into();
+            config.llm.model_path = Some(path.clone());
+        }
+        config
+    }
+}
+
 fn load_config(root: &Path) -> crate::config::Config {
     let (config, problems) = crate::config::Config::load(root);
     for problem in problems {

@@ -20,13 +20,15 @@ pub struct ThinkArgs {
     /// Stop after this many notes.
     #[arg(long, value_name = "N")]
     pub max_jobs: Option<usize>,
+    #[command(flatten)]
+    pub model: super::ModelArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
 pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let root = super::workspace_root(&args.path)?;
-    let config = super::load_config(&root);
+    let config = args.model.apply(super::load_config(&root));
     let roots = vec![root.clone()];
     let store = super::open_store(cli, &roots)?;
     super::index::index_with_progress(&store, &roots, &config)?;
