@@ -190,6 +190,31 @@ fn without_a_model_think_says_how_to_enable_one() {
     assert!(util::stderr(&out).contains("[llm]"), "{}", util::stderr(&out));
 }
 
+/// `--local-model` picks the in-process provider over the config; a build without llama.cpp says how
+/// to get one, and a missing file is named. (tests/local_e2e.rs runs it with the real model.)
+#[test]
+fn local_model_on_the_command_line_is_checked() {
+    let ws = Workspace::with(&[("a.py", "def f():\n    pass\n")]);
+    let missing = ws.path("no-such-model.gguf");
+    for command in ["think", "ask"] {
+        let mut args = vec![command, "."];
+        if command == "ask" {
+            args.push("what does f do?");
+        }
+        args.extend(["--local-model", missing.to_str().unwrap()]);
+        let out = ws.run(&args);
+        let stderr = util::stderr(&out);
+        if cfg!(feature = "local") {
+            assert!(stderr.contains("no-such-model.gguf"), "{command}: {stderr}");
+        } else {
+            assert!(stderr.contains("--features local"), "{command}: {stderr}");
+        }
+        if command == "think" {
+            assert!(!out.status.success(), "{stderr}");
+        }
+    }
+}
+
 #[test]
 fn vendored_code_gets_no_notes() {
     let (ws, fake) = setup("");
