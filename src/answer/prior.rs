@@ -35,8 +35,18 @@ const SUPPORTING_DIRS: &[&str] = &[
 ];
 
 /// Folders that hold other people's code, as path components.
-const VENDOR_DIRS: &[&str] =
-    &["node_modules", "bower_components", "vendor", "vendors", "vendored", "third_party", "third-party", "3rdparty"];
+const VENDOR_DIRS: &[&str] = &[
+    "node_modules",
+    "bower_components",
+    "vendor",
+    "vendors",
+    "vendored",
+    "third_party",
+    "third-party",
+    "3rdparty",
+    "extern",
+    "external",
+];
 
 /// Well-known browser libraries that projects copy into their static files: a `.js` file whose name
 /// is one of these followed by `.` or `-` (`jquery.js`, `jquery-3.5.1.js`, `underscore-1.13.1.js`).
@@ -117,6 +127,7 @@ mod tests {
             "web/node_modules/left-pad/index.js",
             "src/vendor/github.com/pkg/errors/errors.go",
             "third_party/zlib/inflate.c",
+            "extern/agg24-svn/include/agg_basics.h",
             "app/static/app.min.js",
             "assets/site.bundle.js",
         ] {
