@@ -19,7 +19,7 @@ pub use bm25::{Bm25, split_identifier, tokenize};
 pub use compose::{Turn, model_request, render_context_answer};
 pub use direct::{ANTICIPATED_MATCH, Direct, anticipated, structural};
 pub use learned::{LearnedContext, note_text};
-pub use prior::is_vendored;
+pub use prior::{file_weight, is_vendored};
 pub use retrieve::{MAX_PER_FILE, Rankers, candidates, identifiers_in, named_definitions, rank_files, select};
 pub use search::{FactDoc, FactsIndex, path_tokens};
 pub use symbol::describe_symbol;

@@ -2,7 +2,8 @@
 //!
 //! Priority = predicted value × staleness / cost. Value estimates how likely the user is to ask about
 //! a note's subject, from proxies: files open in the editor, recently edited, named in past
-//! questions, churned in git history, and central in the reference graph (PageRank). A missing
+//! questions, churned in git history, and central in the reference graph (PageRank, scaled by the
+//! file's prior, so the project's own code comes before its tests and docs). A missing
 //! note is worth more than a stale one. Children come before parents regardless of priority.
 
 use super::note::NoteKind;
@@ -49,7 +50,8 @@ pub fn value(job: &Job, snapshot: &Snapshot, signals: &Signals) -> f64 {
     let n = snapshot.files.len().max(1) as f64;
     let mut value: f64 = 0.0;
     for file in &files {
-        let mut v = 1.0 + snapshot.file_rank(file) * n; // 1 on average; central files more.
+        // 1 on average, central files more; tests, fixtures and docs count half (`answer::file_weight`).
+        let mut v = (1.0 + snapshot.file_rank(file) * n) * crate::answer::file_weight(file);
         if signals.open_files.contains(*file) {
             v += 5.0;
         }
