@@ -10,6 +10,7 @@ use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
 use std::collections::HashSet;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// How similar (token-set Jaccard) a question must be to an anticipated one to reuse its answer.
 pub const ANTICIPATED_MATCH: f64 = 0.6;
@@ -93,7 +94,10 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         Shape::Callers => {
             let mut total = 0;
             let _ = writeln!(out, "`{name}` is referenced from:");
-            for (file, facts) in &snapshot.files {
+            // Only the files that reference the name (the snapshot's index), in path order.
+            let mut files: Vec<Arc<str>> = snapshot.referencing_files(name).into_iter().map(|(f, _)| f).collect();
+            files.sort();
+            for (file, facts) in files.iter().filter_map(|f| snapshot.files.get_key_value(f)) {
                 for reference in facts.references.iter().filter(|r| &r.name == name) {
                     total += 1;
                     if total > 25 {
