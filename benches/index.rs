@@ -17,8 +17,11 @@
 //! Only std plus the crate's own dependencies (serde_json, tree-sitter, tempfile). Under `cargo test
 //! --benches` (no `--bench` argument) it does nothing.
 
+#[path = "common/corpus.rs"]
+mod corpus;
 #[path = "common/report.rs"]
 mod report;
+use corpus::{install_dir, run_ok, single_subdir};
 use report::*;
 use reverie::syntax::{self, Language};
 use serde_json::Value;
@@ -315,35 +318,6 @@ fn ensure_tokio(ctx: &Ctx) -> PathBuf {
     // The fetch's registry (mostly other crates tokio depends on) is not needed any more.
     let _ = std::fs::remove_dir_all(&cargo_home);
     dir
-}
-
-fn single_subdir(dir: &Path) -> Option<PathBuf> {
-    let subdirs: Vec<PathBuf> =
-        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-    match subdirs.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
-    }
-}
-
-/// Moves the contents of `staging` to `dir` in one rename (so an interrupted download leaves no half corpus).
-fn install_dir(staging: &Path, dir: &Path) {
-    let _ = std::fs::remove_dir_all(dir);
-    let fresh = staging.with_extension("done");
-    std::fs::create_dir_all(&fresh).expect("mkdir");
-    for entry in std::fs::read_dir(staging).expect("read staging").flatten() {
-        std::fs::rename(entry.path(), fresh.join(entry.file_name())).expect("move");
-    }
-    std::fs::rename(&fresh, dir)
-        .unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
-}
-
-fn run_ok(command: &mut Command, what: &str) {
-    match command.status() {
-        Ok(status) if status.success() => {}
-        Ok(status) => die(&format!("{what} failed ({status})")),
-        Err(e) => die(&format!("{what}: cannot run {:?}: {e}", command.get_program())),
-    }
 }
 
 // ------------------------------------------------------------------------------------------------

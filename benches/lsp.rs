@@ -22,8 +22,11 @@
 //! server's own requests), so no async runtime of the client sits inside the measured round trips.
 //! Under `cargo test --benches` (no `--bench` argument) it does nothing.
 
+#[path = "common/corpus.rs"]
+mod corpus;
 #[path = "common/report.rs"]
 mod report;
+use corpus::{install_dir, run_ok, single_subdir};
 use report::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -344,35 +347,6 @@ fn ensure_django(ctx: &Ctx) -> PathBuf {
     run_ok(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&staging.path), "untarring Django");
     install_dir(&staging.path, &dir);
     single_subdir(&dir).unwrap_or_else(|| die(&format!("unexpected layout in {}", dir.display())))
-}
-
-fn single_subdir(dir: &Path) -> Option<PathBuf> {
-    let subdirs: Vec<PathBuf> =
-        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-    match subdirs.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
-    }
-}
-
-/// Moves the contents of `staging` to `dir` in one rename (so an interrupted download leaves no half corpus).
-fn install_dir(staging: &Path, dir: &Path) {
-    let _ = std::fs::remove_dir_all(dir);
-    let fresh = staging.with_extension("done");
-    std::fs::create_dir_all(&fresh).expect("mkdir");
-    for entry in std::fs::read_dir(staging).expect("read staging").flatten() {
-        std::fs::rename(entry.path(), fresh.join(entry.file_name())).expect("move");
-    }
-    std::fs::rename(&fresh, dir)
-        .unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
-}
-
-fn run_ok(command: &mut Command, what: &str) {
-    match command.status() {
-        Ok(status) if status.success() => {}
-        Ok(status) => die(&format!("{what} failed ({status})")),
-        Err(e) => die(&format!("{what}: cannot run {:?}: {e}", command.get_program())),
-    }
 }
 
 /// The open file and the position of the hover/codeAction (0-based line, UTF-16 character).
