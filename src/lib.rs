@@ -9,6 +9,7 @@ pub mod config;
 pub mod convert;
 pub mod document;
 pub mod eval;
+pub mod git;
 pub mod graph;
 pub mod hash;
 pub mod idle;

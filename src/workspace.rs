@@ -99,13 +99,18 @@ pub struct Walk {
 pub fn walk(roots: &[PathBuf], options: &WalkOptions) -> Walk {
     let mut result = Walk::default();
     for root in roots {
-        let prefix = (roots.len() > 1).then(|| root_name(root));
+        let prefix = root_prefix(roots, root);
         walk_root(root, prefix.as_deref(), options, &mut result);
     }
     result.files.sort_by(|a, b| a.key.cmp(&b.key));
     result.files.dedup_by(|a, b| a.key == b.key);
     result.skipped.sort_by(|a, b| a.key.cmp(&b.key));
     result
+}
+
+/// The key prefix of files under `root`: its folder name when there are several roots, else none.
+pub fn root_prefix(roots: &[PathBuf], root: &Path) -> Option<String> {
+    (roots.len() > 1).then(|| root_name(root))
 }
 
 fn root_name(root: &Path) -> String {
@@ -239,7 +244,7 @@ impl IgnoreRules {
     /// The root `path` is under, and its key (see `SourceFile::key`).
     pub fn locate(&self, path: &Path) -> Option<(&Path, String)> {
         let root = self.roots.iter().filter(|r| path.starts_with(r)).max_by_key(|r| r.as_os_str().len())?;
-        let prefix = (self.roots.len() > 1).then(|| root_name(root));
+        let prefix = root_prefix(&self.roots, root);
         Some((root, key_for(root, prefix.as_deref(), path)))
     }
 

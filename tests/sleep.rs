@@ -230,3 +230,34 @@ fn vendored_code_gets_no_notes() {
     );
     assert_eq!(result["notes"]["missing"], 0, "{result}");
 }
+
+/// In a git repository, files that change often are thought about first (issue: "git churn").
+#[test]
+fn git_churn_puts_often_changed_files_first() {
+    let fake = FakeOpenAi::start(|request| Reply::Text(valid_note(request)));
+    let ws =
+        Workspace::with(&[("calm.py", "def calm(x):\n    return x\n"), ("busy.py", "def busy(x):\n    return x\n")]);
+    ws.write("reverie.toml", fake.llm_config());
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(ws.dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("git runs (apt-get install git)");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    for i in 0..6 {
+        ws.write("busy.py", format!("def busy(x):\n    return x + {i}\n"));
+        git(&["commit", "-q", "-am", "busy again"]);
+    }
+    think(&ws, &["--max-jobs", "1"]);
+    let first = jobs(&fake, 0);
+    assert_eq!(first.len(), 1);
+    assert!(first.iter().next().unwrap().ends_with(" busy.py"), "{first:?}");
+}

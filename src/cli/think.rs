@@ -55,7 +55,8 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         config: &config.sleep,
         snapshot: &snapshot_fn,
         source: &source,
-        signals: crate::sleep::schedule::Signals::default(),
+        // Git history is the one attention signal a command line has.
+        signals: crate::sleep::schedule::Signals { churn: crate::git::churn(&roots), ..Default::default() },
         asked: Vec::new(),
     };
     let bar = ProgressBar::hidden();

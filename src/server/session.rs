@@ -81,11 +81,19 @@ pub struct Session {
     edited_at: Mutex<HashMap<String, u64>>,
     asked: Mutex<Vec<String>>,
     asked_about: Mutex<HashMap<String, u32>>,
+    /// Commits per file from `git log` (`crate::git::churn`), with when it was read.
+    churn: Mutex<Option<(std::time::Instant, Churn)>>,
     /// The learned context for answering, with the (snapshot generation, notes version) it was built for.
     learned: Mutex<Option<(u64, u64, Arc<crate::answer::LearnedContext>)>>,
     /// Bumped whenever notes are written.
     notes_version: std::sync::atomic::AtomicU64,
 }
+
+/// Commits per file key.
+type Churn = Arc<HashMap<String, u32>>;
+
+/// How long git history read for scheduling stays good (commits are rare next to thinking passes).
+const CHURN_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -122,6 +130,7 @@ impl Session {
             edited_at: Mutex::new(HashMap::new()),
             asked: Mutex::new(Vec::new()),
             asked_about: Mutex::new(HashMap::new()),
+            churn: Mutex::new(None),
             learned: Mutex::new(None),
             notes_version: std::sync::atomic::AtomicU64::new(0),
         })
@@ -286,7 +295,9 @@ impl Session {
             let snapshot = move || snapshot_session.snapshot();
             let source_session = session.clone();
             let source = move |key: &str| source_session.source_of(key);
-            let signals = session.signals();
+            let churn_session = session.clone();
+            let churn = tokio::task::spawn_blocking(move || churn_session.churn()).await.unwrap_or_default();
+            let signals = session.signals(&churn);
             let thinker = crate::sleep::Thinker {
                 store: &store,
                 provider: Some(provider.as_ref() as &dyn crate::llm::Provider),
@@ -398,13 +409,26 @@ impl Session {
         })
     }
 
+    /// Commits per file in recent git history, read again when older than `CHURN_MAX_AGE`. Runs
+    /// `git log`: call it off the async threads.
+    fn churn(&self) -> Churn {
+        if let Some((at, churn)) = lock(&self.churn).as_ref()
+            && at.elapsed() < CHURN_MAX_AGE
+        {
+            return churn.clone();
+        }
+        let churn = Arc::new(crate::git::churn(&self.roots()));
+        *lock(&self.churn) = Some((std::time::Instant::now(), churn.clone()));
+        churn
+    }
+
     /// What the scheduler should know about the user's attention.
-    fn signals(&self) -> crate::sleep::schedule::Signals {
+    fn signals(&self, churn: &HashMap<String, u32>) -> crate::sleep::schedule::Signals {
         crate::sleep::schedule::Signals {
             open_files: self.documents().values().map(|d| d.key.clone()).collect(),
             edited_at_ns: lock(&self.edited_at).clone(),
             asked_about: lock(&self.asked_about).clone(),
-            churn: HashMap::new(),
+            churn: churn.clone(),
             now_ns: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64),
