@@ -398,3 +398,47 @@ async fn rapid_keystrokes_apply_in_order() {
     assert!(text.contains("def tapé_função(x)"), "{text}");
     client.result("shutdown", Value::Null).await;
 }
+
+/// With no model configured, a local Ollama server that answers is offered in the idle status, and
+/// only its model list is asked for; with none answering, the status says facts only.
+#[tokio::test]
+async fn an_answering_ollama_server_is_offered_when_no_model_is_configured() {
+    let ollama = util::http::Server::always(util::http::Reply::json(
+        200,
+        &json!({"models": [{"name": "qwen2.5-coder:7b", "model": "qwen2.5-coder:7b", "size": 4683087332u64}]}),
+    ));
+    let ws = workspace();
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    let options = json!({"server": {"idle_after": "300ms"}, "llm": {"offer_ollama": ollama.url()}});
+    client.initialize(&ws.root(), &["utf-16"], options).await;
+    let idle = client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["state"] == "idle"
+                && m["params"]["message"].as_str().is_some_and(|t| t.contains("An Ollama server answers"))
+        })
+        .await;
+    let message = idle["params"]["message"].as_str().unwrap();
+    assert!(message.contains("model = \"qwen2.5-coder:7b\"") && message.contains("/v1"), "{message}");
+    let think = client.result("workspace/executeCommand", json!({"command": "reverie.think", "arguments": []})).await;
+    assert!(think["message"].as_str().unwrap().contains("qwen2.5-coder:7b"), "{think}");
+    let asked: Vec<(String, String)> = ollama.requests().into_iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(asked, vec![("GET".to_string(), "/api/tags".to_string())], "nothing but the model list");
+    assert_eq!(client.shutdown().await, Some(0));
+
+    // Nothing answering there: facts only, as before.
+    let url = ollama.url();
+    drop(ollama);
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client
+        .initialize(&ws.root(), &["utf-16"], json!({"server": {"idle_after": "300ms"}, "llm": {"offer_ollama": url}}))
+        .await;
+    client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["state"] == "idle"
+                && m["params"]["message"] == "idle: no model configured, answering from facts"
+        })
+        .await;
+    assert_eq!(client.shutdown().await, Some(0));
+}

@@ -21,6 +21,7 @@ pub mod gbnf;
 mod http;
 #[cfg(feature = "local")]
 mod local;
+pub mod ollama;
 mod openai;
 mod resilient;
 pub mod sse;
@@ -163,6 +164,9 @@ pub struct LlmConfig {
     pub context_tokens: u32,
     /// Most tokens a test-time answer may take.
     pub answer_tokens: u32,
+    /// With no provider: an Ollama server to look for on this machine, offered in the status when
+    /// it answers (only its model list is asked for). Empty: never look.
+    pub offer_ollama: String,
 }
 
 impl Default for LlmConfig {
@@ -181,6 +185,7 @@ impl Default for LlmConfig {
             threads: None,
             context_tokens: 4096,
             answer_tokens: 400,
+            offer_ollama: ollama::DEFAULT_URL.into(),
         }
     }
 }

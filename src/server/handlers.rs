@@ -480,7 +480,7 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
             let message = if started {
                 "reverie: thinking now (progress in the status); it stops when you resume typing".to_string()
             } else if session.provider.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
-                crate::llm::HOW_TO_ENABLE.to_string()
+                session.how_to_enable()
             } else {
                 "reverie: not indexed yet; thinking starts after the index".to_string()
             };

@@ -81,6 +81,8 @@ pub struct Session {
     edited_at: Mutex<HashMap<String, u64>>,
     asked: Mutex<Vec<String>>,
     asked_about: Mutex<HashMap<String, u32>>,
+    /// With no model configured: the offer of a local Ollama server that answered, if one did.
+    ollama_offer: Mutex<Option<String>>,
     /// Commits per file from `git log` (`crate::git::churn`), with when it was read.
     churn: Mutex<Option<(std::time::Instant, Churn)>>,
     /// The learned context for answering, with the (snapshot generation, notes version) it was built for.
@@ -131,6 +133,7 @@ impl Session {
             asked: Mutex::new(Vec::new()),
             asked_about: Mutex::new(HashMap::new()),
             churn: Mutex::new(None),
+            ollama_offer: Mutex::new(None),
             learned: Mutex::new(None),
             notes_version: std::sync::atomic::AtomicU64::new(0),
         })
@@ -209,7 +212,7 @@ impl Session {
     }
 
     /// Re-merges the configuration layers; returns the problems to show the user.
-    pub fn reload_config(&self, settings: Option<serde_json::Value>) -> Vec<ConfigProblem> {
+    pub fn reload_config(self: &Arc<Self>, settings: Option<serde_json::Value>) -> Vec<ConfigProblem> {
         let roots = self.roots();
         let mut layers = roots.first().map(|root| crate::config::file_layers(root)).unwrap_or_default();
         if let Some(init) = lock(&self.init_options).clone() {
@@ -227,9 +230,41 @@ impl Session {
                 *lock(&self.provider) = None;
             }
         }
+        *lock(&self.ollama_offer) = None;
+        if lock(&self.provider).is_none() && !config.llm.offer_ollama.is_empty() {
+            self.look_for_ollama(config.llm.offer_ollama.clone());
+        }
         *lock(&self.config) = config;
         self.activity.notify_one();
         problems
+    }
+
+    /// Asks the Ollama server at `base` for its models in the background; when it answers, the idle
+    /// status offers it (`llm::ollama`). Nothing but the model list is requested.
+    /// An idle status already shown is said again with the offer.
+    fn look_for_ollama(self: &Arc<Self>, base: String) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let session = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let Some(models) = crate::llm::ollama::installed_models(&base).await else { return };
+            let Some(session) = session.upgrade() else { return };
+            if lock(&session.provider).is_some() {
+                return;
+            }
+            let offer = crate::llm::ollama::offer(&base, &models);
+            *lock(&session.ollama_offer) = Some(offer.clone());
+            if lock(&session.status).state == ServerState::Idle && lock(&session.thinking).is_none() {
+                session.set_status(ServerState::Idle, None, Some(format!("idle: {offer}")));
+            }
+        });
+    }
+
+    /// How to enable a model, with the local Ollama server's offer when one answered.
+    pub fn how_to_enable(&self) -> String {
+        match lock(&self.ollama_offer).as_ref() {
+            Some(offer) => format!("{}\n{offer}", crate::llm::HOW_TO_ENABLE),
+            None => crate::llm::HOW_TO_ENABLE.to_string(),
+        }
     }
 
     /// Records user activity (an edit, a request). Cheap; never blocks on background work.
@@ -261,7 +296,10 @@ impl Session {
                 if !self.start_thinking() {
                     let message = match lock(&self.provider).as_ref() {
                         Some(_) => "idle: every note is fresh".to_string(),
-                        None => "idle: no model configured, answering from facts".to_string(),
+                        None => match lock(&self.ollama_offer).as_ref() {
+                            Some(offer) => format!("idle: {offer}"),
+                            None => "idle: no model configured, answering from facts".to_string(),
+                        },
                     };
                     self.set_status(ServerState::Idle, None, Some(message));
                 }
