@@ -26,10 +26,10 @@ fn think_and_ask_with_the_local_model() {
         ),
     ]);
     // The README's main job: no provider configured, the model given on the command line. The
-    // config only keeps the test quick (one thread, short notes).
+    // config only keeps the test quick (one thread, short notes) and repeatable (a fixed seed).
     ws.write(
         "reverie.toml",
-        "[llm]\nthreads = 1\ncontext_tokens = 4096\ntotal_timeout = \"300s\"\n[sleep]\njob_prompt_tokens = 900\njob_completion_tokens = 300\n",
+        "[llm]\nthreads = 1\nseed = 7\ncontext_tokens = 4096\ntotal_timeout = \"300s\"\n[sleep]\njob_prompt_tokens = 900\njob_completion_tokens = 300\n",
     );
     let model = model.to_str().unwrap();
     let result = ws.json(&["think", ".", "--local-model", model]);

@@ -69,6 +69,8 @@ struct Shared {
     path: PathBuf,
     threads: i32,
     context_tokens: u32,
+    /// The sampling seed (`llm.seed`); `None`: a fresh one per call.
+    seed: Option<u32>,
     /// Held once loaded, so the model lives as long as this provider.
     model: Mutex<Option<Arc<LlamaModel>>>,
 }
@@ -92,7 +94,13 @@ impl Local {
         };
         let model_name = path.file_stem().map_or_else(|| "local".to_string(), |s| s.to_string_lossy().into_owned());
         Ok(Local {
-            shared: Arc::new(Shared { path, threads, context_tokens: config.context_tokens, model: Mutex::new(None) }),
+            shared: Arc::new(Shared {
+                path,
+                threads,
+                context_tokens: config.context_tokens,
+                seed: config.seed,
+                model: Mutex::new(None),
+            }),
             model_name,
         })
     }
@@ -125,6 +133,7 @@ impl Provider for Local {
                 messages: request.messages.clone(),
                 max_tokens: request.max_tokens,
                 temperature: request.temperature,
+                seed: self.shared.seed,
                 grammar,
                 stream: request.stream,
             };
@@ -166,6 +175,7 @@ struct Job {
     messages: Vec<Message>,
     max_tokens: u32,
     temperature: f32,
+    seed: Option<u32>,
     grammar: Option<String>,
     stream: bool,
 }
@@ -318,8 +328,8 @@ impl Sampling {
                 LlamaSampler::top_p(0.95, 1),
                 LlamaSampler::min_p(0.05, 1),
                 LlamaSampler::temp(job.temperature),
-                // llama.cpp's "default seed" means a fresh random seed per call.
-                LlamaSampler::dist(u32::MAX),
+                // llama.cpp's "default seed" (u32::MAX) means a fresh random seed per call.
+                LlamaSampler::dist(job.seed.unwrap_or(u32::MAX)),
             ]);
         }
         let chain = LlamaSampler::chain(samplers, true);

@@ -162,6 +162,9 @@ pub struct LlmConfig {
     pub threads: Option<u32>,
     /// For `local`: context window in tokens.
     pub context_tokens: u32,
+    /// For `local`: a fixed sampling seed, so the same prompt gives the same answer (default: a new
+    /// seed per call).
+    pub seed: Option<u32>,
     /// Most tokens a test-time answer may take.
     pub answer_tokens: u32,
     /// With no provider: an Ollama server to look for on this machine, offered in the status when
@@ -184,6 +187,7 @@ impl Default for LlmConfig {
             model_path: None,
             threads: None,
             context_tokens: 4096,
+            seed: None,
             answer_tokens: 400,
             offer_ollama: ollama::DEFAULT_URL.into(),
         }
