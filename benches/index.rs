@@ -17,14 +17,14 @@
 //! Only std plus the crate's own dependencies (serde_json, tree-sitter, tempfile). Under `cargo test
 //! --benches` (no `--bench` argument) it does nothing.
 
-#[path = "common/corpus.rs"]
-mod corpus;
 #[path = "common/report.rs"]
 mod report;
-use corpus::{install_dir, run_ok, single_subdir};
+#[path = "common/setup.rs"]
+mod setup;
 use report::*;
 use reverie::syntax::{self, Language};
 use serde_json::Value;
+use setup::{install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -181,35 +181,6 @@ fn ctags_version() -> String {
         Ok(_) => die(&format!("`ctags` is not Universal Ctags (the anchor); install it: {CTAGS_INSTALL}")),
         Err(_) => die(&format!("Universal Ctags (the anchor) is missing; install it: {CTAGS_INSTALL}")),
     }
-}
-
-/// The release `reverie` binary: the one Cargo built for this bench (CARGO_BIN_EXE_reverie), else
-/// `<target>/release/reverie` next to this bench executable (`<target>/release/deps/index-…`), built
-/// with `cargo build --release --bin reverie` into the same target dir if missing.
-fn reverie_binary(cargo: &str) -> PathBuf {
-    if let Some(exe) = option_env!("CARGO_BIN_EXE_reverie").map(PathBuf::from).filter(|p| p.is_file()) {
-        return exe;
-    }
-    let exe = std::env::current_exe().unwrap_or_else(|e| die(&format!("cannot find the bench executable: {e}")));
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .unwrap_or_else(|| die("unexpected bench executable path"));
-    let bin = target.join("release").join("reverie");
-    if !bin.is_file() {
-        println!("building {} (cargo build --release --bin reverie)…", bin.display());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "--bin", "reverie"])
-            .env("CARGO_TARGET_DIR", target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap_or_else(|e| die(&format!("cannot run cargo: {e}")));
-        if !status.success() || !bin.is_file() {
-            die("building the release binary failed");
-        }
-    }
-    bin
 }
 
 fn die(message: &str) -> ! {

@@ -22,13 +22,13 @@
 //! server's own requests), so no async runtime of the client sits inside the measured round trips.
 //! Under `cargo test --benches` (no `--bench` argument) it does nothing.
 
-#[path = "common/corpus.rs"]
-mod corpus;
 #[path = "common/report.rs"]
 mod report;
-use corpus::{install_dir, run_ok, single_subdir};
+#[path = "common/setup.rs"]
+mod setup;
 use report::*;
 use serde_json::{Value, json};
+use setup::{install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -277,35 +277,6 @@ fn bench_dir() -> PathBuf {
         Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
         None => die("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
     }
-}
-
-/// The release `reverie` binary: the one Cargo built for this bench (CARGO_BIN_EXE_reverie), else
-/// `<target>/release/reverie` next to this bench executable (`<target>/release/deps/lsp-…`), built
-/// with `cargo build --release --bin reverie` into the same target dir if missing.
-fn reverie_binary(cargo: &str) -> PathBuf {
-    if let Some(exe) = option_env!("CARGO_BIN_EXE_reverie").map(PathBuf::from).filter(|p| p.is_file()) {
-        return exe;
-    }
-    let exe = std::env::current_exe().unwrap_or_else(|e| die(&format!("cannot find the bench executable: {e}")));
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .unwrap_or_else(|| die("unexpected bench executable path"));
-    let bin = target.join("release").join("reverie");
-    if !bin.is_file() {
-        println!("building {} (cargo build --release --bin reverie)…", bin.display());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "--bin", "reverie"])
-            .env("CARGO_TARGET_DIR", target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap_or_else(|e| die(&format!("cannot run cargo: {e}")));
-        if !status.success() || !bin.is_file() {
-            die("building the release binary failed");
-        }
-    }
-    bin
 }
 
 fn die(message: &str) -> ! {

@@ -1,0 +1,71 @@
+//! Setup both benchmarks share: the release binary under test, and corpus handling — put a downloaded
+//! tree in place in one rename, find the one folder an archive unpacks to, run a helper command or
+//! stop with what failed.
+#![allow(dead_code)] // Each benchmark uses its own part.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Stops the benchmark with `message` (the corpus is unusable; nothing to measure).
+fn fail(message: &str) -> ! {
+    eprintln!("bench: {message}");
+    std::process::exit(2)
+}
+
+pub fn single_subdir(dir: &Path) -> Option<PathBuf> {
+    let subdirs: Vec<PathBuf> =
+        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    match subdirs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// Moves the contents of `staging` to `dir` in one rename (so an interrupted download leaves no half corpus).
+pub fn install_dir(staging: &Path, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let fresh = staging.with_extension("done");
+    std::fs::create_dir_all(&fresh).expect("mkdir");
+    for entry in std::fs::read_dir(staging).expect("read staging").flatten() {
+        std::fs::rename(entry.path(), fresh.join(entry.file_name())).expect("move");
+    }
+    std::fs::rename(&fresh, dir)
+        .unwrap_or_else(|e| fail(&format!("cannot move {} to {}: {e}", fresh.display(), dir.display())));
+}
+
+pub fn run_ok(command: &mut Command, what: &str) {
+    match command.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => fail(&format!("{what} failed ({status})")),
+        Err(e) => fail(&format!("{what}: cannot run {:?}: {e}", command.get_program())),
+    }
+}
+
+/// The release `reverie` binary: the one Cargo built for this bench (CARGO_BIN_EXE_reverie), else
+/// `<target>/release/reverie` next to this bench executable (`<target>/release/deps/<bench>-…`), built
+/// with `cargo build --release --bin reverie` into the same target dir if missing.
+pub fn reverie_binary(cargo: &str) -> PathBuf {
+    if let Some(exe) = option_env!("CARGO_BIN_EXE_reverie").map(PathBuf::from).filter(|p| p.is_file()) {
+        return exe;
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("cannot find the bench executable: {e}")));
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap_or_else(|| fail("unexpected bench executable path"));
+    let bin = target.join("release").join("reverie");
+    if !bin.is_file() {
+        println!("building {} (cargo build --release --bin reverie)…", bin.display());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--bin", "reverie"])
+            .env("CARGO_TARGET_DIR", target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap_or_else(|e| fail(&format!("cannot run cargo: {e}")));
+        if !status.success() || !bin.is_file() {
+            fail("building the release binary failed");
+        }
+    }
+    bin
+}
