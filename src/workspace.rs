@@ -202,6 +202,12 @@ pub fn mtime_ns(metadata: &std::fs::Metadata) -> u64 {
         .map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
 }
 
+/// `read_source` as text (invalid UTF-8 replaced), or `None` when it cannot be read: what prompts and
+/// answers quote.
+pub fn read_source_text(path: &Path, max_file_size: u64) -> Option<String> {
+    read_source(path, max_file_size).ok().map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Reads a source file, refusing binary files and files that grew past the limit since the walk.
 pub fn read_source(path: &Path, max_file_size: u64) -> Result<Vec<u8>, SkipReason> {
     let file = std::fs::File::open(path).map_err(|err| SkipReason::Unreadable { error: err.to_string() })?;

@@ -602,11 +602,7 @@ fn think(
     let snapshot_fn = move || snapshot.clone();
     let source_root = root.to_path_buf();
     let max_size = config.index.max_file_size;
-    let source = move |key: &str| {
-        crate::workspace::read_source(&source_root.join(key), max_size)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-    };
+    let source = move |key: &str| crate::workspace::read_source_text(&source_root.join(key), max_size);
     let thinker = crate::sleep::Thinker {
         store,
         provider: Some(provider),

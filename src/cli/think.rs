@@ -44,11 +44,7 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let snapshot_fn = move || snapshot.clone();
     let source_root = root.clone();
     let max_size = config.index.max_file_size;
-    let source = move |key: &str| {
-        crate::workspace::read_source(&source_root.join(key), max_size)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-    };
+    let source = move |key: &str| crate::workspace::read_source_text(&source_root.join(key), max_size);
     let thinker = crate::sleep::Thinker {
         store: &store,
         provider: provider_ref,

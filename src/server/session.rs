@@ -441,9 +441,8 @@ impl Session {
         roots.iter().find_map(|root| {
             let path = root.join(key);
             (rules.locate(&path).map(|(_, k)| k).as_deref() == Some(key))
-                .then(|| crate::workspace::read_source(&path, max).ok())
+                .then(|| crate::workspace::read_source_text(&path, max))
                 .flatten()
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         })
     }
 
