@@ -2,6 +2,9 @@
 //! model tokens when possible, else with the configured model, else with the ranked context.
 
 use super::{Cli, Format};
+use crate::answer::ConversationStore;
+use crate::ledger::LedgerStore;
+use crate::sleep::NoteStore;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;

@@ -4,9 +4,11 @@
 use super::proto;
 use super::session::{ClientSupport, Event, Session};
 use super::status::ServerState;
+use crate::answer::ConversationStore;
 use crate::answer::{self, Answer, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
+use crate::ledger::LedgerStore;
 use crate::syntax::Language;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -126,18 +126,6 @@ impl Bm25 {
         ranked.truncate(limit);
         ranked
     }
-
-    /// The score a document that contained every query token once would get: for normalizing.
-    pub fn max_score(&self, query: &[String]) -> f64 {
-        let n = self.lengths.len() as f64;
-        let mut seen = std::collections::HashSet::new();
-        query
-            .iter()
-            .filter(|t| seen.insert(*t))
-            .filter_map(|t| self.postings.get(t))
-            .map(|p| ((n - p.len() as f64 + 0.5) / (p.len() as f64 + 0.5) + 1.0).ln())
-            .sum()
-    }
 }
 
 #[cfg(test)]
