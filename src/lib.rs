@@ -23,6 +23,7 @@ pub mod sleep;
 pub mod snapshot;
 pub mod store;
 pub mod syntax;
+pub mod terms;
 pub mod tokens;
 pub mod units;
 pub mod workspace;

@@ -6,7 +6,7 @@
 //! path.
 
 use crate::graph::{self, FileGraph};
-use crate::search::FactsIndex;
+use crate::search::{FactsIndex, TextIndex};
 use crate::syntax::FileFacts;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub file_ranks: HashMap<Arc<str>, f64>,
     /// The lexical search index over these facts, built on first use.
     facts_index: std::sync::OnceLock<Arc<FactsIndex>>,
+    /// The full-text index over code bodies, built on first use.
+    text_index: std::sync::OnceLock<Arc<TextIndex>>,
 }
 
 impl Snapshot {
@@ -59,6 +61,7 @@ impl Snapshot {
             graph: file_graph,
             file_ranks,
             facts_index: Default::default(),
+            text_index: Default::default(),
         }
     }
 
@@ -77,6 +80,11 @@ impl Snapshot {
     /// The lexical search index over every definition and error message (built once, on first use).
     pub fn facts_index(&self) -> Arc<FactsIndex> {
         self.facts_index.get_or_init(|| Arc::new(FactsIndex::build(&self.files))).clone()
+    }
+
+    /// The full-text index over every file's words (built once, on first use).
+    pub fn text_index(&self) -> Arc<TextIndex> {
+        self.text_index.get_or_init(|| Arc::new(TextIndex::build(&self.files))).clone()
     }
 
     pub fn file_rank(&self, key: &str) -> f64 {

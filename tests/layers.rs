@@ -3,7 +3,7 @@
 //!
 //! Reading order, lowest first — a module may use only modules above it in this list:
 //!
-//! 1. leaves: `hash`, `tokens`, `units`, `redact`, `convert`, `idle`, `eval` (pure helpers);
+//! 1. leaves: `hash`, `terms`, `tokens`, `units`, `redact`, `convert`, `idle`, `eval` (pure helpers);
 //! 2. `syntax` (bytes → facts), then `workspace` (files), `document` (open buffers), `git`;
 //! 3. `graph` (reference graph, PageRank), `search` (BM25, file priors, the facts index), `snapshot`;
 //! 4. `store` (the disk; keeps JSON records of higher layers without knowing their types), `index`;
@@ -20,18 +20,19 @@ use std::path::{Path, PathBuf};
 /// Module → the `crate::` modules it may use (test code inside `#[cfg(test)]` is not checked).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("hash", &[]),
+    ("terms", &[]),
     ("tokens", &[]),
     ("units", &[]),
     ("redact", &[]),
     ("convert", &[]),
     ("idle", &[]),
     ("eval", &[]),
-    ("syntax", &["hash"]),
+    ("syntax", &["hash", "terms"]),
     ("workspace", &["syntax", "hash"]),
     ("document", &["syntax", "hash"]),
     ("git", &["workspace"]),
     ("graph", &["hash", "syntax", "tokens"]),
-    ("search", &["hash", "syntax", "tokens", "graph"]),
+    ("search", &["hash", "terms", "syntax", "tokens", "graph"]),
     ("snapshot", &["hash", "syntax", "graph", "search"]),
     ("store", &["hash", "syntax", "workspace"]),
     ("index", &["hash", "syntax", "workspace", "graph", "snapshot", "store"]),

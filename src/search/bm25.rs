@@ -1,68 +1,12 @@
-//! Lexical retrieval: identifier-aware tokens and a BM25 index.
-//!
-//! Code and questions name things differently (`load_settings`, "load the settings", `LoadSettings`),
-//! so tokens are identifier parts: text is split on non-alphanumerics and at snake_case and camelCase
-//! boundaries, lowercased, with a few English stop words dropped. Each identifier also keeps its
-//! whole lowercased form, so an exact name matches strongest.
+//! Okapi BM25 (k1 = 1.2, b = 0.75, Lucene's idf `ln(1 + (N − df + 0.5) / (df + 0.5))`) over documents
+//! given as terms (`crate::terms`) or as term counts; query terms weigh by how often the question
+//! repeats them. Ties go to the earlier document.
 
+pub use crate::terms::{split_identifier, tokenize};
 use std::collections::HashMap;
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
-
-const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "how", "i", "if", "in",
-    "is", "it", "its", "me", "my", "not", "of", "on", "or", "so", "that", "the", "this", "to", "was", "we", "what",
-    "when", "where", "which", "who", "why", "will", "with", "you", "self", "none", "true", "false", "return", "def",
-    "fn", "let", "var", "const", "import", "from", "class", "pub", "use",
-];
-
-/// Identifier-aware tokens of `text` (see the module docs).
-pub fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if word.is_empty() {
-            continue;
-        }
-        let parts = split_identifier(word);
-        if parts.len() > 1 {
-            let whole = word.to_lowercase();
-            if whole.len() > 2 {
-                tokens.push(whole);
-            }
-        }
-        for part in parts {
-            if part.len() > 1 && !STOP_WORDS.contains(&part.as_str()) && !part.chars().all(|c| c.is_ascii_digit()) {
-                tokens.push(part);
-            }
-        }
-    }
-    tokens
-}
-
-/// `loadSettings_v2` → `load`, `settings`, `v2`; `HTTPServer` → `http`, `server`.
-pub fn split_identifier(word: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    for piece in word.split('_').filter(|p| !p.is_empty()) {
-        let chars: Vec<char> = piece.chars().collect();
-        let mut current = String::new();
-        for (i, &c) in chars.iter().enumerate() {
-            let boundary = i > 0
-                && c.is_uppercase()
-                && (chars[i - 1].is_lowercase()
-                    || chars[i - 1].is_ascii_digit()
-                    || (chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase())));
-            if boundary && !current.is_empty() {
-                parts.push(std::mem::take(&mut current).to_lowercase());
-            }
-            current.push(c);
-        }
-        if !current.is_empty() {
-            parts.push(current.to_lowercase());
-        }
-    }
-    parts
-}
 
 /// A BM25 index over documents given as token lists.
 #[derive(Debug, Default)]
@@ -74,17 +18,35 @@ pub struct Bm25 {
 
 impl Bm25 {
     pub fn new(documents: impl IntoIterator<Item = Vec<String>>) -> Bm25 {
-        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
-        let mut lengths = Vec::new();
-        for (id, tokens) in documents.into_iter().enumerate() {
-            lengths.push(tokens.len() as u32);
+        Bm25::from_counts(documents.into_iter().map(|tokens| {
             let mut counts: HashMap<String, u32> = HashMap::new();
             for token in tokens {
                 *counts.entry(token).or_insert(0) += 1;
             }
-            for (token, count) in counts {
-                postings.entry(token).or_default().push((id as u32, count));
+            counts
+        }))
+    }
+
+    /// From documents given as term → count (a document's length is the sum of its counts).
+    pub fn from_counts<I, T>(documents: impl IntoIterator<Item = I>) -> Bm25
+    where
+        I: IntoIterator<Item = (T, u32)>,
+        T: AsRef<str>,
+    {
+        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut lengths = Vec::new();
+        for (id, counts) in documents.into_iter().enumerate() {
+            let mut length = 0;
+            for (term, count) in counts {
+                length += count;
+                match postings.get_mut(term.as_ref()) {
+                    Some(list) => list.push((id as u32, count)),
+                    None => {
+                        postings.insert(term.as_ref().to_string(), vec![(id as u32, count)]);
+                    }
+                }
             }
+            lengths.push(length);
         }
         let average_length = if lengths.is_empty() {
             0.0
@@ -92,6 +54,11 @@ impl Bm25 {
             lengths.iter().map(|&l| l as f64).sum::<f64>() / lengths.len() as f64
         };
         Bm25 { postings, lengths, average_length }
+    }
+
+    /// In how many documents `term` occurs.
+    pub fn document_frequency(&self, term: &str) -> usize {
+        self.postings.get(term).map_or(0, Vec::len)
     }
 
     pub fn len(&self) -> usize {
@@ -102,15 +69,23 @@ impl Bm25 {
         self.lengths.is_empty()
     }
 
-    /// The best `limit` documents for `query` tokens, best first, with their scores.
+    /// The best `limit` documents for `query` terms, best first, with their scores. A term the query
+    /// repeats weighs as often as it occurs.
     pub fn search(&self, query: &[String], limit: usize) -> Vec<(u32, f64)> {
         let n = self.lengths.len() as f64;
         let mut scores: HashMap<u32, f64> = HashMap::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut weights: Vec<(&String, f64)> = Vec::new();
+        let mut slot: HashMap<&String, usize> = HashMap::new();
         for token in query {
-            if !seen.insert(token) {
-                continue;
+            match slot.get(token) {
+                Some(&i) => weights[i].1 += 1.0,
+                None => {
+                    slot.insert(token, weights.len());
+                    weights.push((token, 1.0));
+                }
             }
+        }
+        for (token, weight) in weights {
             let Some(postings) = self.postings.get(token) else { continue };
             let df = postings.len() as f64;
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
@@ -118,7 +93,7 @@ impl Bm25 {
                 let tf = tf as f64;
                 let length = self.lengths[doc as usize] as f64;
                 let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / self.average_length.max(1.0)));
-                *scores.entry(doc).or_insert(0.0) += idf * norm;
+                *scores.entry(doc).or_insert(0.0) += weight * idf * norm;
             }
         }
         let mut ranked: Vec<(u32, f64)> = scores.into_iter().collect();

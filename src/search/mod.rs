@@ -1,5 +1,6 @@
 //! Search over facts, shared by the sleep-time engine and answering: identifier-aware tokens and
-//! BM25 (`bm25.rs`), the lexical index over definitions and error messages (`facts_index.rs`), and
+//! BM25 (`bm25.rs`), the lexical index over definitions and error messages (`facts_index.rs`), the
+//! full-text index over code bodies (`text_index.rs`), and
 //! how much a file counts before any question is asked (`prior.rs`).
 //!
 //! Pure: everything here is built from facts in memory and tested with strings. It sits below
@@ -9,7 +10,9 @@
 mod bm25;
 mod facts_index;
 pub mod prior;
+mod text_index;
 
 pub use bm25::{Bm25, split_identifier, tokenize};
 pub use facts_index::{FactDoc, FactsIndex, path_tokens};
 pub use prior::{file_weight, is_vendored};
+pub use text_index::{TextDocAt, TextIndex};
