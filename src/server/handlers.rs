@@ -380,7 +380,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             match result {
                 Ok(response) => Answer {
                     answer: response.text,
-                    source: "model".into(),
+                    source: crate::answer::Source::Model,
                     context,
                     usage: answer::Usage {
                         test_prompt_tokens: response.usage.prompt_tokens,
@@ -395,7 +395,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
                     text.push_str(&answer::render_context_answer(&params.question, &context));
                     Answer {
                         answer: text,
-                        source: "context".into(),
+                        source: crate::answer::Source::Context,
                         context,
                         usage: answer::Usage { llm_calls: 1, ..answer::Usage::default() },
                     }
