@@ -265,13 +265,8 @@ fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String]
             "its code uses the words of the question".into(),
         ),
         None => {
-            let words: Vec<&str> = text_doc
-                .terms
-                .iter()
-                .filter(|(t, _)| tokens.contains(t))
-                .map(|(t, _)| t.as_str())
-                .take(8)
-                .collect();
+            let words: Vec<&str> =
+                text_doc.terms.iter().filter(|(t, _)| tokens.contains(t)).map(|(t, _)| t.as_str()).take(8).collect();
             let text = if is_secret(key) {
                 WITHHELD.to_string()
             } else {
@@ -419,17 +414,7 @@ fn definition_item(key: &str, def: &Definition, kind: ItemKind, reason: String) 
     } else {
         format!("{} `{}`: {reason}", def.kind.name(), def.name)
     };
-    ContextItem {
-        path: key.to_string(),
-        start_line,
-        end_line,
-        kind,
-        score: 0.0,
-        tokens,
-        reason,
-        text,
-        stale: false,
-    }
+    ContextItem { path: key.to_string(), start_line, end_line, kind, score: 0.0, tokens, reason, text, stale: false }
 }
 
 fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> ContextItem {
