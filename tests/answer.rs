@@ -169,3 +169,66 @@ fn vendored_code_ranks_below_the_projects_own() {
     let named = ws.json(&["ask", ".", "what does readSettingsFile do?", "--no-llm"]);
     assert_eq!(named["context"][0]["path"], "app/static/jquery-3.5.1.js", "{named}");
 }
+
+/// A small workspace where plain words ("session", "get", "view") name definitions, as they do in
+/// Flask, and a message lives in a constant.
+fn flask_like() -> Workspace {
+    let mut files: Vec<(String, String)> = vec![
+        ("globals.py".into(), "_no_app_msg = \"\"\"\\\nWorking outside of application context.\n\"\"\"\nsession = None\n\ndef get(name):\n    return session\n".into()),
+        ("sessions.py".into(), "class SecureCookieSessionInterface:\n    def get_signing_serializer(self, app):\n        \"\"\"Sign the session cookie with the secret key.\"\"\"\n        return URLSafeTimedSerializer(app.secret_key, salt='cookie-session')\n".into()),
+        ("app.py".into(), "class Flask:\n    def make_response(self, rv):\n        if isinstance(rv, tuple):\n            body, status = rv\n        return body\n\n    def register_blueprint(self, blueprint):\n        \"\"\"Register a blueprint on the application.\"\"\"\n        blueprint.register(self)\n".into()),
+    ];
+    // Many files use the everyday words, as a real code base does.
+    for i in 0..40 {
+        files.push((format!("views/v{i}.py"), format!("def view(request):\n    return session.get('user{i}')\n")));
+    }
+    let files: Vec<(&str, &str)> = files.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Workspace::with(&files)
+}
+
+#[test]
+fn plain_word_questions_never_get_a_structural_answer() {
+    let ws = flask_like();
+    // question → the source it must get, and the file its first citation must be in (for the view
+    // question, among the first three files: the 40 `view`s may take the first places no more).
+    let table = [
+        ("where is the session cookie signed?", "context", "sessions.py"),
+        ("what happens when a view returns a tuple?", "context", "app.py"),
+        ("how is a blueprint registered on the application?", "context", "app.py"),
+        ("where is the session cookie signed with the secret key?", "context", "sessions.py"),
+        ("where is `session` defined?", "facts", "globals.py"),
+        ("what calls get_signing_serializer?", "context", "sessions.py"),
+        ("where is make_response defined?", "facts", "app.py"),
+    ];
+    for (question, source, first) in table {
+        let answer = ask(&ws, question, &["--no-llm"]);
+        assert_eq!(answer["source"], source, "{question}: {answer}");
+        let mut files: Vec<&str> = Vec::new();
+        for item in answer["context"].as_array().unwrap() {
+            let path = item["path"].as_str().unwrap();
+            if !files.contains(&path) {
+                files.push(path);
+            }
+        }
+        let within = if question.contains("view") { 3 } else { 1 };
+        assert!(files.iter().take(within).any(|f| *f == first), "{question}: {first} not in {files:?}");
+    }
+}
+
+#[test]
+fn a_message_kept_in_a_constant_is_found() {
+    let ws = flask_like();
+    let answer = ask(&ws, "why would I get 'working outside of application context'?", &["--no-llm"]);
+    assert_eq!(answer["context"][0]["path"], "globals.py", "{answer}");
+    assert_eq!(answer["context"][0]["start_line"], 1, "{answer}");
+}
+
+#[test]
+fn the_full_text_channel_finds_a_word_used_only_in_a_body() {
+    let ws = flask_like();
+    // "isinstance … tuple" appears only inside `make_response`'s body; no name, signature or doc has it.
+    let answer = ask(&ws, "where do we unpack a tuple into body and status?", &["--no-llm"]);
+    assert_eq!(answer["source"], "context", "{answer}");
+    assert_eq!(answer["context"][0]["path"], "app.py", "{answer}");
+    assert_eq!(answer["context"][0]["start_line"], 2, "make_response, not the class: {answer}");
+}

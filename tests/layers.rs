@@ -46,8 +46,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "answer",
         &[
-            "hash", "tokens", "units", "redact", "syntax", "graph", "search", "snapshot", "store", "llm", "ledger",
-            "embed", "sleep",
+            "hash", "terms", "tokens", "units", "redact", "syntax", "graph", "search", "snapshot", "store", "llm",
+            "ledger", "embed", "sleep",
         ],
     ),
     ("config", &["units", "workspace", "llm", "embed", "sleep"]),

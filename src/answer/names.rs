@@ -64,10 +64,11 @@ fn marked_as_code(text: &str) -> (HashSet<String>, Vec<(String, String)>) {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect::<String>().trim_end_matches('.').to_string();
-            if i < chars.len() && chars[i] == '(' {
-                if let Some(last) = word.rsplit('.').next() {
-                    marked.insert(last.to_string());
-                }
+            if i < chars.len()
+                && chars[i] == '('
+                && let Some(last) = word.rsplit('.').next()
+            {
+                marked.insert(last.to_string());
             }
             let parts: Vec<&str> = word.split('.').filter(|p| !p.is_empty()).collect();
             if parts.len() >= 2 && parts.iter().all(|p| p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'))

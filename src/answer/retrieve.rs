@@ -42,12 +42,19 @@ const FILES_WITH_OWN_ITEM: usize = 10;
 /// A name defined in more places than this says little about where to look.
 const MAX_DEFINITIONS_PER_NAME: usize = 12;
 
+/// BM25 hits below this share of the best conceivable score match only common words: left out.
+const MIN_RELATIVE_SCORE: f64 = 0.05;
+
+/// Definitions of one name kept in a relevance list.
+const SAME_NAME_PER_LIST: usize = 2;
+
 /// Channel weights in the fusion (tuned on the dev sets: `reverie eval --ranking`, `--questions`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Weights {
     pub errors: f64,
     pub named_files: f64,
     pub names: f64,
+    pub unique_names: f64,
     pub facts_bm25: f64,
     pub text_docs: f64,
     pub text_files: f64,
@@ -59,6 +66,7 @@ pub const WEIGHTS: Weights = Weights {
     errors: 2.0,
     named_files: 1.5,
     names: 1.5,
+    unique_names: 3.0,
     facts_bm25: 1.0,
     text_docs: 1.0,
     text_files: 2.0,
@@ -158,8 +166,14 @@ pub fn candidates(
             .filter_map(|k| snapshot.files.get_key_value(k.as_str()).map(|(k, _)| k.clone()))
             .collect();
         file_lists.push((w.named_files, false, files));
-        let mut exact = Vec::new();
+        let (mut exact, mut unique) = (Vec::new(), Vec::new());
         for name in names.iter().filter(|n| snapshot.definitions_by_name[&n.name].len() <= MAX_DEFINITIONS_PER_NAME) {
+            // A name written as code that one definition has is the question pointing at it.
+            let list = if name.as_code && snapshot.definitions_by_name[&name.name].len() == 1 {
+                &mut unique
+            } else {
+                &mut exact
+            };
             let mut defs = snapshot.definitions_named(&name.name, question.focus_file.as_deref());
             if let Some(qualifier) = &name.qualifier {
                 // `Flask.make_response`: the member of that class first.
@@ -171,7 +185,7 @@ pub fn candidates(
             }
             for (key, index) in defs.iter().take(MAX_PER_FILE * 2) {
                 let def = &snapshot.files[key].definitions[*index as usize];
-                exact.push(definition_item(
+                list.push(definition_item(
                     key,
                     def,
                     ItemKind::Definition,
@@ -180,17 +194,26 @@ pub fn candidates(
             }
         }
         lists.push(Ranked::asked_for(w.names, exact));
+        lists.push(Ranked::asked_for(w.unique_names, unique));
     }
 
     // 3. BM25 over facts.
     if rankers.facts_bm25 {
         let index = snapshot.facts_index();
-        let hits = index.bm25.search(&tokens, PER_RANKER);
+        let hits: Vec<(u32, f64)> = index.bm25.search(&tokens, PER_RANKER);
+        let hits = hits.into_iter().filter(|(_, score)| index.bm25.relative(&tokens, *score) >= MIN_RELATIVE_SCORE);
+        // Many definitions of one name ("view", "get") match a plain word alike: keep the first few.
+        let mut per_name: HashMap<&str, usize> = HashMap::new();
         let items = hits
             .into_iter()
             .filter_map(|(doc, _)| match &index.docs[doc as usize] {
                 FactDoc::Definition { file, index } => {
                     let def = &snapshot.files.get(file)?.definitions[*index as usize];
+                    let seen = per_name.entry(def.name.as_str()).or_insert(0);
+                    *seen += 1;
+                    if *seen > SAME_NAME_PER_LIST {
+                        return None;
+                    }
                     Some(definition_item(file, def, ItemKind::Definition, "matches the words of the question".into()))
                 }
                 FactDoc::ErrorSite { file, index } => {
