@@ -346,6 +346,28 @@ async fn exits_when_stdin_closes_and_survives_malformed_input() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// Clients say "no parameters" differently: absent, `null`, `{}` (Neovim's `vim.empty_dict()`, and
+/// several others) and `[]` are all accepted by every request that takes none.
+#[tokio::test]
+async fn parameterless_requests_accept_every_form_of_no_params() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    client.send(&json!({"jsonrpc": "2.0", "id": "absent", "method": "reverie/status"})).await;
+    let absent = client.response(json!("absent")).await;
+    assert_eq!(absent["result"]["files"], 2, "{absent}");
+    for params in [Value::Null, json!({}), json!([])] {
+        let response = client.request("reverie/status", params.clone()).await;
+        assert!(response.get("error").is_none(), "reverie/status with {params}: {response}");
+        assert_eq!(response["result"]["state"], "ready", "{response}");
+    }
+    // Parameters where none are taken are still an error.
+    let extra = client.request("reverie/status", json!({"verbose": true})).await;
+    assert_eq!(extra["error"]["code"], -32602, "{extra}");
+    let response = client.request("shutdown", json!({})).await;
+    assert!(response.get("error").is_none(), "shutdown with {{}}: {response}");
+    client.notify("exit", Value::Null).await;
+}
+
 #[tokio::test]
 async fn in_process_service_answers_like_the_binary() {
     let ws = workspace();

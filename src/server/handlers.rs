@@ -1,6 +1,7 @@
 //! One function per LSP method. Each reads the session's current state and returns; anything slow
 //! is handed to the session's event loop.
 
+use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, COMMANDS};
 use super::proto;
 use super::session::{ClientSupport, Event, Session};
 use super::status::ServerState;
@@ -8,34 +9,13 @@ use crate::answer::{self, Answer, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
 use crate::syntax::Language;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
-/// Commands the server executes (advertised exactly).
-pub const COMMANDS: [&str; 4] = ["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"];
 /// Context budget for questions that do not give one.
 const DEFAULT_ASK_BUDGET: usize = 2000;
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AskParams {
-    pub question: String,
-    #[serde(default)]
-    pub text_document: Option<TextDocumentIdentifier>,
-    #[serde(default)]
-    pub position: Option<Position>,
-    #[serde(default)]
-    pub budget: Option<usize>,
-    /// Continue this conversation (any string the client chooses); follow-ups see earlier turns.
-    #[serde(default)]
-    pub conversation: Option<String>,
-    /// Stream the answer as `reverie/answerChunk` notifications carrying this token.
-    #[serde(default)]
-    pub token: Option<String>,
-}
 
 pub fn initialize(session: &Session, params: InitializeParams) -> Result<InitializeResult> {
     let offered: Vec<String> = params
@@ -429,20 +409,6 @@ fn record_test_call(
     if let Err(err) = store.record(&entry) {
         tracing::warn!("could not record a ledger entry: {err:#}");
     }
-}
-
-/// `reverie/answerChunk`: a piece of a streamed answer, for the `token` the client gave in `reverie/ask`.
-pub enum AnswerChunk {}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AnswerChunkParams {
-    pub token: String,
-    pub text: String,
-}
-
-impl tower_lsp_server::ls_types::notification::Notification for AnswerChunk {
-    type Params = AnswerChunkParams;
-    const METHOD: &'static str = "reverie/answerChunk";
 }
 
 pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {

@@ -5,7 +5,8 @@
 //! happens in `run_events`, one event at a time, off the request path, on blocking threads. Locks are
 //! std mutexes held for short, synchronous sections: never across an `.await` or a client call.
 
-use super::status::{ServerState, StatusNotification, StatusParams};
+use super::ext::StatusNotification;
+use super::status::{ServerState, StatusParams};
 use crate::config::{Config, ConfigProblem, Layer};
 use crate::convert::Encoding;
 use crate::document::Document;

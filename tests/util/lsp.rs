@@ -100,10 +100,13 @@ impl LspClient {
         client
     }
 
-    /// An in-process server over an in-memory pipe.
+    /// An in-process server over an in-memory pipe, behind the same frame guard as `serve`.
     pub fn in_process(cache_dir: &std::path::Path) -> LspClient {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
+        let (guarded, server_read_guarded) = tokio::io::duplex(1 << 20);
+        tokio::spawn(reverie::server::transport::guard_frames(server_read, guarded));
+        let server_read = server_read_guarded;
         let options = reverie::server::ServerOptions { cache_dir: Some(cache_dir.to_path_buf()) };
         let (service, socket) = reverie::server::service(options);
         tokio::spawn(tower_lsp_server::Server::new(server_read, server_write, socket).serve(service));
