@@ -100,7 +100,7 @@ fn neovim_drives_the_server() {
         let ws = workspace();
         let result = run(&nvim, "lsp_test.lua", &ws);
         assert!(result.contains("hover: ```python def load_settings(self, path) ```"), "{version}: {result}");
-        assert!(result.contains("action: reverie: Explain `load_settings`"), "{version}: {result}");
+        assert!(result.contains("action: reverie: Explain load_settings"), "{version}: {result}");
         assert!(
             result.contains("command answer source: facts first: lib.py")
                 || result.contains("command answer source: context first: lib.py"),

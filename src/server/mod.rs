@@ -7,12 +7,18 @@
 //! The custom protocol — `reverie/ask`, `reverie/status` (request and notification),
 //! `reverie/answerChunk` and the `reverie.*` commands — is declared in `ext.rs`, the one place that
 //! defines it; the README's protocol table is checked against it.
+//!
+//! The other modules: `client.rs` what the client can do (capabilities and `clientInfo`),
+//! `hover.rs` the hover card, `think.rs` the thinking pass, `status.rs` the status payload.
 
+mod client;
 pub mod ext;
 mod handlers;
+mod hover;
 mod proto;
 mod session;
 mod status;
+mod think;
 pub mod transport;
 
 pub use ext::{AskParams, COMMANDS};
