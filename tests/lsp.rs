@@ -622,3 +622,16 @@ async fn thinking_reports_progress_and_notes_as_they_land() {
     assert_eq!(status["notes"], 2, "{status}");
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+/// Asking for the architecture overview before one was written says so, and how to get one.
+#[tokio::test]
+async fn the_overview_before_one_is_written_says_how_to_get_one() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let answer =
+        client.result("reverie/ask", json!({"question": "Give me the architecture overview of this codebase"})).await;
+    let text = answer["answer"].as_str().unwrap();
+    assert!(text.starts_with("No architecture overview has been written yet."), "{text}");
+    assert!(text.contains("reverie.think") && text.contains("[llm]"), "how to get one: {text}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
