@@ -7,7 +7,8 @@
 //! still yields an answer — the ranked context, `source: context` — with the model's error handed
 //! back for the caller to show. A question is always answered.
 
-use crate::answer::{self, Answer, Plan, Turn, Usage};
+use crate::answer::{self, Answer, ConversationStore, Plan, Turn, Usage};
+use crate::ledger::LedgerStore;
 use crate::llm::{LlmError, OnChunk, Provider};
 use crate::store::Store;
 

@@ -2,10 +2,10 @@
 //! "what calls X", "which tests cover X", "where is the error … raised") and anticipated questions
 //! whose answer was precomputed while the user was away and whose anchors are still fresh.
 
-use super::bm25::tokenize;
 use super::learned::LearnedContext;
 use super::retrieve::{self, longest_quoted_fragment};
 use super::{ContextItem, Question};
+use crate::search::tokenize;
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
 use std::collections::HashSet;
@@ -118,7 +118,7 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
             }
         }
         Shape::Tests => {
-            let tests = crate::sleep::prompt::tests_covering_name(snapshot, name, 20);
+            let tests = snapshot.tests_covering_name(name, 20);
             if tests.is_empty() {
                 return None;
             }

@@ -6,22 +6,16 @@
 //! and either a model request that leads with it (`compose.rs`) or, with no model, the context itself
 //! as the answer, clearly labelled. The server and the CLI do the IO.
 
-mod bm25;
 mod compose;
 mod direct;
 mod learned;
-mod prior;
 mod retrieve;
-mod search;
 mod symbol;
 
-pub use bm25::{Bm25, split_identifier, tokenize};
-pub use compose::{Turn, model_request, render_context_answer};
+pub use compose::{ConversationStore, Turn, model_request, render_context_answer};
 pub use direct::{ANTICIPATED_MATCH, Direct, anticipated, structural};
 pub use learned::{LearnedContext, note_text};
-pub use prior::{file_weight, is_vendored};
 pub use retrieve::{MAX_PER_FILE, Rankers, candidates, identifiers_in, named_definitions, rank_files, select};
-pub use search::{FactDoc, FactsIndex, path_tokens};
 pub use symbol::describe_symbol;
 
 use crate::llm::ChatRequest;

@@ -15,12 +15,10 @@
 //! fused order; every item cites path and lines. `rank_files` exposes the fused file order for
 //! measurements.
 
-use super::bm25::tokenize;
 use super::learned::{LearnedContext, note_text};
-use super::prior;
-use super::search::FactDoc;
 use super::{ContextItem, Question};
 use crate::graph::{self, Focus};
+use crate::search::{FactDoc, prior, tokenize};
 use crate::sleep::NoteKind;
 use crate::snapshot::Snapshot;
 use crate::syntax::facts::{Definition, ErrorSite};

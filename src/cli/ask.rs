@@ -2,6 +2,8 @@
 //! model tokens when possible, else with the configured model, else with the ranked context.
 
 use super::{Cli, Format};
+use crate::answer::ConversationStore;
+use crate::sleep::NoteStore;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;

@@ -7,7 +7,7 @@
 //! ranked three ways, each scored by `crate::eval`:
 //!
 //! - **(a) raw**: BM25 over raw code — every indexed file cut into 60-line windows, each window's
-//!   text and path tokenized with `answer::tokenize` (the baseline a chunk-and-retrieve assistant has);
+//!   text and path tokenized with `search::tokenize` (the baseline a chunk-and-retrieve assistant has);
 //! - **(b) facts**: `answer::candidates` with the facts rankers only (quoted error messages, named
 //!   definitions, BM25 over facts, personalized PageRank), no notes;
 //! - **(c) facts + notes**: every ranker, with the learned context built from the workspace's stored
@@ -31,7 +31,10 @@
 use super::{Cli, Format};
 use crate::answer::{self, ContextItem, LearnedContext, Question, Rankers};
 use crate::eval::{self, BUDGETS, CHUNK_LINES, CURVE_GRID, Curve, Item, Record, Scores, Summary};
+use crate::ledger::LedgerStore;
 use crate::llm::{LlmConfig, Provider};
+use crate::search;
+use crate::sleep::NoteStore;
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
 use anyhow::{Context, Result};
@@ -121,7 +124,7 @@ struct Chunk {
 /// The raw-code baseline's index: BM25 over 60-line windows of every indexed file.
 struct RawChunks {
     chunks: Vec<Chunk>,
-    bm25: answer::Bm25,
+    bm25: search::Bm25,
 }
 
 impl RawChunks {
@@ -134,11 +137,11 @@ impl RawChunks {
                     return Vec::new();
                 };
                 let text = String::from_utf8_lossy(&bytes);
-                let path_tokens = answer::path_tokens(key);
+                let path_tokens = search::path_tokens(key);
                 eval::line_windows(&text, CHUNK_LINES)
                     .into_iter()
                     .map(|(start_line, end_line, window)| {
-                        let mut tokens = answer::tokenize(window);
+                        let mut tokens = search::tokenize(window);
                         tokens.extend(path_tokens.iter().cloned());
                         let cost = estimate_tokens(window);
                         (Chunk { path: (*key).clone(), start_line, end_line, tokens: cost }, tokens)
@@ -147,14 +150,14 @@ impl RawChunks {
             })
             .collect();
         let (chunks, docs): (Vec<Chunk>, Vec<Vec<String>>) = per_file.into_iter().flatten().unzip();
-        RawChunks { chunks, bm25: answer::Bm25::new(docs) }
+        RawChunks { chunks, bm25: search::Bm25::new(docs) }
     }
 
     /// BM25's best chunks for `question`, as context items. The text is left empty (see `text_of`);
     /// `tokens` holds the window's.
     fn ranking(&self, question: &str) -> Vec<ContextItem> {
         self.bm25
-            .search(&answer::tokenize(question), RAW_LIMIT)
+            .search(&search::tokenize(question), RAW_LIMIT)
             .into_iter()
             .map(|(doc, score)| {
                 let chunk = &self.chunks[doc as usize];

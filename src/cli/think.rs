@@ -2,6 +2,7 @@
 //! missing or stale, within the token budgets, with a progress bar.
 
 use super::{Cli, Format};
+use crate::ledger::LedgerStore;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};

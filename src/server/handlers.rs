@@ -7,6 +7,7 @@ use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, COMMANDS, Command};
 use super::proto;
 use super::session::{Event, Session, Setup};
 use super::status::ServerState;
+use crate::answer::ConversationStore;
 use crate::answer::{self, Answer, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
