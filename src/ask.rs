@@ -7,7 +7,7 @@
 //! still yields an answer — the ranked context, `source: context` — with the model's error handed
 //! back for the caller to show. A question is always answered.
 
-use crate::answer::{self, Answer, ConversationStore, Plan, Turn, Usage};
+use crate::answer::{self, Answer, ConversationStore, Plan, Source, Turn, Usage};
 use crate::ledger::LedgerStore;
 use crate::llm::{LlmError, OnChunk, Provider};
 use crate::store::Store;
@@ -35,7 +35,7 @@ pub async fn complete(
         // Plans ask for a model only when one is configured; without one, the context is the answer.
         let answer = Answer {
             answer: answer::render_context_answer(question, &context),
-            source: "context".into(),
+            source: Source::Context,
             context,
             usage: Usage::default(),
         };
@@ -53,7 +53,7 @@ pub async fn complete(
         Ok(response) => Answered {
             answer: Answer {
                 answer: response.text,
-                source: "model".into(),
+                source: Source::Model,
                 context,
                 usage: Usage {
                     test_prompt_tokens: response.usage.prompt_tokens,
@@ -66,7 +66,7 @@ pub async fn complete(
         Err(err) => Answered {
             answer: Answer {
                 answer: answer::render_context_answer(question, &context),
-                source: "context".into(),
+                source: Source::Context,
                 context,
                 usage: Usage { llm_calls: 1, ..Usage::default() },
             },

@@ -145,7 +145,7 @@ mod tests {
             path: path.into(),
             start_line: 3,
             end_line: 9,
-            kind: "note".into(),
+            kind: crate::answer::ItemKind::Note,
             score: 1.0,
             tokens: 10,
             reason: "the learned summary".into(),

@@ -9,7 +9,6 @@ use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct AskArgs {
@@ -82,9 +81,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         );
     }
     let started = std::time::Instant::now();
-    let facts = crate::index::all_facts(&store)?;
-    let files = facts.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
-    let snapshot = crate::snapshot::Snapshot::new(files);
+    let snapshot = crate::index::snapshot(&store)?;
     let learned = crate::answer::LearnedContext::new(store.notes()?, &snapshot);
     let provider =
         if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
@@ -131,7 +128,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         Format::Json => {
             let json = JsonAnswer {
                 answer: &answer.answer,
-                source: &answer.source,
+                source: answer.source.name(),
                 context: answer
                     .context
                     .iter()
@@ -139,7 +136,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                         path: &c.path,
                         start_line: c.start_line,
                         end_line: c.end_line,
-                        kind: &c.kind,
+                        kind: c.kind.name(),
                         score: c.score,
                         tokens: c.tokens,
                     })
@@ -150,7 +147,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
-            if answer.source == "model" {
+            if answer.source == crate::answer::Source::Model {
                 println!("\n");
                 for (i, item) in answer.context.iter().enumerate() {
                     println!("[{}] {}:{}-{}  {}", i + 1, item.path, item.start_line, item.end_line, item.reason);

@@ -5,6 +5,7 @@
 
 mod ask;
 mod eval;
+mod eval_rank;
 mod facts;
 mod index;
 mod map;

@@ -350,7 +350,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     let (answered, ()) = tokio::join!(call, forward);
     let mut answer = answered.answer;
     quote_error_sites(session, &mut answer);
-    if answer.source == "context" {
+    if answer.source == answer::Source::Context {
         // Re-rendered with the real source lines.
         answer.answer = answer::render_context_answer(&params.question, &answer.context);
     }
@@ -361,7 +361,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             answer.answer
         );
     }
-    if no_overview && answer.source != "model" {
+    if no_overview && answer.source != answer::Source::Model {
         answer.answer = format!("{}\n\n{}", NO_OVERVIEW_YET, answer.answer);
         if provider.is_none() {
             answer.answer.push_str(&format!("\n\n{}", session.how_to_enable()));
@@ -393,7 +393,7 @@ fn has_overview(learned: &crate::answer::LearnedContext) -> bool {
 /// Error-site items quote the source line that raises the error, as it is in the file (the facts
 /// keep only the message).
 fn quote_error_sites(session: &Session, answer: &mut Answer) {
-    for item in answer.context.iter_mut().filter(|item| item.kind == "error-site") {
+    for item in answer.context.iter_mut().filter(|item| item.kind == answer::ItemKind::ErrorSite) {
         if crate::redact::is_secret_file(std::path::Path::new(&item.path)) {
             continue;
         }
@@ -521,7 +521,7 @@ fn state_name(state: ServerState) -> &'static str {
 /// advertised or known from `clientInfo`), else as a short message — the citations first, then
 /// where the full answer is — with the full answer in the log (`window/logMessage`).
 async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
-    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source);
+    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source.name());
     let file = write_answer_file(session, &markdown);
     if session.support().show_document
         && let Some(uri) = file.as_ref().and_then(|path| proto::uri_of(path))
@@ -614,7 +614,7 @@ mod tests {
             path: path.into(),
             start_line: line,
             end_line: line,
-            kind: "error-site".into(),
+            kind: crate::answer::ItemKind::ErrorSite,
             score: 1.0,
             tokens: 5,
             reason: "this error message is produced here".into(),
@@ -627,7 +627,7 @@ mod tests {
     fn a_short_answer_puts_the_citations_first_on_one_line() {
         let answer = Answer {
             answer: "That message is produced at:\n- `go/router.go:9` in `RegisterRoute`\n".into(),
-            source: "facts".into(),
+            source: crate::answer::Source::Facts,
             context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
             usage: Usage::default(),
         };
