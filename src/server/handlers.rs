@@ -488,7 +488,14 @@ async fn command_error(session: &Session, message: String) -> Error {
 /// the message when it says more than the state.
 fn status_line(status: &super::status::StatusParams) -> String {
     let state = state_name(status.state);
-    let mut line = format!("reverie: {state} — {} file{}", status.files, if status.files == 1 { "" } else { "s" });
+    // The message without the state it may start with ("idle: every note is fresh", "indexing ~/app").
+    let message = status.message.trim();
+    let rest = message.strip_prefix(state).map(|m| m.trim_start_matches([':', ' '])).unwrap_or(message).trim();
+    let mut line = format!("reverie: {state}");
+    if status.state == ServerState::Indexing && !rest.is_empty() {
+        line.push_str(&format!(" {rest}"));
+    }
+    line.push_str(&format!(" — {} file{}", status.files, if status.files == 1 { "" } else { "s" }));
     if status.state == ServerState::Indexing {
         line.push_str(" so far");
     }
@@ -498,11 +505,8 @@ fn status_line(status: &super::status::StatusParams) -> String {
             line.push_str(&format!(" ({} stale)", status.stale));
         }
     }
-    let message = status.message.trim();
-    let says_more = !message.is_empty() && message != state && message != format!("{state}:");
-    if says_more {
-        let message = message.strip_prefix(state).map(|m| m.trim_start_matches([':', ' '])).unwrap_or(message);
-        line.push_str(&format!(". {message}"));
+    if status.state != ServerState::Indexing && !rest.is_empty() {
+        line.push_str(&format!(". {rest}"));
     }
     line
 }
@@ -596,7 +600,7 @@ mod tests {
         assert_eq!(status_line(&status(ServerState::Indexing, 0, 0, "indexing")), "reverie: indexing — 0 files so far");
         assert_eq!(
             status_line(&status(ServerState::Indexing, 0, 0, "indexing ~/src/app")),
-            "reverie: indexing — 0 files so far. ~/src/app"
+            "reverie: indexing ~/src/app — 0 files so far"
         );
         assert_eq!(
             status_line(&status(ServerState::Ready, 2, 3, "indexed 2 files in 0.1 s")),
