@@ -615,7 +615,11 @@ impl Session {
     async fn reindex(self: &Arc<Self>, announce: bool) {
         let roots = self.roots();
         if roots.is_empty() {
-            self.set_status(ServerState::Ready, Some(0), Some("no workspace folder: only open files are known".into()));
+            let message = "no workspace folder: only open files are known";
+            if announce {
+                self.client.show_message(MessageType::INFO, format!("reverie: {message}")).await;
+            }
+            self.set_status(ServerState::Ready, Some(0), Some(message.into()));
             return;
         }
         self.set_status(ServerState::Indexing, None, Some(format!("indexing {}", describe_roots(&roots))));
