@@ -118,7 +118,11 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     if let Some(err) = &answered.model_error {
         eprintln!("reverie: the model could not answer ({err}); showing the context instead");
     }
-    let answer = answered.answer;
+    let mut answer = answered.answer;
+    let max_file_size = config.index.max_file_size;
+    crate::ask::quote_error_sites(&mut answer, &question_text, &|key| {
+        crate::workspace::read_source_text(&root.join(key), max_file_size)
+    });
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(id) = &args.conversation {
         crate::ask::remember(&store, id, &question_text, &answer)?;

@@ -349,11 +349,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     };
     let (answered, ()) = tokio::join!(call, forward);
     let mut answer = answered.answer;
-    quote_error_sites(session, &mut answer);
-    if answer.source == answer::Source::Context {
-        // Re-rendered with the real source lines.
-        answer.answer = answer::render_context_answer(&params.question, &answer.context);
-    }
+    crate::ask::quote_error_sites(&mut answer, &params.question, &|key| session.source_of(key));
     if let Some(err) = answered.model_error {
         // The model failed: still answer, from the context, and say why.
         answer.answer = format!(
@@ -388,33 +384,6 @@ fn asks_for_overview(question: &str) -> bool {
 
 fn has_overview(learned: &crate::answer::LearnedContext) -> bool {
     learned.notes.iter().any(|note| note.kind == crate::sleep::NoteKind::Overview)
-}
-
-/// Error-site items quote the source line that raises the error, as it is in the file (the facts
-/// keep only the message).
-fn quote_error_sites(session: &Session, answer: &mut Answer) {
-    for item in answer.context.iter_mut().filter(|item| item.kind == answer::ItemKind::ErrorSite) {
-        if crate::redact::is_secret_file(std::path::Path::new(&item.path)) {
-            continue;
-        }
-        let Some(source) = session.source_of(&item.path) else { continue };
-        let lines: Vec<&str> = source
-            .lines()
-            .skip(item.start_line.saturating_sub(1) as usize)
-            .take((item.end_line.saturating_sub(item.start_line) + 1).min(5) as usize)
-            .collect();
-        let quoted = dedent(&lines);
-        if !quoted.trim().is_empty() {
-            item.text = quoted;
-        }
-    }
-}
-
-/// `lines` without their common leading whitespace, joined.
-fn dedent(lines: &[&str]) -> String {
-    let indent =
-        lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
-    lines.iter().map(|l| l.get(indent..).unwrap_or(l.trim_start()).trim_end()).collect::<Vec<_>>().join("\n")
 }
 
 fn internal(message: String) -> Error {
@@ -645,10 +614,5 @@ mod tests {
         let line = short_answer(&many, None);
         assert!(line.starts_with("reverie: a.py:1 x · a.py:2 x · a.py:3 x · +2 more"), "{line}");
         assert!(line.ends_with("full answer in the log"), "{line}");
-    }
-
-    #[test]
-    fn dedent_keeps_relative_indentation() {
-        assert_eq!(dedent(&["        if x:", "            raise E()"]), "if x:\n    raise E()");
     }
 }
