@@ -140,7 +140,7 @@ type Churn = Arc<HashMap<String, u32>>;
 /// How long git history read for scheduling stays good (commits are rare next to thinking passes).
 const CHURN_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
