@@ -4,6 +4,7 @@
 //! layering and its invariants.
 
 pub mod answer;
+pub mod ask;
 pub mod cli;
 pub mod config;
 pub mod convert;

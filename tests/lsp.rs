@@ -73,7 +73,11 @@ async fn hover_shows_definition_signature_doc_and_callers() {
     let text = hover_text(&hover);
     assert!(text.contains("def load_settings(self, path)"), "{text}");
     assert!(text.contains("method defined at `lib.py:4-7`"), "{text}");
+    assert!(text.starts_with("**reverie**"), "the card says whose it is: {text}");
     assert!(text.contains("1 reference in 1 file"), "{text}");
+    // The caller by name, with its line and a link that opens it.
+    let link = format!("[app.py:6]({}#L6)", file_uri(&ws.root().join("app.py")));
+    assert!(text.contains(&format!("- `main` — {link}")), "{text}");
     let hover = client.hover(&ws.path("app.py"), 4, 10).await;
     assert!(hover_text(&hover).contains("Holds configuration."), "{hover}");
     // Not on an identifier: no hover.
@@ -151,9 +155,9 @@ async fn code_actions_ask_and_show_the_answer() {
     assert_eq!(
         titles,
         [
-            "reverie: Explain `load_settings`",
-            "reverie: How to debug `load_settings`",
-            "reverie: Where is `load_settings` used?"
+            "reverie: Explain load_settings",
+            "reverie: How to debug load_settings",
+            "reverie: Where is load_settings used?"
         ]
     );
     let command = actions[0]["command"].clone();
@@ -169,7 +173,8 @@ async fn code_actions_ask_and_show_the_answer() {
     assert!(markdown.starts_with("# Explain `load_settings`"), "{markdown}");
     assert!(markdown.contains("`lib.py:4-7`"), "{markdown}");
 
-    // A client that cannot show documents gets a message instead.
+    // A client that refuses the document gets a short message, citations first, and the full answer
+    // in the log.
     client.accept_show_document = false;
     client
         .result(
@@ -177,23 +182,18 @@ async fn code_actions_ask_and_show_the_answer() {
             json!({"command": "reverie.ask", "arguments": [{"question": "where is configure_logging?"}]}),
         )
         .await;
-    let message = client
+    let (_, message) = client.wait_for_message("configure_logging").await;
+    assert!(message.starts_with("reverie: lib.py:10 def configure_logging(level)"), "{message}");
+    assert!(!message.contains('\n') && message.contains("full answer: "), "{message}");
+    let log = client
         .wait_for(|m| {
-            m["method"] == "window/showMessage"
-                && m["params"]["message"].as_str().unwrap_or("").contains("configure_logging")
+            m["method"] == "window/logMessage"
+                && m["params"]["message"].as_str().unwrap_or("").contains("# where is configure_logging?")
         })
         .await;
-    assert!(
-        message["params"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`lib.py:10` — function `def configure_logging(level)`"),
-        "{message}"
-    );
-    assert!(
-        message["params"]["message"].as_str().unwrap().contains("_source: facts_"),
-        "a structural question needs no model: {message}"
-    );
+    let log = log["params"]["message"].as_str().unwrap();
+    assert!(log.contains("`lib.py:10` — function `def configure_logging(level)`"), "{log}");
+    assert!(log.contains("_source: facts_"), "a structural question needs no model: {log}");
 
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
     assert_eq!(status["files"], 2);
@@ -212,6 +212,10 @@ async fn reverie_ask_returns_cited_context() {
     assert_eq!(first["kind"], "error-site", "{answer}");
     assert_eq!(first["path"], "lib.py");
     assert_eq!(first["start_line"], 6);
+    assert_eq!(
+        first["text"], "raise ValueError(\"settings path must not be empty\")",
+        "the real source line: {answer}"
+    );
     assert!(answer["answer"].as_str().unwrap().contains("No model is configured"));
     assert_eq!(answer["usage"]["llm_calls"], 0);
     let focused = client.result("reverie/ask", json!({"question": "what does this do?", "textDocument": {"uri": file_uri(&ws.path("app.py"))}, "position": {"line": 5, "character": 4}, "budget": 400})).await;
@@ -346,6 +350,28 @@ async fn exits_when_stdin_closes_and_survives_malformed_input() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// Clients say "no parameters" differently: absent, `null`, `{}` (Neovim's `vim.empty_dict()`, and
+/// several others) and `[]` are all accepted by every request that takes none.
+#[tokio::test]
+async fn parameterless_requests_accept_every_form_of_no_params() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    client.send(&json!({"jsonrpc": "2.0", "id": "absent", "method": "reverie/status"})).await;
+    let absent = client.response(json!("absent")).await;
+    assert_eq!(absent["result"]["files"], 2, "{absent}");
+    for params in [Value::Null, json!({}), json!([])] {
+        let response = client.request("reverie/status", params.clone()).await;
+        assert!(response.get("error").is_none(), "reverie/status with {params}: {response}");
+        assert_eq!(response["result"]["state"], "ready", "{response}");
+    }
+    // Parameters where none are taken are still an error.
+    let extra = client.request("reverie/status", json!({"verbose": true})).await;
+    assert_eq!(extra["error"]["code"], -32602, "{extra}");
+    let response = client.request("shutdown", json!({})).await;
+    assert!(response.get("error").is_none(), "shutdown with {{}}: {response}");
+    client.notify("exit", Value::Null).await;
+}
+
 #[tokio::test]
 async fn in_process_service_answers_like_the_binary() {
     let ws = workspace();
@@ -440,5 +466,172 @@ async fn an_answering_ollama_server_is_offered_when_no_model_is_configured() {
                 && m["params"]["message"] == "idle: no model configured, answering from facts"
         })
         .await;
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// The answer to `reverie.ask` opens as a document where the client can show one — advertised
+/// (Neovim, VS Code) or known from `clientInfo` (Helix ≥ 24.03, which handles it without advertising
+/// it) — and is a short message otherwise.
+#[tokio::test]
+async fn answers_open_as_documents_where_the_client_can_show_one() {
+    let ws = workspace();
+    let root = ws.root();
+    let clients = [
+        ("Neovim 0.11", util::lsp::client_initialize_params(&root, "Neovim", "0.11.4", true), true),
+        ("VS Code", util::lsp::client_initialize_params(&root, "Visual Studio Code", "1.100.3", true), true),
+        ("code-server", util::lsp::client_initialize_params(&root, "code-server", "4.100.3", true), true),
+        ("Helix 25.07", util::lsp::helix_initialize_params(&root, "25.07.1 (a1b2c3d4)", Value::Null), true),
+        ("Helix 24.03", util::lsp::helix_initialize_params(&root, "24.03 (0f23f3e6)", Value::Null), true),
+        ("Helix 23.10", util::lsp::helix_initialize_params(&root, "23.10 (035a3d9a)", Value::Null), false),
+        ("unknown client", util::lsp::client_initialize_params(&root, "some-editor", "1.0", false), false),
+        ("no clientInfo", json!({"processId": null, "rootUri": file_uri(&root), "capabilities": {}}), false),
+    ];
+    for (name, params, document) in clients {
+        let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+        client.initialize_with(params).await;
+        client.wait_for_status("ready", 1).await;
+        let question = format!("where is configure_logging defined? ({name})");
+        client
+            .result(
+                "workspace/executeCommand",
+                json!({"command": "reverie.ask", "arguments": [{"question": question}]}),
+            )
+            .await;
+        if document {
+            let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
+            let path = shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
+            let markdown = std::fs::read_to_string(&path).unwrap();
+            assert!(markdown.starts_with(&format!("# {question}")), "{name}: {markdown}");
+        } else {
+            let (kind, message) = client.wait_for_message("lib.py:10").await;
+            assert_eq!(kind, 3, "{name}: an info message");
+            assert!(message.starts_with("reverie: lib.py:10 def configure_logging(level)"), "{name}: {message}");
+            assert!(!message.contains('\n'), "{name}: one line: {message}");
+            assert!(!client.received.iter().any(|m| m["method"] == "window/showDocument"), "{name}");
+        }
+        assert_eq!(client.shutdown().await, Some(0), "{name}");
+    }
+}
+
+/// A command that cannot run says so to the user (`window/showMessage`, error) with the form it
+/// expects — not only as an error response, which some clients (Helix) only log.
+#[tokio::test]
+async fn command_errors_are_shown_to_the_user() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let cases = [
+        json!({"command": "reverie.ask"}),
+        json!({"command": "reverie.ask", "arguments": []}),
+        json!({"command": "reverie.ask", "arguments": [null]}),
+        json!({"command": "reverie.ask", "arguments": [{"q": "where is configure_logging?"}]}),
+        json!({"command": "reverie.ask", "arguments": [{"question": " "}]}),
+    ];
+    for (i, params) in cases.iter().enumerate() {
+        client.received.clear();
+        let response = client.request("workspace/executeCommand", params.clone()).await;
+        assert_eq!(response["error"]["code"], -32602, "{params}: {response}");
+        let shown = client.wait_for(|m| m["method"] == "window/showMessage" && m["params"]["type"] == 1).await;
+        let shown = shown["params"]["message"].as_str().unwrap();
+        assert!(shown.starts_with("reverie.ask"), "{params}: {shown}");
+        if i < 4 {
+            assert!(shown.contains(r#"reverie.ask {"question": "#), "the expected form, for {params}: {shown}");
+        } else {
+            assert!(shown.contains("`question` is empty"), "{shown}");
+        }
+    }
+    let unknown = client.request("workspace/executeCommand", json!({"command": "reverie.nope"})).await;
+    assert!(unknown["error"]["message"].as_str().unwrap().contains("unknown command `reverie.nope`"), "{unknown}");
+    client.wait_for_message("unknown command `reverie.nope`").await;
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// `reverie.reindex` says it started and what it did; `reverie.status` says the state once;
+/// `reverie.think` without a model says how to set one from this editor.
+#[tokio::test]
+async fn commands_say_what_they_do() {
+    let ws = workspace();
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize_with(util::lsp::helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null)).await;
+    client.wait_for_status("ready", 1).await;
+    client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
+    client.wait_for_message("re-indexing").await;
+    let (_, done) = client.wait_for_message("reverie: indexed 2 files").await;
+    assert!(done.contains("parsed"), "{done}");
+    let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
+    assert_eq!(status["files"], 2);
+    let (_, line) = client.wait_for_message("reverie: ready").await;
+    assert!(line.starts_with("reverie: ready — 2 files"), "{line}");
+    assert_eq!(line.matches("ready").count(), 1, "the state once: {line}");
+    let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
+    assert_eq!(think["started"], false);
+    let (_, message) = client.wait_for_message("[llm]").await;
+    assert!(message.contains("reverie.toml"), "{message}");
+    assert!(message.contains("[language-server.reverie.config]"), "Helix users are told where in Helix: {message}");
+    assert_eq!(client.shutdown().await, Some(0));
+
+    // Neovim users are told about setup{ settings }, VS Code users about their settings.
+    for (name, hint) in [("Neovim", "settings = { llm"), ("Visual Studio Code", "reverie.llm.provider")] {
+        let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+        client.initialize_with(util::lsp::client_initialize_params(&ws.root(), name, "1", true)).await;
+        client.wait_for_status("ready", 1).await;
+        let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
+        assert!(think["message"].as_str().unwrap().contains(hint), "{name}: {think}");
+        assert_eq!(client.shutdown().await, Some(0));
+    }
+}
+
+/// While thinking: `$/progress` with done/total jobs, and the status' note count grows as notes land,
+/// before the pass ends.
+#[tokio::test]
+async fn thinking_reports_progress_and_notes_as_they_land() {
+    let fake = util::openai_fake::FakeOpenAi::start(|request| {
+        util::openai_fake::Reply::Text(util::openai_fake::valid_note(request))
+    });
+    let ws = workspace();
+    ws.write("reverie.toml", format!("{}[sleep]\nnotes = [\"summary\"]\n", fake.llm_config()));
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
+    assert_eq!(think["started"], true, "{think}");
+    let begin =
+        client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["title"] == "reverie: thinking").await;
+    let token = begin["params"]["token"].clone();
+    let end = client
+        .wait_for(|m| {
+            m["method"] == "$/progress" && m["params"]["token"] == token && m["params"]["value"]["kind"] == "end"
+        })
+        .await;
+    assert!(end["params"]["value"]["message"].as_str().unwrap().contains("2 notes stored this pass"), "{end}");
+    let reports: Vec<String> = client
+        .received
+        .iter()
+        .filter(|m| {
+            m["method"] == "$/progress" && m["params"]["token"] == token && m["params"]["value"]["kind"] == "report"
+        })
+        .map(|m| m["params"]["value"]["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(reports.first().map(String::as_str), Some("0/2 jobs"), "{reports:?}");
+    assert!(reports.iter().any(|r| r.starts_with("1/2: summary ")), "{reports:?}");
+    assert!(reports.iter().any(|r| r.starts_with("2/2: summary ")), "{reports:?}");
+    // The status counted the first note while the pass still ran.
+    let counted = client
+        .received
+        .iter()
+        .any(|m| m["method"] == "reverie/status" && m["params"]["state"] == "thinking" && m["params"]["notes"] == 1);
+    assert!(counted, "the notes count grows during the pass");
+    let status = client.result("reverie/status", Value::Null).await;
+    assert_eq!(status["notes"], 2, "{status}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// Asking for the architecture overview before one was written says so, and how to get one.
+#[tokio::test]
+async fn the_overview_before_one_is_written_says_how_to_get_one() {
+    let ws = workspace();
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let answer =
+        client.result("reverie/ask", json!({"question": "Give me the architecture overview of this codebase"})).await;
+    let text = answer["answer"].as_str().unwrap();
+    assert!(text.starts_with("No architecture overview has been written yet."), "{text}");
+    assert!(text.contains("reverie.think") && text.contains("[llm]"), "how to get one: {text}");
     assert_eq!(client.shutdown().await, Some(0));
 }

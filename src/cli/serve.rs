@@ -13,6 +13,5 @@ pub struct ServeArgs {
 
 pub fn run(cli: &Cli, _args: &ServeArgs) -> Result<()> {
     let options = crate::server::ServerOptions { cache_dir: cli.cache_dir.clone() };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(crate::server::serve_stdio(options))
+    super::runtime()?.block_on(crate::server::serve_stdio(options))
 }

@@ -1,43 +1,24 @@
 //! One function per LSP method. Each reads the session's current state and returns; anything slow
-//! is handed to the session's event loop.
+//! is handed to the session's event loop. How answers reach the user — a document where the client
+//! can open one, else a short message with the citations first — is `show_answer`.
 
+use super::client::ClientSupport;
+use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, COMMANDS, Command};
 use super::proto;
-use super::session::{ClientSupport, Event, Session};
+use super::session::{Event, Session, Setup};
 use super::status::ServerState;
 use crate::answer::ConversationStore;
 use crate::answer::{self, Answer, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
-use crate::ledger::LedgerStore;
 use crate::syntax::Language;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
-/// Commands the server executes (advertised exactly).
-pub const COMMANDS: [&str; 4] = ["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"];
 /// Context budget for questions that do not give one.
 const DEFAULT_ASK_BUDGET: usize = 2000;
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AskParams {
-    pub question: String,
-    #[serde(default)]
-    pub text_document: Option<TextDocumentIdentifier>,
-    #[serde(default)]
-    pub position: Option<Position>,
-    #[serde(default)]
-    pub budget: Option<usize>,
-    /// Continue this conversation (any string the client chooses); follow-ups see earlier turns.
-    #[serde(default)]
-    pub conversation: Option<String>,
-    /// Stream the answer as `reverie/answerChunk` notifications carrying this token.
-    #[serde(default)]
-    pub token: Option<String>,
-}
 
 pub fn initialize(session: &Session, params: InitializeParams) -> Result<InitializeResult> {
     let offered: Vec<String> = params
@@ -48,7 +29,6 @@ pub fn initialize(session: &Session, params: InitializeParams) -> Result<Initial
         .map(|encodings| encodings.iter().map(|e| e.as_str().to_string()).collect())
         .unwrap_or_default();
     let encoding = Encoding::negotiate(&offered);
-    *session.encoding.lock().unwrap_or_else(|e| e.into_inner()) = encoding;
 
     let mut roots: Vec<PathBuf> =
         params.workspace_folders.iter().flatten().filter_map(|folder| proto::path_of(&folder.uri)).collect();
@@ -59,22 +39,9 @@ pub fn initialize(session: &Session, params: InitializeParams) -> Result<Initial
         roots.push(root);
     }
     let roots: Vec<PathBuf> = roots.into_iter().map(|r| r.canonicalize().unwrap_or(r)).collect();
-    *session.roots.lock().unwrap_or_else(|e| e.into_inner()) = roots;
-
-    let window = params.capabilities.window.as_ref();
-    let support = ClientSupport {
-        work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
-        show_document: window.and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
-        watched_files_registration: params
-            .capabilities
-            .workspace
-            .as_ref()
-            .and_then(|w| w.did_change_watched_files.as_ref())
-            .and_then(|d| d.dynamic_registration)
-            .unwrap_or(false),
-    };
-    *session.support.lock().unwrap_or_else(|e| e.into_inner()) = support;
-    *session.init_options.lock().unwrap_or_else(|e| e.into_inner()) = params.initialization_options;
+    let support = ClientSupport::from_initialize(&params);
+    tracing::info!("client {:?}: {support:?}", params.client_info.as_ref().map(|i| (&i.name, &i.version)));
+    session.set_up(Setup { encoding, roots, support, init_options: params.initialization_options });
 
     Ok(InitializeResult {
         server_info: Some(ServerInfo { name: "reverie".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
@@ -108,7 +75,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> Result<Initial
 pub async fn initialized(session: &Arc<Session>) {
     let problems = session.reload_config(None);
     for problem in problems {
-        session.client.show_message(MessageType::WARNING, format!("reverie config: {problem}")).await;
+        session.client().show_message(MessageType::WARNING, format!("reverie config: {problem}")).await;
     }
     if session.support().watched_files_registration {
         let options = DidChangeWatchedFilesRegistrationOptions {
@@ -119,7 +86,7 @@ pub async fn initialized(session: &Arc<Session>) {
             method: "workspace/didChangeWatchedFiles".into(),
             register_options: serde_json::to_value(options).ok(),
         };
-        let client = session.client.clone();
+        let client = session.client().clone();
         // Registration is a request to the client: never wait for it on this path.
         tokio::spawn(async move {
             if let Err(err) = client.register_capability(vec![registration]).await {
@@ -214,7 +181,7 @@ pub async fn did_change_configuration(session: &Arc<Session>, params: DidChangeC
         other => Some(other),
     };
     for problem in session.reload_config(settings) {
-        session.client.show_message(MessageType::WARNING, format!("reverie config: {problem}")).await;
+        session.client().show_message(MessageType::WARNING, format!("reverie config: {problem}")).await;
     }
 }
 
@@ -240,7 +207,8 @@ pub fn hover(session: &Arc<Session>, params: HoverParams) -> Result<Option<Hover
     let Some(name) = name else { return Ok(None) };
     let snapshot = session.snapshot();
     let learned = session.learned_if_current();
-    Ok(answer::describe_symbol(&snapshot, learned.as_deref(), &name, Some(&key)).map(|markdown| Hover {
+    let roots = session.roots();
+    Ok(super::hover::card(&snapshot, learned.as_deref(), &name, Some(&key), &roots).map(|markdown| Hover {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
         range: None,
     }))
@@ -262,19 +230,20 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
         }
     };
     let Some(subject) = subject else { return Ok(Some(Vec::new())) };
+    // Titles are plain text in every client (no markdown): no backticks around the name.
     let short = shorten(&subject, 40);
     let questions = [
         (
-            format!("reverie: Explain `{short}`"),
+            format!("reverie: Explain {short}"),
             format!("Explain `{subject}`: what it does, how it is used and why it exists."),
         ),
         (
-            format!("reverie: How to debug `{short}`"),
+            format!("reverie: How to debug {short}"),
             format!(
                 "How do I debug `{subject}`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it."
             ),
         ),
-        (format!("reverie: Where is `{short}` used?"), format!("Where is `{subject}` used?")),
+        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?")),
     ];
     let actions = questions
         .into_iter()
@@ -290,9 +259,9 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
                 kind: Some(CodeActionKind::EMPTY),
-                command: Some(Command {
+                command: Some(tower_lsp_server::ls_types::Command {
                     title,
-                    command: "reverie.ask".into(),
+                    command: Command::Ask.name().into(),
                     arguments: Some(vec![serde_json::to_value(ask).unwrap_or_default()]),
                 }),
                 ..CodeAction::default()
@@ -336,163 +305,179 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             question.focus_line = params.position.map(|p| p.line);
         }
     }
-    let store = session.store.get().cloned();
+    let store = session.store();
     if let (Some(id), Some(store)) = (&params.conversation, &store) {
         question.history = store.conversation(id).unwrap_or_default();
     }
-    let started = std::time::Instant::now();
     let snapshot = session.snapshot();
-    let provider = session.provider.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let provider = session.provider();
     let completion_budget = session.config().llm_answer_tokens();
     let have_model = provider.is_some();
     let for_learned = session.clone();
     // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
-    let plan = tokio::task::spawn_blocking(move || {
+    let (plan, no_overview) = tokio::task::spawn_blocking(move || {
         let learned = for_learned.learned();
-        answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget)
+        let no_overview = asks_for_overview(&question.text) && learned.as_deref().is_none_or(|l| !has_overview(l));
+        (answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget), no_overview)
     })
     .await
     .map_err(|err| internal(format!("answering failed: {err}")))?;
-    let answer = match plan {
-        answer::Plan::Done(answer) => answer,
-        answer::Plan::Model { request, context } => {
-            let provider = provider.expect("a model plan is only made with a provider");
-            let client = session.client.clone();
-            let token = params.token.clone();
-            let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
-            let forward = async move {
-                while let Some(text) = chunk_receiver.recv().await {
-                    if let Some(token) = &token {
-                        client.send_notification::<AnswerChunk>(AnswerChunkParams { token: token.clone(), text }).await;
-                    }
-                }
-            };
-            let on_chunk = move |text: &str| {
-                let _ = chunks.send(text.to_string());
-            };
-            let call = async {
-                let result = crate::llm::Provider::chat(provider.as_ref(), &request, &on_chunk).await;
-                drop(on_chunk);
-                result
-            };
-            let (result, ()) = tokio::join!(call, forward);
-            record_test_call(session, &provider, &params.question, &request, &result, started.elapsed());
-            match result {
-                Ok(response) => Answer {
-                    answer: response.text,
-                    source: crate::answer::Source::Model,
-                    context,
-                    usage: answer::Usage {
-                        test_prompt_tokens: response.usage.prompt_tokens,
-                        test_completion_tokens: response.usage.completion_tokens,
-                        llm_calls: 1,
-                    },
-                },
-                Err(err) => {
-                    // The model failed: still answer, from the context, and say why.
-                    let mut text =
-                        format!("The model could not answer ({err}). Here is the context reverie found instead.\n\n");
-                    text.push_str(&answer::render_context_answer(&params.question, &context));
-                    Answer {
-                        answer: text,
-                        source: crate::answer::Source::Context,
-                        context,
-                        usage: answer::Usage { llm_calls: 1, ..answer::Usage::default() },
-                    }
-                }
+    let client = session.client().clone();
+    let token = params.token.clone();
+    let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let forward = async move {
+        while let Some(text) = chunk_receiver.recv().await {
+            if let Some(token) = &token {
+                client.send_notification::<AnswerChunk>(AnswerChunkParams { token: token.clone(), text }).await;
             }
         }
     };
-    let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
-    session.asked(&params.question, &cited);
-    if let (Some(id), Some(store)) = (&params.conversation, &store) {
-        let turn = answer::Turn { question: params.question.clone(), answer: answer.answer.clone() };
-        if let Err(err) = store.add_turn(id, turn) {
-            tracing::warn!("could not store the conversation turn: {err:#}");
+    let on_chunk = move |text: &str| {
+        let _ = chunks.send(text.to_string());
+    };
+    let call = async {
+        let answered = crate::ask::complete(
+            plan,
+            provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
+            store.as_deref(),
+            &params.question,
+            &on_chunk,
+        )
+        .await;
+        drop(on_chunk);
+        answered
+    };
+    let (answered, ()) = tokio::join!(call, forward);
+    let mut answer = answered.answer;
+    crate::ask::quote_error_sites(&mut answer, &params.question, &|key| session.source_of(key));
+    if let Some(err) = answered.model_error {
+        // The model failed: still answer, from the context, and say why.
+        answer.answer = format!(
+            "The model could not answer ({err}). Here is the context reverie found instead.\n\n{}",
+            answer.answer
+        );
+    }
+    if no_overview && answer.source != answer::Source::Model {
+        answer.answer = format!("{}\n\n{}", NO_OVERVIEW_YET, answer.answer);
+        if provider.is_none() {
+            answer.answer.push_str(&format!("\n\n{}", session.how_to_enable()));
         }
     }
+    let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
+    session.asked(&params.question, &cited);
+    if let (Some(id), Some(store)) = (&params.conversation, &store)
+        && let Err(err) = crate::ask::remember(store, id, &params.question, &answer)
+    {
+        tracing::warn!("could not store the conversation turn: {err:#}");
+    }
     Ok(answer)
+}
+
+/// Said when the architecture overview is asked for before one was written.
+const NO_OVERVIEW_YET: &str = "No architecture overview has been written yet. reverie writes one while you are idle, once a model is configured and the files' notes are done; run reverie.think to write the notes now. Until then, here is what the facts give:";
+
+/// Whether the question asks for the architecture overview (as the editors' commands do).
+fn asks_for_overview(question: &str) -> bool {
+    let question = question.to_ascii_lowercase();
+    question.contains("architecture") && question.contains("overview")
+}
+
+fn has_overview(learned: &crate::answer::LearnedContext) -> bool {
+    learned.notes.iter().any(|note| note.kind == crate::sleep::NoteKind::Overview)
 }
 
 fn internal(message: String) -> Error {
     Error { code: tower_lsp_server::jsonrpc::ErrorCode::InternalError, message: message.into(), data: None }
 }
 
-fn record_test_call(
-    session: &Session,
-    provider: &crate::llm::Resilient,
-    question: &str,
-    request: &crate::llm::ChatRequest,
-    result: &std::result::Result<crate::llm::ChatResponse, crate::llm::LlmError>,
-    elapsed: std::time::Duration,
-) {
-    let Some(store) = session.store.get() else { return };
-    let entry = crate::ledger::test_entry(provider, question, request, result, elapsed);
-    if let Err(err) = store.record(&entry) {
-        tracing::warn!("could not record a ledger entry: {err:#}");
-    }
-}
-
-/// `reverie/answerChunk`: a piece of a streamed answer, for the `token` the client gave in `reverie/ask`.
-pub enum AnswerChunk {}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AnswerChunkParams {
-    pub token: String,
-    pub text: String,
-}
-
-impl tower_lsp_server::ls_types::notification::Notification for AnswerChunk {
-    type Params = AnswerChunkParams;
-    const METHOD: &'static str = "reverie/answerChunk";
-}
-
 pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
     session.touch();
-    match params.command.as_str() {
-        "reverie.ask" => {
-            let Some(argument) = params.arguments.into_iter().next() else {
-                return Err(Error::invalid_params("reverie.ask takes one argument: {\"question\": \"...\"}"));
+    let Some(command) = Command::from_name(&params.command) else {
+        let message = format!("unknown command `{}`; reverie knows {}", params.command, COMMANDS.join(", "));
+        return Err(command_error(session, message).await);
+    };
+    match command {
+        Command::Ask => {
+            let argument = params.arguments.into_iter().next().filter(|a| !a.is_null());
+            let ask_params = match argument.map(serde_json::from_value::<AskParams>) {
+                Some(Ok(ask_params)) => ask_params,
+                Some(Err(err)) => {
+                    let message = format!(
+                        "reverie.ask: the argument must be {{\"question\": \"...\"}} ({err}). Use: {}",
+                        command.usage()
+                    );
+                    return Err(command_error(session, message).await);
+                }
+                None => {
+                    let message = format!("reverie.ask takes one argument, the question. Use: {}", command.usage());
+                    return Err(command_error(session, message).await);
+                }
             };
-            let ask_params: AskParams = serde_json::from_value(argument).map_err(|err| {
-                Error::invalid_params(format!("reverie.ask: the argument must be {{\"question\": \"...\"}} ({err})"))
-            })?;
             let question = ask_params.question.clone();
-            let answer = ask(session, ask_params).await?;
+            let answer = match ask(session, ask_params).await {
+                Ok(answer) => answer,
+                Err(err) => return Err(command_error(session, format!("reverie.ask: {}", err.message)).await),
+            };
             show_answer(session, &question, &answer).await;
             Ok(serde_json::to_value(&answer).ok())
         }
-        "reverie.status" => {
+        Command::Status => {
             let status = session.status();
-            session
-                .client
-                .show_message(
-                    MessageType::INFO,
-                    format!("reverie: {} — {} files. {}", state_name(status.state), status.files, status.message),
-                )
-                .await;
+            session.client().show_message(MessageType::INFO, status_line(&status)).await;
             Ok(serde_json::to_value(&status).ok())
         }
-        "reverie.reindex" => {
-            session.send(Event::Reindex);
+        Command::Reindex => {
+            session.send(Event::Reindex { announce: true });
+            session.client().show_message(MessageType::INFO, "reverie: re-indexing the workspace…").await;
             Ok(Some(serde_json::json!({"started": true})))
         }
-        "reverie.think" => {
+        Command::Think => {
             let started = session.think_now();
             let message = if started {
                 "reverie: thinking now (progress in the status); it stops when you resume typing".to_string()
-            } else if session.provider.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            } else if session.provider().is_none() {
                 session.how_to_enable()
             } else {
                 "reverie: not indexed yet; thinking starts after the index".to_string()
             };
-            session.client.show_message(MessageType::INFO, &message).await;
+            session.client().show_message(MessageType::INFO, &message).await;
             Ok(Some(serde_json::json!({"started": started, "message": message})))
         }
-        other => {
-            Err(Error::invalid_params(format!("unknown command `{other}`; reverie knows {}", COMMANDS.join(", "))))
+    }
+}
+
+/// A command that cannot run: shown to the user (some clients only log error responses), and
+/// returned as the `InvalidParams` error.
+async fn command_error(session: &Session, message: String) -> Error {
+    session.client().show_message(MessageType::ERROR, &message).await;
+    Error::invalid_params(message)
+}
+
+/// `reverie: ready — 2 files, 3 notes (1 stale). indexed 2 files in 0.1 s`: the state once, then
+/// the message when it says more than the state.
+fn status_line(status: &super::status::StatusParams) -> String {
+    let state = state_name(status.state);
+    // The message without the state it may start with ("idle: every note is fresh", "indexing ~/app").
+    let message = status.message.trim();
+    let rest = message.strip_prefix(state).map(|m| m.trim_start_matches([':', ' '])).unwrap_or(message).trim();
+    let mut line = format!("reverie: {state}");
+    if status.state == ServerState::Indexing && !rest.is_empty() {
+        line.push_str(&format!(" {rest}"));
+    }
+    line.push_str(&format!(" — {} file{}", status.files, if status.files == 1 { "" } else { "s" }));
+    if status.state == ServerState::Indexing {
+        line.push_str(" so far");
+    }
+    if status.notes > 0 {
+        line.push_str(&format!(", {} note{}", status.notes, if status.notes == 1 { "" } else { "s" }));
+        if status.stale > 0 {
+            line.push_str(&format!(" ({} stale)", status.stale));
         }
     }
+    if status.state != ServerState::Indexing && !rest.is_empty() {
+        line.push_str(&format!(". {rest}"));
+    }
+    line
 }
 
 fn state_name(state: ServerState) -> &'static str {
@@ -505,29 +490,129 @@ fn state_name(state: ServerState) -> &'static str {
     }
 }
 
-/// Shows an answer: as a markdown document when the client can open one (`window/showDocument`),
-/// else as a message.
+/// Shows an answer: as a markdown document when the client can open one (`window/showDocument`,
+/// advertised or known from `clientInfo`), else as a short message — the citations first, then
+/// where the full answer is — with the full answer in the log (`window/logMessage`).
 async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
-    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source);
+    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source.name());
+    let file = write_answer_file(session, &markdown);
     if session.support().show_document
-        && let Some(uri) = write_answer_file(session, &markdown)
+        && let Some(uri) = file.as_ref().and_then(|path| proto::uri_of(path))
     {
         let shown = session
-            .client
+            .client()
             .show_document(ShowDocumentParams { uri, external: Some(false), take_focus: Some(true), selection: None })
             .await;
         if matches!(shown, Ok(true)) {
             return;
         }
     }
-    session.client.show_message(MessageType::INFO, markdown).await;
+    session.client().log_message(MessageType::INFO, &markdown).await;
+    session.client().show_message(MessageType::INFO, short_answer(answer, file.as_deref())).await;
 }
 
-fn write_answer_file(session: &Session, markdown: &str) -> Option<Uri> {
-    let dir = crate::store::cache_root(session.options.cache_dir.as_deref()).ok()?.join("answers");
+/// Most citations a short answer lists.
+const SHORT_CITATIONS: usize = 3;
+
+/// One line for clients that show a message as a status line: the citations first
+/// (`go/router.go:9 RegisterRoute — "empty route path"`), then where the full answer is.
+fn short_answer(answer: &Answer, file: Option<&std::path::Path>) -> String {
+    let mut parts: Vec<String> = answer
+        .context
+        .iter()
+        .take(SHORT_CITATIONS)
+        .map(|item| {
+            let label = shorten(item.text.lines().next().unwrap_or(""), 60);
+            if label.is_empty() {
+                format!("{}:{}", item.path, item.start_line)
+            } else {
+                format!("{}:{} {label}", item.path, item.start_line)
+            }
+        })
+        .collect();
+    if answer.context.len() > SHORT_CITATIONS {
+        parts.push(format!("+{} more", answer.context.len() - SHORT_CITATIONS));
+    }
+    let mut line = if parts.is_empty() {
+        format!("reverie: {}", shorten(&answer.answer, 120))
+    } else {
+        format!("reverie: {}", parts.join(" · "))
+    };
+    match file {
+        Some(path) => line.push_str(&format!(" — full answer: {}", path.display())),
+        None => line.push_str(" — full answer in the log"),
+    }
+    line
+}
+
+fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
+    let dir = crate::store::cache_root(session.cache_dir()).ok()?.join("answers");
     std::fs::create_dir_all(&dir).ok()?;
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let path = dir.join(format!("answer-{stamp}.md"));
     std::fs::write(&path, markdown).ok()?;
-    proto::uri_of(&path)
+    Some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::{ContextItem, Usage};
+    use crate::server::StatusParams;
+
+    fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {
+        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1 }
+    }
+
+    #[test]
+    fn the_status_line_says_the_state_once() {
+        assert_eq!(status_line(&status(ServerState::Indexing, 0, 0, "indexing")), "reverie: indexing — 0 files so far");
+        assert_eq!(
+            status_line(&status(ServerState::Indexing, 0, 0, "indexing ~/src/app")),
+            "reverie: indexing ~/src/app — 0 files so far"
+        );
+        assert_eq!(
+            status_line(&status(ServerState::Ready, 2, 3, "indexed 2 files in 0.1 s")),
+            "reverie: ready — 2 files, 3 notes. indexed 2 files in 0.1 s"
+        );
+        assert_eq!(status_line(&status(ServerState::Ready, 1, 0, "ready")), "reverie: ready — 1 file");
+        assert_eq!(
+            status_line(&status(ServerState::Idle, 2, 0, "idle: every note is fresh")),
+            "reverie: idle — 2 files. every note is fresh"
+        );
+    }
+
+    fn item(path: &str, line: u32, text: &str) -> ContextItem {
+        ContextItem {
+            path: path.into(),
+            start_line: line,
+            end_line: line,
+            kind: crate::answer::ItemKind::ErrorSite,
+            score: 1.0,
+            tokens: 5,
+            reason: "this error message is produced here".into(),
+            text: text.into(),
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn a_short_answer_puts_the_citations_first_on_one_line() {
+        let answer = Answer {
+            answer: "That message is produced at:\n- `go/router.go:9` in `RegisterRoute`\n".into(),
+            source: crate::answer::Source::Facts,
+            context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
+            usage: Usage::default(),
+        };
+        let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")));
+        assert_eq!(
+            line,
+            "reverie: go/router.go:9 return errors.New(\"empty route path\") — full answer: /cache/answers/answer-1.md"
+        );
+        assert!(!line.contains('\n'));
+        let many = Answer { context: (1..=5).map(|i| item("a.py", i, "x")).collect(), ..answer.clone() };
+        let line = short_answer(&many, None);
+        assert!(line.starts_with("reverie: a.py:1 x · a.py:2 x · a.py:3 x · +2 more"), "{line}");
+        assert!(line.ends_with("full answer in the log"), "{line}");
+    }
 }

@@ -4,23 +4,28 @@
 //! (`session.rs`), which owns the state, and `handlers.rs` holds the logic of each request. Only the
 //! server layer knows LSP types; positions are converted in `proto.rs` (with `crate::convert`).
 //!
-//! Custom protocol (documented in the README):
-//! - request `reverie/ask` `{question, textDocument?, position?, budget?}` →
-//!   `{answer, source, context: [{path, start_line, end_line, kind, score, tokens, reason, text}], usage}`
-//! - request `reverie/status` → `{state, files, notes, stale, message}`
-//! - notification `reverie/status` (server → client), the same payload, on every state change
-//! - commands `reverie.ask` (one argument: the `reverie/ask` params), `reverie.status`, `reverie.reindex`
+//! The custom protocol — `reverie/ask`, `reverie/status` (request and notification),
+//! `reverie/answerChunk` and the `reverie.*` commands — is declared in `ext.rs`, the one place that
+//! defines it; the README's protocol table is checked against it.
+//!
+//! The other modules: `client.rs` what the client can do (capabilities and `clientInfo`),
+//! `hover.rs` the hover card, `think.rs` the thinking pass, `status.rs` the status payload.
 
+mod client;
+pub mod ext;
 mod handlers;
+mod hover;
 mod proto;
 mod session;
 mod status;
+mod think;
 pub mod transport;
 
-pub use handlers::{AskParams, COMMANDS};
+pub use ext::{AskParams, COMMANDS};
 pub use session::{ServerOptions, Session};
 pub use status::{ServerState, StatusParams};
 
+use ext::Request as _;
 use std::sync::Arc;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
@@ -33,8 +38,8 @@ pub struct Backend {
 /// Builds the service (for `serve` and for in-process tests).
 pub fn service(options: ServerOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
     LspService::build(|client| Backend { session: Session::new(client, options) })
-        .custom_method("reverie/ask", Backend::ask)
-        .custom_method("reverie/status", Backend::status)
+        .custom_method(ext::Ask::METHOD, Backend::ask)
+        .custom_method(ext::Status::METHOD, Backend::status)
         .custom_method(transport::MALFORMED_METHOD, Backend::malformed)
         .finish()
 }

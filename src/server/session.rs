@@ -4,8 +4,15 @@
 //! — the initial index, watcher batches, re-extracting an edited buffer, rebuilding the snapshot —
 //! happens in `run_events`, one event at a time, off the request path, on blocking threads. Locks are
 //! std mutexes held for short, synchronous sections: never across an `.await` or a client call.
+//!
+//! The state is grouped by how it changes: `Setup` is set once at `initialize`; `Configured` is
+//! re-merged when settings change; `Attention` gathers the user's signals for the scheduler;
+//! `Thinking` is the sleep-time pass (`think.rs`) and what it produced. Every field is private: the
+//! handlers go through the methods below.
 
-use super::status::{ServerState, StatusNotification, StatusParams};
+use super::client::{ClientSupport, Editor};
+use super::ext::StatusNotification;
+use super::status::{ServerState, StatusParams};
 use crate::config::{Config, ConfigProblem, Layer};
 use crate::convert::Encoding;
 use crate::document::Document;
@@ -33,8 +40,9 @@ pub struct ServerOptions {
 /// What the event loop works on.
 #[derive(Debug)]
 pub enum Event {
-    /// Index everything from scratch (start-up and `reverie.reindex`).
-    Reindex,
+    /// Index everything from scratch (start-up, and `reverie.reindex` with `announce`: the user asked,
+    /// so the result is shown to them as a message too).
+    Reindex { announce: bool },
     /// Files or directories changed on disk.
     Paths(Vec<PathBuf>),
     /// An open buffer changed; its facts must be re-extracted from the buffer.
@@ -43,53 +51,87 @@ pub enum Event {
     Closed(PathBuf),
 }
 
-/// What the client told us it can do.
-#[derive(Clone, Debug, Default)]
-pub struct ClientSupport {
-    pub work_done_progress: bool,
-    pub show_document: bool,
-    pub watched_files_registration: bool,
+/// Set once, at `initialize`.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub encoding: Encoding,
+    /// Workspace folders, canonical.
+    pub roots: Vec<PathBuf>,
+    pub support: ClientSupport,
+    /// The `initializationOptions` layer, kept to re-merge when settings change.
+    pub init_options: Option<serde_json::Value>,
+}
+
+/// Before `initialize`: UTF-16, no roots, nothing supported.
+static UNSET: Setup = Setup {
+    encoding: Encoding::Utf16,
+    roots: Vec::new(),
+    support: ClientSupport {
+        editor: Editor::Other,
+        work_done_progress: false,
+        show_document: false,
+        watched_files_registration: false,
+    },
+    init_options: None,
+};
+
+/// The merged configuration and what follows from it.
+struct Configured {
+    config: Config,
+    /// The configured model, if any.
+    provider: Option<Arc<crate::llm::Resilient>>,
+    /// With no model configured: the offer of a local Ollama server that answered, if one did.
+    ollama_offer: Option<String>,
+}
+
+/// What the user pays attention to (scheduling signals and examples for the thinking pass).
+#[derive(Default)]
+struct Attention {
+    edited_at: HashMap<String, u64>,
+    asked: Vec<String>,
+    asked_about: HashMap<String, u32>,
+    /// Commits per file from `git log` (`crate::git::churn`), with when it was read.
+    churn: Option<(Instant, Churn)>,
+}
+
+/// The sleep-time pass and what it produced.
+#[derive(Default)]
+struct Thinking {
+    /// Set while a pass runs; sending `true` tells it the user is back.
+    running: Option<tokio::sync::watch::Sender<bool>>,
+    /// Bumped whenever notes are written.
+    notes_version: u64,
+    /// The learned context for answering, with the (snapshot generation, notes version) it was built for.
+    learned: Option<(u64, u64, Arc<crate::answer::LearnedContext>)>,
+}
+
+/// The receiving ends of the background loops, taken once by `start`.
+struct Loops {
+    events: mpsc::UnboundedReceiver<Event>,
+    status_updates: mpsc::UnboundedReceiver<StatusParams>,
 }
 
 pub struct Session {
-    pub client: Client,
-    pub options: ServerOptions,
-    pub encoding: Mutex<Encoding>,
-    pub roots: Mutex<Vec<PathBuf>>,
-    pub support: Mutex<ClientSupport>,
-    pub config: Mutex<Config>,
-    /// The `initializationOptions` layer, kept to re-merge when settings change.
-    pub init_options: Mutex<Option<serde_json::Value>>,
+    client: Client,
+    options: ServerOptions,
+    setup: OnceLock<Setup>,
+    configured: Mutex<Configured>,
     /// Open documents by URI string.
-    pub documents: Mutex<HashMap<String, Document>>,
+    documents: Mutex<HashMap<String, Document>>,
     snapshot: RwLock<Arc<Snapshot>>,
-    pub store: OnceLock<Arc<Store>>,
-    pub rules: OnceLock<Arc<IgnoreRules>>,
+    store: OnceLock<Arc<Store>>,
+    rules: OnceLock<Arc<IgnoreRules>>,
     idle: Mutex<IdleClock>,
     activity: Notify,
     status: Mutex<StatusParams>,
     events: mpsc::UnboundedSender<Event>,
-    event_receiver: Mutex<Option<mpsc::UnboundedReceiver<Event>>>,
     /// Status notifications go through one task, so the client sees them in order.
     status_updates: mpsc::UnboundedSender<StatusParams>,
-    status_receiver: Mutex<Option<mpsc::UnboundedReceiver<StatusParams>>>,
+    loops: Mutex<Option<Loops>>,
     watcher: Mutex<Option<Watcher>>,
     shut_down: AtomicBool,
-    /// The configured model, if any (rebuilt when the configuration changes).
-    pub provider: Mutex<Option<Arc<crate::llm::Resilient>>>,
-    /// Set while a sleep-time pass runs; sending `true` tells it the user is back.
-    thinking: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
-    edited_at: Mutex<HashMap<String, u64>>,
-    asked: Mutex<Vec<String>>,
-    asked_about: Mutex<HashMap<String, u32>>,
-    /// With no model configured: the offer of a local Ollama server that answered, if one did.
-    ollama_offer: Mutex<Option<String>>,
-    /// Commits per file from `git log` (`crate::git::churn`), with when it was read.
-    churn: Mutex<Option<(std::time::Instant, Churn)>>,
-    /// The learned context for answering, with the (snapshot generation, notes version) it was built for.
-    learned: Mutex<Option<(u64, u64, Arc<crate::answer::LearnedContext>)>>,
-    /// Bumped whenever notes are written.
-    notes_version: std::sync::atomic::AtomicU64,
+    attention: Mutex<Attention>,
+    thinking: Mutex<Thinking>,
 }
 
 /// Commits per file key.
@@ -104,18 +146,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Session {
     pub fn new(client: Client, options: ServerOptions) -> Arc<Session> {
-        let (events, receiver) = mpsc::unbounded_channel();
+        let (events, event_receiver) = mpsc::unbounded_channel();
         let (status_updates, status_receiver) = mpsc::unbounded_channel();
         let config = Config::default();
         Arc::new(Session {
             client,
             options,
-            encoding: Mutex::new(Encoding::Utf16),
-            roots: Mutex::new(Vec::new()),
-            support: Mutex::new(ClientSupport::default()),
+            setup: OnceLock::new(),
             idle: Mutex::new(IdleClock::new(config.server.idle_after, Instant::now())),
-            config: Mutex::new(config),
-            init_options: Mutex::new(None),
+            configured: Mutex::new(Configured { config, provider: None, ollama_offer: None }),
             documents: Mutex::new(HashMap::new()),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             store: OnceLock::new(),
@@ -123,44 +162,65 @@ impl Session {
             activity: Notify::new(),
             status: Mutex::new(StatusParams { message: "starting".into(), ..StatusParams::default() }),
             events,
-            event_receiver: Mutex::new(Some(receiver)),
             status_updates,
-            status_receiver: Mutex::new(Some(status_receiver)),
+            loops: Mutex::new(Some(Loops { events: event_receiver, status_updates: status_receiver })),
             watcher: Mutex::new(None),
             shut_down: AtomicBool::new(false),
-            provider: Mutex::new(None),
-            thinking: Mutex::new(None),
-            edited_at: Mutex::new(HashMap::new()),
-            asked: Mutex::new(Vec::new()),
-            asked_about: Mutex::new(HashMap::new()),
-            churn: Mutex::new(None),
-            ollama_offer: Mutex::new(None),
-            learned: Mutex::new(None),
-            notes_version: std::sync::atomic::AtomicU64::new(0),
+            attention: Mutex::new(Attention::default()),
+            thinking: Mutex::new(Thinking::default()),
         })
     }
 
-    pub fn encoding(&self) -> Encoding {
-        *lock(&self.encoding)
+    /// Records what `initialize` said (once; a second `initialize` is refused by tower-lsp-server).
+    pub(super) fn set_up(&self, setup: Setup) {
+        if self.setup.set(setup).is_err() {
+            tracing::warn!("initialize was received twice; keeping the first");
+        }
     }
 
-    pub fn roots(&self) -> Vec<PathBuf> {
-        lock(&self.roots).clone()
+    fn setup(&self) -> &Setup {
+        self.setup.get().unwrap_or(&UNSET)
     }
 
-    pub fn support(&self) -> ClientSupport {
-        lock(&self.support).clone()
+    pub(super) fn client(&self) -> &Client {
+        &self.client
     }
 
-    pub fn config(&self) -> Config {
-        lock(&self.config).clone()
+    pub(super) fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.options.cache_dir.as_deref()
     }
 
-    pub fn documents(&self) -> MutexGuard<'_, HashMap<String, Document>> {
+    pub(super) fn encoding(&self) -> Encoding {
+        self.setup().encoding
+    }
+
+    pub(super) fn roots(&self) -> Vec<PathBuf> {
+        self.setup().roots.clone()
+    }
+
+    pub(super) fn support(&self) -> ClientSupport {
+        self.setup().support.clone()
+    }
+
+    pub(super) fn config(&self) -> Config {
+        lock(&self.configured).config.clone()
+    }
+
+    /// The configured model, if any.
+    pub(super) fn provider(&self) -> Option<Arc<crate::llm::Resilient>> {
+        lock(&self.configured).provider.clone()
+    }
+
+    /// The store, once the first index opened it.
+    pub(super) fn store(&self) -> Option<Arc<Store>> {
+        self.store.get().cloned()
+    }
+
+    pub(super) fn documents(&self) -> MutexGuard<'_, HashMap<String, Document>> {
         lock(&self.documents)
     }
 
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(super) fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -188,7 +248,14 @@ impl Session {
         lock(&self.status).clone()
     }
 
-    pub fn send(&self, event: Event) {
+    /// Sets the note counts shown in the status (without notifying: `set_status` does).
+    pub(super) fn set_note_counts(&self, notes: usize, stale: usize) {
+        let mut status = lock(&self.status);
+        status.notes = notes;
+        status.stale = stale;
+    }
+
+    pub(super) fn send(&self, event: Event) {
         let _ = self.events.send(event);
     }
 
@@ -200,12 +267,17 @@ impl Session {
         self.shut_down.load(Ordering::SeqCst)
     }
 
+    /// Whether the user is idle now (by the idle clock).
+    pub(super) fn user_idle(&self) -> bool {
+        lock(&self.idle).state() == Activity::Idle
+    }
+
     /// The key of `path` in the workspace, if it is under a root.
-    pub fn key_of(&self, path: &std::path::Path) -> Option<String> {
+    pub(super) fn key_of(&self, path: &std::path::Path) -> Option<String> {
         match self.rules.get() {
             Some(rules) => rules.locate(path).map(|(_, key)| key),
             None => {
-                let roots = self.roots();
+                let roots = &self.setup().roots;
                 let root = roots.iter().find(|r| path.starts_with(r))?;
                 Some(crate::workspace::key_for(root, None, path))
             }
@@ -213,10 +285,10 @@ impl Session {
     }
 
     /// Re-merges the configuration layers; returns the problems to show the user.
-    pub fn reload_config(self: &Arc<Self>, settings: Option<serde_json::Value>) -> Vec<ConfigProblem> {
-        let roots = self.roots();
-        let mut layers = roots.first().map(|root| crate::config::file_layers(root)).unwrap_or_default();
-        if let Some(init) = lock(&self.init_options).clone() {
+    pub(super) fn reload_config(self: &Arc<Self>, settings: Option<serde_json::Value>) -> Vec<ConfigProblem> {
+        let setup = self.setup();
+        let mut layers = setup.roots.first().map(|root| crate::config::file_layers(root)).unwrap_or_default();
+        if let Some(init) = setup.init_options.clone() {
             layers.push(Layer { source: "initializationOptions".into(), value: Ok(init) });
         }
         if let Some(settings) = settings {
@@ -224,18 +296,19 @@ impl Session {
         }
         let (config, mut problems) = Config::from_layers(layers);
         lock(&self.idle).set_idle_after(config.server.idle_after);
-        match crate::llm::from_config(&config.llm) {
-            Ok(provider) => *lock(&self.provider) = provider,
+        let provider = match crate::llm::from_config(&config.llm) {
+            Ok(provider) => provider,
             Err(err) => {
                 problems.push(ConfigProblem(format!("llm: {err}; answering from facts only")));
-                *lock(&self.provider) = None;
+                None
             }
+        };
+        let look_for_ollama = provider.is_none() && !config.llm.offer_ollama.is_empty();
+        let offer_from = config.llm.offer_ollama.clone();
+        *lock(&self.configured) = Configured { config, provider, ollama_offer: None };
+        if look_for_ollama {
+            self.look_for_ollama(offer_from);
         }
-        *lock(&self.ollama_offer) = None;
-        if lock(&self.provider).is_none() && !config.llm.offer_ollama.is_empty() {
-            self.look_for_ollama(config.llm.offer_ollama.clone());
-        }
-        *lock(&self.config) = config;
         self.activity.notify_one();
         problems
     }
@@ -249,27 +322,38 @@ impl Session {
         runtime.spawn(async move {
             let Some(models) = crate::llm::ollama::installed_models(&base).await else { return };
             let Some(session) = session.upgrade() else { return };
-            if lock(&session.provider).is_some() {
-                return;
-            }
             let offer = crate::llm::ollama::offer(&base, &models);
-            *lock(&session.ollama_offer) = Some(offer.clone());
-            if lock(&session.status).state == ServerState::Idle && lock(&session.thinking).is_none() {
+            {
+                let mut configured = lock(&session.configured);
+                if configured.provider.is_some() {
+                    return;
+                }
+                configured.ollama_offer = Some(offer.clone());
+            }
+            if lock(&session.status).state == ServerState::Idle && !session.is_thinking() {
                 session.set_status(ServerState::Idle, None, Some(format!("idle: {offer}")));
             }
         });
     }
 
-    /// How to enable a model, with the local Ollama server's offer when one answered.
-    pub fn how_to_enable(&self) -> String {
-        match lock(&self.ollama_offer).as_ref() {
-            Some(offer) => format!("{}\n{offer}", crate::llm::HOW_TO_ENABLE),
-            None => crate::llm::HOW_TO_ENABLE.to_string(),
+    /// How to enable a model — in reverie.toml and from this editor — with the local Ollama
+    /// server's offer when one answered.
+    pub(super) fn how_to_enable(&self) -> String {
+        let mut text = format!(
+            "{}
+{}",
+            crate::llm::HOW_TO_ENABLE,
+            self.setup().support.editor.how_to_configure_model()
+        );
+        if let Some(offer) = lock(&self.configured).ollama_offer.as_ref() {
+            text.push('\n');
+            text.push_str(offer);
         }
+        text
     }
 
     /// Records user activity (an edit, a request). Cheap; never blocks on background work.
-    pub fn touch(self: &Arc<Self>) {
+    pub(super) fn touch(self: &Arc<Self>) {
         let changed = lock(&self.idle).activity(Instant::now());
         if changed.is_some() {
             self.activity.notify_one();
@@ -279,10 +363,10 @@ impl Session {
 
     fn on_activity_change(self: &Arc<Self>, activity: Activity) {
         if activity == Activity::Active
-            && let Some(thinking) = lock(&self.thinking).as_ref()
+            && let Some(running) = lock(&self.thinking).running.as_ref()
         {
             // Stop taking jobs; the runner cancels a call in flight after the grace period.
-            let _ = thinking.send(true);
+            let _ = running.send(true);
         }
         let state = lock(&self.status).state;
         if !matches!(state, ServerState::Idle | ServerState::Ready | ServerState::Thinking) {
@@ -294,13 +378,14 @@ impl Session {
             }
             Activity::Active => {}
             Activity::Idle => {
-                if !self.start_thinking() {
-                    let message = match lock(&self.provider).as_ref() {
-                        Some(_) => "idle: every note is fresh".to_string(),
-                        None => match lock(&self.ollama_offer).as_ref() {
-                            Some(offer) => format!("idle: {offer}"),
-                            None => "idle: no model configured, answering from facts".to_string(),
-                        },
+                if !super::think::start(self) {
+                    let message = {
+                        let configured = lock(&self.configured);
+                        match (&configured.provider, &configured.ollama_offer) {
+                            (Some(_), _) => "idle: every note is fresh".to_string(),
+                            (None, Some(offer)) => format!("idle: {offer}"),
+                            (None, None) => "idle: no model configured, answering from facts".to_string(),
+                        }
                     };
                     self.set_status(ServerState::Idle, None, Some(message));
                 }
@@ -310,99 +395,46 @@ impl Session {
 
     /// `reverie.think`: a pass now, even though the user is active (they asked for it). Activity
     /// during the pass still stops it, as usual. Returns whether a pass is running.
-    pub fn think_now(self: &Arc<Self>) -> bool {
-        self.start_thinking()
+    pub(super) fn think_now(self: &Arc<Self>) -> bool {
+        super::think::start(self)
     }
 
-    /// Starts a sleep-time pass if a model is configured and none is running. Returns whether it did.
-    fn start_thinking(self: &Arc<Self>) -> bool {
-        let Some(provider) = lock(&self.provider).clone() else { return false };
-        let Some(store) = self.store.get().cloned() else { return false };
-        let (sender, receiver) = tokio::sync::watch::channel(false);
-        {
-            let mut thinking = lock(&self.thinking);
-            if thinking.is_some() {
-                return true;
-            }
-            *thinking = Some(sender);
+    /// Marks a pass as running; returns the receiver that tells it the user is back, or `None` when
+    /// one already runs.
+    pub(super) fn begin_thinking(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        let mut thinking = lock(&self.thinking);
+        if thinking.running.is_some() {
+            return None;
         }
-        self.set_status(ServerState::Thinking, None, Some("thinking".into()));
-        let session = self.clone();
-        tokio::spawn(async move {
-            let config = session.config();
-            let snapshot_session = session.clone();
-            let snapshot = move || snapshot_session.snapshot();
-            let source_session = session.clone();
-            let source = move |key: &str| source_session.source_of(key);
-            let churn_session = session.clone();
-            let churn = tokio::task::spawn_blocking(move || churn_session.churn()).await.unwrap_or_default();
-            let signals = session.signals(&churn);
-            let thinker = crate::sleep::Thinker {
-                store: &store,
-                provider: Some(provider.as_ref() as &dyn crate::llm::Provider),
-                config: &config.sleep,
-                snapshot: &snapshot,
-                source: &source,
-                signals,
-                asked: lock(&session.asked).clone(),
-            };
-            let progress = Progress::begin(&session, "reverie: thinking").await;
-            let (events, mut event_receiver) = mpsc::unbounded_channel::<(usize, usize, String)>();
-            let planned = std::sync::atomic::AtomicUsize::new(0);
-            let done = std::sync::atomic::AtomicUsize::new(0);
-            let on_event = |event: crate::sleep::ThinkEvent| match event {
-                crate::sleep::ThinkEvent::Planned { jobs } => planned.store(jobs, Ordering::Relaxed),
-                crate::sleep::ThinkEvent::Finished { job, .. } => {
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    let _ = events.send((
-                        n,
-                        planned.load(Ordering::Relaxed),
-                        format!("{} {}", job.kind.name(), job.subject),
-                    ));
-                }
-                _ => {}
-            };
-            let options = crate::sleep::ThinkOptions::default();
-            let think = thinker.think(&options, receiver, &on_event);
-            tokio::pin!(think);
-            let report = loop {
-                tokio::select! {
-                    report = &mut think => break report,
-                    Some((n, total, what)) = event_receiver.recv() => {
-                        progress.report(&format!("{n}/{total}: {what}"), (n * 100 / total.max(1)) as u32).await;
-                    }
-                }
-            };
-            *lock(&session.thinking) = None;
-            session.notes_version.fetch_add(1, Ordering::SeqCst);
-            let counts = session.note_counts();
-            let message = format!(
-                "{} notes stored this pass ({} fresh, {} stale, {} failed){}",
-                report.stored,
-                counts.fresh,
-                counts.stale,
-                counts.failed,
-                report.stopped.as_deref().map(|s| format!("; {s}")).unwrap_or_default()
-            );
-            progress.end(&message).await;
-            {
-                let mut status = lock(&session.status);
-                status.notes = counts.fresh + counts.stale;
-                status.stale = counts.stale;
-            }
-            let state =
-                if lock(&session.idle).state() == Activity::Idle { ServerState::Idle } else { ServerState::Ready };
-            session.set_status(state, None, Some(message));
-        });
-        true
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        thinking.running = Some(sender);
+        Some(receiver)
+    }
+
+    pub(super) fn is_thinking(&self) -> bool {
+        lock(&self.thinking).running.is_some()
+    }
+
+    /// Notes were written: the learned context must be rebuilt. `finished` ends the pass.
+    pub(super) fn notes_written(&self, finished: bool) {
+        let mut thinking = lock(&self.thinking);
+        thinking.notes_version += 1;
+        if finished {
+            thinking.running = None;
+        }
+    }
+
+    /// The questions asked lately (examples for the thinking pass).
+    pub(super) fn recent_questions(&self) -> Vec<String> {
+        lock(&self.attention).asked.clone()
     }
 
     /// The learned context for the current facts and notes (rebuilt when either changed).
-    pub fn learned(&self) -> Option<Arc<crate::answer::LearnedContext>> {
+    pub(super) fn learned(&self) -> Option<Arc<crate::answer::LearnedContext>> {
         let store = self.store.get()?;
         let generation = self.status().generation;
-        let version = self.notes_version.load(Ordering::SeqCst);
-        if let Some((g, v, learned)) = lock(&self.learned).as_ref()
+        let version = lock(&self.thinking).notes_version;
+        if let Some((g, v, learned)) = lock(&self.thinking).learned.as_ref()
             && *g == generation
             && *v == version
         {
@@ -410,21 +442,22 @@ impl Session {
         }
         let notes = store.notes().ok()?;
         let learned = Arc::new(crate::answer::LearnedContext::new(notes, &self.snapshot()));
-        *lock(&self.learned) = Some((generation, version, learned.clone()));
+        lock(&self.thinking).learned = Some((generation, version, learned.clone()));
         Some(learned)
     }
 
     /// The learned context if it is already built for the current facts and notes (never builds:
     /// for request paths that must stay fast, such as hover).
-    pub fn learned_if_current(&self) -> Option<Arc<crate::answer::LearnedContext>> {
+    pub(super) fn learned_if_current(&self) -> Option<Arc<crate::answer::LearnedContext>> {
         let generation = self.status().generation;
-        let version = self.notes_version.load(Ordering::SeqCst);
-        lock(&self.learned).as_ref().filter(|(g, v, _)| *g == generation && *v == version).map(|(_, _, l)| l.clone())
+        let thinking = lock(&self.thinking);
+        let version = thinking.notes_version;
+        thinking.learned.as_ref().filter(|(g, v, _)| *g == generation && *v == version).map(|(_, _, l)| l.clone())
     }
 
     /// Fresh, stale and failed notes for the current facts and model.
-    pub fn note_counts(&self) -> crate::sleep::NoteCounts {
-        let (Some(store), Some(provider)) = (self.store.get(), lock(&self.provider).clone()) else {
+    pub(super) fn note_counts(&self) -> crate::sleep::NoteCounts {
+        let (Some(store), Some(provider)) = (self.store.get(), self.provider()) else {
             return crate::sleep::NoteCounts::default();
         };
         let model = crate::sleep::model_id(Some(provider.as_ref() as &dyn crate::llm::Provider));
@@ -432,7 +465,7 @@ impl Session {
     }
 
     /// The text of a file by key: the open buffer if there is one, else the disk.
-    pub fn source_of(&self, key: &str) -> Option<String> {
+    pub(super) fn source_of(&self, key: &str) -> Option<String> {
         if let Some(doc) = self.documents().values().find(|d| d.key == key) {
             return Some(doc.text.clone());
         }
@@ -449,23 +482,25 @@ impl Session {
 
     /// Commits per file in recent git history, read again when older than `CHURN_MAX_AGE`. Runs
     /// `git log`: call it off the async threads.
-    fn churn(&self) -> Churn {
-        if let Some((at, churn)) = lock(&self.churn).as_ref()
+    pub(super) fn churn(&self) -> Churn {
+        if let Some((at, churn)) = lock(&self.attention).churn.as_ref()
             && at.elapsed() < CHURN_MAX_AGE
         {
             return churn.clone();
         }
         let churn = Arc::new(crate::git::churn(&self.roots()));
-        *lock(&self.churn) = Some((std::time::Instant::now(), churn.clone()));
+        lock(&self.attention).churn = Some((Instant::now(), churn.clone()));
         churn
     }
 
     /// What the scheduler should know about the user's attention.
-    fn signals(&self, churn: &HashMap<String, u32>) -> crate::sleep::schedule::Signals {
+    pub(super) fn signals(&self, churn: &HashMap<String, u32>) -> crate::sleep::schedule::Signals {
+        let open_files = self.documents().values().map(|d| d.key.clone()).collect();
+        let attention = lock(&self.attention);
         crate::sleep::schedule::Signals {
-            open_files: self.documents().values().map(|d| d.key.clone()).collect(),
-            edited_at_ns: lock(&self.edited_at).clone(),
-            asked_about: lock(&self.asked_about).clone(),
+            open_files,
+            edited_at_ns: attention.edited_at.clone(),
+            asked_about: attention.asked_about.clone(),
             churn: churn.clone(),
             now_ns: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -474,26 +509,25 @@ impl Session {
     }
 
     /// Records an edit to `key` (a scheduling signal).
-    pub fn edited(&self, key: &str) {
+    pub(super) fn edited(&self, key: &str) {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        lock(&self.edited_at).insert(key.to_string(), now);
+        lock(&self.attention).edited_at.insert(key.to_string(), now);
     }
 
     /// Records a question and the files its answer cited (scheduling signals and examples).
-    pub fn asked(&self, question: &str, files: &[String]) {
-        let mut asked = lock(&self.asked);
-        asked.push(question.to_string());
-        if asked.len() > 50 {
-            asked.remove(0);
+    pub(super) fn asked(&self, question: &str, files: &[String]) {
+        let mut attention = lock(&self.attention);
+        attention.asked.push(question.to_string());
+        if attention.asked.len() > 50 {
+            attention.asked.remove(0);
         }
-        let mut counts = lock(&self.asked_about);
         for file in files {
-            *counts.entry(file.clone()).or_insert(0) += 1;
+            *attention.asked_about.entry(file.clone()).or_insert(0) += 1;
         }
     }
 
     /// Updates the status and notifies the client (from a spawned task, never under a lock).
-    pub fn set_status(self: &Arc<Self>, state: ServerState, files: Option<usize>, message: Option<String>) {
+    pub(super) fn set_status(self: &Arc<Self>, state: ServerState, files: Option<usize>, message: Option<String>) {
         let params = {
             let mut status = lock(&self.status);
             status.state = state;
@@ -509,22 +543,19 @@ impl Session {
     }
 
     /// Starts the background tasks: the idle clock, the event loop, the watcher; then indexes.
-    pub fn start(self: &Arc<Self>) {
-        if let Some(mut updates) = lock(&self.status_receiver).take() {
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                while let Some(params) = updates.recv().await {
-                    client.send_notification::<StatusNotification>(params).await;
-                }
-            });
-        }
+    pub(super) fn start(self: &Arc<Self>) {
+        let Some(Loops { events, status_updates: mut updates }) = lock(&self.loops).take() else { return };
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            while let Some(params) = updates.recv().await {
+                client.send_notification::<StatusNotification>(params).await;
+            }
+        });
         let idle = self.clone();
         tokio::spawn(async move { idle.run_idle_clock().await });
-        if let Some(receiver) = lock(&self.event_receiver).take() {
-            let events = self.clone();
-            tokio::spawn(async move { events.run_events(receiver).await });
-        }
-        self.send(Event::Reindex);
+        let session = self.clone();
+        tokio::spawn(async move { session.run_events(events).await });
+        self.send(Event::Reindex { announce: false });
     }
 
     async fn run_idle_clock(self: Arc<Self>) {
@@ -553,15 +584,16 @@ impl Session {
             while let Ok(next) = receiver.try_recv() {
                 events.push(next);
             }
-            let reindex = events.iter().any(|e| matches!(e, Event::Reindex));
+            let reindex = events.iter().any(|e| matches!(e, Event::Reindex { .. }));
             if reindex {
-                self.reindex().await;
+                let announce = events.iter().any(|e| matches!(e, Event::Reindex { announce: true }));
+                self.reindex(announce).await;
             }
             let mut paths: Vec<PathBuf> = Vec::new();
             let mut buffers: Vec<String> = Vec::new();
             for event in events {
                 match event {
-                    Event::Reindex => {}
+                    Event::Reindex { .. } => {}
                     Event::Paths(p) if !reindex => paths.extend(p),
                     Event::Closed(p) if !reindex => paths.push(p),
                     // A re-index applies every open buffer itself.
@@ -578,14 +610,19 @@ impl Session {
         }
     }
 
-    /// A full index with `$/progress`, then a fresh snapshot.
-    async fn reindex(self: &Arc<Self>) {
+    /// A full index with `$/progress`, then a fresh snapshot. With `announce` (the user asked for it),
+    /// the result is also shown as a message, for clients that show no progress.
+    async fn reindex(self: &Arc<Self>, announce: bool) {
         let roots = self.roots();
         if roots.is_empty() {
-            self.set_status(ServerState::Ready, Some(0), Some("no workspace folder: only open files are known".into()));
+            let message = "no workspace folder: only open files are known";
+            if announce {
+                self.client.show_message(MessageType::INFO, format!("reverie: {message}")).await;
+            }
+            self.set_status(ServerState::Ready, Some(0), Some(message.into()));
             return;
         }
-        self.set_status(ServerState::Indexing, None, Some("indexing".into()));
+        self.set_status(ServerState::Indexing, None, Some(format!("indexing {}", describe_roots(&roots))));
         let store = match self.open_store(&roots).await {
             Ok(store) => store,
             Err(err) => {
@@ -646,6 +683,9 @@ impl Session {
                     report.skipped.len()
                 );
                 progress.end(&message).await;
+                if announce {
+                    self.client.show_message(MessageType::INFO, format!("reverie: {message}")).await;
+                }
                 lock(&self.status).generation += 1;
                 self.set_status(ServerState::Ready, Some(count), Some(message));
                 if lock(&self.idle).state() == Activity::Idle {
@@ -769,13 +809,27 @@ impl Session {
     }
 }
 
+/// The workspace folders, for messages: `~/src/app`, or `3 folders`.
+fn describe_roots(roots: &[PathBuf]) -> String {
+    match roots {
+        [root] => {
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            match home.as_deref().and_then(|home| root.strip_prefix(home).ok()) {
+                Some(under_home) => format!("~/{}", under_home.display()),
+                None => root.display().to_string(),
+            }
+        }
+        roots => format!("{} folders", roots.len()),
+    }
+}
+
 /// `$/progress` for one long operation, when the client supports it (else nothing is sent).
-struct Progress {
+pub(super) struct Progress {
     ongoing: Option<tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
 }
 
 impl Progress {
-    async fn begin(session: &Session, title: &str) -> Progress {
+    pub(super) async fn begin(session: &Session, title: &str) -> Progress {
         if !session.support().work_done_progress {
             return Progress { ongoing: None };
         }
@@ -787,13 +841,13 @@ impl Progress {
         Progress { ongoing: Some(ongoing) }
     }
 
-    async fn report(&self, message: &str, percentage: u32) {
+    pub(super) async fn report(&self, message: &str, percentage: u32) {
         if let Some(ongoing) = &self.ongoing {
             ongoing.report_with_message(message.to_string(), percentage.min(100)).await;
         }
     }
 
-    async fn end(self, message: &str) {
+    pub(super) async fn end(self, message: &str) {
         if let Some(ongoing) = self.ongoing {
             ongoing.finish_with_message(message.to_string()).await;
         }

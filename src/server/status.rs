@@ -1,7 +1,6 @@
 //! The `reverie/status` payload: what the server is doing, for status bars and `reverie.status`.
 
 use serde::{Deserialize, Serialize};
-use tower_lsp_server::ls_types::notification::Notification;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -31,12 +30,4 @@ pub struct StatusParams {
     /// Incremented each time the server's view of the workspace changes (an index, a file change,
     /// an edit in an open buffer), so clients and tests can wait for "after my change".
     pub generation: u64,
-}
-
-/// The `reverie/status` notification.
-pub enum StatusNotification {}
-
-impl Notification for StatusNotification {
-    type Params = StatusParams;
-    const METHOD: &'static str = "reverie/status";
 }

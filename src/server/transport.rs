@@ -4,7 +4,8 @@
 //! not JSON, a frame over `MAX_FRAME_BYTES` — with a `reverie/malformed` request (id null), which the
 //! server answers with a JSON-RPC error naming the problem. Then it re-synchronizes on the next
 //! `Content-Length` header. A request (not a notification) for a `$/` method, which tower-lsp-server
-//! would silently drop, is renamed so it gets a MethodNotFound error. The server never crashes or
+//! would silently drop, is renamed so it gets a MethodNotFound error; an empty `params` of a request
+//! that takes none is dropped (`ext::accept_empty_params`). The server never crashes or
 //! hangs on bad input, and every request gets a response.
 
 use serde_json::json;
@@ -75,9 +76,13 @@ pub async fn guard_frames(input: impl AsyncRead + Unpin, mut output: impl AsyncW
                         // waiting forever; rename it so it gets a MethodNotFound error instead.
                         let dollar_request =
                             value.get("id").is_some() && value["method"].as_str().is_some_and(|m| m.starts_with("$/"));
+                        // Clients differ in how they say "no parameters" (`{}`, `[]`, `null`).
+                        let emptied = super::ext::accept_empty_params(&mut value);
                         let written = if dollar_request {
                             let method = value["method"].as_str().unwrap_or_default().to_string();
                             value["method"] = serde_json::Value::String(format!("reverie/unsupported{}", &method[1..]));
+                            write_frame(&mut output, value.to_string().as_bytes()).await
+                        } else if emptied {
                             write_frame(&mut output, value.to_string().as_bytes()).await
                         } else {
                             write_frame(&mut output, &body).await

@@ -1,5 +1,6 @@
--- Real Neovim (0.7+) drives the real `reverie serve`: didOpen, hover, code actions, executeCommand,
--- reverie/ask, shutdown. Started by tests/neovim.rs, which sets:
+-- Real Neovim (0.7+) drives the real `reverie serve`: didOpen, hover, code actions, executeCommand
+-- (the answer as a document where Neovim advertises window/showDocument — 0.11 — else as a message —
+-- 0.7), a command error shown as a message, reverie/ask, reverie/status with `{}` params, shutdown. Started by tests/neovim.rs, which sets:
 --   REVERIE_BIN   the binary, REVERIE_WS  the workspace, REVERIE_OUT  where to write the result lines.
 -- Every wait has a timeout; any error ends the run with a non-zero exit (never a hang).
 local OUT = os.getenv("REVERIE_OUT")
@@ -19,6 +20,8 @@ local ok, err = pcall(function()
   vim.bo.filetype = "python"
   local bufnr = vim.api.nvim_get_current_buf()
   local statuses = {}
+  local messages = {}
+  local documents = {}
   local client_id = vim.lsp.start_client({
     name = "reverie",
     cmd = { os.getenv("REVERIE_BIN"), "serve" },
@@ -26,6 +29,11 @@ local ok, err = pcall(function()
     workspace_folders = { { uri = vim.uri_from_fname(ws), name = "ws" } },
     handlers = {
       ["reverie/status"] = function(_, result) table.insert(statuses, result) end,
+      ["window/showMessage"] = function(_, result) table.insert(messages, result) end,
+      ["window/showDocument"] = function(_, result)
+        table.insert(documents, result)
+        return { success = true }
+      end,
     },
   })
   assert(client_id, "start_client returned nil")
@@ -60,6 +68,24 @@ local ok, err = pcall(function()
   local ex = client.request_sync("workspace/executeCommand", { command = cmd.command, arguments = cmd.arguments }, 10000, bufnr)
   assert(ex and not ex.err and ex.result, "executeCommand: " .. vim.inspect(ex))
   out("command answer source: " .. ex.result.source .. " first: " .. ex.result.context[1].path)
+  assert(vim.wait(5000, function() return #documents > 0 or #messages > 0 end, 10), "the answer was not shown")
+  if #documents > 0 then
+    out("answer shown as: document " .. vim.fn.fnamemodify(vim.uri_to_fname(documents[1].uri), ":e"))
+  else
+    out("answer shown as: message " .. messages[1].message)
+  end
+
+  -- A command without its argument: an error response, and a message saying what it takes.
+  messages = {}
+  local bad = client.request_sync("workspace/executeCommand", { command = "reverie.ask", arguments = {} }, 10000, bufnr)
+  assert(bad and bad.err, "reverie.ask without an argument must fail: " .. vim.inspect(bad))
+  assert(vim.wait(5000, function() return #messages > 0 end, 10), "the error was not shown")
+  out("command error shown: type " .. messages[1].type .. ": " .. messages[1].message)
+
+  -- reverie/status with `{}` (what vim.empty_dict() sends).
+  local st = client.request_sync("reverie/status", vim.empty_dict(), 5000, bufnr)
+  assert(st and not st.err and st.result, "reverie/status with {}: " .. vim.inspect(st))
+  out("status with {}: " .. st.result.state .. " " .. st.result.files)
 
   -- The custom request.
   local ask = client.request_sync("reverie/ask", { question = "settings path must not be empty" }, 10000, bufnr)

@@ -100,10 +100,13 @@ impl LspClient {
         client
     }
 
-    /// An in-process server over an in-memory pipe.
+    /// An in-process server over an in-memory pipe, behind the same frame guard as `serve`.
     pub fn in_process(cache_dir: &std::path::Path) -> LspClient {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
+        let (guarded, server_read_guarded) = tokio::io::duplex(1 << 20);
+        tokio::spawn(reverie::server::transport::guard_frames(server_read, guarded));
+        let server_read = server_read_guarded;
         let options = reverie::server::ServerOptions { cache_dir: Some(cache_dir.to_path_buf()) };
         let (service, socket) = reverie::server::service(options);
         tokio::spawn(tower_lsp_server::Server::new(server_read, server_write, socket).serve(service));
@@ -237,24 +240,49 @@ impl LspClient {
     /// initialize + initialized for `root`, offering `encodings`; returns the initialize result.
     pub async fn initialize(&mut self, root: &std::path::Path, encodings: &[&str], options: Value) -> Value {
         let uri = file_uri(root);
-        let result = self
-            .result(
-                "initialize",
-                json!({
-                    "processId": null,
-                    "rootUri": uri,
-                    "workspaceFolders": [{"uri": uri, "name": "ws"}],
-                    "initializationOptions": options,
-                    "capabilities": {
-                        "general": {"positionEncodings": encodings},
-                        "window": {"workDoneProgress": true, "showDocument": {"support": true}},
-                        "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
-                    }
-                }),
-            )
-            .await;
+        self.initialize_with(json!({
+            "processId": null,
+            "rootUri": uri,
+            "workspaceFolders": [{"uri": uri, "name": "ws"}],
+            "initializationOptions": options,
+            "capabilities": {
+                "general": {"positionEncodings": encodings},
+                "window": {"workDoneProgress": true, "showDocument": {"support": true}},
+                "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
+            }
+        }))
+        .await
+    }
+
+    /// initialize (with exactly `params`, as a given editor sends them) + initialized.
+    pub async fn initialize_with(&mut self, params: Value) -> Value {
+        let result = self.result("initialize", params).await;
         self.notify("initialized", json!({})).await;
         result
+    }
+
+    /// Messages shown to the user (`window/showMessage`) so far: (type, text).
+    pub fn shown_messages(&self) -> Vec<(u64, String)> {
+        self.received
+            .iter()
+            .filter(|m| m["method"] == "window/showMessage")
+            .map(|m| {
+                (m["params"]["type"].as_u64().unwrap_or(0), m["params"]["message"].as_str().unwrap_or("").to_string())
+            })
+            .collect()
+    }
+
+    /// Waits for a `window/showMessage` whose text contains `text`; returns (type, text).
+    pub async fn wait_for_message(&mut self, text: &str) -> (u64, String) {
+        let message = self
+            .wait_for(|m| {
+                m["method"] == "window/showMessage" && m["params"]["message"].as_str().unwrap_or("").contains(text)
+            })
+            .await;
+        (
+            message["params"]["type"].as_u64().unwrap_or(0),
+            message["params"]["message"].as_str().unwrap_or("").to_string(),
+        )
     }
 
     pub async fn open(&mut self, path: &std::path::Path, language: &str, text: &str) {
@@ -300,4 +328,93 @@ pub fn file_uri(path: &std::path::Path) -> String {
         }
     }
     uri
+}
+
+/// The `initialize` params Helix sends, field for field as helix-lsp/src/client.rs (`Client::initialize`)
+/// builds them: `clientInfo` `helix` with its calendar version (`25.07.1 (a1b2c3d4)`), work-done
+/// progress, UTF-8/32/16 positions — and no `window.showDocument`, which Helix handles since 24.03
+/// without advertising it. `config` is `[language-server.reverie.config]` (initializationOptions).
+pub fn helix_initialize_params(root: &std::path::Path, version: &str, config: Value) -> Value {
+    let uri = file_uri(root);
+    json!({
+        "processId": std::process::id(),
+        "rootPath": root.to_str(),
+        "rootUri": uri,
+        "initializationOptions": config,
+        "capabilities": {
+            "workspace": {
+                "applyEdit": true,
+                "workspaceEdit": {
+                    "documentChanges": true,
+                    "resourceOperations": ["create", "rename", "delete"],
+                    "failureHandling": "abort",
+                    "normalizesLineEndings": false
+                },
+                "didChangeConfiguration": {"dynamicRegistration": false},
+                "didChangeWatchedFiles": {"dynamicRegistration": true, "relativePatternSupport": false},
+                "symbol": {"dynamicRegistration": false},
+                "executeCommand": {"dynamicRegistration": false},
+                "workspaceFolders": true,
+                "configuration": true,
+                "inlayHint": {"refreshSupport": false},
+                "fileOperations": {"willRename": true, "didRename": true}
+            },
+            "textDocument": {
+                "completion": {
+                    "completionItem": {
+                        "snippetSupport": true,
+                        "deprecatedSupport": true,
+                        "tagSupport": {"valueSet": [1]},
+                        "insertReplaceSupport": true,
+                        "resolveSupport": {"properties": ["documentation", "detail", "additionalTextEdits"]}
+                    },
+                    "completionItemKind": {}
+                },
+                "hover": {"contentFormat": ["markdown"]},
+                "signatureHelp": {
+                    "signatureInformation": {
+                        "documentationFormat": ["markdown"],
+                        "parameterInformation": {"labelOffsetSupport": true},
+                        "activeParameterSupport": true
+                    }
+                },
+                "formatting": {"dynamicRegistration": false},
+                "codeAction": {
+                    "codeActionLiteralSupport": {"codeActionKind": {"valueSet": [
+                        "", "quickfix", "refactor", "refactor.extract", "refactor.inline", "refactor.rewrite",
+                        "source", "source.organizeImports"
+                    ]}},
+                    "isPreferredSupport": true,
+                    "disabledSupport": true,
+                    "dataSupport": true,
+                    "resolveSupport": {"properties": ["edit", "command"]}
+                },
+                "rename": {"dynamicRegistration": false, "prepareSupport": true, "honorsChangeAnnotations": false},
+                "publishDiagnostics": {"versionSupport": true, "tagSupport": {"valueSet": [1, 2]}},
+                "inlayHint": {"dynamicRegistration": false}
+            },
+            "window": {"workDoneProgress": true},
+            "general": {"positionEncodings": ["utf-8", "utf-32", "utf-16"]}
+        },
+        "workspaceFolders": [{"uri": uri, "name": root.file_name().and_then(|n| n.to_str()).unwrap_or("ws")}],
+        "clientInfo": {"name": "helix", "version": version}
+    })
+}
+
+/// `initialize` params of another client: `clientInfo` `name`/`version`, and whether it advertises
+/// `window.showDocument` (Neovim and VS Code do; many small clients do not).
+pub fn client_initialize_params(root: &std::path::Path, name: &str, version: &str, show_document: bool) -> Value {
+    let uri = file_uri(root);
+    let mut window =
+        json!({"workDoneProgress": true, "showMessage": {"messageActionItem": {"additionalPropertiesSupport": false}}});
+    if show_document {
+        window["showDocument"] = json!({"support": true});
+    }
+    json!({
+        "processId": std::process::id(),
+        "rootUri": uri,
+        "workspaceFolders": [{"uri": uri, "name": "ws"}],
+        "capabilities": {"window": window, "general": {"positionEncodings": ["utf-16"]}},
+        "clientInfo": {"name": name, "version": version}
+    })
 }

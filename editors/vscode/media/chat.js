@@ -8,7 +8,6 @@
   const form = document.getElementById('ask-form');
   const input = document.getElementById('question');
   const button = document.getElementById('ask-button');
-  const conversation = document.getElementById('conversation');
   let busy = false;
 
   function turn(id) {
@@ -49,7 +48,6 @@
       case 'reset':
         for (const t of Array.from(log.querySelectorAll('.turn'))) t.remove();
         empty.hidden = false;
-        conversation.textContent = m.conversation;
         break;
       case 'question':
         addQuestion(m);

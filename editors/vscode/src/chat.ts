@@ -7,14 +7,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import {
-  type Answer,
-  escapeHtml,
-  renderContext,
-  renderMarkdown,
-  renderUsage,
-  sourceLabel,
-} from './render';
+import { type Answer, renderContext, renderMarkdown, renderUsage, sourceLabel, sourcesOf } from './render';
 
 /** The `reverie/ask` params (without `conversation` and `token`, which the chat adds). */
 export interface Question {
@@ -151,9 +144,9 @@ export class ChatPanel implements vscode.Disposable {
         source: answer.source,
         label,
         detail,
-        context: renderContext(answer.context),
+        context: renderContext(sourcesOf(answer)),
         usage: renderUsage(answer),
-        contextCount: answer.context.length,
+        contextCount: sourcesOf(answer).length,
       });
     } catch (err) {
       if (timer) clearTimeout(timer);
@@ -251,7 +244,7 @@ export class ChatPanel implements vscode.Disposable {
 <body>
 <header>
   <span class="title">reverie</span>
-  <span class="conversation" id="conversation" title="conversation id">${escapeHtml(this.conversation)}</span>
+  <span class="spacer"></span>
   <button id="new-chat" type="button" title="Start a new conversation">New chat</button>
 </header>
 <main id="log" aria-live="polite">

@@ -13,9 +13,11 @@ import {
   State,
 } from 'vscode-languageclient/node';
 import { INSTALL_STEPS, resolveServer } from './binary';
+import { clientLogLine } from './log';
 import { ChatPanel, type Question } from './chat';
 import type { Answer } from './render';
 import {
+  afterChange,
   didChangeConfigurationParams,
   needsRestart,
   readSettings,
@@ -50,6 +52,8 @@ class Reverie implements vscode.Disposable {
   readonly chat: ChatPanel;
   private readonly chunkHandlers = new Map<string, (text: string) => void>();
   private missingProblem: string | undefined;
+  /** Clients being stopped on purpose (a restart): their exit is not an error. */
+  private readonly stopping = new Set<LanguageClient>();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.settings = this.readSettings();
@@ -79,7 +83,8 @@ class Reverie implements vscode.Disposable {
 
   private async doStart(): Promise<LanguageClient | undefined> {
     if (this.client) return this.client;
-    this.settings = this.readSettings();
+    // `this.settings` is read once at activation and then only through `configurationChanged`: a
+    // restart uses the same server path as the start did.
     const resolved = resolveServer(this.settings.serverPath);
     if (!resolved.ok) {
       this.missingProblem = resolved.problem;
@@ -100,7 +105,7 @@ class Reverie implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: LANGUAGES.map((language) => ({ scheme: 'file', language })),
       initializationOptions: serverConfig(this.settings),
-      outputChannel: this.output,
+      outputChannel: clientChannel(this.output),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       middleware: {
         // The server's code actions ("Explain …", "How to debug …") run `reverie.ask`: answer them in
@@ -156,10 +161,14 @@ class Reverie implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
+    this.stopping.add(client);
     try {
       await client.stop(5000);
+      this.log('the server stopped (shutdown and exit, exit code 0)');
     } catch (err) {
       this.log(`stopping the server: ${String(err)}`);
+    } finally {
+      this.stopping.delete(client);
     }
   }
 
@@ -170,19 +179,35 @@ class Reverie implements vscode.Disposable {
   }
 
   private async showMissing(): Promise<void> {
+    // In a remote window (code-server, Remote-SSH, WSL, containers) reverie.serverPath, a
+    // machine-scoped setting, is set on the Remote tab of the Settings: lead there.
+    const remote = vscode.env.remoteName;
+    const where = remote ? ` In this remote window (${remote}), set reverie.serverPath on the Remote tab of the Settings.` : '';
     const pick = await vscode.window.showErrorMessage(
-      `reverie: ${this.missingProblem} ${INSTALL_STEPS}`,
-      'Open Settings',
+      `reverie: ${this.missingProblem} ${INSTALL_STEPS}${where}`,
+      remote ? 'Open Remote Settings' : 'Open Settings',
       'Install steps',
       'Retry',
     );
-    if (pick === 'Open Settings') {
+    if (pick === 'Open Remote Settings') {
+      await this.openRemoteSettings();
+    } else if (pick === 'Open Settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'reverie.serverPath');
     } else if (pick === 'Install steps') {
       const readme = vscode.Uri.joinPath(this.context.extensionUri, 'README.md');
       await vscode.commands.executeCommand('markdown.showPreview', readme);
     } else if (pick === 'Retry') {
       await this.start();
+    }
+  }
+
+  /** The Remote tab of the Settings, searching for reverie.serverPath. */
+  private async openRemoteSettings(): Promise<void> {
+    try {
+      await vscode.commands.executeCommand('workbench.action.openRemoteSettings', { query: '@id:reverie.serverPath' });
+    } catch (err) {
+      this.log(`opening the remote settings failed (${String(err)}); opening the settings`);
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'reverie.serverPath');
     }
   }
 
@@ -209,9 +234,9 @@ class Reverie implements vscode.Disposable {
   }
 
   /** A configuration change: re-send it, or restart when the process itself must change. */
-  async configurationChanged(): Promise<void> {
+  async configurationChanged(serverPathChanged: boolean): Promise<void> {
     const before = this.settings;
-    const after = this.readSettings();
+    const after = afterChange(before, this.readSettings(), serverPathChanged);
     this.settings = after;
     if (!this.client) {
       if (this.missingProblem && before.serverPath !== after.serverPath) await this.start();
@@ -374,6 +399,17 @@ class Reverie implements vscode.Disposable {
   }
 }
 
+/** The output channel as the language client sees it: its lines pass through `clientLogLine`. */
+function clientChannel(output: vscode.OutputChannel): vscode.OutputChannel {
+  return new Proxy(output, {
+    get(target, property) {
+      if (property === 'appendLine') return (line: string) => target.appendLine(clientLogLine(line));
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 function quote(p: string): string {
   return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
@@ -412,7 +448,7 @@ export function activate(context: vscode.ExtensionContext): void {
   command('reverie.showLog', () => r.showLog());
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('reverie')) void r.configurationChanged();
+      if (e.affectsConfiguration('reverie')) void r.configurationChanged(e.affectsConfiguration('reverie.serverPath'));
     }),
   );
   void r.start();

@@ -133,6 +133,17 @@ export function sourceLabel(source: string): { label: string; detail: string } {
   }
 }
 
+/** Plain text with `code spans` (as reverie writes reasons) as HTML: escaped, spans as <code>. */
+export function inlineCode(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+/** The items listed under an answer as its sources: none for a context-only answer, whose text
+ * already is that list (with the code), so it is not repeated. */
+export function sourcesOf(answer: Answer): ContextItem[] {
+  return answer.source === 'context' ? [] : answer.context;
+}
+
 /** The "sources" list under an answer: one citation link per context item. */
 export function renderContext(items: ContextItem[]): string {
   if (!items.length) return '';
@@ -141,7 +152,7 @@ export function renderContext(items: ContextItem[]): string {
     const label = `${item.path}:${lines}`;
     const link = citationLink({ path: item.path, line: Math.max(1, item.start_line) }, escapeHtml(label));
     const stale = item.stale ? ' <span class="stale" title="from a note whose inputs changed since it was written">stale</span>' : '';
-    const why = item.reason ? ` — ${escapeHtml(item.reason)}` : '';
+    const why = item.reason ? ` — ${inlineCode(item.reason)}` : '';
     return `<li>${link} <span class="kind">${escapeHtml(item.kind)}</span>${stale}${why}</li>`;
   });
   return `<ol class="context">${rows.join('')}</ol>`;

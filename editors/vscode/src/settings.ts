@@ -85,6 +85,15 @@ export function removedKeys(before: ServerConfig, after: ServerConfig): string[]
   return [...flat(before)].filter((key) => !now.has(key));
 }
 
+/** The settings after a configuration change. `serverPathChanged` is whether the change touched
+ * `reverie.serverPath` (`event.affectsConfiguration`): when it did not, the path in use is kept. In a
+ * remote window VS Code may stop reporting a machine-scoped value that was readable at start (one
+ * written in User rather than Remote settings) when another setting changes; the server must not
+ * lose its binary over an unrelated change. */
+export function afterChange(before: ReverieSettings, read: ReverieSettings, serverPathChanged: boolean): ReverieSettings {
+  return serverPathChanged ? read : { ...read, serverPath: before.serverPath };
+}
+
 /** What needs a restart rather than a didChangeConfiguration: the binary and its environment. */
 export function needsRestart(before: ReverieSettings, after: ReverieSettings): boolean {
   return (

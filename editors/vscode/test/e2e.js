@@ -15,8 +15,12 @@
 //   5. "Explain symbol" asks about the symbol at the cursor; "Show status" and "Think now" answer;
 //   6. a change in the Settings UI reaches the server (workspace/didChangeConfiguration): the next
 //      question goes to the newly configured model;
-//   7. a missing binary (reverie.serverPath pointing nowhere) gives an error with the install steps
-//      and the status bar says "not installed".
+//   6b. a settings change that restarts the server (a cleared setting) keeps reverie.serverPath, set as a
+//      user of a remote window often has it (in User settings.json, though it is machine-scoped); the
+//      server's log lines carry no ANSI colour codes and the restart is not logged as an error;
+//   7. a missing binary (reverie.serverPath pointing nowhere) gives an error with the install steps,
+//      the status bar says "not installed", and "Open Remote Settings" leads to the Remote tab where
+//      the machine-scoped setting lives in this remote window.
 // Every wait is on a condition with a timeout; a failure leaves a screenshot and the logs.
 
 const { chromium } = require('playwright-core');
@@ -255,10 +259,9 @@ async function main() {
     'reverie.sleep.tokensPerDay': 0,
     'reverie.logLevel': 'debug',
   });
-  // reverie.serverPath is machine-overridable: in a remote window (code-server is one) it is read from
-  // the remote machine's settings, so it goes there too.
-  fs.mkdirSync(path.join(USER, 'Machine'), { recursive: true });
-  fs.writeFileSync(path.join(USER, 'Machine', 'settings.json'), JSON.stringify({ 'reverie.serverPath': REVERIE_BIN }, null, 2));
+  // reverie.serverPath is machine-overridable, and code-server is a remote window: its Remote tab is
+  // where the setting belongs, but users write it in User settings.json (as here) and VS Code reads it
+  // there at start-up. Step 6b checks a restart keeps it.
 
   const install = spawnSync(
     CODE_SERVER,
@@ -418,7 +421,7 @@ async function drive(page, model, port) {
   await page.keyboard.press('Enter');
   await expectEditor(page, 'config.py', 10);
   await page.keyboard.press('Control+.');
-  const wanted = 'reverie: How to debug `load_config`';
+  const wanted = 'reverie: How to debug load_config'; // plain text: no backticks in a title
   await page.locator(`.action-widget .monaco-list-row[aria-label="${wanted}"]`).waitFor({ timeout: 15000 });
   const focused = page.locator('.action-widget .monaco-list-row.focused');
   for (let i = 0; (await focused.getAttribute('aria-label').catch(() => null)) !== wanted; i++) {
@@ -464,11 +467,31 @@ async function drive(page, model, port) {
 
   // Show the chat for the screenshot.
 
+  // 6b. A settings change that restarts the server keeps reverie.serverPath (read once, carried over
+  //     changes that do not touch it): clearing a setting in the Settings UI removes a key, which the
+  //     server can only drop by restarting with fresh initializationOptions.
+  const startsBefore = (extensionLog().match(/starting \S+ serve/g) || []).length;
+  await runCommand(page, 'Preferences: Open User Settings');
+  await page.waitForSelector('.settings-editor .settings-header', { timeout: 15000 });
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('@id:reverie.server.idleAfter');
+  const idleInput = page.locator('.settings-editor .setting-item-contents:has(.setting-item-title:has-text("Idle After")) input').first();
+  await idleInput.waitFor({ timeout: 15000 });
+  await idleInput.fill('');
+  await waitFor('the extension to restart the server', () => /settings changed .*: restarting the server/.test(extensionLog()), 30000);
+  await waitFor('the server to start again', () => (extensionLog().match(/starting \S+ serve/g) || []).length > startsBefore, 30000);
+  const starts = [...extensionLog().matchAll(/starting (\S+) serve/g)].map((m) => m[1]);
+  const restartedWith = starts[starts.length - 1];
+  if (restartedWith !== REVERIE_BIN) throw new Error(`the restart did not use reverie.serverPath: ${restartedWith}`);
+  await waitFor('the status bar to show ready after the restart', async () => /reverie: ready · 2 files/.test(await status.innerText()), 60000);
+  say(`settings change (idleAfter cleared) restarted the server with ${restartedWith}`);
+  const log = extensionLog();
+  if (/\x1b\[/.test(log)) throw new Error('the server log carries ANSI colour codes');
+  if (/\[Error\][^\n]*exited with code 0/.test(log)) throw new Error('a normal restart was logged as an error');
+  say('output channel: no ANSI codes, the restart is not an error');
+
   // The screenshot: the chat beside the file a citation opened.
-  const settingsTab = page.locator('.tabs-container .tab', { hasText: 'Settings' });
-  await settingsTab.hover();
-  await settingsTab.locator('.tab-actions .action-label').click();
-  await page.locator('.settings-editor').waitFor({ state: 'detached', timeout: 15000 });
+  await closeSettings(page);
   await chat.locator('#turn-6 .answer a.cite[data-path="shop/config.py"][data-line="13"]').click();
   await expectEditor(page, 'config.py', 13);
   await page.screenshot({ path: SCREENSHOT });
@@ -492,6 +515,12 @@ async function drive(page, model, port) {
   await waitFor('the status bar to say reverie is not installed', async () => /reverie: not installed/.test(await status.innerText()), 15000);
   say('status bar:', JSON.stringify((await status.innerText()).trim()));
   await page.screenshot({ path: MISSING_SCREENSHOT });
+  // "Open Remote Settings" (a remote window) leads to the Remote tab, where the setting is.
+  await closeSettings(page);
+  await missingToast.locator('.monaco-button', { hasText: 'Open Remote Settings' }).click();
+  await page.locator('.settings-editor .settings-tabs-widget .action-label.checked', { hasText: /^Remote/ }).waitFor({ timeout: 15000 });
+  await page.locator('.settings-editor .setting-item-contents .setting-item-title', { hasText: 'Server Path' }).first().waitFor({ timeout: 15000 });
+  say('"Open Remote Settings" opened the Remote tab at reverie.serverPath');
   say('PASS');
 }
 
@@ -557,6 +586,18 @@ async function expectEditor(page, file, line) {
     const where = (await cursor.innerText()).trim();
     return label.startsWith(file) && title.includes(file) && new RegExp(`^Ln ${line}, Col \\d+`).test(where);
   }, 15000);
+}
+
+/** Closes every Settings editor tab. */
+async function closeSettings(page) {
+  const tabs = page.locator('.tabs-container .tab', { hasText: 'Settings' });
+  for (let open = await tabs.count(); open > 0; open = await tabs.count()) {
+    const tab = tabs.first();
+    await tab.hover();
+    await tab.locator('.tab-actions .action-label').click();
+    await waitFor('a Settings tab to close', async () => (await tabs.count()) < open, 15000);
+  }
+  await page.locator('.settings-editor').waitFor({ state: 'detached', timeout: 15000 });
 }
 
 async function clearNotifications(page) {

@@ -52,3 +52,18 @@ test('sources are labelled', () => {
   assert.equal(r.renderUsage({ usage: { llm_calls: 1, test_prompt_tokens: 5, test_completion_tokens: 2 } }), '1 model call · 5 prompt + 2 completion tokens');
   assert.equal(r.renderUsage({ usage: { llm_calls: 0 } }), '');
 });
+
+test('reasons in the sources list show code spans, not raw backticks', () => {
+  const html = r.renderContext([
+    { path: 'shop/cart.py', start_line: 12, end_line: 12, kind: 'error-site', reason: 'this error message is produced here, in `add_line_item`' },
+  ]);
+  assert.match(html, /in <code>add_line_item<\/code>/);
+  assert.doesNotMatch(html, /`/);
+  assert.equal(r.inlineCode('a <b> `c`'), 'a &lt;b&gt; <code>c</code>');
+});
+
+test('a context-only answer is not repeated as its sources', () => {
+  const item = { path: 'shop/cart.py', start_line: 1, end_line: 3, kind: 'definition' };
+  assert.deepEqual(r.sourcesOf({ answer: '1. `shop/cart.py:1-3` …', source: 'context', context: [item] }), []);
+  assert.deepEqual(r.sourcesOf({ answer: 'It is…', source: 'model', context: [item] }), [item]);
+});

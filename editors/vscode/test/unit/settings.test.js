@@ -43,3 +43,16 @@ test('a removed key, the binary or the log level need a restart; other changes d
   assert.equal(s.needsRestart(a, read({ 'llm.model': 'a', 'llm.provider': 'openai', logLevel: 'debug' })), true);
   assert.equal(s.needsRestart(a, read({ 'llm.model': 'a', 'llm.provider': 'openai', serverPath: '/x' })), true);
 });
+
+test('a change that does not touch reverie.serverPath keeps the path in use', () => {
+  const before = s.readSettings((key) => ({ serverPath: '/opt/reverie/bin/reverie', logLevel: 'info' })[key]);
+  // In a remote window the machine-scoped value written in User settings may read as empty after an
+  // unrelated change (here the log level): the server keeps its binary.
+  const read = s.readSettings((key) => ({ logLevel: 'debug' })[key]);
+  const after = s.afterChange(before, read, false);
+  assert.equal(after.serverPath, '/opt/reverie/bin/reverie');
+  assert.equal(after.logLevel, 'debug');
+  assert.equal(s.needsRestart(before, after), true, 'the log level still restarts the server');
+  // A change to the path itself is taken as it reads, even to empty (back to PATH).
+  assert.equal(s.afterChange(before, read, true).serverPath, '');
+});

@@ -1,0 +1,232 @@
+//! reverie's extensions to LSP, in one place: every custom request and notification as a type (the
+//! way tower-lsp-server's `examples/custom_notification.rs` declares one), and the commands
+//! `workspace/executeCommand` runs, with the form of each command's argument.
+//!
+//! Guarantees: the server registers, advertises and sends exactly what is declared here
+//! (`MESSAGES`, `Command::ALL`); the README's protocol table lists exactly these (checked by the test
+//! below); a parameterless request accepts an absent `params`, `null`, `{}` or `[]` alike
+//! (`accept_empty_params`, applied to every frame by `transport.rs`), because clients differ in what
+//! they send for "no parameters".
+
+use super::status::StatusParams;
+use crate::answer::Answer;
+use serde::{Deserialize, Serialize};
+use tower_lsp_server::ls_types::notification::Notification;
+use tower_lsp_server::ls_types::{Position, TextDocumentIdentifier};
+
+/// A custom request: its method, what it takes and what it answers.
+pub trait Request {
+    const METHOD: &'static str;
+    /// `()` for a request that takes no parameters.
+    type Params;
+    type Result;
+}
+
+/// `reverie/ask` (client → server): answer a question with citations.
+pub enum Ask {}
+
+impl Request for Ask {
+    const METHOD: &'static str = "reverie/ask";
+    type Params = AskParams;
+    type Result = Answer;
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AskParams {
+    pub question: String,
+    #[serde(default)]
+    pub text_document: Option<TextDocumentIdentifier>,
+    #[serde(default)]
+    pub position: Option<Position>,
+    #[serde(default)]
+    pub budget: Option<usize>,
+    /// Continue this conversation (any string the client chooses); follow-ups see earlier turns.
+    #[serde(default)]
+    pub conversation: Option<String>,
+    /// Stream the answer as `reverie/answerChunk` notifications carrying this token.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// `reverie/status` (client → server): what the server is doing now. Takes no parameters.
+pub enum Status {}
+
+impl Request for Status {
+    const METHOD: &'static str = "reverie/status";
+    type Params = ();
+    type Result = StatusParams;
+}
+
+/// `reverie/status` (server → client): the same payload, sent on every change.
+pub enum StatusNotification {}
+
+impl Notification for StatusNotification {
+    type Params = StatusParams;
+    const METHOD: &'static str = "reverie/status";
+}
+
+/// `reverie/answerChunk` (server → client): a piece of a streamed answer, for the `token` the client
+/// gave in `reverie/ask`.
+pub enum AnswerChunk {}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AnswerChunkParams {
+    pub token: String,
+    pub text: String,
+}
+
+impl Notification for AnswerChunk {
+    type Params = AnswerChunkParams;
+    const METHOD: &'static str = "reverie/answerChunk";
+}
+
+/// Whether a message is a request or a notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Notification,
+}
+
+impl Kind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Notification => "notification",
+        }
+    }
+}
+
+/// Every custom message, as `(method, kind)`.
+pub const MESSAGES: [(&str, Kind); 4] = [
+    (Ask::METHOD, Kind::Request),
+    (Status::METHOD, Kind::Request),
+    (<StatusNotification as Notification>::METHOD, Kind::Notification),
+    (<AnswerChunk as Notification>::METHOD, Kind::Notification),
+];
+
+/// The requests that take no parameters (standard and custom): `{}`, `[]` and `null` count as none.
+pub const PARAMETERLESS_REQUESTS: [&str; 2] = [Status::METHOD, "shutdown"];
+
+/// The commands `workspace/executeCommand` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// One argument, the `reverie/ask` params; the answer opens as a document or a message.
+    Ask,
+    /// Shows the status.
+    Status,
+    /// Indexes the workspace again from scratch.
+    Reindex,
+    /// Thinks now (writes notes), with a model configured.
+    Think,
+}
+
+impl Command {
+    pub const ALL: [Command; 4] = [Command::Ask, Command::Status, Command::Reindex, Command::Think];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Command::Ask => "reverie.ask",
+            Command::Status => "reverie.status",
+            Command::Reindex => "reverie.reindex",
+            Command::Think => "reverie.think",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The arguments it takes, as a user types them (for error messages).
+    pub const fn usage(self) -> &'static str {
+        match self {
+            Command::Ask => "reverie.ask {\"question\": \"where is the config loaded?\"}",
+            Command::Status => "reverie.status (no argument)",
+            Command::Reindex => "reverie.reindex (no argument)",
+            Command::Think => "reverie.think (no argument)",
+        }
+    }
+}
+
+/// The command names, advertised in `executeCommandProvider`.
+pub const COMMANDS: [&str; 4] =
+    [Command::ALL[0].name(), Command::ALL[1].name(), Command::ALL[2].name(), Command::ALL[3].name()];
+
+/// Drops an empty `params` (`{}`, `[]`, `null`) from a request that takes none, so it is read as "no
+/// parameters" instead of answered with `-32602 Unexpected params`. Returns whether it changed.
+pub fn accept_empty_params(message: &mut serde_json::Value) -> bool {
+    let Some(object) = message.as_object_mut() else { return false };
+    let parameterless =
+        object.get("method").and_then(|m| m.as_str()).is_some_and(|m| PARAMETERLESS_REQUESTS.contains(&m));
+    let empty = match object.get("params") {
+        Some(serde_json::Value::Object(map)) => map.is_empty(),
+        Some(serde_json::Value::Array(items)) => items.is_empty(),
+        Some(serde_json::Value::Null) => true,
+        _ => false,
+    };
+    if parameterless && empty {
+        object.remove("params");
+        return true;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn empty_params_of_parameterless_requests_are_dropped() {
+        for params in [json!({}), json!([]), json!(null)] {
+            let mut message = json!({"jsonrpc": "2.0", "id": 1, "method": "reverie/status", "params": params});
+            assert!(accept_empty_params(&mut message), "{message}");
+            assert!(message.get("params").is_none());
+        }
+        let mut absent = json!({"jsonrpc": "2.0", "id": 1, "method": "reverie/status"});
+        assert!(!accept_empty_params(&mut absent));
+        // Requests that take parameters, and real parameters, are left alone (they get their errors).
+        let mut ask = json!({"jsonrpc": "2.0", "id": 1, "method": "reverie/ask", "params": {}});
+        assert!(!accept_empty_params(&mut ask));
+        assert_eq!(ask["params"], json!({}));
+        let mut extra = json!({"jsonrpc": "2.0", "id": 1, "method": "reverie/status", "params": {"x": 1}});
+        assert!(!accept_empty_params(&mut extra));
+    }
+
+    #[test]
+    fn commands_round_trip_by_name() {
+        for command in Command::ALL {
+            assert_eq!(Command::from_name(command.name()), Some(command));
+            assert!(command.usage().starts_with(command.name()));
+        }
+        assert_eq!(COMMANDS.to_vec(), Command::ALL.map(Command::name).to_vec());
+        assert_eq!(Command::from_name("reverie.nope"), None);
+    }
+
+    /// The README's "Custom protocol" table names exactly the messages and commands declared here.
+    #[test]
+    fn the_readme_protocol_table_matches_the_server() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table: Vec<&str> = readme
+            .lines()
+            .skip_while(|l| !l.starts_with("| message | direction | payload |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        assert!(!table.is_empty(), "README.md has no protocol table");
+        let mut documented = BTreeSet::new();
+        for row in table {
+            // The first cell: one or more `name`s followed by their kind, e.g. "`a`, `b` commands".
+            let cell = row.trim_start_matches('|').split('|').next().unwrap_or_default().trim();
+            let kind = cell.rsplit(' ').next().unwrap_or_default().trim_end_matches('s').to_string();
+            for name in cell.split('`').skip(1).step_by(2) {
+                documented.insert((name.to_string(), kind.clone()));
+            }
+        }
+        let mut declared: BTreeSet<(String, String)> =
+            MESSAGES.iter().map(|(method, kind)| (method.to_string(), kind.name().to_string())).collect();
+        declared.extend(Command::ALL.map(|c| (c.name().to_string(), "command".to_string())));
+        assert_eq!(documented, declared, "README.md's protocol table and src/server/ext.rs disagree");
+    }
+}
