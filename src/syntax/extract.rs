@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::OnceLock;
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Parser, QueryCursor, Tree};
+use tree_sitter::{Node, Parser, Query, QueryCursor, Tree};
 
 /// Longest signature kept, in bytes; longer ones end with `…`.
 const MAX_SIGNATURE_BYTES: usize = 240;
@@ -25,6 +25,9 @@ const MAX_MESSAGE_BYTES: usize = 400;
 
 /// Extracts the facts of `bytes` written in `language`.
 pub fn extract(bytes: &[u8], language: Language) -> FileFacts {
+    if language.grammar().is_none() {
+        return text_facts(bytes, language);
+    }
     match parse(bytes, language, None) {
         Some(tree) => extract_from_tree(bytes, language, &tree),
         None => empty_facts(bytes, language),
@@ -32,22 +35,38 @@ pub fn extract(bytes: &[u8], language: Language) -> FileFacts {
 }
 
 /// Parses `bytes`, reusing `old_tree` (already edited with `Tree::edit`) for an incremental parse.
-/// `None` only if tree-sitter gives up, which it does not do without a timeout or cancellation flag.
+/// `None` for a language without a grammar (plain text), otherwise only if tree-sitter gives up, which
+/// it does not do without a timeout or cancellation flag.
 pub fn parse(bytes: &[u8], language: Language, old_tree: Option<&Tree>) -> Option<Tree> {
     thread_local! {
         static PARSERS: RefCell<HashMap<Language, Parser>> = RefCell::new(HashMap::new());
     }
+    let grammar = language.grammar()?;
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let parser = parsers.entry(language).or_insert_with(|| {
             let mut parser = Parser::new();
             parser
-                .set_language(&language.grammar())
+                .set_language(&grammar)
                 .unwrap_or_else(|err| panic!("grammar for {} does not load: {err}", language.name()));
             parser
         });
         parser.parse(bytes, old_tree)
     })
+}
+
+/// The facts of a file reverie keeps without a grammar: its size and its TODO/FIXME lines (any line
+/// with the tag as a whole word counts, since there is no telling comments from text).
+fn text_facts(bytes: &[u8], language: Language) -> FileFacts {
+    let mut facts = empty_facts(bytes, language);
+    facts.has_syntax_errors = false;
+    let text = String::from_utf8_lossy(bytes);
+    for (line, content) in text.lines().enumerate() {
+        if let Some(todo) = todo_in_line(content, line as u32) {
+            facts.todos.push(todo);
+        }
+    }
+    facts
 }
 
 fn empty_facts(bytes: &[u8], language: Language) -> FileFacts {
@@ -104,11 +123,11 @@ pub(crate) fn role_of(capture: &str) -> Option<Role> {
     })
 }
 
-fn roles(language: Language) -> &'static [Role] {
-    static ROLES: [OnceLock<Vec<Role>>; 9] = [const { OnceLock::new() }; 9];
-    ROLES[language as usize].get_or_init(|| {
-        language
-            .query()
+fn roles(language: Language, query: &Query) -> &'static [Role] {
+    static ROLES: OnceLock<Vec<OnceLock<Vec<Role>>>> = OnceLock::new();
+    let roles = ROLES.get_or_init(|| Language::ALL.iter().map(|_| OnceLock::new()).collect());
+    roles[language as usize].get_or_init(|| {
+        query
             .capture_names()
             .iter()
             .map(|name| {
@@ -120,8 +139,10 @@ fn roles(language: Language) -> &'static [Role] {
 
 /// Extracts facts from an already parsed tree (the language server keeps trees of open buffers).
 pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileFacts {
-    let query = language.query();
-    let roles = roles(language);
+    let Some(query) = language.query() else {
+        return text_facts(bytes, language);
+    };
+    let roles = roles(language, query);
     let root = tree.root_node();
 
     // Keyed by the start byte of the name/message/test node, so that the same node matched by
@@ -444,6 +465,7 @@ fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_sta
     match language.doc_style() {
         DocStyle::Docstring => docstring(bytes, node),
         DocStyle::PrecedingComments => preceding_comments(bytes, node, comments, line_starts),
+        DocStyle::None => None,
     }
 }
 
@@ -639,20 +661,22 @@ fn todos(bytes: &[u8], comments: &[Node]) -> Vec<Todo> {
     for comment in comments {
         let text = text(bytes, *comment);
         for (offset, line) in text.lines().enumerate() {
-            for tag in TODO_TAGS {
-                let Some(at) = find_tag(line, tag) else { continue };
-                let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
-                let rest = rest.trim().trim_end_matches("*/").trim();
-                todos.push(Todo {
-                    tag: tag.to_string(),
-                    text: truncate(rest.to_string(), 200),
-                    line: comment.start_position().row as u32 + offset as u32,
-                });
-                break;
+            if let Some(todo) = todo_in_line(line, comment.start_position().row as u32 + offset as u32) {
+                todos.push(todo);
             }
         }
     }
     todos
+}
+
+/// The first TODO/FIXME/XXX/HACK tag in `line` (0-based line number `at_line`), with the text after it.
+fn todo_in_line(line: &str, at_line: u32) -> Option<Todo> {
+    TODO_TAGS.iter().find_map(|tag| {
+        let at = find_tag(line, tag)?;
+        let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
+        let rest = rest.trim().trim_end_matches("*/").trim();
+        Some(Todo { tag: tag.to_string(), text: truncate(rest.to_string(), 200), line: at_line })
+    })
 }
 
 /// `tag` as a whole word followed by `:`, `(`, whitespace or the end of the line.
@@ -696,8 +720,8 @@ mod tests {
 
     #[test]
     fn every_capture_name_has_a_role() {
-        for language in Language::ALL {
-            for name in language.query().capture_names() {
+        for &language in Language::ALL {
+            for name in language.query().map_or(&[][..], |query| query.capture_names()) {
                 assert!(role_of(name).is_some(), "@{name} in {} has no meaning", language.name());
             }
         }

@@ -4,24 +4,62 @@
 //! `include_str!`. A language's query is the concatenation of its files (TypeScript reuses the
 //! JavaScript files and adds its own), compiled once per process. The capture names the queries use
 //! are the contract with `extract.rs`; they are listed in `grammars/README.md`.
+//!
+//! A language is one entry in the `languages!` table below: its grammar, names, file extensions and
+//! file names, LSP language ids and editor names, doc style and query files. Everything else — the
+//! enum, `Language::ALL`, lookups by path and by LSP id, the per-language compiled queries — is
+//! derived from it, and `tests/languages.rs` checks the editor configurations and the README against it.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::OnceLock;
 use tree_sitter::Query;
 
-/// A language reverie extracts facts from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Language {
-    Rust,
-    Python,
-    JavaScript,
-    TypeScript,
-    Tsx,
-    Go,
-    Java,
-    C,
-    Cpp,
+/// Declares the languages: one entry each, from which `Language`, `Language::ALL` and the spec table
+/// are all generated, so that adding a language is one entry here plus its query files (and the
+/// editor lists the `tests/languages.rs` test checks against this table).
+macro_rules! languages {
+    ($($(#[$attr:meta])* $variant:ident { $($field:ident: $value:expr),* $(,)? })*) => {
+        /// A language reverie extracts facts from. The discriminant is the position in `SPECS` and is
+        /// part of stored records (postcard encodes the variant index): append new languages at the end.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Language {
+            $($(#[$attr])* $variant,)*
+        }
+
+        impl Language {
+            /// Every language, in table order.
+            pub const ALL: &'static [Language] = &[$(Language::$variant),*];
+        }
+
+        static SPECS: &[LanguageSpec] = &[$(LanguageSpec { language: Language::$variant, $($field: $value),* }),*];
+    };
+}
+
+/// Everything reverie knows about a language, in one place.
+#[derive(Debug)]
+pub struct LanguageSpec {
+    pub language: Language,
+    /// A short lowercase name, used in summaries, JSON and the store.
+    pub name: &'static str,
+    /// The name people write (the README's language list).
+    pub title: &'static str,
+    /// File extensions, without the dot, lowercase.
+    pub extensions: &'static [&'static str],
+    /// Whole file names (`Makefile`, `Gemfile`) for files whose extension says nothing.
+    pub file_names: &'static [&'static str],
+    /// LSP `languageId`s that editors send for this language (VS Code's ids; the documentSelector).
+    pub lsp_ids: &'static [&'static str],
+    /// Neovim filetypes (the plugin's `filetypes`).
+    pub nvim_filetypes: &'static [&'static str],
+    /// Helix language names (`editors/helix/languages.toml`).
+    pub helix_names: &'static [&'static str],
+    pub doc_style: DocStyle,
+    /// The tree-sitter grammar; `None` for plain text, which is kept and counted but not parsed.
+    pub grammar: Option<fn() -> tree_sitter::Language>,
+    /// The query's files from `grammars/`, the more specific first (earlier patterns win when two
+    /// match the same node).
+    pub queries: &'static [&'static str],
 }
 
 /// How a language attaches documentation to a definition.
@@ -31,127 +69,153 @@ pub enum DocStyle {
     PrecedingComments,
     /// A string literal as the first statement of the body (Python).
     Docstring,
+    /// No documentation (plain text).
+    None,
+}
+
+languages! {
+    Rust {
+        name: "rust", title: "Rust", extensions: &["rs"], file_names: &[],
+        lsp_ids: &["rust"], nvim_filetypes: &["rust"], helix_names: &["rust"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_rust::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/rust/tags.scm"), include_str!("../../grammars/rust/facts.scm")],
+    }
+    Python {
+        name: "python", title: "Python", extensions: &["py", "pyi"], file_names: &[],
+        lsp_ids: &["python"], nvim_filetypes: &["python"], helix_names: &["python"],
+        doc_style: DocStyle::Docstring, grammar: Some(|| tree_sitter_python::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/python/tags.scm"), include_str!("../../grammars/python/facts.scm")],
+    }
+    JavaScript {
+        name: "javascript", title: "JavaScript/JSX", extensions: &["js", "mjs", "cjs", "jsx"], file_names: &[],
+        lsp_ids: &["javascript", "javascriptreact"], nvim_filetypes: &["javascript", "javascriptreact"],
+        helix_names: &["javascript", "jsx"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_javascript::LANGUAGE.into()),
+        queries: &[
+            include_str!("../../grammars/javascript/tags.scm"),
+            include_str!("../../grammars/javascript/facts.scm"),
+            include_str!("../../grammars/javascript/jsx.scm"),
+        ],
+    }
+    TypeScript {
+        name: "typescript", title: "TypeScript", extensions: &["ts", "mts", "cts"], file_names: &[],
+        lsp_ids: &["typescript"], nvim_filetypes: &["typescript"], helix_names: &["typescript"],
+        doc_style: DocStyle::PrecedingComments,
+        grammar: Some(|| tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()),
+        queries: &[
+            include_str!("../../grammars/typescript/tags.scm"),
+            include_str!("../../grammars/javascript/tags.scm"),
+            include_str!("../../grammars/javascript/facts.scm"),
+        ],
+    }
+    Tsx {
+        name: "tsx", title: "TSX", extensions: &["tsx"], file_names: &[],
+        lsp_ids: &["typescriptreact"], nvim_filetypes: &["typescriptreact"], helix_names: &["tsx"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_typescript::LANGUAGE_TSX.into()),
+        queries: &[
+            include_str!("../../grammars/typescript/tags.scm"),
+            include_str!("../../grammars/javascript/tags.scm"),
+            include_str!("../../grammars/javascript/facts.scm"),
+            include_str!("../../grammars/javascript/jsx.scm"),
+        ],
+    }
+    Go {
+        name: "go", title: "Go", extensions: &["go"], file_names: &[],
+        lsp_ids: &["go"], nvim_filetypes: &["go"], helix_names: &["go"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_go::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/go/tags.scm"), include_str!("../../grammars/go/facts.scm")],
+    }
+    Java {
+        name: "java", title: "Java", extensions: &["java"], file_names: &[],
+        lsp_ids: &["java"], nvim_filetypes: &["java"], helix_names: &["java"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_java::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/java/tags.scm"), include_str!("../../grammars/java/facts.scm")],
+    }
+    C {
+        name: "c", title: "C", extensions: &["c", "h"], file_names: &[],
+        lsp_ids: &["c"], nvim_filetypes: &["c"], helix_names: &["c"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_c::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/c/tags.scm"), include_str!("../../grammars/c/facts.scm")],
+    }
+    Cpp {
+        name: "cpp", title: "C++",
+        extensions: &["cc", "cpp", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp", "inl"], file_names: &[],
+        lsp_ids: &["cpp"], nvim_filetypes: &["cpp"], helix_names: &["cpp"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_cpp::LANGUAGE.into()),
+        queries: &[
+            include_str!("../../grammars/cpp/tags.scm"),
+            include_str!("../../grammars/cpp/facts.scm"),
+            include_str!("../../grammars/c/tags.scm"),
+            include_str!("../../grammars/c/facts.scm"),
+        ],
+    }
 }
 
 impl Language {
-    pub const ALL: [Language; 9] = [
-        Language::Rust,
-        Language::Python,
-        Language::JavaScript,
-        Language::TypeScript,
-        Language::Tsx,
-        Language::Go,
-        Language::Java,
-        Language::C,
-        Language::Cpp,
-    ];
+    /// This language's entry in the table.
+    pub fn spec(self) -> &'static LanguageSpec {
+        &SPECS[self as usize]
+    }
 
-    /// The language of a file, from its extension; `None` for files reverie does not parse.
+    /// The language of a file, from its name or extension; `None` for files reverie does not keep.
     pub fn from_path(path: &Path) -> Option<Language> {
-        let ext = path.extension()?.to_str()?;
-        Language::from_extension(ext)
+        let file_name = path.file_name()?.to_str()?;
+        if let Some(spec) = SPECS.iter().find(|spec| spec.file_names.contains(&file_name)) {
+            return Some(spec.language);
+        }
+        Language::from_extension(path.extension()?.to_str()?)
     }
 
     pub fn from_extension(ext: &str) -> Option<Language> {
-        Some(match ext {
-            "rs" => Language::Rust,
-            "py" | "pyi" => Language::Python,
-            "js" | "mjs" | "cjs" | "jsx" => Language::JavaScript,
-            "ts" | "mts" | "cts" => Language::TypeScript,
-            "tsx" => Language::Tsx,
-            "go" => Language::Go,
-            "java" => Language::Java,
-            "c" | "h" => Language::C,
-            "cc" | "cpp" | "cxx" | "c++" | "hpp" | "hh" | "hxx" | "h++" | "ipp" | "inl" => Language::Cpp,
-            _ => return None,
-        })
+        let ext = ext.to_ascii_lowercase();
+        SPECS.iter().find(|spec| spec.extensions.contains(&ext.as_str())).map(|spec| spec.language)
+    }
+
+    /// The language of an LSP `languageId`, as VS Code, Neovim (its filetype) or Helix (its language
+    /// name) send it.
+    pub fn from_lsp_id(id: &str) -> Option<Language> {
+        SPECS
+            .iter()
+            .find(|spec| {
+                spec.lsp_ids.contains(&id) || spec.nvim_filetypes.contains(&id) || spec.helix_names.contains(&id)
+            })
+            .map(|spec| spec.language)
     }
 
     /// A short lowercase name, used in summaries, JSON and the store.
     pub fn name(self) -> &'static str {
-        match self {
-            Language::Rust => "rust",
-            Language::Python => "python",
-            Language::JavaScript => "javascript",
-            Language::TypeScript => "typescript",
-            Language::Tsx => "tsx",
-            Language::Go => "go",
-            Language::Java => "java",
-            Language::C => "c",
-            Language::Cpp => "cpp",
-        }
+        self.spec().name
     }
 
-    pub fn grammar(self) -> tree_sitter::Language {
-        match self {
-            Language::Rust => tree_sitter_rust::LANGUAGE.into(),
-            Language::Python => tree_sitter_python::LANGUAGE.into(),
-            Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
-            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
-            Language::Go => tree_sitter_go::LANGUAGE.into(),
-            Language::Java => tree_sitter_java::LANGUAGE.into(),
-            Language::C => tree_sitter_c::LANGUAGE.into(),
-            Language::Cpp => tree_sitter_cpp::LANGUAGE.into(),
-        }
+    /// The tree-sitter grammar; `None` for languages reverie keeps as plain text.
+    pub fn grammar(self) -> Option<tree_sitter::Language> {
+        self.spec().grammar.map(|grammar| grammar())
     }
 
     pub fn doc_style(self) -> DocStyle {
-        match self {
-            Language::Python => DocStyle::Docstring,
-            _ => DocStyle::PrecedingComments,
-        }
+        self.spec().doc_style
     }
 
-    /// The query source: the language's `.scm` files from `grammars/`, concatenated, the more specific
-    /// language's files first (earlier patterns win when two match the same node).
+    /// The query source: the language's `.scm` files from `grammars/`, concatenated.
     pub fn query_source(self) -> String {
-        let parts: &[&str] = match self {
-            Language::Rust => {
-                &[include_str!("../../grammars/rust/tags.scm"), include_str!("../../grammars/rust/facts.scm")]
-            }
-            Language::Python => {
-                &[include_str!("../../grammars/python/tags.scm"), include_str!("../../grammars/python/facts.scm")]
-            }
-            Language::JavaScript => &[
-                include_str!("../../grammars/javascript/tags.scm"),
-                include_str!("../../grammars/javascript/facts.scm"),
-                include_str!("../../grammars/javascript/jsx.scm"),
-            ],
-            Language::TypeScript => &[
-                include_str!("../../grammars/typescript/tags.scm"),
-                include_str!("../../grammars/javascript/tags.scm"),
-                include_str!("../../grammars/javascript/facts.scm"),
-            ],
-            Language::Tsx => &[
-                include_str!("../../grammars/typescript/tags.scm"),
-                include_str!("../../grammars/javascript/tags.scm"),
-                include_str!("../../grammars/javascript/facts.scm"),
-                include_str!("../../grammars/javascript/jsx.scm"),
-            ],
-            Language::Go => &[include_str!("../../grammars/go/tags.scm"), include_str!("../../grammars/go/facts.scm")],
-            Language::Java => {
-                &[include_str!("../../grammars/java/tags.scm"), include_str!("../../grammars/java/facts.scm")]
-            }
-            Language::C => &[include_str!("../../grammars/c/tags.scm"), include_str!("../../grammars/c/facts.scm")],
-            Language::Cpp => &[
-                include_str!("../../grammars/cpp/tags.scm"),
-                include_str!("../../grammars/cpp/facts.scm"),
-                include_str!("../../grammars/c/tags.scm"),
-                include_str!("../../grammars/c/facts.scm"),
-            ],
-        };
-        parts.join("\n")
+        self.spec().queries.join("\n")
     }
 
-    /// The compiled query, built once per process. Panics only if a query shipped in `grammars/` does
-    /// not compile against its grammar, which `tests/grammars.rs` checks for every language.
-    pub fn query(self) -> &'static Query {
-        static QUERIES: [OnceLock<Query>; 9] = [const { OnceLock::new() }; 9];
-        QUERIES[self as usize].get_or_init(|| {
-            Query::new(&self.grammar(), &self.query_source())
-                .unwrap_or_else(|err| panic!("the query for {} does not compile: {err}", self.name()))
-        })
+    /// The compiled query, built once per process; `None` for a language without a grammar. Panics
+    /// only if a query shipped in `grammars/` does not compile against its grammar, which the
+    /// `every_query_compiles` test below checks for every language.
+    pub fn query(self) -> Option<&'static Query> {
+        static QUERIES: OnceLock<Vec<OnceLock<Option<Query>>>> = OnceLock::new();
+        let queries = QUERIES.get_or_init(|| SPECS.iter().map(|_| OnceLock::new()).collect());
+        queries[self as usize]
+            .get_or_init(|| {
+                let grammar = self.grammar()?;
+                Some(
+                    Query::new(&grammar, &self.query_source())
+                        .unwrap_or_else(|err| panic!("the query for {} does not compile: {err}", self.name())),
+                )
+            })
+            .as_ref()
     }
 }
 
@@ -161,7 +225,7 @@ pub fn facts_fingerprint() -> crate::hash::Digest {
     let mut builder = crate::hash::DigestBuilder::new();
     builder.part(env!("CARGO_PKG_VERSION").as_bytes());
     builder.part(&crate::syntax::EXTRACTOR_VERSION.to_le_bytes());
-    for language in Language::ALL {
+    for &language in Language::ALL {
         builder.part(language.name().as_bytes());
         builder.part(language.query_source().as_bytes());
     }
@@ -177,14 +241,62 @@ mod tests {
         assert_eq!(Language::from_path(Path::new("a/b.rs")), Some(Language::Rust));
         assert_eq!(Language::from_path(Path::new("x.tsx")), Some(Language::Tsx));
         assert_eq!(Language::from_path(Path::new("x.hpp")), Some(Language::Cpp));
-        assert_eq!(Language::from_path(Path::new("Makefile")), None);
-        assert_eq!(Language::from_path(Path::new("notes.txt")), None);
+        assert_eq!(Language::from_path(Path::new("X.PY")), Some(Language::Python));
+        assert_eq!(Language::from_path(Path::new("a.unknown-ext")), None);
+        assert_eq!(Language::from_lsp_id("typescriptreact"), Some(Language::Tsx));
+        assert_eq!(Language::from_lsp_id("jsx"), Some(Language::JavaScript));
+        assert_eq!(Language::from_lsp_id("no-such-language"), None);
     }
 
     #[test]
-    fn language_index_matches_all() {
+    fn the_table_is_indexed_by_discriminant() {
+        assert_eq!(SPECS.len(), Language::ALL.len());
         for (i, language) in Language::ALL.iter().enumerate() {
             assert_eq!(*language as usize, i);
+            assert_eq!(SPECS[i].language, *language);
+        }
+    }
+
+    #[test]
+    fn names_extensions_and_ids_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in SPECS {
+            assert!(seen.insert(("name", spec.name)), "name {} twice", spec.name);
+            for ext in spec.extensions {
+                assert_eq!(*ext, ext.to_ascii_lowercase(), "extensions are lowercase");
+                assert!(seen.insert(("ext", ext)), "extension {ext} in two languages");
+            }
+            for file_name in spec.file_names {
+                assert!(seen.insert(("file", file_name)), "file name {file_name} in two languages");
+            }
+            for id in spec.lsp_ids {
+                assert!(seen.insert(("lsp", id)), "LSP id {id} in two languages");
+            }
+            for id in spec.nvim_filetypes {
+                assert!(seen.insert(("nvim", id)), "Neovim filetype {id} in two languages");
+            }
+            for id in spec.helix_names {
+                assert!(seen.insert(("helix", id)), "Helix name {id} in two languages");
+            }
+        }
+    }
+
+    /// Every grammar loads at run time (its ABI is one this tree-sitter reads: resolving a crate is
+    /// not loading it) and every query compiles against its grammar.
+    #[test]
+    fn every_grammar_loads_and_every_query_compiles() {
+        for &language in Language::ALL {
+            let Some(grammar) = language.grammar() else {
+                assert!(language.spec().queries.is_empty(), "{} has queries but no grammar", language.name());
+                continue;
+            };
+            let mut parser = tree_sitter::Parser::new();
+            if let Err(err) = parser.set_language(&grammar) {
+                panic!("the {} grammar does not load (ABI {}): {err}", language.name(), grammar.abi_version());
+            }
+            if let Err(err) = Query::new(&grammar, &language.query_source()) {
+                panic!("the query for {} does not compile: {err}", language.name());
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ mod language;
 
 pub use extract::{extract, extract_from_tree, parse};
 pub use facts::{FileFacts, render_facts};
-pub use language::{DocStyle, Language, facts_fingerprint};
+pub use language::{DocStyle, Language, LanguageSpec, facts_fingerprint};
 
 /// Bumped whenever extraction logic changes what it produces for the same bytes; part of the store's
 /// facts fingerprint, so stale facts are re-extracted rather than served.
