@@ -149,6 +149,13 @@ languages! {
             include_str!("../../grammars/c/facts.scm"),
         ],
     }
+    Ruby {
+        name: "ruby", title: "Ruby", extensions: &["rb", "rake", "gemspec", "ru"],
+        file_names: &["Rakefile", "Gemfile", "Guardfile", "Vagrantfile", "Podfile"],
+        lsp_ids: &["ruby"], nvim_filetypes: &["ruby"], helix_names: &["ruby"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_ruby::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/ruby/tags.scm"), include_str!("../../grammars/ruby/facts.scm")],
+    }
 }
 
 impl Language {

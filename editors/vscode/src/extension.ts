@@ -37,6 +37,7 @@ const LANGUAGES = [
   'java',
   'c',
   'cpp',
+  'ruby',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
