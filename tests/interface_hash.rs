@@ -217,6 +217,17 @@ fn c(functions: &[Function]) -> String {
     })
 }
 
+fn php(functions: &[Function]) -> String {
+    generate("<?php\n\nuse App\\Util;\n\nclass Point\n{\n    public int $x;\n}\n\n", functions, |name, params, body| {
+        let params: Vec<String> = params.iter().map(|p| format!("int ${p}")).collect();
+        format!(
+            "function {name}({}): int\n{{\n{}    return 0;\n}}\n",
+            params.join(", "),
+            lines(body, |i, n| format!("    $v{i} = {n};\n"))
+        )
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -229,6 +240,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Php => php(functions),
     })
 }
 

@@ -156,6 +156,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_ruby::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/ruby/tags.scm"), include_str!("../../grammars/ruby/facts.scm")],
     }
+    Php {
+        name: "php", title: "PHP", extensions: &["php", "phtml", "php8", "phpt"], file_names: &[],
+        lsp_ids: &["php"], nvim_filetypes: &["php"], helix_names: &["php"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_php::LANGUAGE_PHP.into()),
+        queries: &[include_str!("../../grammars/php/tags.scm"), include_str!("../../grammars/php/facts.scm")],
+    }
 }
 
 impl Language {

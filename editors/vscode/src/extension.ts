@@ -38,6 +38,7 @@ const LANGUAGES = [
   'c',
   'cpp',
   'ruby',
+  'php',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
