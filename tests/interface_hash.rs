@@ -228,6 +228,20 @@ fn php(functions: &[Function]) -> String {
     })
 }
 
+fn csharp(functions: &[Function]) -> String {
+    let mut out =
+        generate("using System;\n\npublic class Gen\n{\n    public int X;\n\n", functions, |name, params, body| {
+            let params: Vec<String> = params.iter().map(|p| format!("int {p}")).collect();
+            format!(
+                "    public int {name}({})\n    {{\n{}        return 0;\n    }}\n",
+                params.join(", "),
+                lines(body, |i, n| format!("        int v{i} = {n};\n"))
+            )
+        });
+    out.push_str("}\n");
+    out
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -240,6 +254,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::CSharp => csharp(functions),
         Language::Php => php(functions),
     })
 }

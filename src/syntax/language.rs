@@ -162,6 +162,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_php::LANGUAGE_PHP.into()),
         queries: &[include_str!("../../grammars/php/tags.scm"), include_str!("../../grammars/php/facts.scm")],
     }
+    CSharp {
+        name: "csharp", title: "C#", extensions: &["cs", "csx"], file_names: &[],
+        lsp_ids: &["csharp"], nvim_filetypes: &["cs"], helix_names: &["c-sharp"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_c_sharp::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/csharp/tags.scm"), include_str!("../../grammars/csharp/facts.scm")],
+    }
 }
 
 impl Language {

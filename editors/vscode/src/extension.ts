@@ -39,6 +39,7 @@ const LANGUAGES = [
   'cpp',
   'ruby',
   'php',
+  'csharp',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
