@@ -242,6 +242,16 @@ fn csharp(functions: &[Function]) -> String {
     out
 }
 
+fn lua(functions: &[Function]) -> String {
+    generate("local json = require(\"cjson\")\n\nlocal M = {}\n\n", functions, |name, params, body| {
+        format!(
+            "function M.{name}({})\n{}  return 0\nend\n",
+            params.join(", "),
+            lines(body, |i, n| format!("  local v{i} = {n}\n"))
+        )
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -254,6 +264,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Lua => lua(functions),
         Language::CSharp => csharp(functions),
         Language::Php => php(functions),
     })

@@ -564,11 +564,15 @@ fn clean_comment(comment: &str) -> String {
         .lines()
         .map(|line| {
             let line = line.trim();
-            let line = line.strip_suffix("*/").unwrap_or(line);
-            let line = ["///", "//!", "//", "/**", "/*!", "/*", "*", "#"]
-                .iter()
-                .find_map(|marker| line.strip_prefix(marker))
-                .unwrap_or(line);
+            let line = ["*/", "*)", "-}", "]]"].iter().find_map(|end| line.strip_suffix(end)).unwrap_or(line);
+            // Longest markers first: `///` before `//`, `---` (Lua, LDoc) before `--`, `(**` before `(*`.
+            let line = [
+                "///", "//!", "//", "/**", "/*!", "/*", "---", "--[[", "--|", "-- |", "--", "{-|", "{-", "(**", "(*",
+                "*", "#",
+            ]
+            .iter()
+            .find_map(|marker| line.strip_prefix(marker))
+            .unwrap_or(line);
             line.strip_prefix(' ').unwrap_or(line).trim_end()
         })
         .collect::<Vec<_>>()

@@ -168,6 +168,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_c_sharp::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/csharp/tags.scm"), include_str!("../../grammars/csharp/facts.scm")],
     }
+    Lua {
+        name: "lua", title: "Lua", extensions: &["lua", "rockspec"], file_names: &[],
+        lsp_ids: &["lua"], nvim_filetypes: &["lua"], helix_names: &["lua"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_lua::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/lua/tags.scm"), include_str!("../../grammars/lua/facts.scm")],
+    }
 }
 
 impl Language {

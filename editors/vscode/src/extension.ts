@@ -40,6 +40,7 @@ const LANGUAGES = [
   'ruby',
   'php',
   'csharp',
+  'lua',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
