@@ -174,6 +174,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_lua::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/lua/tags.scm"), include_str!("../../grammars/lua/facts.scm")],
     }
+    Bash {
+        name: "bash", title: "Bash", extensions: &["sh", "bash", "bats", "ksh"], file_names: &["PKGBUILD"],
+        lsp_ids: &["shellscript"], nvim_filetypes: &["sh", "bash"], helix_names: &["bash"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_bash::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/bash/tags.scm"), include_str!("../../grammars/bash/facts.scm")],
+    }
 }
 
 impl Language {

@@ -41,6 +41,7 @@ const LANGUAGES = [
   'php',
   'csharp',
   'lua',
+  'shellscript',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
