@@ -260,6 +260,17 @@ fn bash(functions: &[Function]) -> String {
     })
 }
 
+fn kotlin(functions: &[Function]) -> String {
+    generate("import kotlin.math.max\n\ndata class Point(val x: Int)\n\n", functions, |name, params, body| {
+        let params: Vec<String> = params.iter().map(|p| format!("{p}: Int")).collect();
+        format!(
+            "fun {name}({}): Int {{\n{}    return 0\n}}\n",
+            params.join(", "),
+            lines(body, |i, n| format!("    val v{i} = {n}\n"))
+        )
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -272,6 +283,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Kotlin => kotlin(functions),
         Language::Bash => bash(functions),
         Language::Lua => lua(functions),
         Language::CSharp => csharp(functions),

@@ -408,11 +408,20 @@ fn message_text(literal: &str) -> String {
 /// The body of a definition: its `body` field, or the body of the function assigned to it
 /// (`const f = () => {...}`, `exports.f = function () {...}`).
 fn body_of(node: Node) -> Option<Node> {
-    node.child_by_field_name("body").or_else(|| {
-        let value = node.child_by_field_name("value").or_else(|| node.child_by_field_name("right"))?;
-        value.child_by_field_name("body")
-    })
+    node.child_by_field_name("body")
+        .or_else(|| {
+            let value = node.child_by_field_name("value").or_else(|| node.child_by_field_name("right"))?;
+            value.child_by_field_name("body")
+        })
+        .or_else(|| {
+            // Grammars whose bodies are plain children, not a `body` field (Kotlin, Swift, Scala, …).
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor).find(|child| BODY_KINDS.contains(&child.kind()))
+        })
 }
+
+/// Node kinds that are a definition's body when the grammar has no `body` field for it.
+const BODY_KINDS: &[&str] = &["function_body", "class_body", "enum_class_body", "protocol_body", "template_body"];
 
 fn signature(bytes: &[u8], node: Node, comments: &[Node]) -> String {
     let end = match body_of(node) {

@@ -180,6 +180,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_bash::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/bash/tags.scm"), include_str!("../../grammars/bash/facts.scm")],
     }
+    Kotlin {
+        name: "kotlin", title: "Kotlin", extensions: &["kt", "kts"], file_names: &[],
+        lsp_ids: &["kotlin"], nvim_filetypes: &["kotlin"], helix_names: &["kotlin"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_kotlin_ng::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/kotlin/tags.scm"), include_str!("../../grammars/kotlin/facts.scm")],
+    }
 }
 
 impl Language {

@@ -42,6 +42,7 @@ const LANGUAGES = [
   'csharp',
   'lua',
   'shellscript',
+  'kotlin',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
