@@ -271,6 +271,17 @@ fn kotlin(functions: &[Function]) -> String {
     })
 }
 
+fn swift(functions: &[Function]) -> String {
+    generate("import Foundation\n\nstruct Point {\n    let x: Int\n}\n\n", functions, |name, params, body| {
+        let params: Vec<String> = params.iter().map(|p| format!("{p}: Int")).collect();
+        format!(
+            "func {name}({}) -> Int {{\n{}    return 0\n}}\n",
+            params.join(", "),
+            lines(body, |i, n| format!("    let v{i} = {n}\n"))
+        )
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -283,6 +294,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Swift => swift(functions),
         Language::Kotlin => kotlin(functions),
         Language::Bash => bash(functions),
         Language::Lua => lua(functions),

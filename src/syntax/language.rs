@@ -186,6 +186,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_kotlin_ng::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/kotlin/tags.scm"), include_str!("../../grammars/kotlin/facts.scm")],
     }
+    Swift {
+        name: "swift", title: "Swift", extensions: &["swift"], file_names: &[],
+        lsp_ids: &["swift"], nvim_filetypes: &["swift"], helix_names: &["swift"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_swift::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/swift/tags.scm"), include_str!("../../grammars/swift/facts.scm")],
+    }
 }
 
 impl Language {

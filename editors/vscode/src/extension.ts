@@ -43,6 +43,7 @@ const LANGUAGES = [
   'lua',
   'shellscript',
   'kotlin',
+  'swift',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
