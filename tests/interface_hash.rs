@@ -282,6 +282,17 @@ fn swift(functions: &[Function]) -> String {
     })
 }
 
+fn scala(functions: &[Function]) -> String {
+    generate("import scala.util.Try\n\ncase class Point(x: Int)\n\n", functions, |name, params, body| {
+        let params: Vec<String> = params.iter().map(|p| format!("{p}: Int")).collect();
+        format!(
+            "def {name}({}): Int = {{\n{}  0\n}}\n",
+            params.join(", "),
+            lines(body, |i, n| format!("  val v{i} = {n}\n"))
+        )
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -294,6 +305,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Scala => scala(functions),
         Language::Swift => swift(functions),
         Language::Kotlin => kotlin(functions),
         Language::Bash => bash(functions),

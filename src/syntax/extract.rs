@@ -207,7 +207,10 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         if let Some(node) = import {
             if import_paths.is_empty() {
                 if import_nodes.insert(node.start_byte(), ()).is_none() {
-                    imports.push(Import { path: collapse_whitespace(&text(bytes, node), 200), span: span(node) });
+                    // The statement's text, less the keyword: `import a.b.{C, D}` → `a.b.{C, D}`.
+                    let statement = text(bytes, node);
+                    let path = statement.strip_prefix("import ").unwrap_or(&statement);
+                    imports.push(Import { path: collapse_whitespace(path, 200), span: span(node) });
                 }
             } else {
                 for path in import_paths {

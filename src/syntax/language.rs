@@ -192,6 +192,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_swift::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/swift/tags.scm"), include_str!("../../grammars/swift/facts.scm")],
     }
+    Scala {
+        name: "scala", title: "Scala", extensions: &["scala", "sc", "sbt"], file_names: &[],
+        lsp_ids: &["scala"], nvim_filetypes: &["scala", "sbt"], helix_names: &["scala"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_scala::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/scala/tags.scm"), include_str!("../../grammars/scala/facts.scm")],
+    }
 }
 
 impl Language {

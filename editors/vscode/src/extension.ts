@@ -44,6 +44,7 @@ const LANGUAGES = [
   'shellscript',
   'kotlin',
   'swift',
+  'scala',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
