@@ -293,6 +293,18 @@ fn scala(functions: &[Function]) -> String {
     })
 }
 
+fn elixir(functions: &[Function]) -> String {
+    let mut out = generate("defmodule Gen do\n  alias App.Util\n\n  @limit 10\n\n", functions, |name, params, body| {
+        format!(
+            "  def {name}({}) do\n{}    0\n  end\n",
+            params.join(", "),
+            lines(body, |i, n| format!("    v{i} = {n}\n"))
+        )
+    });
+    out.push_str("end\n");
+    out
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -305,6 +317,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Elixir => elixir(functions),
         Language::Scala => scala(functions),
         Language::Swift => swift(functions),
         Language::Kotlin => kotlin(functions),

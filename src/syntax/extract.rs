@@ -424,7 +424,8 @@ fn body_of(node: Node) -> Option<Node> {
 }
 
 /// Node kinds that are a definition's body when the grammar has no `body` field for it.
-const BODY_KINDS: &[&str] = &["function_body", "class_body", "enum_class_body", "protocol_body", "template_body"];
+const BODY_KINDS: &[&str] =
+    &["function_body", "class_body", "enum_class_body", "protocol_body", "template_body", "do_block"];
 
 fn signature(bytes: &[u8], node: Node, comments: &[Node]) -> String {
     let end = match body_of(node) {
@@ -477,8 +478,37 @@ fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_sta
     match language.doc_style() {
         DocStyle::Docstring => docstring(bytes, node),
         DocStyle::PrecedingComments => preceding_comments(bytes, node, comments, line_starts),
+        DocStyle::DocAttribute => {
+            doc_attribute(bytes, node).or_else(|| preceding_comments(bytes, node, comments, line_starts))
+        }
         DocStyle::None => None,
     }
+}
+
+/// Elixir's `@doc "…"` before a definition, or `@moduledoc "…"` first in a module's `do` block.
+fn doc_attribute(bytes: &[u8], node: Node) -> Option<String> {
+    let attribute_text = |attribute: Node, name: &str| -> Option<String> {
+        if attribute.kind() != "unary_operator" {
+            return None;
+        }
+        let call = attribute.child_by_field_name("operand")?;
+        let target = call.child_by_field_name("target")?;
+        if text(bytes, target) != name {
+            return None;
+        }
+        let arguments = call.named_children(&mut call.walk()).find(|child| child.kind() == "arguments")?;
+        let string = arguments.named_child(0)?;
+        (string.kind() == "string").then(|| dedent(&literal_text(&text(bytes, string), usize::MAX)))
+    };
+    let found = match node.prev_named_sibling().and_then(|previous| attribute_text(previous, "doc")) {
+        Some(doc) => Some(doc),
+        None => {
+            let block = node.named_children(&mut node.walk()).find(|child| child.kind() == "do_block")?;
+            let first = block.named_children(&mut block.walk()).find(|child| child.kind() != "comment")?;
+            attribute_text(first, "moduledoc")
+        }
+    };
+    found.filter(|doc| !doc.is_empty()).map(|doc| truncate(doc, MAX_DOC_BYTES))
 }
 
 fn docstring(bytes: &[u8], node: Node) -> Option<String> {

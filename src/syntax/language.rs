@@ -69,6 +69,9 @@ pub enum DocStyle {
     PrecedingComments,
     /// A string literal as the first statement of the body (Python).
     Docstring,
+    /// A `@doc "…"` attribute just before the definition, or `@moduledoc` first in a module's body
+    /// (Elixir); else comments directly above.
+    DocAttribute,
     /// No documentation (plain text).
     None,
 }
@@ -197,6 +200,12 @@ languages! {
         lsp_ids: &["scala"], nvim_filetypes: &["scala", "sbt"], helix_names: &["scala"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_scala::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/scala/tags.scm"), include_str!("../../grammars/scala/facts.scm")],
+    }
+    Elixir {
+        name: "elixir", title: "Elixir", extensions: &["ex", "exs"], file_names: &[],
+        lsp_ids: &["elixir"], nvim_filetypes: &["elixir"], helix_names: &["elixir"],
+        doc_style: DocStyle::DocAttribute, grammar: Some(|| tree_sitter_elixir::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/elixir/tags.scm"), include_str!("../../grammars/elixir/facts.scm")],
     }
 }
 

@@ -45,6 +45,7 @@ const LANGUAGES = [
   'kotlin',
   'swift',
   'scala',
+  'elixir',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
