@@ -305,6 +305,21 @@ fn elixir(functions: &[Function]) -> String {
     out
 }
 
+fn haskell(functions: &[Function]) -> String {
+    generate(
+        "module Gen where\n\nimport Data.List (sort)\n\ndata Point = Point { px :: Int }\n\n",
+        functions,
+        |name, params, body| {
+            let types: String = params.iter().map(|_| "Int -> ").collect();
+            let params: String = params.iter().map(|p| format!(" {p}")).collect();
+            format!(
+                "{name} :: {types}Int\n{name}{params} = 0\n  where\n{}",
+                lines(body, |i, n| format!("    v{i} = {n}\n"))
+            )
+        },
+    )
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -317,6 +332,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Haskell => haskell(functions),
         Language::Elixir => elixir(functions),
         Language::Scala => scala(functions),
         Language::Swift => swift(functions),

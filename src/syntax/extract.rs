@@ -99,6 +99,10 @@ pub(crate) enum Role {
     Test,
     TestName,
     Comment,
+    /// A definition's separate signature (Haskell's `load :: Store -> Cookie -> Session` above its
+    /// equations): the signature text, where the doc is looked up, the start of the span, and the
+    /// definition's part of the interface hash.
+    Signature,
     /// Captures used only by predicates: names starting with `_`.
     Predicate,
 }
@@ -119,6 +123,7 @@ pub(crate) fn role_of(capture: &str) -> Option<Role> {
         ("test", "") => Role::Test,
         ("test", "name") => Role::TestName,
         ("comment", "") => Role::Comment,
+        ("signature", "") => Role::Signature,
         _ => return None,
     })
 }
@@ -154,6 +159,8 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     let mut imports: Vec<Import> = Vec::new();
     let mut import_nodes: HashMap<usize, ()> = HashMap::new();
     let mut comments: Vec<Node> = Vec::new();
+    // Keyed by the definition's name node, like `definitions`.
+    let mut signatures: HashMap<usize, Node> = HashMap::new();
 
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(query, root, bytes);
@@ -167,6 +174,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         let mut message: Option<Node> = None;
         let mut test: Option<Node> = None;
         let mut test_name: Option<Node> = None;
+        let mut signature_node: Option<Node> = None;
         for capture in m.captures() {
             let node = capture.node;
             match roles[capture.index as usize] {
@@ -180,18 +188,27 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
                 Role::Test => test = Some(node),
                 Role::TestName => test_name = Some(node),
                 Role::Comment => comments.push(node),
+                Role::Signature => signature_node = Some(node),
                 Role::Predicate => {}
             }
         }
         if let (Some((node, kind)), Some(name)) = (def, name) {
-            match definitions.entry(name.start_byte()) {
+            let wins = match definitions.entry(name.start_byte()) {
                 Entry::Vacant(slot) => {
                     slot.insert((m.pattern_index, node, kind, name));
+                    true
                 }
                 Entry::Occupied(mut slot) if slot.get().0 > m.pattern_index => {
                     slot.insert((m.pattern_index, node, kind, name));
+                    true
                 }
-                Entry::Occupied(_) => {}
+                Entry::Occupied(_) => false,
+            };
+            if wins {
+                match signature_node {
+                    Some(sig) => signatures.insert(name.start_byte(), sig),
+                    None => signatures.remove(&name.start_byte()),
+                };
             }
         } else if let (Some((_, kind)), Some(name)) = (reference, name) {
             match references.entry(name.start_byte()) {
@@ -247,18 +264,28 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     let line_starts = line_starts(bytes);
     let mut facts_definitions: Vec<Definition> = definitions
         .iter()
-        .map(|&(node, kind, name)| Definition {
-            name: text(bytes, name).into_owned(),
-            kind,
-            span: trimmed_span(bytes, node),
-            signature: signature(bytes, node, &comments),
-            doc: doc(bytes, language, node, &comments, &line_starts),
-            parent: None,
+        .map(|&(node, kind, name)| match signatures.get(&name.start_byte()) {
+            Some(&sig) => Definition {
+                name: text(bytes, name).into_owned(),
+                kind,
+                span: Span { start_byte: sig.start_byte() as u32, start: span(sig).start, ..trimmed_span(bytes, node) },
+                signature: collapse_whitespace(&text(bytes, sig), MAX_SIGNATURE_BYTES),
+                doc: doc(bytes, language, sig, &comments, &line_starts),
+                parent: None,
+            },
+            None => Definition {
+                name: text(bytes, name).into_owned(),
+                kind,
+                span: trimmed_span(bytes, node),
+                signature: signature(bytes, node, &comments),
+                doc: doc(bytes, language, node, &comments, &line_starts),
+                parent: None,
+            },
         })
         .collect();
     assign_parents(&mut facts_definitions);
 
-    let interface_hash = interface_hash(bytes, &definitions, &comments);
+    let interface_hash = interface_hash(bytes, &definitions, &signatures, &comments);
 
     // A definition's own name is not a reference to it.
     for (_, _, name) in &definitions {
@@ -624,7 +651,12 @@ fn clean_comment(comment: &str) -> String {
 }
 
 /// See `FileFacts::interface_hash`.
-fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments: &[Node]) -> Digest {
+fn interface_hash(
+    bytes: &[u8],
+    definitions: &[(Node, DefKind, Node)],
+    signatures: &HashMap<usize, Node>,
+    comments: &[Node],
+) -> Digest {
     let bodies = merge_ranges(
         definitions
             .iter()
@@ -648,6 +680,15 @@ fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments:
         .iter()
         .filter(|(node, _, _)| !inside(&bodies, node.start_byte()))
         .map(|(node, kind, name)| {
+            if let Some(sig) = signatures.get(&name.start_byte()) {
+                // A separate signature is the definition's whole interface (its equations are body).
+                return format!(
+                    "{}\u{1f}{}\u{1f}{}",
+                    kind.name(),
+                    text(bytes, *name),
+                    text(bytes, *sig).split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
             let mut kept = String::new();
             let (start, end) = (node.start_byte(), node.end_byte());
             let mut at = start;

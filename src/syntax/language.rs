@@ -207,6 +207,12 @@ languages! {
         doc_style: DocStyle::DocAttribute, grammar: Some(|| tree_sitter_elixir::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/elixir/tags.scm"), include_str!("../../grammars/elixir/facts.scm")],
     }
+    Haskell {
+        name: "haskell", title: "Haskell", extensions: &["hs", "hs-boot"], file_names: &[],
+        lsp_ids: &["haskell"], nvim_filetypes: &["haskell"], helix_names: &["haskell"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_haskell::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/haskell/tags.scm"), include_str!("../../grammars/haskell/facts.scm")],
+    }
 }
 
 impl Language {

@@ -46,6 +46,7 @@ const LANGUAGES = [
   'swift',
   'scala',
   'elixir',
+  'haskell',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
