@@ -320,6 +320,18 @@ fn haskell(functions: &[Function]) -> String {
     )
 }
 
+fn ocaml(functions: &[Function]) -> String {
+    generate("open Printf\n\ntype point = { x : int }\n\n", functions, |name, params, body| {
+        // Without parameters `let f : int = …` is a value, not a function: take a unit parameter then.
+        let params: String = if params.is_empty() {
+            " ()".to_string()
+        } else {
+            params.iter().map(|p| format!(" ({p} : int)")).collect()
+        };
+        format!("let {name}{params} : int =\n{}  0\n", lines(body, |i, n| format!("  let v{i} = {n} in\n")))
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -332,6 +344,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::OCaml => ocaml(functions),
         Language::Haskell => haskell(functions),
         Language::Elixir => elixir(functions),
         Language::Scala => scala(functions),

@@ -576,6 +576,8 @@ const WRAPPERS: &[&str] = &[
     "ambient_declaration",
     "assignment_expression",
     "expression_statement",
+    // OCaml: `let f x = …` is a value_definition around the let_binding that is the definition.
+    "value_definition",
 ];
 
 fn preceding_comments(bytes: &[u8], node: Node, comments: &[Node], line_starts: &[usize]) -> Option<String> {
@@ -761,7 +763,7 @@ fn todo_in_line(line: &str, at_line: u32) -> Option<Todo> {
     TODO_TAGS.iter().find_map(|tag| {
         let at = find_tag(line, tag)?;
         let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
-        let rest = rest.trim().trim_end_matches("*/").trim();
+        let rest = rest.trim().trim_end_matches("*/").trim_end_matches("*)").trim_end_matches("-}").trim();
         Some(Todo { tag: tag.to_string(), text: truncate(rest.to_string(), 200), line: at_line })
     })
 }

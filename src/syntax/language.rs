@@ -213,6 +213,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_haskell::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/haskell/tags.scm"), include_str!("../../grammars/haskell/facts.scm")],
     }
+    OCaml {
+        name: "ocaml", title: "OCaml", extensions: &["ml"], file_names: &[],
+        lsp_ids: &["ocaml"], nvim_filetypes: &["ocaml"], helix_names: &["ocaml"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML.into()),
+        queries: &[include_str!("../../grammars/ocaml/tags.scm"), include_str!("../../grammars/ocaml/facts.scm")],
+    }
 }
 
 impl Language {

@@ -47,6 +47,7 @@ const LANGUAGES = [
   'scala',
   'elixir',
   'haskell',
+  'ocaml',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
