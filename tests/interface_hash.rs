@@ -332,6 +332,21 @@ fn ocaml(functions: &[Function]) -> String {
     })
 }
 
+fn zig(functions: &[Function]) -> String {
+    generate(
+        "const std = @import(\"std\");\n\npub const Point = struct {\n    x: i64,\n};\n\n",
+        functions,
+        |name, params, body| {
+            let params: Vec<String> = params.iter().map(|p| format!("{p}: i64")).collect();
+            format!(
+                "pub fn {name}({}) i64 {{\n{}    return 0;\n}}\n",
+                params.join(", "),
+                lines(body, |i, n| format!("    const v{i}: i64 = {n};\n"))
+            )
+        },
+    )
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -344,6 +359,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Zig => zig(functions),
         Language::OCaml => ocaml(functions),
         Language::Haskell => haskell(functions),
         Language::Elixir => elixir(functions),

@@ -219,6 +219,12 @@ languages! {
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML.into()),
         queries: &[include_str!("../../grammars/ocaml/tags.scm"), include_str!("../../grammars/ocaml/facts.scm")],
     }
+    Zig {
+        name: "zig", title: "Zig", extensions: &["zig"], file_names: &[],
+        lsp_ids: &["zig"], nvim_filetypes: &["zig"], helix_names: &["zig"],
+        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_zig::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/zig/tags.scm"), include_str!("../../grammars/zig/facts.scm")],
+    }
 }
 
 impl Language {

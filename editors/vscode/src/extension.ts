@@ -48,6 +48,7 @@ const LANGUAGES = [
   'elixir',
   'haskell',
   'ocaml',
+  'zig',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
