@@ -347,6 +347,18 @@ fn zig(functions: &[Function]) -> String {
     )
 }
 
+/// Markdown: a section per function, its parameters in the heading, its body as prose. Prose edits
+/// keep the interface hash (a heading is a section's interface), heading edits change it.
+fn markdown(functions: &[Function]) -> String {
+    generate("# Gen\n\nSee `Point` in [the source](src/point.rs).\n\n", functions, |name, params, body| {
+        format!(
+            "## {name}({})\n\n{}\n",
+            params.join(", "),
+            lines(body, |i, n| format!("Step {i} takes {n} seconds.\n"))
+        )
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -359,6 +371,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Go => go(functions),
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
+        Language::Markdown => markdown(functions),
         Language::Zig => zig(functions),
         Language::OCaml => ocaml(functions),
         Language::Haskell => haskell(functions),
@@ -460,7 +473,7 @@ fn every_language_with_a_grammar_is_generated() {
                 .unwrap_or_else(|| panic!("no generator for {} in tests/interface_hash.rs", language.name()));
             let facts = extract(source.as_bytes(), language);
             assert!(
-                facts.definitions.iter().any(|d| d.name == "f_a"),
+                facts.definitions.iter().any(|d| d.name.starts_with("f_a")),
                 "the generated {} function is a definition:\n{source}",
                 language.name()
             );

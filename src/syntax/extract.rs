@@ -103,6 +103,9 @@ pub(crate) enum Role {
     /// equations): the signature text, where the doc is looked up, the start of the span, and the
     /// definition's part of the interface hash.
     Signature,
+    /// Prose with inline markup (Markdown): its code spans become references, its links to files
+    /// imports, and its TODO/FIXME lines todos.
+    Inline,
     /// Captures used only by predicates: names starting with `_`.
     Predicate,
 }
@@ -124,6 +127,7 @@ pub(crate) fn role_of(capture: &str) -> Option<Role> {
         ("test", "name") => Role::TestName,
         ("comment", "") => Role::Comment,
         ("signature", "") => Role::Signature,
+        ("inline", "") => Role::Inline,
         _ => return None,
     })
 }
@@ -161,6 +165,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     let mut comments: Vec<Node> = Vec::new();
     // Keyed by the definition's name node, like `definitions`.
     let mut signatures: HashMap<usize, Node> = HashMap::new();
+    let mut inlines: Vec<Node> = Vec::new();
 
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(query, root, bytes);
@@ -189,6 +194,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
                 Role::TestName => test_name = Some(node),
                 Role::Comment => comments.push(node),
                 Role::Signature => signature_node = Some(node),
+                Role::Inline => inlines.push(node),
                 Role::Predicate => {}
             }
         }
@@ -295,6 +301,13 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         .into_values()
         .map(|(_, node, kind)| Reference { name: text(bytes, node).into_owned(), kind, span: span(node) })
         .collect();
+    let mut todos = todos(bytes, &comments);
+    inlines.sort_by_key(|node| node.start_byte());
+    inlines.dedup_by_key(|node| node.start_byte());
+    for node in &inlines {
+        scan_inline(bytes, node.start_byte(), node.end_byte(), &line_starts, &mut references, &mut imports, &mut todos);
+    }
+    todos.sort_by_key(|todo| todo.line);
     references.sort_by_key(|r| r.span.start_byte);
 
     let mut error_sites: Vec<ErrorSite> = error_sites
@@ -320,7 +333,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         imports,
         error_sites: Vec::new(),
         tests: Vec::new(),
-        todos: todos(bytes, &comments),
+        todos,
     };
     for site in &mut error_sites {
         site.definition = facts.enclosing_definition(&site.span);
@@ -335,6 +348,118 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     facts.tests = tests;
     facts.imports.sort_by_key(|i| i.span.start_byte);
     facts
+}
+
+/// Scans prose (a Markdown `inline` node, `bytes[start..end]`) for what names code: a code span that
+/// looks like an identifier path (`SessionStore::load`, `verify_cookie()`, `cfg.max_age`) is a
+/// reference to each of its identifiers; one that names a file (`reverie.toml`) and a link to a
+/// relative target (`[loader](src/config.rs#L10)`) are imports. TODO/FIXME lines become todos.
+fn scan_inline(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    line_starts: &[usize],
+    references: &mut Vec<Reference>,
+    imports: &mut Vec<Import>,
+    todos: &mut Vec<Todo>,
+) {
+    let text = String::from_utf8_lossy(&bytes[start..end]);
+    let span_of = |from: usize, to: usize| -> Span {
+        let point = |at: usize| {
+            let line = line_starts.partition_point(|&s| s <= at).saturating_sub(1);
+            Point { line: line as u32, column: (at - line_starts[line]) as u32 }
+        };
+        Span { start_byte: from as u32, end_byte: to as u32, start: point(from), end: point(to) }
+    };
+    let mut at = 0;
+    while let Some(found) = text[at..].find(['`', '[']) {
+        let open = at + found;
+        if text[open..].starts_with('`') {
+            let ticks = text[open..].chars().take_while(|&c| c == '`').count();
+            let fence = "`".repeat(ticks);
+            let Some(close) = text[open + ticks..].find(&fence) else { break };
+            let content_start = open + ticks;
+            let content = &text[content_start..content_start + close];
+            let trimmed = content.trim();
+            let offset = start + content_start + (content.len() - content.trim_start().len());
+            if names_a_file(trimmed) {
+                imports.push(Import { path: trimmed.to_string(), span: span_of(offset, offset + trimmed.len()) });
+            } else if let Some(segments) = identifier_path(trimmed) {
+                for (segment_at, segment) in segments {
+                    let from = offset + segment_at;
+                    references.push(Reference {
+                        name: segment.to_string(),
+                        kind: RefKind::Name,
+                        span: span_of(from, from + segment.len()),
+                    });
+                }
+            }
+            at = content_start + close + ticks;
+        } else {
+            // [text](target): the text may hold code spans of its own, so only the target is skipped.
+            let Some(close) = text[open..].find("](") else {
+                at = open + 1;
+                continue;
+            };
+            let target_start = open + close + 2;
+            let Some(target_len) = text[target_start..].find(')') else { break };
+            let target = text[target_start..target_start + target_len].trim();
+            let path = target.split(['#', ' ']).next().unwrap_or("");
+            let external = path.contains("://") || path.starts_with("mailto:") || path.is_empty();
+            if !external {
+                let from = start + target_start;
+                imports.push(Import { path: path.to_string(), span: span_of(from, from + path.len()) });
+            }
+            // Scan the link text too (for code spans), then continue after the target.
+            let label = &text[open + 1..open + close];
+            if label.contains('`') {
+                scan_inline(bytes, start + open + 1, start + open + close, line_starts, references, imports, todos);
+            }
+            at = target_start + target_len + 1;
+        }
+    }
+    let first_line = line_starts.partition_point(|&s| s <= start).saturating_sub(1) as u32;
+    for (offset, line) in text.lines().enumerate() {
+        if let Some(todo) = todo_in_line(line, first_line + offset as u32) {
+            todos.push(todo);
+        }
+    }
+}
+
+/// `reverie.toml`, `src/config.rs`: a code span naming a file of a language reverie keeps.
+fn names_a_file(span: &str) -> bool {
+    !span.contains(char::is_whitespace)
+        && span.contains('.')
+        && !span.starts_with('.')
+        && Language::from_path(std::path::Path::new(span)).is_some()
+}
+
+/// The identifiers of a code span that is an identifier path (`a::b`, `a.b`, `a->b`, `a#b`, an
+/// optional trailing `()`), with their byte offsets; `None` for anything else (commands, snippets).
+fn identifier_path(span: &str) -> Option<Vec<(usize, &str)>> {
+    let body = span.strip_suffix("()").unwrap_or(span);
+    if body.is_empty() || body.len() > 120 {
+        return None;
+    }
+    let mut segments = Vec::new();
+    let mut at = 0;
+    let bytes = body.as_bytes();
+    loop {
+        let start = at;
+        while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+            at += 1;
+        }
+        if at == start || bytes[start].is_ascii_digit() {
+            return None;
+        }
+        segments.push((start, &body[start..at]));
+        if at == bytes.len() {
+            return Some(segments);
+        }
+        let rest = &body[at..];
+        let separator = ["::", "->", ".", "#"].iter().find(|sep| rest.starts_with(**sep))?;
+        at += separator.len();
+    }
 }
 
 fn text<'a>(bytes: &'a [u8], node: Node) -> std::borrow::Cow<'a, str> {
@@ -508,8 +633,24 @@ fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_sta
         DocStyle::DocAttribute => {
             doc_attribute(bytes, node).or_else(|| preceding_comments(bytes, node, comments, line_starts))
         }
+        DocStyle::FirstParagraph => first_paragraph(bytes, node),
         DocStyle::None => None,
     }
+}
+
+/// The first paragraph of a Markdown section (`node` is the section or its heading).
+fn first_paragraph(bytes: &[u8], node: Node) -> Option<String> {
+    let paragraph = match node.kind() {
+        // A setext heading has no section of its own: the paragraph right after it.
+        "setext_heading" => node.next_named_sibling().filter(|next| next.kind() == "paragraph")?,
+        _ => {
+            let section =
+                if node.kind() == "section" { node } else { node.parent().filter(|p| p.kind() == "section")? };
+            section.named_children(&mut section.walk()).find(|child| child.kind() == "paragraph")?
+        }
+    };
+    let doc = collapse_whitespace(&text(bytes, paragraph), MAX_DOC_BYTES);
+    (!doc.is_empty()).then_some(doc)
 }
 
 /// Elixir's `@doc "…"` before a definition, or `@moduledoc "…"` first in a module's `do` block.
@@ -763,7 +904,13 @@ fn todo_in_line(line: &str, at_line: u32) -> Option<Todo> {
     TODO_TAGS.iter().find_map(|tag| {
         let at = find_tag(line, tag)?;
         let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
-        let rest = rest.trim().trim_end_matches("*/").trim_end_matches("*)").trim_end_matches("-}").trim();
+        let rest = rest
+            .trim()
+            .trim_end_matches("*/")
+            .trim_end_matches("*)")
+            .trim_end_matches("-}")
+            .trim_end_matches("-->")
+            .trim();
         Some(Todo { tag: tag.to_string(), text: truncate(rest.to_string(), 200), line: at_line })
     })
 }

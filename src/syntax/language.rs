@@ -72,6 +72,8 @@ pub enum DocStyle {
     /// A `@doc "…"` attribute just before the definition, or `@moduledoc` first in a module's body
     /// (Elixir); else comments directly above.
     DocAttribute,
+    /// The first paragraph of the section (Markdown).
+    FirstParagraph,
     /// No documentation (plain text).
     None,
 }
@@ -224,6 +226,12 @@ languages! {
         lsp_ids: &["zig"], nvim_filetypes: &["zig"], helix_names: &["zig"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_zig::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/zig/tags.scm"), include_str!("../../grammars/zig/facts.scm")],
+    }
+    Markdown {
+        name: "markdown", title: "Markdown", extensions: &["md", "markdown", "mdown", "mkd"], file_names: &[],
+        lsp_ids: &["markdown"], nvim_filetypes: &["markdown"], helix_names: &["markdown"],
+        doc_style: DocStyle::FirstParagraph, grammar: Some(|| tree_sitter_md::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/markdown/facts.scm")],
     }
 }
 

@@ -49,6 +49,7 @@ const LANGUAGES = [
   'haskell',
   'ocaml',
   'zig',
+  'markdown',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
