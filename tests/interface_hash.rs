@@ -372,6 +372,8 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Java => java(functions),
         Language::C | Language::Cpp => c(functions),
         Language::Markdown => markdown(functions),
+        // Plain text has no definitions: its interface hash is constant.
+        Language::Text => return None,
         Language::Zig => zig(functions),
         Language::OCaml => ocaml(functions),
         Language::Haskell => haskell(functions),

@@ -233,7 +233,39 @@ languages! {
         doc_style: DocStyle::FirstParagraph, grammar: Some(|| tree_sitter_md::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/markdown/facts.scm")],
     }
+    /// Text files people consider source or configuration but reverie has no grammar for: kept (for
+    /// full-text search and counts), with facts of only their size and TODO/FIXME lines.
+    Text {
+        name: "text", title: "",
+        extensions: &[
+            "txt", "rst", "adoc", "org", "tex", "toml", "yaml", "yml", "json", "jsonc", "json5", "cfg", "ini",
+            "conf", "properties", "sql", "proto", "graphql", "gql", "y", "yy", "l", "jq", "html", "htm", "xml",
+            "xsd", "css", "scss", "sass", "less", "vue", "svelte", "erb", "ejs", "hbs", "mustache", "j2", "jinja",
+            "cmake", "gradle", "mk", "mak", "m4", "ac", "am", "in", "bzl", "bazel", "star", "tf", "hcl", "nix",
+            "dockerfile", "containerfile", "pl", "pm", "r", "jl", "dart", "vim", "el", "clj", "cljs", "erl",
+            "hrl", "fs", "fsx", "nim", "cr", "groovy", "ps1", "bat", "cmd", "awk", "tcl", "mli",
+        ],
+        file_names: &[
+            "Makefile", "makefile", "GNUmakefile", "Dockerfile", "Containerfile", "Jenkinsfile", "Procfile",
+            "Justfile", "justfile", "BUILD", "WORKSPACE", "CODEOWNERS", "Caddyfile", "go.mod", "go.work",
+            "Pipfile",
+        ],
+        lsp_ids: &[], nvim_filetypes: &[], helix_names: &[],
+        doc_style: DocStyle::None, grammar: None, queries: &[],
+    }
 }
+
+/// Files that are not the project's text though their extension says so: lock files a tool writes
+/// and nobody reads, and reverie's own configuration (read by `config.rs`, not indexed).
+const NOT_PROJECT_FILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "pnpm-lock.yaml",
+    "composer.lock",
+    "deno.lock",
+    "flake.lock",
+    "reverie.toml",
+];
 
 impl Language {
     /// This language's entry in the table.
@@ -244,6 +276,9 @@ impl Language {
     /// The language of a file, from its name or extension; `None` for files reverie does not keep.
     pub fn from_path(path: &Path) -> Option<Language> {
         let file_name = path.file_name()?.to_str()?;
+        if NOT_PROJECT_FILES.contains(&file_name) {
+            return None;
+        }
         if let Some(spec) = SPECS.iter().find(|spec| spec.file_names.contains(&file_name)) {
             return Some(spec.language);
         }
@@ -327,6 +362,11 @@ mod tests {
         assert_eq!(Language::from_path(Path::new("x.hpp")), Some(Language::Cpp));
         assert_eq!(Language::from_path(Path::new("X.PY")), Some(Language::Python));
         assert_eq!(Language::from_path(Path::new("a.unknown-ext")), None);
+        assert_eq!(Language::from_path(Path::new("Makefile")), Some(Language::Text));
+        assert_eq!(Language::from_path(Path::new("conf/app.yaml")), Some(Language::Text));
+        assert_eq!(Language::from_path(Path::new("web/package.json")), Some(Language::Text));
+        assert_eq!(Language::from_path(Path::new("web/package-lock.json")), None);
+        assert_eq!(Language::from_path(Path::new("Gemfile")), Some(Language::Ruby));
         assert_eq!(Language::from_lsp_id("typescriptreact"), Some(Language::Tsx));
         assert_eq!(Language::from_lsp_id("jsx"), Some(Language::JavaScript));
         assert_eq!(Language::from_lsp_id("no-such-language"), None);
