@@ -229,7 +229,9 @@ languages! {
     }
     Markdown {
         name: "markdown", title: "Markdown", extensions: &["md", "markdown", "mdown", "mkd"], file_names: &[],
-        lsp_ids: &["markdown"], nvim_filetypes: &["markdown"], helix_names: &["markdown"],
+        // Not a Neovim filetype of the plugin: its answer window is a markdown scratch buffer, which the
+        // FileType autocommand would attach the server to. Markdown files are indexed from disk.
+        lsp_ids: &["markdown"], nvim_filetypes: &[], helix_names: &["markdown"],
         doc_style: DocStyle::FirstParagraph, grammar: Some(|| tree_sitter_md::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/markdown/facts.scm")],
     }
@@ -322,7 +324,7 @@ impl Language {
 
     /// The compiled query, built once per process; `None` for a language without a grammar. Panics
     /// only if a query shipped in `grammars/` does not compile against its grammar, which the
-    /// `every_query_compiles` test below checks for every language.
+    /// `every_grammar_loads_and_every_query_compiles` test below checks for every language.
     pub fn query(self) -> Option<&'static Query> {
         static QUERIES: OnceLock<Vec<OnceLock<Option<Query>>>> = OnceLock::new();
         let queries = QUERIES.get_or_init(|| SPECS.iter().map(|_| OnceLock::new()).collect());
