@@ -83,6 +83,7 @@ fn empty_facts(bytes: &[u8], language: Language) -> FileFacts {
         error_sites: Vec::new(),
         tests: Vec::new(),
         todos: Vec::new(),
+        text: super::text::text_docs(bytes, &[]),
     }
 }
 
@@ -334,6 +335,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         error_sites: Vec::new(),
         tests: Vec::new(),
         todos,
+        text: Vec::new(),
     };
     for site in &mut error_sites {
         site.definition = facts.enclosing_definition(&site.span);
@@ -347,6 +349,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     tests.sort_by_key(|t| t.span.start_byte);
     facts.tests = tests;
     facts.imports.sort_by_key(|i| i.span.start_byte);
+    facts.text = super::text::text_docs(bytes, &facts.definitions);
     facts
 }
 
@@ -429,9 +432,7 @@ fn scan_inline(
 /// `reverie.toml`, `src/config.rs`: a code span naming a file of a language reverie keeps.
 fn names_a_file(span: &str) -> bool {
     !span.contains(char::is_whitespace)
-        && span.contains('.')
-        && !span.starts_with('.')
-        && Language::from_path(std::path::Path::new(span)).is_some()
+        && span.rsplit_once('.').is_some_and(|(stem, ext)| !stem.is_empty() && Language::from_extension(ext).is_some())
 }
 
 /// The identifiers of a code span that is an identifier path (`a::b`, `a.b`, `a->b`, `a#b`, an
