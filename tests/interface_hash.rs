@@ -359,6 +359,14 @@ fn markdown(functions: &[Function]) -> String {
     })
 }
 
+/// An OCaml interface has no bodies: a body edit leaves it as it is; parameters are in the `val` type.
+fn ocaml_interface(functions: &[Function]) -> String {
+    generate("open Printf\n\ntype point = { x : int }\n\n", functions, |name, params, _body| {
+        let params: String = params.iter().map(|_| "int -> ").collect();
+        format!("val {name} : {params}int\n")
+    })
+}
+
 /// A generated source file for `language`, or `None` for a language without definitions to hash. No
 /// wildcard arm: a new language does not compile here until it has a generator.
 fn source(language: Language, functions: &[Function]) -> Option<String> {
@@ -376,6 +384,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Text => return None,
         Language::Zig => zig(functions),
         Language::OCaml => ocaml(functions),
+        Language::OCamlInterface => ocaml_interface(functions),
         Language::Haskell => haskell(functions),
         Language::Elixir => elixir(functions),
         Language::Scala => scala(functions),

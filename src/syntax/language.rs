@@ -245,7 +245,7 @@ languages! {
             "xsd", "css", "scss", "sass", "less", "vue", "svelte", "erb", "ejs", "hbs", "mustache", "j2", "jinja",
             "cmake", "gradle", "mk", "mak", "m4", "ac", "am", "in", "bzl", "bazel", "star", "tf", "hcl", "nix",
             "dockerfile", "containerfile", "pl", "pm", "r", "jl", "dart", "vim", "el", "clj", "cljs", "erl",
-            "hrl", "fs", "fsx", "nim", "cr", "groovy", "ps1", "bat", "cmd", "awk", "tcl", "mli",
+            "hrl", "fs", "fsx", "nim", "cr", "groovy", "ps1", "bat", "cmd", "awk", "tcl",
         ],
         file_names: &[
             "Makefile", "makefile", "GNUmakefile", "Dockerfile", "Containerfile", "Jenkinsfile", "Procfile",
@@ -254,6 +254,13 @@ languages! {
         ],
         lsp_ids: &[], nvim_filetypes: &[], helix_names: &[],
         doc_style: DocStyle::None, grammar: None, queries: &[],
+    }
+    OCamlInterface {
+        name: "ocaml-interface", title: "OCaml interfaces", extensions: &["mli"], file_names: &[],
+        lsp_ids: &["ocaml.interface"], nvim_filetypes: &["ocamlinterface"], helix_names: &["ocaml-interface"],
+        doc_style: DocStyle::PrecedingComments,
+        grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML_INTERFACE.into()),
+        queries: &[include_str!("../../grammars/ocaml/interface.scm")],
     }
 }
 

@@ -50,6 +50,7 @@ const LANGUAGES = [
   'ocaml',
   'zig',
   'markdown',
+  'ocaml.interface',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
