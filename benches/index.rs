@@ -12,11 +12,16 @@
 //! 3. incremental, on the Django .py file closest to 2,000 lines: re-extracting after a one-line body
 //!    edit in-process (full `extract`, and incremental `parse` with the edited old tree +
 //!    `extract_from_tree`), p50/p99 over REVERIE_BENCH_EDITS (default 200) edits; and end to end, the
-//!    edited file in a copy of the corpus re-indexed by `reverie index` (parsed must be 1).
+//!    edited file in a copy of the corpus re-indexed by `reverie index` (parsed must be 1);
+//! 4. per language, one real project each (`common/corpus.rs`), reduced to that language's files:
+//!    in-process extraction files/s and MB/s, cold `reverie index` and `ctags -R` on the same tree,
+//!    medians of N runs, and the languages whose extraction is over 2× slower than the median.
 //!
 //! Only std plus the crate's own dependencies (serde_json, tree-sitter, tempfile). Under `cargo test
 //! --benches` (no `--bench` argument) it does nothing.
 
+#[path = "common/corpus.rs"]
+mod corpus;
 #[path = "common/report.rs"]
 mod report;
 #[path = "common/setup.rs"]
@@ -64,6 +69,9 @@ fn main() {
     match django_root {
         Some(root) => bench_incremental(&ctx, &root, &mut summary),
         None => println!("\n(incremental section skipped: it runs on Django; REVERIE_BENCH_ONLY excludes it)"),
+    }
+    if ctx.only.as_ref().is_none_or(|only| only.split(',').any(|o| o.trim() == "languages")) {
+        bench_languages(&ctx);
     }
     summary.print();
 }
@@ -927,4 +935,115 @@ fn make_edit(original: &[u8], lines: &[usize], line: usize, k: usize) -> Edit {
         new_end_position: Point { row: line + 1, column: 0 },
     };
     Edit { line, bytes, input }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Section: per-language throughput, one corpus per language.
+
+struct LanguageRow {
+    language: &'static str,
+    label: String,
+    files: u64,
+    bytes: u64,
+    extract_secs: f64,
+    index_secs: f64,
+    ctags_secs: Option<f64>,
+}
+
+fn bench_languages(ctx: &Ctx) {
+    println!(
+        "\nPer language: extraction in-process, cold `reverie index` and `ctags -R` on the same tree ({} runs, medians)",
+        ctx.runs
+    );
+    let mut rows: Vec<LanguageRow> = Vec::new();
+    for language_corpus in corpus::language_corpora() {
+        let staging = ctx.tmp_dir("corpus-");
+        let root = match corpus::ensure(&language_corpus, &ctx.bench_dir, staging.path()) {
+            Ok(root) => root,
+            Err(err) => {
+                println!("  {}: no corpus ({err})", language_corpus.language.name());
+                continue;
+            }
+        };
+        let (files, bytes) = corpus::size_of(&root);
+        let sources: Vec<Vec<u8>> = walk_files(&root).iter().filter_map(|p| std::fs::read(p).ok()).collect();
+        let language = language_corpus.language;
+        let mut extract_runs = Vec::new();
+        let mut index_runs = Vec::new();
+        let mut ctags_runs = Vec::new();
+        for _ in 0..ctx.runs {
+            let started = Instant::now();
+            for source in &sources {
+                std::hint::black_box(syntax::extract(source, language));
+            }
+            extract_runs.push(started.elapsed().as_secs_f64());
+            let cache = ctx.tmp_dir("lang-cache-");
+            index_runs.push(reverie_index(ctx, &root, cache.path()).timed.secs);
+            if let Some(ctags_language) = language_corpus.ctags_language {
+                ctags_runs.push(ctags(ctx, ctags_language, &root, true).timed.secs);
+            }
+        }
+        rows.push(LanguageRow {
+            language: language.name(),
+            label: language_corpus.label(),
+            files,
+            bytes,
+            extract_secs: median(&extract_runs),
+            index_secs: median(&index_runs),
+            ctags_secs: (!ctags_runs.is_empty()).then(|| median(&ctags_runs)),
+        });
+    }
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "  {:<8} {:<36} {:>6} {:>8} {:>11} {:>10} {:>9} {:>10} {:>8} {:>7}",
+        "language", "corpus", "files", "MB", "extract/s", "extr MB/s", "index s", "idx MB/s", "ctags s", "×ctags"
+    );
+    let megabytes = |b: u64| b as f64 / 1e6;
+    for row in &rows {
+        println!(
+            "  {:<8} {:<36} {:>6} {:>8.2} {:>11.0} {:>10.2} {:>9.3} {:>10.2} {:>8} {:>7}",
+            row.language,
+            row.label,
+            row.files,
+            megabytes(row.bytes),
+            row.files as f64 / row.extract_secs,
+            megabytes(row.bytes) / row.extract_secs,
+            row.index_secs,
+            megabytes(row.bytes) / row.index_secs,
+            row.ctags_secs.map_or("-".to_string(), |s| format!("{s:.3}")),
+            row.ctags_secs.map_or("-".to_string(), |s| format!("{:.1}", row.index_secs / s)),
+        );
+    }
+    let rates: Vec<f64> = rows.iter().map(|r| megabytes(r.bytes) / r.extract_secs).collect();
+    let median_rate = median(&rates);
+    println!("  median extraction: {median_rate:.2} MB/s");
+    for (row, rate) in rows.iter().zip(&rates) {
+        if *rate * 2.0 < median_rate {
+            println!(
+                "  SLOW: {} extracts at {rate:.2} MB/s, {:.1}× slower than the median",
+                row.language,
+                median_rate / rate
+            );
+        }
+    }
+}
+
+/// Every file under `root` except the corpus marker.
+fn walk_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() && !path.ends_with(".complete") => files.push(path),
+                _ => {}
+            }
+        }
+    }
+    files.sort();
+    files
 }

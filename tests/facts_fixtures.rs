@@ -54,7 +54,7 @@ fn facts_match_fixtures() {
 #[test]
 fn every_language_has_a_fixture() {
     let sources = fixture_sources();
-    for language in Language::ALL {
+    for &language in Language::ALL {
         assert!(
             sources.iter().any(|s| Language::from_path(s) == Some(language)),
             "no fixture for {} under tests/fixtures/facts/",

@@ -113,19 +113,10 @@ pub fn did_open(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     session.send(Event::Buffer(doc.uri.as_str().to_string()));
 }
 
+/// The language of an open document from the `languageId` the editor sent (VS Code's ids, Neovim's
+/// filetypes, Helix's language names), by the language table.
 fn language_from_id(id: &str) -> Option<Language> {
-    Some(match id {
-        "rust" => Language::Rust,
-        "python" => Language::Python,
-        "javascript" | "javascriptreact" => Language::JavaScript,
-        "typescript" => Language::TypeScript,
-        "typescriptreact" => Language::Tsx,
-        "go" => Language::Go,
-        "java" => Language::Java,
-        "c" => Language::C,
-        "cpp" => Language::Cpp,
-        _ => return None,
-    })
+    Language::from_lsp_id(id)
 }
 
 /// Applies the edits in the order received, before any `.await` (see the architecture's "one writer").

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::OnceLock;
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Parser, QueryCursor, Tree};
+use tree_sitter::{Node, Parser, Query, QueryCursor, Tree};
 
 /// Longest signature kept, in bytes; longer ones end with `…`.
 const MAX_SIGNATURE_BYTES: usize = 240;
@@ -25,6 +25,9 @@ const MAX_MESSAGE_BYTES: usize = 400;
 
 /// Extracts the facts of `bytes` written in `language`.
 pub fn extract(bytes: &[u8], language: Language) -> FileFacts {
+    if language.grammar().is_none() {
+        return text_facts(bytes, language);
+    }
     match parse(bytes, language, None) {
         Some(tree) => extract_from_tree(bytes, language, &tree),
         None => empty_facts(bytes, language),
@@ -32,22 +35,38 @@ pub fn extract(bytes: &[u8], language: Language) -> FileFacts {
 }
 
 /// Parses `bytes`, reusing `old_tree` (already edited with `Tree::edit`) for an incremental parse.
-/// `None` only if tree-sitter gives up, which it does not do without a timeout or cancellation flag.
+/// `None` for a language without a grammar (plain text), otherwise only if tree-sitter gives up, which
+/// it does not do without a timeout or cancellation flag.
 pub fn parse(bytes: &[u8], language: Language, old_tree: Option<&Tree>) -> Option<Tree> {
     thread_local! {
         static PARSERS: RefCell<HashMap<Language, Parser>> = RefCell::new(HashMap::new());
     }
+    let grammar = language.grammar()?;
     PARSERS.with(|parsers| {
         let mut parsers = parsers.borrow_mut();
         let parser = parsers.entry(language).or_insert_with(|| {
             let mut parser = Parser::new();
             parser
-                .set_language(&language.grammar())
+                .set_language(&grammar)
                 .unwrap_or_else(|err| panic!("grammar for {} does not load: {err}", language.name()));
             parser
         });
         parser.parse(bytes, old_tree)
     })
+}
+
+/// The facts of a file reverie keeps without a grammar: its size and its TODO/FIXME lines (any line
+/// with the tag as a whole word counts, since there is no telling comments from text).
+fn text_facts(bytes: &[u8], language: Language) -> FileFacts {
+    let mut facts = empty_facts(bytes, language);
+    facts.has_syntax_errors = false;
+    let text = String::from_utf8_lossy(bytes);
+    for (line, content) in text.lines().enumerate() {
+        if let Some(todo) = todo_in_line(content, line as u32) {
+            facts.todos.push(todo);
+        }
+    }
+    facts
 }
 
 fn empty_facts(bytes: &[u8], language: Language) -> FileFacts {
@@ -81,6 +100,13 @@ pub(crate) enum Role {
     Test,
     TestName,
     Comment,
+    /// A definition's separate signature (Haskell's `load :: Store -> Cookie -> Session` above its
+    /// equations): the signature text, where the doc is looked up, the start of the span, and the
+    /// definition's part of the interface hash.
+    Signature,
+    /// Prose with inline markup (Markdown): its code spans become references, its links to files
+    /// imports, and its TODO/FIXME lines todos.
+    Inline,
     /// Captures used only by predicates: names starting with `_`.
     Predicate,
 }
@@ -101,15 +127,17 @@ pub(crate) fn role_of(capture: &str) -> Option<Role> {
         ("test", "") => Role::Test,
         ("test", "name") => Role::TestName,
         ("comment", "") => Role::Comment,
+        ("signature", "") => Role::Signature,
+        ("inline", "") => Role::Inline,
         _ => return None,
     })
 }
 
-fn roles(language: Language) -> &'static [Role] {
-    static ROLES: [OnceLock<Vec<Role>>; 9] = [const { OnceLock::new() }; 9];
-    ROLES[language as usize].get_or_init(|| {
-        language
-            .query()
+fn roles(language: Language, query: &Query) -> &'static [Role] {
+    static ROLES: OnceLock<Vec<OnceLock<Vec<Role>>>> = OnceLock::new();
+    let roles = ROLES.get_or_init(|| Language::ALL.iter().map(|_| OnceLock::new()).collect());
+    roles[language as usize].get_or_init(|| {
+        query
             .capture_names()
             .iter()
             .map(|name| {
@@ -121,8 +149,10 @@ fn roles(language: Language) -> &'static [Role] {
 
 /// Extracts facts from an already parsed tree (the language server keeps trees of open buffers).
 pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileFacts {
-    let query = language.query();
-    let roles = roles(language);
+    let Some(query) = language.query() else {
+        return text_facts(bytes, language);
+    };
+    let roles = roles(language, query);
     let root = tree.root_node();
 
     // Keyed by the start byte of the name/message/test node, so that the same node matched by
@@ -134,6 +164,9 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     let mut imports: Vec<Import> = Vec::new();
     let mut import_nodes: HashMap<usize, ()> = HashMap::new();
     let mut comments: Vec<Node> = Vec::new();
+    // Keyed by the definition's name node, like `definitions`.
+    let mut signatures: HashMap<usize, Node> = HashMap::new();
+    let mut inlines: Vec<Node> = Vec::new();
 
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(query, root, bytes);
@@ -147,6 +180,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         let mut message: Option<Node> = None;
         let mut test: Option<Node> = None;
         let mut test_name: Option<Node> = None;
+        let mut signature_node: Option<Node> = None;
         for capture in m.captures() {
             let node = capture.node;
             match roles[capture.index as usize] {
@@ -160,18 +194,28 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
                 Role::Test => test = Some(node),
                 Role::TestName => test_name = Some(node),
                 Role::Comment => comments.push(node),
+                Role::Signature => signature_node = Some(node),
+                Role::Inline => inlines.push(node),
                 Role::Predicate => {}
             }
         }
         if let (Some((node, kind)), Some(name)) = (def, name) {
-            match definitions.entry(name.start_byte()) {
+            let wins = match definitions.entry(name.start_byte()) {
                 Entry::Vacant(slot) => {
                     slot.insert((m.pattern_index, node, kind, name));
+                    true
                 }
                 Entry::Occupied(mut slot) if slot.get().0 > m.pattern_index => {
                     slot.insert((m.pattern_index, node, kind, name));
+                    true
                 }
-                Entry::Occupied(_) => {}
+                Entry::Occupied(_) => false,
+            };
+            if wins {
+                match signature_node {
+                    Some(sig) => signatures.insert(name.start_byte(), sig),
+                    None => signatures.remove(&name.start_byte()),
+                };
             }
         } else if let (Some((_, kind)), Some(name)) = (reference, name) {
             match references.entry(name.start_byte()) {
@@ -187,7 +231,10 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         if let Some(node) = import {
             if import_paths.is_empty() {
                 if import_nodes.insert(node.start_byte(), ()).is_none() {
-                    imports.push(Import { path: collapse_whitespace(&text(bytes, node), 200), span: span(node) });
+                    // The statement's text, less the keyword: `import a.b.{C, D}` → `a.b.{C, D}`.
+                    let statement = text(bytes, node);
+                    let path = statement.strip_prefix("import ").unwrap_or(&statement);
+                    imports.push(Import { path: collapse_whitespace(path, 200), span: span(node) });
                 }
             } else {
                 for path in import_paths {
@@ -224,18 +271,28 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     let line_starts = line_starts(bytes);
     let mut facts_definitions: Vec<Definition> = definitions
         .iter()
-        .map(|&(node, kind, name)| Definition {
-            name: text(bytes, name).into_owned(),
-            kind,
-            span: trimmed_span(bytes, node),
-            signature: signature(bytes, node, &comments),
-            doc: doc(bytes, language, node, &comments, &line_starts),
-            parent: None,
+        .map(|&(node, kind, name)| match signatures.get(&name.start_byte()) {
+            Some(&sig) => Definition {
+                name: text(bytes, name).into_owned(),
+                kind,
+                span: Span { start_byte: sig.start_byte() as u32, start: span(sig).start, ..trimmed_span(bytes, node) },
+                signature: collapse_whitespace(&text(bytes, sig), MAX_SIGNATURE_BYTES),
+                doc: doc(bytes, language, sig, &comments, &line_starts),
+                parent: None,
+            },
+            None => Definition {
+                name: text(bytes, name).into_owned(),
+                kind,
+                span: trimmed_span(bytes, node),
+                signature: signature(bytes, node, &comments),
+                doc: doc(bytes, language, node, &comments, &line_starts),
+                parent: None,
+            },
         })
         .collect();
     assign_parents(&mut facts_definitions);
 
-    let interface_hash = interface_hash(bytes, &definitions, &comments);
+    let interface_hash = interface_hash(bytes, &definitions, &signatures, &comments);
 
     // A definition's own name is not a reference to it.
     for (_, _, name) in &definitions {
@@ -245,6 +302,13 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         .into_values()
         .map(|(_, node, kind)| Reference { name: text(bytes, node).into_owned(), kind, span: span(node) })
         .collect();
+    let mut todos = todos(bytes, &comments);
+    inlines.sort_by_key(|node| node.start_byte());
+    inlines.dedup_by_key(|node| node.start_byte());
+    for node in &inlines {
+        scan_inline(bytes, node.start_byte(), node.end_byte(), &line_starts, &mut references, &mut imports, &mut todos);
+    }
+    todos.sort_by_key(|todo| todo.line);
     references.sort_by_key(|r| r.span.start_byte);
 
     let mut error_sites: Vec<ErrorSite> = error_sites
@@ -270,7 +334,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         imports,
         error_sites: Vec::new(),
         tests: Vec::new(),
-        todos: todos(bytes, &comments),
+        todos,
         text: Vec::new(),
     };
     for site in &mut error_sites {
@@ -287,6 +351,116 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     facts.imports.sort_by_key(|i| i.span.start_byte);
     facts.text = super::text::text_docs(bytes, &facts.definitions);
     facts
+}
+
+/// Scans prose (a Markdown `inline` node, `bytes[start..end]`) for what names code: a code span that
+/// looks like an identifier path (`SessionStore::load`, `verify_cookie()`, `cfg.max_age`) is a
+/// reference to each of its identifiers; one that names a file (`reverie.toml`) and a link to a
+/// relative target (`[loader](src/config.rs#L10)`) are imports. TODO/FIXME lines become todos.
+fn scan_inline(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    line_starts: &[usize],
+    references: &mut Vec<Reference>,
+    imports: &mut Vec<Import>,
+    todos: &mut Vec<Todo>,
+) {
+    let text = String::from_utf8_lossy(&bytes[start..end]);
+    let span_of = |from: usize, to: usize| -> Span {
+        let point = |at: usize| {
+            let line = line_starts.partition_point(|&s| s <= at).saturating_sub(1);
+            Point { line: line as u32, column: (at - line_starts[line]) as u32 }
+        };
+        Span { start_byte: from as u32, end_byte: to as u32, start: point(from), end: point(to) }
+    };
+    let mut at = 0;
+    while let Some(found) = text[at..].find(['`', '[']) {
+        let open = at + found;
+        if text[open..].starts_with('`') {
+            let ticks = text[open..].chars().take_while(|&c| c == '`').count();
+            let fence = "`".repeat(ticks);
+            let Some(close) = text[open + ticks..].find(&fence) else { break };
+            let content_start = open + ticks;
+            let content = &text[content_start..content_start + close];
+            let trimmed = content.trim();
+            let offset = start + content_start + (content.len() - content.trim_start().len());
+            if names_a_file(trimmed) {
+                imports.push(Import { path: trimmed.to_string(), span: span_of(offset, offset + trimmed.len()) });
+            } else if let Some(segments) = identifier_path(trimmed) {
+                for (segment_at, segment) in segments {
+                    let from = offset + segment_at;
+                    references.push(Reference {
+                        name: segment.to_string(),
+                        kind: RefKind::Name,
+                        span: span_of(from, from + segment.len()),
+                    });
+                }
+            }
+            at = content_start + close + ticks;
+        } else {
+            // [text](target): the text may hold code spans of its own, so only the target is skipped.
+            let Some(close) = text[open..].find("](") else {
+                at = open + 1;
+                continue;
+            };
+            let target_start = open + close + 2;
+            let Some(target_len) = text[target_start..].find(')') else { break };
+            let target = text[target_start..target_start + target_len].trim();
+            let path = target.split(['#', ' ']).next().unwrap_or("");
+            let external = path.contains("://") || path.starts_with("mailto:") || path.is_empty();
+            if !external {
+                let from = start + target_start;
+                imports.push(Import { path: path.to_string(), span: span_of(from, from + path.len()) });
+            }
+            // Scan the link text too (for code spans), then continue after the target.
+            let label = &text[open + 1..open + close];
+            if label.contains('`') {
+                scan_inline(bytes, start + open + 1, start + open + close, line_starts, references, imports, todos);
+            }
+            at = target_start + target_len + 1;
+        }
+    }
+    let first_line = line_starts.partition_point(|&s| s <= start).saturating_sub(1) as u32;
+    for (offset, line) in text.lines().enumerate() {
+        if let Some(todo) = todo_in_line(line, first_line + offset as u32) {
+            todos.push(todo);
+        }
+    }
+}
+
+/// `reverie.toml`, `src/config.rs`: a code span naming a file of a language reverie keeps.
+fn names_a_file(span: &str) -> bool {
+    !span.contains(char::is_whitespace)
+        && span.rsplit_once('.').is_some_and(|(stem, ext)| !stem.is_empty() && Language::from_extension(ext).is_some())
+}
+
+/// The identifiers of a code span that is an identifier path (`a::b`, `a.b`, `a->b`, `a#b`, an
+/// optional trailing `()`), with their byte offsets; `None` for anything else (commands, snippets).
+fn identifier_path(span: &str) -> Option<Vec<(usize, &str)>> {
+    let body = span.strip_suffix("()").unwrap_or(span);
+    if body.is_empty() || body.len() > 120 {
+        return None;
+    }
+    let mut segments = Vec::new();
+    let mut at = 0;
+    let bytes = body.as_bytes();
+    loop {
+        let start = at;
+        while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+            at += 1;
+        }
+        if at == start || bytes[start].is_ascii_digit() {
+            return None;
+        }
+        segments.push((start, &body[start..at]));
+        if at == bytes.len() {
+            return Some(segments);
+        }
+        let rest = &body[at..];
+        let separator = ["::", "->", ".", "#"].iter().find(|sep| rest.starts_with(**sep))?;
+        at += separator.len();
+    }
 }
 
 fn text<'a>(bytes: &'a [u8], node: Node) -> std::borrow::Cow<'a, str> {
@@ -390,11 +564,21 @@ fn message_text(literal: &str) -> String {
 /// The body of a definition: its `body` field, or the body of the function assigned to it
 /// (`const f = () => {...}`, `exports.f = function () {...}`).
 fn body_of(node: Node) -> Option<Node> {
-    node.child_by_field_name("body").or_else(|| {
-        let value = node.child_by_field_name("value").or_else(|| node.child_by_field_name("right"))?;
-        value.child_by_field_name("body")
-    })
+    node.child_by_field_name("body")
+        .or_else(|| {
+            let value = node.child_by_field_name("value").or_else(|| node.child_by_field_name("right"))?;
+            value.child_by_field_name("body")
+        })
+        .or_else(|| {
+            // Grammars whose bodies are plain children, not a `body` field (Kotlin, Swift, Scala, …).
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor).find(|child| BODY_KINDS.contains(&child.kind()))
+        })
 }
+
+/// Node kinds that are a definition's body when the grammar has no `body` field for it.
+const BODY_KINDS: &[&str] =
+    &["function_body", "class_body", "enum_class_body", "protocol_body", "template_body", "do_block"];
 
 fn signature(bytes: &[u8], node: Node, comments: &[Node]) -> String {
     let end = match body_of(node) {
@@ -447,7 +631,53 @@ fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_sta
     match language.doc_style() {
         DocStyle::Docstring => docstring(bytes, node),
         DocStyle::PrecedingComments => preceding_comments(bytes, node, comments, line_starts),
+        DocStyle::DocAttribute => {
+            doc_attribute(bytes, node).or_else(|| preceding_comments(bytes, node, comments, line_starts))
+        }
+        DocStyle::FirstParagraph => first_paragraph(bytes, node),
+        DocStyle::None => None,
     }
+}
+
+/// The first paragraph of a Markdown section (`node` is the section or its heading).
+fn first_paragraph(bytes: &[u8], node: Node) -> Option<String> {
+    let paragraph = match node.kind() {
+        // A setext heading has no section of its own: the paragraph right after it.
+        "setext_heading" => node.next_named_sibling().filter(|next| next.kind() == "paragraph")?,
+        _ => {
+            let section =
+                if node.kind() == "section" { node } else { node.parent().filter(|p| p.kind() == "section")? };
+            section.named_children(&mut section.walk()).find(|child| child.kind() == "paragraph")?
+        }
+    };
+    let doc = collapse_whitespace(&text(bytes, paragraph), MAX_DOC_BYTES);
+    (!doc.is_empty()).then_some(doc)
+}
+
+/// Elixir's `@doc "…"` before a definition, or `@moduledoc "…"` first in a module's `do` block.
+fn doc_attribute(bytes: &[u8], node: Node) -> Option<String> {
+    let attribute_text = |attribute: Node, name: &str| -> Option<String> {
+        if attribute.kind() != "unary_operator" {
+            return None;
+        }
+        let call = attribute.child_by_field_name("operand")?;
+        let target = call.child_by_field_name("target")?;
+        if text(bytes, target) != name {
+            return None;
+        }
+        let arguments = call.named_children(&mut call.walk()).find(|child| child.kind() == "arguments")?;
+        let string = arguments.named_child(0)?;
+        (string.kind() == "string").then(|| dedent(&literal_text(&text(bytes, string), usize::MAX)))
+    };
+    let found = match node.prev_named_sibling().and_then(|previous| attribute_text(previous, "doc")) {
+        Some(doc) => Some(doc),
+        None => {
+            let block = node.named_children(&mut node.walk()).find(|child| child.kind() == "do_block")?;
+            let first = block.named_children(&mut block.walk()).find(|child| child.kind() != "comment")?;
+            attribute_text(first, "moduledoc")
+        }
+    };
+    found.filter(|doc| !doc.is_empty()).map(|doc| truncate(doc, MAX_DOC_BYTES))
 }
 
 fn docstring(bytes: &[u8], node: Node) -> Option<String> {
@@ -488,6 +718,8 @@ const WRAPPERS: &[&str] = &[
     "ambient_declaration",
     "assignment_expression",
     "expression_statement",
+    // OCaml: `let f x = …` is a value_definition around the let_binding that is the definition.
+    "value_definition",
 ];
 
 fn preceding_comments(bytes: &[u8], node: Node, comments: &[Node], line_starts: &[usize]) -> Option<String> {
@@ -545,11 +777,15 @@ fn clean_comment(comment: &str) -> String {
         .lines()
         .map(|line| {
             let line = line.trim();
-            let line = line.strip_suffix("*/").unwrap_or(line);
-            let line = ["///", "//!", "//", "/**", "/*!", "/*", "*", "#"]
-                .iter()
-                .find_map(|marker| line.strip_prefix(marker))
-                .unwrap_or(line);
+            let line = ["*/", "*)", "-}", "]]"].iter().find_map(|end| line.strip_suffix(end)).unwrap_or(line);
+            // Longest markers first: `///` before `//`, `---` (Lua, LDoc) before `--`, `(**` before `(*`.
+            let line = [
+                "///", "//!", "//", "/**", "/*!", "/*", "---", "--[[", "--|", "-- |", "--", "{-|", "{-", "(**", "(*",
+                "*", "#",
+            ]
+            .iter()
+            .find_map(|marker| line.strip_prefix(marker))
+            .unwrap_or(line);
             line.strip_prefix(' ').unwrap_or(line).trim_end()
         })
         .collect::<Vec<_>>()
@@ -559,7 +795,12 @@ fn clean_comment(comment: &str) -> String {
 }
 
 /// See `FileFacts::interface_hash`.
-fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments: &[Node]) -> Digest {
+fn interface_hash(
+    bytes: &[u8],
+    definitions: &[(Node, DefKind, Node)],
+    signatures: &HashMap<usize, Node>,
+    comments: &[Node],
+) -> Digest {
     let bodies = merge_ranges(
         definitions
             .iter()
@@ -583,6 +824,15 @@ fn interface_hash(bytes: &[u8], definitions: &[(Node, DefKind, Node)], comments:
         .iter()
         .filter(|(node, _, _)| !inside(&bodies, node.start_byte()))
         .map(|(node, kind, name)| {
+            if let Some(sig) = signatures.get(&name.start_byte()) {
+                // A separate signature is the definition's whole interface (its equations are body).
+                return format!(
+                    "{}\u{1f}{}\u{1f}{}",
+                    kind.name(),
+                    text(bytes, *name),
+                    text(bytes, *sig).split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
             let mut kept = String::new();
             let (start, end) = (node.start_byte(), node.end_byte());
             let mut at = start;
@@ -642,20 +892,28 @@ fn todos(bytes: &[u8], comments: &[Node]) -> Vec<Todo> {
     for comment in comments {
         let text = text(bytes, *comment);
         for (offset, line) in text.lines().enumerate() {
-            for tag in TODO_TAGS {
-                let Some(at) = find_tag(line, tag) else { continue };
-                let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
-                let rest = rest.trim().trim_end_matches("*/").trim();
-                todos.push(Todo {
-                    tag: tag.to_string(),
-                    text: truncate(rest.to_string(), 200),
-                    line: comment.start_position().row as u32 + offset as u32,
-                });
-                break;
+            if let Some(todo) = todo_in_line(line, comment.start_position().row as u32 + offset as u32) {
+                todos.push(todo);
             }
         }
     }
     todos
+}
+
+/// The first TODO/FIXME/XXX/HACK tag in `line` (0-based line number `at_line`), with the text after it.
+fn todo_in_line(line: &str, at_line: u32) -> Option<Todo> {
+    TODO_TAGS.iter().find_map(|tag| {
+        let at = find_tag(line, tag)?;
+        let rest = line[at + tag.len()..].trim_start_matches([':', ' ', '-']);
+        let rest = rest
+            .trim()
+            .trim_end_matches("*/")
+            .trim_end_matches("*)")
+            .trim_end_matches("-}")
+            .trim_end_matches("-->")
+            .trim();
+        Some(Todo { tag: tag.to_string(), text: truncate(rest.to_string(), 200), line: at_line })
+    })
 }
 
 /// `tag` as a whole word followed by `:`, `(`, whitespace or the end of the line.
@@ -699,8 +957,8 @@ mod tests {
 
     #[test]
     fn every_capture_name_has_a_role() {
-        for language in Language::ALL {
-            for name in language.query().capture_names() {
+        for &language in Language::ALL {
+            for name in language.query().map_or(&[][..], |query| query.capture_names()) {
                 assert!(role_of(name).is_some(), "@{name} in {} has no meaning", language.name());
             }
         }

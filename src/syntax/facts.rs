@@ -47,6 +47,9 @@ pub enum DefKind {
     Module,
     Macro,
     Constant,
+    /// A section of a document: a Markdown heading and what follows it up to the next heading of the
+    /// same or a higher level.
+    Section,
 }
 
 impl DefKind {
@@ -61,6 +64,7 @@ impl DefKind {
             "module" | "namespace" => DefKind::Module,
             "macro" => DefKind::Macro,
             "constant" | "variable" => DefKind::Constant,
+            "section" => DefKind::Section,
             _ => return None,
         })
     }
@@ -76,6 +80,7 @@ impl DefKind {
             DefKind::Module => "module",
             DefKind::Macro => "macro",
             DefKind::Constant => "constant",
+            DefKind::Section => "section",
         }
     }
 

@@ -39,6 +39,20 @@ const LANGUAGES = [
   'java',
   'c',
   'cpp',
+  'ruby',
+  'php',
+  'csharp',
+  'lua',
+  'shellscript',
+  'kotlin',
+  'swift',
+  'scala',
+  'elixir',
+  'haskell',
+  'ocaml',
+  'zig',
+  'markdown',
+  'ocaml.interface',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';
