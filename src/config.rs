@@ -31,6 +31,66 @@ pub struct Config {
     pub server: ServerConfig,
     pub llm: crate::llm::LlmConfig,
     pub sleep: SleepConfig,
+    pub embed: EmbedConfig,
+}
+
+/// The `[embed]` section: the embedding model of the semantic index (`crate::embed`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct EmbedConfig {
+    /// `local` (in-process, the default), `openai` (any `/v1/embeddings` server) or `none`.
+    #[serde(deserialize_with = "de_embed_provider")]
+    pub provider: String,
+    /// For `local`: a model name (looked up in the cache's `models/` and where
+    /// `tests/fetch-embed-model.sh` puts it) or a directory holding `model.safetensors`,
+    /// `config.json` and `tokenizer.json`. For `openai`: the server's model name.
+    pub model: String,
+    /// For `openai`: e.g. `http://localhost:11434/v1` (Ollama); default `https://api.openai.com/v1`.
+    pub base_url: Option<String>,
+    /// For `openai`: the environment variable holding the API key (never the key itself).
+    pub api_key_env: Option<String>,
+    /// Most texts per call (default: 8 in-process, 64 for `openai`).
+    #[serde(deserialize_with = "de_positive_opt")]
+    pub batch: Option<usize>,
+    /// For `local`: threads of the embedder (default 1).
+    #[serde(deserialize_with = "de_positive_opt")]
+    pub threads: Option<usize>,
+    /// Tokens of one item the model sees; longer items are cut (default 128).
+    #[serde(deserialize_with = "de_positive")]
+    pub max_tokens: usize,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig {
+            provider: "local".into(),
+            model: "all-MiniLM-L6-v2".into(),
+            base_url: None,
+            api_key_env: None,
+            batch: None,
+            threads: None,
+            max_tokens: 128,
+        }
+    }
+}
+
+fn de_embed_provider<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let provider = String::deserialize(deserializer)?;
+    match provider.as_str() {
+        "local" | "openai" | "none" => Ok(provider),
+        other => Err(serde::de::Error::custom(format!("`{other}` is not a provider; use local, openai or none"))),
+    }
+}
+
+fn de_positive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    match usize::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom("must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+fn de_positive_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    de_positive(deserializer).map(Some)
 }
 
 /// The `[sleep]` section: what reverie may spend thinking ahead.
@@ -352,6 +412,37 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_embed_section_has_defaults_and_reports_bad_values() {
+        let (config, unknown) = Config::parse("").unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!((config.embed.provider.as_str(), config.embed.model.as_str()), ("local", "all-MiniLM-L6-v2"));
+        assert_eq!((config.embed.max_tokens, config.embed.batch, config.embed.threads), (128, None, None));
+        let (config, _) = Config::parse(
+            "[embed]\nprovider = \"openai\"\nmodel = \"nomic-embed-text\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n\
+             api_key_env = \"EMBED_KEY\"\nbatch = 16\nthreads = 2\nmax_tokens = 256\n",
+        )
+        .unwrap();
+        assert_eq!(config.embed.provider, "openai");
+        assert_eq!((config.embed.batch, config.embed.threads, config.embed.max_tokens), (Some(16), Some(2), 256));
+        assert_eq!(config.embed.api_key_env.as_deref(), Some("EMBED_KEY"));
+        for bad in ["provider = \"onnx\"", "batch = 0", "max_tokens = 0", "threads = -1"] {
+            let err = Config::parse(&format!("[embed]\n{bad}\n")).unwrap_err();
+            assert!(err.contains("embed."), "{bad}: {err}");
+        }
+        // Never fatal: the layer with the mistake is reported, the defaults apply.
+        let layers = vec![Layer {
+            source: "reverie.toml".into(),
+            value: Ok(serde_json::json!({"embed": {"provider": "onnx"}})),
+        }];
+        let (config, problems) = Config::from_layers(layers);
+        assert_eq!(config.embed, EmbedConfig::default());
+        assert!(
+            problems[0].0.contains("`embed.provider`") && problems[0].0.contains("use local, openai or none"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | `failures`| note-kind byte + subject (UTF-8)      | `JobFailure` as JSON |
 //! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
 //! | `conversations` | conversation id (UTF-8)         | `Vec<answer::Turn>` as JSON |
+//! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw `QuantizedVector::to_bytes`: f32 LE scale + one i8 per dimension (388 bytes at 384 dims) |
 //!
 //! Guarantees: each batch of indexed files is flushed to disk before the next starts, so a crash
 //! loses at most the batch in flight. Facts are written before the file record that points at them, so a crash leaves at
@@ -84,6 +85,7 @@ pub struct Store {
     failures: sled::Tree,
     ledger: sled::Tree,
     conversations: sled::Tree,
+    embeddings: sled::Tree,
     path: PathBuf,
 }
 
@@ -168,6 +170,7 @@ impl Store {
             failures: open_tree("failures")?,
             ledger: open_tree("ledger")?,
             conversations: open_tree("conversations")?,
+            embeddings: open_tree("embeddings")?,
             db,
             path: dir.to_path_buf(),
         })
@@ -220,6 +223,7 @@ impl Store {
             &self.failures,
             &self.ledger,
             &self.conversations,
+            &self.embeddings,
         ] {
             tree.clear()?;
         }
@@ -529,6 +533,86 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The embeddings of the semantic index (`crate::embed`): one quantized vector per (model, content
+/// key). Vectors of different models never meet: every call names the model's key.
+impl Store {
+    /// Stores a batch of vectors of one model, durably (the idle pass is resumable: a kill loses at
+    /// most the batch in flight).
+    pub fn put_embeddings(
+        &self,
+        model: &Digest,
+        batch: &[(Digest, crate::embed::quant::QuantizedVector)],
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tree = sled::Batch::default();
+        for (item, vector) in batch {
+            tree.insert(&embedding_key(model, item)[..], vector.to_bytes());
+        }
+        self.embeddings.apply_batch(tree)?;
+        self.flush()
+    }
+
+    /// The vectors stored for `items`, in order (`None` when absent or undecodable: it is embedded again).
+    pub fn embeddings(
+        &self,
+        model: &Digest,
+        items: &[Digest],
+    ) -> Result<Vec<Option<crate::embed::quant::QuantizedVector>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let value = self.embeddings.get(embedding_key(model, item))?;
+            out.push(value.and_then(|bytes| crate::embed::quant::QuantizedVector::from_bytes(&bytes, None)));
+        }
+        Ok(out)
+    }
+
+    /// Whether a vector is stored for `item`.
+    pub fn has_embedding(&self, model: &Digest, item: &Digest) -> Result<bool> {
+        Ok(self.embeddings.contains_key(embedding_key(model, item))?)
+    }
+
+    /// Every vector of `model` with its content key (for the question-time cosine scan). Values that
+    /// do not decode, or whose dimensions differ from the first one's, are skipped.
+    pub fn embeddings_of_model(&self, model: &Digest) -> Result<Vec<(Digest, crate::embed::quant::QuantizedVector)>> {
+        let mut out = Vec::new();
+        let mut dims = None;
+        for item in self.embeddings.scan_prefix(model.0) {
+            let (key, value) = item?;
+            let Ok(content) = <[u8; 32]>::try_from(&key[32..]) else { continue };
+            let Some(vector) = crate::embed::quant::QuantizedVector::from_bytes(&value, dims) else { continue };
+            dims = Some(vector.dims());
+            out.push((Digest(content), vector));
+        }
+        Ok(out)
+    }
+
+    /// How many vectors `model` has.
+    pub fn embedding_count(&self, model: &Digest) -> usize {
+        self.embeddings.scan_prefix(model.0).count()
+    }
+
+    /// Deletes every vector of `model` (after a model change). Returns how many were deleted.
+    pub fn drop_embeddings(&self, model: &Digest) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.embeddings.scan_prefix(model.0).keys() {
+            batch.remove(key?);
+            removed += 1;
+        }
+        self.embeddings.apply_batch(batch)?;
+        Ok(removed)
+    }
+}
+
+fn embedding_key(model: &Digest, item: &Digest) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&model.0);
+    key[32..].copy_from_slice(&item.0);
+    key
 }
 
 fn note_key_bytes(kind: crate::sleep::NoteKind, subject: &str) -> Vec<u8> {

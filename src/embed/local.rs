@@ -1,0 +1,284 @@
+//! The in-process embedder: a BERT-family sentence-embedding model (all-MiniLM-L6-v2 by default)
+//! run with candle on the CPU, no server and no system library.
+//!
+//! A model is a directory with `model.safetensors`, `config.json` (BERT's), `tokenizer.json` and
+//! optionally `1_Pooling/config.json` (sentence-transformers' pooling: mean, the default, or CLS).
+//! Output matches sentence-transformers: tokens truncated to `max_tokens`, the last hidden states
+//! pooled over the attention mask, then L2-normalized (norm 1 ± 1e-5, checked in tests/embed.rs).
+//!
+//! Guarantees: loading reads the files once (weights copied into candle tensors, the file buffer
+//! dropped) and fails with a message naming the file and the fix; `embed` never panics on any text
+//! (empty ones included) and runs on this embedder's own rayon pool of `threads` threads, so the
+//! indexer's pool and the async runtime are never borrowed; the async `embed` runs the batch on a
+//! `spawn_blocking` thread. The model id covers the model's name, a digest of all three files and
+//! `max_tokens`, so another model file or bound re-embeds.
+
+use super::{EmbedFuture, Embedder};
+use crate::config::EmbedConfig;
+use crate::hash::DigestBuilder;
+use anyhow::{Context, Result, bail};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// The files a model directory must hold.
+const REQUIRED: [&str; 3] = ["model.safetensors", "config.json", "tokenizer.json"];
+
+/// What the in-process embedder is asked to do (from `[embed]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalOptions {
+    /// Tokens per text, `[CLS]` and `[SEP]` included; at most the model's position embeddings.
+    pub max_tokens: usize,
+    /// Texts per forward pass.
+    pub max_batch: usize,
+    /// Threads of the embedder's pool.
+    pub threads: usize,
+}
+
+impl LocalOptions {
+    pub fn from_config(config: &EmbedConfig) -> LocalOptions {
+        LocalOptions {
+            max_tokens: config.max_tokens,
+            max_batch: config.batch.unwrap_or(DEFAULT_BATCH),
+            threads: config.threads.unwrap_or_else(default_threads),
+        }
+    }
+}
+
+/// Texts per forward pass by default: measured on 2 shared cores, items/s stop growing past 8
+/// (padding to the longest text in a batch costs more than larger batches save); see the README.
+pub const DEFAULT_BATCH: usize = 8;
+
+/// One thread by default: on a 2-core machine the second core stays with the editor and the
+/// indexer, and the measured gain of a second thread is small (see the README).
+pub fn default_threads() -> usize {
+    1
+}
+
+/// Pooling as sentence-transformers' `1_Pooling/config.json` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pooling {
+    Mean,
+    Cls,
+}
+
+pub struct LocalEmbedder {
+    inner: Arc<Model>,
+    model_id: String,
+}
+
+struct Model {
+    bert: BertModel,
+    tokenizer: Tokenizer,
+    pooling: Pooling,
+    dims: usize,
+    max_tokens: usize,
+    max_batch: usize,
+    pool: rayon::ThreadPool,
+}
+
+impl std::fmt::Debug for LocalEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEmbedder").field("model_id", &self.model_id).finish_non_exhaustive()
+    }
+}
+
+/// The model directory for `model`: a path to a directory (absolute, or containing a `/`) is used
+/// as is; a name is looked up in each of `search_dirs`. The error names every place looked at and
+/// how to get the default model.
+pub fn resolve_model_dir(model: &str, search_dirs: &[PathBuf]) -> Result<PathBuf> {
+    let model = model.trim();
+    if model.is_empty() {
+        bail!("embed.model is empty; name a model (all-MiniLM-L6-v2) or a directory holding model.safetensors");
+    }
+    let as_path = Path::new(model);
+    let candidates: Vec<PathBuf> = if as_path.is_absolute() || model.contains('/') || model.starts_with('.') {
+        vec![as_path.to_path_buf()]
+    } else {
+        search_dirs.iter().map(|dir| dir.join(model)).collect()
+    };
+    for dir in &candidates {
+        if REQUIRED.iter().all(|file| dir.join(file).is_file()) {
+            return Ok(dir.clone());
+        }
+    }
+    let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+    bail!(
+        "the embedding model {model:?} was not found (looked in {}; a model directory holds {}); run \
+         tests/fetch-embed-model.sh to get all-MiniLM-L6-v2, set embed.model to a model directory, or set \
+         embed.provider = \"none\"",
+        if looked.is_empty() { "nowhere".to_string() } else { looked.join(", ") },
+        REQUIRED.join(", ")
+    )
+}
+
+impl LocalEmbedder {
+    /// Loads the model in `dir` (see the module docs for what it must hold).
+    pub fn load(dir: &Path, options: &LocalOptions) -> Result<LocalEmbedder> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).with_context(|| format!("reading the embedding model's {}", path.display()))
+        };
+        let config_bytes = read("config.json")?;
+        let tokenizer_bytes = read("tokenizer.json")?;
+        let weights = read("model.safetensors")?;
+        let config: BertConfig = serde_json::from_slice(&config_bytes).with_context(|| {
+            format!(
+                "{} is not a BERT config.json (only BERT-family models run in-process)",
+                dir.join("config.json").display()
+            )
+        })?;
+        let pooling = read_pooling(dir)?;
+        if options.max_tokens < 3 {
+            bail!(
+                "embed.max_tokens is {}; it must leave room for a word besides [CLS] and [SEP] (use e.g. 128)",
+                options.max_tokens
+            );
+        }
+        let max_tokens = options.max_tokens.min(config.max_position_embeddings);
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
+            .map_err(|e| anyhow::anyhow!("{} does not load: {e}", dir.join("tokenizer.json").display()))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
+            .map_err(|e| anyhow::anyhow!("cannot truncate to {max_tokens} tokens: {e}"))?;
+        // Pad to the longest text of each batch, not to a fixed length (tokenizer.json says 128).
+        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
+        let digest = DigestBuilder::new()
+            .part(&config_bytes)
+            .part(&tokenizer_bytes)
+            .part(&weights)
+            .part(format!("{pooling:?}").as_bytes())
+            .finish();
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+            .with_context(|| format!("{} is not a safetensors file", dir.join("model.safetensors").display()))?;
+        let bert = BertModel::load(vb, &config)
+            .with_context(|| format!("{} does not hold the BERT weights config.json describes", dir.display()))?;
+        let threads = options.threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("reverie-embed-{i}"))
+            .build()
+            .context("starting the embedder's threads")?;
+        let name = dir.file_name().map_or_else(|| "model".to_string(), |n| n.to_string_lossy().into_owned());
+        let model_id = format!("local:{name}:{}:{max_tokens}", digest.short());
+        let model = Model {
+            bert,
+            tokenizer,
+            pooling,
+            dims: config.hidden_size,
+            max_tokens,
+            max_batch: options.max_batch.max(1),
+            pool,
+        };
+        Ok(LocalEmbedder { inner: Arc::new(model), model_id })
+    }
+
+    /// Embeds on the calling thread (blocking; the pool does the work). For callers that are not
+    /// async, and for measurements.
+    pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        self.inner.embed(texts)
+    }
+}
+
+fn read_pooling(dir: &Path) -> Result<Pooling> {
+    let path = dir.join("1_Pooling").join("config.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Pooling::Mean),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", path.display()))?;
+    let on = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
+    match (on("pooling_mode_mean_tokens"), on("pooling_mode_cls_token")) {
+        (true, false) => Ok(Pooling::Mean),
+        (false, true) => Ok(Pooling::Cls),
+        _ => bail!("{} asks for a pooling other than mean or CLS alone, which reverie does not do", path.display()),
+    }
+}
+
+impl Model {
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(self.max_batch) {
+            out.extend(self.pool.install(|| self.forward(chunk))?);
+        }
+        Ok(out)
+    }
+
+    fn forward(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
+            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
+        let len = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0).max(1);
+        let rows = encodings.len();
+        let mut ids = Vec::with_capacity(rows * len);
+        let mut mask = Vec::with_capacity(rows * len);
+        for encoding in &encodings {
+            // Padding makes every row `len` long; pad by hand should a tokenizer not.
+            let (row_ids, row_mask) = (encoding.get_ids(), encoding.get_attention_mask());
+            ids.extend((0..len).map(|i| row_ids.get(i).copied().unwrap_or(0)));
+            mask.extend((0..len).map(|i| row_mask.get(i).copied().unwrap_or(0)));
+        }
+        debug_assert!(len <= self.max_tokens.max(1));
+        let device = Device::Cpu;
+        let ids = Tensor::from_vec(ids, (rows, len), &device)?;
+        let mask = Tensor::from_vec(mask, (rows, len), &device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.bert.forward(&ids, &types, Some(&mask))?; // (rows, len, dims)
+        let pooled = match self.pooling {
+            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+            Pooling::Mean => {
+                let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (rows, len, 1)
+                let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (rows, dims)
+                // An empty text still has [CLS] and [SEP], so the count is never 0; clamp anyway.
+                let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (rows, 1)
+                summed.broadcast_div(&counts)?
+            }
+        };
+        let mut vectors: Vec<Vec<f32>> = pooled.to_vec2()?;
+        for vector in &mut vectors {
+            super::quant::normalize(vector);
+        }
+        Ok(vectors)
+    }
+}
+
+impl Embedder for LocalEmbedder {
+    fn model_id(&self) -> String {
+        self.model_id.clone()
+    }
+
+    fn dims(&self) -> Option<usize> {
+        Some(self.inner.dims)
+    }
+
+    fn max_batch(&self) -> usize {
+        self.inner.max_batch
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.inner.max_tokens
+    }
+
+    fn abortable(&self) -> bool {
+        false
+    }
+
+    fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a> {
+        let model = self.inner.clone();
+        let texts = texts.to_vec();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || model.embed(&texts))
+                .await
+                .context("the embedding thread stopped unexpectedly")?
+        })
+    }
+}
