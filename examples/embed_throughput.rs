@@ -1,7 +1,8 @@
 //! Measures the in-process embedder on this machine: items/s for definition-sized texts at max
 //! sequence lengths 64/128/256, batch sizes 1/8/32, 1 and 2 threads, and the time a batch takes
-//! (what bounds how fast the idle pass honours cancellation). The figures behind the `[embed]`
-//! defaults (README). Not a test: it asserts nothing and prints a table.
+//! and how long a batch runs on after it is told to stop (the CPU the idle pass still takes after the
+//! user comes back). The figures behind the `[embed]` defaults (`src/embed/local.rs`). Not a test:
+//! it asserts nothing and prints tables.
 //!
 //!   cargo run --example embed_throughput -- "$(tests/fetch-embed-model.sh)" [ITEMS]
 
@@ -25,13 +26,23 @@ fn corpus(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// User + system CPU time of this process so far (Linux: /proc/self/stat, in clock ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().ok_or_else(|| anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS]"))?;
     let items: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(64);
     let texts = corpus(items);
-    println!("| threads | max_tokens | batch | items/s | ms/batch (mean) |");
-    println!("|---|---|---|---|---|");
+    // Wall time depends on what else runs on the machine; CPU time of this process does much less.
+    println!("| threads | max_tokens | batch | items/s (wall) | items per CPU-second | ms/batch (mean) |");
+    println!("|---|---|---|---|---|---|");
     for threads in [1, 2] {
         for max_tokens in [64, 128, 256] {
             for batch in [1, 8, 32] {
@@ -41,18 +52,52 @@ fn main() -> anyhow::Result<()> {
                 )?;
                 model.embed_blocking(&texts[..batch.min(texts.len())])?; // warm up
                 let started = Instant::now();
+                let cpu_started = cpu_seconds();
                 for chunk in texts.chunks(batch) {
                     model.embed_blocking(chunk)?;
                 }
                 let secs = started.elapsed().as_secs_f64();
+                let cpu = cpu_seconds() - cpu_started;
                 let batches = texts.len().div_ceil(batch);
                 println!(
-                    "| {threads} | {max_tokens} | {batch} | {:.1} | {:.1} |",
+                    "| {threads} | {max_tokens} | {batch} | {:.1} | {:.1} | {:.1} |",
                     texts.len() as f64 / secs,
+                    texts.len() as f64 / cpu.max(0.01),
                     secs * 1000.0 / batches as f64
                 );
             }
         }
+    }
+    println!();
+    println!("| max_tokens | batch | batch ms | stop after ms | ran on for ms (max of 5) |");
+    println!("|---|---|---|---|---|");
+    for max_tokens in [64, 128] {
+        let batch = 8;
+        let model = LocalEmbedder::load(
+            std::path::Path::new(&dir),
+            &LocalOptions { max_tokens, max_batch: batch, threads: 1 },
+        )?;
+        let chunk = &texts[..batch.min(texts.len())];
+        let started = Instant::now();
+        model.embed_blocking(chunk)?;
+        let batch_time = started.elapsed();
+        let mut worst = std::time::Duration::ZERO;
+        for _ in 0..5 {
+            let stop_at = Instant::now() + batch_time / 3;
+            let stop = || Instant::now() >= stop_at;
+            let result = model.embed_blocking_until(chunk, &stop);
+            let ended = Instant::now();
+            // The stop was seen at a layer boundary; from the moment it was due to the return.
+            if result.is_err() {
+                worst = worst.max(ended - stop_at);
+            }
+        }
+        println!(
+            "| {max_tokens} | {batch} | {:.0} | {:.0} | {:.0} |",
+            batch_time.as_secs_f64() * 1000.0,
+            (batch_time / 3).as_secs_f64() * 1000.0,
+            worst.as_secs_f64() * 1000.0
+        );
     }
     Ok(())
 }

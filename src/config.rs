@@ -52,10 +52,10 @@ pub struct EmbedConfig {
     /// Most texts per call (default: 8 in-process, 64 for `openai`).
     #[serde(deserialize_with = "de_positive_opt")]
     pub batch: Option<usize>,
-    /// For `local`: threads of the embedder (default 1).
+    /// For `local`: threads of the embedder (default: the cores, at most 4).
     #[serde(deserialize_with = "de_positive_opt")]
     pub threads: Option<usize>,
-    /// Tokens of one item the model sees; longer items are cut (default 128).
+    /// Tokens of one item the model sees; longer items are cut (default 64: see `embed::local`).
     #[serde(deserialize_with = "de_positive")]
     pub max_tokens: usize,
 }
@@ -69,7 +69,7 @@ impl Default for EmbedConfig {
             api_key_env: None,
             batch: None,
             threads: None,
-            max_tokens: 128,
+            max_tokens: 64,
         }
     }
 }
@@ -419,7 +419,7 @@ mod tests {
         let (config, unknown) = Config::parse("").unwrap();
         assert!(unknown.is_empty());
         assert_eq!((config.embed.provider.as_str(), config.embed.model.as_str()), ("local", "all-MiniLM-L6-v2"));
-        assert_eq!((config.embed.max_tokens, config.embed.batch, config.embed.threads), (128, None, None));
+        assert_eq!((config.embed.max_tokens, config.embed.batch, config.embed.threads), (64, None, None));
         let (config, _) = Config::parse(
             "[embed]\nprovider = \"openai\"\nmodel = \"nomic-embed-text\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n\
              api_key_env = \"EMBED_KEY\"\nbatch = 16\nthreads = 2\nmax_tokens = 256\n",

@@ -86,6 +86,26 @@ fn batching_padding_and_odd_input_do_not_change_vectors() {
 }
 
 #[test]
+fn a_local_batch_stops_between_layers_when_told() {
+    let Some(model) = local_model() else { return };
+    let items = texts(&[PARAPHRASE, DECOY, QUESTION]);
+    let err = model.embed_blocking_until(&items, &|| true).unwrap_err();
+    assert!(err.to_string().contains("abandoned"), "{err}");
+    // Told to stop after the third layer: the rest is not computed.
+    let checks = AtomicUsize::new(0);
+    let stop = || checks.fetch_add(1, Ordering::SeqCst) >= 3;
+    assert!(model.embed_blocking_until(&items, &stop).is_err());
+    assert_eq!(checks.load(Ordering::SeqCst), 4, "one check per layer until the stop");
+    let never = AtomicUsize::new(0);
+    let count = || {
+        never.fetch_add(1, Ordering::SeqCst);
+        false
+    };
+    assert_eq!(model.embed_blocking_until(&items, &count).unwrap(), model.embed_blocking(&items).unwrap());
+    assert_eq!(never.load(Ordering::SeqCst), 6, "MiniLM-L6 has six layers");
+}
+
+#[test]
 fn the_cosine_channel_over_stored_vectors_finds_the_paraphrase() {
     let Some(model) = local_model() else { return };
     let dir = tempfile::tempdir().unwrap();

@@ -4,10 +4,10 @@
 //!
 //! - [`Embedder`]: one trait, two providers, built from the `[embed]` config by [`from_config`]:
 //!   - `local` (the default): all-MiniLM-L6-v2 (or any BERT-family model in a directory holding
-//!     `model.safetensors`, `config.json`, `tokenizer.json`) in-process with candle, mean pooling and
-//!     L2 normalisation as sentence-transformers does (`local.rs`). It runs on its own rayon pool of
-//!     `embed.threads` threads, called through `tokio::task::spawn_blocking`, never on the async
-//!     threads;
+//!     `model.safetensors`, `config.json`, `tokenizer.json`) in-process with candle (`bert.rs`),
+//!     mean pooling and L2 normalisation as sentence-transformers does (`local.rs`). It runs on its
+//!     own rayon pool of `embed.threads` threads, called through `tokio::task::spawn_blocking`, never
+//!     on the async threads, and stops between layers when its caller gives up;
 //!   - `openai`: any OpenAI-compatible `POST {base_url}/embeddings` server (Ollama
 //!     `nomic-embed-text`, llama-server, vLLM, OpenAI), with the `[llm]` section's timeouts, retries
 //!     and concurrency limit (`openai.rs`).
@@ -18,8 +18,9 @@
 //!   of the body — bounded by the model's `max_tokens`.
 //! - [`run::embed_pending`]: the idle pass. Give it the `(content key, text)` pairs in priority
 //!   order, the embedder, the store and a cancellation check; it skips what the store has for this
-//!   model, embeds in batches sized to finish within ~50 ms (measured as it goes), stores each batch
-//!   durably before the next, stops within 100 ms of cancellation and returns a report.
+//!   model, embeds in batches sized to finish within ~250 ms (measured as it goes), stores each batch
+//!   durably before the next, returns within 5 ms of cancellation (the local model's CPU work stops at
+//!   its next layer, within ~30 ms) and returns a report.
 //! - [`quant`] (pure): `i8` vectors with a per-vector scale (384 dims → 388 bytes) and the exact
 //!   cosine top-k over a flat array ([`quant::FlatIndex`]), for the question-time channel: load the
 //!   model's vectors once with `Store::embeddings_of_model`, embed the question (one short call),
@@ -30,6 +31,7 @@
 //! Without an embedder (`provider = "none"`, or the model is not found: [`from_config`] says why and
 //! how to fetch it) everything else works from the other channels.
 
+mod bert;
 pub mod local;
 pub mod openai;
 pub mod quant;
@@ -66,8 +68,8 @@ pub trait Embedder: Send + Sync {
     /// no, it runs to the end of the batch). The idle pass keeps batches short when it does not.
     fn abortable(&self) -> bool;
     /// Embeds a batch. Dropping the future abandons the call: an HTTP request is aborted; a local
-    /// batch already running finishes on its blocking thread and is discarded, which is why the
-    /// idle pass keeps local batches short.
+    /// batch stops at the next layer of its forward pass (a fraction of a batch's time), which is
+    /// why the idle pass also keeps local batches short.
     fn embed<'a>(&'a self, texts: &'a [String]) -> EmbedFuture<'a>;
 }
 
