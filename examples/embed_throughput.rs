@@ -5,6 +5,11 @@
 //! it asserts nothing and prints tables.
 //!
 //!   cargo run --example embed_throughput -- "$(tests/fetch-embed-model.sh)" [ITEMS]
+//!   cargo run --example embed_throughput -- MODEL_DIR --tree SOURCE_DIR [SAMPLE]
+//!
+//! With `--tree`, it extracts every definition of the tree's source files, builds what the idle pass
+//! embeds (`embed::definition_text`, default `[embed]` settings), embeds an evenly spread sample and
+//! extrapolates the time for the whole tree.
 
 use reverie::embed::local::{LocalEmbedder, LocalOptions};
 use std::time::Instant;
@@ -35,9 +40,60 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Every definition's embedded text in the source files under `root`.
+fn tree_texts(root: &std::path::Path, max_tokens: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in ignore::Walk::new(root).flatten() {
+        let path = entry.path();
+        let Some(language) = reverie::syntax::Language::from_path(path) else { continue };
+        let Ok(source) = std::fs::read_to_string(path) else { continue };
+        let facts = reverie::syntax::extract(source.as_bytes(), language);
+        let rel = path.strip_prefix(root).unwrap_or(path).display().to_string();
+        for def in &facts.definitions {
+            let parent = def.parent.and_then(|p| facts.definitions.get(p as usize));
+            out.push(reverie::embed::definition_text(&rel, def, parent, &source, max_tokens));
+        }
+    }
+    out
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().ok_or_else(|| anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS]"))?;
+    let dir = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS | --tree DIR [SAMPLE]]"))?;
+    let rest: Vec<String> = args.collect();
+    if rest.first().map(String::as_str) == Some("--tree") {
+        let root = rest.get(1).ok_or_else(|| anyhow::anyhow!("--tree needs a directory"))?;
+        let sample: usize = rest.get(2).map(|n| n.parse()).transpose()?.unwrap_or(400);
+        let config = reverie::config::EmbedConfig::default();
+        let options = LocalOptions::from_config(&config);
+        let all = tree_texts(std::path::Path::new(root), options.max_tokens);
+        let step = (all.len() / sample.max(1)).max(1);
+        let picked: Vec<String> = all.iter().step_by(step).take(sample).cloned().collect();
+        let model = LocalEmbedder::load(std::path::Path::new(&dir), &options)?;
+        let started = Instant::now();
+        let cpu_started = cpu_seconds();
+        for chunk in picked.chunks(options.max_batch) {
+            model.embed_blocking(chunk)?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu_started;
+        let rate = picked.len() as f64 / secs;
+        let chars: usize = all.iter().map(|t| t.chars().count()).sum();
+        println!(
+            "{} definitions ({:.0} chars each on average); {options:?}; sample of {}: {:.1} items/s wall, {:.1} per \
+             CPU-second; the whole tree: {:.1} min",
+            all.len(),
+            chars as f64 / all.len().max(1) as f64,
+            picked.len(),
+            rate,
+            picked.len() as f64 / cpu.max(0.01),
+            all.len() as f64 / rate / 60.0
+        );
+        return Ok(());
+    }
+    let mut args = rest.into_iter();
     let items: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(64);
     let texts = corpus(items);
     // Wall time depends on what else runs on the machine; CPU time of this process does much less.
@@ -45,7 +101,7 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|");
     for threads in [1, 2] {
         for max_tokens in [64, 128, 256] {
-            for batch in [1, 8, 32] {
+            for batch in [1, 8, 16, 32] {
                 let model = LocalEmbedder::load(
                     std::path::Path::new(&dir),
                     &LocalOptions { max_tokens, max_batch: batch, threads },
@@ -69,14 +125,12 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!();
-    println!("| max_tokens | batch | batch ms | stop after ms | ran on for ms (max of 5) |");
-    println!("|---|---|---|---|---|");
-    for max_tokens in [64, 128] {
-        let batch = 8;
-        let model = LocalEmbedder::load(
-            std::path::Path::new(&dir),
-            &LocalOptions { max_tokens, max_batch: batch, threads: 1 },
-        )?;
+    println!("| max_tokens | batch | threads | batch ms | stop after ms | ran on for ms (max of 5) |");
+    println!("|---|---|---|---|---|---|");
+    for (max_tokens, threads) in [(64, 1), (64, 2), (128, 2)] {
+        let batch = reverie::embed::local::DEFAULT_BATCH;
+        let model =
+            LocalEmbedder::load(std::path::Path::new(&dir), &LocalOptions { max_tokens, max_batch: batch, threads })?;
         let chunk = &texts[..batch.min(texts.len())];
         let started = Instant::now();
         model.embed_blocking(chunk)?;
@@ -93,7 +147,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         println!(
-            "| {max_tokens} | {batch} | {:.0} | {:.0} | {:.0} |",
+            "| {max_tokens} | {batch} | {threads} | {:.0} | {:.0} | {:.0} |",
             batch_time.as_secs_f64() * 1000.0,
             (batch_time / 3).as_secs_f64() * 1000.0,
             worst.as_secs_f64() * 1000.0

@@ -49,7 +49,7 @@ pub struct EmbedConfig {
     pub base_url: Option<String>,
     /// For `openai`: the environment variable holding the API key (never the key itself).
     pub api_key_env: Option<String>,
-    /// Most texts per call (default: 8 in-process, 64 for `openai`).
+    /// Most texts per call (default: 16 in-process, 64 for `openai`).
     #[serde(deserialize_with = "de_positive_opt")]
     pub batch: Option<usize>,
     /// For `local`: threads of the embedder (default: the cores, at most 4).

@@ -18,9 +18,9 @@
 //!   of the body — bounded by the model's `max_tokens`.
 //! - [`run::embed_pending`]: the idle pass. Give it the `(content key, text)` pairs in priority
 //!   order, the embedder, the store and a cancellation check; it skips what the store has for this
-//!   model, embeds in batches sized to finish within ~250 ms (measured as it goes), stores each batch
+//!   model, embeds in batches sized to finish within ~400 ms (measured as it goes), stores each batch
 //!   durably before the next, returns within 5 ms of cancellation (the local model's CPU work stops at
-//!   its next layer, within ~30 ms) and returns a report.
+//!   its next layer: 17–84 ms measured) and returns a report.
 //! - [`quant`] (pure): `i8` vectors with a per-vector scale (384 dims → 388 bytes) and the exact
 //!   cosine top-k over a flat array ([`quant::FlatIndex`]), for the question-time channel: load the
 //!   model's vectors once with `Store::embeddings_of_model`, embed the question (one short call),

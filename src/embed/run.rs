@@ -8,10 +8,10 @@
 //!   anywhere loses at most the batch in flight and the next pass resumes where it stopped;
 //! - cancellation is checked before each batch and, while a batch runs, every `poll` (5 ms): the
 //!   pass returns at once, dropping the batch in flight (an HTTP request is aborted; a local batch
-//!   stops at its next layer, measured 7–31 ms later). Local batches cannot stop mid-layer, so their
+//!   stops at its next layer, measured 17–84 ms later). Local batches cannot stop mid-layer, so their
 //!   size comes from measured time per item (`BatchSizer`): as many items as fit in `batch_budget`
-//!   (250 ms, i.e. layers of ≈ 40 ms for a 6-layer model), growing at most twofold per batch, never
-//!   above the embedder's `max_batch` — so the CPU is free again well within 100 ms;
+//!   (400 ms, i.e. layers of ≈ 65 ms for a 6-layer model), growing at most twofold per batch, never
+//!   above the embedder's `max_batch` — so the CPU is free again within 100 ms;
 //! - vectors that are not one per text, of one length (the embedder's `dims` when it knows it) are
 //!   refused with an error naming the model, and nothing of that batch is stored.
 
@@ -35,7 +35,7 @@ pub struct PassOptions {
 
 impl Default for PassOptions {
     fn default() -> Self {
-        PassOptions { batch_budget: Duration::from_millis(250), poll: Duration::from_millis(5) }
+        PassOptions { batch_budget: Duration::from_millis(400), poll: Duration::from_millis(5) }
     }
 }
 
