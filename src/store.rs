@@ -595,6 +595,28 @@ impl Store {
         self.embeddings.scan_prefix(model.0).count()
     }
 
+    /// Keeps only the vectors of `model` whose content key is in `live`: vectors of other models and
+    /// of content that no longer exists are deleted (the embeddings' garbage collection, run after
+    /// an index). Returns how many were deleted.
+    pub fn retain_embeddings(&self, model: &Digest, live: &std::collections::HashSet<Digest>) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.embeddings.iter().keys() {
+            let key = key?;
+            let keep = key.len() == 64
+                && key[..32] == model.0
+                && <[u8; 32]>::try_from(&key[32..]).is_ok_and(|item| live.contains(&Digest(item)));
+            if !keep {
+                batch.remove(key);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.embeddings.apply_batch(batch)?;
+        }
+        Ok(removed)
+    }
+
     /// Deletes every vector of `model` (after a model change). Returns how many were deleted.
     pub fn drop_embeddings(&self, model: &Digest) -> Result<usize> {
         let mut batch = sled::Batch::default();

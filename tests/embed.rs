@@ -262,6 +262,14 @@ fn vectors_are_invalidated_by_content_and_by_model() {
     let stored = store.embeddings(&kb, &[item_key("fn one()"), item_key("fn missing()")]).unwrap();
     assert!(stored[0].is_some() && stored[1].is_none());
     assert!(store.has_embedding(&ka, &item_key("fn two()")).unwrap());
+    // Garbage collection: model b's vectors of live content stay, the rest goes.
+    let live: std::collections::HashSet<Digest> = [item_key("fn one()"), item_key("fn two(x: u32)")].into();
+    let store_dir = tempfile::tempdir().unwrap();
+    let (other, _) = Store::open(store_dir.path()).unwrap();
+    pass(&edited, &a, &other, &|| false);
+    pass(&edited, &b, &other, &|| false);
+    assert_eq!(other.retain_embeddings(&kb, &live).unwrap(), 4, "a's 3 and b's `fn three()`");
+    assert_eq!((other.embedding_count(&ka), other.embedding_count(&kb)), (0, 2));
     assert_eq!(store.drop_embeddings(&ka).unwrap(), 4);
     assert_eq!((store.embedding_count(&ka), store.embedding_count(&kb)), (0, 3));
     // Survives a reopen.

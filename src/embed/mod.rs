@@ -25,8 +25,9 @@
 //!   cosine top-k over a flat array ([`quant::FlatIndex`]), for the question-time channel: load the
 //!   model's vectors once with `Store::embeddings_of_model`, embed the question (one short call),
 //!   then `FlatIndex::top_k`.
-//! - The store's `embeddings` tree (`store.rs`): `put_embeddings`, `embeddings`,
-//!   `embeddings_of_model`, `embedding_count`, `drop_embeddings`.
+//! - The store's `embeddings` tree (`store.rs`): `put_embeddings`, `embeddings`, `has_embedding`,
+//!   `embeddings_of_model`, `embedding_count`, `drop_embeddings` (a model's), `retain_embeddings`
+//!   (garbage collection: keep one model's vectors of live content keys).
 //!
 //! Without an embedder (`provider = "none"`, or the model is not found: [`from_config`] says why and
 //! how to fetch it) everything else works from the other channels.
