@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
     if rest.first().map(String::as_str) == Some("--tree") {
         let root = rest.get(1).ok_or_else(|| anyhow::anyhow!("--tree needs a directory"))?;
         let sample: usize = rest.get(2).map(|n| n.parse()).transpose()?.unwrap_or(400);
-        let config = reverie::config::EmbedConfig::default();
+        let config = reverie::embed::EmbedConfig::default();
         let options = LocalOptions::from_config(&config);
         let all = tree_texts(std::path::Path::new(root), options.max_tokens);
         let step = (all.len() / sample.max(1)).max(1);

@@ -18,7 +18,7 @@
 //! `initializationOptions` and `workspace/didChangeConfiguration` settings (as JSON).
 
 use crate::workspace::WalkOptions;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// The workspace configuration file's name.
@@ -30,98 +30,8 @@ pub struct Config {
     pub index: IndexConfig,
     pub server: ServerConfig,
     pub llm: crate::llm::LlmConfig,
-    pub sleep: SleepConfig,
-    pub embed: EmbedConfig,
-}
-
-/// The `[embed]` section: the embedding model of the semantic index (`crate::embed`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct EmbedConfig {
-    /// `local` (in-process, the default), `openai` (any `/v1/embeddings` server) or `none`.
-    #[serde(deserialize_with = "de_embed_provider")]
-    pub provider: String,
-    /// For `local`: a model name (looked up in the cache's `models/` and where
-    /// `tests/fetch-embed-model.sh` puts it) or a directory holding `model.safetensors`,
-    /// `config.json` and `tokenizer.json`. For `openai`: the server's model name.
-    pub model: String,
-    /// For `openai`: e.g. `http://localhost:11434/v1` (Ollama); default `https://api.openai.com/v1`.
-    pub base_url: Option<String>,
-    /// For `openai`: the environment variable holding the API key (never the key itself).
-    pub api_key_env: Option<String>,
-    /// Most texts per call (default: 16 in-process, 64 for `openai`).
-    #[serde(deserialize_with = "de_positive_opt")]
-    pub batch: Option<usize>,
-    /// For `local`: threads of the embedder (default: the cores, at most 4).
-    #[serde(deserialize_with = "de_positive_opt")]
-    pub threads: Option<usize>,
-    /// Tokens of one item the model sees; longer items are cut (default 64: see `embed::local`).
-    #[serde(deserialize_with = "de_positive")]
-    pub max_tokens: usize,
-}
-
-impl Default for EmbedConfig {
-    fn default() -> Self {
-        EmbedConfig {
-            provider: "local".into(),
-            model: "all-MiniLM-L6-v2".into(),
-            base_url: None,
-            api_key_env: None,
-            batch: None,
-            threads: None,
-            max_tokens: 64,
-        }
-    }
-}
-
-fn de_embed_provider<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let provider = String::deserialize(deserializer)?;
-    match provider.as_str() {
-        "local" | "openai" | "none" => Ok(provider),
-        other => Err(serde::de::Error::custom(format!("`{other}` is not a provider; use local, openai or none"))),
-    }
-}
-
-fn de_positive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
-    match usize::deserialize(deserializer)? {
-        0 => Err(serde::de::Error::custom("must be at least 1")),
-        n => Ok(n),
-    }
-}
-
-fn de_positive_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
-    de_positive(deserializer).map(Some)
-}
-
-/// The `[sleep]` section: what reverie may spend thinking ahead.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct SleepConfig {
-    /// Sleep-time tokens (prompt + completion) per rolling hour and day.
-    pub tokens_per_hour: u64,
-    pub tokens_per_day: u64,
-    /// Prompt budget of one job, in tokens (facts first, then as much source as fits).
-    pub job_prompt_tokens: usize,
-    /// Completion budget of one job.
-    pub job_completion_tokens: u32,
-    /// After the user becomes active, a model call still running is cancelled after this long.
-    #[serde(deserialize_with = "de_duration")]
-    pub grace_period: std::time::Duration,
-    /// Which notes to write: summary, playbook, questions, module, overview.
-    pub notes: Vec<String>,
-}
-
-impl Default for SleepConfig {
-    fn default() -> Self {
-        SleepConfig {
-            tokens_per_hour: 200_000,
-            tokens_per_day: 2_000_000,
-            job_prompt_tokens: 1500,
-            job_completion_tokens: 400,
-            grace_period: std::time::Duration::from_secs(2),
-            notes: crate::sleep::NoteKind::ALL.iter().map(|k| k.name().to_string()).collect(),
-        }
-    }
+    pub sleep: crate::sleep::SleepConfig,
+    pub embed: crate::embed::EmbedConfig,
 }
 
 impl Config {
@@ -131,18 +41,11 @@ impl Config {
     }
 }
 
-impl SleepConfig {
-    /// The note kinds to write (unknown names are ignored; `Config` reports them).
-    pub fn kinds(&self) -> Vec<crate::sleep::NoteKind> {
-        self.notes.iter().filter_map(|n| crate::sleep::NoteKind::from_name(n)).collect()
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ServerConfig {
     /// How long the editor must be quiet before reverie counts the user as idle.
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "crate::units::de_duration")]
     pub idle_after: std::time::Duration,
 }
 
@@ -155,7 +58,7 @@ impl Default for ServerConfig {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct IndexConfig {
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "crate::units::de_byte_size")]
     pub max_file_size: u64,
     pub follow_symlinks: bool,
 }
@@ -295,84 +198,9 @@ fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
     }
 }
 
-/// Parses a duration: seconds as a number (`20`, `0.5`) or with a unit (`500ms`, `20s`, `2m`).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 20s, 500ms or 2m"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => number,
-        "ms" => number / 1000.0,
-        "m" | "min" => number * 60.0,
-        "h" => number * 3600.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{text}` (use ms, s, m or h)")),
-    };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("`{text}` is not a duration"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
-}
-
-/// Deserializes a duration written as seconds or with a unit (see `parse_duration`).
-pub fn de_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Value {
-        Seconds(f64),
-        Text(String),
-    }
-    match Value::deserialize(deserializer)? {
-        Value::Seconds(seconds) => parse_duration(&seconds.to_string()).map_err(serde::de::Error::custom),
-        Value::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
-    }
-}
-
-/// Parses a size given as bytes (`1048576`) or with a unit (`512KiB`, `1MiB`, `2MB`, `1G`).
-pub fn parse_byte_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a size like 1048576, 512KiB or 1MiB"))?;
-    let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mib" => 1024.0 * 1024.0,
-        "g" | "gb" => 1e9,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}` in `{text}` (use B, KiB, MiB, GiB, KB, MB or GB)")),
-    };
-    Ok((number * multiplier) as u64)
-}
-
-fn byte_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Bytes(u64),
-        Text(String),
-    }
-    match Size::deserialize(deserializer)? {
-        Size::Bytes(bytes) => Ok(bytes),
-        Size::Text(text) => parse_byte_size(&text).map_err(serde::de::Error::custom),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_byte_size("1048576"), Ok(1048576));
-        assert_eq!(parse_byte_size("1MiB"), Ok(1048576));
-        assert_eq!(parse_byte_size("512 KiB"), Ok(524288));
-        assert_eq!(parse_byte_size("2MB"), Ok(2_000_000));
-        assert!(parse_byte_size("lots").is_err());
-        assert!(parse_byte_size("3 parsecs").is_err());
-    }
 
     #[test]
     fn unknown_keys_are_reported_not_fatal() {
@@ -406,15 +234,6 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("20"), Ok(std::time::Duration::from_secs(20)));
-        assert_eq!(parse_duration("1.5s"), Ok(std::time::Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
-
-    #[test]
     fn the_embed_section_has_defaults_and_reports_bad_values() {
         let (config, unknown) = Config::parse("").unwrap();
         assert!(unknown.is_empty());
@@ -438,7 +257,7 @@ mod tests {
             value: Ok(serde_json::json!({"embed": {"provider": "onnx"}})),
         }];
         let (config, problems) = Config::from_layers(layers);
-        assert_eq!(config.embed, EmbedConfig::default());
+        assert_eq!(config.embed, crate::embed::EmbedConfig::default());
         assert!(
             problems[0].0.contains("`embed.provider`") && problems[0].0.contains("use local, openai or none"),
             "{problems:?}"

@@ -422,6 +422,12 @@ pub fn all_facts(store: &Store) -> Result<Vec<(String, FileFacts)>> {
     load_facts(store, &store.file_records()?, HashMap::new())
 }
 
+/// The snapshot of every indexed file's facts: what questions and thinking read.
+pub fn snapshot(store: &Store) -> Result<crate::snapshot::Snapshot> {
+    let files = all_facts(store)?.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
+    Ok(crate::snapshot::Snapshot::new(files.collect()))
+}
+
 /// Keys the store knows, for resolving `--focus` arguments.
 pub fn known_keys(store: &Store) -> Result<HashSet<String>> {
     Ok(store.file_records()?.into_iter().map(|(k, _)| k).collect())

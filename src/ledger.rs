@@ -6,6 +6,8 @@
 //! tokens). Entries are plain values; the store persists them.
 
 use crate::llm::TokenUsage;
+use crate::store::{RecordTree, Store};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +148,26 @@ pub fn amortization(
         with_notes_per_query: with_notes,
         test_only_per_query: test_only,
         saving: if with_notes > 0.0 { test_only / with_notes } else { 0.0 },
+    }
+}
+
+/// The ledger in the store (the store keeps its JSON; this is its typed view).
+pub trait LedgerStore {
+    /// Appends an entry (each gets its own key, also within one nanosecond).
+    fn record(&self, entry: &LedgerEntry) -> Result<()>;
+    /// Entries at or after `since_ns`, oldest first.
+    fn ledger(&self, since_ns: u64) -> Result<Vec<LedgerEntry>>;
+}
+
+impl LedgerStore for Store {
+    fn record(&self, entry: &LedgerEntry) -> Result<()> {
+        let mut key = entry.at_ns.to_be_bytes().to_vec();
+        key.extend_from_slice(&(self.next_sequence()? as u32).to_be_bytes());
+        self.put_record(RecordTree::Ledger, &key, entry)
+    }
+
+    fn ledger(&self, since_ns: u64) -> Result<Vec<LedgerEntry>> {
+        Ok(self.records_from(RecordTree::Ledger, &since_ns.to_be_bytes())?.into_iter().map(|(_, e)| e).collect())
     }
 }
 

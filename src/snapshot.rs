@@ -6,6 +6,7 @@
 //! path.
 
 use crate::graph::{self, FileGraph};
+use crate::search::{FactsIndex, TextIndex};
 use crate::syntax::FileFacts;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,7 +24,9 @@ pub struct Snapshot {
     /// Global PageRank per file key.
     pub file_ranks: HashMap<Arc<str>, f64>,
     /// The lexical search index over these facts, built on first use.
-    facts_index: std::sync::OnceLock<Arc<crate::answer::FactsIndex>>,
+    facts_index: std::sync::OnceLock<Arc<FactsIndex>>,
+    /// The full-text index over code bodies, built on first use.
+    text_index: std::sync::OnceLock<Arc<TextIndex>>,
 }
 
 impl Snapshot {
@@ -58,6 +61,7 @@ impl Snapshot {
             graph: file_graph,
             file_ranks,
             facts_index: Default::default(),
+            text_index: Default::default(),
         }
     }
 
@@ -74,8 +78,13 @@ impl Snapshot {
     }
 
     /// The lexical search index over every definition and error message (built once, on first use).
-    pub fn facts_index(&self) -> Arc<crate::answer::FactsIndex> {
-        self.facts_index.get_or_init(|| Arc::new(crate::answer::FactsIndex::build(self))).clone()
+    pub fn facts_index(&self) -> Arc<FactsIndex> {
+        self.facts_index.get_or_init(|| Arc::new(FactsIndex::build(&self.files))).clone()
+    }
+
+    /// The full-text index over every file's words (built once, on first use).
+    pub fn text_index(&self) -> Arc<TextIndex> {
+        self.text_index.get_or_init(|| Arc::new(TextIndex::build(&self.files))).clone()
     }
 
     pub fn file_rank(&self, key: &str) -> f64 {
@@ -111,5 +120,43 @@ impl Snapshot {
         let mut files = self.references_by_name.get(name).cloned().unwrap_or_default();
         files.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         files
+    }
+
+    /// Test functions (in any file) that reference `name`: (file, test name, first line, last line).
+    pub fn tests_covering_name(&self, name: &str, limit: usize) -> Vec<(String, String, u32, u32)> {
+        let mut out = Vec::new();
+        for (file, facts) in &self.files {
+            for test in &facts.tests {
+                if facts.references.iter().any(|r| test.span.contains(&r.span) && r.name == name) {
+                    let (start, end) = test.span.lines_1based();
+                    out.push((file.to_string(), test.name.clone(), start, end));
+                    if out.len() >= limit {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Test functions (in any file) that reference a definition of `key`.
+    pub fn tests_covering_file(&self, key: &str, limit: usize) -> Vec<String> {
+        let names: std::collections::HashSet<String> = self.definitions_named_in(key).into_iter().collect();
+        let mut out = Vec::new();
+        for (file, facts) in &self.files {
+            if facts.tests.is_empty() {
+                continue;
+            }
+            for test in &facts.tests {
+                let uses = facts.references.iter().any(|r| test.span.contains(&r.span) && names.contains(&r.name));
+                if uses {
+                    out.push(format!("{file}::{}", test.name));
+                    if out.len() >= limit {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
     }
 }

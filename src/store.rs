@@ -15,7 +15,10 @@
 //! | `failures`| note-kind byte + subject (UTF-8)      | `JobFailure` as JSON |
 //! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
 //! | `conversations` | conversation id (UTF-8)         | `Vec<answer::Turn>` as JSON |
-//! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw `QuantizedVector::to_bytes`: f32 LE scale + one i8 per dimension (388 bytes at 384 dims) |
+//! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw bytes of `embed::quant::QuantizedVector::to_bytes` (f32 LE scale + one i8 per dimension: 388 bytes at 384 dims) |
+//!
+//! The last four trees are `RecordTree`s: the store keeps their JSON without knowing the types, which
+//! belong to the layers above (`sleep`, `ledger`, `answer`).
 //!
 //! Guarantees: each batch of indexed files is flushed to disk before the next starts, so a crash
 //! loses at most the batch in flight. Facts are written before the file record that points at them, so a crash leaves at
@@ -424,150 +427,89 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Stores a note, replacing the previous one for its kind and subject, and clears its failure.
-    pub fn put_note(&self, note: &crate::sleep::Note) -> Result<()> {
-        let key = note_key_bytes(note.kind, &note.subject);
-        self.notes.insert(&key, serde_json::to_vec(note)?)?;
-        self.failures.remove(&key)?;
-        // A note cost tokens: make it durable before the next job starts.
-        self.flush()
-    }
-
-    pub fn note(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<Option<crate::sleep::Note>> {
-        Ok(self.notes.get(note_key_bytes(kind, subject))?.and_then(|bytes| decode_json(&bytes, "note", subject)))
-    }
-
-    pub fn notes(&self) -> Result<Vec<crate::sleep::Note>> {
-        let mut notes = Vec::new();
-        for item in self.notes.iter() {
-            let (_, value) = item?;
-            if let Some(note) = decode_json(&value, "note", "") {
-                notes.push(note);
-            }
-        }
-        Ok(notes)
-    }
-
-    pub fn remove_note(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<()> {
-        self.notes.remove(note_key_bytes(kind, subject))?;
-        Ok(())
-    }
-
-    pub fn put_failure(&self, kind: crate::sleep::NoteKind, subject: &str, failure: &JobFailure) -> Result<()> {
-        self.failures.insert(note_key_bytes(kind, subject), serde_json::to_vec(failure)?)?;
-        Ok(())
-    }
-
-    pub fn failure(&self, kind: crate::sleep::NoteKind, subject: &str) -> Result<Option<JobFailure>> {
-        Ok(self.failures.get(note_key_bytes(kind, subject))?.and_then(|bytes| decode_json(&bytes, "failure", subject)))
-    }
-
-    pub fn failures(&self) -> Result<Vec<(crate::sleep::NoteKind, String, JobFailure)>> {
-        let mut out = Vec::new();
-        for item in self.failures.iter() {
-            let (key, value) = item?;
-            let Some(kind) = crate::sleep::NoteKind::ALL.into_iter().find(|k| key.first() == Some(&k.byte())) else {
-                continue;
-            };
-            let subject = String::from_utf8_lossy(&key[1..]).into_owned();
-            if let Some(failure) = decode_json(&value, "failure", &subject) {
-                out.push((kind, subject, failure));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Appends a ledger entry (durably: token accounting must survive a crash).
-    pub fn record(&self, entry: &crate::ledger::LedgerEntry) -> Result<()> {
-        let sequence = self.db.generate_id()? as u32;
-        let mut key = entry.at_ns.to_be_bytes().to_vec();
-        key.extend_from_slice(&sequence.to_be_bytes());
-        self.ledger.insert(key, serde_json::to_vec(entry)?)?;
-        Ok(())
-    }
-
-    /// Ledger entries at or after `since_ns`, oldest first.
-    pub fn ledger(&self, since_ns: u64) -> Result<Vec<crate::ledger::LedgerEntry>> {
-        let mut out = Vec::new();
-        for item in self.ledger.range(since_ns.to_be_bytes().to_vec()..) {
-            let (_, value) = item?;
-            if let Some(entry) = decode_json(&value, "ledger entry", "") {
-                out.push(entry);
-            }
-        }
-        Ok(out)
-    }
+/// The trees that hold JSON records whose type and key belong to a higher layer: the store keeps
+/// bytes and JSON and knows nothing of notes, ledger entries or conversations. Their owners give the
+/// typed view (`sleep::NoteStore`, `ledger::LedgerStore`, `answer::ConversationStore`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordTree {
+    /// Notes by note-kind byte + subject.
+    Notes,
+    /// Failed jobs by note-kind byte + subject.
+    Failures,
+    /// Ledger entries by 8-byte big-endian ns + 4-byte sequence.
+    Ledger,
+    /// Conversations by id.
+    Conversations,
 }
 
 impl Store {
-    /// The turns of a conversation so far (empty for a new one).
-    pub fn conversation(&self, id: &str) -> Result<Vec<crate::answer::Turn>> {
+    fn record_tree(&self, tree: RecordTree) -> &sled::Tree {
+        match tree {
+            RecordTree::Notes => &self.notes,
+            RecordTree::Failures => &self.failures,
+            RecordTree::Ledger => &self.ledger,
+            RecordTree::Conversations => &self.conversations,
+        }
+    }
+
+    /// Writes `value` as JSON under `key`, replacing what was there.
+    pub fn put_record<T: Serialize>(&self, tree: RecordTree, key: &[u8], value: &T) -> Result<()> {
+        self.record_tree(tree).insert(key, serde_json::to_vec(value)?)?;
+        Ok(())
+    }
+
+    /// The record under `key`; an undecodable one is logged and treated as absent.
+    pub fn get_record<T: DeserializeOwned>(&self, tree: RecordTree, key: &[u8]) -> Result<Option<T>> {
         Ok(self
-            .conversations
-            .get(id.as_bytes())?
-            .and_then(|bytes| decode_json(&bytes, "conversation", id))
-            .unwrap_or_default())
+            .record_tree(tree)
+            .get(key)?
+            .and_then(|bytes| decode_json(&bytes, tree.what(), &String::from_utf8_lossy(key))))
     }
 
-    /// Appends a turn to a conversation, keeping the last `MAX_TURNS`.
-    pub fn add_turn(&self, id: &str, turn: crate::answer::Turn) -> Result<()> {
-        const MAX_TURNS: usize = 50;
-        let mut turns = self.conversation(id)?;
-        turns.push(turn);
-        if turns.len() > MAX_TURNS {
-            turns.drain(..turns.len() - MAX_TURNS);
-        }
-        self.conversations.insert(id.as_bytes(), serde_json::to_vec(&turns)?)?;
-        Ok(())
-    }
-
-    /// Every question asked in any conversation, oldest first (scheduling signals and examples).
-    pub fn asked_questions(&self) -> Result<Vec<String>> {
+    /// Every record with a key at or after `from`, in key order, with its key (undecodable ones
+    /// skipped).
+    pub fn records_from<T: DeserializeOwned>(&self, tree: RecordTree, from: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
         let mut out = Vec::new();
-        for item in self.conversations.iter() {
+        for item in self.record_tree(tree).range(from.to_vec()..) {
             let (key, value) = item?;
-            let turns: Vec<crate::answer::Turn> =
-                decode_json(&value, "conversation", &String::from_utf8_lossy(&key)).unwrap_or_default();
-            out.extend(turns.into_iter().map(|t| t.question));
+            if let Some(record) = decode_json(&value, tree.what(), &String::from_utf8_lossy(&key)) {
+                out.push((key.to_vec(), record));
+            }
         }
         Ok(out)
     }
+
+    pub fn remove_record(&self, tree: RecordTree, key: &[u8]) -> Result<()> {
+        self.record_tree(tree).remove(key)?;
+        Ok(())
+    }
+
+    /// A number that grows with every call, also across restarts (for keys that must not collide).
+    pub fn next_sequence(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
+    }
 }
 
-/// The embeddings of the semantic index (`crate::embed`): one quantized vector per (model, content
-/// key). Vectors of different models never meet: every call names the model's key.
+/// The embeddings of the semantic index: one vector (opaque bytes, encoded by `embed::quant`) per
+/// (model key, content key). Vectors of different models never meet: every call names the model.
 impl Store {
-    /// Stores a batch of vectors of one model, durably (the idle pass is resumable: a kill loses at
+    /// Stores a batch of one model's vectors, durably (the idle pass is resumable: a kill loses at
     /// most the batch in flight).
-    pub fn put_embeddings(
-        &self,
-        model: &Digest,
-        batch: &[(Digest, crate::embed::quant::QuantizedVector)],
-    ) -> Result<()> {
+    pub fn put_embeddings(&self, model: &Digest, batch: &[(Digest, Vec<u8>)]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut tree = sled::Batch::default();
         for (item, vector) in batch {
-            tree.insert(&embedding_key(model, item)[..], vector.to_bytes());
+            tree.insert(&embedding_key(model, item)[..], vector.as_slice());
         }
         self.embeddings.apply_batch(tree)?;
         self.flush()
     }
 
-    /// The vectors stored for `items`, in order (`None` when absent or undecodable: it is embedded again).
-    pub fn embeddings(
-        &self,
-        model: &Digest,
-        items: &[Digest],
-    ) -> Result<Vec<Option<crate::embed::quant::QuantizedVector>>> {
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let value = self.embeddings.get(embedding_key(model, item))?;
-            out.push(value.and_then(|bytes| crate::embed::quant::QuantizedVector::from_bytes(&bytes, None)));
-        }
-        Ok(out)
+    /// The stored bytes for each of `items`, in order (`None` when absent).
+    pub fn embeddings(&self, model: &Digest, items: &[Digest]) -> Result<Vec<Option<Vec<u8>>>> {
+        items.iter().map(|item| Ok(self.embeddings.get(embedding_key(model, item))?.map(|v| v.to_vec()))).collect()
     }
 
     /// Whether a vector is stored for `item`.
@@ -575,17 +517,14 @@ impl Store {
         Ok(self.embeddings.contains_key(embedding_key(model, item))?)
     }
 
-    /// Every vector of `model` with its content key (for the question-time cosine scan). Values that
-    /// do not decode, or whose dimensions differ from the first one's, are skipped.
-    pub fn embeddings_of_model(&self, model: &Digest) -> Result<Vec<(Digest, crate::embed::quant::QuantizedVector)>> {
+    /// Every vector of `model` with its content key, in key order.
+    pub fn embeddings_of_model(&self, model: &Digest) -> Result<Vec<(Digest, Vec<u8>)>> {
         let mut out = Vec::new();
-        let mut dims = None;
         for item in self.embeddings.scan_prefix(model.0) {
             let (key, value) = item?;
-            let Ok(content) = <[u8; 32]>::try_from(&key[32..]) else { continue };
-            let Some(vector) = crate::embed::quant::QuantizedVector::from_bytes(&value, dims) else { continue };
-            dims = Some(vector.dims());
-            out.push((Digest(content), vector));
+            if let Ok(content) = <[u8; 32]>::try_from(&key[32..]) {
+                out.push((Digest(content), value.to_vec()));
+            }
         }
         Ok(out)
     }
@@ -593,6 +532,18 @@ impl Store {
     /// How many vectors `model` has.
     pub fn embedding_count(&self, model: &Digest) -> usize {
         self.embeddings.scan_prefix(model.0).count()
+    }
+
+    /// Deletes every vector of `model` (after a model change). Returns how many were deleted.
+    pub fn drop_embeddings(&self, model: &Digest) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.embeddings.scan_prefix(model.0).keys() {
+            batch.remove(key?);
+            removed += 1;
+        }
+        self.embeddings.apply_batch(batch)?;
+        Ok(removed)
     }
 
     /// Keeps only the vectors of `model` whose content key is in `live`: vectors of other models and
@@ -616,18 +567,6 @@ impl Store {
         }
         Ok(removed)
     }
-
-    /// Deletes every vector of `model` (after a model change). Returns how many were deleted.
-    pub fn drop_embeddings(&self, model: &Digest) -> Result<usize> {
-        let mut batch = sled::Batch::default();
-        let mut removed = 0;
-        for key in self.embeddings.scan_prefix(model.0).keys() {
-            batch.remove(key?);
-            removed += 1;
-        }
-        self.embeddings.apply_batch(batch)?;
-        Ok(removed)
-    }
 }
 
 fn embedding_key(model: &Digest, item: &Digest) -> [u8; 64] {
@@ -637,10 +576,15 @@ fn embedding_key(model: &Digest, item: &Digest) -> [u8; 64] {
     key
 }
 
-fn note_key_bytes(kind: crate::sleep::NoteKind, subject: &str) -> Vec<u8> {
-    let mut key = vec![kind.byte()];
-    key.extend_from_slice(subject.as_bytes());
-    key
+impl RecordTree {
+    fn what(self) -> &'static str {
+        match self {
+            RecordTree::Notes => "note",
+            RecordTree::Failures => "failure",
+            RecordTree::Ledger => "ledger entry",
+            RecordTree::Conversations => "conversation",
+        }
+    }
 }
 
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], what: &str, key: &str) -> Option<T> {

@@ -6,12 +6,11 @@
 
 mod util;
 
-use reverie::config::EmbedConfig;
 use reverie::embed::local::{LocalEmbedder, LocalOptions};
 use reverie::embed::openai::OpenAiEmbedder;
-use reverie::embed::quant::{FlatIndex, QuantizedVector, cosine};
+use reverie::embed::quant::{QuantizedVector, cosine};
 use reverie::embed::run::{EmbedReport, PassOptions, embed_pending, embed_pending_with};
-use reverie::embed::{EmbedFuture, Embedder, item_key, model_key};
+use reverie::embed::{EmbedConfig, EmbedFuture, Embedder, item_key, model_key, stored_index};
 use reverie::hash::Digest;
 use reverie::llm::LlmConfig;
 use reverie::store::Store;
@@ -122,11 +121,11 @@ fn the_cosine_channel_over_stored_vectors_finds_the_paraphrase() {
     assert_eq!((report.embedded, report.skipped, report.cancelled), (4, 0, false));
     let model_key = model_key(&model.model_id());
     assert_eq!(store.embedding_count(&model_key), 4);
-    let mut index = FlatIndex::new(384);
-    for (key, vector) in store.embeddings_of_model(&model_key).unwrap() {
-        assert_eq!(vector.to_bytes().len(), 388);
-        assert!(index.push(key, &vector));
+    for (_, bytes) in store.embeddings_of_model(&model_key).unwrap() {
+        assert_eq!(bytes.len(), 388, "384 dimensions stored in 388 bytes");
     }
+    let index = stored_index(&store, &model.model_id()).unwrap();
+    assert_eq!((index.len(), index.dims()), (4, 384));
     let query = model.embed_blocking(&texts(&[QUESTION])).unwrap().remove(0);
     let hits = index.top_k(&query, 4);
     assert_eq!(hits[0].key, item_key(PARAPHRASE), "{hits:?}");
@@ -277,6 +276,7 @@ fn vectors_are_invalidated_by_content_and_by_model() {
     let (store, _) = Store::open(dir.path()).unwrap();
     assert_eq!(store.embedding_count(&kb), 3);
     assert_eq!(store.embeddings_of_model(&kb).unwrap().len(), 3);
+    assert_eq!(stored_index(&store, "model-b").unwrap().len(), 3);
 }
 
 #[test]

@@ -3,8 +3,10 @@
 
 mod util;
 
-use reverie::config::SleepConfig;
+use reverie::ledger::LedgerStore;
 use reverie::llm::{LlmConfig, Provider};
+use reverie::sleep::NoteStore;
+use reverie::sleep::SleepConfig;
 use reverie::sleep::{NoteKind, Outcome, ThinkOptions, Thinker};
 use reverie::snapshot::Snapshot;
 use reverie::store::Store;

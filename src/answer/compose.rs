@@ -13,6 +13,32 @@ pub struct Turn {
     pub answer: String,
 }
 
+/// Conversations in the store (the store keeps their JSON; this is their typed view).
+pub trait ConversationStore {
+    /// The turns of a conversation so far (empty for a new one).
+    fn conversation(&self, id: &str) -> anyhow::Result<Vec<Turn>>;
+    /// Appends a turn to a conversation, keeping the last `MAX_TURNS`.
+    fn add_turn(&self, id: &str, turn: Turn) -> anyhow::Result<()>;
+}
+
+/// Turns kept per conversation.
+const MAX_TURNS: usize = 50;
+
+impl ConversationStore for crate::store::Store {
+    fn conversation(&self, id: &str) -> anyhow::Result<Vec<Turn>> {
+        Ok(self.get_record(crate::store::RecordTree::Conversations, id.as_bytes())?.unwrap_or_default())
+    }
+
+    fn add_turn(&self, id: &str, turn: Turn) -> anyhow::Result<()> {
+        let mut turns = self.conversation(id)?;
+        turns.push(turn);
+        if turns.len() > MAX_TURNS {
+            turns.drain(..turns.len() - MAX_TURNS);
+        }
+        self.put_record(crate::store::RecordTree::Conversations, id.as_bytes(), &turns)
+    }
+}
+
 /// Earlier turns kept verbatim in a prompt; older ones are listed by their questions only.
 const VERBATIM_TURNS: usize = 2;
 const TURN_ANSWER_CHARS: usize = 1200;
@@ -119,7 +145,7 @@ mod tests {
             path: path.into(),
             start_line: 3,
             end_line: 9,
-            kind: "note".into(),
+            kind: crate::answer::ItemKind::Note,
             score: 1.0,
             tokens: 10,
             reason: "the learned summary".into(),

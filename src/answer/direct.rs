@@ -2,10 +2,10 @@
 //! "what calls X", "which tests cover X", "where is the error … raised") and anticipated questions
 //! whose answer was precomputed while the user was away and whose anchors are still fresh.
 
-use super::bm25::tokenize;
 use super::learned::LearnedContext;
-use super::retrieve::{self, longest_quoted_fragment};
-use super::{ContextItem, Question};
+use super::retrieve::longest_quoted_fragment;
+use super::{ContextItem, ItemKind, Question, Source};
+use crate::search::tokenize;
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
 use std::collections::HashSet;
@@ -18,8 +18,8 @@ pub const ANTICIPATED_MATCH: f64 = 0.6;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Direct {
     pub answer: String,
-    /// `facts` or `anticipated`.
-    pub source: &'static str,
+    /// `Facts` or `Anticipated`.
+    pub source: Source,
     pub context: Vec<ContextItem>,
 }
 
@@ -61,15 +61,40 @@ fn shape_of(question: &str) -> Option<Shape> {
     None
 }
 
-/// A structural question about one named symbol, answered from facts.
+/// Words that only say what shape a structural question has; every other content word of the
+/// question must be part of the symbol's name for a direct answer (else the question asks about more
+/// than the symbol: "where is the session cookie signed?" is not "where is `session` defined?").
+const SHAPE_WORDS: &[&str] = &[
+    "where", "defined", "define", "definition", "declared", "declare", "declaration", "find", "located", "live",
+    "lives", "implemented", "calls", "call", "called", "calling", "callers", "caller", "used", "uses", "use",
+    "usage", "usages", "using", "references", "reference", "referenced", "tests", "test", "tested", "cover",
+    "covers", "covered", "coverage", "which", "what", "who", "whom", "function", "functions", "method",
+    "methods", "class", "classes", "struct", "type", "variable", "constant", "module", "field", "property",
+    "trait", "interface", "enum", "symbol", "code", "all", "places", "place", "anywhere", "there", "any", "exercise",
+    "exercises", "raised", "thrown", "error", "exception", "message", "show", "list", "me", "please",
+];
+
+/// A structural question about one named symbol, answered from facts — only when certain: the
+/// question has a structural shape, names exactly one symbol as code (or a rare name), and says
+/// nothing else.
 pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     let shape = shape_of(&question.text)?;
     if shape == Shape::ErrorSite {
         return error_site(snapshot, question);
     }
-    let named = retrieve::named_definitions(snapshot, &question.text);
+    let text_index = snapshot.text_index();
+    let names = super::names::names_in(snapshot, &text_index, &question.text);
     // Exactly one symbol, so the answer cannot be about the wrong one.
-    let [name] = named.as_slice() else { return None };
+    let [named] = names.as_slice() else { return None };
+    let name = &named.name;
+    let own: HashSet<String> = tokenize(name).into_iter().chain(named.qualifier.iter().flat_map(|q| tokenize(q))).collect();
+    let unexplained = tokenize(&question.text)
+        .into_iter()
+        .filter(|t| !own.contains(t) && !SHAPE_WORDS.contains(&t.as_str()))
+        .count();
+    if unexplained > 0 {
+        return None;
+    }
     let defs = snapshot.definitions_named(name, question.focus_file.as_deref());
     let mut out = String::new();
     let mut context = Vec::new();
@@ -85,7 +110,7 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
                     file,
                     start,
                     end,
-                    "definition",
+                    ItemKind::Definition,
                     format!("{} `{}`", def.kind.name(), def.name),
                     def.signature.clone(),
                 ));
@@ -107,7 +132,7 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
                     let within = facts.enclosing_definition(&reference.span).map(|d| &facts.definitions[d as usize]);
                     let place = within.map(|d| format!(" in `{}`", d.name)).unwrap_or_default();
                     let _ = writeln!(out, "- `{file}:{line}`{place}");
-                    context.push(item(file, line, line, "reference", format!("uses `{name}`{place}"), String::new()));
+                    context.push(item(file, line, line, ItemKind::Reference, format!("uses `{name}`{place}"), String::new()));
                 }
             }
             if total == 0 {
@@ -118,19 +143,19 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
             }
         }
         Shape::Tests => {
-            let tests = crate::sleep::prompt::tests_covering_name(snapshot, name, 20);
+            let tests = snapshot.tests_covering_name(name, 20);
             if tests.is_empty() {
                 return None;
             }
             let _ = writeln!(out, "Tests that use `{name}`:");
             for (file, test, start, end) in tests {
                 let _ = writeln!(out, "- `{file}:{start}` {test}");
-                context.push(item(&file, start, end, "test", format!("test `{test}` uses `{name}`"), String::new()));
+                context.push(item(&file, start, end, ItemKind::Test, format!("test `{test}` uses `{name}`"), String::new()));
             }
         }
         Shape::ErrorSite => unreachable!("handled above"),
     }
-    (!context.is_empty()).then_some(Direct { answer: out, source: "facts", context })
+    (!context.is_empty()).then_some(Direct { answer: out, source: Source::Facts, context })
 }
 
 fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
@@ -162,12 +187,12 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
             &file,
             start,
             end,
-            "error-site",
+            ItemKind::ErrorSite,
             format!("{} \"{}\"{place}", site.kind.name(), site.message),
             String::new(),
         ));
     }
-    Some(Direct { answer: out, source: "facts", context })
+    Some(Direct { answer: out, source: Source::Facts, context })
 }
 
 /// A fresh anticipated question similar enough to this one: its precomputed answer.
@@ -205,7 +230,7 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
                 &a.path,
                 a.start_line,
                 a.end_line,
-                "note",
+                ItemKind::Note,
                 format!("anchor of the anticipated answer (`{}`)", a.symbol.as_deref().unwrap_or("")),
                 String::new(),
             )
@@ -216,7 +241,7 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
             &note.subject,
             1,
             1,
-            "note",
+            ItemKind::Note,
             "the file the anticipated answer is about".into(),
             String::new(),
         ));
@@ -227,16 +252,16 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
         q["question"].as_str().unwrap_or(""),
         similarity * 100.0
     );
-    Some(Direct { answer, source: "anticipated", context })
+    Some(Direct { answer, source: Source::Anticipated, context })
 }
 
-fn item(path: &str, start_line: u32, end_line: u32, kind: &str, reason: String, text: String) -> ContextItem {
+fn item(path: &str, start_line: u32, end_line: u32, kind: ItemKind, reason: String, text: String) -> ContextItem {
     let tokens = estimate_tokens(&text) + estimate_tokens(path) + 4;
     ContextItem {
         path: path.to_string(),
         start_line,
         end_line,
-        kind: kind.into(),
+        kind,
         score: 1.0,
         tokens,
         reason,

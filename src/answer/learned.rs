@@ -1,7 +1,7 @@
 //! The learned context as answering sees it: every stored note, whether it is fresh for the current
 //! facts, its text for retrieval, and the anticipated questions indexed for matching.
 
-use super::bm25::{Bm25, tokenize};
+use crate::search::{Bm25, path_tokens, tokenize};
 use crate::sleep::{Note, NoteKind};
 use crate::snapshot::Snapshot;
 use std::collections::HashMap;
@@ -71,7 +71,7 @@ impl LearnedContext {
         }
         let bm25 = Bm25::new(passages.iter().map(|p| {
             let mut tokens = tokenize(&p.text);
-            tokens.extend(super::search::path_tokens(&notes[p.note].subject));
+            tokens.extend(path_tokens(&notes[p.note].subject));
             tokens
         }));
         let questions_bm25 = Bm25::new(questions.iter().map(|&p| {

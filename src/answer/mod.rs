@@ -6,22 +6,18 @@
 //! and either a model request that leads with it (`compose.rs`) or, with no model, the context itself
 //! as the answer, clearly labelled. The server and the CLI do the IO.
 
-mod bm25;
 mod compose;
 mod direct;
 mod learned;
-mod prior;
+mod names;
 mod retrieve;
-mod search;
 mod symbol;
 
-pub use bm25::{Bm25, split_identifier, tokenize};
-pub use compose::{Turn, model_request, render_context_answer};
+pub use compose::{ConversationStore, Turn, model_request, render_context_answer};
 pub use direct::{ANTICIPATED_MATCH, Direct, anticipated, structural};
 pub use learned::{LearnedContext, note_text};
-pub use prior::{file_weight, is_vendored};
-pub use retrieve::{MAX_PER_FILE, Rankers, candidates, identifiers_in, named_definitions, rank_files, select};
-pub use search::{FactDoc, FactsIndex, path_tokens};
+pub use names::{Name, files_named_in, identifiers_in, is_code_shaped, names_in};
+pub use retrieve::{MAX_PER_FILE, Rankers, WEIGHTS, Weights, candidates, rank_files, select};
 pub use symbol::describe_symbol;
 
 use crate::llm::ChatRequest;
@@ -47,8 +43,7 @@ pub struct ContextItem {
     /// 1-based, inclusive.
     pub start_line: u32,
     pub end_line: u32,
-    /// `error-site`, `definition`, `ranked-definition`, `note`, `reference`, `test`.
-    pub kind: String,
+    pub kind: ItemKind,
     pub score: f64,
     pub tokens: usize,
     /// Why this item is here, in a few words.
@@ -57,6 +52,88 @@ pub struct ContextItem {
     pub text: String,
     /// From a note whose inputs changed since it was written.
     pub stale: bool,
+}
+
+/// What a context item is (serialized kebab-case: `error-site`, `ranked-definition`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemKind {
+    /// Where an error message is produced.
+    ErrorSite,
+    /// A definition: signature and doc.
+    Definition,
+    /// A definition ranked by the reference graph (central to the code around the question).
+    RankedDefinition,
+    /// Code whose words match the question (the full-text channel): a definition's body or
+    /// module-level lines.
+    Code,
+    /// A note of the learned context.
+    Note,
+    /// A line that uses a symbol.
+    Reference,
+    /// A test function.
+    Test,
+    /// A raw window of a file (measurements only: the chunk baseline).
+    Chunk,
+}
+
+impl ItemKind {
+    /// The serialized name (`error-site`, `definition`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemKind::ErrorSite => "error-site",
+            ItemKind::Definition => "definition",
+            ItemKind::RankedDefinition => "ranked-definition",
+            ItemKind::Code => "code",
+            ItemKind::Note => "note",
+            ItemKind::Reference => "reference",
+            ItemKind::Test => "test",
+            ItemKind::Chunk => "chunk",
+        }
+    }
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where an answer came from (serialized lowercase).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// A precomputed anticipated answer, zero tokens.
+    Anticipated,
+    /// A structural answer from facts, zero tokens.
+    Facts,
+    /// The model's answer.
+    Model,
+    /// No model: the ranked context is the answer.
+    Context,
+}
+
+impl Source {
+    /// The serialized name (`anticipated`, `facts`, `model`, `context`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Anticipated => "anticipated",
+            Source::Facts => "facts",
+            Source::Model => "model",
+            Source::Context => "context",
+        }
+    }
+
+    /// Answered with zero model tokens.
+    pub fn is_direct(self) -> bool {
+        matches!(self, Source::Anticipated | Source::Facts)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -69,9 +146,7 @@ pub struct Usage {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Answer {
     pub answer: String,
-    /// `anticipated` (precomputed, zero tokens), `facts` (structural, zero tokens), `model`, or
-    /// `context` (no model: the ranked context is the answer).
-    pub source: String,
+    pub source: Source,
     pub context: Vec<ContextItem>,
     pub usage: Usage,
 }
@@ -87,7 +162,7 @@ pub enum Plan {
 /// The text retrieval works on: a follow-up that names nothing borrows the previous question.
 fn retrieval_question(snapshot: &Snapshot, question: &Question) -> Question {
     let mut q = question.clone();
-    if named_definitions(snapshot, &question.text).is_empty()
+    if names_in(snapshot, &snapshot.text_index(), &question.text).is_empty()
         && let Some(last) = question.history.last()
     {
         q.text = format!("{} {}", question.text, last.question);
@@ -117,12 +192,12 @@ pub fn plan_answer(
     }
     Plan::Done(Answer {
         answer: render_context_answer(&question.text, &context),
-        source: "context".into(),
+        source: Source::Context,
         context,
         usage: Usage::default(),
     })
 }
 
 fn from_direct(direct: Direct) -> Answer {
-    Answer { answer: direct.answer, source: direct.source.into(), context: direct.context, usage: Usage::default() }
+    Answer { answer: direct.answer, source: direct.source, context: direct.context, usage: Usage::default() }
 }

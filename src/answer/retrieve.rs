@@ -1,31 +1,35 @@
-//! A question → ranked, cited context, fused from several rankers with reciprocal rank fusion
+//! A question → ranked, cited context, fused from several channels with reciprocal rank fusion
 //! (k = 60, as Tabby does):
 //!
 //! 1. error-message sites whose literal text the question quotes (people paste tracebacks);
-//! 2. definitions the question names exactly;
+//! 2. files the question names by path or module, and definitions it names as code (`names.rs`:
+//!    plain words that happen to name a definition are not names);
 //! 3. BM25 over facts (definition names, signatures, docs, paths, error messages);
-//! 4. BM25 over the learned context (summaries, playbooks, anticipated questions and answers);
-//! 5. PageRank personalized to the open file and the named identifiers;
-//! 6. the definition under the cursor.
+//! 4. full text: BM25 over the words of code bodies, per definition and module-level chunk, and the
+//!    same words per whole file, which orders files (`search::TextIndex`);
+//! 5. BM25 over the learned context (summaries, playbooks, anticipated questions and answers);
+//! 6. PageRank personalized to the open file and the named identifiers;
+//! 7. the definition under the cursor.
 //!
-//! Rankings by relevance (3–5, and 2 for names that are plain words) are scaled by the file's prior
-//! (`prior.rs`: vendored and minified code counts less); what the question points at itself (1, 2
-//! for code-shaped names, 6) is not.
+//! Rankings by relevance (3–6) are scaled by the file's prior (`search::prior`: vendored and minified
+//! code counts less, tests and docs half); what the question points at itself (1, 2, 7) is not.
+//! File-level rankings (named files, whole-file text) add to every item of the file, and a file
+//! ranked high there gets its best-matching code as an item if no other channel gave it one.
 //! Items are keyed by location; at most `MAX_PER_FILE` per file; the budget is filled greedily in
 //! fused order; every item cites path and lines. `rank_files` exposes the fused file order for
 //! measurements.
 
-use super::bm25::tokenize;
 use super::learned::{LearnedContext, note_text};
-use super::prior;
-use super::search::FactDoc;
-use super::{ContextItem, Question};
+use super::names::{files_named_in, names_in};
+use super::{ContextItem, ItemKind, Question};
 use crate::graph::{self, Focus};
+use crate::search::{FactDoc, TextIndex, prior, tokenize};
 use crate::sleep::NoteKind;
 use crate::snapshot::Snapshot;
 use crate::syntax::facts::{Definition, ErrorSite};
 use crate::tokens::estimate_tokens;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 const RRF_K: f64 = 60.0;
 pub const MAX_PER_FILE: usize = 3;
@@ -33,37 +37,65 @@ pub const MAX_PER_FILE: usize = 3;
 const MIN_MESSAGE_FRAGMENT: usize = 12;
 /// Candidates taken from each ranker.
 const PER_RANKER: usize = 100;
+/// Files of the whole-file ranking that get an item of their own when no channel gave them one.
+const FILES_WITH_OWN_ITEM: usize = 10;
+/// A name defined in more places than this says little about where to look.
+const MAX_DEFINITIONS_PER_NAME: usize = 12;
 
-/// Which rankers to use (all by default; measurements switch some off).
+/// Channel weights in the fusion (tuned on the dev sets: `reverie eval --ranking`, `--questions`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Weights {
+    pub errors: f64,
+    pub named_files: f64,
+    pub names: f64,
+    pub facts_bm25: f64,
+    pub text_docs: f64,
+    pub text_files: f64,
+    pub notes: f64,
+    pub graph: f64,
+}
+
+pub const WEIGHTS: Weights = Weights {
+    errors: 2.0,
+    named_files: 1.5,
+    names: 1.5,
+    facts_bm25: 1.0,
+    text_docs: 1.0,
+    text_files: 2.0,
+    notes: 1.2,
+    graph: 0.5,
+};
+
+/// Which channels to use (all by default; measurements switch some off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rankers {
-    pub facts: bool,
+    /// Quoted error messages.
+    pub errors: bool,
+    /// Named files and definitions.
+    pub names: bool,
+    pub facts_bm25: bool,
+    /// The full-text channel (bodies and whole files).
+    pub text: bool,
     pub notes: bool,
     pub graph: bool,
 }
 
 impl Default for Rankers {
     fn default() -> Self {
-        Rankers { facts: true, notes: true, graph: true }
+        Rankers { errors: true, names: true, facts_bm25: true, text: true, notes: true, graph: true }
     }
 }
 
-/// Identifier-like words of `text`, in order, once each.
-pub fn identifiers_in(text: &str) -> Vec<String> {
-    let mut seen = HashSet::new();
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'))
-        .filter(|w| seen.insert(w.to_string()))
-        .map(str::to_string)
-        .collect()
-}
+impl Rankers {
+    /// The full-text channel alone.
+    pub fn only_text() -> Rankers {
+        Rankers { errors: false, names: false, facts_bm25: false, text: true, notes: false, graph: false }
+    }
 
-/// Identifiers of the question that name definitions in the workspace.
-pub fn named_definitions(snapshot: &Snapshot, question: &str) -> Vec<String> {
-    identifiers_in(question)
-        .into_iter()
-        .filter(|w| w.len() > 2 && snapshot.definitions_by_name.contains_key(w))
-        .collect()
+    /// Every channel but the learned context.
+    pub fn facts_only() -> Rankers {
+        Rankers { notes: false, ..Rankers::default() }
+    }
 }
 
 /// Fused candidates, best first, before budgeting.
@@ -73,12 +105,16 @@ pub fn candidates(
     question: &Question,
     rankers: Rankers,
 ) -> Vec<ContextItem> {
+    let w = WEIGHTS;
     let mut lists: Vec<Ranked> = Vec::new();
-    let named = named_definitions(snapshot, &question.text);
+    let mut file_lists: Vec<(f64, bool, Vec<Arc<str>>)> = Vec::new();
+    let text_index = snapshot.text_index();
+    let names = if rankers.names { names_in(snapshot, &text_index, &question.text) } else { Vec::new() };
+    let named: Vec<String> = names.iter().map(|n| n.name.clone()).collect();
     let tokens = tokenize(&question.text);
 
-    if rankers.facts {
-        // 1. Quoted error messages.
+    // 1. Quoted error messages.
+    if rankers.errors {
         let mut errors = Vec::new();
         for (key, facts) in &snapshot.files {
             for site in &facts.error_sites {
@@ -89,31 +125,42 @@ pub fn candidates(
             }
         }
         errors.sort_by_key(|e| std::cmp::Reverse(e.0));
-        lists.push(Ranked::asked_for(2.0, errors.into_iter().map(|(_, item)| item).collect()));
+        lists.push(Ranked::asked_for(w.errors, errors.into_iter().map(|(_, item)| item).collect()));
+    }
 
-        // 2. Named definitions, the most specific names first.
-        // A code-shaped name (`load_settings`, `readFile`) is the question pointing at that symbol; a
-        // plain word that happens to name a definition ("settings") is only relevance.
-        let (mut exact, mut plain) = (Vec::new(), Vec::new());
-        let mut by_specificity: Vec<&String> = named.iter().collect();
-        by_specificity.sort_by(|a, b| {
-            let wa = graph::identifier_weight(a, snapshot.definitions_by_name[*a].len());
-            let wb = graph::identifier_weight(b, snapshot.definitions_by_name[*b].len());
-            wb.total_cmp(&wa)
-        });
-        for name in by_specificity {
-            for (key, index) in
-                snapshot.definitions_named(name, question.focus_file.as_deref()).iter().take(MAX_PER_FILE * 2)
-            {
+    // 2. Named files and definitions, the most specific names first.
+    if rankers.names {
+        let files: Vec<Arc<str>> = files_named_in(snapshot, &question.text)
+            .into_iter()
+            .filter_map(|k| snapshot.files.get_key_value(k.as_str()).map(|(k, _)| k.clone()))
+            .collect();
+        file_lists.push((w.named_files, false, files));
+        let mut exact = Vec::new();
+        for name in names.iter().filter(|n| snapshot.definitions_by_name[&n.name].len() <= MAX_DEFINITIONS_PER_NAME) {
+            let mut defs = snapshot.definitions_named(&name.name, question.focus_file.as_deref());
+            if let Some(qualifier) = &name.qualifier {
+                // `Flask.make_response`: the member of that class first.
+                defs.sort_by_key(|(key, index)| {
+                    let facts = &snapshot.files[key];
+                    let parent = facts.definitions[*index as usize].parent.map(|p| &facts.definitions[p as usize].name);
+                    parent != Some(qualifier)
+                });
+            }
+            for (key, index) in defs.iter().take(MAX_PER_FILE * 2) {
                 let def = &snapshot.files[key].definitions[*index as usize];
-                let item = definition_item(key, def, "definition", format!("`{name}` is named in the question"));
-                if is_code_shaped(name) { exact.push(item) } else { plain.push(item) }
+                exact.push(definition_item(
+                    key,
+                    def,
+                    ItemKind::Definition,
+                    format!("`{}` is named in the question", name.name),
+                ));
             }
         }
-        lists.push(Ranked::asked_for(1.5, exact));
-        lists.push(Ranked::by_relevance(1.5, plain));
+        lists.push(Ranked::asked_for(w.names, exact));
+    }
 
-        // 3. BM25 over facts.
+    // 3. BM25 over facts.
+    if rankers.facts_bm25 {
         let index = snapshot.facts_index();
         let hits = index.bm25.search(&tokens, PER_RANKER);
         let items = hits
@@ -121,7 +168,7 @@ pub fn candidates(
             .filter_map(|(doc, _)| match &index.docs[doc as usize] {
                 FactDoc::Definition { file, index } => {
                     let def = &snapshot.files.get(file)?.definitions[*index as usize];
-                    Some(definition_item(file, def, "definition", "matches the words of the question".into()))
+                    Some(definition_item(file, def, ItemKind::Definition, "matches the words of the question".into()))
                 }
                 FactDoc::ErrorSite { file, index } => {
                     let facts = snapshot.files.get(file)?;
@@ -130,19 +177,29 @@ pub fn candidates(
                 }
             })
             .collect();
-        lists.push(Ranked::by_relevance(1.0, items));
+        lists.push(Ranked::by_relevance(w.facts_bm25, items));
     }
 
-    // 4. BM25 over the learned context.
+    // 4. Full text: which code uses the question's words, and which files.
+    let mut whole_files: Vec<Arc<str>> = Vec::new();
+    if rankers.text {
+        let hits = text_index.bm25.search(&tokens, PER_RANKER);
+        let items = hits.into_iter().filter_map(|(doc, _)| text_item(snapshot, &text_index, doc, &tokens)).collect();
+        lists.push(Ranked::by_relevance(w.text_docs, items));
+        whole_files = text_index.rank_files(&tokens, PER_RANKER).into_iter().map(|(f, _)| f).collect();
+        file_lists.push((w.text_files, true, whole_files.clone()));
+    }
+
+    // 5. BM25 over the learned context.
     if rankers.notes
         && let Some(learned) = learned.filter(|l| !l.is_empty())
     {
         let hits = learned.bm25.search(&tokens, PER_RANKER);
         let items = hits.into_iter().map(|(p, _)| passage_item(learned, p as usize, snapshot)).collect();
-        lists.push(Ranked::by_relevance(1.2, items));
+        lists.push(Ranked::by_relevance(w.notes, items));
     }
 
-    // 5. The graph, personalized.
+    // 6. The graph, personalized.
     if rankers.graph {
         let focus = Focus { files: question.focus_file.iter().cloned().collect(), identifiers: named.clone() };
         let ranking = graph::rank(&snapshot.graph, &focus);
@@ -154,16 +211,16 @@ pub fn candidates(
                     items.push(definition_item(
                         key,
                         def,
-                        "ranked-definition",
+                        ItemKind::RankedDefinition,
                         "central to the code around your question".into(),
                     ));
                 }
             }
         }
-        lists.push(Ranked::by_relevance(0.5, items));
+        lists.push(Ranked::by_relevance(w.graph, items));
     }
 
-    // 6. The definition under the cursor.
+    // 7. The definition under the cursor.
     if let (Some(key), Some(line)) = (&question.focus_file, question.focus_line)
         && let Some((key, facts)) = snapshot.files.get_key_value(key.as_str())
         && let Some(def) = facts
@@ -176,17 +233,79 @@ pub fn candidates(
         let weight = if named.is_empty() { 3.0 } else { 0.8 };
         lists.push(Ranked::asked_for(
             weight,
-            vec![definition_item(key, def, "definition", "where your cursor is".into())],
+            vec![definition_item(key, def, ItemKind::Definition, "where your cursor is".into())],
         ));
     }
 
-    fuse(lists)
+    // Files that rank high as a whole get their best-matching code when no channel gave them an item.
+    let covered: HashSet<&str> = lists.iter().flat_map(|l| l.items.iter().map(|i| i.path.as_str())).collect();
+    let mut own = Vec::new();
+    for file in whole_files.iter().take(FILES_WITH_OWN_ITEM).filter(|f| !covered.contains(&***f)) {
+        if let Some(item) = best_text_item(snapshot, &text_index, file, &tokens) {
+            own.push(item);
+        }
+    }
+    if !own.is_empty() {
+        lists.push(Ranked::by_relevance(0.0, own));
+    }
+
+    fuse(lists, &file_lists)
 }
 
-/// Whether `name` looks like code rather than a word: an underscore, a capital after the first
-/// letter, or a digit.
-fn is_code_shaped(name: &str) -> bool {
-    name.contains('_') || name.chars().skip(1).any(char::is_uppercase) || name.chars().any(|c| c.is_ascii_digit())
+/// A full-text document as a context item: the definition it belongs to, or the module-level lines.
+fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String]) -> Option<ContextItem> {
+    let (key, i) = &index.docs[doc as usize];
+    let (key, facts) = snapshot.files.get_key_value(&**key)?;
+    let text_doc = &facts.text[*i as usize];
+    Some(match text_doc.definition {
+        Some(d) => definition_item(
+            key,
+            &facts.definitions[d as usize],
+            ItemKind::Definition,
+            "its code uses the words of the question".into(),
+        ),
+        None => {
+            let words: Vec<&str> = text_doc
+                .terms
+                .iter()
+                .filter(|(t, _)| tokens.contains(t))
+                .map(|(t, _)| t.as_str())
+                .take(8)
+                .collect();
+            let text = if is_secret(key) {
+                WITHHELD.to_string()
+            } else {
+                format!("module-level code using: {}", words.join(", "))
+            };
+            ContextItem {
+                path: key.to_string(),
+                start_line: text_doc.start_line,
+                end_line: text_doc.end_line,
+                kind: ItemKind::Code,
+                score: 0.0,
+                tokens: estimate_tokens(&text) + estimate_tokens(key) + 4,
+                reason: "this code uses the words of the question".into(),
+                text,
+                stale: false,
+            }
+        }
+    })
+}
+
+/// The document of `file` that matches `tokens` best, as an item.
+fn best_text_item(snapshot: &Snapshot, index: &TextIndex, file: &str, tokens: &[String]) -> Option<ContextItem> {
+    let facts = snapshot.files.get(file)?;
+    let best = facts
+        .text
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let matched: u32 = doc.terms.iter().filter(|(t, _)| tokens.contains(t)).map(|(_, c)| c).sum();
+            (matched, std::cmp::Reverse(i))
+        })
+        .max()?;
+    let doc = index.docs.iter().position(|(k, i)| &**k == file && *i as usize == best.1.0)?;
+    text_item(snapshot, index, doc as u32, tokens)
 }
 
 /// One ranker's list for `fuse`.
@@ -208,8 +327,16 @@ impl Ranked {
     }
 }
 
-/// Reciprocal rank fusion of weighted lists; an item's location identifies it across lists.
-fn fuse(lists: Vec<Ranked>) -> Vec<ContextItem> {
+/// Reciprocal rank fusion of weighted lists; an item's location identifies it across lists. Each
+/// file list `(weight, with_prior, files)` adds its file's fused rank score to every item of the file.
+fn fuse(lists: Vec<Ranked>, file_lists: &[(f64, bool, Vec<Arc<str>>)]) -> Vec<ContextItem> {
+    let mut file_bonus: HashMap<&str, f64> = HashMap::new();
+    for (weight, with_prior, files) in file_lists {
+        for (rank, file) in files.iter().enumerate() {
+            let prior = if *with_prior { prior::file_weight(file) } else { 1.0 };
+            *file_bonus.entry(&**file).or_insert(0.0) += weight * prior / (RRF_K + rank as f64 + 1.0);
+        }
+    }
     let mut scores: HashMap<(String, u32, u32), (f64, ContextItem)> = HashMap::new();
     for Ranked { weight, items, with_prior } in lists {
         let mut seen = HashSet::new();
@@ -224,12 +351,13 @@ fn fuse(lists: Vec<Ranked>) -> Vec<ContextItem> {
                 Some((score, existing)) => {
                     *score += add;
                     // Keep the more informative description (learned text over a bare signature).
-                    if existing.kind != "note" && item.kind == "note" {
+                    if existing.kind != ItemKind::Note && item.kind == ItemKind::Note {
                         *existing = item;
                     }
                 }
                 None => {
-                    scores.insert(id, (add, item));
+                    let bonus = file_bonus.get(item.path.as_str()).copied().unwrap_or(0.0);
+                    scores.insert(id, (add + bonus, item));
                 }
             }
         }
@@ -277,7 +405,7 @@ fn is_secret(key: &str) -> bool {
     crate::redact::is_secret_file(std::path::Path::new(key))
 }
 
-fn definition_item(key: &str, def: &Definition, kind: &str, reason: String) -> ContextItem {
+fn definition_item(key: &str, def: &Definition, kind: ItemKind, reason: String) -> ContextItem {
     let mut text = if is_secret(key) { WITHHELD.to_string() } else { def.signature.clone() };
     if let Some(doc) = def.doc.as_ref().filter(|_| !is_secret(key)) {
         let first = doc.split("\n\n").next().unwrap_or(doc);
@@ -295,7 +423,7 @@ fn definition_item(key: &str, def: &Definition, kind: &str, reason: String) -> C
         path: key.to_string(),
         start_line,
         end_line,
-        kind: kind.into(),
+        kind,
         score: 0.0,
         tokens,
         reason,
@@ -316,7 +444,7 @@ fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> Conte
         path: key.to_string(),
         start_line,
         end_line,
-        kind: "error-site".into(),
+        kind: ItemKind::ErrorSite,
         score: 0.0,
         tokens,
         reason,
@@ -371,7 +499,7 @@ fn passage_item(learned: &LearnedContext, passage: usize, snapshot: &Snapshot) -
         path,
         start_line,
         end_line,
-        kind: "note".into(),
+        kind: ItemKind::Note,
         score: 0.0,
         tokens,
         reason: format!("{what}{}", if fresh { "" } else { " (stale: the code changed since it was written)" }),
@@ -426,14 +554,6 @@ pub fn longest_quoted_fragment(message: &str, question: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identifiers_are_split_and_deduplicated() {
-        assert_eq!(
-            identifiers_in("Why does store.open_db() fail? open_db again, 42x"),
-            vec!["Why", "does", "store", "open_db", "fail", "again"]
-        );
-    }
 
     #[test]
     fn error_messages_match_across_placeholders() {

@@ -2,12 +2,14 @@
 //! model tokens when possible, else with the configured model, else with the ranked context.
 
 use super::{Cli, Format};
+use crate::answer::ConversationStore;
+use crate::ledger::LedgerStore;
+use crate::sleep::NoteStore;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct AskArgs {
@@ -80,9 +82,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         );
     }
     let started = std::time::Instant::now();
-    let facts = crate::index::all_facts(&store)?;
-    let files = facts.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
-    let snapshot = crate::snapshot::Snapshot::new(files);
+    let snapshot = crate::index::snapshot(&store)?;
     let learned = crate::answer::LearnedContext::new(store.notes()?, &snapshot);
     let provider =
         if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
@@ -126,7 +126,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             match result {
                 Ok(response) => crate::answer::Answer {
                     answer: response.text,
-                    source: "model".into(),
+                    source: crate::answer::Source::Model,
                     context,
                     usage: crate::answer::Usage {
                         test_prompt_tokens: response.usage.prompt_tokens,
@@ -139,7 +139,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                     let text = crate::answer::render_context_answer(&question_text, &context);
                     crate::answer::Answer {
                         answer: text,
-                        source: "context".into(),
+                        source: crate::answer::Source::Context,
                         context,
                         usage: crate::answer::Usage { llm_calls: 1, ..Default::default() },
                     }
@@ -156,7 +156,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         Format::Json => {
             let json = JsonAnswer {
                 answer: &answer.answer,
-                source: &answer.source,
+                source: answer.source.name(),
                 context: answer
                     .context
                     .iter()
@@ -164,7 +164,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                         path: &c.path,
                         start_line: c.start_line,
                         end_line: c.end_line,
-                        kind: &c.kind,
+                        kind: c.kind.name(),
                         score: c.score,
                         tokens: c.tokens,
                     })
@@ -175,7 +175,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
-            if answer.source == "model" {
+            if answer.source == crate::answer::Source::Model {
                 println!("\n");
                 for (i, item) in answer.context.iter().enumerate() {
                     println!("[{}] {}:{}-{}  {}", i + 1, item.path, item.start_line, item.end_line, item.reason);

@@ -7,7 +7,7 @@
 //! ranked three ways, each scored by `crate::eval`:
 //!
 //! - **(a) raw**: BM25 over raw code — every indexed file cut into 60-line windows, each window's
-//!   text and path tokenized with `answer::tokenize` (the baseline a chunk-and-retrieve assistant has);
+//!   text and path tokenized with `search::tokenize` (the baseline a chunk-and-retrieve assistant has);
 //! - **(b) facts**: `answer::candidates` with the facts rankers only (quoted error messages, named
 //!   definitions, BM25 over facts, personalized PageRank), no notes;
 //! - **(c) facts + notes**: every ranker, with the learned context built from the workspace's stored
@@ -31,7 +31,10 @@
 use super::{Cli, Format};
 use crate::answer::{self, ContextItem, LearnedContext, Question, Rankers};
 use crate::eval::{self, BUDGETS, CHUNK_LINES, CURVE_GRID, Curve, Item, Record, Scores, Summary};
+use crate::ledger::LedgerStore;
 use crate::llm::{LlmConfig, Provider};
+use crate::search;
+use crate::sleep::NoteStore;
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
 use anyhow::{Context, Result};
@@ -104,6 +107,15 @@ pub struct EvalArgs {
     /// The context budget of end-to-end answers, the same for both contexts.
     #[arg(long, value_name = "TOKENS", default_value_t = 2000)]
     pub e2e_budget: usize,
+    /// Measure only the ranking — reverie and its channels beside whole-file and chunk BM25, in the
+    /// same run — on the dev set (no thinking, no end-to-end answers).
+    #[arg(long)]
+    pub ranking: bool,
+    /// Measure the ranking on the natural-language question set in DIR (`tests/questions`: one
+    /// `<project>/questions.jsonl` each), with workspaces in --workspaces (default
+    /// ~/.cache/reverie-questions; fetch with tests/questions/fetch-workspaces.sh).
+    #[arg(long, value_name = "DIR", conflicts_with = "ranking")]
+    pub questions: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -111,7 +123,7 @@ pub struct EvalArgs {
 const SYSTEMS: [&str; 3] = ["(a) raw BM25 chunks", "(b) facts", "(c) facts + notes"];
 
 /// One raw chunk: a window of a file.
-struct Chunk {
+pub(super) struct Chunk {
     path: Arc<str>,
     start_line: u32,
     end_line: u32,
@@ -119,13 +131,13 @@ struct Chunk {
 }
 
 /// The raw-code baseline's index: BM25 over 60-line windows of every indexed file.
-struct RawChunks {
+pub(super) struct RawChunks {
     chunks: Vec<Chunk>,
-    bm25: answer::Bm25,
+    bm25: search::Bm25,
 }
 
 impl RawChunks {
-    fn build(root: &Path, snapshot: &Snapshot, max_file_size: u64) -> RawChunks {
+    pub(super) fn build(root: &Path, snapshot: &Snapshot, max_file_size: u64) -> RawChunks {
         let keys: Vec<&Arc<str>> = snapshot.files.keys().collect();
         let per_file: Vec<Vec<(Chunk, Vec<String>)>> = keys
             .par_iter()
@@ -134,11 +146,11 @@ impl RawChunks {
                     return Vec::new();
                 };
                 let text = String::from_utf8_lossy(&bytes);
-                let path_tokens = answer::path_tokens(key);
+                let path_tokens = search::path_tokens(key);
                 eval::line_windows(&text, CHUNK_LINES)
                     .into_iter()
                     .map(|(start_line, end_line, window)| {
-                        let mut tokens = answer::tokenize(window);
+                        let mut tokens = search::tokenize(window);
                         tokens.extend(path_tokens.iter().cloned());
                         let cost = estimate_tokens(window);
                         (Chunk { path: (*key).clone(), start_line, end_line, tokens: cost }, tokens)
@@ -147,14 +159,14 @@ impl RawChunks {
             })
             .collect();
         let (chunks, docs): (Vec<Chunk>, Vec<Vec<String>>) = per_file.into_iter().flatten().unzip();
-        RawChunks { chunks, bm25: answer::Bm25::new(docs) }
+        RawChunks { chunks, bm25: search::Bm25::new(docs) }
     }
 
     /// BM25's best chunks for `question`, as context items. The text is left empty (see `text_of`);
     /// `tokens` holds the window's.
-    fn ranking(&self, question: &str) -> Vec<ContextItem> {
+    pub(super) fn ranking(&self, question: &str) -> Vec<ContextItem> {
         self.bm25
-            .search(&answer::tokenize(question), RAW_LIMIT)
+            .search(&search::tokenize(question), RAW_LIMIT)
             .into_iter()
             .map(|(doc, score)| {
                 let chunk = &self.chunks[doc as usize];
@@ -162,7 +174,7 @@ impl RawChunks {
                     path: chunk.path.to_string(),
                     start_line: chunk.start_line,
                     end_line: chunk.end_line,
-                    kind: "chunk".into(),
+                    kind: crate::answer::ItemKind::Chunk,
                     score,
                     tokens: chunk.tokens,
                     reason: RAW_REASON.into(),
@@ -198,7 +210,7 @@ fn prompt_tokens(item: &ContextItem) -> usize {
     };
     let stale = if item.stale { " (possibly outdated)" } else { "" };
     let citation = estimate_tokens(&format!("[10] {}:{} — {}{stale}\n", item.path, lines, item.reason));
-    let text = if item.kind == "chunk" {
+    let text = if item.kind == crate::answer::ItemKind::Chunk {
         item.tokens
     } else if item.text.is_empty() {
         0
@@ -242,7 +254,7 @@ struct Timing {
     kind: &'static str,
     question: String,
     ms: f64,
-    source: String,
+    source: answer::Source,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -352,6 +364,9 @@ struct Report {
 }
 
 pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
+    if let Some(dir) = &args.questions {
+        return run_questions(cli, args, dir);
+    }
     let data = match &args.data {
         Some(path) => path.clone(),
         None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/dev-localization.jsonl")),
@@ -399,6 +414,30 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
             skipped.iter().map(|s| s.1).sum::<usize>()
         );
     }
+    if args.ranking {
+        let mut left = args.limit.unwrap_or(usize::MAX);
+        let mut groups = Vec::new();
+        for (name, mut group) in fetched {
+            if left == 0 {
+                break;
+            }
+            group.truncate(left);
+            left -= group.len();
+            let cases = group
+                .into_iter()
+                .map(|r| super::eval_rank::Case {
+                    id: r.id.clone(),
+                    group: r.pypi.package.clone(),
+                    kind: "bug report".into(),
+                    question: r.question.clone(),
+                    gold_files: r.gold_paths.clone(),
+                    gold_definitions: Vec::new(),
+                })
+                .collect();
+            groups.push((workspaces_dir.join(&name), cases));
+        }
+        return super::eval_rank::run(cli, "localization dev set (bug reports)", groups, args.format);
+    }
     let mut budget = args.limit.unwrap_or(usize::MAX);
     let mut todo: Vec<(String, Vec<Record>)> = Vec::new();
     for (name, mut group) in fetched {
@@ -432,9 +471,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         let roots = vec![root.clone()];
         let store = super::open_store(cli, &roots)?;
         let report = super::index::index_with_progress(&store, &roots, &config)?;
-        let facts = crate::index::all_facts(&store)?;
-        let files = facts.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
-        let snapshot = Arc::new(Snapshot::new(files));
+        let snapshot = Arc::new(crate::index::snapshot(&store)?);
         eprintln!(
             "reverie eval: {name}: {} files indexed in {:.1} s ({} parsed)",
             report.files,
@@ -469,7 +506,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
             let rankings = [
                 answer::select(raw.ranking(&record.question), usize::MAX),
                 answer::select(
-                    answer::candidates(&snapshot, None, &question, Rankers { facts: true, notes: false, graph: true }),
+                    answer::candidates(&snapshot, None, &question, Rankers::facts_only()),
                     usize::MAX,
                 ),
                 answer::select(
@@ -543,6 +580,34 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         Format::Text => print!("{}", render(&report)),
     }
     Ok(())
+}
+
+/// `--questions DIR`: the natural-language set, ranking only.
+fn run_questions(cli: &Cli, args: &EvalArgs, dir: &Path) -> Result<()> {
+    let cases = super::eval_rank::load_nl_questions(dir)?;
+    let workspaces = match &args.workspaces {
+        Some(dir) => dir.clone(),
+        None => home()?.join(".cache/reverie-questions"),
+    };
+    let mut groups: Vec<(PathBuf, Vec<super::eval_rank::Case>)> = Vec::new();
+    for case in cases.into_iter().filter(|c| args.project.is_empty() || args.project.contains(&c.group)) {
+        let folder = workspaces.join(&case.group);
+        match groups.iter_mut().find(|(f, _)| *f == folder) {
+            Some((_, group)) => group.push(case),
+            None => groups.push((folder, vec![case])),
+        }
+    }
+    let (present, missing): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(folder, _)| folder.is_dir());
+    for (folder, _) in &missing {
+        eprintln!(
+            "reverie eval: skipping {} (not fetched; run {}/fetch-workspaces.sh {})",
+            folder.display(),
+            dir.display(),
+            workspaces.display()
+        );
+    }
+    anyhow::ensure!(!present.is_empty(), "no workspace of {} is fetched into {}", dir.display(), workspaces.display());
+    super::eval_rank::run(cli, "natural-language questions", present, args.format)
 }
 
 /// The command that fetches the workspaces `specs` (`package==version`); many are shortened to the
@@ -774,7 +839,7 @@ fn direct_latencies(snapshot: &Snapshot, learned: &LearnedContext) -> Vec<Timing
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             let source = match plan {
                 answer::Plan::Done(answer) => answer.source,
-                answer::Plan::Model { .. } => "model".into(),
+                answer::Plan::Model { .. } => answer::Source::Model,
             };
             Timing { kind, question: question.text, ms, source }
         })
@@ -826,9 +891,9 @@ fn build_report(
         .map(|&kind| {
             let all: Vec<&Timing> = timings.iter().filter(|t| t.kind == kind).collect();
             let direct: Vec<f64> =
-                all.iter().filter(|t| t.source == "anticipated" || t.source == "facts").map(|t| t.ms).collect();
+                all.iter().filter(|t| t.source.is_direct()).map(|t| t.ms).collect();
             let fallback: Vec<f64> =
-                all.iter().filter(|t| t.source != "anticipated" && t.source != "facts").map(|t| t.ms).collect();
+                all.iter().filter(|t| !t.source.is_direct()).map(|t| t.ms).collect();
             Latency {
                 kind,
                 asked: all.len(),
@@ -839,7 +904,7 @@ fn build_report(
                 fallback_p50_ms: eval::percentile(&fallback, 50.0),
                 fallbacks: all
                     .iter()
-                    .filter(|t| t.source != "anticipated" && t.source != "facts")
+                    .filter(|t| !t.source.is_direct())
                     .take(10)
                     .map(|t| t.question.clone())
                     .collect(),

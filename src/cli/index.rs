@@ -15,7 +15,7 @@ pub struct IndexArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Skip files larger than this (bytes, or with a unit: 512KiB, 2MiB) [default: index.max_file_size, 1MiB].
-    #[arg(long, value_name = "SIZE", value_parser = crate::config::parse_byte_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_byte_size)]
     pub max_file_size: Option<u64>,
 }
 

@@ -3,6 +3,7 @@
 
 mod ask;
 mod eval;
+mod eval_rank;
 mod facts;
 mod index;
 mod map;

@@ -1,6 +1,8 @@
 //! `reverie status`: what the cache holds for a folder, without changing it.
 
 use super::{Cli, Format, human_bytes, thousands};
+use crate::ledger::LedgerStore;
+use crate::sleep::NoteStore;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;

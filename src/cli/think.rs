@@ -2,6 +2,7 @@
 //! missing or stale, within the token budgets, with a progress bar.
 
 use super::{Cli, Format};
+use crate::ledger::LedgerStore;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,9 +33,7 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let roots = vec![root.clone()];
     let store = super::open_store(cli, &roots)?;
     super::index::index_with_progress(&store, &roots, &config)?;
-    let facts = crate::index::all_facts(&store)?;
-    let files = facts.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
-    let snapshot = Arc::new(crate::snapshot::Snapshot::new(files));
+    let snapshot = Arc::new(crate::index::snapshot(&store)?);
 
     let provider = crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)?;
     if provider.is_none() && !args.dry_run {

@@ -33,9 +33,9 @@
 //! (`bert.rs`), so the CPU is handed back within a layer's time. The model id covers the model's name, a digest of all three files and
 //! `max_tokens`, so another model file or bound re-embeds.
 
+use super::EmbedConfig;
 use super::bert::{self, Bert, BertConfig};
 use super::{EmbedFuture, Embedder};
-use crate::config::EmbedConfig;
 use crate::hash::DigestBuilder;
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, Tensor};

@@ -23,11 +23,12 @@
 //!   its next layer: 17–84 ms measured) and returns a report.
 //! - [`quant`] (pure): `i8` vectors with a per-vector scale (384 dims → 388 bytes) and the exact
 //!   cosine top-k over a flat array ([`quant::FlatIndex`]), for the question-time channel: load the
-//!   model's vectors once with `Store::embeddings_of_model`, embed the question (one short call),
-//!   then `FlatIndex::top_k`.
-//! - The store's `embeddings` tree (`store.rs`): `put_embeddings`, `embeddings`, `has_embedding`,
-//!   `embeddings_of_model`, `embedding_count`, `drop_embeddings` (a model's), `retain_embeddings`
-//!   (garbage collection: keep one model's vectors of live content keys).
+//!   model's vectors once with [`stored_index`], embed the question (one short call), then
+//!   `FlatIndex::top_k` (content keys with their cosine, best first).
+//! - The store's `embeddings` tree (`store.rs`, bytes only — this module encodes them):
+//!   `put_embeddings`, `embeddings`, `has_embedding`, `embeddings_of_model`, `embedding_count`,
+//!   `drop_embeddings` (a model's), `retain_embeddings` (garbage collection: keep one model's vectors
+//!   of live content keys).
 //!
 //! Without an embedder (`provider = "none"`, or the model is not found: [`from_config`] says why and
 //! how to fetch it) everything else works from the other channels.
@@ -38,15 +39,74 @@ pub mod openai;
 pub mod quant;
 pub mod run;
 
-use crate::config::EmbedConfig;
 use crate::hash::{Digest, DigestBuilder};
 use crate::syntax::facts::Definition;
 use crate::tokens::estimate_tokens;
 use anyhow::Result;
+use serde::{Deserialize, Deserializer};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+
+/// The `[embed]` section: the embedding model of the semantic index (`crate::embed`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct EmbedConfig {
+    /// `local` (in-process, the default), `openai` (any `/v1/embeddings` server) or `none`.
+    #[serde(deserialize_with = "de_provider")]
+    pub provider: String,
+    /// For `local`: a model name (looked up in the cache's `models/` and where
+    /// `tests/fetch-embed-model.sh` puts it) or a directory holding `model.safetensors`,
+    /// `config.json` and `tokenizer.json`. For `openai`: the server's model name.
+    pub model: String,
+    /// For `openai`: e.g. `http://localhost:11434/v1` (Ollama); default `https://api.openai.com/v1`.
+    pub base_url: Option<String>,
+    /// For `openai`: the environment variable holding the API key (never the key itself).
+    pub api_key_env: Option<String>,
+    /// Most texts per call (default: 16 in-process, 64 for `openai`).
+    #[serde(deserialize_with = "de_positive_opt")]
+    pub batch: Option<usize>,
+    /// For `local`: threads of the embedder (default: the cores, at most 4).
+    #[serde(deserialize_with = "de_positive_opt")]
+    pub threads: Option<usize>,
+    /// Tokens of one item the model sees; longer items are cut (default 64: see `embed::local`).
+    #[serde(deserialize_with = "de_positive")]
+    pub max_tokens: usize,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig {
+            provider: "local".into(),
+            model: "all-MiniLM-L6-v2".into(),
+            base_url: None,
+            api_key_env: None,
+            batch: None,
+            threads: None,
+            max_tokens: 64,
+        }
+    }
+}
+
+fn de_provider<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let provider = String::deserialize(deserializer)?;
+    match provider.as_str() {
+        "local" | "openai" | "none" => Ok(provider),
+        other => Err(serde::de::Error::custom(format!("`{other}` is not a provider; use local, openai or none"))),
+    }
+}
+
+fn de_positive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    match usize::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom("must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+fn de_positive_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    de_positive(deserializer).map(Some)
+}
 
 pub type EmbedFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Vec<f32>>>> + Send + 'a>>;
 
@@ -147,6 +207,21 @@ fn push_bounded(text: &mut String, part: &str, max_tokens: usize) {
 
 fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every stored vector of the model `model_id`, decoded, in a flat index for the cosine channel.
+/// Vectors that do not decode or whose dimensions differ from the first one's are left out.
+pub fn stored_index(store: &crate::store::Store, model_id: &str) -> Result<quant::FlatIndex<Digest>> {
+    let stored = store.embeddings_of_model(&model_key(model_id))?;
+    let dims =
+        stored.iter().find_map(|(_, bytes)| quant::QuantizedVector::from_bytes(bytes, None)).map_or(0, |v| v.dims());
+    let mut index = quant::FlatIndex::new(dims);
+    for (key, bytes) in &stored {
+        if let Some(vector) = quant::QuantizedVector::from_bytes(bytes, Some(dims)) {
+            index.push(*key, &vector);
+        }
+    }
+    Ok(index)
 }
 
 /// Where a model given by name (not a path) is looked for, in order: `<cache root>/models/NAME`,

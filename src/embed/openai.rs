@@ -12,8 +12,8 @@
 //! with `InvalidResponse` saying what was wrong. Texts are cut to `embed.max_tokens` (estimated) so
 //! a server that refuses long inputs is not sent any. Dropping the future aborts the request.
 
+use super::EmbedConfig;
 use super::{EmbedFuture, Embedder};
-use crate::config::EmbedConfig;
 use crate::llm::http::{self, Call, Deadlines};
 use crate::llm::{LlmConfig, LlmError, Retrying};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};

@@ -148,8 +148,11 @@ pub async fn embed_pending_with(
             }
         };
         check_vectors(&vectors, texts.len(), embedder.dims(), &model_id)?;
-        let batch: Vec<(Digest, QuantizedVector)> =
-            keys.iter().zip(&vectors).map(|(key, vector)| (*key, QuantizedVector::quantize(vector))).collect();
+        let batch: Vec<(Digest, Vec<u8>)> = keys
+            .iter()
+            .zip(&vectors)
+            .map(|(key, vector)| (*key, QuantizedVector::quantize(vector).to_bytes()))
+            .collect();
         store.put_embeddings(&model, &batch)?;
         let took = batch_started.elapsed();
         sizer.record(batch.len(), took);

@@ -150,11 +150,11 @@ pub struct LlmConfig {
     /// The environment variable that holds the API key (not the key itself). Local servers need none.
     pub api_key_env: Option<String>,
     pub max_concurrency: usize,
-    #[serde(deserialize_with = "crate::config::de_duration")]
+    #[serde(deserialize_with = "crate::units::de_duration")]
     pub connect_timeout: Duration,
-    #[serde(deserialize_with = "crate::config::de_duration")]
+    #[serde(deserialize_with = "crate::units::de_duration")]
     pub first_token_timeout: Duration,
-    #[serde(deserialize_with = "crate::config::de_duration")]
+    #[serde(deserialize_with = "crate::units::de_duration")]
     pub total_timeout: Duration,
     pub max_retries: u32,
     /// For `local`: the GGUF model file.

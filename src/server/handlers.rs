@@ -4,9 +4,11 @@
 use super::proto;
 use super::session::{ClientSupport, Event, Session};
 use super::status::ServerState;
+use crate::answer::ConversationStore;
 use crate::answer::{self, Answer, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
+use crate::ledger::LedgerStore;
 use crate::syntax::Language;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -378,7 +380,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             match result {
                 Ok(response) => Answer {
                     answer: response.text,
-                    source: "model".into(),
+                    source: crate::answer::Source::Model,
                     context,
                     usage: answer::Usage {
                         test_prompt_tokens: response.usage.prompt_tokens,
@@ -393,7 +395,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
                     text.push_str(&answer::render_context_answer(&params.question, &context));
                     Answer {
                         answer: text,
-                        source: "context".into(),
+                        source: crate::answer::Source::Context,
                         context,
                         usage: answer::Usage { llm_calls: 1, ..answer::Usage::default() },
                     }

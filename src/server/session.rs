@@ -10,6 +10,7 @@ use crate::config::{Config, ConfigProblem, Layer};
 use crate::convert::Encoding;
 use crate::document::Document;
 use crate::idle::{Activity, IdleClock};
+use crate::sleep::NoteStore;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::syntax::FileFacts;

@@ -8,21 +8,28 @@
 //! served, marked stale, until it is rebuilt.
 
 use crate::hash::{Digest, DigestBuilder};
+use crate::store::{JobFailure, RecordTree, Store};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+/// A kind of note. Three names, each for its own audience, fixed once written:
+/// - the discriminant (`byte()`) is the first byte of the note's store key — never renumber a kind;
+/// - the serde name (`file-summary`) is what notes carry in the store and in JSON output;
+/// - `name()` (`summary`) is what users write in `[sleep] notes = [...]` and what the CLI prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[repr(u8)]
 pub enum NoteKind {
     /// Purpose, key symbols and their roles, invariants, how the file is used.
-    FileSummary,
+    FileSummary = 0,
     /// Likely failure modes, error messages and where they are raised, breakpoints, tests.
-    Playbook,
+    Playbook = 1,
     /// Anticipated questions with answers, anchored to symbols.
-    Questions,
+    Questions = 2,
     /// A directory, rolled up from its files' and sub-directories' notes.
-    ModuleSummary,
+    ModuleSummary = 3,
     /// The workspace: components, data flow, entry points, where to start reading.
-    Overview,
+    Overview = 4,
 }
 
 impl NoteKind {
@@ -108,11 +115,59 @@ pub fn note_key(kind: NoteKind, model: &str, inputs: &Inputs) -> Digest {
     builder.finish()
 }
 
-/// A note with whether it still matches its inputs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NoteState {
-    pub note: Note,
-    pub fresh: bool,
+/// Notes and failed jobs in the store (the store keeps their JSON; this is their typed view).
+pub trait NoteStore {
+    /// Stores a note durably (it cost tokens), replacing the previous one for its kind and subject,
+    /// and clears that job's failure.
+    fn put_note(&self, note: &Note) -> Result<()>;
+    fn note(&self, kind: NoteKind, subject: &str) -> Result<Option<Note>>;
+    fn notes(&self) -> Result<Vec<Note>>;
+    fn put_failure(&self, kind: NoteKind, subject: &str, failure: &JobFailure) -> Result<()>;
+    fn failure(&self, kind: NoteKind, subject: &str) -> Result<Option<JobFailure>>;
+    fn failures(&self) -> Result<Vec<(NoteKind, String, JobFailure)>>;
+}
+
+impl NoteStore for Store {
+    fn put_note(&self, note: &Note) -> Result<()> {
+        let key = store_key(note.kind, &note.subject);
+        self.put_record(RecordTree::Notes, &key, note)?;
+        self.remove_record(RecordTree::Failures, &key)?;
+        self.flush()
+    }
+
+    fn note(&self, kind: NoteKind, subject: &str) -> Result<Option<Note>> {
+        self.get_record(RecordTree::Notes, &store_key(kind, subject))
+    }
+
+    fn notes(&self) -> Result<Vec<Note>> {
+        Ok(self.records_from(RecordTree::Notes, &[])?.into_iter().map(|(_, note)| note).collect())
+    }
+
+    fn put_failure(&self, kind: NoteKind, subject: &str, failure: &JobFailure) -> Result<()> {
+        self.put_record(RecordTree::Failures, &store_key(kind, subject), failure)
+    }
+
+    fn failure(&self, kind: NoteKind, subject: &str) -> Result<Option<JobFailure>> {
+        self.get_record(RecordTree::Failures, &store_key(kind, subject))
+    }
+
+    fn failures(&self) -> Result<Vec<(NoteKind, String, JobFailure)>> {
+        Ok(self
+            .records_from(RecordTree::Failures, &[])?
+            .into_iter()
+            .filter_map(|(key, failure)| {
+                let kind = NoteKind::ALL.into_iter().find(|k| key.first() == Some(&k.byte()))?;
+                Some((kind, String::from_utf8_lossy(&key[1..]).into_owned(), failure))
+            })
+            .collect())
+    }
+}
+
+/// A note's store key: its kind's byte, then its subject.
+fn store_key(kind: NoteKind, subject: &str) -> Vec<u8> {
+    let mut key = vec![kind.byte()];
+    key.extend_from_slice(subject.as_bytes());
+    key
 }
 
 #[cfg(test)]

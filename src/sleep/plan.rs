@@ -31,9 +31,9 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
     let mut jobs = Vec::new();
 
     let dependencies = dependencies(snapshot);
-    // Vendored and minified code (`answer::is_vendored`) is not the project's to explain: no notes,
+    // Vendored and minified code (`search::is_vendored`) is not the project's to explain: no notes,
     // and it takes no part in module summaries.
-    let own_files = || snapshot.files.iter().filter(|(key, _)| !crate::answer::is_vendored(key));
+    let own_files = || snapshot.files.iter().filter(|(key, _)| !crate::search::is_vendored(key));
     for (key, facts) in own_files() {
         let mut inputs: Inputs = vec![("content".into(), facts.content_hash)];
         for dep in dependencies.get(&**key).into_iter().flatten() {

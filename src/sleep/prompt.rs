@@ -171,7 +171,7 @@ fn file_prompt(job: &Job, ctx: &PromptContext<'_>, body: &mut String, report: &m
         }
     }
     if job.kind == NoteKind::Playbook {
-        let tests = tests_covering(ctx.snapshot, key, 8);
+        let tests = ctx.snapshot.tests_covering_file(key, 8);
         if !tests.is_empty() {
             let _ = writeln!(body, "Tests that use it: {}", tests.join(", "));
         }
@@ -306,44 +306,6 @@ fn first_definitions(snapshot: &Snapshot, file: &str) -> String {
     let names: Vec<&str> =
         facts.definitions.iter().filter(|d| d.parent.is_none()).take(6).map(|d| d.name.as_str()).collect();
     if names.is_empty() { "(no definitions)".into() } else { format!("defines {}", names.join(", ")) }
-}
-
-/// Test functions (in any file) that reference `name`: (file, test name, first line, last line).
-pub fn tests_covering_name(snapshot: &Snapshot, name: &str, limit: usize) -> Vec<(String, String, u32, u32)> {
-    let mut out = Vec::new();
-    for (file, facts) in &snapshot.files {
-        for test in &facts.tests {
-            if facts.references.iter().any(|r| test.span.contains(&r.span) && r.name == name) {
-                let (start, end) = test.span.lines_1based();
-                out.push((file.to_string(), test.name.clone(), start, end));
-                if out.len() >= limit {
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Test functions (in any file) that reference a definition of `key`.
-pub fn tests_covering(snapshot: &Snapshot, key: &str, limit: usize) -> Vec<String> {
-    let names: std::collections::HashSet<String> = snapshot.definitions_named_in(key).into_iter().collect();
-    let mut out = Vec::new();
-    for (file, facts) in &snapshot.files {
-        if facts.tests.is_empty() {
-            continue;
-        }
-        for test in &facts.tests {
-            let uses = facts.references.iter().any(|r| test.span.contains(&r.span) && names.contains(&r.name));
-            if uses {
-                out.push(format!("{file}::{}", test.name));
-                if out.len() >= limit {
-                    return out;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The JSON object in a model's reply: the whole text, or the outermost `{…}` inside it (models

@@ -5,11 +5,13 @@
 //! job starts, and a call in flight is cancelled once `grace_period` has passed. A result whose
 //! inputs changed while it was computed (the file was edited meanwhile) is dropped, never stored.
 
+use super::SleepConfig;
+use super::note::NoteStore;
 use super::note::{Note, NoteKind};
 use super::plan::{self, Job};
 use super::prompt::{self, PromptContext, PromptReport};
 use super::schedule::{self, Budget, Signals, Standing};
-use crate::config::SleepConfig;
+use crate::ledger::LedgerStore;
 use crate::ledger::{LedgerEntry, Phase};
 use crate::llm::{ChatRequest, ChatResponse, LlmError, Message, Provider, Role};
 use crate::snapshot::Snapshot;

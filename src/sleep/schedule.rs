@@ -50,8 +50,8 @@ pub fn value(job: &Job, snapshot: &Snapshot, signals: &Signals) -> f64 {
     let n = snapshot.files.len().max(1) as f64;
     let mut value: f64 = 0.0;
     for file in &files {
-        // 1 on average, central files more; tests, fixtures and docs count half (`answer::file_weight`).
-        let mut v = (1.0 + snapshot.file_rank(file) * n) * crate::answer::file_weight(file);
+        // 1 on average, central files more; tests, fixtures and docs count half (`search::file_weight`).
+        let mut v = (1.0 + snapshot.file_rank(file) * n) * crate::search::file_weight(file);
         if signals.open_files.contains(*file) {
             v += 5.0;
         }

@@ -64,6 +64,7 @@ fn empty_facts(bytes: &[u8], language: Language) -> FileFacts {
         error_sites: Vec::new(),
         tests: Vec::new(),
         todos: Vec::new(),
+        text: super::text::text_docs(bytes, &[]),
     }
 }
 
@@ -270,6 +271,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         error_sites: Vec::new(),
         tests: Vec::new(),
         todos: todos(bytes, &comments),
+        text: Vec::new(),
     };
     for site in &mut error_sites {
         site.definition = facts.enclosing_definition(&site.span);
@@ -283,6 +285,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     tests.sort_by_key(|t| t.span.start_byte);
     facts.tests = tests;
     facts.imports.sort_by_key(|i| i.span.start_byte);
+    facts.text = super::text::text_docs(bytes, &facts.definitions);
     facts
 }
 

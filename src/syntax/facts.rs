@@ -220,6 +220,21 @@ pub struct FileFacts {
     pub error_sites: Vec<ErrorSite>,
     pub tests: Vec<TestCase>,
     pub todos: Vec<Todo>,
+    /// The file's words for full-text search, per definition and per module-level chunk (`text.rs`).
+    pub text: Vec<TextDoc>,
+}
+
+/// One document of the full-text index: a definition's own lines, or a chunk of code outside every
+/// definition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextDoc {
+    /// 1-based, inclusive.
+    pub start_line: u32,
+    pub end_line: u32,
+    /// Index into `definitions`; `None` for code outside every definition.
+    pub definition: Option<u32>,
+    /// Terms and how often they occur, sorted by term.
+    pub terms: Vec<(String, u32)>,
 }
 
 impl FileFacts {

@@ -6,11 +6,12 @@
 mod extract;
 pub mod facts;
 mod language;
+pub mod text;
 
 pub use extract::{extract, extract_from_tree, parse};
-pub use facts::{FileFacts, render_facts};
+pub use facts::{FileFacts, TextDoc, render_facts};
 pub use language::{DocStyle, Language, facts_fingerprint};
 
 /// Bumped whenever extraction logic changes what it produces for the same bytes; part of the store's
 /// facts fingerprint, so stale facts are re-extracted rather than served.
-pub const EXTRACTOR_VERSION: u32 = 1;
+pub const EXTRACTOR_VERSION: u32 = 2;

@@ -2,7 +2,8 @@
 //! error message, built once per snapshot (lazily, on the first question) and shared.
 
 use super::bm25::{Bm25, tokenize};
-use crate::snapshot::Snapshot;
+use crate::syntax::FileFacts;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a document of the facts index stands for.
@@ -24,9 +25,9 @@ pub fn path_tokens(path: &str) -> Vec<String> {
 }
 
 impl FactsIndex {
-    pub fn build(snapshot: &Snapshot) -> FactsIndex {
+    pub fn build(files: &BTreeMap<Arc<str>, Arc<FileFacts>>) -> FactsIndex {
         let mut docs = Vec::new();
-        for (file, facts) in &snapshot.files {
+        for (file, facts) in files {
             docs.extend(
                 (0..facts.definitions.len())
                     .map(|index| FactDoc::Definition { file: file.clone(), index: index as u32 }),
@@ -37,15 +38,15 @@ impl FactsIndex {
             );
         }
         // Tokens are produced one document at a time, never all held at once.
-        let bm25 = Bm25::new(docs.iter().map(|doc| tokens_of(snapshot, doc)));
+        let bm25 = Bm25::new(docs.iter().map(|doc| tokens_of(files, doc)));
         FactsIndex { docs, bm25 }
     }
 }
 
-fn tokens_of(snapshot: &Snapshot, doc: &FactDoc) -> Vec<String> {
+fn tokens_of(files: &BTreeMap<Arc<str>, Arc<FileFacts>>, doc: &FactDoc) -> Vec<String> {
     match doc {
         FactDoc::Definition { file, index } => {
-            let def = &snapshot.files[file].definitions[*index as usize];
+            let def = &files[file].definitions[*index as usize];
             let mut tokens = tokenize(&def.name);
             // The name counts twice: a question naming it should find it first.
             tokens.extend(tokenize(&def.name));
@@ -57,7 +58,7 @@ fn tokens_of(snapshot: &Snapshot, doc: &FactDoc) -> Vec<String> {
             tokens
         }
         FactDoc::ErrorSite { file, index } => {
-            let facts = &snapshot.files[file];
+            let facts = &files[file];
             let site = &facts.error_sites[*index as usize];
             let mut tokens = tokenize(&site.message);
             if let Some(def) = site.definition.and_then(|d| facts.definitions.get(d as usize)) {

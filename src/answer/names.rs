@@ -1,0 +1,223 @@
+//! Which words of a question really name code. "Where is the session cookie signed?" uses
+//! `session` as a word, not as the global `flask.globals.session`; "why does `load_settings` fail?"
+//! names a function. Getting this wrong sends plain words into the exact-name channel, where they
+//! outrank the code the question is about, and lets a structural answer fire on the wrong symbol.
+//!
+//! A word names a definition when the workspace defines it and the question writes it as code:
+//! - code-shaped: snake_case, camelCase/CamelCase, with digits, dotted (`Flask.make_response`);
+//! - marked: in backticks, or called (`register()`);
+//! - or rare: a plain word that only a few files use at all (it is a name more than a word).
+//!
+//! Files named in the question (`django/db/models/query.py`, `query.py`, `django.db.models.query`)
+//! are found here too. Pure.
+
+use crate::search::TextIndex;
+use crate::snapshot::Snapshot;
+use std::collections::HashSet;
+
+/// A plain word counts as a name when at most this share of files use it.
+const RARE_FILE_SHARE: f64 = 0.01;
+/// A plain word must also be at least this long to count as a rare name.
+const MIN_RARE_LEN: usize = 5;
+
+/// A name the question uses, and why it counts as one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    pub name: String,
+    /// Written as code (shape, backticks, a call, a dotted path); else rare.
+    pub as_code: bool,
+    /// The qualifier of a dotted name (`Flask` in `Flask.make_response`).
+    pub qualifier: Option<String>,
+}
+
+/// Identifier-like words of `text`, in order, once each.
+pub fn identifiers_in(text: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'))
+        .filter(|w| seen.insert(w.to_string()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether `name` looks like code rather than a word: an underscore, a capital after the first
+/// letter, or a digit.
+pub fn is_code_shaped(name: &str) -> bool {
+    name.contains('_') || name.chars().skip(1).any(char::is_uppercase) || name.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Words written as code: inside backticks, followed by `(`, or parts of a dotted path.
+fn marked_as_code(text: &str) -> (HashSet<String>, Vec<(String, String)>) {
+    let mut marked = HashSet::new();
+    let mut dotted = Vec::new();
+    for (i, piece) in text.split('`').enumerate() {
+        if i % 2 == 1 && piece.len() < 120 {
+            marked.extend(identifiers_in(piece));
+        }
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_alphanumeric() || chars[i] == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect::<String>().trim_end_matches('.').to_string();
+            if i < chars.len() && chars[i] == '(' {
+                if let Some(last) = word.rsplit('.').next() {
+                    marked.insert(last.to_string());
+                }
+            }
+            let parts: Vec<&str> = word.split('.').filter(|p| !p.is_empty()).collect();
+            if parts.len() >= 2 && parts.iter().all(|p| p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')) {
+                for pair in parts.windows(2) {
+                    dotted.push((pair[0].to_string(), pair[1].to_string()));
+                }
+                marked.extend(parts.iter().map(|p| p.to_string()));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    (marked, dotted)
+}
+
+/// The names the question uses (see the module docs), most specific first.
+pub fn names_in(snapshot: &Snapshot, text_index: &TextIndex, question: &str) -> Vec<Name> {
+    let (marked, dotted) = marked_as_code(question);
+    let mut names = Vec::new();
+    for word in identifiers_in(question) {
+        if word.len() < 3 || !snapshot.definitions_by_name.contains_key(&word) {
+            continue;
+        }
+        let as_code = is_code_shaped(&word) || marked.contains(&word);
+        let rare = word.len() >= MIN_RARE_LEN && {
+            let share = crate::terms::tokenize(&word)
+                .iter()
+                .map(|t| text_index.file_share(t))
+                .fold(f64::INFINITY, f64::min);
+            share <= RARE_FILE_SHARE
+        };
+        if as_code || rare {
+            let qualifier = dotted.iter().find(|(_, member)| *member == word).map(|(q, _)| q.clone());
+            names.push(Name { name: word, as_code, qualifier });
+        }
+    }
+    names.sort_by_key(|n| snapshot.definitions_by_name[&n.name].len());
+    names
+}
+
+/// Files the question names by path (`src/app.py`, `app.py` when unique) or as a dotted module
+/// (`flask.app`), in the order they appear.
+pub fn files_named_in(snapshot: &Snapshot, question: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |key: &str| {
+        if !out.iter().any(|k| k == key) {
+            out.push(key.to_string());
+        }
+    };
+    for raw in question.split(|c: char| c.is_whitespace() || "\"'`()[]{}<>,;:".contains(c)) {
+        let word = raw.trim_matches(|c: char| c == '.' || c == '/');
+        if word.len() < 4 {
+            continue;
+        }
+        if word.contains('/') || has_source_extension(word) {
+            let word = word.trim_start_matches("./");
+            let matches: Vec<&str> = snapshot
+                .files
+                .keys()
+                .map(|k| &**k)
+                .filter(|k| *k == word || k.ends_with(&format!("/{word}")))
+                .collect();
+            if matches.len() <= 2 {
+                matches.iter().for_each(|k| push(k));
+            }
+        } else if word.contains('.') && word.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+            // A dotted module path, maybe followed by members: the longest prefix that is a file.
+            let parts: Vec<&str> = word.split('.').collect();
+            'prefixes: for take in (2..=parts.len()).rev() {
+                let as_path = parts[..take].join("/");
+                for candidate in [format!("{as_path}.py"), format!("{as_path}/__init__.py")] {
+                    let matches: Vec<&str> = snapshot
+                        .files
+                        .keys()
+                        .map(|k| &**k)
+                        .filter(|k| *k == candidate || k.ends_with(&format!("/{candidate}")))
+                        .collect();
+                    if matches.len() == 1 {
+                        push(matches[0]);
+                        break 'prefixes;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn has_source_extension(word: &str) -> bool {
+    let Some((stem, ext)) = word.rsplit_once('.') else { return false };
+    !stem.is_empty() && crate::syntax::Language::from_extension(ext).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{Language, extract};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
+        let mut map = BTreeMap::new();
+        for (key, source) in files {
+            map.insert(Arc::<str>::from(*key), Arc::new(extract(source.as_bytes(), Language::Python)));
+        }
+        Snapshot::new(map)
+    }
+
+    #[test]
+    fn identifiers_are_split_and_deduplicated() {
+        assert_eq!(
+            identifiers_in("Why does store.open_db() fail? open_db again, 42x"),
+            vec!["Why", "does", "store", "open_db", "fail", "again"]
+        );
+    }
+
+    #[test]
+    fn plain_words_that_happen_to_name_definitions_are_not_names() {
+        let mut files = vec![
+            ("globals.py", "session = None\ndef get(key):\n    return session\n".to_string()),
+            ("sessions.py", "def get_signing_serializer(app):\n    return sign(app.secret_key)\n".to_string()),
+        ];
+        // Many files use the words "session" and "get": they are vocabulary, not names.
+        for i in 0..120 {
+            files.push((
+                Box::leak(format!("m{i}.py").into_boxed_str()),
+                "def f():\n    return session.get('x')\n".to_string(),
+            ));
+        }
+        let files: Vec<(&str, &str)> = files.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let snapshot = snapshot(&files);
+        let index = snapshot.text_index();
+        let names = |q: &str| -> Vec<String> { names_in(&snapshot, &index, q).into_iter().map(|n| n.name).collect() };
+        assert!(names("where is the session cookie signed?").is_empty());
+        assert!(names("how do I get a value?").is_empty());
+        assert_eq!(names("where is `session` defined?"), ["session"]);
+        assert_eq!(names("what calls get_signing_serializer?"), ["get_signing_serializer"]);
+        assert_eq!(names("why does get() return None?"), ["get"]);
+    }
+
+    #[test]
+    fn files_are_found_by_path_and_by_module() {
+        let snapshot = snapshot(&[
+            ("src/flask/app.py", "def run():\n    pass\n"),
+            ("src/flask/sessions.py", "def sign():\n    pass\n"),
+        ]);
+        assert_eq!(files_named_in(&snapshot, "In src/flask/app.py, line 3"), ["src/flask/app.py"]);
+        assert_eq!(files_named_in(&snapshot, "File \"sessions.py\", line 9"), ["src/flask/sessions.py"]);
+        assert_eq!(files_named_in(&snapshot, "see flask.sessions.sign"), ["src/flask/sessions.py"]);
+        assert_eq!(files_named_in(&snapshot, "the module flask.app is slow"), ["src/flask/app.py"]);
+        assert!(files_named_in(&snapshot, "e.g. this works").is_empty());
+    }
+}

@@ -1,0 +1,441 @@
+//! `reverie eval --ranking` and `reverie eval --questions DIR`: how well reverie's first citations
+//! point at the right code, beside the lexical baselines measured in the same run.
+//!
+//! Two question sets: the localization dev set (real bug reports, gold = the files their fix
+//! changed; `--ranking`) and the natural-language set in `tests/questions/` (questions written by
+//! reading eight projects in eight languages, gold = the 1–3 definitions a good answer cites;
+//! `--questions DIR`, workspaces fetched by `tests/questions/fetch-workspaces.sh`).
+//!
+//! Systems, each a ranking of context items for a question:
+//! - **whole-file BM25**: the anchor (`shared/guide/benchmarks.md`): every indexed file one document,
+//!   identifier-aware terms, k1 1.2, b 0.75;
+//! - **chunk BM25**: 60-line windows of every file;
+//! - **reverie**: what `reverie ask --no-llm` shows — a direct answer's citations when it gives one,
+//!   else the fused context (`answer::candidates`, at most `MAX_PER_FILE` items per file);
+//! - **ablations**: reverie with one channel switched off or alone (`answer::Rankers`).
+//!
+//! Figures per system (`crate::eval` does the arithmetic): file Acc@1/@5 (every gold file within the
+//! first k distinct files), hit@5 (any), MRR of the first gold file, symbol hit@10 (a gold
+//! definition's lines overlap one of the first 10 items; natural-language set only), recall within
+//! 2k/8k tokens, direct answers given and how many cite no gold file, and question latency.
+
+use super::{Cli, Format};
+use crate::answer::{self, ContextItem, Question, Rankers};
+use crate::eval::{self, Item};
+use crate::snapshot::Snapshot;
+use crate::tokens::estimate_tokens;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A gold definition of the natural-language set.
+#[derive(Clone, Debug, Deserialize)]
+pub struct GoldDefinition {
+    pub path: String,
+    pub symbol: String,
+    /// 1-based first line.
+    pub line: u32,
+}
+
+/// A question of the natural-language set (`tests/questions/<project>/questions.jsonl`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct NlQuestion {
+    pub id: String,
+    pub project: String,
+    pub language: String,
+    pub kind: String,
+    pub question: String,
+    pub gold: Vec<GoldDefinition>,
+}
+
+/// One question to rank, from either set.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub id: String,
+    /// The project, for per-project figures.
+    pub group: String,
+    pub kind: String,
+    pub question: String,
+    pub gold_files: Vec<String>,
+    pub gold_definitions: Vec<GoldDefinition>,
+}
+
+/// The systems measured, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum System {
+    WholeFile,
+    Chunks,
+    Reverie,
+    Ablation(&'static str, Rankers),
+}
+
+impl System {
+    fn label(self) -> String {
+        match self {
+            System::WholeFile => "whole-file BM25 (anchor)".into(),
+            System::Chunks => "chunk BM25 (60 lines)".into(),
+            System::Reverie => "reverie (ask --no-llm)".into(),
+            System::Ablation(label, _) => format!("  {label}"),
+        }
+    }
+}
+
+fn systems() -> Vec<System> {
+    let all = Rankers::default();
+    vec![
+        System::WholeFile,
+        System::Chunks,
+        System::Reverie,
+        System::Ablation("fused context, no direct answers", all),
+        System::Ablation("without full text", Rankers { text: false, ..all }),
+        System::Ablation("without facts BM25", Rankers { facts_bm25: false, ..all }),
+        System::Ablation("without names", Rankers { names: false, ..all }),
+        System::Ablation("without graph", Rankers { graph: false, ..all }),
+        System::Ablation("full text alone", Rankers::only_text()),
+    ]
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+struct Figures {
+    system: String,
+    questions: usize,
+    acc1: f64,
+    acc5: f64,
+    hit5: f64,
+    mrr: f64,
+    symbol_hit10: Option<f64>,
+    recall_2k: f64,
+    recall_8k: f64,
+    direct: usize,
+    direct_wrong: usize,
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+}
+
+#[derive(Default)]
+struct Tally {
+    acc1: Vec<f64>,
+    acc5: Vec<f64>,
+    hit5: Vec<f64>,
+    rr: Vec<f64>,
+    symbol: Vec<f64>,
+    r2k: Vec<f64>,
+    r8k: Vec<f64>,
+    direct: usize,
+    direct_wrong: usize,
+    ms: Vec<f64>,
+}
+
+impl Tally {
+    fn figures(&self, system: String) -> Figures {
+        let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+        Figures {
+            system,
+            questions: self.acc1.len(),
+            acc1: mean(&self.acc1),
+            acc5: mean(&self.acc5),
+            hit5: mean(&self.hit5),
+            mrr: mean(&self.rr),
+            symbol_hit10: (!self.symbol.is_empty()).then(|| mean(&self.symbol)),
+            recall_2k: mean(&self.r2k),
+            recall_8k: mean(&self.r8k),
+            direct: self.direct,
+            direct_wrong: self.direct_wrong,
+            p50_ms: eval::percentile(&self.ms, 50.0),
+            p99_ms: eval::percentile(&self.ms, 99.0),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    set: String,
+    workspaces: usize,
+    figures: Vec<Figures>,
+    by_group: BTreeMap<String, Vec<Figures>>,
+    by_kind: BTreeMap<String, Vec<Figures>>,
+    misses: Vec<String>,
+}
+
+/// Loads the natural-language set: every `<project>/questions.jsonl` under `dir`.
+pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    let mut projects: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the question folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("questions.jsonl").is_file())
+        .collect();
+    projects.sort();
+    for project in projects {
+        let file = project.join("questions.jsonl");
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let q: NlQuestion =
+                serde_json::from_str(line).with_context(|| format!("{}:{}: not a question record", file.display(), n + 1))?;
+            let mut gold_files: Vec<String> = q.gold.iter().map(|g| g.path.clone()).collect();
+            gold_files.dedup();
+            let _ = &q.language;
+            cases.push(Case {
+                id: q.id,
+                group: q.project,
+                kind: q.kind,
+                question: q.question,
+                gold_files,
+                gold_definitions: q.gold,
+            });
+        }
+    }
+    anyhow::ensure!(!cases.is_empty(), "no questions under {}", dir.display());
+    Ok(cases)
+}
+
+/// Ranks `cases` (grouped by workspace folder) with every system and prints the report.
+pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Format) -> Result<()> {
+    let systems = systems();
+    let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
+    let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let workspaces = groups.len();
+    for (dir, cases) in groups {
+        let root = super::workspace_root(&dir)?;
+        let config = super::load_config(&root);
+        let roots = vec![root.clone()];
+        let store = super::open_store(cli, &roots)?;
+        super::index::index_with_progress(&store, &roots, &config)?;
+        let snapshot = Arc::new(crate::index::snapshot(&store)?);
+        let started = Instant::now();
+        let text_index = snapshot.text_index();
+        snapshot.facts_index();
+        let chunks = super::eval::RawChunks::build(&root, &snapshot, config.index.max_file_size);
+        eprintln!(
+            "reverie eval: {}: {} files, indexes built in {:.1} s, {} question(s)",
+            dir.display(),
+            snapshot.files.len(),
+            started.elapsed().as_secs_f64(),
+            cases.len()
+        );
+        for case in &cases {
+            let terms = crate::terms::tokenize(&case.question);
+            for (s, system) in systems.iter().enumerate() {
+                let question = Question { text: case.question.clone(), budget: usize::MAX, ..Question::default() };
+                let started = Instant::now();
+                let (ranking, direct) = match system {
+                    System::WholeFile => (whole_file_items(&snapshot, &text_index.rank_files(&terms, 1000)), false),
+                    System::Chunks => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
+                    System::Reverie => match answer::structural(&snapshot, &question) {
+                        Some(direct) => (direct.context, true),
+                        None => (
+                            answer::select(
+                                answer::candidates(&snapshot, None, &question, Rankers::default()),
+                                usize::MAX,
+                            ),
+                            false,
+                        ),
+                    },
+                    System::Ablation(_, rankers) => {
+                        (answer::select(answer::candidates(&snapshot, None, &question, *rankers), usize::MAX), false)
+                    }
+                };
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let outcome = measure(&snapshot, case, &ranking);
+                if *system == System::Reverie && outcome.acc5 < 1.0 {
+                    let listed = items(&ranking);
+                    let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+                    let gold: Vec<String> = if case.gold_definitions.is_empty() {
+                        case.gold_files.clone()
+                    } else {
+                        case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
+                    };
+                    misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
+                }
+                let group = by_group.entry(case.group.clone()).or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
+                let kind = by_kind.entry(case.kind.clone()).or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
+                for tally in [&mut totals[s], &mut group[s], &mut kind[s]] {
+                    outcome.add_to(tally, direct, ms);
+                }
+            }
+        }
+    }
+    let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
+    let figures = |tallies: &[Tally]| -> Vec<Figures> {
+        tallies.iter().zip(&labels).map(|(t, l)| t.figures(l.clone())).collect()
+    };
+    let report = Report {
+        set: set.to_string(),
+        workspaces,
+        figures: figures(&totals),
+        by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
+        by_kind: by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
+        misses,
+    };
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print!("{}", render(&report)),
+    }
+    Ok(())
+}
+
+/// Whole-file BM25's ranking as context items: each file whole (tokens = bytes / 4, as the anchor counts).
+fn whole_file_items(snapshot: &Snapshot, files: &[(Arc<str>, f64)]) -> Vec<ContextItem> {
+    files
+        .iter()
+        .filter_map(|(key, score)| {
+            let facts = snapshot.files.get(key)?;
+            Some(ContextItem {
+                path: key.to_string(),
+                start_line: 1,
+                end_line: facts.line_count.max(1),
+                kind: answer::ItemKind::Chunk,
+                score: *score,
+                tokens: (facts.byte_len as usize / 4).max(1),
+                reason: String::new(),
+                text: String::new(),
+                stale: false,
+            })
+        })
+        .collect()
+}
+
+fn items(ranking: &[ContextItem]) -> Vec<Item> {
+    ranking.iter().map(|i| Item { path: i.path.clone(), tokens: i.tokens.max(estimate_tokens(&i.text)) }).collect()
+}
+
+struct Outcome {
+    acc1: f64,
+    acc5: f64,
+    hit5: f64,
+    rr: f64,
+    symbol: Option<f64>,
+    r2k: f64,
+    r8k: f64,
+    any_gold: bool,
+}
+
+impl Outcome {
+    fn add_to(&self, tally: &mut Tally, direct: bool, ms: f64) {
+        tally.acc1.push(self.acc1);
+        tally.acc5.push(self.acc5);
+        tally.hit5.push(self.hit5);
+        tally.rr.push(self.rr);
+        if let Some(symbol) = self.symbol {
+            tally.symbol.push(symbol);
+        }
+        tally.r2k.push(self.r2k);
+        tally.r8k.push(self.r8k);
+        if direct {
+            tally.direct += 1;
+            if !self.any_gold {
+                tally.direct_wrong += 1;
+            }
+        }
+        tally.ms.push(ms);
+    }
+}
+
+fn measure(snapshot: &Snapshot, case: &Case, ranking: &[ContextItem]) -> Outcome {
+    let items = items(ranking);
+    let files = eval::distinct_files(&items);
+    let gold = &case.gold_files;
+    let rr = files.iter().position(|f| gold.iter().any(|g| g == f)).map_or(0.0, |p| 1.0 / (p as f64 + 1.0));
+    let symbol = (!case.gold_definitions.is_empty()).then(|| {
+        let spans: Vec<(&str, u32, u32)> = case
+            .gold_definitions
+            .iter()
+            .map(|g| {
+                let end = snapshot
+                    .files
+                    .get(g.path.as_str())
+                    .and_then(|f| f.definitions.iter().find(|d| d.span.start.line + 1 == g.line))
+                    .map_or(g.line, |d| d.span.end.line + 1);
+                (g.path.as_str(), g.line, end)
+            })
+            .collect();
+        let hit = ranking.iter().take(10).any(|item| {
+            spans.iter().any(|(path, start, end)| item.path == *path && item.start_line <= *end && *start <= item.end_line)
+        });
+        if hit { 1.0 } else { 0.0 }
+    });
+    Outcome {
+        acc1: eval::all_gold_at(&files, gold, 1),
+        acc5: eval::all_gold_at(&files, gold, 5),
+        hit5: if files.iter().take(5).any(|f| gold.iter().any(|g| g == f)) { 1.0 } else { 0.0 },
+        rr,
+        symbol,
+        r2k: eval::budget_recall(&items, gold, 2_000),
+        r8k: eval::budget_recall(&items, gold, 8_000),
+        any_gold: files.iter().any(|f| gold.iter().any(|g| g == f)),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:5.1}", x * 100.0)
+}
+
+fn table(out: &mut String, rows: &[Figures]) {
+    let _ = writeln!(
+        out,
+        "| system | n | Acc@1 | Acc@5 | hit@5 | MRR | sym@10 | R@2k | R@8k | direct (wrong) | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for f in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:.3} | {} | {} | {} | {} ({}) | {} | {} |",
+            f.system,
+            f.questions,
+            pct(f.acc1),
+            pct(f.acc5),
+            pct(f.hit5),
+            f.mrr,
+            f.symbol_hit10.map_or("–".into(), pct),
+            pct(f.recall_2k),
+            pct(f.recall_8k),
+            f.direct,
+            f.direct_wrong,
+            f.p50_ms.map_or("–".into(), |m| format!("{m:.1}")),
+            f.p99_ms.map_or("–".into(), |m| format!("{m:.1}")),
+        );
+    }
+}
+
+fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Ranking: {} ({} workspaces)\n", report.set, report.workspaces);
+    table(&mut out, &report.figures);
+    if let (Some(anchor), Some(ours)) = (report.figures.first(), report.figures.get(2)) {
+        let _ = writeln!(
+            out,
+            "\nreverie vs the anchor (whole-file BM25, same run): Acc@5 {:+.1} points, hit@5 {:+.1}, MRR {:+.3}",
+            (ours.acc5 - anchor.acc5) * 100.0,
+            (ours.hit5 - anchor.hit5) * 100.0,
+            ours.mrr - anchor.mrr
+        );
+    }
+    for (title, groups) in [("project", &report.by_group), ("question kind", &report.by_kind)] {
+        let _ = writeln!(out, "\n## By {title} (anchor, chunks, reverie)\n");
+        let _ = writeln!(out, "| {title} | n | Acc@5 anchor | Acc@5 chunks | Acc@5 reverie | hit@5 anchor | hit@5 reverie |\n|---|---|---|---|---|---|---|");
+        for (name, rows) in groups {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {} | {} | {} |",
+                rows[0].questions,
+                pct(rows[0].acc5),
+                pct(rows[1].acc5),
+                pct(rows[2].acc5),
+                pct(rows[0].hit5),
+                pct(rows[2].hit5)
+            );
+        }
+    }
+    if !report.misses.is_empty() {
+        let _ = writeln!(out, "\n## reverie's misses at Acc@5\n");
+        for miss in &report.misses {
+            let _ = writeln!(out, "- {miss}");
+        }
+    }
+    out
+}

@@ -1,0 +1,94 @@
+//! Durations and sizes as people write them in configuration and on the command line (`20s`,
+//! `500ms`, `2MiB`): parsing and serde deserializers. Pure; every error says what was expected.
+
+use serde::{Deserialize, Deserializer};
+
+/// Parses a duration: seconds as a number (`20`, `0.5`) or with a unit (`500ms`, `20s`, `2m`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 20s, 500ms or 2m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{text}` (use ms, s, m or h)")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("`{text}` is not a duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Deserializes a duration written as seconds or with a unit (see `parse_duration`).
+pub fn de_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Seconds(f64),
+        Text(String),
+    }
+    match Value::deserialize(deserializer)? {
+        Value::Seconds(seconds) => parse_duration(&seconds.to_string()).map_err(serde::de::Error::custom),
+        Value::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Parses a size given as bytes (`1048576`) or with a unit (`512KiB`, `1MiB`, `2MB`, `1G`).
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a size like 1048576, 512KiB or 1MiB"))?;
+    let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit `{other}` in `{text}` (use B, KiB, MiB, GiB, KB, MB or GB)")),
+    };
+    Ok((number * multiplier) as u64)
+}
+
+/// Deserializes a size written as bytes or with a unit (see `parse_byte_size`).
+pub fn de_byte_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(deserializer)? {
+        Size::Bytes(bytes) => Ok(bytes),
+        Size::Text(text) => parse_byte_size(&text).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_byte_size("1048576"), Ok(1048576));
+        assert_eq!(parse_byte_size("1MiB"), Ok(1048576));
+        assert_eq!(parse_byte_size("512 KiB"), Ok(524288));
+        assert_eq!(parse_byte_size("2MB"), Ok(2_000_000));
+        assert!(parse_byte_size("lots").is_err());
+        assert!(parse_byte_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("20"), Ok(std::time::Duration::from_secs(20)));
+        assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 fortnights").is_err());
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fetch fastify 4.28.1 from the npm registry and unpack it into DIR/fastify/ (the workspace root the
+# questions' gold paths are relative to: fastify.js, lib/, test/, ...). The tarball's sha256 is pinned,
+# so the gold lines stay right. Idempotent: an existing complete unpack is kept.
+set -euo pipefail
+
+if [ "$#" -ne 1 ]; then
+    echo "usage: $0 DIR" >&2
+    exit 2
+fi
+NAME=fastify
+VERSION=4.28.1
+SHA256=df149dcab400c90ed4b703d77381d7c6a47dc394c76f2491ff3a8647d332854b
+DEST="$1/$NAME"
+STAMP="$DEST/.reverie-fetched-$NAME-$VERSION"
+[ -f "$STAMP" ] && exit 0
+
+command -v npm >/dev/null 2>&1 || { echo "fetch.sh: npm is required to download $NAME@$VERSION" >&2; exit 1; }
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+if ! (cd "$TMP" && npm pack --silent "$NAME@$VERSION") >"$TMP/npm.log" 2>&1; then
+    cat "$TMP/npm.log" >&2
+    echo "fetch.sh: could not download $NAME@$VERSION from the npm registry" >&2
+    exit 1
+fi
+TARBALL="$TMP/$NAME-$VERSION.tgz"
+[ -f "$TARBALL" ] || { echo "fetch.sh: expected $TARBALL after npm pack" >&2; exit 1; }
+GOT="$(sha256sum "$TARBALL" | cut -d' ' -f1)"
+[ "$GOT" = "$SHA256" ] || { echo "fetch.sh: $NAME-$VERSION.tgz has sha256 $GOT, expected $SHA256" >&2; exit 1; }
+rm -rf "$DEST"
+mkdir -p "$DEST"
+tar xzf "$TARBALL" -C "$DEST" --strip-components=1
+touch "$STAMP"
