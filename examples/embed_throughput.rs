@@ -9,7 +9,9 @@
 //!
 //! With `--tree`, it extracts every definition of the tree's source files, builds what the idle pass
 //! embeds (`embed::definition_text`, default `[embed]` settings), embeds an evenly spread sample and
-//! extrapolates the time for the whole tree.
+//! extrapolates the time for the whole tree. With `--query QUESTION` (repeatable) after the tree, it
+//! embeds every definition instead and prints each question's five nearest definitions by cosine
+//! over the quantized vectors, as the question-time channel would rank them.
 
 use reverie::embed::local::{LocalEmbedder, LocalOptions};
 use std::time::Instant;
@@ -57,6 +59,31 @@ fn tree_texts(root: &std::path::Path, max_tokens: usize) -> Vec<String> {
     out
 }
 
+/// Embeds every definition under `root` and prints each query's five nearest.
+fn nearest(dir: &str, root: &std::path::Path, queries: &[&String]) -> anyhow::Result<()> {
+    use reverie::embed::quant::{FlatIndex, QuantizedVector};
+    let options = LocalOptions::from_config(&reverie::embed::EmbedConfig::default());
+    let all = tree_texts(root, options.max_tokens);
+    let model = LocalEmbedder::load(std::path::Path::new(dir), &options)?;
+    let started = Instant::now();
+    let vectors = model.embed_blocking(&all)?;
+    println!("{} definitions embedded in {:.1} s", all.len(), started.elapsed().as_secs_f64());
+    let mut index = FlatIndex::new(384);
+    for (i, vector) in vectors.iter().enumerate() {
+        index.push(i, &QuantizedVector::quantize(vector));
+    }
+    for query in queries {
+        let q = model.embed_blocking(std::slice::from_ref(*query))?.remove(0);
+        println!("\n{query}");
+        for hit in index.top_k(&q, 5) {
+            let text = &all[hit.key];
+            let head: String = text.lines().take(2).collect::<Vec<_>>().join("  ");
+            println!("  {:.3}  {}", hit.score, head.chars().take(110).collect::<String>());
+        }
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = args
@@ -65,6 +92,17 @@ fn main() -> anyhow::Result<()> {
     let rest: Vec<String> = args.collect();
     if rest.first().map(String::as_str) == Some("--tree") {
         let root = rest.get(1).ok_or_else(|| anyhow::anyhow!("--tree needs a directory"))?;
+        let queries: Vec<&String> = rest
+            .iter()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .chunks(2)
+            .filter(|p| p[0] == "--query")
+            .filter_map(|p| p.get(1).copied())
+            .collect();
+        if !queries.is_empty() {
+            return nearest(&dir, std::path::Path::new(root), &queries);
+        }
         let sample: usize = rest.get(2).map(|n| n.parse()).transpose()?.unwrap_or(400);
         let config = reverie::embed::EmbedConfig::default();
         let options = LocalOptions::from_config(&config);
