@@ -59,23 +59,39 @@ fn tree_texts(root: &std::path::Path, max_tokens: usize) -> Vec<String> {
     out
 }
 
+/// Resident and peak memory of this process (Linux: /proc/self/status).
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).map_or("?".to_string(), |l| l[name.len()..].trim().to_string())
+    };
+    format!("RSS {}, peak {}", field("VmRSS:"), field("VmHWM:"))
+}
+
 /// Embeds every definition under `root` and prints each query's five nearest.
 fn nearest(dir: &str, root: &std::path::Path, queries: &[&String]) -> anyhow::Result<()> {
     use reverie::embed::quant::{FlatIndex, QuantizedVector};
     let options = LocalOptions::from_config(&reverie::embed::EmbedConfig::default());
     let all = tree_texts(root, options.max_tokens);
     let model = LocalEmbedder::load(std::path::Path::new(dir), &options)?;
+    println!("after loading the model: {}", memory());
     let started = Instant::now();
     let vectors = model.embed_blocking(&all)?;
+    println!("after embedding: {}", memory());
     println!("{} definitions embedded in {:.1} s", all.len(), started.elapsed().as_secs_f64());
     let mut index = FlatIndex::new(384);
     for (i, vector) in vectors.iter().enumerate() {
         index.push(i, &QuantizedVector::quantize(vector));
     }
     for query in queries {
+        let embed_started = Instant::now();
         let q = model.embed_blocking(std::slice::from_ref(*query))?.remove(0);
-        println!("\n{query}");
-        for hit in index.top_k(&q, 5) {
+        let embed_ms = embed_started.elapsed().as_secs_f64() * 1000.0;
+        let scan_started = Instant::now();
+        let hits = index.top_k(&q, 5);
+        let scan_ms = scan_started.elapsed().as_secs_f64() * 1000.0;
+        println!("\n{query}  (question embedded in {embed_ms:.1} ms, top 5 of {} in {scan_ms:.1} ms)", index.len());
+        for hit in hits {
             let text = &all[hit.key];
             let head: String = text.lines().take(2).collect::<Vec<_>>().join("  ");
             println!("  {:.3}  {}", hit.score, head.chars().take(110).collect::<String>());
