@@ -159,6 +159,26 @@ fn the_idle_pass_on_the_real_model_stops_when_cancelled_and_resumes() {
 }
 
 #[test]
+fn a_cut_or_foreign_weights_file_is_an_error_naming_it() {
+    let Some(real) = util::test_embed_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["config.json", "tokenizer.json"] {
+        std::fs::copy(real.join(file), dir.path().join(file)).unwrap();
+    }
+    let weights = std::fs::read(real.join("model.safetensors")).unwrap();
+    let options = LocalOptions { max_tokens: 64, max_batch: 8, threads: 1 };
+    for (what, bytes) in [
+        ("cut short", weights[..weights.len() / 2].to_vec()),
+        ("a header only", weights[..8].to_vec()),
+        ("not safetensors", b"GGUF\x03\x00\x00\x00 not this format".to_vec()),
+    ] {
+        std::fs::write(dir.path().join("model.safetensors"), &bytes).unwrap();
+        let err = format!("{:#}", LocalEmbedder::load(dir.path(), &options).unwrap_err());
+        assert!(err.contains("model.safetensors"), "{what}: {err}");
+    }
+}
+
+#[test]
 fn a_missing_model_says_how_to_get_it() {
     let nowhere = tempfile::tempdir().unwrap();
     let err = reverie::embed::local::resolve_model_dir("all-MiniLM-L6-v2", &[nowhere.path().to_path_buf()])
