@@ -32,6 +32,23 @@
 //!
 //! Without an embedder (`provider = "none"`, or the model is not found: [`from_config`] says why and
 //! how to fetch it) everything else works from the other channels.
+//!
+//! Wiring, in outline:
+//!
+//! ```text
+//! // once, off the async threads (the local model loads in about a second):
+//! let dirs = embed::model_search_dirs(Some(&cache_root));
+//! let embedder = embed::from_config(&config.embed, &config.llm, &dirs)?;        // None: no channel
+//! // idle (most valuable files first):
+//! let text = embed::definition_text(path, def, parent, source, embedder.max_tokens());
+//! items.push((embed::item_key(&text), text));
+//! let report = embed::run::embed_pending(&items, &*embedder, &store, &|| user_is_back()).await?;
+//! store.retain_embeddings(&embed::model_key(&embedder.model_id()), &live_item_keys)?;   // after an index
+//! // question time:
+//! let index = embed::stored_index(&store, &embedder.model_id())?;               // keep it, reload after a pass
+//! let query = embedder.embed(&[question.to_string()]).await?.remove(0);         // 10–20 ms here
+//! let hits = index.top_k(&query, 50);                                           // item keys + cosine
+//! ```
 
 mod bert;
 pub mod local;
