@@ -199,6 +199,22 @@ fn a_missing_model_says_how_to_get_it() {
     assert!(format!("{err:#}").contains("config.json"), "{err:#}");
 }
 
+#[test]
+fn definition_texts_from_real_facts_carry_the_class_and_the_body() {
+    let source = "class SecureCookieSessionInterface(SessionInterface):\n    \"\"\"Stores the session in a signed cookie.\"\"\"\n\n    \
+                  def get_signing_serializer(self, app):\n        \"\"\"The serializer that signs.\"\"\"\n        \
+                  if not app.secret_key:\n            return None\n        return URLSafeTimedSerializer(app.secret_key)\n";
+    let facts = reverie::syntax::extract(source.as_bytes(), reverie::syntax::Language::Python);
+    let method = facts.definitions.iter().find(|d| d.name == "get_signing_serializer").expect("the method is a fact");
+    let parent = method.parent.map(|p| &facts.definitions[p as usize]);
+    let text = reverie::embed::definition_text("src/flask/sessions.py", method, parent, source, 128);
+    assert!(text.starts_with("src/flask/sessions.py\nclass SecureCookieSessionInterface"), "{text}");
+    assert!(text.contains("> def get_signing_serializer(self, app)"), "{text}");
+    assert!(text.contains("The serializer that signs."), "{text}");
+    assert!(text.contains("return URLSafeTimedSerializer(app.secret_key)"), "{text}");
+    assert_eq!(text.matches("The serializer that signs.").count(), 1, "the docstring once: {text}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The idle pass with a scripted embedder: the store's bookkeeping, exactly.
 
