@@ -424,7 +424,8 @@ pub fn all_facts(store: &Store) -> Result<Vec<(String, FileFacts)>> {
 
 /// The snapshot of every indexed file's facts: what questions and thinking read.
 pub fn snapshot(store: &Store) -> Result<crate::snapshot::Snapshot> {
-    let files = all_facts(store)?.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
+    let files =
+        all_facts(store)?.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
     Ok(crate::snapshot::Snapshot::new(files.collect()))
 }
 

@@ -65,14 +65,109 @@ fn shape_of(question: &str) -> Option<Shape> {
 /// question must be part of the symbol's name for a direct answer (else the question asks about more
 /// than the symbol: "where is the session cookie signed?" is not "where is `session` defined?").
 const SHAPE_WORDS: &[&str] = &[
-    "where", "defined", "define", "definition", "declared", "declare", "declaration", "find", "located", "live",
-    "lives", "implemented", "calls", "call", "called", "calling", "callers", "caller", "used", "uses", "use",
-    "usage", "usages", "using", "references", "reference", "referenced", "tests", "test", "tested", "cover",
-    "covers", "covered", "coverage", "which", "what", "who", "whom", "function", "functions", "method",
-    "methods", "class", "classes", "struct", "type", "variable", "constant", "module", "field", "property",
-    "trait", "interface", "enum", "symbol", "code", "all", "places", "place", "anywhere", "there", "any", "exercise",
-    "exercises", "raised", "thrown", "error", "exception", "message", "show", "list", "me", "please",
+    "where",
+    "defined",
+    "define",
+    "definition",
+    "declared",
+    "declare",
+    "declaration",
+    "find",
+    "located",
+    "live",
+    "lives",
+    "implemented",
+    "calls",
+    "call",
+    "called",
+    "calling",
+    "callers",
+    "caller",
+    "used",
+    "uses",
+    "use",
+    "usage",
+    "usages",
+    "using",
+    "references",
+    "reference",
+    "referenced",
+    "tests",
+    "test",
+    "tested",
+    "cover",
+    "covers",
+    "covered",
+    "coverage",
+    "which",
+    "what",
+    "who",
+    "whom",
+    "function",
+    "functions",
+    "method",
+    "methods",
+    "class",
+    "classes",
+    "struct",
+    "type",
+    "variable",
+    "constant",
+    "module",
+    "field",
+    "property",
+    "trait",
+    "interface",
+    "enum",
+    "symbol",
+    "code",
+    "all",
+    "places",
+    "place",
+    "anywhere",
+    "there",
+    "any",
+    "exercise",
+    "exercises",
+    "raised",
+    "thrown",
+    "error",
+    "exception",
+    "message",
+    "show",
+    "list",
+    "me",
+    "please",
 ];
+
+/// Words that ask where a message comes from.
+const MESSAGE_WORDS: &[&str] = &[
+    "produced",
+    "produce",
+    "comes",
+    "come",
+    "printed",
+    "logged",
+    "emitted",
+    "generated",
+    "get",
+    "getting",
+    "got",
+    "see",
+    "seeing",
+    "happen",
+    "happens",
+    "text",
+    "string",
+    "says",
+    "saying",
+    "warning",
+    "panic",
+    "failure",
+];
+
+/// Other words a question about a message may hold (a file name, "in the parser").
+const MAX_UNEXPLAINED_AROUND_MESSAGE: usize = 3;
 
 /// A structural question about one named symbol, answered from facts — only when certain: the
 /// question has a structural shape, names exactly one symbol as code (or a rare name), and says
@@ -87,11 +182,10 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     // Exactly one symbol, so the answer cannot be about the wrong one.
     let [named] = names.as_slice() else { return None };
     let name = &named.name;
-    let own: HashSet<String> = tokenize(name).into_iter().chain(named.qualifier.iter().flat_map(|q| tokenize(q))).collect();
-    let unexplained = tokenize(&question.text)
-        .into_iter()
-        .filter(|t| !own.contains(t) && !SHAPE_WORDS.contains(&t.as_str()))
-        .count();
+    let own: HashSet<String> =
+        tokenize(name).into_iter().chain(named.qualifier.iter().flat_map(|q| tokenize(q))).collect();
+    let unexplained =
+        tokenize(&question.text).into_iter().filter(|t| !own.contains(t) && !SHAPE_WORDS.contains(&t.as_str())).count();
     if unexplained > 0 {
         return None;
     }
@@ -132,7 +226,14 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
                     let within = facts.enclosing_definition(&reference.span).map(|d| &facts.definitions[d as usize]);
                     let place = within.map(|d| format!(" in `{}`", d.name)).unwrap_or_default();
                     let _ = writeln!(out, "- `{file}:{line}`{place}");
-                    context.push(item(file, line, line, ItemKind::Reference, format!("uses `{name}`{place}"), String::new()));
+                    context.push(item(
+                        file,
+                        line,
+                        line,
+                        ItemKind::Reference,
+                        format!("uses `{name}`{place}"),
+                        String::new(),
+                    ));
                 }
             }
             if total == 0 {
@@ -150,7 +251,14 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
             let _ = writeln!(out, "Tests that use `{name}`:");
             for (file, test, start, end) in tests {
                 let _ = writeln!(out, "- `{file}:{start}` {test}");
-                context.push(item(&file, start, end, ItemKind::Test, format!("test `{test}` uses `{name}`"), String::new()));
+                context.push(item(
+                    &file,
+                    start,
+                    end,
+                    ItemKind::Test,
+                    format!("test `{test}` uses `{name}`"),
+                    String::new(),
+                ));
             }
         }
         Shape::ErrorSite => unreachable!("handled above"),
@@ -177,6 +285,16 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     }
     hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let best = hits[0].0;
+    // Only a question about the message itself ("where is 'empty route path' raised?") gets this
+    // answer; a bug report that quotes a traceback asks why, and the raise site is seldom the cause.
+    let message: HashSet<String> = tokenize(&hits[0].2.message).into_iter().collect();
+    let unexplained = tokenize(&question.text)
+        .into_iter()
+        .filter(|t| !message.contains(t) && !SHAPE_WORDS.contains(&t.as_str()) && !MESSAGE_WORDS.contains(&t.as_str()))
+        .count();
+    if unexplained > MAX_UNEXPLAINED_AROUND_MESSAGE {
+        return None;
+    }
     let mut out = String::from("That message is produced at:\n");
     let mut context = Vec::new();
     for (_, file, site, within) in hits.into_iter().filter(|h| h.0 == best).take(10) {
@@ -257,17 +375,7 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
 
 fn item(path: &str, start_line: u32, end_line: u32, kind: ItemKind, reason: String, text: String) -> ContextItem {
     let tokens = estimate_tokens(&text) + estimate_tokens(path) + 4;
-    ContextItem {
-        path: path.to_string(),
-        start_line,
-        end_line,
-        kind,
-        score: 1.0,
-        tokens,
-        reason,
-        text,
-        stale: false,
-    }
+    ContextItem { path: path.to_string(), start_line, end_line, kind, score: 1.0, tokens, reason, text, stale: false }
 }
 
 #[cfg(test)]

@@ -70,7 +70,8 @@ fn marked_as_code(text: &str) -> (HashSet<String>, Vec<(String, String)>) {
                 }
             }
             let parts: Vec<&str> = word.split('.').filter(|p| !p.is_empty()).collect();
-            if parts.len() >= 2 && parts.iter().all(|p| p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')) {
+            if parts.len() >= 2 && parts.iter().all(|p| p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'))
+            {
                 for pair in parts.windows(2) {
                     dotted.push((pair[0].to_string(), pair[1].to_string()));
                 }
@@ -93,10 +94,8 @@ pub fn names_in(snapshot: &Snapshot, text_index: &TextIndex, question: &str) -> 
         }
         let as_code = is_code_shaped(&word) || marked.contains(&word);
         let rare = word.len() >= MIN_RARE_LEN && {
-            let share = crate::terms::tokenize(&word)
-                .iter()
-                .map(|t| text_index.file_share(t))
-                .fold(f64::INFINITY, f64::min);
+            let share =
+                crate::terms::tokenize(&word).iter().map(|t| text_index.file_share(t)).fold(f64::INFINITY, f64::min);
             share <= RARE_FILE_SHARE
         };
         if as_code || rare {

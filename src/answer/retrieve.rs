@@ -126,6 +126,29 @@ pub fn candidates(
         }
         errors.sort_by_key(|e| std::cmp::Reverse(e.0));
         lists.push(Ranked::asked_for(w.errors, errors.into_iter().map(|(_, item)| item).collect()));
+        // Quoted text that no error site holds (a message kept in a constant, built by a format
+        // call): the code whose words contain every word of the quote.
+        let mut quoted_items = Vec::new();
+        for fragment in quoted(&question.text) {
+            let terms = tokenize(&fragment);
+            if terms.len() < 2 {
+                continue;
+            }
+            for (doc, _) in text_index.bm25.search(&terms, PER_RANKER) {
+                let (key, i) = &text_index.docs[doc as usize];
+                let Some(facts) = snapshot.files.get(key) else { continue };
+                let has_all = terms
+                    .iter()
+                    .all(|t| facts.text[*i as usize].terms.binary_search_by(|(x, _)| x.as_str().cmp(t)).is_ok());
+                if has_all
+                    && let Some(item) =
+                        text_item(snapshot, &text_index, doc, &terms, "its code holds every word of the quoted text")
+                {
+                    quoted_items.push(item);
+                }
+            }
+        }
+        lists.push(Ranked::asked_for(w.errors * 0.75, quoted_items));
     }
 
     // 2. Named files and definitions, the most specific names first.
@@ -184,7 +207,10 @@ pub fn candidates(
     let mut whole_files: Vec<Arc<str>> = Vec::new();
     if rankers.text {
         let hits = text_index.bm25.search(&tokens, PER_RANKER);
-        let items = hits.into_iter().filter_map(|(doc, _)| text_item(snapshot, &text_index, doc, &tokens)).collect();
+        let items = hits
+            .into_iter()
+            .filter_map(|(doc, _)| text_item(snapshot, &text_index, doc, &tokens, USES_WORDS))
+            .collect();
         lists.push(Ranked::by_relevance(w.text_docs, items));
         whole_files = text_index.rank_files(&tokens, PER_RANKER).into_iter().map(|(f, _)| f).collect();
         file_lists.push((w.text_files, true, whole_files.clone()));
@@ -252,26 +278,37 @@ pub fn candidates(
     fuse(lists, &file_lists)
 }
 
+/// The reason of a full-text item.
+const USES_WORDS: &str = "its code uses the words of the question";
+
+/// Text the question puts in quotes (`'…'`, `"…"`, `“…”`, backticks), at least a few words long.
+fn quoted(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (open, close) in [('\'', '\''), ('"', '"'), ('“', '”'), ('`', '`')] {
+        let mut rest = text;
+        while let Some(start) = rest.find(open) {
+            let after = &rest[start + open.len_utf8()..];
+            let Some(end) = after.find(close) else { break };
+            let inside = &after[..end];
+            if inside.len() >= MIN_MESSAGE_FRAGMENT && inside.contains(' ') && !inside.contains('\n') {
+                out.push(inside.to_string());
+            }
+            rest = &after[end + close.len_utf8()..];
+        }
+    }
+    out
+}
+
 /// A full-text document as a context item: the definition it belongs to, or the module-level lines.
-fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String]) -> Option<ContextItem> {
+fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String], reason: &str) -> Option<ContextItem> {
     let (key, i) = &index.docs[doc as usize];
     let (key, facts) = snapshot.files.get_key_value(&**key)?;
     let text_doc = &facts.text[*i as usize];
     Some(match text_doc.definition {
-        Some(d) => definition_item(
-            key,
-            &facts.definitions[d as usize],
-            ItemKind::Definition,
-            "its code uses the words of the question".into(),
-        ),
+        Some(d) => definition_item(key, &facts.definitions[d as usize], ItemKind::Definition, reason.into()),
         None => {
-            let words: Vec<&str> = text_doc
-                .terms
-                .iter()
-                .filter(|(t, _)| tokens.contains(t))
-                .map(|(t, _)| t.as_str())
-                .take(8)
-                .collect();
+            let words: Vec<&str> =
+                text_doc.terms.iter().filter(|(t, _)| tokens.contains(t)).map(|(t, _)| t.as_str()).take(8).collect();
             let text = if is_secret(key) {
                 WITHHELD.to_string()
             } else {
@@ -284,7 +321,7 @@ fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String]
                 kind: ItemKind::Code,
                 score: 0.0,
                 tokens: estimate_tokens(&text) + estimate_tokens(key) + 4,
-                reason: "this code uses the words of the question".into(),
+                reason: reason.into(),
                 text,
                 stale: false,
             }
@@ -305,7 +342,7 @@ fn best_text_item(snapshot: &Snapshot, index: &TextIndex, file: &str, tokens: &[
         })
         .max()?;
     let doc = index.docs.iter().position(|(k, i)| &**k == file && *i as usize == best.1.0)?;
-    text_item(snapshot, index, doc as u32, tokens)
+    text_item(snapshot, index, doc as u32, tokens, USES_WORDS)
 }
 
 /// One ranker's list for `fuse`.
@@ -419,17 +456,7 @@ fn definition_item(key: &str, def: &Definition, kind: ItemKind, reason: String) 
     } else {
         format!("{} `{}`: {reason}", def.kind.name(), def.name)
     };
-    ContextItem {
-        path: key.to_string(),
-        start_line,
-        end_line,
-        kind,
-        score: 0.0,
-        tokens,
-        reason,
-        text,
-        stale: false,
-    }
+    ContextItem { path: key.to_string(), start_line, end_line, kind, score: 0.0, tokens, reason, text, stale: false }
 }
 
 fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> ContextItem {

@@ -505,10 +505,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
             let question = Question { text: record.question.clone(), budget: usize::MAX, ..Question::default() };
             let rankings = [
                 answer::select(raw.ranking(&record.question), usize::MAX),
-                answer::select(
-                    answer::candidates(&snapshot, None, &question, Rankers::facts_only()),
-                    usize::MAX,
-                ),
+                answer::select(answer::candidates(&snapshot, None, &question, Rankers::facts_only()), usize::MAX),
                 answer::select(
                     answer::candidates(&snapshot, Some(&learned), &question, Rankers::default()),
                     usize::MAX,
@@ -890,10 +887,8 @@ fn build_report(
         .iter()
         .map(|&kind| {
             let all: Vec<&Timing> = timings.iter().filter(|t| t.kind == kind).collect();
-            let direct: Vec<f64> =
-                all.iter().filter(|t| t.source.is_direct()).map(|t| t.ms).collect();
-            let fallback: Vec<f64> =
-                all.iter().filter(|t| !t.source.is_direct()).map(|t| t.ms).collect();
+            let direct: Vec<f64> = all.iter().filter(|t| t.source.is_direct()).map(|t| t.ms).collect();
+            let fallback: Vec<f64> = all.iter().filter(|t| !t.source.is_direct()).map(|t| t.ms).collect();
             Latency {
                 kind,
                 asked: all.len(),
@@ -902,12 +897,7 @@ fn build_report(
                 p99_ms: eval::percentile(&direct, 99.0),
                 max_ms: eval::percentile(&direct, 100.0),
                 fallback_p50_ms: eval::percentile(&fallback, 50.0),
-                fallbacks: all
-                    .iter()
-                    .filter(|t| !t.source.is_direct())
-                    .take(10)
-                    .map(|t| t.question.clone())
-                    .collect(),
+                fallbacks: all.iter().filter(|t| !t.source.is_direct()).take(10).map(|t| t.question.clone()).collect(),
             }
         })
         .collect();

@@ -159,6 +159,8 @@ struct Report {
     by_group: BTreeMap<String, Vec<Figures>>,
     by_kind: BTreeMap<String, Vec<Figures>>,
     misses: Vec<String>,
+    /// reverie's direct (zero-token) answers, each judged against the gold.
+    directs: Vec<String>,
 }
 
 /// Loads the natural-language set: every `<project>/questions.jsonl` under `dir`.
@@ -174,8 +176,8 @@ pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
         let file = project.join("questions.jsonl");
         let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let q: NlQuestion =
-                serde_json::from_str(line).with_context(|| format!("{}:{}: not a question record", file.display(), n + 1))?;
+            let q: NlQuestion = serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a question record", file.display(), n + 1))?;
             let mut gold_files: Vec<String> = q.gold.iter().map(|g| g.path.clone()).collect();
             gold_files.dedup();
             let _ = &q.language;
@@ -200,6 +202,7 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
     let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
     let mut misses = Vec::new();
+    let mut directs = Vec::new();
     let workspaces = groups.len();
     for (dir, cases) in groups {
         let root = super::workspace_root(&dir)?;
@@ -243,6 +246,15 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
                 };
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 let outcome = measure(&snapshot, case, &ranking);
+                if *system == System::Reverie && direct {
+                    let listed = items(&ranking);
+                    let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+                    let verdict = if outcome.any_gold { "right" } else { "WRONG" };
+                    directs.push(format!(
+                        "{} [{}] {verdict}: cites {cited:?}, gold {:?}",
+                        case.id, case.kind, case.gold_files
+                    ));
+                }
                 if *system == System::Reverie && outcome.acc5 < 1.0 {
                     let listed = items(&ranking);
                     let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
@@ -253,8 +265,12 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
                     };
                     misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
                 }
-                let group = by_group.entry(case.group.clone()).or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
-                let kind = by_kind.entry(case.kind.clone()).or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
+                let group = by_group
+                    .entry(case.group.clone())
+                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
+                let kind = by_kind
+                    .entry(case.kind.clone())
+                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
                 for tally in [&mut totals[s], &mut group[s], &mut kind[s]] {
                     outcome.add_to(tally, direct, ms);
                 }
@@ -272,6 +288,7 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
         by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
         by_kind: by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
         misses,
+        directs,
     };
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -356,7 +373,9 @@ fn measure(snapshot: &Snapshot, case: &Case, ranking: &[ContextItem]) -> Outcome
             })
             .collect();
         let hit = ranking.iter().take(10).any(|item| {
-            spans.iter().any(|(path, start, end)| item.path == *path && item.start_line <= *end && *start <= item.end_line)
+            spans
+                .iter()
+                .any(|(path, start, end)| item.path == *path && item.start_line <= *end && *start <= item.end_line)
         });
         if hit { 1.0 } else { 0.0 }
     });
@@ -417,7 +436,10 @@ fn render(report: &Report) -> String {
     }
     for (title, groups) in [("project", &report.by_group), ("question kind", &report.by_kind)] {
         let _ = writeln!(out, "\n## By {title} (anchor, chunks, reverie)\n");
-        let _ = writeln!(out, "| {title} | n | Acc@5 anchor | Acc@5 chunks | Acc@5 reverie | hit@5 anchor | hit@5 reverie |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| {title} | n | Acc@5 anchor | Acc@5 chunks | Acc@5 reverie | hit@5 anchor | hit@5 reverie |\n|---|---|---|---|---|---|---|"
+        );
         for (name, rows) in groups {
             let _ = writeln!(
                 out,
@@ -429,6 +451,12 @@ fn render(report: &Report) -> String {
                 pct(rows[0].hit5),
                 pct(rows[2].hit5)
             );
+        }
+    }
+    if !report.directs.is_empty() {
+        let _ = writeln!(out, "\n## reverie's direct answers\n");
+        for direct in &report.directs {
+            let _ = writeln!(out, "- {direct}");
         }
     }
     if !report.misses.is_empty() {
