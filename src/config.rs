@@ -31,6 +31,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub llm: crate::llm::LlmConfig,
     pub sleep: crate::sleep::SleepConfig,
+    pub embed: crate::embed::EmbedConfig,
 }
 
 impl Config {
@@ -230,6 +231,37 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].0.starts_with("initializationOptions: unknown key `bogus`"), "{problems:?}");
         assert!(problems[1].0.starts_with("settings: has a bad value"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_embed_section_has_defaults_and_reports_bad_values() {
+        let (config, unknown) = Config::parse("").unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!((config.embed.provider.as_str(), config.embed.model.as_str()), ("local", "all-MiniLM-L6-v2"));
+        assert_eq!((config.embed.max_tokens, config.embed.batch, config.embed.threads), (64, None, None));
+        let (config, _) = Config::parse(
+            "[embed]\nprovider = \"openai\"\nmodel = \"nomic-embed-text\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n\
+             api_key_env = \"EMBED_KEY\"\nbatch = 16\nthreads = 2\nmax_tokens = 256\n",
+        )
+        .unwrap();
+        assert_eq!(config.embed.provider, "openai");
+        assert_eq!((config.embed.batch, config.embed.threads, config.embed.max_tokens), (Some(16), Some(2), 256));
+        assert_eq!(config.embed.api_key_env.as_deref(), Some("EMBED_KEY"));
+        for bad in ["provider = \"onnx\"", "batch = 0", "max_tokens = 0", "threads = -1"] {
+            let err = Config::parse(&format!("[embed]\n{bad}\n")).unwrap_err();
+            assert!(err.contains("embed."), "{bad}: {err}");
+        }
+        // Never fatal: the layer with the mistake is reported, the defaults apply.
+        let layers = vec![Layer {
+            source: "reverie.toml".into(),
+            value: Ok(serde_json::json!({"embed": {"provider": "onnx"}})),
+        }];
+        let (config, problems) = Config::from_layers(layers);
+        assert_eq!(config.embed, crate::embed::EmbedConfig::default());
+        assert!(
+            problems[0].0.contains("`embed.provider`") && problems[0].0.contains("use local, openai or none"),
+            "{problems:?}"
+        );
     }
 
     #[test]

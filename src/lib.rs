@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod document;
+pub mod embed;
 pub mod eval;
 pub mod git;
 pub mod graph;

