@@ -455,8 +455,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         fetch_command.unwrap_or_default()
     );
 
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let (e2e_provider, mut e2e_skipped) = e2e_provider(args);
     let e2e_quota = if args.e2e == 0 { 0 } else { args.e2e.div_ceil(todo.len()) };
 

@@ -3,7 +3,7 @@
 
 use super::{Cli, Format};
 use crate::ledger::LedgerStore;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -120,8 +120,7 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     };
     let (_active, user_active) = tokio::sync::watch::channel(false);
     let options = crate::sleep::ThinkOptions { dry_run: args.dry_run, max_jobs: args.max_jobs };
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let report = runtime.block_on(thinker.think(&options, user_active, &on_event));
     bar.finish_and_clear();
     store.flush()?;
