@@ -228,7 +228,9 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
                 let question = Question { text: case.question.clone(), budget: usize::MAX, ..Question::default() };
                 let started = Instant::now();
                 let (ranking, direct) = match system {
-                    System::WholeFile => (whole_file_items(&snapshot, &text_index.rank_files(&terms, 1000)), false),
+                    System::WholeFile => {
+                        (whole_file_items(&snapshot, &text_index.rank_files(&terms, usize::MAX)), false)
+                    }
                     System::Chunks => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
                     System::Reverie => match answer::structural(&snapshot, &question) {
                         Some(direct) => (direct.context, true),
@@ -297,12 +299,17 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
     Ok(())
 }
 
-/// Whole-file BM25's ranking as context items: each file whole (tokens = bytes / 4, as the anchor counts).
+/// Whole-file BM25's ranking as context items: each source file whole (tokens = bytes / 4, as the
+/// anchor counts). Documentation and text files without a grammar, which the walk also keeps, are
+/// not source files and not part of the anchor (`shared/guide/benchmarks.md`).
 fn whole_file_items(snapshot: &Snapshot, files: &[(Arc<str>, f64)]) -> Vec<ContextItem> {
     files
         .iter()
         .filter_map(|(key, score)| {
             let facts = snapshot.files.get(key)?;
+            if matches!(facts.language, crate::syntax::Language::Text | crate::syntax::Language::Markdown) {
+                return None;
+            }
             Some(ContextItem {
                 path: key.to_string(),
                 start_line: 1,
