@@ -47,8 +47,10 @@ const HOW_TO_GET_A_MODEL: &str = "set llm.model_path to a GGUF file, e.g. SmolLM
 /// how long a dropped call keeps the CPU: ~0.7 s at 180 tokens/s. Larger batches gain little on a CPU.
 const PROMPT_BATCH: usize = 128;
 /// Free text: tokens seen in the last `REPEAT_PENALTY_LAST_N` have their logits divided by
-/// `REPEAT_PENALTY` (llama.cpp's classic setting).
-const REPEAT_PENALTY_LAST_N: i32 = 64;
+/// `REPEAT_PENALTY` (llama.cpp's classic 1.1). The window is wider than llama.cpp's default 64: a
+/// small model's looping sentence can be 60 tokens long and slip past a 64-token window (seen with
+/// SmolLM2-135M: the same 60-token sentence three times).
+const REPEAT_PENALTY_LAST_N: i32 = 256;
 const REPEAT_PENALTY: f32 = 1.1;
 
 /// llama.cpp's backend may be initialized once per process; every model and context borrows it.
