@@ -227,7 +227,13 @@ impl Session {
     /// Swaps in a new snapshot and tells the client (status with the next generation).
     fn publish_snapshot(self: &Arc<Self>, snapshot: Snapshot) {
         let files = snapshot.files.len();
-        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        let snapshot = Arc::new(snapshot);
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snapshot.clone();
+        // Build the search indexes now, off the request path, so the first question does not wait.
+        tokio::task::spawn_blocking(move || {
+            snapshot.facts_index();
+            snapshot.text_index();
+        });
         let state = {
             let mut status = lock(&self.status);
             status.generation += 1;
@@ -670,7 +676,13 @@ impl Session {
                     facts.into_iter().map(|(k, f)| (Arc::from(k.as_str()), Arc::new(f))).collect();
                 let count = files.len();
                 let snapshot = tokio::task::spawn_blocking(move || Snapshot::new(files)).await.unwrap_or_default();
-                *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+                let snapshot = Arc::new(snapshot);
+                *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snapshot.clone();
+                // Build the search indexes now, off the request path, so the first question does not wait.
+                tokio::task::spawn_blocking(move || {
+                    snapshot.facts_index();
+                    snapshot.text_index();
+                });
                 // Open buffers win over the disk.
                 let open: Vec<String> = self.documents().keys().cloned().collect();
                 if !open.is_empty() {
