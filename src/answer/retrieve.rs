@@ -23,7 +23,7 @@ use super::learned::{LearnedContext, note_text};
 use super::names::{files_named_in, names_in};
 use super::{ContextItem, ItemKind, Question};
 use crate::graph::{self, Focus};
-use crate::search::{FactDoc, TextIndex, prior, tokenize};
+use crate::search::{FactDoc, prior, tokenize};
 use crate::sleep::NoteKind;
 use crate::snapshot::Snapshot;
 use crate::syntax::facts::{Definition, ErrorSite};
@@ -42,7 +42,8 @@ const FILES_WITH_OWN_ITEM: usize = 10;
 /// A name defined in more places than this says little about where to look.
 const MAX_DEFINITIONS_PER_NAME: usize = 12;
 
-/// BM25 hits below this share of the best conceivable score match only common words: left out.
+/// Facts-BM25 hits below this share of the best conceivable score match only common words (a plain
+/// word that names forty definitions): left out.
 const MIN_RELATIVE_SCORE: f64 = 0.05;
 
 /// Definitions of one name kept in a relevance list.
@@ -150,7 +151,7 @@ pub fn candidates(
                     .all(|t| facts.text[*i as usize].terms.binary_search_by(|(x, _)| x.as_str().cmp(t)).is_ok());
                 if has_all
                     && let Some(item) =
-                        text_item(snapshot, &text_index, doc, &terms, "its code holds every word of the quoted text")
+                        text_item(snapshot, key, *i as usize, &terms, "its code holds every word of the quoted text")
                 {
                     quoted_items.push(item);
                 }
@@ -201,7 +202,8 @@ pub fn candidates(
     if rankers.facts_bm25 {
         let index = snapshot.facts_index();
         let hits: Vec<(u32, f64)> = index.bm25.search(&tokens, PER_RANKER);
-        let hits = hits.into_iter().filter(|(_, score)| index.bm25.relative(&tokens, *score) >= MIN_RELATIVE_SCORE);
+        let floor = MIN_RELATIVE_SCORE * index.bm25.best_score(&tokens);
+        let hits = hits.into_iter().filter(|(_, score)| *score >= floor);
         // Many definitions of one name ("view", "get") match a plain word alike: keep the first few.
         let mut per_name: HashMap<&str, usize> = HashMap::new();
         let items = hits
@@ -232,7 +234,10 @@ pub fn candidates(
         let hits = text_index.bm25.search(&tokens, PER_RANKER);
         let items = hits
             .into_iter()
-            .filter_map(|(doc, _)| text_item(snapshot, &text_index, doc, &tokens, USES_WORDS))
+            .filter_map(|(doc, _)| {
+                let (key, i) = &text_index.docs[doc as usize];
+                text_item(snapshot, key, *i as usize, &tokens, USES_WORDS)
+            })
             .collect();
         lists.push(Ranked::by_relevance(w.text_docs, items));
         whole_files = text_index.rank_files(&tokens, PER_RANKER).into_iter().map(|(f, _)| f).collect();
@@ -290,7 +295,7 @@ pub fn candidates(
     let covered: HashSet<&str> = lists.iter().flat_map(|l| l.items.iter().map(|i| i.path.as_str())).collect();
     let mut own = Vec::new();
     for file in whole_files.iter().take(FILES_WITH_OWN_ITEM).filter(|f| !covered.contains(&***f)) {
-        if let Some(item) = best_text_item(snapshot, &text_index, file, &tokens) {
+        if let Some(item) = best_text_item(snapshot, file, &tokens) {
             own.push(item);
         }
     }
@@ -322,11 +327,11 @@ fn quoted(text: &str) -> Vec<String> {
     out
 }
 
-/// A full-text document as a context item: the definition it belongs to, or the module-level lines.
-fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String], reason: &str) -> Option<ContextItem> {
-    let (key, i) = &index.docs[doc as usize];
-    let (key, facts) = snapshot.files.get_key_value(&**key)?;
-    let text_doc = &facts.text[*i as usize];
+/// The full-text document `i` of `file` as a context item: the definition it belongs to, or the
+/// module-level lines.
+fn text_item(snapshot: &Snapshot, file: &str, i: usize, tokens: &[String], reason: &str) -> Option<ContextItem> {
+    let (key, facts) = snapshot.files.get_key_value(file)?;
+    let text_doc = facts.text.get(i)?;
     Some(match text_doc.definition {
         Some(d) => definition_item(key, &facts.definitions[d as usize], ItemKind::Definition, reason.into()),
         None => {
@@ -353,7 +358,7 @@ fn text_item(snapshot: &Snapshot, index: &TextIndex, doc: u32, tokens: &[String]
 }
 
 /// The document of `file` that matches `tokens` best, as an item.
-fn best_text_item(snapshot: &Snapshot, index: &TextIndex, file: &str, tokens: &[String]) -> Option<ContextItem> {
+fn best_text_item(snapshot: &Snapshot, file: &str, tokens: &[String]) -> Option<ContextItem> {
     let facts = snapshot.files.get(file)?;
     let best = facts
         .text
@@ -364,8 +369,7 @@ fn best_text_item(snapshot: &Snapshot, index: &TextIndex, file: &str, tokens: &[
             (matched, std::cmp::Reverse(i))
         })
         .max()?;
-    let doc = index.docs.iter().position(|(k, i)| &**k == file && *i as usize == best.1.0)?;
-    text_item(snapshot, index, doc as u32, tokens, USES_WORDS)
+    text_item(snapshot, file, best.1.0, tokens, USES_WORDS)
 }
 
 /// One ranker's list for `fuse`.

@@ -45,8 +45,8 @@ pub struct GoldDefinition {
 #[derive(Clone, Debug, Deserialize)]
 pub struct NlQuestion {
     pub id: String,
+    /// The project (its workspace folder); the record's `language` field is for readers.
     pub project: String,
-    pub language: String,
     pub kind: String,
     pub question: String,
     pub gold: Vec<GoldDefinition>,
@@ -180,7 +180,6 @@ pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
                 .with_context(|| format!("{}:{}: not a question record", file.display(), n + 1))?;
             let mut gold_files: Vec<String> = q.gold.iter().map(|g| g.path.clone()).collect();
             gold_files.dedup();
-            let _ = &q.language;
             cases.push(Case {
                 id: q.id,
                 group: q.project,

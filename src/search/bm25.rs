@@ -56,19 +56,17 @@ impl Bm25 {
         Bm25 { postings, lengths, average_length }
     }
 
-    /// The share of the best conceivable score for `query` that `score` reaches: the best is every
-    /// query term's idf (a document holding each once, at average length). A hit that matches only
-    /// the question's commonest words stays near 0.
-    pub fn relative(&self, query: &[String], score: f64) -> f64 {
+    /// The best conceivable score for `query`: every query term's idf (a document holding each once,
+    /// at average length). A hit far below it matches only the question's commonest words.
+    pub fn best_score(&self, query: &[String]) -> f64 {
         let n = self.lengths.len() as f64;
         let mut seen = std::collections::HashSet::new();
-        let best: f64 = query
+        query
             .iter()
             .filter(|t| seen.insert(*t))
             .filter_map(|t| self.postings.get(t))
             .map(|p| ((n - p.len() as f64 + 0.5) / (p.len() as f64 + 0.5) + 1.0).ln())
-            .sum();
-        if best > 0.0 { score / best } else { 0.0 }
+            .sum()
     }
 
     /// In how many documents `term` occurs.
