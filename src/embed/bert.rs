@@ -7,7 +7,7 @@
 //! must be abandonable: the idle pass stops within a layer's time (≈ 1/6 of a batch for MiniLM-L6),
 //! not a whole batch's, when the user comes back; it also spares building candle-transformers'
 //! hundred other models. Checked against an independent numpy forward pass of the same weights
-//! (max difference 6e-7 per dimension) and by tests/embed.rs.
+//! (max difference 6e-7 per dimension) and by tests/it/embed.rs.
 
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Tensor};

@@ -4,7 +4,7 @@
 //! A model is a directory with `model.safetensors`, `config.json` (BERT's), `tokenizer.json` and
 //! optionally `1_Pooling/config.json` (sentence-transformers' pooling: mean, the default, or CLS).
 //! Output matches sentence-transformers: tokens truncated to `max_tokens`, the last hidden states
-//! pooled over the attention mask, then L2-normalized (norm 1 ± 1e-5, checked in tests/embed.rs).
+//! pooled over the attention mask, then L2-normalized (norm 1 ± 1e-5, checked in tests/it/embed.rs).
 //!
 //! Measured with `cargo run --example embed_throughput -- MODEL_DIR 64` (64 definition-sized texts)
 //! on 2 shared AMD EPYC cores while other engineers built (load average 1.5–7; wall-clock figures

@@ -8,7 +8,7 @@
 //! A language is one entry in the `languages!` table below: its grammar, names, file extensions and
 //! file names, LSP language ids and editor names, doc style and query files. Everything else — the
 //! enum, `Language::ALL`, lookups by path and by LSP id, the per-language compiled queries — is
-//! derived from it, and `tests/languages.rs` checks the editor configurations and the README against it.
+//! derived from it, and `tests/it/languages.rs` checks the editor configurations and the README against it.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -17,7 +17,7 @@ use tree_sitter::Query;
 
 /// Declares the languages: one entry each, from which `Language`, `Language::ALL` and the spec table
 /// are all generated, so that adding a language is one entry here plus its query files (and the
-/// editor lists the `tests/languages.rs` test checks against this table).
+/// editor lists the `tests/it/languages.rs` test checks against this table).
 macro_rules! languages {
     ($($(#[$attr:meta])* $variant:ident { $($field:ident: $value:expr),* $(,)? })*) => {
         /// A language reverie extracts facts from. The discriminant is the position in `SPECS` and is

@@ -1,6 +1,6 @@
 -- Real Neovim (0.7+) drives the real `reverie serve`: didOpen, hover, code actions, executeCommand
 -- (the answer as a document where Neovim advertises window/showDocument — 0.11 — else as a message —
--- 0.7), a command error shown as a message, reverie/ask, reverie/status with `{}` params, shutdown. Started by tests/neovim.rs, which sets:
+-- 0.7), a command error shown as a message, reverie/ask, reverie/status with `{}` params, shutdown. Started by tests/it/neovim.rs, which sets:
 --   REVERIE_BIN   the binary, REVERIE_WS  the workspace, REVERIE_OUT  where to write the result lines.
 -- Every wait has a timeout; any error ends the run with a non-zero exit (never a hang).
 local OUT = os.getenv("REVERIE_OUT")

@@ -1,6 +1,6 @@
 -- The Neovim plugin (editors/nvim) used as a user would: setup{}, the statusline reaching ready,
 -- :ReverieAsk showing an answer in a float, <CR> on a citation jumping to the code, a follow-up in the
--- same conversation, :ReverieStatus. Started by tests/neovim.rs (REVERIE_BIN, REVERIE_WS, REVERIE_OUT,
+-- same conversation, :ReverieStatus. Started by tests/it/neovim.rs (REVERIE_BIN, REVERIE_WS, REVERIE_OUT,
 -- REVERIE_PLUGIN). Every wait has a timeout; errors end the run non-zero.
 local OUT = os.getenv("REVERIE_OUT")
 local lines = {}

@@ -1,6 +1,6 @@
 -- Real Neovim (0.7+) watches reverie think: `reverie.think` with a model configured (the fake OpenAI
 -- server in tests/util, named in the workspace's reverie.toml), `$/progress` with done/total jobs, and
--- the status' notes count growing before the pass ends. Started by tests/neovim.rs (REVERIE_BIN,
+-- the status' notes count growing before the pass ends. Started by tests/it/neovim.rs (REVERIE_BIN,
 -- REVERIE_WS, REVERIE_OUT). Every wait has a timeout; errors end the run non-zero.
 local OUT = os.getenv("REVERIE_OUT")
 local lines = {}

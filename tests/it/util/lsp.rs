@@ -3,8 +3,6 @@
 //! a client would (progress tokens, registrations, showDocument) and records everything the server
 //! sends, so tests wait on messages, never on sleeps.
 
-#![allow(dead_code)]
-
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -259,17 +257,6 @@ impl LspClient {
         let result = self.result("initialize", params).await;
         self.notify("initialized", json!({})).await;
         result
-    }
-
-    /// Messages shown to the user (`window/showMessage`) so far: (type, text).
-    pub fn shown_messages(&self) -> Vec<(u64, String)> {
-        self.received
-            .iter()
-            .filter(|m| m["method"] == "window/showMessage")
-            .map(|m| {
-                (m["params"]["type"].as_u64().unwrap_or(0), m["params"]["message"].as_str().unwrap_or("").to_string())
-            })
-            .collect()
     }
 
     /// Waits for a `window/showMessage` whose text contains `text`; returns (type, text).

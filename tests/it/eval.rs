@@ -3,10 +3,8 @@
 //! no notes (c) is (b) and the output says so. The metric arithmetic itself is unit-tested in
 //! `src/eval.rs`.
 
-mod util;
-
+use crate::util::{Workspace, stderr};
 use serde_json::Value;
-use util::{Workspace, stderr};
 
 const SETTINGS_PY: &str = r#"
 class Settings:

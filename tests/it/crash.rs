@@ -2,13 +2,11 @@
 //! store, nothing partial is ever served, and finished work is kept: the final index equals a fresh
 //! one, and notes written before a kill are not written again.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::openai_fake::{FakeOpenAi, Reply, valid_note};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use util::Workspace;
-use util::openai_fake::{FakeOpenAi, Reply, valid_note};
 
 const ITERATIONS: u64 = 50;
 /// Files in the indexing workspace: a few store batches (`WRITE_BATCH` is 256), so a kill can land

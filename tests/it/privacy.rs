@@ -3,12 +3,10 @@
 //! through a full `think` and many questions against a capturing model server on loopback. No canary
 //! may appear in any captured request.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::LspClient;
+use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
 use serde_json::json;
-use util::Workspace;
-use util::lsp::LspClient;
-use util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
 
 /// (where it is planted, the canary). Each canary is unique and searchable.
 fn canaries() -> Vec<(&'static str, String)> {
@@ -124,7 +122,7 @@ async fn no_canary_reaches_the_model_through_the_language_server() {
         })
         .await;
     for question in ["what is GITHUB for?", "explain connect_1", "what does this file do?"] {
-        let params = json!({"question": question, "textDocument": {"uri": util::lsp::file_uri(&ws.path("app/client_1.py"))}, "position": {"line": 8, "character": 4}, "conversation": "lsp"});
+        let params = json!({"question": question, "textDocument": {"uri": crate::util::lsp::file_uri(&ws.path("app/client_1.py"))}, "position": {"line": 8, "character": 4}, "conversation": "lsp"});
         client.result("reverie/ask", params).await;
     }
     let found = leaks(&fake, &canaries);

@@ -1,11 +1,9 @@
 //! The language server over the wire: the real binary on stdio for the protocol a user's editor
 //! speaks, and the same service in-process for the cases that need many round trips.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::{LspClient, file_uri};
 use serde_json::{Value, json};
-use util::Workspace;
-use util::lsp::{LspClient, file_uri};
 
 const LIB_PY: &str = "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n\n\ndef configure_logging(level):\n    return level\n";
 const APP_PY: &str = "from lib import Settings, configure_logging\n\n\ndef main():\n    s = Settings()\n    s.load_settings(\"app.toml\")\n    configure_logging(\"debug\")\n";
@@ -346,7 +344,7 @@ async fn exits_when_stdin_closes_and_survives_malformed_input() {
     let mut child = client.child.take().unwrap();
     drop(client);
     let status =
-        tokio::time::timeout(util::lsp::TIMEOUT, child.wait()).await.expect("exits when stdin closes").unwrap();
+        tokio::time::timeout(crate::util::lsp::TIMEOUT, child.wait()).await.expect("exits when stdin closes").unwrap();
     assert_eq!(status.code(), Some(1));
 }
 
@@ -429,7 +427,7 @@ async fn rapid_keystrokes_apply_in_order() {
 /// only its model list is asked for; with none answering, the status says facts only.
 #[tokio::test]
 async fn an_answering_ollama_server_is_offered_when_no_model_is_configured() {
-    let ollama = util::http::Server::always(util::http::Reply::json(
+    let ollama = crate::util::http::Server::always(crate::util::http::Reply::json(
         200,
         &json!({"models": [{"name": "qwen2.5-coder:7b", "model": "qwen2.5-coder:7b", "size": 4683087332u64}]}),
     ));
@@ -477,13 +475,13 @@ async fn answers_open_as_documents_where_the_client_can_show_one() {
     let ws = workspace();
     let root = ws.root();
     let clients = [
-        ("Neovim 0.11", util::lsp::client_initialize_params(&root, "Neovim", "0.11.4", true), true),
-        ("VS Code", util::lsp::client_initialize_params(&root, "Visual Studio Code", "1.100.3", true), true),
-        ("code-server", util::lsp::client_initialize_params(&root, "code-server", "4.100.3", true), true),
-        ("Helix 25.07", util::lsp::helix_initialize_params(&root, "25.07.1 (a1b2c3d4)", Value::Null), true),
-        ("Helix 24.03", util::lsp::helix_initialize_params(&root, "24.03 (0f23f3e6)", Value::Null), true),
-        ("Helix 23.10", util::lsp::helix_initialize_params(&root, "23.10 (035a3d9a)", Value::Null), false),
-        ("unknown client", util::lsp::client_initialize_params(&root, "some-editor", "1.0", false), false),
+        ("Neovim 0.11", crate::util::lsp::client_initialize_params(&root, "Neovim", "0.11.4", true), true),
+        ("VS Code", crate::util::lsp::client_initialize_params(&root, "Visual Studio Code", "1.100.3", true), true),
+        ("code-server", crate::util::lsp::client_initialize_params(&root, "code-server", "4.100.3", true), true),
+        ("Helix 25.07", crate::util::lsp::helix_initialize_params(&root, "25.07.1 (a1b2c3d4)", Value::Null), true),
+        ("Helix 24.03", crate::util::lsp::helix_initialize_params(&root, "24.03 (0f23f3e6)", Value::Null), true),
+        ("Helix 23.10", crate::util::lsp::helix_initialize_params(&root, "23.10 (035a3d9a)", Value::Null), false),
+        ("unknown client", crate::util::lsp::client_initialize_params(&root, "some-editor", "1.0", false), false),
         ("no clientInfo", json!({"processId": null, "rootUri": file_uri(&root), "capabilities": {}}), false),
     ];
     for (name, params, document) in clients {
@@ -551,7 +549,9 @@ async fn command_errors_are_shown_to_the_user() {
 async fn commands_say_what_they_do() {
     let ws = workspace();
     let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
-    client.initialize_with(util::lsp::helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null)).await;
+    client
+        .initialize_with(crate::util::lsp::helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null))
+        .await;
     client.wait_for_status("ready", 1).await;
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     client.wait_for_message("re-indexing").await;
@@ -572,7 +572,7 @@ async fn commands_say_what_they_do() {
     // Neovim users are told about setup{ settings }, VS Code users about their settings.
     for (name, hint) in [("Neovim", "settings = { llm"), ("Visual Studio Code", "reverie.llm.provider")] {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
-        client.initialize_with(util::lsp::client_initialize_params(&ws.root(), name, "1", true)).await;
+        client.initialize_with(crate::util::lsp::client_initialize_params(&ws.root(), name, "1", true)).await;
         client.wait_for_status("ready", 1).await;
         let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
         assert!(think["message"].as_str().unwrap().contains(hint), "{name}: {think}");
@@ -584,8 +584,8 @@ async fn commands_say_what_they_do() {
 /// before the pass ends.
 #[tokio::test]
 async fn thinking_reports_progress_and_notes_as_they_land() {
-    let fake = util::openai_fake::FakeOpenAi::start(|request| {
-        util::openai_fake::Reply::Text(util::openai_fake::valid_note(request))
+    let fake = crate::util::openai_fake::FakeOpenAi::start(|request| {
+        crate::util::openai_fake::Reply::Text(crate::util::openai_fake::valid_note(request))
     });
     let ws = workspace();
     ws.write("reverie.toml", format!("{}[sleep]\nnotes = [\"summary\"]\n", fake.llm_config()));

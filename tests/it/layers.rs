@@ -133,7 +133,7 @@ fn modules_import_only_what_lies_below_them() {
             continue;
         }
         let Some(may) = allowed.get(module.as_str()) else {
-            problems.push(format!("src/{module}: a new module — give it a row in tests/layers.rs's ALLOWED"));
+            problems.push(format!("src/{module}: a new module — give it a row in tests/it/layers.rs's ALLOWED"));
             continue;
         };
         let text = std::fs::read_to_string(file).unwrap();

@@ -7,8 +7,6 @@
 //! channel the test awaits with a timeout, so tests synchronise on events, never on sleeps. One
 //! request per connection (`Connection: close`), so each request is its own connection to observe.
 
-#![allow(dead_code)]
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -195,12 +193,6 @@ impl Server {
 
     pub fn spans(&self) -> Vec<Span> {
         self.shared.spans.lock().unwrap().clone()
-    }
-
-    /// The next event, or `None` after `timeout`.
-    pub async fn next_event(&self, timeout: Duration) -> Option<Event> {
-        let mut events = self.events.lock().await;
-        tokio::time::timeout(timeout, events.recv()).await.ok().flatten()
     }
 
     /// Waits (up to `timeout`) for an event matching `want`, skipping others.

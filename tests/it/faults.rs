@@ -2,15 +2,13 @@
 //! invalid notes. Requests stay fast, failures show in the status, the budget holds, and nothing
 //! queued is lost: once the server behaves, the next pass finishes the job.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::LspClient;
+use crate::util::openai_fake::{FakeOpenAi, Reply, valid_note};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use util::Workspace;
-use util::lsp::LspClient;
-use util::openai_fake::{FakeOpenAi, Reply, valid_note};
 
 #[tokio::test]
 async fn faults_never_block_requests_or_lose_the_queue() {

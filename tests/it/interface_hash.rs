@@ -481,7 +481,7 @@ fn every_language_with_a_grammar_is_generated() {
     for &language in Language::ALL {
         if language.grammar().is_some() {
             let source = source(language, &functions)
-                .unwrap_or_else(|| panic!("no generator for {} in tests/interface_hash.rs", language.name()));
+                .unwrap_or_else(|| panic!("no generator for {} in tests/it/interface_hash.rs", language.name()));
             let facts = extract(source.as_bytes(), language);
             assert!(
                 facts.definitions.iter().any(|d| d.name.starts_with("f_a")),

@@ -3,12 +3,10 @@
 //! answered from facts, the model sees the learned context first, conversations carry over, and
 //! answers stream.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::LspClient;
+use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, prompt_of, valid_note};
 use serde_json::{Value, json};
-use util::Workspace;
-use util::lsp::LspClient;
-use util::openai_fake::{FakeOpenAi, Reply, job_of, prompt_of, valid_note};
 
 const LIB_PY: &str = "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n";
 const APP_PY: &str = "from pkg.lib import Settings\n\n\ndef main():\n    Settings().load_settings(\"app.toml\")\n";

@@ -4,14 +4,12 @@
 //! comes back and what the server saw. Timeouts are short config values, so the file runs in a few
 //! seconds; tests wait on server events and channels (with timeouts), never on sleeps.
 
-mod util;
-
+use crate::util::http::{Event, Framing, Reply, Server};
 use reverie::llm::{self, ChatRequest, ChatResponse, LlmConfig, LlmError, Message, Provider, Resilient, Role};
 use reverie::tokens::estimate_tokens;
 use serde_json::{Value, json};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
-use util::http::{Event, Framing, Reply, Server};
 
 /// Test keys live in variables only this test binary uses.
 const KEY_ENV: &str = "REVERIE_WIRE_TEST_KEY";

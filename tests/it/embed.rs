@@ -4,8 +4,7 @@
 //! cancellation and resume), and the `/v1/embeddings` provider against a loopback server (batch
 //! limits, errors, 429, wrong dimensions). Tests wait on server events and results, never sleeps.
 
-mod util;
-
+use crate::util::http::{Event, Framing, Reply, Server};
 use reverie::embed::local::{LocalEmbedder, LocalOptions};
 use reverie::embed::openai::OpenAiEmbedder;
 use reverie::embed::quant::{QuantizedVector, cosine};
@@ -18,7 +17,6 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
-use util::http::{Event, Framing, Reply, Server};
 
 // ---------------------------------------------------------------------------------------------
 // The in-process model.
@@ -28,7 +26,7 @@ fn local_model() -> Option<&'static LocalEmbedder> {
     static MODEL: OnceLock<Option<LocalEmbedder>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            let dir = util::test_embed_model()?;
+            let dir = crate::util::test_embed_model()?;
             let options = LocalOptions { max_tokens: 128, max_batch: 8, threads: 1 };
             Some(LocalEmbedder::load(&dir, &options).expect("the test model loads"))
         })
@@ -160,7 +158,7 @@ fn the_idle_pass_on_the_real_model_stops_when_cancelled_and_resumes() {
 
 #[test]
 fn a_cut_or_foreign_weights_file_is_an_error_naming_it() {
-    let Some(real) = util::test_embed_model() else { return };
+    let Some(real) = crate::util::test_embed_model() else { return };
     let dir = tempfile::tempdir().unwrap();
     for file in ["config.json", "tokenizer.json"] {
         std::fs::copy(real.join(file), dir.path().join(file)).unwrap();
@@ -407,7 +405,7 @@ fn remote(server: &Server, batch: usize, key: bool) -> OpenAiEmbedder {
 }
 
 /// A server that embeds each input as `[len, first byte, dims-2 zeros…]`, in reverse order with indices.
-fn embeddings_reply(request: &util::http::Request, dims: usize) -> Reply {
+fn embeddings_reply(request: &crate::util::http::Request, dims: usize) -> Reply {
     let inputs = request.json()["input"].as_array().cloned().unwrap_or_default();
     let data: Vec<_> = inputs
         .iter()

@@ -1,8 +1,7 @@
 //! The runner in-process: a result computed for inputs that changed meanwhile is dropped; activity
 //! stops a pass before the next job and cancels a slow call after the grace period.
 
-mod util;
-
+use crate::util::openai_fake::{FakeOpenAi, Reply, valid_note};
 use reverie::ledger::LedgerStore;
 use reverie::llm::{LlmConfig, Provider};
 use reverie::sleep::NoteStore;
@@ -14,7 +13,6 @@ use reverie::syntax::{Language, extract};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use util::openai_fake::{FakeOpenAi, Reply, valid_note};
 
 fn snapshot(files: &[(&str, &str)]) -> Arc<Snapshot> {
     let map: BTreeMap<Arc<str>, Arc<reverie::syntax::FileFacts>> =

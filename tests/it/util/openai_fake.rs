@@ -2,8 +2,6 @@
 //! (non-streaming JSON, or SSE chunks when the request asks to stream). Tests script replies with a
 //! closure and read back every request it received — the stand-in for a remote paid API.
 
-#![allow(dead_code)]
-
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,12 +2,10 @@
 //! git branch switch. No panic, and when the dust settles the server's facts equal a fresh index of
 //! the final tree.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::LspClient;
 use serde_json::{Value, json};
 use std::process::Command;
-use util::Workspace;
-use util::lsp::LspClient;
 
 fn git(ws: &Workspace, args: &[&str]) {
     let out = Command::new("git")

@@ -2,13 +2,11 @@
 //! files (huge, binary, invalid UTF-8, deeply nested, FIFOs, dangling links) — each handled with a
 //! reason, never a panic or a hang.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::LspClient;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
-use util::Workspace;
-use util::lsp::LspClient;
 
 /// Feeds `input` through the frame guard and returns what it passes on.
 async fn guarded(input: Vec<u8>) -> Vec<u8> {
@@ -79,7 +77,7 @@ async fn random_requests_get_answers_and_the_server_stays_up() {
     let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
     client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
     client.wait_for_status("ready", 1).await;
-    let uri = util::lsp::file_uri(&ws.path("a.py"));
+    let uri = crate::util::lsp::file_uri(&ws.path("a.py"));
     client.open(&ws.path("a.py"), "python", "def alpha():\n    return 1\n").await;
     let methods = [
         "textDocument/hover",

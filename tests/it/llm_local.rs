@@ -1,13 +1,11 @@
 //! The `local` provider (llama.cpp in-process) against a real model: SmolLM2-135M-Instruct, Q4_1.
 //!
-//! The model is found by `util::test_model` (`tests/fetch-model.sh` puts it in place). Without it the
+//! The model is found by `crate::util::test_model` (`tests/fetch-model.sh` puts it in place). Without it the
 //! tests say how to fetch it and pass, unless `REVERIE_REQUIRE_TOOLS=1`, which makes it a failure.
 //!
 //! What happens inside a generation (cancellation, speed) is observed through the provider's tracing
 //! events, captured by a layer installed for this test binary.
 #![cfg(feature = "local")]
-
-mod util;
 
 use reverie::llm::{ChatRequest, LlmConfig, Message, Provider, Role, from_config};
 use serde_json::{Value, json};
@@ -19,7 +17,7 @@ use tracing_subscriber::layer::SubscriberExt;
 /// The provider under test, or `None` (after saying how to fetch the model) when the model is absent.
 fn provider() -> Option<Arc<dyn Provider>> {
     capture_events();
-    let path = util::test_model()?;
+    let path = crate::util::test_model()?;
     let config =
         LlmConfig { provider: "local".into(), model_path: Some(path), context_tokens: 2048, ..LlmConfig::default() };
     let resilient = from_config(&config).expect("the local provider builds").expect("a provider is configured");
@@ -88,7 +86,7 @@ async fn the_context_bounds_prompt_and_answer() {
     let Some(provider) = provider() else { return };
     let config = LlmConfig {
         provider: "local".into(),
-        model_path: util::test_model(),
+        model_path: crate::util::test_model(),
         context_tokens: 64,
         ..LlmConfig::default()
     };

@@ -1,13 +1,11 @@
 //! Test harness: a temporary workspace and a way to run the real `reverie` binary against it with
 //! its own cache and config directories, so tests never see the developer's files.
 
-#![allow(dead_code)]
-
 pub mod http;
 pub mod lsp;
 pub mod openai_fake;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub struct Workspace {
@@ -90,14 +88,11 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-pub fn exists(path: &Path) -> bool {
-    path.exists()
-}
-
 /// The test model for the `local` provider: `REVERIE_TEST_MODEL` (a GGUF path), else
 /// `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/SmolLM2-135M-Instruct.Q4_1.gguf`, where
 /// `tests/fetch-model.sh` puts it. `None` (after saying how to fetch it) when it is missing, unless
 /// `REVERIE_REQUIRE_TOOLS=1` (CI), which makes a missing model a failure.
+#[cfg(feature = "local")]
 pub fn test_model() -> Option<PathBuf> {
     let path = match std::env::var_os("REVERIE_TEST_MODEL") {
         Some(path) => {

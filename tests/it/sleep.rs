@@ -3,12 +3,10 @@
 //! invalid output is retried once then recorded as failed, budgets cap spending, a restart resumes,
 //! and a dry run sends nothing.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use util::Workspace;
-use util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
 
 const LIB_PY: &str = "class Settings:\n    \"\"\"Holds configuration.\"\"\"\n\n    def load_settings(self, path):\n        if not path:\n            raise ValueError(\"settings path must not be empty\")\n        return {}\n";
 const APP_PY: &str = "from pkg.lib import Settings\n\n\ndef main():\n    Settings().load_settings(\"app.toml\")\n";
@@ -187,11 +185,11 @@ fn without_a_model_think_says_how_to_enable_one() {
     let ws = Workspace::with(&[("a.py", "def f():\n    pass\n")]);
     let out = ws.run(&["think", "."]);
     assert!(!out.status.success());
-    assert!(util::stderr(&out).contains("[llm]"), "{}", util::stderr(&out));
+    assert!(crate::util::stderr(&out).contains("[llm]"), "{}", crate::util::stderr(&out));
 }
 
 /// `--local-model` picks the in-process provider over the config; a build without llama.cpp says how
-/// to get one, and a missing file is named. (tests/local_e2e.rs runs it with the real model.)
+/// to get one, and a missing file is named. (tests/it/local_e2e.rs runs it with the real model.)
 #[test]
 fn local_model_on_the_command_line_is_checked() {
     let ws = Workspace::with(&[("a.py", "def f():\n    pass\n")]);
@@ -203,7 +201,7 @@ fn local_model_on_the_command_line_is_checked() {
         }
         args.extend(["--local-model", missing.to_str().unwrap()]);
         let out = ws.run(&args);
-        let stderr = util::stderr(&out);
+        let stderr = crate::util::stderr(&out);
         if cfg!(feature = "local") {
             assert!(stderr.contains("no-such-model.gguf"), "{command}: {stderr}");
         } else {

@@ -6,11 +6,9 @@
 //!
 //! Without any nvim the tests say how to install one and pass, unless REVERIE_REQUIRE_TOOLS=1 (CI).
 
-mod util;
-
+use crate::util::Workspace;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use util::Workspace;
 
 fn works(nvim: &Path) -> Option<String> {
     let out = Command::new(nvim).arg("--version").output().ok()?;
@@ -142,8 +140,8 @@ fn the_neovim_plugin_works_as_a_user_would_use_it() {
 
 #[test]
 fn neovim_sees_progress_and_notes_while_the_server_thinks() {
-    let fake = util::openai_fake::FakeOpenAi::start(|request| {
-        util::openai_fake::Reply::Text(util::openai_fake::valid_note(request))
+    let fake = crate::util::openai_fake::FakeOpenAi::start(|request| {
+        crate::util::openai_fake::Reply::Text(crate::util::openai_fake::valid_note(request))
     });
     for (nvim, version) in neovims() {
         let ws = workspace();

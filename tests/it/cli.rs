@@ -1,10 +1,8 @@
 //! The real binary on temporary workspaces: index, warm starts, skips and ignore rules, the repo map,
 //! status, configuration problems and a corrupt store.
 
-mod util;
-
+use crate::util::{Workspace, stderr};
 use serde_json::Value;
-use util::{Workspace, stderr};
 
 const LIB_PY: &str = r#"
 class Settings:

@@ -8,13 +8,11 @@
 
 #![cfg(feature = "local")]
 
-mod util;
-
-use util::Workspace;
+use crate::util::Workspace;
 
 #[test]
 fn think_and_ask_with_the_local_model() {
-    let Some(model) = util::test_model() else { return };
+    let Some(model) = crate::util::test_model() else { return };
     let ws = Workspace::with(&[
         (
             "pkg/cache.py",

@@ -1,15 +1,13 @@
 //! Helix as the server sees it. No registry ships Helix, so these tests speak its wire format: the
-//! exact `initialize` params helix-lsp sends (`util::lsp::helix_initialize_params`, from
+//! exact `initialize` params helix-lsp sends (`crate::util::lsp::helix_initialize_params`, from
 //! `Client::initialize` in helix-lsp/src/client.rs, with `[language-server.reverie.config]` from
 //! editors/helix/languages.toml as initializationOptions), then what a Helix user does — hover, a
 //! code action, `:lsp-workspace-command` with and without its argument — and checks what Helix
 //! receives: documents it opens, messages it shows in the status line, progress it draws.
 
-mod util;
-
+use crate::util::Workspace;
+use crate::util::lsp::{LspClient, file_uri, helix_initialize_params};
 use serde_json::{Value, json};
-use util::Workspace;
-use util::lsp::{LspClient, file_uri, helix_initialize_params};
 
 const ROUTER_GO: &str = "package router\n\nimport \"errors\"\n\nfunc RegisterRoute(path string) error {\n\tif path == \"\" {\n\t\treturn errors.New(\"empty route path\")\n\t}\n\treturn nil\n}\n";
 const MAIN_GO: &str = "package main\n\nfunc main() {\n\trouter.RegisterRoute(\"/\")\n}\n";
