@@ -35,6 +35,9 @@ pub struct Question {
     pub budget: usize,
     /// Earlier turns of the conversation, oldest first (follow-ups are read in their light).
     pub history: Vec<Turn>,
+    /// The definitions nearest the question by embedding, best first, with their cosine (empty
+    /// without a semantic index): the caller embeds the question (`embed::semantic`).
+    pub semantic: Vec<(crate::snapshot::DefinitionAt, f32)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

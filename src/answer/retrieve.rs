@@ -9,9 +9,11 @@
 //!    same words per whole file, which orders files (`search::TextIndex`);
 //! 5. BM25 over the learned context (summaries, playbooks, anticipated questions and answers);
 //! 6. PageRank personalized to the open file and the named identifiers;
-//! 7. the definition under the cursor.
+//! 7. the definition under the cursor;
+//! 8. semantic: the definitions whose embedding is nearest the question's (`Question::semantic`,
+//!    computed by the caller from the index built at idle time, `embed::semantic`).
 //!
-//! Rankings by relevance (3–6) are scaled by the file's prior (`search::prior`: vendored and minified
+//! Rankings by relevance (3–6, 8) are scaled by the file's prior (`search::prior`: vendored and minified
 //! code counts less, tests and docs half); what the question points at itself (1, 2, 7) is not.
 //! File-level rankings (named files, whole-file text) add to every item of the file, and a file
 //! ranked high there gets its best-matching code as an item if no other channel gave it one.
@@ -61,6 +63,7 @@ pub struct Weights {
     pub text_files: f64,
     pub notes: f64,
     pub graph: f64,
+    pub semantic: f64,
 }
 
 pub const WEIGHTS: Weights = Weights {
@@ -73,6 +76,7 @@ pub const WEIGHTS: Weights = Weights {
     text_files: 2.0,
     notes: 1.2,
     graph: 0.5,
+    semantic: 1.0,
 };
 
 /// Which channels to use (all by default; measurements switch some off).
@@ -87,18 +91,37 @@ pub struct Rankers {
     pub text: bool,
     pub notes: bool,
     pub graph: bool,
+    /// Nearest definitions by embedding (when the question carries them).
+    pub semantic: bool,
 }
 
 impl Default for Rankers {
     fn default() -> Self {
-        Rankers { errors: true, names: true, facts_bm25: true, text: true, notes: true, graph: true }
+        Rankers { errors: true, names: true, facts_bm25: true, text: true, notes: true, graph: true, semantic: true }
     }
 }
 
 impl Rankers {
     /// The full-text channel alone.
     pub fn only_text() -> Rankers {
-        Rankers { errors: false, names: false, facts_bm25: false, text: true, notes: false, graph: false }
+        Rankers { text: true, ..Rankers::none() }
+    }
+
+    /// The semantic channel alone.
+    pub fn only_semantic() -> Rankers {
+        Rankers { semantic: true, ..Rankers::none() }
+    }
+
+    fn none() -> Rankers {
+        Rankers {
+            errors: false,
+            names: false,
+            facts_bm25: false,
+            text: false,
+            notes: false,
+            graph: false,
+            semantic: false,
+        }
     }
 
     /// Every channel but the learned context.
@@ -289,6 +312,26 @@ pub fn candidates(
             weight,
             vec![definition_item(key, def, ItemKind::Definition, "where your cursor is".into())],
         ));
+    }
+
+    // 8. Semantic: the definitions nearest the question by embedding.
+    if rankers.semantic && !question.semantic.is_empty() {
+        let mut per_name: HashMap<&str, usize> = HashMap::new();
+        let items = question
+            .semantic
+            .iter()
+            .take(PER_RANKER)
+            .filter_map(|((key, index), _)| {
+                let (key, facts) = snapshot.files.get_key_value(&**key)?;
+                let def = facts.definitions.get(*index as usize)?;
+                let seen = per_name.entry(def.name.as_str()).or_insert(0);
+                *seen += 1;
+                (*seen <= SAME_NAME_PER_LIST).then(|| {
+                    definition_item(key, def, ItemKind::Definition, "its meaning is close to the question's".into())
+                })
+            })
+            .collect();
+        lists.push(Ranked::by_relevance(w.semantic, items));
     }
 
     // Files that rank high as a whole get their best-matching code when no channel gave them an item.

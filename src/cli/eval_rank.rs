@@ -95,7 +95,9 @@ fn systems() -> Vec<System> {
         System::Ablation("without facts BM25", Rankers { facts_bm25: false, ..all }),
         System::Ablation("without names", Rankers { names: false, ..all }),
         System::Ablation("without graph", Rankers { graph: false, ..all }),
+        System::Ablation("without semantic", Rankers { semantic: false, ..all }),
         System::Ablation("full text alone", Rankers::only_text()),
+        System::Ablation("semantic alone", Rankers::only_semantic()),
     ]
 }
 
@@ -154,6 +156,8 @@ impl Tally {
 #[derive(Serialize)]
 struct Report {
     set: String,
+    /// The semantic channel's model, or why it is off.
+    semantic: String,
     workspaces: usize,
     figures: Vec<Figures>,
     by_group: BTreeMap<String, Vec<Figures>>,
@@ -203,6 +207,11 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
     let mut misses = Vec::new();
     let mut directs = Vec::new();
     let workspaces = groups.len();
+    let runtime = super::runtime()?;
+    // The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept
+    // for every workspace; each workspace's vectors are brought up to date first (cached in its store).
+    let mut embedder: Option<Option<Arc<dyn crate::embed::Embedder>>> = None;
+    let mut semantic_note = String::from("semantic channel: off (no embedder)");
     for (dir, cases) in groups {
         let root = super::workspace_root(&dir)?;
         let config = super::load_config(&root);
@@ -214,6 +223,24 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
         let text_index = snapshot.text_index();
         snapshot.facts_index();
         let chunks = super::eval::RawChunks::build(&root, &snapshot, config.index.max_file_size);
+        let embedder = embedder.get_or_insert_with(|| super::semantic::embedder(cli, &config)).clone();
+        let nearest = match embedder {
+            Some(embedder) => {
+                let report = super::semantic::update(&runtime, &store, &snapshot, &root, &config, &*embedder)?;
+                let nearest = super::semantic::Nearest::load(&store, &snapshot, embedder.clone())?;
+                eprintln!(
+                    "reverie eval: {}: {} definitions embedded now in {:.1} s; {} of {} have a vector",
+                    dir.display(),
+                    report.embedded,
+                    report.elapsed.as_secs_f64(),
+                    nearest.index.len(),
+                    nearest.index.definitions()
+                );
+                semantic_note = format!("semantic channel: {}", embedder.model_id());
+                Some(nearest)
+            }
+            None => None,
+        };
         eprintln!(
             "reverie eval: {}: {} files, indexes built in {:.1} s, {} question(s)",
             dir.display(),
@@ -223,8 +250,17 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
         );
         for case in &cases {
             let terms = crate::terms::tokenize(&case.question);
+            // Embedding the question is part of reverie's latency.
+            let started = Instant::now();
+            let semantic = nearest.as_ref().map(|n| n.search(&runtime, &case.question)).unwrap_or_default();
+            let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
             for (s, system) in systems.iter().enumerate() {
-                let question = Question { text: case.question.clone(), budget: usize::MAX, ..Question::default() };
+                let question = Question {
+                    text: case.question.clone(),
+                    budget: usize::MAX,
+                    semantic: semantic.clone(),
+                    ..Question::default()
+                };
                 let started = Instant::now();
                 let (ranking, direct) = match system {
                     System::WholeFile => {
@@ -245,7 +281,12 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
                         (answer::select(answer::candidates(&snapshot, None, &question, *rankers), usize::MAX), false)
                     }
                 };
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let uses_semantic = match system {
+                    System::Reverie => !semantic.is_empty(),
+                    System::Ablation(_, rankers) => rankers.semantic && !semantic.is_empty(),
+                    _ => false,
+                };
+                let ms = started.elapsed().as_secs_f64() * 1000.0 + if uses_semantic { embed_ms } else { 0.0 };
                 let outcome = measure(&snapshot, case, &ranking);
                 if *system == System::Reverie && direct {
                     let listed = items(&ranking);
@@ -284,6 +325,7 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
     };
     let report = Report {
         set: set.to_string(),
+        semantic: semantic_note,
         workspaces,
         figures: figures(&totals),
         by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
@@ -429,7 +471,7 @@ fn table(out: &mut String, rows: &[Figures]) {
 
 fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Ranking: {} ({} workspaces)\n", report.set, report.workspaces);
+    let _ = writeln!(out, "# Ranking: {} ({} workspaces; {})\n", report.set, report.workspaces, report.semantic);
     table(&mut out, &report.figures);
     if let (Some(anchor), Some(ours)) = (report.figures.first(), report.figures.get(2)) {
         let _ = writeln!(

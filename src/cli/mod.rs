@@ -9,6 +9,7 @@ mod eval_rank;
 mod facts;
 mod index;
 mod map;
+mod semantic;
 mod serve;
 mod status;
 mod think;

@@ -55,6 +55,7 @@ pub mod local;
 pub mod openai;
 pub mod quant;
 pub mod run;
+pub mod semantic;
 
 use crate::hash::{Digest, DigestBuilder};
 use crate::syntax::facts::Definition;

@@ -1,0 +1,87 @@
+//! The semantic index from the command line: load the configured embedder, bring a workspace's
+//! vectors up to date with a progress bar (`reverie think`, `reverie eval`), and find the definitions
+//! nearest a question (`reverie ask`, `reverie eval`). The server does the same at idle time
+//! (`server/think.rs`).
+
+use super::Cli;
+use crate::config::Config;
+use crate::embed::semantic::{self, SemanticIndex};
+use crate::embed::{self, Embedder};
+use crate::snapshot::{DefinitionAt, Snapshot};
+use crate::store::Store;
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Nearest definitions asked of the index per question.
+pub const NEAREST: usize = 100;
+
+/// The configured embedder, or `None` (with the reason on stderr when it is not "none").
+pub fn embedder(cli: &Cli, config: &Config) -> Option<Arc<dyn Embedder>> {
+    let cache_root = crate::store::cache_root(cli.cache_dir.as_deref()).ok();
+    match embed::from_config(&config.embed, &config.llm, &embed::model_search_dirs(cache_root.as_deref())) {
+        Ok(embedder) => embedder,
+        Err(err) => {
+            eprintln!("reverie: no semantic index ({err:#}); answering from the other channels");
+            None
+        }
+    }
+}
+
+/// Embeds the definitions of `snapshot` that have no vector yet, with a progress bar on a terminal.
+pub fn update(
+    runtime: &tokio::runtime::Runtime,
+    store: &Store,
+    snapshot: &Snapshot,
+    root: &Path,
+    config: &Config,
+    embedder: &dyn Embedder,
+) -> Result<semantic::PassReport> {
+    let bar = ProgressBar::hidden();
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} embedding {pos}/{len} files [{elapsed}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let max_size = config.index.max_file_size;
+    let source = |key: &str| crate::workspace::read_source_text(&root.join(key), max_size);
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let report =
+        runtime.block_on(semantic::embed_snapshot(snapshot, store, embedder, &source, &|| false, &progress))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// The semantic index of `snapshot` and a way to ask it.
+pub struct Nearest {
+    pub index: SemanticIndex,
+    pub embedder: Arc<dyn Embedder>,
+}
+
+impl Nearest {
+    pub fn load(store: &Store, snapshot: &Snapshot, embedder: Arc<dyn Embedder>) -> Result<Nearest> {
+        Ok(Nearest { index: SemanticIndex::load(store, &embedder.model_id(), snapshot)?, embedder })
+    }
+
+    /// The definitions nearest `question`, best first; empty when nothing is embedded or the
+    /// embedder fails (said on stderr: the other channels still answer).
+    pub fn search(&self, runtime: &tokio::runtime::Runtime, question: &str) -> Vec<(DefinitionAt, f32)> {
+        if self.index.is_empty() {
+            return Vec::new();
+        }
+        match runtime.block_on(self.embedder.embed(&[question.to_string()])) {
+            Ok(mut vectors) if !vectors.is_empty() => self.index.search(&vectors.swap_remove(0), NEAREST),
+            Ok(_) => Vec::new(),
+            Err(err) => {
+                eprintln!("reverie: could not embed the question ({err:#}); answering without the semantic index");
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The semantic channel: which definitions get a vector, how a vector finds its definition again,
+//! and the question-time cosine search over a snapshot.
+//!
+//! A definition's vector is keyed by [`definition_key`]: its file's path and content digest and its
+//! place in the file. The key is computed from facts alone, so joining the stored vectors with a
+//! snapshot ([`SemanticIndex::load`]) reads no file, and any edit of a file re-embeds that file's
+//! definitions (and only those). The text embedded is [`super::definition_text`], read from the file
+//! by the idle pass ([`file_items`]); the model (and its `max_tokens`) keys the vectors above this.
+//!
+//! The idle pass takes files in [`embedding_order`]: the project's own central code first (the file
+//! prior times its PageRank), vendored code last.
+
+use super::{definition_text, model_key, quant};
+use crate::hash::{Digest, DigestBuilder};
+use crate::search::prior;
+use crate::snapshot::{DefinitionAt, Snapshot};
+use crate::store::Store;
+use crate::syntax::FileFacts;
+use anyhow::Result;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// The store key of one definition's vector (under the model's key).
+pub fn definition_key(path: &str, content_hash: &Digest, index: u32) -> Digest {
+    DigestBuilder::new()
+        .part(b"embed-definition")
+        .part(path.as_bytes())
+        .part(&content_hash.0)
+        .part(&index.to_le_bytes())
+        .finish()
+}
+
+/// What the idle pass embeds for one file: `(key, text)` per definition, given the file's source.
+pub fn file_items(path: &str, facts: &FileFacts, source: &str, max_tokens: usize) -> Vec<(Digest, String)> {
+    facts
+        .definitions
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let parent = def.parent.and_then(|p| facts.definitions.get(p as usize));
+            let text = definition_text(path, def, parent, source, max_tokens);
+            (definition_key(path, &facts.content_hash, i as u32), text)
+        })
+        .collect()
+}
+
+/// Every definition key of `snapshot` (what garbage collection keeps).
+pub fn live_keys(snapshot: &Snapshot) -> HashSet<Digest> {
+    snapshot
+        .files
+        .iter()
+        .flat_map(|(path, facts)| {
+            (0..facts.definitions.len() as u32).map(move |i| definition_key(path, &facts.content_hash, i))
+        })
+        .collect()
+}
+
+/// Files with definitions, most valuable first: the file prior (vendored, tests, docs count less)
+/// times the file's PageRank, then by path.
+pub fn embedding_order(snapshot: &Snapshot) -> Vec<Arc<str>> {
+    let mut files: Vec<(f64, Arc<str>)> = snapshot
+        .files
+        .iter()
+        .filter(|(_, facts)| !facts.definitions.is_empty())
+        .map(|(path, _)| (prior::file_weight(path) * (snapshot.file_rank(path) + 1e-9), path.clone()))
+        .collect();
+    files.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    files.into_iter().map(|(_, path)| path).collect()
+}
+
+/// Files of `order` with a definition whose vector `store` lacks for `model_id`.
+pub fn files_pending(snapshot: &Snapshot, store: &Store, model_id: &str, order: &[Arc<str>]) -> Result<Vec<Arc<str>>> {
+    let model = model_key(model_id);
+    let mut pending = Vec::new();
+    for path in order {
+        let Some(facts) = snapshot.files.get(path) else { continue };
+        for i in 0..facts.definitions.len() as u32 {
+            if !store.has_embedding(&model, &definition_key(path, &facts.content_hash, i))? {
+                pending.push(path.clone());
+                break;
+            }
+        }
+    }
+    Ok(pending)
+}
+
+/// What one idle pass over a snapshot did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PassReport {
+    /// Files whose definitions were all embedded by the end of the pass.
+    pub files_done: usize,
+    /// Files that still lack a vector (the pass was cancelled, or a file could not be read).
+    pub files_left: usize,
+    pub embedded: usize,
+    pub cancelled: bool,
+    pub elapsed: std::time::Duration,
+}
+
+/// Files embedded together: enough items for full batches, few enough that a cancelled pass loses
+/// little reading.
+const FILES_PER_ROUND: usize = 8;
+
+/// Embeds every definition of `snapshot` that has no vector yet for `embedder`, in
+/// [`embedding_order`], reading each file with `source_of` (the open buffer or the disk). Secret-looking
+/// files are not embedded at all and secret-looking strings are redacted before any text reaches the
+/// embedder (a remote one sends it away). Stops when `cancelled` turns true (within one batch: see
+/// [`super::run`]); what was stored stays, so the next pass resumes. `on_progress(done, total)`
+/// is called after each round of files.
+pub async fn embed_snapshot(
+    snapshot: &Snapshot,
+    store: &Store,
+    embedder: &dyn super::Embedder,
+    source_of: &(dyn Fn(&str) -> Option<String> + Sync),
+    cancelled: &(dyn Fn() -> bool + Sync),
+    on_progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<PassReport> {
+    let started = std::time::Instant::now();
+    let model_id = embedder.model_id();
+    let order = embedding_order(snapshot);
+    let order: Vec<Arc<str>> =
+        order.into_iter().filter(|path| !crate::redact::is_secret_file(std::path::Path::new(&**path))).collect();
+    let pending = files_pending(snapshot, store, &model_id, &order)?;
+    let mut report = PassReport { files_left: pending.len(), ..PassReport::default() };
+    for round in pending.chunks(FILES_PER_ROUND) {
+        if cancelled() {
+            report.cancelled = true;
+            break;
+        }
+        let mut items = Vec::new();
+        let mut read = 0;
+        for path in round {
+            let (Some(facts), Some(source)) = (snapshot.files.get(path), source_of(path)) else { continue };
+            read += 1;
+            for (key, text) in file_items(path, facts, &source, embedder.max_tokens()) {
+                items.push((key, crate::redact::redact(&text).0));
+            }
+        }
+        let pass = super::run::embed_pending(&items, embedder, store, cancelled).await?;
+        report.embedded += pass.embedded;
+        if pass.cancelled {
+            report.cancelled = true;
+            break;
+        }
+        report.files_done += read;
+        report.files_left -= read;
+        on_progress(report.files_done, pending.len());
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// The vectors of one model joined with a snapshot's definitions, for cosine search.
+pub struct SemanticIndex {
+    model_id: String,
+    flat: quant::FlatIndex<DefinitionAt>,
+    definitions: usize,
+}
+
+impl SemanticIndex {
+    /// The stored vectors of `model_id` that belong to a definition of `snapshot` (stale ones are
+    /// left out; the pass re-embeds them). Reads the store, no file.
+    pub fn load(store: &Store, model_id: &str, snapshot: &Snapshot) -> Result<SemanticIndex> {
+        let model = model_key(model_id);
+        let mut keys = Vec::new();
+        let mut sites = Vec::new();
+        for (path, facts) in &snapshot.files {
+            for i in 0..facts.definitions.len() as u32 {
+                keys.push(definition_key(path, &facts.content_hash, i));
+                sites.push((path.clone(), i));
+            }
+        }
+        let definitions = keys.len();
+        let stored = store.embeddings(&model, &keys)?;
+        let mut flat = None;
+        for (site, bytes) in sites.into_iter().zip(stored) {
+            let Some(bytes) = bytes else { continue };
+            let dims = flat.as_ref().map(quant::FlatIndex::dims);
+            let Some(vector) = quant::QuantizedVector::from_bytes(&bytes, dims) else { continue };
+            flat.get_or_insert_with(|| quant::FlatIndex::new(vector.dims())).push(site, &vector);
+        }
+        Ok(SemanticIndex {
+            model_id: model_id.to_string(),
+            flat: flat.unwrap_or_else(|| quant::FlatIndex::new(0)),
+            definitions,
+        })
+    }
+
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// Definitions with a vector.
+    pub fn len(&self) -> usize {
+        self.flat.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flat.is_empty()
+    }
+
+    /// Definitions of the snapshot, with a vector or not.
+    pub fn definitions(&self) -> usize {
+        self.definitions
+    }
+
+    /// The `k` definitions nearest to `query`, best first, with their cosine.
+    pub fn search(&self, query: &[f32], k: usize) -> Vec<(DefinitionAt, f32)> {
+        if self.flat.is_empty() || query.len() != self.flat.dims() {
+            return Vec::new();
+        }
+        self.flat.top_k(query, k).into_iter().map(|hit| (hit.key, hit.score)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{Language, extract};
+
+    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
+        Snapshot::new(
+            files
+                .iter()
+                .map(|(path, source)| (Arc::from(*path), Arc::new(extract(source.as_bytes(), Language::Python))))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn keys_change_with_the_file_and_the_place_only() {
+        let a = snapshot(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 2\n")]);
+        let b = snapshot(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 3\n")]);
+        let (fa, fb) = (&a.files["a.py"], &b.files["a.py"]);
+        assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("a.py", &fb.content_hash, 0));
+        assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("a.py", &fa.content_hash, 1));
+        assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("b.py", &fa.content_hash, 0));
+        assert_eq!(live_keys(&a).len(), 2);
+        let source = "def f():\n    return 1\n\ndef g():\n    return 2\n";
+        let items = file_items("a.py", fa, source, 64);
+        assert_eq!(items.len(), 2);
+        assert!(items[1].1.starts_with("a.py\ndef g()"), "{}", items[1].1);
+    }
+
+    #[test]
+    fn the_index_joins_stored_vectors_with_current_definitions_and_searches_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path()).unwrap();
+        let snap = snapshot(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 2\n"), ("b.py", "import os\n")]);
+        assert_eq!(embedding_order(&snap), vec![Arc::<str>::from("a.py")], "files without definitions are skipped");
+        let order = embedding_order(&snap);
+        assert_eq!(files_pending(&snap, &store, "m", &order).unwrap().len(), 1);
+        let facts = &snap.files["a.py"];
+        let vector = |v: [f32; 3]| quant::QuantizedVector::quantize(&v).to_bytes();
+        store
+            .put_embeddings(
+                &model_key("m"),
+                &[
+                    (definition_key("a.py", &facts.content_hash, 0), vector([1.0, 0.0, 0.0])),
+                    (definition_key("a.py", &facts.content_hash, 1), vector([0.0, 1.0, 0.0])),
+                    (definition_key("gone.py", &facts.content_hash, 0), vector([0.0, 1.0, 0.0])),
+                ],
+            )
+            .unwrap();
+        assert!(files_pending(&snap, &store, "m", &order).unwrap().is_empty());
+        assert_eq!(files_pending(&snap, &store, "other model", &order).unwrap().len(), 1);
+        let index = SemanticIndex::load(&store, "m", &snap).unwrap();
+        assert_eq!((index.len(), index.definitions()), (2, 2), "a vector of no current definition is left out");
+        let hits = index.search(&[0.1, 0.9, 0.0], 5);
+        assert_eq!(hits[0].0, (Arc::<str>::from("a.py"), 1));
+        assert!(hits[0].1 > hits[1].1);
+        assert!(index.search(&[1.0, 0.0], 5).is_empty(), "a query of other dimensions finds nothing");
+        assert!(SemanticIndex::load(&store, "other model", &snap).unwrap().is_empty());
+    }
+}
