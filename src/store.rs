@@ -513,6 +513,11 @@ impl Store {
     }
 
     /// Whether a vector is stored for `item`.
+    /// Whether any model's vector is stored (asking costs nothing; loading an embedder does).
+    pub fn has_embeddings(&self) -> bool {
+        !self.embeddings.is_empty()
+    }
+
     pub fn has_embedding(&self, model: &Digest, item: &Digest) -> Result<bool> {
         Ok(self.embeddings.contains_key(embedding_key(model, item))?)
     }

@@ -89,8 +89,19 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         Some(id) => store.conversation(id)?,
         None => Vec::new(),
     };
-    let question =
-        crate::answer::Question { text: question_text.clone(), budget: args.budget, history, ..Default::default() };
+    let runtime = super::runtime()?;
+    // The semantic channel, when an idle pass (`reverie think`, the server) stored vectors.
+    let semantic = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
+        Some(embedder) => super::semantic::Nearest::load(&store, &snapshot, embedder)?.search(&runtime, &question_text),
+        None => Vec::new(),
+    };
+    let question = crate::answer::Question {
+        text: question_text.clone(),
+        budget: args.budget,
+        history,
+        semantic,
+        ..Default::default()
+    };
     let plan = crate::answer::plan_answer(
         &snapshot,
         Some(&learned),
@@ -107,7 +118,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     };
     let answered = match plan {
         crate::answer::Plan::Done(answer) => crate::ask::Answered { answer, model_error: None },
-        plan => super::runtime()?.block_on(crate::ask::complete(
+        plan => runtime.block_on(crate::ask::complete(
             plan,
             provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
             Some(&store),

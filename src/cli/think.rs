@@ -34,6 +34,18 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let store = super::open_store(cli, &roots)?;
     super::index::index_with_progress(&store, &roots, &config)?;
     let snapshot = Arc::new(crate::index::snapshot(&store)?);
+    // The semantic index first: no tokens, and every later question uses it.
+    if !args.dry_run
+        && let Some(embedder) = super::semantic::embedder(cli, &config)
+    {
+        let report = super::semantic::update(&super::runtime()?, &store, &snapshot, &root, &config, &*embedder)?;
+        eprintln!(
+            "reverie: semantic index: {} definitions embedded in {:.1} s ({})",
+            report.embedded,
+            report.elapsed.as_secs_f64(),
+            embedder.model_id()
+        );
+    }
 
     let provider = crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)?;
     if provider.is_none() && !args.dry_run {

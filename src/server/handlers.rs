@@ -296,6 +296,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             question.focus_line = params.position.map(|p| p.line);
         }
     }
+    question.semantic = super::semantic::nearest(session, &question.text).await;
     let store = session.store();
     if let (Some(id), Some(store)) = (&params.conversation, &store) {
         question.history = store.conversation(id).unwrap_or_default();

@@ -16,6 +16,7 @@ pub mod ext;
 mod handlers;
 mod hover;
 mod proto;
+mod semantic;
 mod session;
 mod status;
 mod think;

@@ -132,6 +132,7 @@ pub struct Session {
     shut_down: AtomicBool,
     attention: Mutex<Attention>,
     thinking: Mutex<Thinking>,
+    semantic: Mutex<super::semantic::SemanticState>,
 }
 
 /// Commits per file key.
@@ -168,6 +169,7 @@ impl Session {
             shut_down: AtomicBool::new(false),
             attention: Mutex::new(Attention::default()),
             thinking: Mutex::new(Thinking::default()),
+            semantic: Mutex::new(Default::default()),
         })
     }
 
@@ -180,6 +182,11 @@ impl Session {
 
     fn setup(&self) -> &Setup {
         self.setup.get().unwrap_or(&UNSET)
+    }
+
+    /// The semantic index and its embedder (`semantic.rs` keeps them).
+    pub(super) fn semantic(&self) -> &Mutex<super::semantic::SemanticState> {
+        &self.semantic
     }
 
     pub(super) fn client(&self) -> &Client {
@@ -247,6 +254,7 @@ impl Session {
         if self.store.get().is_some() {
             let session = self.clone();
             tokio::task::spawn_blocking(move || session.learned());
+            super::semantic::follow_facts(self);
         }
     }
 
@@ -383,20 +391,25 @@ impl Session {
                 self.set_status(ServerState::Ready, None, Some("ready".into()))
             }
             Activity::Active => {}
-            Activity::Idle => {
-                if !super::think::start(self) {
-                    let message = {
-                        let configured = lock(&self.configured);
-                        match (&configured.provider, &configured.ollama_offer) {
-                            (Some(_), _) => "idle: every note is fresh".to_string(),
-                            (None, Some(offer)) => format!("idle: {offer}"),
-                            (None, None) => "idle: no model configured, answering from facts".to_string(),
-                        }
-                    };
-                    self.set_status(ServerState::Idle, None, Some(message));
-                }
-            }
+            Activity::Idle => self.start_idle_work(),
         }
+    }
+
+    /// The work of idle time, one pass at a time: embedding what has no vector yet (cheap, no
+    /// tokens), then thinking. The embedding pass calls this again when it ends.
+    pub(super) fn start_idle_work(self: &Arc<Self>) {
+        if super::semantic::start(self) || super::think::start(self) {
+            return;
+        }
+        let message = {
+            let configured = lock(&self.configured);
+            match (&configured.provider, &configured.ollama_offer) {
+                (Some(_), _) => "idle: every note is fresh".to_string(),
+                (None, Some(offer)) => format!("idle: {offer}"),
+                (None, None) => "idle: no model configured, answering from facts".to_string(),
+            }
+        };
+        self.set_status(ServerState::Idle, None, Some(message));
     }
 
     /// `reverie.think`: a pass now, even though the user is active (they asked for it). Activity
@@ -700,6 +713,7 @@ impl Session {
                 }
                 lock(&self.status).generation += 1;
                 self.set_status(ServerState::Ready, Some(count), Some(message));
+                super::semantic::follow_facts(self);
                 if lock(&self.idle).state() == Activity::Idle {
                     // The user went idle while we indexed: think now (or report idle).
                     self.on_activity_change(Activity::Idle);

@@ -546,3 +546,52 @@ fn quantized_vectors_of_the_store_round_trip() {
     let vector = QuantizedVector::quantize(&[0.5, -0.25, 0.0, 1.0]);
     assert_eq!(QuantizedVector::from_bytes(&vector.to_bytes(), Some(4)), Some(vector));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The semantic channel in the server, on the real model.
+
+/// The server embeds at idle (`$/progress` "reverie: embedding", files done/total), and then a
+/// question that shares no word with the code meets the definition it paraphrases through the
+/// semantic channel.
+#[tokio::test]
+async fn the_server_embeds_at_idle_and_answers_through_the_semantic_channel() {
+    let Some(model) = crate::util::test_embed_model() else { return };
+    let ws = crate::util::Workspace::with(&[
+        (
+            "billing/invoice.py",
+            "def compute_invoice_total(lines):\n    \"\"\"Adds up the price of every line, then the tax.\"\"\"\n    subtotal = sum(line.price * line.quantity for line in lines)\n    return subtotal * 1.2\n",
+        ),
+        (
+            "net/retry.py",
+            "def backoff_delay(attempt):\n    \"\"\"Seconds to wait before the next attempt.\"\"\"\n    return min(30, 2 ** attempt)\n",
+        ),
+        ("ui/colors.py", "def theme_palette(dark):\n    return {'fg': '#fff' if dark else '#000'}\n"),
+    ]);
+    ws.write(
+        "reverie.toml",
+        format!("[embed]\nmodel = {:?}\n\n[server]\nidle_after = \"300ms\"\n", model.display().to_string()),
+    );
+    let mut client = crate::util::lsp::LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize(&ws.root(), &["utf-16"], serde_json::Value::Null).await;
+    let begin =
+        client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["title"] == "reverie: embedding").await;
+    let token = begin["params"]["token"].clone();
+    let end = client
+        .wait_for(|m| {
+            m["method"] == "$/progress" && m["params"]["token"] == token && m["params"]["value"]["kind"] == "end"
+        })
+        .await;
+    assert_eq!(end["params"]["value"]["message"], "embedded 3 definitions", "{end}");
+    let reported = client.received.iter().any(|m| {
+        m["method"] == "$/progress" && m["params"]["token"] == token && m["params"]["value"]["message"] == "3/3 files"
+    });
+    assert!(reported, "progress counts files");
+
+    let answer = client
+        .result("reverie/ask", json!({"question": "how much does the customer pay altogether for an order?"}))
+        .await;
+    let first = &answer["context"][0];
+    assert_eq!(first["path"], "billing/invoice.py", "{answer}");
+    assert!(first["reason"].as_str().unwrap().ends_with("its meaning is close to the question's"), "{answer}");
+    assert_eq!(client.shutdown().await, Some(0));
+}

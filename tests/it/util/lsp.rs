@@ -84,7 +84,7 @@ impl LspClient {
             .env("REVERIE_CACHE_DIR", cache_dir)
             .env("HOME", home)
             .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("REVERIE_LOG", "warn")
+            .env("REVERIE_LOG", std::env::var("REVERIE_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -170,10 +170,17 @@ impl LspClient {
     }
 
     async fn next_message(&mut self) -> Value {
-        let message = tokio::time::timeout(TIMEOUT, self.incoming.recv())
-            .await
-            .expect("the server answers within the timeout")
-            .expect("the server is still running");
+        let Ok(message) = tokio::time::timeout(TIMEOUT, self.incoming.recv()).await else {
+            let last: Vec<String> = self
+                .received
+                .iter()
+                .rev()
+                .take(12)
+                .map(|m| format!("{} {}", m["method"], m["params"].to_string().chars().take(160).collect::<String>()))
+                .collect();
+            panic!("the server did not answer within {TIMEOUT:?}; the last messages, newest first:\n{}", last.join("\n"));
+        };
+        let message = message.expect("the server is still running");
         if message.get("method").is_some() {
             if message.get("id").is_some() {
                 self.answer_server_request(&message).await;

@@ -1,0 +1,224 @@
+//! The server's semantic index (`crate::embed::semantic`): built while the user is idle, asked at
+//! question time.
+//!
+//! Guarantees: the embedder loads once, off the async threads, after the first index (a missing model
+//! is logged once and the other channels answer); an idle pass embeds what has no vector yet, most
+//! valuable files first, reporting `$/progress` as files done/total, and stops within one batch of
+//! the user's return (what it stored stays: the next idle pass resumes); it runs before the thinking
+//! pass, which starts when it ends if the user is still idle. The index is rebuilt off the request
+//! path after a pass and when the facts change; a question uses it only when it matches the current
+//! facts, and never waits more than `QUESTION_TIMEOUT` for the question's embedding.
+
+use super::session::{Progress, Session};
+use super::status::ServerState;
+use crate::embed::Embedder;
+use crate::embed::semantic::{self, SemanticIndex};
+use crate::snapshot::DefinitionAt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Nearest definitions taken into the fusion.
+const NEAREST: usize = 100;
+/// The longest a question waits for its own embedding (10–25 ms measured with the local model).
+const QUESTION_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The embedder and the index, as the session keeps them.
+#[derive(Default)]
+pub(super) struct SemanticState {
+    embedder: Loaded,
+    /// A pass is running.
+    running: bool,
+    /// The snapshot generation a pass left nothing to embed for.
+    complete_for: Option<u64>,
+    /// The index and the snapshot generation it was built for.
+    index: Option<(u64, Arc<SemanticIndex>)>,
+}
+
+#[derive(Default)]
+enum Loaded {
+    #[default]
+    NotYet,
+    Loading,
+    Ready(Arc<dyn Embedder>),
+    /// `provider = "none"`, or the model could not be loaded (logged once).
+    Off,
+}
+
+fn lock(state: &Mutex<SemanticState>) -> MutexGuard<'_, SemanticState> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// New facts: the first time, loads the configured embedder in the background; then (re)builds the
+/// index for them, off the request path.
+pub(super) fn follow_facts(session: &Arc<Session>) {
+    {
+        let mut state = lock(session.semantic());
+        match state.embedder {
+            Loaded::NotYet => state.embedder = Loaded::Loading,
+            Loaded::Loading | Loaded::Off => return,
+            Loaded::Ready(_) => {
+                drop(state);
+                let session = session.clone();
+                tokio::spawn(async move { rebuild_index(&session).await });
+                return;
+            }
+        }
+    }
+    let session = session.clone();
+    tokio::spawn(async move {
+        let config = session.config();
+        let cache_root = crate::store::cache_root(session.cache_dir()).ok();
+        let dirs = crate::embed::model_search_dirs(cache_root.as_deref());
+        let loaded = tokio::task::spawn_blocking(move || crate::embed::from_config(&config.embed, &config.llm, &dirs))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r);
+        let embedder = match loaded {
+            Ok(Some(embedder)) => {
+                tracing::info!("semantic index: {}", embedder.model_id());
+                Loaded::Ready(embedder)
+            }
+            Ok(None) => Loaded::Off,
+            Err(err) => {
+                tracing::warn!("no semantic index: {err:#}");
+                Loaded::Off
+            }
+        };
+        let ready = matches!(embedder, Loaded::Ready(_));
+        lock(session.semantic()).embedder = embedder;
+        rebuild_index(&session).await;
+        // Idle time that began while the model loaded is used now.
+        if ready && session.user_idle() && !session.was_shut_down() {
+            session.start_idle_work();
+        }
+    });
+}
+
+fn embedder(session: &Session) -> Option<Arc<dyn Embedder>> {
+    match &lock(session.semantic()).embedder {
+        Loaded::Ready(embedder) => Some(embedder.clone()),
+        _ => None,
+    }
+}
+
+/// Rebuilds the index for the current snapshot, off the async threads.
+pub(super) async fn rebuild_index(session: &Arc<Session>) {
+    let (Some(embedder), Some(store)) = (embedder(session), session.store()) else { return };
+    let generation = session.status().generation;
+    let snapshot = session.snapshot();
+    let model_id = embedder.model_id();
+    let built = tokio::task::spawn_blocking(move || SemanticIndex::load(&store, &model_id, &snapshot)).await;
+    match built {
+        Ok(Ok(index)) => {
+            let mut state = lock(session.semantic());
+            if state.index.as_ref().is_none_or(|(g, _)| *g <= generation) {
+                state.index = Some((generation, Arc::new(index)));
+            }
+        }
+        Ok(Err(err)) => tracing::warn!("could not load the semantic index: {err:#}"),
+        Err(err) => tracing::warn!("could not load the semantic index: {err}"),
+    }
+}
+
+/// Starts an idle embedding pass when there is something to embed; returns whether one runs now
+/// (the caller starts the thinking pass otherwise; this pass starts it when it ends).
+pub(super) fn start(session: &Arc<Session>) -> bool {
+    let Some(store) = session.store() else { return false };
+    let Some(embedder) = embedder(session) else { return false };
+    let generation = session.status().generation;
+    {
+        let mut state = lock(session.semantic());
+        if state.running {
+            return true;
+        }
+        if state.complete_for == Some(generation) {
+            return false;
+        }
+        state.running = true;
+    }
+    session.set_status(ServerState::Thinking, None, Some("embedding definitions".into()));
+    let session = session.clone();
+    tokio::spawn(async move {
+        let snapshot = session.snapshot();
+        let progress = Progress::begin(&session, "reverie: embedding").await;
+        let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
+        let on_progress = |done: usize, total: usize| {
+            let _ = steps.send((done, total));
+        };
+        let source_session = session.clone();
+        let source = move |key: &str| source_session.source_of(key);
+        let back_session = session.clone();
+        let user_back = move || !back_session.user_idle() || back_session.was_shut_down();
+        let pass = semantic::embed_snapshot(&snapshot, &store, &*embedder, &source, &user_back, &on_progress);
+        tokio::pin!(pass);
+        let report = loop {
+            tokio::select! {
+                report = &mut pass => break report,
+                Some((done, total)) = step_receiver.recv() => report_step(&session, &progress, done, total).await,
+            }
+        };
+        // The steps sent as the last round finished.
+        while let Ok((done, total)) = step_receiver.try_recv() {
+            report_step(&session, &progress, done, total).await;
+        }
+        let message = match &report {
+            Ok(report) if report.cancelled => {
+                format!("embedding paused ({} definitions this pass; resumes when idle)", report.embedded)
+            }
+            Ok(report) => format!("embedded {} definitions", report.embedded),
+            Err(err) => {
+                tracing::warn!("embedding pass failed: {err:#}");
+                format!("embedding failed: {err:#}")
+            }
+        };
+        {
+            let mut state = lock(session.semantic());
+            state.running = false;
+            if matches!(&report, Ok(r) if !r.cancelled && r.files_left == 0) {
+                state.complete_for = Some(generation);
+            }
+            if report.is_err() {
+                // Do not retry in a loop: the next change of the facts tries again.
+                state.complete_for = Some(generation);
+            }
+        }
+        // The index first, so a question after the end of the progress meets the new vectors.
+        rebuild_index(&session).await;
+        progress.end(&message).await;
+        if session.user_idle() && !session.was_shut_down() {
+            session.start_idle_work();
+        } else {
+            session.set_status(ServerState::Ready, None, Some(message));
+        }
+    });
+    true
+}
+
+async fn report_step(session: &Arc<Session>, progress: &Progress, done: usize, total: usize) {
+    progress.report(&format!("{done}/{total} files"), (done * 100 / total.max(1)) as u32).await;
+    session.set_status(ServerState::Thinking, None, Some(format!("embedding: {done}/{total} files")));
+}
+
+/// The definitions nearest `question` in the current index; empty when there is none for the
+/// current facts, or the embedding does not come within `QUESTION_TIMEOUT`.
+pub(super) async fn nearest(session: &Arc<Session>, question: &str) -> Vec<(DefinitionAt, f32)> {
+    let generation = session.status().generation;
+    let index = match &lock(session.semantic()).index {
+        Some((g, index)) if *g == generation && !index.is_empty() => index.clone(),
+        _ => return Vec::new(),
+    };
+    let Some(embedder) = embedder(session) else { return Vec::new() };
+    let text = [question.to_string()];
+    match tokio::time::timeout(QUESTION_TIMEOUT, embedder.embed(&text)).await {
+        Ok(Ok(mut vectors)) if !vectors.is_empty() => index.search(&vectors.swap_remove(0), NEAREST),
+        Ok(Ok(_)) => Vec::new(),
+        Ok(Err(err)) => {
+            tracing::warn!("could not embed the question: {err:#}");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!("the question's embedding took over {QUESTION_TIMEOUT:?}; answered without it");
+            Vec::new()
+        }
+    }
+}
