@@ -47,6 +47,10 @@ use measure::{Gathered, Setup};
 use report::{Inputs, Report};
 use std::path::{Path, PathBuf};
 
+/// The question set when neither `--data` nor `REVERIE_DEV_SET` names one: the dev set in `shared/`
+/// beside a checkout of the repository, from the current directory (the checkout's root).
+const DEFAULT_DATA: &str = "../shared/data/dev-localization.jsonl";
+
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
 shared/data/fetch-dev-workspaces.sh ~/.cache/reverie-dev-workspaces Django==4.0.3 sympy==1.1.1\n  \
@@ -57,9 +61,10 @@ pub struct EvalArgs {
     /// ~/.cache/reverie-dev-workspaces]. Missing ones are skipped with the command that fetches them.
     #[arg(long, value_name = "DIR")]
     pub workspaces: Option<PathBuf>,
-    /// The question set, JSON lines [default: shared/data/dev-localization.jsonl beside the source tree].
-    #[arg(long, value_name = "FILE", env = "REVERIE_DEV_SET")]
-    pub data: Option<PathBuf>,
+    /// The question set, JSON lines. A relative path is from the current directory: the default is the
+    /// dev set beside a checkout of the repository, so run from the checkout's root or pass the file.
+    #[arg(long, value_name = "FILE", env = "REVERIE_DEV_SET", default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
     /// Measure at most N records (of those whose workspace is fetched), in file order.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -105,12 +110,8 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
     if let Some(dir) = &args.questions {
         return run_questions(cli, args, dir);
     }
-    let data = match &args.data {
-        Some(path) => path.clone(),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/dev-localization.jsonl")),
-    };
-    let text = std::fs::read_to_string(&data)
-        .with_context(|| format!("cannot read the question set {} (pass --data FILE)", data.display()))?;
+    let data = args.data.clone();
+    let text = std::fs::read_to_string(&data).map_err(|err| unreadable_data(&data, &err))?;
     let data = data.canonicalize().unwrap_or(data);
     let records = eval::parse_records(&text).map_err(|e| anyhow::anyhow!("{}: {e}", data.display()))?;
     let records: Vec<Record> =
@@ -226,6 +227,20 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         Format::Text => print!("{}", report.render()),
     }
     Ok(())
+}
+
+/// Why the question set `data` cannot be read, and what to pass instead.
+fn unreadable_data(data: &Path, err: &std::io::Error) -> anyhow::Error {
+    let what = if data == Path::new(DEFAULT_DATA) {
+        let here = std::env::current_dir().map_or_else(|_| "?".into(), |d| d.display().to_string());
+        format!(
+            "that is the default: the dev set beside a checkout of the repository, looked up from the current \
+             directory {here}. Run from the checkout's root, or pass --data FILE (or set REVERIE_DEV_SET=FILE)"
+        )
+    } else {
+        "pass --data FILE (or set REVERIE_DEV_SET=FILE): the dev set's JSON lines, dev-localization.jsonl".into()
+    };
+    anyhow::anyhow!("cannot read the question set {}: {err}\n  {what}", data.display())
 }
 
 /// `--questions DIR`: the natural-language set, ranking only.
