@@ -1,9 +1,9 @@
 //! The token ledger: every LLM call, with what it cost and what it served.
 //!
 //! It is what proves (or disproves) that sleep-time compute pays: sleep-phase tokens are spent ahead
-//! of time on notes; test-phase tokens are spent answering. `Totals` sums them; `amortization` does
-//! the paper's accounting (sleep tokens + N × test tokens, at a price multiplier for test-time
-//! tokens). Entries are plain values; the store persists them.
+//! of time on notes; test-phase tokens are spent answering. `Totals` sums them; the paper's accounting
+//! over them (sleep tokens + N × test tokens, at a price multiplier for test-time tokens) is
+//! `eval::amortize`. Entries are plain values; the store persists them.
 
 use crate::llm::TokenUsage;
 use crate::store::{RecordTree, Store};
@@ -117,40 +117,6 @@ pub fn tokens_since<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>, phas
         .sum()
 }
 
-/// One row of the amortization table: the cost per question of answering `queries` questions about
-/// one context, with sleep-time notes versus test-time only, test tokens priced at `multiplier` ×
-/// sleep tokens (the paper prices latency-sensitive test-time tokens at 10×).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct AmortizationRow {
-    pub queries: u32,
-    pub multiplier: f64,
-    pub with_notes_per_query: f64,
-    pub test_only_per_query: f64,
-    /// test_only / with_notes: above 1 means sleep-time compute pays.
-    pub saving: f64,
-}
-
-/// The paper's accounting: `sleep_tokens` spent once per context, `test_tokens_with_notes` per
-/// question when answering from notes, `test_tokens_without` per question without them.
-pub fn amortization(
-    sleep_tokens: f64,
-    test_tokens_with_notes: f64,
-    test_tokens_without: f64,
-    queries: u32,
-    multiplier: f64,
-) -> AmortizationRow {
-    let n = f64::from(queries.max(1));
-    let with_notes = (sleep_tokens + n * multiplier * test_tokens_with_notes) / n;
-    let test_only = multiplier * test_tokens_without;
-    AmortizationRow {
-        queries,
-        multiplier,
-        with_notes_per_query: with_notes,
-        test_only_per_query: test_only,
-        saving: if with_notes > 0.0 { test_only / with_notes } else { 0.0 },
-    }
-}
-
 /// The ledger in the store (the store keeps its JSON; this is its typed view).
 pub trait LedgerStore {
     /// Appends an entry (each gets its own key, also within one nanosecond).
@@ -195,15 +161,5 @@ mod tests {
         assert_eq!(t.sleep, PhaseTotals { calls: 2, prompt_tokens: 150, completion_tokens: 30, estimated_calls: 0 });
         assert_eq!(t.test.tokens(), 35);
         assert_eq!(tokens_since(&entries, Phase::Sleep, 2), 60);
-    }
-
-    #[test]
-    fn amortization_matches_the_papers_shape() {
-        // Sleep 10,000 tokens once; 500 test tokens per question with notes vs 2,500 without.
-        let one = amortization(10_000.0, 500.0, 2_500.0, 1, 10.0);
-        let ten = amortization(10_000.0, 500.0, 2_500.0, 10, 10.0);
-        assert!(ten.with_notes_per_query < one.with_notes_per_query);
-        assert!((ten.with_notes_per_query - 6_000.0).abs() < 1e-9);
-        assert!((ten.saving - 25_000.0 / 6_000.0).abs() < 1e-9);
     }
 }

@@ -1,5 +1,6 @@
 //! Durations and sizes as people write them in configuration and on the command line (`20s`,
-//! `500ms`, `2MiB`): parsing and serde deserializers. Pure; every error says what was expected.
+//! `500ms`, `2MiB`): parsing and serde deserializers; and counts as people read them (`1,234,567`).
+//! Pure; every error says what was expected.
 
 use serde::{Deserialize, Deserializer};
 
@@ -69,6 +70,19 @@ pub fn de_byte_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D
     }
 }
 
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +104,14 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3 fortnights").is_err());
+    }
+
+    #[test]
+    fn thousands_are_grouped_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

@@ -1,7 +1,8 @@
 //! `reverie eval` on a tiny question set of its own: records are grouped by workspace, missing
 //! workspaces are skipped with the command that fetches them, the three systems are scored, and with
-//! no notes (c) is (b) and the output says so. The metric arithmetic itself is unit-tested in
-//! `src/eval.rs`.
+//! no notes (c) is (b) and the output says so; the question set comes from `--data`, else
+//! `REVERIE_DEV_SET`, else the dev set beside the checkout, from the current directory. The arithmetic
+//! itself is unit-tested in `src/eval/`.
 
 use crate::util::{Workspace, stderr};
 use serde_json::Value;
@@ -119,4 +120,49 @@ fn eval_text_says_when_notes_are_absent_and_filters_projects() {
     let out = ws.run(&["eval", "--workspaces", "elsewhere", "--data", "data/questions.jsonl", "--e2e", "0"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("fetch-dev-workspaces.sh"), "{}", stderr(&out));
+}
+
+#[test]
+fn eval_finds_the_question_set_from_the_flag_the_environment_or_beside_the_checkout() {
+    let ws = sample();
+    let records = |out: std::process::Output| -> Value {
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["records"].clone()
+    };
+    let args = ["eval", "--workspaces", "ws", "--e2e", "0", "--format", "json"];
+    let from_env = ws.command(&args).env("REVERIE_DEV_SET", "data/questions.jsonl").output().unwrap();
+    assert_eq!(records(from_env), 2);
+    // The flag wins over the environment.
+    let mut flag_args = args.to_vec();
+    flag_args.extend(["--data", "data/questions.jsonl"]);
+    let from_flag = ws.command(&flag_args).env("REVERIE_DEV_SET", "nowhere.jsonl").output().unwrap();
+    assert_eq!(records(from_flag), 2);
+    // The default: `../shared/data/dev-localization.jsonl` from the current directory (a checkout).
+    let lines = std::fs::read_to_string(ws.path("data/questions.jsonl")).unwrap();
+    let first: String = lines.lines().next().unwrap().to_string() + "\n";
+    ws.write("shared/data/dev-localization.jsonl", first);
+    std::fs::create_dir_all(ws.path("checkout")).unwrap();
+    let workspaces = ws.path("ws");
+    let default = ws
+        .command(&["eval", "--workspaces", workspaces.to_str().unwrap(), "--e2e", "0", "--format", "json"])
+        .current_dir(ws.path("checkout"))
+        .env_remove("REVERIE_DEV_SET")
+        .output()
+        .unwrap();
+    assert_eq!(records(default), 1);
+}
+
+#[test]
+fn eval_without_a_question_set_says_what_to_pass() {
+    let ws = sample();
+    let out = ws.command(&["eval", "--workspaces", "ws", "--e2e", "0"]).env_remove("REVERIE_DEV_SET").output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for expected in ["../shared/data/dev-localization.jsonl", "current directory", "--data FILE", "REVERIE_DEV_SET"] {
+        assert!(err.contains(expected), "{expected} in {err}");
+    }
+    let out = ws.command(&["eval", "--data", "missing.jsonl"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("cannot read the question set missing.jsonl") && err.contains("--data FILE"), "{err}");
 }

@@ -26,7 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("redact", &[]),
     ("convert", &[]),
     ("idle", &[]),
-    ("eval", &[]),
+    ("eval", &["units"]),
     ("syntax", &["hash", "terms"]),
     ("workspace", &["syntax", "hash"]),
     ("document", &["syntax", "hash"]),

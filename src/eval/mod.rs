@@ -1,5 +1,5 @@
 //! Retrieval measurements over a question set with gold files: the arithmetic behind `reverie eval`.
-//! Pure: rankings and gold paths in, figures out; the command (`cli/eval.rs`) does the IO.
+//! Pure: rankings and gold paths in, figures out; the command (`cli/eval/`) does the IO.
 //!
 //! The definitions are those of the localization dev set (`shared/data/README.md`):
 //!
@@ -14,8 +14,19 @@
 //! question: the smallest budget at which a system's mean budget recall reaches a target (another
 //! system's recall at some budget). It is exact, not a grid search: mean budget recall is a step
 //! function of the budget that only moves where some record's walk first takes in a gold file.
+//!
+//! The rest of the arithmetic, in order: `records.rs` (the question-set format), `figures.rs` (the
+//! report's figures from each record's rankings), `amortize.rs` (whether sleep-time compute pays),
+//! `tables.rs` (the text tables).
 
-use serde::{Deserialize, Serialize};
+pub mod amortize;
+pub mod figures;
+mod records;
+pub mod tables;
+
+pub use records::{Record, Release, parse_records};
+
+use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
 /// The k of recall@k and all-gold@k.
@@ -26,50 +37,6 @@ pub const BUDGETS: [usize; 3] = [2_000, 8_000, 32_000];
 pub const CURVE_GRID: [usize; 8] = [500, 1_000, 2_000, 4_000, 8_000, 12_000, 16_000, 32_000];
 /// Lines per window of the raw-chunk baseline.
 pub const CHUNK_LINES: usize = 60;
-
-/// One record of a question set (the JSON-lines format of the dev set).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    pub id: String,
-    #[serde(default)]
-    pub repo: String,
-    pub pypi: Release,
-    pub question: String,
-    pub gold_paths: Vec<String>,
-}
-
-/// The PyPI release a record's workspace is made of.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Release {
-    pub package: String,
-    pub version: String,
-}
-
-impl Record {
-    /// The workspace folder's name: `<package>-<version>`.
-    pub fn workspace(&self) -> String {
-        format!("{}-{}", self.pypi.package, self.pypi.version)
-    }
-
-    /// Whether `filter` names this record's project: its package (`Django`), its repository
-    /// (`django/django`) or its release (`Django==4.0.3`, `Django-4.0.3`); case does not matter.
-    pub fn matches(&self, filter: &str) -> bool {
-        let f = filter.to_lowercase();
-        f == self.pypi.package.to_lowercase()
-            || f == self.repo.to_lowercase()
-            || f == format!("{}=={}", self.pypi.package, self.pypi.version).to_lowercase()
-            || f == self.workspace().to_lowercase()
-    }
-}
-
-/// Parses JSON lines (blank lines are skipped); an error names the line.
-pub fn parse_records(text: &str) -> Result<Vec<Record>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1)))
-        .collect()
-}
 
 /// One item of a ranking, as the metrics see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -264,6 +231,12 @@ pub fn tokens_to_reach(curves: &[Curve], target: f64) -> Option<usize> {
     None
 }
 
+/// The mean of `values` (0 for none).
+pub fn mean_of(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, n) = values.into_iter().fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
 /// The `p`-th percentile (0–100) of `values` by nearest rank; `None` for no values.
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {
@@ -304,7 +277,7 @@ pub fn line_windows(text: &str, lines: usize) -> Vec<(u32, u32, &str)> {
 mod tests {
     use super::*;
 
-    fn ranking(items: &[(&str, usize)]) -> Vec<Item> {
+    pub(super) fn ranking(items: &[(&str, usize)]) -> Vec<Item> {
         items.iter().map(|(path, tokens)| Item { path: path.to_string(), tokens: *tokens }).collect()
     }
 
@@ -397,6 +370,12 @@ mod tests {
     }
 
     #[test]
+    fn mean_of_values() {
+        assert_eq!(mean_of([1.0, 2.0, 6.0]), 3.0);
+        assert_eq!(mean_of([]), 0.0);
+    }
+
+    #[test]
     fn percentiles_by_nearest_rank() {
         let values: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(percentile(&values, 50.0), Some(50.0));
@@ -419,21 +398,5 @@ mod tests {
         let windows = line_windows(&long, CHUNK_LINES);
         assert_eq!(windows.iter().map(|w| (w.0, w.1)).collect::<Vec<_>>(), [(1, 60), (61, 120), (121, 130)]);
         assert_eq!(windows.iter().map(|w| w.2).collect::<String>(), long);
-    }
-
-    #[test]
-    fn records_parse_and_match_filters() {
-        let text = r#"{"id": "django__django-1", "repo": "django/django", "pypi": {"package": "Django", "version": "4.0.3"}, "question": "Q", "gold_paths": ["django/a.py"]}
-
-{"id": "x", "pypi": {"package": "sympy", "version": "1.1.1"}, "question": "Q2", "gold_paths": []}"#;
-        let records = parse_records(text).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[0].workspace(), "Django-4.0.3");
-        for filter in ["django", "Django", "django/django", "Django==4.0.3", "django-4.0.3"] {
-            assert!(records[0].matches(filter), "{filter}");
-        }
-        assert!(!records[0].matches("Django==4.0.4"));
-        assert!(records[1].matches("SymPy"));
-        assert!(parse_records("{}\n").unwrap_err().starts_with("line 1:"));
     }
 }
