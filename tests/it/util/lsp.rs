@@ -178,7 +178,10 @@ impl LspClient {
                 .take(12)
                 .map(|m| format!("{} {}", m["method"], m["params"].to_string().chars().take(160).collect::<String>()))
                 .collect();
-            panic!("the server did not answer within {TIMEOUT:?}; the last messages, newest first:\n{}", last.join("\n"));
+            panic!(
+                "the server did not answer within {TIMEOUT:?}; the last messages, newest first:\n{}",
+                last.join("\n")
+            );
         };
         let message = message.expect("the server is still running");
         if message.get("method").is_some() {
