@@ -13,6 +13,27 @@ use crate::ledger::LedgerStore;
 use crate::llm::{LlmError, OnChunk, Provider};
 use crate::store::Store;
 
+/// The context budget and answer length for a question to `provider` under `config`: as asked, or,
+/// for a model whose speed is known (in-process), sized so the answer comes within
+/// `config.answer_time` (`llm::fit_to_time`). Returns (context tokens, answer tokens). `speed` is
+/// `provider.speed()`, which the caller gets off the async threads (it may load the model).
+pub fn fit_budget(
+    speed: Option<crate::llm::Speed>,
+    config: &crate::llm::LlmConfig,
+    question: &str,
+    budget: usize,
+) -> (usize, u32) {
+    let Some(speed) = speed else { return (budget, config.answer_tokens) };
+    // The instructions, the citation lines' overhead and the question itself.
+    let fixed = FIXED_PROMPT_TOKENS + crate::tokens::estimate_tokens(question);
+    let (answer, context) = crate::llm::fit_to_time(speed, config.answer_time, config.answer_tokens, fixed);
+    (budget.min(context), answer)
+}
+
+/// What a model request holds besides the context and the question (`answer::model_request`'s
+/// instructions and framing), in estimated tokens.
+const FIXED_PROMPT_TOKENS: usize = 160;
+
 /// An answer, and the model's error when it could not answer and the context stands in.
 pub struct Answered {
     pub answer: Answer,

@@ -95,20 +95,24 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         Some(embedder) => super::semantic::Nearest::load(&store, &snapshot, embedder)?.search(&runtime, &question_text),
         None => Vec::new(),
     };
+    // An in-process model reads a few hundred tokens a second: the context is sized to answer in time.
+    let speed = provider.as_ref().and_then(|p| crate::llm::Provider::speed(p.as_ref()));
+    let (budget, answer_tokens) = crate::ask::fit_budget(speed, &config.llm, &question_text, args.budget);
+    if let Some(speed) = speed {
+        eprintln!(
+            "reverie: the model reads {:.0} and writes {:.0} tokens/s here: {budget} tokens of context, answers up to {answer_tokens} tokens (llm.answer_time {:?})",
+            speed.prompt_per_s, speed.answer_per_s, config.llm.answer_time
+        );
+    }
     let question = crate::answer::Question {
         text: question_text.clone(),
-        budget: args.budget,
+        budget,
         history,
         semantic,
         ..Default::default()
     };
-    let plan = crate::answer::plan_answer(
-        &snapshot,
-        Some(&learned),
-        &question,
-        provider.is_some(),
-        config.llm_answer_tokens(),
-    );
+    let plan =
+        crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
     let streaming = args.format == Format::Text;
     let on_chunk = |text: &str| {
         if streaming {

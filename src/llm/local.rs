@@ -75,6 +75,8 @@ struct Shared {
     seed: Option<u32>,
     /// Held once loaded, so the model lives as long as this provider.
     model: Mutex<Option<Arc<LlamaModel>>>,
+    /// Measured when the model loads (`calibrate`), then moved toward each real call's speed.
+    speed: Mutex<Option<super::Speed>>,
 }
 
 /// Half the machine's cores, at least one.
@@ -102,6 +104,7 @@ impl Local {
                 context_tokens: config.context_tokens,
                 seed: config.seed,
                 model: Mutex::new(None),
+                speed: Mutex::new(None),
             }),
             model_name,
         })
@@ -119,6 +122,15 @@ impl Provider for Local {
 
     fn is_local(&self) -> bool {
         true
+    }
+
+    /// Loads the model on first use (and measures it then).
+    fn speed(&self) -> Option<super::Speed> {
+        if let Err(err) = self.shared.model() {
+            tracing::warn!("local: cannot measure the model's speed: {err}");
+            return None;
+        }
+        *self.shared.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, on_chunk: OnChunk<'a>) -> ChatFuture<'a> {
@@ -240,8 +252,72 @@ impl Shared {
         }
         let model = load(&self.path)?;
         *held = Some(Arc::clone(&model));
+        match calibrate(&model, self.threads) {
+            Ok(speed) => {
+                tracing::info!(
+                    prompt_tokens_per_s = speed.prompt_per_s,
+                    answer_tokens_per_s = speed.answer_per_s,
+                    "local: measured the model"
+                );
+                *self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(speed);
+            }
+            Err(err) => tracing::warn!("local: could not measure the model's speed: {err}"),
+        }
         Ok(model)
     }
+
+    /// Moves the speed halfway toward what a real call measured (calls too short to time are left out).
+    fn observed(&self, prompt_tokens: u64, prompt_time: Duration, answer_tokens: u64, answer_time: Duration) {
+        let mut speed = self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(speed) = speed.as_mut() else { return };
+        if prompt_tokens >= CALIBRATION_PROMPT as u64 && !prompt_time.is_zero() {
+            speed.prompt_per_s = (speed.prompt_per_s + prompt_tokens as f64 / prompt_time.as_secs_f64()) / 2.0;
+        }
+        if answer_tokens >= CALIBRATION_ANSWER as u64 && !answer_time.is_zero() {
+            speed.answer_per_s = (speed.answer_per_s + answer_tokens as f64 / answer_time.as_secs_f64()) / 2.0;
+        }
+    }
+}
+
+/// Tokens read, then written, to measure a model when it loads (well under a second for a small model).
+const CALIBRATION_PROMPT: usize = 128;
+const CALIBRATION_ANSWER: usize = 16;
+
+/// Times a `CALIBRATION_PROMPT`-token prefill and `CALIBRATION_ANSWER` one-token steps, as `generate`
+/// runs them (same threads, same batch size); sampling is left out (it is small beside a step).
+fn calibrate(model: &LlamaModel, threads: i32) -> Result<super::Speed, LlmError> {
+    let backend = backend()?;
+    let text = "fn answer(question: &str) -> String { question.trim().to_string() }\n".repeat(16);
+    let mut tokens = model.vocab().tokenize(text.as_bytes(), true, false);
+    tokens.truncate(CALIBRATION_PROMPT);
+    let n_ctx = (tokens.len() + CALIBRATION_ANSWER + 1) as u32;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_ctx.min(PROMPT_BATCH as u32))
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = model
+        .new_context(backend, params)
+        .map_err(|e| config_error(format!("llama.cpp could not make a context to measure the model ({e})")))?;
+    let decode_error = |e: llama_cpp_2::DecodeError| config_error(format!("llama.cpp failed while measuring ({e})"));
+    let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
+    for (i, token) in tokens.iter().enumerate() {
+        add(&mut batch, *token, i, i + 1 == tokens.len())?;
+    }
+    let started = Instant::now();
+    ctx.decode(&mut batch).map_err(decode_error)?;
+    let prompt_time = started.elapsed();
+    let started = Instant::now();
+    for step in 0..CALIBRATION_ANSWER {
+        batch.clear();
+        add(&mut batch, tokens[step % tokens.len()], tokens.len() + step, true)?;
+        ctx.decode(&mut batch).map_err(decode_error)?;
+    }
+    let answer_time = started.elapsed();
+    Ok(super::Speed {
+        prompt_per_s: tokens.len() as f64 / prompt_time.as_secs_f64().max(1e-6),
+        answer_per_s: CALIBRATION_ANSWER as f64 / answer_time.as_secs_f64().max(1e-6),
+    })
 }
 
 /// The model at `path`, loaded now or shared with another provider that loaded it.
@@ -483,6 +559,7 @@ fn generate(
     }
     outcome.text.push_str(&rest);
     let generation_time = generation_started.elapsed();
+    shared.observed(outcome.prompt_tokens, prompt_time, outcome.completion_tokens, generation_time);
     tracing::debug!(
         prompt_tokens = outcome.prompt_tokens,
         prompt_ms = prompt_time.as_millis() as u64,

@@ -135,7 +135,38 @@ pub trait Provider: Send + Sync {
     fn is_local(&self) -> bool;
     /// One attempt, no retries (see `Resilient`). Dropping the future cancels the call.
     fn chat<'a>(&'a self, request: &'a ChatRequest, on_chunk: OnChunk<'a>) -> ChatFuture<'a>;
+    /// How fast this model reads a prompt and writes an answer on this machine, when that bounds
+    /// what a question may send (an in-process model: measured once when it loads, then from real
+    /// calls). May block while the model loads: call it off the async threads. `None`: unknown or
+    /// not a concern (a hosted API).
+    fn speed(&self) -> Option<Speed> {
+        None
+    }
 }
+
+/// Tokens per second of a model on this machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Speed {
+    /// Prompt tokens read per second (prefill).
+    pub prompt_per_s: f64,
+    /// Answer tokens written per second.
+    pub answer_per_s: f64,
+}
+
+/// What one answer may take so that it arrives within `target` at `speed`: answer tokens, then the
+/// context tokens that still fit. The answer gets at most half the time (and at most
+/// `answer_tokens`); the prompt is `fixed_tokens` (instructions, question) plus the context. Never
+/// below `MIN_CONTEXT_TOKENS` of context: an answer with no context is no answer.
+pub fn fit_to_time(speed: Speed, target: Duration, answer_tokens: u32, fixed_tokens: usize) -> (u32, usize) {
+    let seconds = target.as_secs_f64();
+    let answer = (answer_tokens as f64).min((speed.answer_per_s * seconds / 2.0).floor()).max(1.0);
+    let left = (seconds - answer / speed.answer_per_s.max(f64::MIN_POSITIVE)).max(0.0);
+    let prompt = (left * speed.prompt_per_s) as usize;
+    (answer as u32, prompt.saturating_sub(fixed_tokens).max(MIN_CONTEXT_TOKENS))
+}
+
+/// The least context a time-bound answer gets.
+pub const MIN_CONTEXT_TOKENS: usize = 300;
 
 /// The `[llm]` section of the configuration.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -168,6 +199,10 @@ pub struct LlmConfig {
     pub seed: Option<u32>,
     /// Most tokens a test-time answer may take.
     pub answer_tokens: u32,
+    /// For a model whose speed is measured (`local`): the time an answer should take on this
+    /// machine; the context and the answer length are sized to it (`fit_to_time`).
+    #[serde(deserialize_with = "crate::units::de_duration")]
+    pub answer_time: Duration,
     /// With no provider: an Ollama server to look for on this machine, offered in the status when
     /// it answers (only its model list is asked for). Empty: never look.
     pub offer_ollama: String,
@@ -190,6 +225,7 @@ impl Default for LlmConfig {
             context_tokens: 4096,
             seed: None,
             answer_tokens: 400,
+            answer_time: Duration::from_secs(10),
             offer_ollama: ollama::DEFAULT_URL.into(),
         }
     }
@@ -241,5 +277,23 @@ pub fn api_key(provider: &str, env_var: Option<&str>) -> Result<Option<String>, 
                 "llm.api_key_env names ${var}, which is not set; export it or remove api_key_env for a local server"
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_sized_to_arrive_in_time() {
+        // 300 tokens/s read, 20 written, 10 s: the answer gets half the time (100 tokens), the prompt
+        // the other 5 s (1,500 tokens), less the fixed part.
+        let speed = Speed { prompt_per_s: 300.0, answer_per_s: 20.0 };
+        assert_eq!(fit_to_time(speed, Duration::from_secs(10), 400, 200), (100, 1_300));
+        // A short configured answer (2 s) leaves 8 s to read.
+        assert_eq!(fit_to_time(speed, Duration::from_secs(10), 40, 200), (40, 2_200));
+        // A slow machine still sends some context.
+        let slow = Speed { prompt_per_s: 10.0, answer_per_s: 2.0 };
+        assert_eq!(fit_to_time(slow, Duration::from_secs(10), 400, 200), (10, MIN_CONTEXT_TOKENS));
     }
 }

@@ -191,6 +191,10 @@ impl Provider for Resilient {
         self.inner.is_local()
     }
 
+    fn speed(&self) -> Option<super::Speed> {
+        self.inner.speed()
+    }
+
     /// The call with retries, waits and the concurrency limit (not one attempt, unlike providers).
     fn chat<'a>(&'a self, request: &'a ChatRequest, on_chunk: OnChunk<'a>) -> ChatFuture<'a> {
         Box::pin(self.chat_with_retries(request, on_chunk))

@@ -303,7 +303,18 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     }
     let snapshot = session.snapshot();
     let provider = session.provider();
-    let completion_budget = session.config().llm_answer_tokens();
+    // An in-process model: the context is sized to answer within `llm.answer_time` (its speed is
+    // measured when it loads, which this may wait for once).
+    let speed = match provider.clone() {
+        Some(provider) => tokio::task::spawn_blocking(move || crate::llm::Provider::speed(provider.as_ref()))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let (budget, completion_budget) =
+        crate::ask::fit_budget(speed, &session.config().llm, &question.text, question.budget);
+    question.budget = budget;
     let have_model = provider.is_some();
     let for_learned = session.clone();
     // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
