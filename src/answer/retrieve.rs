@@ -48,6 +48,10 @@ const MAX_DEFINITIONS_PER_NAME: usize = 12;
 /// word that names forty definitions): left out.
 const MIN_RELATIVE_SCORE: f64 = 0.05;
 
+/// Semantic hits whose cosine is further than this below the best one's are not "close in meaning"
+/// (all-MiniLM-L6-v2: related code scores 0.3–0.6 against a question, unrelated code 0–0.2).
+const SEMANTIC_MARGIN: f32 = 0.25;
+
 /// Definitions of one name kept in a relevance list.
 const SAME_NAME_PER_LIST: usize = 2;
 
@@ -317,10 +321,12 @@ pub fn candidates(
     // 8. Semantic: the definitions nearest the question by embedding.
     if rankers.semantic && !question.semantic.is_empty() {
         let mut per_name: HashMap<&str, usize> = HashMap::new();
+        let floor = question.semantic[0].1 - SEMANTIC_MARGIN;
         let items = question
             .semantic
             .iter()
             .take(PER_RANKER)
+            .filter(|(_, cosine)| *cosine >= floor)
             .filter_map(|((key, index), _)| {
                 let (key, facts) = snapshot.files.get_key_value(&**key)?;
                 let def = facts.definitions.get(*index as usize)?;

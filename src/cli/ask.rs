@@ -104,15 +104,9 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             speed.prompt_per_s, speed.answer_per_s, config.llm.answer_time
         );
     }
-    let question = crate::answer::Question {
-        text: question_text.clone(),
-        budget,
-        history,
-        semantic,
-        ..Default::default()
-    };
-    let plan =
-        crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
+    let question =
+        crate::answer::Question { text: question_text.clone(), budget, history, semantic, ..Default::default() };
+    let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
     let streaming = args.format == Format::Text;
     let on_chunk = |text: &str| {
         if streaming {

@@ -93,6 +93,9 @@ pub struct PassReport {
     pub files_left: usize,
     pub embedded: usize,
     pub cancelled: bool,
+    /// Vectors dropped at the end of a complete pass: other models', and those of definitions that
+    /// no longer exist (an edited file's old version).
+    pub dropped: usize,
     pub elapsed: std::time::Duration,
 }
 
@@ -144,6 +147,9 @@ pub async fn embed_snapshot(
         report.files_done += read;
         report.files_left -= read;
         on_progress(report.files_done, pending.len());
+    }
+    if !report.cancelled && report.files_left == 0 {
+        report.dropped = store.retain_embeddings(&model_key(&model_id), &live_keys(snapshot))?;
     }
     report.elapsed = started.elapsed();
     Ok(report)
@@ -270,5 +276,59 @@ mod tests {
         assert!(hits[0].1 > hits[1].1);
         assert!(index.search(&[1.0, 0.0], 5).is_empty(), "a query of other dimensions finds nothing");
         assert!(SemanticIndex::load(&store, "other model", &snap).unwrap().is_empty());
+    }
+
+    /// Counts its texts; every vector points the same way.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl super::super::Embedder for Counting {
+        fn model_id(&self) -> String {
+            "counting".into()
+        }
+        fn dims(&self) -> Option<usize> {
+            Some(3)
+        }
+        fn max_batch(&self) -> usize {
+            4
+        }
+        fn max_tokens(&self) -> usize {
+            64
+        }
+        fn abortable(&self) -> bool {
+            true
+        }
+        fn embed<'a>(&'a self, texts: &'a [String]) -> super::super::EmbedFuture<'a> {
+            self.0.fetch_add(texts.len(), std::sync::atomic::Ordering::Relaxed);
+            Box::pin(async move { Ok(texts.iter().map(|_| vec![1.0, 0.0, 0.0]).collect()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_embeds_what_is_missing_skips_secrets_and_drops_what_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path()).unwrap();
+        let a = "def f():\n    return 1\n\ndef g():\n    return 2\n";
+        let snap = snapshot(&[("a.py", a), (".env.py", "def token():\n    return 'x'\n")]);
+        let old = snapshot(&[("a.py", "def f():\n    return 0\n")]);
+        let stale = definition_key("a.py", &old.files["a.py"].content_hash, 0);
+        store.put_embeddings(&model_key("counting"), &[(stale, vec![0; 7])]).unwrap();
+        let embedder = Counting(Default::default());
+        let read = |key: &str| {
+            (key == "a.py").then(|| a.to_string()).or_else(|| Some("def token():\n    return 'x'\n".into()))
+        };
+        let progress = std::sync::Mutex::new(Vec::new());
+        let on_progress = |done, total| progress.lock().unwrap().push((done, total));
+        let report = embed_snapshot(&snap, &store, &embedder, &read, &|| false, &on_progress).await.unwrap();
+        assert_eq!((report.embedded, report.files_done, report.files_left, report.dropped), (2, 1, 0, 1), "{report:?}");
+        assert_eq!(*progress.lock().unwrap(), vec![(1, 1)]);
+        assert!(!store.has_embedding(&model_key("counting"), &stale).unwrap(), "the old version's vector is gone");
+        // A second pass has nothing to do.
+        let again = embed_snapshot(&snap, &store, &embedder, &read, &|| false, &|_, _| {}).await.unwrap();
+        assert_eq!((again.embedded, again.files_left), (0, 0));
+        assert_eq!(embedder.0.load(std::sync::atomic::Ordering::Relaxed), 2, "secret-looking files are never embedded");
+        // Cancelled before it starts: nothing happens and nothing is dropped.
+        let edited = snapshot(&[("a.py", "def f():\n    return 5\n")]);
+        let cancelled = embed_snapshot(&edited, &store, &embedder, &read, &|| true, &|_, _| {}).await.unwrap();
+        assert!(cancelled.cancelled && cancelled.files_left == 1 && cancelled.dropped == 0, "{cancelled:?}");
     }
 }

@@ -306,10 +306,9 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     // An in-process model: the context is sized to answer within `llm.answer_time` (its speed is
     // measured when it loads, which this may wait for once).
     let speed = match provider.clone() {
-        Some(provider) => tokio::task::spawn_blocking(move || crate::llm::Provider::speed(provider.as_ref()))
-            .await
-            .ok()
-            .flatten(),
+        Some(provider) => {
+            tokio::task::spawn_blocking(move || crate::llm::Provider::speed(provider.as_ref())).await.ok().flatten()
+        }
         None => None,
     };
     let (budget, completion_budget) =

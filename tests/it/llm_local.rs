@@ -55,6 +55,18 @@ async fn plain_chat_reports_real_usage() {
     assert!(response.latency > Duration::ZERO);
 }
 
+/// The model's speed is measured when it loads (what `reverie ask` sizes its context by), and reading
+/// a prompt is much faster than writing an answer, as it is for every transformer on a CPU.
+#[test]
+fn the_speed_is_measured_when_the_model_loads() {
+    let Some(provider) = provider() else { return };
+    let speed = provider.speed().expect("a local model knows its speed");
+    assert!(speed.answer_per_s > 1.0, "{speed:?}");
+    assert!(speed.prompt_per_s > 2.0 * speed.answer_per_s, "{speed:?}");
+    let (answer, context) = reverie::llm::fit_to_time(speed, Duration::from_secs(10), 400, 200);
+    assert!(answer >= 1 && context >= reverie::llm::MIN_CONTEXT_TOKENS, "{answer} {context}");
+}
+
 #[tokio::test]
 async fn streamed_chunks_make_up_the_answer() {
     let Some(provider) = provider() else { return };

@@ -44,8 +44,21 @@ fn think_and_ask_with_the_local_model() {
     // Every kind of note is there.
     let dry = ws.json(&["think", ".", "--dry-run", "--local-model", model]);
     assert_eq!(dry["notes"]["stale"], 0);
-    let answer = ws.json(&["ask", ".", "how does the cache handle a missing key?", "--local-model", model]);
+    let asked =
+        ws.run(&["ask", ".", "how does the cache handle a missing key?", "--local-model", model, "--format", "json"]);
+    let said = crate::util::stderr(&asked);
+    assert!(asked.status.success(), "{said}");
+    let answer: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
     println!("{answer}");
+    // The context is sized to the model's measured speed (`llm.answer_time`), and kept to.
+    let budget: usize = said
+        .split(" tokens of context")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("ask says how it sized the context: {said}"));
+    let sent: u64 = answer["context"].as_array().unwrap().iter().map(|c| c["tokens"].as_u64().unwrap()).sum();
+    assert!(sent as usize <= budget, "{sent} tokens of context sent, {budget} allowed");
     assert_eq!(answer["source"], "model");
     assert!(answer["usage"]["test_prompt_tokens"].as_u64().unwrap() > 0);
     let text = answer["answer"].as_str().unwrap();
