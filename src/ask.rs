@@ -32,7 +32,7 @@ pub fn fit_budget(
 
 /// What a model request holds besides the context and the question (`answer::model_request`'s
 /// instructions and framing), in estimated tokens.
-const FIXED_PROMPT_TOKENS: usize = 160;
+const FIXED_PROMPT_TOKENS: usize = 300;
 
 /// An answer, and the model's error when it could not answer and the context stands in.
 pub struct Answered {

@@ -100,8 +100,10 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     let (budget, answer_tokens) = crate::ask::fit_budget(speed, &config.llm, &question_text, args.budget);
     if let Some(speed) = speed {
         eprintln!(
-            "reverie: the model reads {:.0} and writes {:.0} tokens/s here: {budget} tokens of context, answers up to {answer_tokens} tokens (llm.answer_time {:?})",
-            speed.prompt_per_s, speed.answer_per_s, config.llm.answer_time
+            "reverie: the model reads {:.0} and writes {:.0} tokens/s here (after 1,000 tokens): {budget} tokens of context, answers up to {answer_tokens} tokens (llm.answer_time {:?})",
+            speed.prompt_per_s(1000.0),
+            speed.answer_per_s(1000.0),
+            config.llm.answer_time
         );
     }
     let question =

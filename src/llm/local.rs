@@ -255,8 +255,9 @@ impl Shared {
         match calibrate(&model, self.threads) {
             Ok(speed) => {
                 tracing::info!(
-                    prompt_tokens_per_s = speed.prompt_per_s,
-                    answer_tokens_per_s = speed.answer_per_s,
+                    prompt_tokens_per_s_over_1000 = speed.prompt_per_s(1000.0),
+                    answer_tokens_per_s_after_1000 = speed.answer_per_s(1000.0),
+                    tokens_per_estimate = speed.tokens_per_estimate,
                     "local: measured the model"
                 );
                 *self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(speed);
@@ -266,31 +267,46 @@ impl Shared {
         Ok(model)
     }
 
-    /// Moves the speed halfway toward what a real call measured (calls too short to time are left out).
+    /// Moves the speed toward what a real call measured.
     fn observed(&self, prompt_tokens: u64, prompt_time: Duration, answer_tokens: u64, answer_time: Duration) {
         let mut speed = self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(speed) = speed.as_mut() else { return };
-        if prompt_tokens >= CALIBRATION_PROMPT as u64 && !prompt_time.is_zero() {
-            speed.prompt_per_s = (speed.prompt_per_s + prompt_tokens as f64 / prompt_time.as_secs_f64()) / 2.0;
-        }
-        if answer_tokens >= CALIBRATION_ANSWER as u64 && !answer_time.is_zero() {
-            speed.answer_per_s = (speed.answer_per_s + answer_tokens as f64 / answer_time.as_secs_f64()) / 2.0;
+        if let Some(speed) = speed.as_mut() {
+            speed.observe(prompt_tokens, prompt_time, answer_tokens, answer_time);
         }
     }
 }
 
-/// Tokens read, then written, to measure a model when it loads (well under a second for a small model).
-const CALIBRATION_PROMPT: usize = 128;
-const CALIBRATION_ANSWER: usize = 16;
+/// Tokens read to measure a model when it loads, and answer steps timed at its start and its end
+/// (about 2.5 s for SmolLM2-135M on one core; the server pays it once, `reverie ask` once per run).
+/// Both speeds fall with the context's length (`speed.rs`), so each is timed at two positions.
+const CALIBRATION_PROMPT: usize = 512;
+const CALIBRATION_ANSWER: usize = 8;
 
-/// Times a `CALIBRATION_PROMPT`-token prefill and `CALIBRATION_ANSWER` one-token steps, as `generate`
-/// runs them (same threads, same batch size); sampling is left out (it is small beside a step).
+/// Code and prose like a question's context, to measure a model on (varied, so the tokenizer sees
+/// what it sees in real prompts).
+const CALIBRATION_TEXT: &str = "[1] src/session.py:40-72 — function `get_signing_serializer`: matches the words of the question\n\
+def get_signing_serializer(self, app: Flask) -> Optional[URLSafeTimedSerializer]:\n\
+    \"\"\"Returns the serializer that signs the session cookie, or None without a secret key.\"\"\"\n\
+    if not app.secret_key:\n        return None\n\
+    signer_kwargs = dict(key_derivation=self.key_derivation, digest_method=self.digest_method)\n\
+[2] internal/router/tree.go:118-140 — func (n *node) addRoute(path string, handlers HandlersChain)\n\
+if len(path) == 0 { panic(\"empty route path\") } for i, c := range []byte(path) { n.priority++ }\n\
+[3] src/lib.rs:9-30 — pub fn from_str<'a, T: Deserialize<'a>>(s: &'a str) -> Result<T, Error>\n";
+
+/// Reads `CALIBRATION_PROMPT` tokens of `CALIBRATION_TEXT` (repeated) in `PROMPT_BATCH`-token
+/// batches, timing the first and the last batch, and writes `CALIBRATION_ANSWER` sampled tokens after
+/// the first batch and again after the last (the sampler over the whole vocabulary costs a small
+/// model as much as its forward step), with the threads `generate` uses. A line through each pair of
+/// timings is the speed (`speed::Cost`). Also counts how many of the model's tokens one
+/// `tokens::estimate_tokens` token is on such text.
 fn calibrate(model: &LlamaModel, threads: i32) -> Result<super::Speed, LlmError> {
     let backend = backend()?;
-    let text = "fn answer(question: &str) -> String { question.trim().to_string() }\n".repeat(16);
+    let once = model.vocab().tokenize(CALIBRATION_TEXT.as_bytes(), false, false);
+    let tokens_per_estimate = once.len() as f64 / crate::tokens::estimate_tokens(CALIBRATION_TEXT).max(1) as f64;
+    let text = CALIBRATION_TEXT.repeat(CALIBRATION_PROMPT / once.len().max(1) + 1);
     let mut tokens = model.vocab().tokenize(text.as_bytes(), true, false);
     tokens.truncate(CALIBRATION_PROMPT);
-    let n_ctx = (tokens.len() + CALIBRATION_ANSWER + 1) as u32;
+    let n_ctx = (tokens.len() + 2 * CALIBRATION_ANSWER + 1) as u32;
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx))
         .with_n_batch(n_ctx.min(PROMPT_BATCH as u32))
@@ -300,24 +316,56 @@ fn calibrate(model: &LlamaModel, threads: i32) -> Result<super::Speed, LlmError>
         .new_context(backend, params)
         .map_err(|e| config_error(format!("llama.cpp could not make a context to measure the model ({e})")))?;
     let decode_error = |e: llama_cpp_2::DecodeError| config_error(format!("llama.cpp failed while measuring ({e})"));
+    let job = Job {
+        system: String::new(),
+        messages: Vec::new(),
+        max_tokens: CALIBRATION_ANSWER as u32,
+        temperature: 0.2,
+        seed: Some(1),
+        grammar: None,
+        stream: false,
+    };
+    let mut sampling = Sampling::new(model, &job)?;
     let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
-    for (i, token) in tokens.iter().enumerate() {
-        add(&mut batch, *token, i, i + 1 == tokens.len())?;
-    }
-    let started = Instant::now();
-    ctx.decode(&mut batch).map_err(decode_error)?;
-    let prompt_time = started.elapsed();
-    let started = Instant::now();
-    for step in 0..CALIBRATION_ANSWER {
+    let mut pos = 0;
+    // (position, seconds per token) of the first and the last prompt batch, and of the answer steps
+    // written after each.
+    let mut prompt_points = Vec::new();
+    let mut answer_points = Vec::new();
+    let batches = tokens.chunks(PROMPT_BATCH).count();
+    for (index, chunk) in tokens.chunks(PROMPT_BATCH).enumerate() {
         batch.clear();
-        add(&mut batch, tokens[step % tokens.len()], tokens.len() + step, true)?;
+        for (i, token) in chunk.iter().enumerate() {
+            add(&mut batch, *token, pos + i, i + 1 == chunk.len())?;
+        }
+        let started = Instant::now();
         ctx.decode(&mut batch).map_err(decode_error)?;
+        let took = started.elapsed().as_secs_f64();
+        let timed = index == 0 || index + 1 == batches;
+        if timed {
+            prompt_points.push((pos as f64 + chunk.len() as f64 / 2.0, took / chunk.len() as f64));
+        }
+        pos += chunk.len();
+        if timed {
+            let started = Instant::now();
+            let at = pos;
+            for _ in 0..CALIBRATION_ANSWER {
+                let token = sampling.sample(&ctx, batch.n_tokens() - 1)?;
+                batch.clear();
+                add(&mut batch, token, pos, true)?;
+                pos += 1;
+                ctx.decode(&mut batch).map_err(decode_error)?;
+            }
+            let per_token = started.elapsed().as_secs_f64() / CALIBRATION_ANSWER as f64;
+            answer_points.push((at as f64 + CALIBRATION_ANSWER as f64 / 2.0, per_token));
+        }
     }
-    let answer_time = started.elapsed();
-    Ok(super::Speed {
-        prompt_per_s: tokens.len() as f64 / prompt_time.as_secs_f64().max(1e-6),
-        answer_per_s: CALIBRATION_ANSWER as f64 / answer_time.as_secs_f64().max(1e-6),
-    })
+    let line = |points: &[(f64, f64)]| match points {
+        [a, .., b] => super::Cost::through(*a, *b),
+        [a] => super::Cost { base: a.1, per_position: 0.0 },
+        [] => super::Cost { base: 0.0, per_position: 0.0 },
+    };
+    Ok(super::Speed { prompt: line(&prompt_points), answer: line(&answer_points), tokens_per_estimate })
 }
 
 /// The model at `path`, loaded now or shared with another provider that loaded it.

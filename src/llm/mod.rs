@@ -24,10 +24,12 @@ mod local;
 pub mod ollama;
 mod openai;
 mod resilient;
+mod speed;
 pub mod sse;
 
 pub use resilient::Resilient;
 pub(crate) use resilient::Retrying;
+pub use speed::{Cost, MIN_CONTEXT_TOKENS, Speed, fit_to_time};
 
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -144,30 +146,6 @@ pub trait Provider: Send + Sync {
     }
 }
 
-/// Tokens per second of a model on this machine.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Speed {
-    /// Prompt tokens read per second (prefill).
-    pub prompt_per_s: f64,
-    /// Answer tokens written per second.
-    pub answer_per_s: f64,
-}
-
-/// What one answer may take so that it arrives within `target` at `speed`: answer tokens, then the
-/// context tokens that still fit. The answer gets at most half the time (and at most
-/// `answer_tokens`); the prompt is `fixed_tokens` (instructions, question) plus the context. Never
-/// below `MIN_CONTEXT_TOKENS` of context: an answer with no context is no answer.
-pub fn fit_to_time(speed: Speed, target: Duration, answer_tokens: u32, fixed_tokens: usize) -> (u32, usize) {
-    let seconds = target.as_secs_f64();
-    let answer = (answer_tokens as f64).min((speed.answer_per_s * seconds / 2.0).floor()).max(1.0);
-    let left = (seconds - answer / speed.answer_per_s.max(f64::MIN_POSITIVE)).max(0.0);
-    let prompt = (left * speed.prompt_per_s) as usize;
-    (answer as u32, prompt.saturating_sub(fixed_tokens).max(MIN_CONTEXT_TOKENS))
-}
-
-/// The least context a time-bound answer gets.
-pub const MIN_CONTEXT_TOKENS: usize = 300;
-
 /// The `[llm]` section of the configuration.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
@@ -277,23 +255,5 @@ pub fn api_key(provider: &str, env_var: Option<&str>) -> Result<Option<String>, 
                 "llm.api_key_env names ${var}, which is not set; export it or remove api_key_env for a local server"
             ),
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_answer_is_sized_to_arrive_in_time() {
-        // 300 tokens/s read, 20 written, 10 s: the answer gets half the time (100 tokens), the prompt
-        // the other 5 s (1,500 tokens), less the fixed part.
-        let speed = Speed { prompt_per_s: 300.0, answer_per_s: 20.0 };
-        assert_eq!(fit_to_time(speed, Duration::from_secs(10), 400, 200), (100, 1_300));
-        // A short configured answer (2 s) leaves 8 s to read.
-        assert_eq!(fit_to_time(speed, Duration::from_secs(10), 40, 200), (40, 2_200));
-        // A slow machine still sends some context.
-        let slow = Speed { prompt_per_s: 10.0, answer_per_s: 2.0 };
-        assert_eq!(fit_to_time(slow, Duration::from_secs(10), 400, 200), (10, MIN_CONTEXT_TOKENS));
     }
 }
