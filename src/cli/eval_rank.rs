@@ -17,7 +17,7 @@
 //! Figures per system (`crate::eval` does the arithmetic): file Acc@1/@5 (every gold file within the
 //! first k distinct files), hit@5 (any), MRR of the first gold file, symbol hit@10 (a gold
 //! definition's lines overlap one of the first 10 items; natural-language set only), recall within
-//! 2k/8k tokens, direct answers given and how many cite no gold file, and question latency.
+//! 1k/2k/8k tokens (1k: about what a local model reads in its `llm.answer_time`), direct answers given and how many cite no gold file, and question latency.
 
 use super::{Cli, Format};
 use crate::answer::{self, ContextItem, Question, Rankers};
@@ -110,6 +110,7 @@ struct Figures {
     hit5: f64,
     mrr: f64,
     symbol_hit10: Option<f64>,
+    recall_1k: f64,
     recall_2k: f64,
     recall_8k: f64,
     direct: usize,
@@ -125,6 +126,7 @@ struct Tally {
     hit5: Vec<f64>,
     rr: Vec<f64>,
     symbol: Vec<f64>,
+    r1k: Vec<f64>,
     r2k: Vec<f64>,
     r8k: Vec<f64>,
     direct: usize,
@@ -143,6 +145,7 @@ impl Tally {
             hit5: mean(&self.hit5),
             mrr: mean(&self.rr),
             symbol_hit10: (!self.symbol.is_empty()).then(|| mean(&self.symbol)),
+            recall_1k: mean(&self.r1k),
             recall_2k: mean(&self.r2k),
             recall_8k: mean(&self.r8k),
             direct: self.direct,
@@ -376,6 +379,7 @@ struct Outcome {
     hit5: f64,
     rr: f64,
     symbol: Option<f64>,
+    r1k: f64,
     r2k: f64,
     r8k: f64,
     any_gold: bool,
@@ -390,6 +394,7 @@ impl Outcome {
         if let Some(symbol) = self.symbol {
             tally.symbol.push(symbol);
         }
+        tally.r1k.push(self.r1k);
         tally.r2k.push(self.r2k);
         tally.r8k.push(self.r8k);
         if direct {
@@ -433,6 +438,7 @@ fn measure(snapshot: &Snapshot, case: &Case, ranking: &[ContextItem]) -> Outcome
         hit5: if files.iter().take(5).any(|f| gold.iter().any(|g| g == f)) { 1.0 } else { 0.0 },
         rr,
         symbol,
+        r1k: eval::budget_recall(&items, gold, 1_000),
         r2k: eval::budget_recall(&items, gold, 2_000),
         r8k: eval::budget_recall(&items, gold, 8_000),
         any_gold: files.iter().any(|f| gold.iter().any(|g| g == f)),
@@ -446,12 +452,12 @@ fn pct(x: f64) -> String {
 fn table(out: &mut String, rows: &[Figures]) {
     let _ = writeln!(
         out,
-        "| system | n | Acc@1 | Acc@5 | hit@5 | MRR | sym@10 | R@2k | R@8k | direct (wrong) | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| system | n | Acc@1 | Acc@5 | hit@5 | MRR | sym@10 | R@1k | R@2k | R@8k | direct (wrong) | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for f in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.3} | {} | {} | {} | {} ({}) | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.3} | {} | {} | {} | {} | {} ({}) | {} | {} |",
             f.system,
             f.questions,
             pct(f.acc1),
@@ -459,6 +465,7 @@ fn table(out: &mut String, rows: &[Figures]) {
             pct(f.hit5),
             f.mrr,
             f.symbol_hit10.map_or("–".into(), pct),
+            pct(f.recall_1k),
             pct(f.recall_2k),
             pct(f.recall_8k),
             f.direct,
