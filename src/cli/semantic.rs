@@ -14,9 +14,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Nearest definitions asked of the index per question.
-pub const NEAREST: usize = 100;
-
 /// The configured embedder, or `None` (with the reason on stderr when it is not "none").
 pub fn embedder(cli: &Cli, config: &Config) -> Option<Arc<dyn Embedder>> {
     let cache_root = crate::store::cache_root(cli.cache_dir.as_deref()).ok();
@@ -76,7 +73,7 @@ impl Nearest {
             return Vec::new();
         }
         match runtime.block_on(self.embedder.embed(&[question.to_string()])) {
-            Ok(mut vectors) if !vectors.is_empty() => self.index.search(&vectors.swap_remove(0), NEAREST),
+            Ok(mut vectors) if !vectors.is_empty() => self.index.search(&vectors.swap_remove(0), semantic::NEAREST),
             Ok(_) => Vec::new(),
             Err(err) => {
                 eprintln!("reverie: could not embed the question ({err:#}); answering without the semantic index");

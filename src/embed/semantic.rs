@@ -20,6 +20,9 @@ use anyhow::Result;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// Nearest definitions a question takes into the fusion (the server's and the CLI's).
+pub const NEAREST: usize = 100;
+
 /// The store key of one definition's vector (under the model's key).
 pub fn definition_key(path: &str, content_hash: &Digest, index: u32) -> Digest {
     DigestBuilder::new()

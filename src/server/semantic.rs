@@ -17,8 +17,6 @@ use crate::snapshot::DefinitionAt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Nearest definitions taken into the fusion.
-const NEAREST: usize = 100;
 /// The longest a question waits for its own embedding (10–25 ms measured with the local model).
 const QUESTION_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -210,7 +208,7 @@ pub(super) async fn nearest(session: &Arc<Session>, question: &str) -> Vec<(Defi
     let Some(embedder) = embedder(session) else { return Vec::new() };
     let text = [question.to_string()];
     match tokio::time::timeout(QUESTION_TIMEOUT, embedder.embed(&text)).await {
-        Ok(Ok(mut vectors)) if !vectors.is_empty() => index.search(&vectors.swap_remove(0), NEAREST),
+        Ok(Ok(mut vectors)) if !vectors.is_empty() => index.search(&vectors.swap_remove(0), semantic::NEAREST),
         Ok(Ok(_)) => Vec::new(),
         Ok(Err(err)) => {
             tracing::warn!("could not embed the question: {err:#}");
