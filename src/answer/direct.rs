@@ -313,6 +313,9 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     Some(Direct { answer: out, source: Source::Facts, context })
 }
 
+/// A note answers directly only if at least half the symbols it names exist (`learned.rs`).
+const MIN_RELIABILITY: f64 = 0.5;
+
 /// A fresh anticipated question similar enough to this one: its precomputed answer.
 pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Direct> {
     let asked: HashSet<String> = tokenize(&question.text).into_iter().collect();
@@ -324,6 +327,9 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
         let p = &learned.passages[passage];
         if !learned.fresh[p.note] {
             continue; // A stale answer is never served as fresh.
+        }
+        if learned.reliability[p.note] < MIN_RELIABILITY {
+            continue; // A note naming symbols that do not exist does not answer for zero tokens.
         }
         let note = &learned.notes[p.note];
         let text = note.body["questions"][p.question.unwrap_or(0)]["question"].as_str().unwrap_or("");

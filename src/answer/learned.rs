@@ -1,6 +1,12 @@
 //! The learned context as answering sees it: every stored note, whether it is fresh for the current
-//! facts, its text for retrieval, and the anticipated questions indexed for matching.
+//! facts, how far its claims check out against them, its text for retrieval, and the anticipated
+//! questions indexed for matching.
+//!
+//! A note's *reliability* is how many of the symbols it names really are definitions where it says
+//! (its file, for a file's notes), smoothed: `(found + 1) / (named + 2)`, halved when stale. A small
+//! model's notes name symbols that do not exist; ranking trusts a note only as far as this goes.
 
+use crate::hash::{Digest, DigestBuilder};
 use crate::search::{Bm25, path_tokens, tokenize};
 use crate::sleep::{Note, NoteKind};
 use crate::snapshot::Snapshot;
@@ -14,6 +20,8 @@ pub struct Passage {
     /// For anticipated questions: which question of the note.
     pub question: Option<usize>,
     pub text: String,
+    /// Identifies the passage across runs (its note's key and place): what its vector is stored under.
+    pub key: Digest,
 }
 
 #[derive(Debug, Default)]
@@ -21,6 +29,8 @@ pub struct LearnedContext {
     pub notes: Vec<Note>,
     /// Parallel to `notes`: the note's key still matches its inputs.
     pub fresh: Vec<bool>,
+    /// Parallel to `notes`: how far the note's claims check out, in (0, 1] (see the module doc).
+    pub reliability: Vec<f64>,
     pub passages: Vec<Passage>,
     pub bm25: Bm25,
     /// Indexes into `passages` of anticipated questions, and a BM25 over the questions alone.
@@ -58,6 +68,7 @@ impl LearnedContext {
                         passages.push(Passage {
                             note: i,
                             question: Some(q),
+                            key: passage_key(&note.key, Some(q)),
                             text: format!(
                                 "Q: {}\nA: {}",
                                 item["question"].as_str().unwrap_or(""),
@@ -66,7 +77,12 @@ impl LearnedContext {
                         });
                     }
                 }
-                _ => passages.push(Passage { note: i, question: None, text: note_text(note) }),
+                _ => passages.push(Passage {
+                    note: i,
+                    question: None,
+                    text: note_text(note),
+                    key: passage_key(&note.key, None),
+                }),
             }
         }
         let bm25 = Bm25::new(passages.iter().map(|p| {
@@ -78,7 +94,34 @@ impl LearnedContext {
             let note = &notes[passages[p].note];
             tokenize(note.body["questions"][passages[p].question.unwrap_or(0)]["question"].as_str().unwrap_or(""))
         }));
-        LearnedContext { notes, fresh, passages, bm25, questions, questions_bm25 }
+        let reliability = notes
+            .iter()
+            .zip(&fresh)
+            .map(|(note, fresh)| reliability(note, snapshot) * if *fresh { 1.0 } else { 0.5 })
+            .collect();
+        LearnedContext { notes, fresh, reliability, passages, bm25, questions, questions_bm25 }
+    }
+
+    /// What the semantic index embeds of each passage, under the passage's key: an anticipated
+    /// question's question (what a user's question is compared with), else the passage's text.
+    pub fn embedding_items(&self) -> Vec<(Digest, String)> {
+        self.passages
+            .iter()
+            .map(|p| {
+                let note = &self.notes[p.note];
+                let text = match p.question {
+                    Some(q) => note.body["questions"][q]["question"].as_str().unwrap_or("").to_string(),
+                    None => p.text.clone(),
+                };
+                let subject = if note.subject.is_empty() { "the workspace" } else { note.subject.as_str() };
+                (p.key, format!("{subject}\n{text}"))
+            })
+            .collect()
+    }
+
+    /// The passage stored under `key`, if it is one of this context's.
+    pub fn passage_by_key(&self, key: &Digest) -> Option<usize> {
+        self.passages.iter().position(|p| &p.key == key)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -93,6 +136,33 @@ impl LearnedContext {
             .find(|(n, _)| n.kind == NoteKind::FileSummary && n.subject == file)
             .map(|(n, fresh)| (n, *fresh))
     }
+}
+
+/// The key a passage's vector is stored under: its note's key (which changes with whatever the note
+/// was written from) and its place in the note.
+pub fn passage_key(note_key: &Digest, question: Option<usize>) -> Digest {
+    let place = question.map_or(u64::MAX, |q| q as u64);
+    DigestBuilder::new().part(b"embed-note-passage").part(&note_key.0).part(&place.to_le_bytes()).finish()
+}
+
+/// `(found + 1) / (named + 2)` over the symbols `note` names: found where the note says (in its file
+/// for a file's notes, anywhere for a directory's or the workspace's).
+fn reliability(note: &Note, snapshot: &Snapshot) -> f64 {
+    let named = crate::sleep::prompt::named_symbols(&note.body);
+    let found = named
+        .iter()
+        .filter(|name| {
+            if note.kind.is_file_level() {
+                snapshot
+                    .files
+                    .get(note.subject.as_str())
+                    .is_some_and(|f| f.definitions.iter().any(|d| &d.name == *name))
+            } else {
+                !snapshot.definitions_named(name, None).is_empty()
+            }
+        })
+        .count();
+    (found as f64 + 1.0) / (named.len() as f64 + 2.0)
 }
 
 /// A note's body as readable text (what goes into a prompt or a context item).
@@ -178,4 +248,65 @@ pub fn note_text(note: &Note) -> String {
         }
     }
     out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{Language, extract};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn note(kind: NoteKind, subject: &str, body: serde_json::Value) -> Note {
+        Note {
+            key: Digest::of(format!("{kind:?}{subject}{body}").as_bytes()),
+            kind,
+            subject: subject.into(),
+            body,
+            anchors: Vec::new(),
+            provider: "p".into(),
+            model: "m".into(),
+            model_configured: "m".into(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            created_at_ns: 0,
+        }
+    }
+
+    #[test]
+    fn a_note_is_as_reliable_as_its_named_symbols_are_real_and_passages_have_stable_keys() {
+        let source = "class Settings:\n    def load(self):\n        return 1\n";
+        let snapshot = Snapshot::new(
+            [(Arc::<str>::from("lib.py"), Arc::new(extract(source.as_bytes(), Language::Python)))]
+                .into_iter()
+                .collect(),
+        );
+        let grounded = note(
+            NoteKind::FileSummary,
+            "lib.py",
+            json!({"purpose": "p", "key_symbols": [{"name": "Settings", "role": "r"}, {"name": "Settings.load()", "role": "r"}]}),
+        );
+        let invented = note(
+            NoteKind::Questions,
+            "lib.py",
+            json!({"questions": [{"question": "What is it?", "answer": "a", "symbols": ["frob", "Widget"]}, {"question": "Why?", "answer": "b", "symbols": []}]}),
+        );
+        let silent = note(NoteKind::Playbook, "lib.py", json!({"failure_modes": [], "breakpoints": [], "tests": []}));
+        let learned = LearnedContext::new(vec![grounded, invented, silent], &snapshot);
+        // Every note here is stale (made-up keys match no planned job): halved.
+        assert_eq!(learned.fresh, vec![false; 3]);
+        assert_eq!(learned.reliability[0], 3.0 / 4.0 * 0.5, "both named symbols exist");
+        assert_eq!(learned.reliability[1], 1.0 / 4.0 * 0.5, "none exists");
+        assert_eq!(learned.reliability[2], 1.0 / 2.0 * 0.5, "names nothing: neither trusted nor distrusted");
+        let keys: Vec<Digest> = learned.passages.iter().map(|p| p.key).collect();
+        assert_eq!(keys.len(), 4, "a passage per summary and playbook, one per anticipated question");
+        assert_eq!(keys.iter().collect::<std::collections::HashSet<_>>().len(), 4);
+        assert_eq!(
+            keys,
+            LearnedContext::new(learned.notes.clone(), &snapshot).passages.iter().map(|p| p.key).collect::<Vec<_>>()
+        );
+        let items = learned.embedding_items();
+        assert_eq!(items[1], (keys[1], "lib.py\nWhat is it?".to_string()), "a question is embedded as asked");
+        assert_eq!(learned.passage_by_key(&keys[2]), Some(2));
+    }
 }

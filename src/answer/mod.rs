@@ -38,6 +38,9 @@ pub struct Question {
     /// The definitions nearest the question by embedding, best first, with their cosine (empty
     /// without a semantic index): the caller embeds the question (`embed::semantic`).
     pub semantic: Vec<(crate::snapshot::DefinitionAt, f32)>,
+    /// The learned passages nearest the question by embedding, by passage key
+    /// (`learned::Passage::key`), best first, with their cosine.
+    pub semantic_notes: Vec<(crate::hash::Digest, f32)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

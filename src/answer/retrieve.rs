@@ -7,7 +7,10 @@
 //! 3. BM25 over facts (definition names, signatures, docs, paths, error messages);
 //! 4. full text: BM25 over the words of code bodies, per definition and module-level chunk, and the
 //!    same words per whole file, which orders files (`search::TextIndex`);
-//! 5. BM25 over the learned context (summaries, playbooks, anticipated questions and answers);
+//! 5. the learned context (summaries, playbooks, anticipated questions and answers): BM25 over its
+//!    passages and, with a semantic index, the passages nearest the question by embedding
+//!    (`Question::semantic_notes`); each passage counts as far as its note is reliable
+//!    (`learned.rs`), and a note whose named symbols mostly do not exist is left out;
 //! 6. PageRank personalized to the open file and the named identifiers;
 //! 7. the definition under the cursor;
 //! 8. semantic: the definitions whose embedding is nearest the question's (`Question::semantic`,
@@ -51,6 +54,10 @@ const MIN_RELATIVE_SCORE: f64 = 0.05;
 /// Semantic hits whose cosine is further than this below the best one's are not "close in meaning"
 /// (all-MiniLM-L6-v2: related code scores 0.3–0.6 against a question, unrelated code 0–0.2).
 const SEMANTIC_MARGIN: f32 = 0.25;
+
+/// Notes less reliable than this (see `learned.rs`: one named symbol and it does not exist) are not
+/// evidence.
+const MIN_NOTE_RELIABILITY: f64 = 0.34;
 
 /// Definitions of one name kept in a relevance list.
 const SAME_NAME_PER_LIST: usize = 2;
@@ -114,6 +121,11 @@ impl Rankers {
     /// The semantic channel alone.
     pub fn only_semantic() -> Rankers {
         Rankers { semantic: true, ..Rankers::none() }
+    }
+
+    /// The learned context alone (its BM25 and, with vectors, its nearest passages).
+    pub fn only_notes() -> Rankers {
+        Rankers { notes: true, ..Rankers::none() }
     }
 
     fn none() -> Rankers {
@@ -275,9 +287,23 @@ pub fn candidates(
     if rankers.notes
         && let Some(learned) = learned.filter(|l| !l.is_empty())
     {
-        let hits = learned.bm25.search(&tokens, PER_RANKER);
-        let items = hits.into_iter().map(|(p, _)| passage_item(learned, p as usize, snapshot)).collect();
-        lists.push(Ranked::by_relevance(w.notes, items));
+        let reliable = |p: &usize| learned.reliability[learned.passages[*p].note] >= MIN_NOTE_RELIABILITY;
+        let by_words: Vec<usize> =
+            learned.bm25.search(&tokens, PER_RANKER).into_iter().map(|(p, _)| p as usize).filter(reliable).collect();
+        let floor = question.semantic_notes.first().map_or(0.0, |(_, cosine)| cosine - SEMANTIC_MARGIN);
+        let by_meaning: Vec<usize> = question
+            .semantic_notes
+            .iter()
+            .take(PER_RANKER)
+            .filter(|(_, cosine)| *cosine >= floor)
+            .filter_map(|(key, _)| learned.passage_by_key(key))
+            .filter(reliable)
+            .collect();
+        for passages in [by_words, by_meaning] {
+            let factors = passages.iter().map(|&p| learned.reliability[learned.passages[p].note]).collect();
+            let items = passages.into_iter().map(|p| passage_item(learned, p, snapshot)).collect();
+            lists.push(Ranked { factors, ..Ranked::by_relevance(w.notes, items) });
+        }
     }
 
     // 6. The graph, personalized.
@@ -428,15 +454,17 @@ struct Ranked {
     /// Scale each item by its file's prior (`prior.rs`). Lists of what the question itself points at
     /// (a quoted error, a named symbol, the cursor) are taken at their word.
     with_prior: bool,
+    /// Per item, how far it counts (a note's reliability); empty: every item fully.
+    factors: Vec<f64>,
 }
 
 impl Ranked {
     fn by_relevance(weight: f64, items: Vec<ContextItem>) -> Ranked {
-        Ranked { weight, items, with_prior: true }
+        Ranked { weight, items, with_prior: true, factors: Vec::new() }
     }
 
     fn asked_for(weight: f64, items: Vec<ContextItem>) -> Ranked {
-        Ranked { weight, items, with_prior: false }
+        Ranked { weight, items, with_prior: false, factors: Vec::new() }
     }
 }
 
@@ -451,7 +479,7 @@ fn fuse(lists: Vec<Ranked>, file_lists: &[(f64, bool, Vec<Arc<str>>)]) -> Vec<Co
         }
     }
     let mut scores: HashMap<(String, u32, u32), (f64, ContextItem)> = HashMap::new();
-    for Ranked { weight, items, with_prior } in lists {
+    for Ranked { weight, items, with_prior, factors } in lists {
         let mut seen = HashSet::new();
         for (rank, item) in items.into_iter().enumerate() {
             let id = (item.path.clone(), item.start_line, item.end_line);
@@ -459,7 +487,8 @@ fn fuse(lists: Vec<Ranked>, file_lists: &[(f64, bool, Vec<Arc<str>>)]) -> Vec<Co
                 continue;
             }
             let prior = if with_prior { prior::file_weight(&item.path) } else { 1.0 };
-            let add = weight * prior / (RRF_K + rank as f64 + 1.0);
+            let factor = factors.get(rank).copied().unwrap_or(1.0);
+            let add = weight * prior * factor / (RRF_K + rank as f64 + 1.0);
             match scores.get_mut(&id) {
                 Some((score, existing)) => {
                     *score += add;

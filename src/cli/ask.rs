@@ -91,9 +91,10 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     };
     let runtime = super::runtime()?;
     // The semantic channel, when an idle pass (`reverie think`, the server) stored vectors.
-    let semantic = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
-        Some(embedder) => super::semantic::Nearest::load(&store, &snapshot, embedder)?.search(&runtime, &question_text),
-        None => Vec::new(),
+    let nearby = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
+        Some(embedder) => super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?
+            .search(&runtime, &question_text),
+        None => Default::default(),
     };
     // An in-process model reads a few hundred tokens a second: the context is sized to answer in time.
     let speed = provider.as_ref().and_then(|p| crate::llm::Provider::speed(p.as_ref()));
@@ -106,8 +107,14 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             config.llm.answer_time
         );
     }
-    let question =
-        crate::answer::Question { text: question_text.clone(), budget, history, semantic, ..Default::default() };
+    let question = crate::answer::Question {
+        text: question_text.clone(),
+        budget,
+        history,
+        semantic: nearby.definitions,
+        semantic_notes: nearby.passages,
+        ..Default::default()
+    };
     let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
     let streaming = args.format == Format::Text;
     let on_chunk = |text: &str| {

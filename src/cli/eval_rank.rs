@@ -71,6 +71,9 @@ enum System {
     Chunks,
     Reverie,
     Ablation(&'static str, Rankers),
+    /// Ranked with the workspace's notes (the other rows rank without them); measured only when
+    /// some workspace has notes.
+    Learned(&'static str, Rankers),
 }
 
 impl System {
@@ -79,7 +82,7 @@ impl System {
             System::WholeFile => "whole-file BM25 (anchor)".into(),
             System::Chunks => "chunk BM25 (60 lines)".into(),
             System::Reverie => "reverie (ask --no-llm)".into(),
-            System::Ablation(label, _) => format!("  {label}"),
+            System::Ablation(label, _) | System::Learned(label, _) => format!("  {label}"),
         }
     }
 }
@@ -98,6 +101,8 @@ fn systems() -> Vec<System> {
         System::Ablation("without semantic", Rankers { semantic: false, ..all }),
         System::Ablation("full text alone", Rankers::only_text()),
         System::Ablation("semantic alone", Rankers::only_semantic()),
+        System::Learned("with notes", all),
+        System::Learned("notes alone", Rankers::only_notes()),
     ]
 }
 
@@ -204,6 +209,7 @@ pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
 /// Ranks `cases` (grouped by workspace folder) with every system and prints the report.
 pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Format) -> Result<()> {
     let systems = systems();
+    let mut with_notes = false;
     let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
     let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
@@ -226,18 +232,24 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
         let text_index = snapshot.text_index();
         snapshot.facts_index();
         let chunks = super::eval::RawChunks::build(&root, &snapshot, config.index.max_file_size);
+        let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
+        with_notes |= !learned.is_empty();
         let embedder = embedder.get_or_insert_with(|| super::semantic::embedder(cli, &config)).clone();
         let nearest = match embedder {
             Some(embedder) => {
-                let report = super::semantic::update(&runtime, &store, &snapshot, &root, &config, &*embedder)?;
-                let nearest = super::semantic::Nearest::load(&store, &snapshot, embedder.clone())?;
+                let passages = learned.embedding_items();
+                let report =
+                    super::semantic::update(&runtime, &store, &snapshot, &root, &config, &*embedder, &passages)?;
+                let nearest = super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder.clone())?;
                 eprintln!(
-                    "reverie eval: {}: {} definitions embedded now in {:.1} s; {} of {} have a vector",
+                    "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
                     dir.display(),
                     report.embedded,
                     report.elapsed.as_secs_f64(),
                     nearest.index.len(),
-                    nearest.index.definitions()
+                    nearest.index.definitions(),
+                    nearest.index.passages(),
+                    passages.len()
                 );
                 semantic_note = format!("semantic channel: {}", embedder.model_id());
                 Some(nearest)
@@ -255,13 +267,14 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
             let terms = crate::terms::tokenize(&case.question);
             // Embedding the question is part of reverie's latency.
             let started = Instant::now();
-            let semantic = nearest.as_ref().map(|n| n.search(&runtime, &case.question)).unwrap_or_default();
+            let nearby = nearest.as_ref().map(|n| n.search(&runtime, &case.question)).unwrap_or_default();
             let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
             for (s, system) in systems.iter().enumerate() {
                 let question = Question {
                     text: case.question.clone(),
                     budget: usize::MAX,
-                    semantic: semantic.clone(),
+                    semantic: nearby.definitions.clone(),
+                    semantic_notes: nearby.passages.clone(),
                     ..Question::default()
                 };
                 let started = Instant::now();
@@ -283,10 +296,17 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
                     System::Ablation(_, rankers) => {
                         (answer::select(answer::candidates(&snapshot, None, &question, *rankers), usize::MAX), false)
                     }
+                    System::Learned(_, rankers) => (
+                        answer::select(answer::candidates(&snapshot, Some(&learned), &question, *rankers), usize::MAX),
+                        false,
+                    ),
                 };
+                let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
                 let uses_semantic = match system {
-                    System::Reverie => !semantic.is_empty(),
-                    System::Ablation(_, rankers) => rankers.semantic && !semantic.is_empty(),
+                    System::Reverie => semantic,
+                    System::Ablation(_, rankers) | System::Learned(_, rankers) => {
+                        (rankers.semantic || rankers.notes) && semantic
+                    }
                     _ => false,
                 };
                 let ms = started.elapsed().as_secs_f64() * 1000.0 + if uses_semantic { embed_ms } else { 0.0 };
@@ -323,8 +343,16 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
         }
     }
     let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
+    // Rows with notes say nothing when no workspace has any.
+    let shown: Vec<bool> = systems.iter().map(|s| with_notes || !matches!(s, System::Learned(..))).collect();
     let figures = |tallies: &[Tally]| -> Vec<Figures> {
-        tallies.iter().zip(&labels).map(|(t, l)| t.figures(l.clone())).collect()
+        tallies
+            .iter()
+            .zip(&labels)
+            .zip(&shown)
+            .filter(|(_, shown)| **shown)
+            .map(|((t, l), _)| t.figures(l.clone()))
+            .collect()
     };
     let report = Report {
         set: set.to_string(),

@@ -4,10 +4,12 @@
 //! (`server/think.rs`).
 
 use super::Cli;
+use crate::answer::LearnedContext;
 use crate::config::Config;
-use crate::embed::semantic::{self, SemanticIndex};
+use crate::embed::semantic::{self, Nearby, SemanticIndex};
 use crate::embed::{self, Embedder};
-use crate::snapshot::{DefinitionAt, Snapshot};
+use crate::hash::Digest;
+use crate::snapshot::Snapshot;
 use crate::store::Store;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,6 +36,7 @@ pub fn update(
     root: &Path,
     config: &Config,
     embedder: &dyn Embedder,
+    passages: &[(Digest, String)],
 ) -> Result<semantic::PassReport> {
     let bar = ProgressBar::hidden();
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -49,35 +52,48 @@ pub fn update(
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let report =
-        runtime.block_on(semantic::embed_snapshot(snapshot, store, embedder, &source, &|| false, &progress))?;
+    let report = runtime.block_on(semantic::embed_snapshot(
+        snapshot,
+        passages,
+        store,
+        embedder,
+        &source,
+        &|| false,
+        &progress,
+    ))?;
     bar.finish_and_clear();
     Ok(report)
 }
 
-/// The semantic index of `snapshot` and a way to ask it.
+/// The semantic index of `snapshot` (and of the learned context's passages) and a way to ask it.
 pub struct Nearest {
     pub index: SemanticIndex,
     pub embedder: Arc<dyn Embedder>,
 }
 
 impl Nearest {
-    pub fn load(store: &Store, snapshot: &Snapshot, embedder: Arc<dyn Embedder>) -> Result<Nearest> {
-        Ok(Nearest { index: SemanticIndex::load(store, &embedder.model_id(), snapshot)?, embedder })
+    pub fn load(
+        store: &Store,
+        snapshot: &Snapshot,
+        learned: Option<&LearnedContext>,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Nearest> {
+        let passages: Vec<Digest> = learned.map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
+        Ok(Nearest { index: SemanticIndex::load(store, &embedder.model_id(), snapshot, &passages)?, embedder })
     }
 
-    /// The definitions nearest `question`, best first; empty when nothing is embedded or the
-    /// embedder fails (said on stderr: the other channels still answer).
-    pub fn search(&self, runtime: &tokio::runtime::Runtime, question: &str) -> Vec<(DefinitionAt, f32)> {
+    /// The definitions and passages nearest `question`, best first; empty when nothing is embedded
+    /// or the embedder fails (said on stderr: the other channels still answer).
+    pub fn search(&self, runtime: &tokio::runtime::Runtime, question: &str) -> Nearby {
         if self.index.is_empty() {
-            return Vec::new();
+            return Nearby::default();
         }
         match runtime.block_on(self.embedder.embed(&[question.to_string()])) {
-            Ok(mut vectors) if !vectors.is_empty() => self.index.search(&vectors.swap_remove(0), semantic::NEAREST),
-            Ok(_) => Vec::new(),
+            Ok(mut vectors) if !vectors.is_empty() => self.index.nearby(&vectors.swap_remove(0)),
+            Ok(_) => Nearby::default(),
             Err(err) => {
                 eprintln!("reverie: could not embed the question ({err:#}); answering without the semantic index");
-                Vec::new()
+                Nearby::default()
             }
         }
     }

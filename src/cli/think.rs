@@ -34,18 +34,25 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let store = super::open_store(cli, &roots)?;
     super::index::index_with_progress(&store, &roots, &config)?;
     let snapshot = Arc::new(crate::index::snapshot(&store)?);
-    // The semantic index first: no tokens, and every later question uses it.
-    if !args.dry_run
-        && let Some(embedder) = super::semantic::embedder(cli, &config)
-    {
-        let report = super::semantic::update(&super::runtime()?, &store, &snapshot, &root, &config, &*embedder)?;
+    // The semantic index first: no tokens, and every later question uses it. The notes this pass
+    // writes are embedded after it.
+    let embedder = if args.dry_run { None } else { super::semantic::embedder(cli, &config) };
+    let embed = |snapshot: &crate::snapshot::Snapshot| -> Result<()> {
+        let Some(embedder) = &embedder else { return Ok(()) };
+        let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, snapshot);
+        let passages = learned.embedding_items();
+        let report =
+            super::semantic::update(&super::runtime()?, &store, snapshot, &root, &config, &**embedder, &passages)?;
         eprintln!(
-            "reverie: semantic index: {} definitions embedded in {:.1} s ({})",
-            report.embedded,
+            "reverie: semantic index: {} definitions and {} note passages embedded in {:.1} s ({})",
+            report.embedded - report.passages,
+            report.passages,
             report.elapsed.as_secs_f64(),
             embedder.model_id()
         );
-    }
+        Ok(())
+    };
+    embed(&snapshot)?;
 
     let provider = crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)?;
     if provider.is_none() && !args.dry_run {
@@ -138,6 +145,9 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     store.flush()?;
 
     let snapshot = snapshot_fn();
+    if report.stored > 0 {
+        embed(&snapshot)?;
+    }
     let counts =
         crate::sleep::note_counts(&store, &snapshot, &crate::sleep::model_id(provider_ref), &config.sleep.kinds());
     let totals = crate::ledger::totals(&store.ledger(0)?);

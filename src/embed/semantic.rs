@@ -8,7 +8,10 @@
 //! by the idle pass ([`file_items`]); the model (and its `max_tokens`) keys the vectors above this.
 //!
 //! The idle pass takes files in [`embedding_order`]: the project's own central code first (the file
-//! prior times its PageRank), vendored code last.
+//! prior times its PageRank), vendored code last. The learned context's passages (notes: the
+//! questions a user would ask, the symptoms they would report) are embedded first — they are few and
+//! cost tokens to write — under their passage key (`answer::LearnedContext::embedding_items`), which
+//! changes whenever the note is rewritten, so a bug report can meet the note written for it.
 
 use super::{definition_text, model_key, quant};
 use crate::hash::{Digest, DigestBuilder};
@@ -47,14 +50,16 @@ pub fn file_items(path: &str, facts: &FileFacts, source: &str, max_tokens: usize
         .collect()
 }
 
-/// Every definition key of `snapshot` (what garbage collection keeps).
-pub fn live_keys(snapshot: &Snapshot) -> HashSet<Digest> {
+/// Every definition key of `snapshot` and every passage key of `passages` (what garbage collection
+/// keeps).
+pub fn live_keys(snapshot: &Snapshot, passages: &[(Digest, String)]) -> HashSet<Digest> {
     snapshot
         .files
         .iter()
         .flat_map(|(path, facts)| {
             (0..facts.definitions.len() as u32).map(move |i| definition_key(path, &facts.content_hash, i))
         })
+        .chain(passages.iter().map(|(key, _)| *key))
         .collect()
 }
 
@@ -95,6 +100,8 @@ pub struct PassReport {
     /// Files that still lack a vector (the pass was cancelled, or a file could not be read).
     pub files_left: usize,
     pub embedded: usize,
+    /// Of `embedded`, the learned context's passages.
+    pub passages: usize,
     pub cancelled: bool,
     /// Vectors dropped at the end of a complete pass: other models', and those of definitions that
     /// no longer exist (an edited file's old version).
@@ -106,14 +113,16 @@ pub struct PassReport {
 /// little reading.
 const FILES_PER_ROUND: usize = 8;
 
-/// Embeds every definition of `snapshot` that has no vector yet for `embedder`, in
-/// [`embedding_order`], reading each file with `source_of` (the open buffer or the disk). Secret-looking
+/// Embeds every passage of `passages` (`(key, text)`: the learned context's) and every definition of
+/// `snapshot` that has no vector yet for `embedder`, the definitions in [`embedding_order`], reading
+/// each file with `source_of` (the open buffer or the disk). Secret-looking
 /// files are not embedded at all and secret-looking strings are redacted before any text reaches the
 /// embedder (a remote one sends it away). Stops when `cancelled` turns true (within one batch: see
 /// [`super::run`]); what was stored stays, so the next pass resumes. `on_progress(done, total)`
 /// is called after each round of files.
 pub async fn embed_snapshot(
     snapshot: &Snapshot,
+    passages: &[(Digest, String)],
     store: &Store,
     embedder: &dyn super::Embedder,
     source_of: &(dyn Fn(&str) -> Option<String> + Sync),
@@ -122,12 +131,30 @@ pub async fn embed_snapshot(
 ) -> Result<PassReport> {
     let started = std::time::Instant::now();
     let model_id = embedder.model_id();
+    let model = model_key(&model_id);
     let order = embedding_order(snapshot);
     let order: Vec<Arc<str>> =
         order.into_iter().filter(|path| !crate::redact::is_secret_file(std::path::Path::new(&**path))).collect();
     let pending = files_pending(snapshot, store, &model_id, &order)?;
     let mut report = PassReport { files_left: pending.len(), ..PassReport::default() };
+    let mut new_passages = Vec::new();
+    for (key, text) in passages {
+        if !store.has_embedding(&model, key)? {
+            new_passages.push((*key, crate::redact::redact(text).0));
+        }
+    }
+    if !new_passages.is_empty() {
+        let pass = super::run::embed_pending(&new_passages, embedder, store, cancelled).await?;
+        report.embedded += pass.embedded;
+        report.passages += pass.embedded;
+        if pass.cancelled {
+            report.cancelled = true;
+        }
+    }
     for round in pending.chunks(FILES_PER_ROUND) {
+        if report.cancelled {
+            break;
+        }
         if cancelled() {
             report.cancelled = true;
             break;
@@ -152,23 +179,32 @@ pub async fn embed_snapshot(
         on_progress(report.files_done, pending.len());
     }
     if !report.cancelled && report.files_left == 0 {
-        report.dropped = store.retain_embeddings(&model_key(&model_id), &live_keys(snapshot))?;
+        report.dropped = store.retain_embeddings(&model, &live_keys(snapshot, passages))?;
     }
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// The vectors of one model joined with a snapshot's definitions, for cosine search.
+/// What lies near a question: definitions and learned passages, best first, with their cosine.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Nearby {
+    pub definitions: Vec<(DefinitionAt, f32)>,
+    pub passages: Vec<(Digest, f32)>,
+}
+
+/// The vectors of one model joined with a snapshot's definitions and the learned context's
+/// passages, for cosine search.
 pub struct SemanticIndex {
     model_id: String,
     flat: quant::FlatIndex<DefinitionAt>,
     definitions: usize,
+    passages: quant::FlatIndex<Digest>,
 }
 
 impl SemanticIndex {
-    /// The stored vectors of `model_id` that belong to a definition of `snapshot` (stale ones are
-    /// left out; the pass re-embeds them). Reads the store, no file.
-    pub fn load(store: &Store, model_id: &str, snapshot: &Snapshot) -> Result<SemanticIndex> {
+    /// The stored vectors of `model_id` that belong to a definition of `snapshot` or to one of
+    /// `passage_keys` (stale ones are left out; the pass re-embeds them). Reads the store, no file.
+    pub fn load(store: &Store, model_id: &str, snapshot: &Snapshot, passage_keys: &[Digest]) -> Result<SemanticIndex> {
         let model = model_key(model_id);
         let mut keys = Vec::new();
         let mut sites = Vec::new();
@@ -187,10 +223,17 @@ impl SemanticIndex {
             let Some(vector) = quant::QuantizedVector::from_bytes(&bytes, dims) else { continue };
             flat.get_or_insert_with(|| quant::FlatIndex::new(vector.dims())).push(site, &vector);
         }
+        let mut passages: Option<quant::FlatIndex<Digest>> = None;
+        for (key, bytes) in passage_keys.iter().zip(store.embeddings(&model, passage_keys)?) {
+            let dims = flat.as_ref().map(quant::FlatIndex::dims).or(passages.as_ref().map(quant::FlatIndex::dims));
+            let Some(vector) = bytes.and_then(|b| quant::QuantizedVector::from_bytes(&b, dims)) else { continue };
+            passages.get_or_insert_with(|| quant::FlatIndex::new(vector.dims())).push(*key, &vector);
+        }
         Ok(SemanticIndex {
             model_id: model_id.to_string(),
             flat: flat.unwrap_or_else(|| quant::FlatIndex::new(0)),
             definitions,
+            passages: passages.unwrap_or_else(|| quant::FlatIndex::new(0)),
         })
     }
 
@@ -203,8 +246,9 @@ impl SemanticIndex {
         self.flat.len()
     }
 
+    /// Nothing to search: no definition and no passage has a vector.
     pub fn is_empty(&self) -> bool {
-        self.flat.is_empty()
+        self.flat.is_empty() && self.passages.is_empty()
     }
 
     /// Definitions of the snapshot, with a vector or not.
@@ -218,6 +262,24 @@ impl SemanticIndex {
             return Vec::new();
         }
         self.flat.top_k(query, k).into_iter().map(|hit| (hit.key, hit.score)).collect()
+    }
+
+    /// The [`NEAREST`] definitions and passages to `query`.
+    pub fn nearby(&self, query: &[f32]) -> Nearby {
+        Nearby { definitions: self.search(query, NEAREST), passages: self.search_passages(query, NEAREST) }
+    }
+
+    /// Learned passages with a vector.
+    pub fn passages(&self) -> usize {
+        self.passages.len()
+    }
+
+    /// The `k` learned passages nearest to `query`, by passage key, best first, with their cosine.
+    pub fn search_passages(&self, query: &[f32], k: usize) -> Vec<(Digest, f32)> {
+        if self.passages.is_empty() || query.len() != self.passages.dims() {
+            return Vec::new();
+        }
+        self.passages.top_k(query, k).into_iter().map(|hit| (hit.key, hit.score)).collect()
     }
 }
 
@@ -243,7 +305,7 @@ mod tests {
         assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("a.py", &fb.content_hash, 0));
         assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("a.py", &fa.content_hash, 1));
         assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("b.py", &fa.content_hash, 0));
-        assert_eq!(live_keys(&a).len(), 2);
+        assert_eq!(live_keys(&a, &[]).len(), 2);
         let source = "def f():\n    return 1\n\ndef g():\n    return 2\n";
         let items = file_items("a.py", fa, source, 64);
         assert_eq!(items.len(), 2);
@@ -272,13 +334,17 @@ mod tests {
             .unwrap();
         assert!(files_pending(&snap, &store, "m", &order).unwrap().is_empty());
         assert_eq!(files_pending(&snap, &store, "other model", &order).unwrap().len(), 1);
-        let index = SemanticIndex::load(&store, "m", &snap).unwrap();
+        let passage = Digest::of(b"a passage");
+        store.put_embeddings(&model_key("m"), &[(passage, vector([0.0, 0.0, 1.0]))]).unwrap();
+        let index = SemanticIndex::load(&store, "m", &snap, &[passage, Digest::of(b"no vector")]).unwrap();
+        assert_eq!(index.passages(), 1, "a passage key without a vector is left out");
+        assert_eq!(index.search_passages(&[0.0, 0.1, 0.9], 3)[0].0, passage);
         assert_eq!((index.len(), index.definitions()), (2, 2), "a vector of no current definition is left out");
         let hits = index.search(&[0.1, 0.9, 0.0], 5);
         assert_eq!(hits[0].0, (Arc::<str>::from("a.py"), 1));
         assert!(hits[0].1 > hits[1].1);
         assert!(index.search(&[1.0, 0.0], 5).is_empty(), "a query of other dimensions finds nothing");
-        assert!(SemanticIndex::load(&store, "other model", &snap).unwrap().is_empty());
+        assert!(SemanticIndex::load(&store, "other model", &snap, &[]).unwrap().is_empty());
     }
 
     /// Counts its texts; every vector points the same way.
@@ -321,17 +387,17 @@ mod tests {
         };
         let progress = std::sync::Mutex::new(Vec::new());
         let on_progress = |done, total| progress.lock().unwrap().push((done, total));
-        let report = embed_snapshot(&snap, &store, &embedder, &read, &|| false, &on_progress).await.unwrap();
+        let report = embed_snapshot(&snap, &[], &store, &embedder, &read, &|| false, &on_progress).await.unwrap();
         assert_eq!((report.embedded, report.files_done, report.files_left, report.dropped), (2, 1, 0, 1), "{report:?}");
         assert_eq!(*progress.lock().unwrap(), vec![(1, 1)]);
         assert!(!store.has_embedding(&model_key("counting"), &stale).unwrap(), "the old version's vector is gone");
         // A second pass has nothing to do.
-        let again = embed_snapshot(&snap, &store, &embedder, &read, &|| false, &|_, _| {}).await.unwrap();
+        let again = embed_snapshot(&snap, &[], &store, &embedder, &read, &|| false, &|_, _| {}).await.unwrap();
         assert_eq!((again.embedded, again.files_left), (0, 0));
         assert_eq!(embedder.0.load(std::sync::atomic::Ordering::Relaxed), 2, "secret-looking files are never embedded");
         // Cancelled before it starts: nothing happens and nothing is dropped.
         let edited = snapshot(&[("a.py", "def f():\n    return 5\n")]);
-        let cancelled = embed_snapshot(&edited, &store, &embedder, &read, &|| true, &|_, _| {}).await.unwrap();
+        let cancelled = embed_snapshot(&edited, &[], &store, &embedder, &read, &|| true, &|_, _| {}).await.unwrap();
         assert!(cancelled.cancelled && cancelled.files_left == 1 && cancelled.dropped == 0, "{cancelled:?}");
     }
 }

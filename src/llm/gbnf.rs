@@ -1,9 +1,9 @@
 //! JSON Schema → llama.cpp GBNF grammars, so a local model can only answer with JSON of the shape a
 //! job asks for (used by the `local` provider; pure, so it is tested in every build).
 //!
-//! Strings and arrays without a bound in the schema get one, and `schema_to_gbnf_within` shrinks the
-//! default string bound until the longest answer the grammar allows fits the call's token budget: a
-//! constrained answer that runs out of tokens is cut-off JSON, which helps nobody.
+//! Strings and arrays without a bound in the schema get one, and `schema_to_gbnf_for_tokens` shrinks
+//! the default string bound until the longest answer the grammar allows fits the call's token budget:
+//! a constrained answer that runs out of tokens is cut-off JSON, which helps nobody.
 
 use serde_json::Value;
 use std::collections::HashSet;
@@ -44,24 +44,28 @@ pub fn schema_to_gbnf(schema: &Value) -> Result<String, String> {
 }
 
 /// Like `schema_to_gbnf`, with the default string bound lowered (to no less than `MIN_STRING_CHARS`)
-/// so that the longest answer the grammar allows is at most `max_chars` characters.
-pub fn schema_to_gbnf_within(schema: &Value, max_chars: u64) -> Result<String, String> {
-    // Linear in the bound above any `minLength`: measure the slope where the default bound is.
-    let at_default = longest(schema, DEFAULT_MAX_STRING_CHARS, 0);
-    let per_char = at_default.saturating_sub(longest(schema, DEFAULT_MAX_STRING_CHARS - 1, 0));
-    let fixed = at_default.saturating_sub(per_char * DEFAULT_MAX_STRING_CHARS);
-    let bound = match max_chars.saturating_sub(fixed).checked_div(per_char) {
-        Some(fits) => fits.clamp(MIN_STRING_CHARS, DEFAULT_MAX_STRING_CHARS),
-        None => DEFAULT_MAX_STRING_CHARS, // No string without its own bound.
-    };
+/// so that the longest answer the grammar allows fits in `max_tokens` tokens. Tokens are counted
+/// apart for the JSON around the strings (keys, quotes, brackets: `{"name": "` is several tokens) and
+/// for the text inside them: a budget counted at one rate for both let punctuation-heavy answers (many
+/// short strings) run out of tokens mid-JSON.
+pub fn schema_to_gbnf_for_tokens(schema: &Value, max_tokens: u32) -> Result<String, String> {
+    let bound = (MIN_STRING_CHARS..=DEFAULT_MAX_STRING_CHARS)
+        .rev()
+        .find(|&bound| longest_in_tokens(schema, bound) <= f64::from(max_tokens))
+        .unwrap_or(MIN_STRING_CHARS);
     grammar_with_string_bound(schema, bound)
 }
 
-/// The answer a token budget can hold, in characters, for `schema_to_gbnf_within`. JSON written by a
-/// small model's tokenizer runs at ~3 characters per token (SmolLM2: 940 characters in 300 tokens);
-/// this floor leaves room for the shorter tokens of escapes and punctuation.
-pub fn chars_for_tokens(tokens: u32) -> u64 {
-    u64::from(tokens) * 5 / 2
+/// Characters per token of the JSON around strings, and of the text inside them, for a small model's
+/// tokenizer (SmolLM2-135M: keys and punctuation split into 1–2 character tokens; prose runs at 3–4).
+const STRUCTURE_CHARS_PER_TOKEN: f64 = 1.5;
+const TEXT_CHARS_PER_TOKEN: f64 = 3.0;
+
+/// The tokens of the longest answer allowed with strings bounded at `string_chars`.
+fn longest_in_tokens(schema: &Value, string_chars: u64) -> f64 {
+    let structure = longest(schema, 0, 0);
+    let text = longest(schema, string_chars, 0).saturating_sub(structure);
+    structure as f64 / STRUCTURE_CHARS_PER_TOKEN + text as f64 / TEXT_CHARS_PER_TOKEN
 }
 
 /// A string bound lower than this would leave nothing to say: past it the budget is the caller's to
@@ -562,22 +566,27 @@ mod tests {
 
     #[test]
     fn the_longest_answer_fits_the_budget() {
-        let note = crate::sleep::prompt::schema(crate::sleep::NoteKind::Questions);
+        let note = crate::sleep::prompt::schema(crate::sleep::NoteKind::FileSummary);
         // Unbounded by budget: the schema's own bounds and the default string bound.
-        let roomy = schema_to_gbnf_within(&note, 1_000_000).unwrap();
+        let roomy = schema_to_gbnf_for_tokens(&note, 1_000_000).unwrap();
         assert_eq!(roomy, schema_to_gbnf(&note).unwrap());
         for budget in [300u32, 400, 1000] {
-            let chars = chars_for_tokens(budget);
-            let grammar = schema_to_gbnf_within(&note, chars).unwrap();
+            let grammar = schema_to_gbnf_for_tokens(&note, budget).unwrap();
             let bound: u64 = grammar
                 .lines()
                 .find_map(|line| line.split(' ').next()?.strip_prefix("string-")?.rsplit('-').next()?.parse().ok())
                 .unwrap_or(DEFAULT_MAX_STRING_CHARS);
-            assert!(longest(&note, bound, 0) <= chars, "{budget} tokens: {bound} chars per string is too many");
-            assert!(longest(&note, bound + 1, 0) > chars || bound == DEFAULT_MAX_STRING_CHARS, "{budget}: {bound}");
+            assert!(longest_in_tokens(&note, bound) <= f64::from(budget), "{budget} tokens: {bound} is too many");
+            assert!(
+                longest_in_tokens(&note, bound + 1) > f64::from(budget) || bound == DEFAULT_MAX_STRING_CHARS,
+                "{budget}: {bound}"
+            );
+            // Even written at 1.5 characters a token throughout its JSON, the answer ends in time.
+            let structure = longest(&note, 0, 0) as f64;
+            assert!(structure / 1.5 < f64::from(budget), "{budget}: the JSON alone does not fit");
         }
         // A budget too small for anything still gives a usable grammar, at the floor.
-        let tiny = schema_to_gbnf_within(&note, 10).unwrap();
+        let tiny = schema_to_gbnf_for_tokens(&note, 10).unwrap();
         assert!(tiny.contains(&format!("char{{1,{MIN_STRING_CHARS}}}")), "{tiny}");
     }
 

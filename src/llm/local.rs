@@ -137,7 +137,7 @@ impl Provider for Local {
         Box::pin(async move {
             let started = Instant::now();
             let grammar = request.json_schema.as_ref().map(|schema| {
-                gbnf::schema_to_gbnf_within(schema, gbnf::chars_for_tokens(request.max_tokens)).unwrap_or_else(|why| {
+                gbnf::schema_to_gbnf_for_tokens(schema, request.max_tokens).unwrap_or_else(|why| {
                     tracing::warn!("local: no grammar for this JSON schema ({why}); constraining to any JSON object");
                     gbnf::GENERIC_JSON_GBNF.to_string()
                 })

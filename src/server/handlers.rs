@@ -296,7 +296,9 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             question.focus_line = params.position.map(|p| p.line);
         }
     }
-    question.semantic = super::semantic::nearest(session, &question.text).await;
+    let nearby = super::semantic::nearest(session, &question.text).await;
+    question.semantic = nearby.definitions;
+    question.semantic_notes = nearby.passages;
     let store = session.store();
     if let (Some(id), Some(store)) = (&params.conversation, &store) {
         question.history = store.conversation(id).unwrap_or_default();

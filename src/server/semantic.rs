@@ -12,8 +12,7 @@
 use super::session::{Progress, Session};
 use super::status::ServerState;
 use crate::embed::Embedder;
-use crate::embed::semantic::{self, SemanticIndex};
-use crate::snapshot::DefinitionAt;
+use crate::embed::semantic::{self, Nearby, SemanticIndex};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -26,8 +25,8 @@ pub(super) struct SemanticState {
     embedder: Loaded,
     /// A pass is running.
     running: bool,
-    /// The snapshot generation a pass left nothing to embed for.
-    complete_for: Option<u64>,
+    /// The snapshot generation and notes version a pass left nothing to embed for.
+    complete_for: Option<(u64, u64)>,
     /// The index and the snapshot generation it was built for.
     index: Option<(u64, Arc<SemanticIndex>)>,
 }
@@ -105,7 +104,13 @@ pub(super) async fn rebuild_index(session: &Arc<Session>) {
     let generation = session.status().generation;
     let snapshot = session.snapshot();
     let model_id = embedder.model_id();
-    let built = tokio::task::spawn_blocking(move || SemanticIndex::load(&store, &model_id, &snapshot)).await;
+    let learned_session = session.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        let passages: Vec<_> =
+            learned_session.learned().map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
+        SemanticIndex::load(&store, &model_id, &snapshot, &passages)
+    })
+    .await;
     match built {
         Ok(Ok(index)) => {
             let mut state = lock(session.semantic());
@@ -123,13 +128,13 @@ pub(super) async fn rebuild_index(session: &Arc<Session>) {
 pub(super) fn start(session: &Arc<Session>) -> bool {
     let Some(store) = session.store() else { return false };
     let Some(embedder) = embedder(session) else { return false };
-    let generation = session.status().generation;
+    let version = (session.status().generation, session.notes_version());
     {
         let mut state = lock(session.semantic());
         if state.running {
             return true;
         }
-        if state.complete_for == Some(generation) {
+        if state.complete_for == Some(version) {
             return false;
         }
         state.running = true;
@@ -138,6 +143,12 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
     let session = session.clone();
     tokio::spawn(async move {
         let snapshot = session.snapshot();
+        let learned_session = session.clone();
+        let passages = tokio::task::spawn_blocking(move || learned_session.learned().map(|l| l.embedding_items()))
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let progress = Progress::begin(&session, "reverie: embedding").await;
         let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
         let on_progress = |done: usize, total: usize| {
@@ -147,7 +158,8 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
         let source = move |key: &str| source_session.source_of(key);
         let back_session = session.clone();
         let user_back = move || !back_session.user_idle() || back_session.was_shut_down();
-        let pass = semantic::embed_snapshot(&snapshot, &store, &*embedder, &source, &user_back, &on_progress);
+        let pass =
+            semantic::embed_snapshot(&snapshot, &passages, &store, &*embedder, &source, &user_back, &on_progress);
         tokio::pin!(pass);
         let report = loop {
             tokio::select! {
@@ -173,11 +185,11 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
             let mut state = lock(session.semantic());
             state.running = false;
             if matches!(&report, Ok(r) if !r.cancelled && r.files_left == 0) {
-                state.complete_for = Some(generation);
+                state.complete_for = Some(version);
             }
             if report.is_err() {
-                // Do not retry in a loop: the next change of the facts tries again.
-                state.complete_for = Some(generation);
+                // Do not retry in a loop: the next change of the facts or notes tries again.
+                state.complete_for = Some(version);
             }
         }
         // The index first, so a question after the end of the progress meets the new vectors.
@@ -197,26 +209,27 @@ async fn report_step(session: &Arc<Session>, progress: &Progress, done: usize, t
     session.set_status(ServerState::Thinking, None, Some(format!("embedding: {done}/{total} files")));
 }
 
-/// The definitions nearest `question` in the current index; empty when there is none for the
-/// current facts, or the embedding does not come within `QUESTION_TIMEOUT`.
-pub(super) async fn nearest(session: &Arc<Session>, question: &str) -> Vec<(DefinitionAt, f32)> {
+/// The definitions and learned passages nearest `question` in the current index; empty when there
+/// is none for the current facts, or the embedding does not come within `QUESTION_TIMEOUT`. (A
+/// passage of a note rewritten since the index was built is not found by its key: left out.)
+pub(super) async fn nearest(session: &Arc<Session>, question: &str) -> Nearby {
     let generation = session.status().generation;
     let index = match &lock(session.semantic()).index {
         Some((g, index)) if *g == generation && !index.is_empty() => index.clone(),
-        _ => return Vec::new(),
+        _ => return Nearby::default(),
     };
-    let Some(embedder) = embedder(session) else { return Vec::new() };
+    let Some(embedder) = embedder(session) else { return Nearby::default() };
     let text = [question.to_string()];
     match tokio::time::timeout(QUESTION_TIMEOUT, embedder.embed(&text)).await {
-        Ok(Ok(mut vectors)) if !vectors.is_empty() => index.search(&vectors.swap_remove(0), semantic::NEAREST),
-        Ok(Ok(_)) => Vec::new(),
+        Ok(Ok(mut vectors)) if !vectors.is_empty() => index.nearby(&vectors.swap_remove(0)),
+        Ok(Ok(_)) => Nearby::default(),
         Ok(Err(err)) => {
             tracing::warn!("could not embed the question: {err:#}");
-            Vec::new()
+            Nearby::default()
         }
         Err(_) => {
             tracing::warn!("the question's embedding took over {QUESTION_TIMEOUT:?}; answered without it");
-            Vec::new()
+            Nearby::default()
         }
     }
 }

@@ -448,6 +448,11 @@ impl Session {
         lock(&self.attention).asked.clone()
     }
 
+    /// Counts the notes written since start: what the learned context and its vectors follow.
+    pub(super) fn notes_version(&self) -> u64 {
+        lock(&self.thinking).notes_version
+    }
+
     /// The learned context for the current facts and notes (rebuilt when either changed).
     pub(super) fn learned(&self) -> Option<Arc<crate::answer::LearnedContext>> {
         let store = self.store.get()?;

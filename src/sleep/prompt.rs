@@ -72,7 +72,7 @@ pub fn schema(kind: NoteKind) -> Value {
         NoteKind::Questions => json!({
             "type": "object",
             "properties": {
-                "questions": {"type": "array", "maxItems": 4, "items": {
+                "questions": {"type": "array", "minItems": 1, "maxItems": 4, "items": {
                     "type": "object",
                     "properties": {"question": string, "answer": string, "symbols": {"type": "array", "items": string, "maxItems": 3}},
                     "required": ["question", "answer", "symbols"]
@@ -414,8 +414,9 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// Where a note points: the definitions it names (in its file first), else its file or directory.
-fn anchors(job: &Job, body: &Value, snapshot: &Snapshot) -> Vec<Anchor> {
+/// The symbol names a note's body claims (key symbols, the symbols of its questions, the function
+/// of each breakpoint), reduced to their last segment (`Flask.route()` → `route`); empty ones left out.
+pub fn named_symbols(body: &Value) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for item in body["key_symbols"].as_array().into_iter().flatten() {
         names.extend(item["name"].as_str().map(str::to_string));
@@ -430,13 +431,18 @@ fn anchors(job: &Job, body: &Value, snapshot: &Snapshot) -> Vec<Anchor> {
             s.split(|c: char| !(c.is_alphanumeric() || c == '_')).find(|w| !w.is_empty()).unwrap_or("").to_string()
         }));
     }
+    names
+        .into_iter()
+        .map(|name| name.trim().trim_end_matches("()").rsplit(['.', ':']).next().unwrap_or("").to_string())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Where a note points: the definitions it names (in its file first), else its file or directory.
+fn anchors(job: &Job, body: &Value, snapshot: &Snapshot) -> Vec<Anchor> {
     let mut anchors: Vec<Anchor> = Vec::new();
     let prefer = job.kind.is_file_level().then_some(job.subject.as_str());
-    for name in names {
-        let name = name.trim_end_matches("()").rsplit(['.', ':']).next().unwrap_or("").to_string();
-        if name.is_empty() {
-            continue;
-        }
+    for name in named_symbols(body) {
         let Some((file, index)) = snapshot.definitions_named(&name, prefer).into_iter().next() else { continue };
         if job.kind.is_file_level() && &*file != job.subject.as_str() {
             continue;

@@ -56,6 +56,43 @@ fn an_anticipated_question_is_answered_with_zero_tokens_and_never_served_stale()
     }
 }
 
+/// Notes whose named symbols do not exist (what a small model writes when it guesses) are no
+/// evidence: their anticipated answers are not served for zero tokens and their passages stay out
+/// of the context.
+#[test]
+fn notes_naming_symbols_that_do_not_exist_are_not_trusted() {
+    let fake = FakeOpenAi::start(|request| {
+        let (kind, subject) = job_of(request);
+        let invented = "frobnicate_widget";
+        let body = match kind.as_str() {
+            "summary" => {
+                json!({"purpose": format!("Purpose of {subject}"), "key_symbols": [{"name": invented, "role": "r"}, {"name": "WidgetPool", "role": "r"}], "invariants": [], "used_by": "callers"})
+            }
+            "questions" => {
+                json!({"questions": [{"question": "What does Settings do?", "answer": "It frobnicates widgets.", "symbols": [invented, "WidgetPool"]}]})
+            }
+            "playbook" => {
+                json!({"failure_modes": [{"symptom": "it fails", "cause": "bad input", "where": invented}], "breakpoints": [invented], "tests": []})
+            }
+            _ => serde_json::from_str(&valid_note(request)).unwrap(),
+        };
+        Reply::Text(body.to_string())
+    });
+    let ws = Workspace::with(&[("pkg/lib.py", LIB_PY), ("app.py", APP_PY)]);
+    ws.write("reverie.toml", fake.llm_config());
+    let result = ws.json(&["think", "."]);
+    assert_eq!(result["notes"]["fresh"], 9, "{result}");
+    let answer = ask(&ws, "what does Settings do", &["--no-llm"]);
+    assert_ne!(answer["source"], "anticipated", "an ungrounded note does not answer directly: {answer}");
+    let reasons: Vec<&str> =
+        answer["context"].as_array().unwrap().iter().filter_map(|c| c["reason"].as_str()).collect();
+    assert!(
+        !reasons.iter().any(|r| r.contains("anticipated question") || r.contains("learned summary")),
+        "ungrounded file notes are not in the context: {reasons:?}"
+    );
+    assert_eq!(answer["context"][0]["path"], "pkg/lib.py", "the facts still answer: {answer}");
+}
+
 #[test]
 fn structural_questions_are_answered_from_facts() {
     let (ws, fake) = thought();

@@ -595,3 +595,40 @@ async fn the_server_embeds_at_idle_and_answers_through_the_semantic_channel() {
     assert!(first["reason"].as_str().unwrap().ends_with("its meaning is close to the question's"), "{answer}");
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+/// `reverie think` embeds the notes it writes, and a bug report that shares no word with a note's
+/// symptom meets that note through its vector (the paper's anticipated queries).
+#[test]
+fn a_symptom_in_other_words_meets_the_playbook_written_for_it() {
+    use crate::util::openai_fake::{FakeOpenAi, Reply as FakeReply, job_of, valid_note};
+    let Some(model) = crate::util::test_embed_model() else { return };
+    let fake = FakeOpenAi::start(|request| {
+        let (kind, subject) = job_of(request);
+        if kind == "playbook" && subject == "billing/invoice.py" {
+            let body = json!({"failure_modes": [{"symptom": "customers are billed two times the expected price", "cause": "tax applied to a total that already holds it", "where": "compute_invoice_total"}], "breakpoints": ["compute_invoice_total"], "tests": []});
+            return FakeReply::Text(body.to_string());
+        }
+        FakeReply::Text(valid_note(request))
+    });
+    let ws = crate::util::Workspace::with(&[
+        (
+            "billing/invoice.py",
+            "def compute_invoice_total(lines):\n    subtotal = sum(line.price * line.quantity for line in lines)\n    return subtotal * 1.2\n",
+        ),
+        ("net/retry.py", "def backoff_delay(attempt):\n    return min(30, 2 ** attempt)\n"),
+        ("ui/colors.py", "def theme_palette(dark):\n    return {'fg': '#fff' if dark else '#000'}\n"),
+    ]);
+    ws.write("reverie.toml", format!("{}\n[embed]\nmodel = {:?}\n", fake.llm_config(), model.display().to_string()));
+    let thought = ws.json(&["think", "."]);
+    assert!(thought["notes"]["fresh"].as_u64().unwrap() >= 4, "{thought}");
+    let answer = ws.json(&["ask", ".", "why does the amount at checkout come out doubled?", "--no-llm"]);
+    // No word of the question is in the note: only its vector can have found it.
+    assert_eq!(
+        (answer["context"][0]["path"].as_str(), answer["context"][0]["kind"].as_str()),
+        (Some("billing/invoice.py"), Some("note")),
+        "{answer}"
+    );
+    let text = answer["answer"].as_str().unwrap();
+    assert!(text.contains("1. `billing/invoice.py:1-3` — the debugging playbook"), "{text}");
+    assert!(text.contains("customers are billed two times the expected price"), "{text}");
+}
