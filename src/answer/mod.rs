@@ -17,7 +17,7 @@ pub use compose::{ConversationStore, Turn, model_request, render_context_answer}
 pub use direct::{ANTICIPATED_MATCH, Direct, anticipated, structural};
 pub use learned::{LearnedContext, note_text};
 pub use names::{Name, files_named_in, identifiers_in, is_code_shaped, names_in};
-pub use retrieve::{MAX_PER_FILE, Rankers, WEIGHTS, Weights, candidates, rank_files, select};
+pub use retrieve::{MAX_PER_FILE, Rankers, WEIGHTS, Weights, candidates, candidates_weighted, rank_files, select};
 pub use symbol::describe_symbol;
 
 use crate::llm::ChatRequest;

@@ -207,7 +207,13 @@ pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
 }
 
 /// Ranks `cases` (grouped by workspace folder) with every system and prints the report.
-pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Format) -> Result<()> {
+pub fn run(
+    cli: &Cli,
+    set: &str,
+    groups: Vec<(PathBuf, Vec<Case>)>,
+    weights: &answer::Weights,
+    format: Format,
+) -> Result<()> {
     let systems = systems();
     let mut with_notes = false;
     let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
@@ -287,17 +293,24 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
                         Some(direct) => (direct.context, true),
                         None => (
                             answer::select(
-                                answer::candidates(&snapshot, None, &question, Rankers::default()),
+                                answer::candidates_weighted(&snapshot, None, &question, Rankers::default(), weights),
                                 usize::MAX,
                             ),
                             false,
                         ),
                     },
-                    System::Ablation(_, rankers) => {
-                        (answer::select(answer::candidates(&snapshot, None, &question, *rankers), usize::MAX), false)
-                    }
+                    System::Ablation(_, rankers) => (
+                        answer::select(
+                            answer::candidates_weighted(&snapshot, None, &question, *rankers, weights),
+                            usize::MAX,
+                        ),
+                        false,
+                    ),
                     System::Learned(_, rankers) => (
-                        answer::select(answer::candidates(&snapshot, Some(&learned), &question, *rankers), usize::MAX),
+                        answer::select(
+                            answer::candidates_weighted(&snapshot, Some(&learned), &question, *rankers, weights),
+                            usize::MAX,
+                        ),
                         false,
                     ),
                 };
@@ -356,7 +369,7 @@ pub fn run(cli: &Cli, set: &str, groups: Vec<(PathBuf, Vec<Case>)>, format: Form
     };
     let report = Report {
         set: set.to_string(),
-        semantic: semantic_note,
+        semantic: if *weights == answer::WEIGHTS { semantic_note } else { format!("{semantic_note}; {weights:?}") },
         workspaces,
         figures: figures(&totals),
         by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),

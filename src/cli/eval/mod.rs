@@ -102,8 +102,22 @@ pub struct EvalArgs {
     /// ~/.cache/reverie-questions; fetch with tests/questions/fetch-workspaces.sh).
     #[arg(long, value_name = "DIR", conflicts_with = "ranking")]
     pub questions: Option<PathBuf>,
+    /// With --ranking or --questions: fuse with these channel weights instead of the built-in ones,
+    /// e.g. `graph=0,semantic=1.5` (for tuning; the names are `answer::Weights`' fields)
+    #[arg(long, value_name = "NAME=N,...")]
+    pub weights: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// The fusion weights to measure with: the built-in ones, or `--weights`' overrides of them.
+fn weights(args: &EvalArgs) -> Result<crate::answer::Weights> {
+    match &args.weights {
+        Some(overrides) => {
+            crate::answer::Weights::with_overrides(overrides).map_err(|e| anyhow::anyhow!("--weights: {e}"))
+        }
+        None => Ok(crate::answer::WEIGHTS),
+    }
 }
 
 pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
@@ -175,7 +189,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
                 .collect();
             groups.push((workspaces_dir.join(&name), cases));
         }
-        return eval_rank::run(cli, "localization dev set (bug reports)", groups, args.format);
+        return eval_rank::run(cli, "localization dev set (bug reports)", groups, &weights(args)?, args.format);
     }
     let mut budget = args.limit.unwrap_or(usize::MAX);
     let mut todo: Vec<(String, Vec<Record>)> = Vec::new();
@@ -268,7 +282,7 @@ fn run_questions(cli: &Cli, args: &EvalArgs, dir: &Path) -> Result<()> {
         );
     }
     anyhow::ensure!(!present.is_empty(), "no workspace of {} is fetched into {}", dir.display(), workspaces.display());
-    eval_rank::run(cli, "natural-language questions", present, args.format)
+    eval_rank::run(cli, "natural-language questions", present, &weights(args)?, args.format)
 }
 
 /// The command that fetches the workspaces `specs` (`package==version`); many are shortened to the
