@@ -77,6 +77,48 @@ struct Shared {
     model: Mutex<Option<Arc<LlamaModel>>>,
     /// Measured when the model loads (`calibrate`), then moved toward each real call's speed.
     speed: Mutex<Option<super::Speed>>,
+    /// Where the speed is kept between runs (`speed_file`), if there is a cache directory.
+    speed_file: Option<PathBuf>,
+}
+
+/// A measured speed is trusted this long; then the model is measured again.
+const SPEED_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The file that keeps a model's speed between runs (so `reverie ask` does not measure it each
+/// time): in the cache directory, named by what the speed depends on — the model file (path, size,
+/// modification time), the threads and the machine's cores.
+fn speed_file(path: &Path, threads: i32) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let digest = crate::hash::DigestBuilder::new()
+        .part(path.to_string_lossy().as_bytes())
+        .part(&meta.len().to_le_bytes())
+        .part(&modified.to_le_bytes())
+        .part(&threads.to_le_bytes())
+        .part(&cores.to_le_bytes())
+        .finish();
+    Some(crate::store::cache_root(None).ok()?.join("speed").join(format!("{}.json", digest.short())))
+}
+
+/// The speed kept in `file`, if it is there, readable and recent.
+fn kept_speed(file: &Path) -> Option<super::Speed> {
+    let age = std::fs::metadata(file).ok()?.modified().ok()?.elapsed().ok()?;
+    if age > SPEED_KEPT {
+        return None;
+    }
+    serde_json::from_slice(&std::fs::read(file).ok()?).ok()
+}
+
+/// Keeps `speed` in `file` (a failure only costs the next run a measurement).
+fn keep_speed(file: &Path, speed: &super::Speed) {
+    let written = file
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(file, serde_json::to_vec(speed).unwrap_or_default()));
+    if let Err(err) = written {
+        tracing::debug!("local: could not keep the model's speed in {}: {err}", file.display());
+    }
 }
 
 /// Half the machine's cores, at least one.
@@ -99,15 +141,23 @@ impl Local {
         let model_name = path.file_stem().map_or_else(|| "local".to_string(), |s| s.to_string_lossy().into_owned());
         Ok(Local {
             shared: Arc::new(Shared {
-                path,
                 threads,
                 context_tokens: config.context_tokens,
                 seed: config.seed,
                 model: Mutex::new(None),
                 speed: Mutex::new(None),
+                speed_file: speed_file(&path, threads),
+                path,
             }),
             model_name,
         })
+    }
+}
+
+impl Local {
+    /// Where this model's measured speed is kept between runs (`None` without a cache directory).
+    pub fn speed_file(&self) -> Option<&Path> {
+        self.shared.speed_file.as_deref()
     }
 }
 
@@ -252,6 +302,15 @@ impl Shared {
         }
         let model = load(&self.path)?;
         *held = Some(Arc::clone(&model));
+        if let Some(speed) = self.speed_file.as_deref().and_then(kept_speed) {
+            tracing::info!(
+                prompt_tokens_per_s_over_1000 = speed.prompt_per_s(1000.0),
+                answer_tokens_per_s_after_1000 = speed.answer_per_s(1000.0),
+                "local: the model's speed as measured before"
+            );
+            *self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(speed);
+            return Ok(model);
+        }
         match calibrate(&model, self.threads) {
             Ok(speed) => {
                 tracing::info!(
@@ -261,6 +320,9 @@ impl Shared {
                     "local: measured the model"
                 );
                 *self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(speed);
+                if let Some(file) = &self.speed_file {
+                    keep_speed(file, &speed);
+                }
             }
             Err(err) => tracing::warn!("local: could not measure the model's speed: {err}"),
         }
@@ -272,12 +334,15 @@ impl Shared {
         let mut speed = self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(speed) = speed.as_mut() {
             speed.observe(prompt_tokens, prompt_time, answer_tokens, answer_time);
+            if let Some(file) = &self.speed_file {
+                keep_speed(file, speed);
+            }
         }
     }
 }
 
 /// Tokens read to measure a model when it loads, and answer steps timed at its start and its end
-/// (about 2.5 s for SmolLM2-135M on one core; the server pays it once, `reverie ask` once per run).
+/// (about 2.5 s for SmolLM2-135M on one core; paid once a week: the speed is kept in the cache).
 /// Both speeds fall with the context's length (`speed.rs`), so each is timed at two positions.
 const CALIBRATION_PROMPT: usize = 512;
 const CALIBRATION_ANSWER: usize = 8;

@@ -20,7 +20,7 @@ mod anthropic;
 pub mod gbnf;
 pub(crate) mod http;
 #[cfg(feature = "local")]
-mod local;
+pub mod local;
 pub mod ollama;
 mod openai;
 mod resilient;

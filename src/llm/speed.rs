@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 /// Seconds one token costs at `position`: `base + per_position × position`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cost {
     pub base: f64,
     pub per_position: f64,
@@ -33,7 +33,7 @@ impl Cost {
 }
 
 /// A model's speed on this machine.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Speed {
     /// Reading the prompt (prefill), per token.
     pub prompt: Cost,

@@ -68,6 +68,28 @@ fn the_speed_is_measured_when_the_model_loads() {
     assert!(answer >= 1 && context >= reverie::llm::MIN_CONTEXT_TOKENS, "{answer} {context}");
 }
 
+/// The measured speed is kept in the cache, so the next run (`reverie ask` is one process per
+/// question) does not measure the model again: a second provider for the same model file gets the
+/// very same speed (a new measurement would differ in its noise).
+#[test]
+fn the_measured_speed_is_kept_for_the_next_run() {
+    let Some(path) = crate::util::test_model() else { return };
+    // A copy of its own, so no other test's calls move the kept speed under this one.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("kept-speed.gguf");
+    std::fs::copy(&path, &copy).unwrap();
+    let config =
+        LlmConfig { provider: "local".into(), model_path: Some(copy), context_tokens: 2048, ..LlmConfig::default() };
+    let first = reverie::llm::local::Local::new(&config).unwrap();
+    let file = first.speed_file().expect("a cache directory").to_path_buf();
+    let measured = first.speed().expect("measured");
+    let kept: reverie::llm::Speed = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(kept, measured);
+    let second = reverie::llm::local::Local::new(&config).unwrap();
+    assert_eq!(second.speed(), Some(measured), "read back, not measured again");
+    std::fs::remove_file(&file).unwrap();
+}
+
 #[tokio::test]
 async fn streamed_chunks_make_up_the_answer() {
     let Some(provider) = provider() else { return };
