@@ -27,6 +27,9 @@ pub struct ThinkArgs {
     pub format: Format,
 }
 
+/// Failed jobs named, with why, after a pass (the rest are counted).
+const SHOWN_FAILURES: usize = 5;
+
 pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     let root = super::workspace_root(&args.path)?;
     let config = args.model.apply(super::load_config(&root));
@@ -84,6 +87,7 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     );
     let dry_runs: Mutex<Vec<serde_json::Value>> = Mutex::new(Vec::new());
     let outcomes: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let text_output = args.format == Format::Text;
     let on_event = |event: crate::sleep::ThinkEvent| match event {
         crate::sleep::ThinkEvent::Planned { jobs } => {
@@ -93,8 +97,15 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         crate::sleep::ThinkEvent::Started { job, .. } => {
             bar.set_message(format!("{} {}", job.kind.name(), job.subject))
         }
-        crate::sleep::ThinkEvent::Finished { outcome, .. } => {
+        crate::sleep::ThinkEvent::Finished { job, outcome } => {
             bar.inc(1);
+            if let crate::sleep::Outcome::Invalid(why) | crate::sleep::Outcome::ProviderError(why) = outcome {
+                let subject = if job.subject.is_empty() { "(root)" } else { job.subject.as_str() };
+                failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(format!("{} {subject}: {why}", job.kind.name()));
+            }
             let name = match outcome {
                 crate::sleep::Outcome::Stored => "stored",
                 crate::sleep::Outcome::Invalid(_) => "invalid",
@@ -155,6 +166,7 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         Format::Json => {
             let json = serde_json::json!({
                 "report": report,
+                "failures": failures.into_inner().unwrap_or_default(),
                 "notes": counts,
                 "ledger": totals,
                 "dry_run": dry_runs.into_inner().unwrap_or_default(),
@@ -196,6 +208,13 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
             );
             if let Some(stopped) = &report.stopped {
                 println!("  stopped: {stopped}");
+            }
+            let failures = failures.into_inner().unwrap_or_default();
+            for failure in failures.iter().take(SHOWN_FAILURES) {
+                println!("  failed: {failure}");
+            }
+            if failures.len() > SHOWN_FAILURES {
+                println!("  … and {} more failed (`--format json` lists all)", failures.len() - SHOWN_FAILURES);
             }
         }
     }

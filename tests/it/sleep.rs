@@ -129,6 +129,13 @@ fn invalid_output_is_retried_once_then_recorded_as_failed() {
     assert_eq!(result["report"]["stored"], 1, "{result}");
     assert_eq!(result["report"]["invalid"], 1, "{result}");
     assert_eq!(result["notes"]["failed"], 1);
+    let failures = result["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{result}");
+    let failure = failures[0].as_str().unwrap();
+    assert!(
+        failure.starts_with("summary app.py: invalid output twice: the reply contains no JSON object"),
+        "why it failed is said: {failure}"
+    );
     let app_requests: Vec<Value> = fake.requests().into_iter().filter(|r| job_of(r).1 == "app.py").collect();
     assert_eq!(app_requests.len(), 2, "one retry");
     let retry = app_requests[1]["messages"].as_array().unwrap();
