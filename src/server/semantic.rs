@@ -173,8 +173,13 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
         }
         let message = match &report {
             Ok(report) if report.cancelled => {
-                format!("embedding paused ({} definitions this pass; resumes when idle)", report.embedded)
+                format!("embedding paused ({} definitions and passages this pass; resumes when idle)", report.embedded)
             }
+            Ok(report) if report.passages > 0 => format!(
+                "embedded {} definitions and {} note passages",
+                report.embedded - report.passages,
+                report.passages
+            ),
             Ok(report) => format!("embedded {} definitions", report.embedded),
             Err(err) => {
                 tracing::warn!("embedding pass failed: {err:#}");
