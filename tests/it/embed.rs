@@ -632,3 +632,56 @@ fn a_symptom_in_other_words_meets_the_playbook_written_for_it() {
     assert!(text.contains("1. `billing/invoice.py:1-3` — the debugging playbook"), "{text}");
     assert!(text.contains("customers are billed two times the expected price"), "{text}");
 }
+
+/// In the server, the notes a thinking pass writes are embedded at idle time (the next one, or the
+/// pass that follows the embedder's loading), and then a symptom in other words meets the playbook
+/// written for it.
+#[tokio::test]
+async fn the_server_embeds_new_notes_at_the_next_idle_time() {
+    use crate::util::openai_fake::{FakeOpenAi, Reply as FakeReply, job_of, valid_note};
+    let Some(model) = crate::util::test_embed_model() else { return };
+    let fake = FakeOpenAi::start(|request| {
+        let (kind, subject) = job_of(request);
+        if kind == "playbook" && subject == "billing/invoice.py" {
+            let body = json!({"failure_modes": [{"symptom": "customers are billed two times the expected price", "cause": "tax applied twice", "where": "compute_invoice_total"}], "breakpoints": ["compute_invoice_total"], "tests": []});
+            return FakeReply::Text(body.to_string());
+        }
+        FakeReply::Text(valid_note(request))
+    });
+    let ws = crate::util::Workspace::with(&[
+        (
+            "billing/invoice.py",
+            "def compute_invoice_total(lines):\n    subtotal = sum(line.price * line.quantity for line in lines)\n    return subtotal * 1.2\n",
+        ),
+        ("net/retry.py", "def backoff_delay(attempt):\n    return min(30, 2 ** attempt)\n"),
+    ]);
+    ws.write(
+        "reverie.toml",
+        format!(
+            "{}\n[embed]\nmodel = {:?}\n\n[server]\nidle_after = \"300ms\"\n\n[sleep]\nnotes = [\"playbook\"]\n",
+            fake.llm_config(),
+            model.display().to_string()
+        ),
+    );
+    let mut client = crate::util::lsp::LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize(&ws.root(), &["utf-16"], serde_json::Value::Null).await;
+    let ended = |title: &'static str| {
+        move |m: &serde_json::Value| {
+            m["method"] == "$/progress"
+                && m["params"]["value"]["kind"] == "end"
+                && m["params"]["value"]["message"].as_str().is_some_and(|t| t.contains(title))
+        }
+    };
+    client.wait_for(ended("2 notes stored this pass")).await;
+    // The user comes back (a question), then leaves again: the new notes are embedded then — or
+    // already were, when the model finished loading only after the thinking pass.
+    client.result("reverie/ask", json!({"question": "what is here?"})).await;
+    client.wait_for(ended("and 2 note passages")).await;
+    let answer =
+        client.result("reverie/ask", json!({"question": "why does the amount at checkout come out doubled?"})).await;
+    let first = &answer["context"][0];
+    let cited = (first["path"].as_str(), first["reason"].as_str());
+    assert_eq!(cited, (Some("billing/invoice.py"), Some("the debugging playbook")), "{answer}");
+    assert!(first["text"].as_str().unwrap().contains("customers are billed two times"), "{answer}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
