@@ -104,7 +104,10 @@ async fn older_helix_gets_one_line_with_the_citations_first() {
         .await;
     let (kind, message) = client.wait_for_message("go/router.go:7").await;
     assert_eq!(kind, 3);
-    assert!(message.starts_with("reverie: go/router.go:7 return errors.New(\"empty route path\")"), "{message}");
+    assert!(
+        message.starts_with("reverie: go/router.go:7 RegisterRoute — return errors.New(\"empty route path\")"),
+        "the place, the function and the real line: {message}"
+    );
     assert!(!message.contains('\n'), "{message}");
     assert!(message.contains("full answer: "), "{message}");
     assert!(!client.received.iter().any(|m| m["method"] == "window/showDocument"));
