@@ -273,6 +273,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 
 pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     session.touch();
+    let started = std::time::Instant::now();
     if params.question.trim().is_empty() {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
@@ -367,6 +368,14 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     }
     let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
     session.asked(&params.question, &cited);
+    // What was answered, not the question (the log may be shared in a bug report).
+    tracing::info!(
+        "answered from {} with {} citation{} in {} ms",
+        answer.source.name(),
+        cited.len(),
+        if cited.len() == 1 { "" } else { "s" },
+        started.elapsed().as_millis()
+    );
     if let (Some(id), Some(store)) = (&params.conversation, &store)
         && let Err(err) = crate::ask::remember(store, id, &params.question, &answer)
     {
@@ -451,6 +460,7 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
 /// A command that cannot run: shown to the user (some clients only log error responses), and
 /// returned as the `InvalidParams` error.
 async fn command_error(session: &Session, message: String) -> Error {
+    tracing::warn!("{message}");
     session.client().show_message(MessageType::ERROR, &message).await;
     Error::invalid_params(message)
 }

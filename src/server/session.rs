@@ -707,6 +707,8 @@ impl Session {
                     report.parsed,
                     report.skipped.len()
                 );
+                // The editors' log (VS Code's output channel at its default level) says it too.
+                tracing::info!("{message}");
                 progress.end(&message).await;
                 if announce {
                     self.client.show_message(MessageType::INFO, format!("reverie: {message}")).await;
@@ -721,6 +723,7 @@ impl Session {
             }
             Err(err) => {
                 let message = format!("indexing failed: {err:#}");
+                tracing::error!("{message}");
                 progress.end(&message).await;
                 self.client.show_message(MessageType::ERROR, &message).await;
                 self.set_status(ServerState::Error, None, Some(message));
