@@ -472,6 +472,9 @@ fn status_line(status: &super::status::StatusParams) -> String {
     // The message without the state it may start with ("idle: every note is fresh", "indexing ~/app").
     let message = status.message.trim();
     let rest = message.strip_prefix(state).map(|m| m.trim_start_matches([':', ' '])).unwrap_or(message).trim();
+    // Before the first index has begun the message is the session's first, "starting".
+    let (state, rest) =
+        if status.state == ServerState::Indexing && rest == "starting" { ("starting", "") } else { (state, rest) };
     let mut line = format!("reverie: {state}");
     if status.state == ServerState::Indexing && !rest.is_empty() {
         line.push_str(&format!(" {rest}"));
@@ -607,6 +610,7 @@ mod tests {
     #[test]
     fn the_status_line_says_the_state_once() {
         assert_eq!(status_line(&status(ServerState::Indexing, 0, 0, "indexing")), "reverie: indexing — 0 files so far");
+        assert_eq!(status_line(&status(ServerState::Indexing, 0, 0, "starting")), "reverie: starting — 0 files so far");
         assert_eq!(
             status_line(&status(ServerState::Indexing, 0, 0, "indexing ~/src/app")),
             "reverie: indexing ~/src/app — 0 files so far"
