@@ -75,11 +75,18 @@ impl Editor {
         }
     }
 
-    /// How to configure a model from inside this editor, for the "no model" message.
+    /// Whether the editor shows a server's message as one status line — line breaks dropped, cut at
+    /// the terminal's width (Helix) — so a message must say what matters first, on one line.
+    pub fn one_line_messages(self) -> bool {
+        self == Editor::Helix
+    }
+
+    /// How to configure a model from inside this editor, for the "no model" message (one line for
+    /// an editor with `one_line_messages`).
     pub fn how_to_configure_model(self) -> &'static str {
         match self {
             Editor::Helix => {
-                "From Helix: in languages.toml, under [language-server.reverie.config], add\n  llm = { provider = \"openai\", model = \"...\", base_url = \"http://localhost:11434/v1\" }\nthen :lsp-restart."
+                "reverie is running on facts alone. To let it think, add under [language-server.reverie.config] in Helix's languages.toml: llm = { provider = \"openai\", model = \"...\", base_url = \"http://localhost:11434/v1\" }, then :lsp-restart."
             }
             Editor::Neovim => {
                 "From Neovim: require(\"reverie\").setup{ settings = { llm = { provider = \"openai\", model = \"...\", base_url = \"http://localhost:11434/v1\" } } }, then :LspRestart (or restart Neovim)."

@@ -8,7 +8,7 @@ use super::proto;
 use super::session::{Event, Session, Setup};
 use super::status::ServerState;
 use crate::answer::ConversationStore;
-use crate::answer::{self, Answer, Question};
+use crate::answer::{self, Answer, ContextItem, ItemKind, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
 use crate::syntax::Language;
@@ -273,6 +273,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 
 pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     session.touch();
+    let started = std::time::Instant::now();
     if params.question.trim().is_empty() {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
@@ -369,6 +370,14 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     }
     let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
     session.asked(&params.question, &cited);
+    // What was answered, not the question (the log may be shared in a bug report).
+    tracing::info!(
+        "answered from {} with {} citation{} in {} ms",
+        answer.source.name(),
+        cited.len(),
+        if cited.len() == 1 { "" } else { "s" },
+        started.elapsed().as_millis()
+    );
     if let (Some(id), Some(store)) = (&params.conversation, &store)
         && let Err(err) = crate::ask::remember(store, id, &params.question, &answer)
     {
@@ -453,6 +462,7 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
 /// A command that cannot run: shown to the user (some clients only log error responses), and
 /// returned as the `InvalidParams` error.
 async fn command_error(session: &Session, message: String) -> Error {
+    tracing::warn!("{message}");
     session.client().show_message(MessageType::ERROR, &message).await;
     Error::invalid_params(message)
 }
@@ -464,6 +474,9 @@ fn status_line(status: &super::status::StatusParams) -> String {
     // The message without the state it may start with ("idle: every note is fresh", "indexing ~/app").
     let message = status.message.trim();
     let rest = message.strip_prefix(state).map(|m| m.trim_start_matches([':', ' '])).unwrap_or(message).trim();
+    // Before the first index has begun the message is the session's first, "starting".
+    let (state, rest) =
+        if status.state == ServerState::Indexing && rest == "starting" { ("starting", "") } else { (state, rest) };
     let mut line = format!("reverie: {state}");
     if status.state == ServerState::Indexing && !rest.is_empty() {
         line.push_str(&format!(" {rest}"));
@@ -512,25 +525,38 @@ async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
         }
     }
     session.client().log_message(MessageType::INFO, &markdown).await;
-    session.client().show_message(MessageType::INFO, short_answer(answer, file.as_deref())).await;
+    let snapshot = session.snapshot();
+    let within = |item: &ContextItem| enclosing_name(&snapshot, item);
+    session.client().show_message(MessageType::INFO, short_answer(answer, file.as_deref(), &within)).await;
 }
 
 /// Most citations a short answer lists.
 const SHORT_CITATIONS: usize = 3;
 
 /// One line for clients that show a message as a status line: the citations first
-/// (`go/router.go:9 RegisterRoute — "empty route path"`), then where the full answer is.
-fn short_answer(answer: &Answer, file: Option<&std::path::Path>) -> String {
+/// (`go/router.go:9 RegisterRoute — return errors.New("empty route path")`), then where the full
+/// answer is. `within` names the definition an item sits in (for an error site, a reference or a
+/// piece of code; a definition's own first line already names it).
+fn short_answer(
+    answer: &Answer,
+    file: Option<&std::path::Path>,
+    within: &dyn Fn(&ContextItem) -> Option<String>,
+) -> String {
     let mut parts: Vec<String> = answer
         .context
         .iter()
         .take(SHORT_CITATIONS)
         .map(|item| {
             let label = shorten(item.text.lines().next().unwrap_or(""), 60);
-            if label.is_empty() {
-                format!("{}:{}", item.path, item.start_line)
-            } else {
-                format!("{}:{} {label}", item.path, item.start_line)
+            // The definition's name, unless the quoted line already says it.
+            let place = match within(item).filter(|name| !label.contains(name.as_str())) {
+                Some(name) => format!("{}:{} {name}", item.path, item.start_line),
+                None => format!("{}:{}", item.path, item.start_line),
+            };
+            match (label.is_empty(), place.contains(' ')) {
+                (true, _) => place,
+                (false, true) => format!("{place} — {label}"),
+                (false, false) => format!("{place} {label}"),
             }
         })
         .collect();
@@ -547,6 +573,21 @@ fn short_answer(answer: &Answer, file: Option<&std::path::Path>) -> String {
         None => line.push_str(" — full answer in the log"),
     }
     line
+}
+
+/// The innermost definition around an item that is not itself a definition (an error site, a
+/// reference, code, a test's line), by the item's first line.
+fn enclosing_name(snapshot: &crate::snapshot::Snapshot, item: &ContextItem) -> Option<String> {
+    if !matches!(item.kind, ItemKind::ErrorSite | ItemKind::Reference | ItemKind::Code) {
+        return None;
+    }
+    let facts = snapshot.files.get(item.path.as_str())?;
+    facts
+        .definitions
+        .iter()
+        .filter(|d| d.span.start.line < item.start_line && item.start_line <= d.span.end.line + 1)
+        .min_by_key(|d| d.span.end_byte - d.span.start_byte)
+        .map(|d| d.name.clone())
 }
 
 fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
@@ -571,6 +612,7 @@ mod tests {
     #[test]
     fn the_status_line_says_the_state_once() {
         assert_eq!(status_line(&status(ServerState::Indexing, 0, 0, "indexing")), "reverie: indexing — 0 files so far");
+        assert_eq!(status_line(&status(ServerState::Indexing, 0, 0, "starting")), "reverie: starting — 0 files so far");
         assert_eq!(
             status_line(&status(ServerState::Indexing, 0, 0, "indexing ~/src/app")),
             "reverie: indexing ~/src/app — 0 files so far"
@@ -601,6 +643,19 @@ mod tests {
     }
 
     #[test]
+    fn items_inside_a_definition_are_named_by_it() {
+        let text = "setup()\n\n\ndef validate(q):\n    if q <= 0:\n        raise ValueError(\"q must be positive\")\n";
+        let facts = crate::syntax::extract(text.as_bytes(), crate::syntax::Language::Python);
+        let snapshot = crate::snapshot::Snapshot::new([(Arc::<str>::from("v.py"), Arc::new(facts))].into());
+        assert_eq!(enclosing_name(&snapshot, &item("v.py", 6, "raise ValueError(...)")), Some("validate".into()));
+        assert_eq!(enclosing_name(&snapshot, &item("v.py", 1, "setup()")), None, "the top level");
+        assert_eq!(enclosing_name(&snapshot, &item("other.py", 6, "x")), None, "an unknown file");
+        let definition =
+            ContextItem { kind: crate::answer::ItemKind::Definition, ..item("v.py", 4, "def validate(q)") };
+        assert_eq!(enclosing_name(&snapshot, &definition), None, "a definition names itself");
+    }
+
+    #[test]
     fn a_short_answer_puts_the_citations_first_on_one_line() {
         let answer = Answer {
             answer: "That message is produced at:\n- `go/router.go:9` in `RegisterRoute`\n".into(),
@@ -608,14 +663,20 @@ mod tests {
             context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
             usage: Usage::default(),
         };
-        let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")));
+        let register_route = |_: &ContextItem| Some("RegisterRoute".to_string());
+        let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")), &register_route);
         assert_eq!(
             line,
-            "reverie: go/router.go:9 return errors.New(\"empty route path\") — full answer: /cache/answers/answer-1.md"
+            "reverie: go/router.go:9 RegisterRoute — return errors.New(\"empty route path\") — full answer: /cache/answers/answer-1.md"
         );
         assert!(!line.contains('\n'));
+        // Outside every definition, or where the line already names it: the line alone.
+        let line = short_answer(&answer, None, &|_| None);
+        assert!(line.starts_with("reverie: go/router.go:9 return errors.New("), "{line}");
+        let line = short_answer(&answer, None, &|_| Some("errors".into()));
+        assert!(line.starts_with("reverie: go/router.go:9 return errors.New("), "{line}");
         let many = Answer { context: (1..=5).map(|i| item("a.py", i, "x")).collect(), ..answer.clone() };
-        let line = short_answer(&many, None);
+        let line = short_answer(&many, None, &|_| None);
         assert!(line.starts_with("reverie: a.py:1 x · a.py:2 x · a.py:3 x · +2 more"), "{line}");
         assert!(line.ends_with("full answer in the log"), "{line}");
     }

@@ -351,16 +351,17 @@ impl Session {
     }
 
     /// How to enable a model — in reverie.toml and from this editor — with the local Ollama
-    /// server's offer when one answered.
+    /// server's offer when one answered. For an editor that shows a message as one status line
+    /// (Helix), one line with the editor's way first, so it is what the line shows.
     pub(super) fn how_to_enable(&self) -> String {
-        let mut text = format!(
-            "{}
-{}",
-            crate::llm::HOW_TO_ENABLE,
-            self.setup().support.editor.how_to_configure_model()
-        );
+        let editor = self.setup().support.editor;
+        let (mut text, separator) = if editor.one_line_messages() {
+            (format!("{} (Or add [llm] to reverie.toml.)", editor.how_to_configure_model()), ' ')
+        } else {
+            (format!("{}\n{}", crate::llm::HOW_TO_ENABLE, editor.how_to_configure_model()), '\n')
+        };
         if let Some(offer) = lock(&self.configured).ollama_offer.as_ref() {
-            text.push('\n');
+            text.push(separator);
             text.push_str(offer);
         }
         text
@@ -712,6 +713,8 @@ impl Session {
                     report.parsed,
                     report.skipped.len()
                 );
+                // The editors' log (VS Code's output channel at its default level) says it too.
+                tracing::info!("{message}");
                 progress.end(&message).await;
                 if announce {
                     self.client.show_message(MessageType::INFO, format!("reverie: {message}")).await;
@@ -726,6 +729,7 @@ impl Session {
             }
             Err(err) => {
                 let message = format!("indexing failed: {err:#}");
+                tracing::error!("{message}");
                 progress.end(&message).await;
                 self.client.show_message(MessageType::ERROR, &message).await;
                 self.set_status(ServerState::Error, None, Some(message));

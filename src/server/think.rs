@@ -57,7 +57,7 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
                 let _ = steps.send(Step::Finished {
                     done: done.fetch_add(1, Ordering::Relaxed) + 1,
                     total: planned.load(Ordering::Relaxed),
-                    what: format!("{} {}", job.kind.name(), job.subject),
+                    what: job_label(job.kind.name(), &job.subject),
                     stored: matches!(outcome, Outcome::Stored),
                 });
             }
@@ -86,6 +86,7 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
             counts.failed,
             report.stopped.as_deref().map(|s| format!("; {s}")).unwrap_or_default()
         );
+        tracing::info!("thinking pass: {message}");
         progress.end(&message).await;
         session.set_note_counts(counts.fresh + counts.stale, counts.stale);
         let state = if session.user_idle() { ServerState::Idle } else { ServerState::Ready };
@@ -116,8 +117,26 @@ async fn report_step(session: &Arc<Session>, progress: &Progress, step: Step) {
     }
 }
 
+/// What a job is about, for progress: `summary go/router.go`, `module go`; the workspace's own
+/// jobs (the root directory's module note, the overview) have no subject.
+fn job_label(kind: &str, subject: &str) -> String {
+    if subject.is_empty() { format!("{kind} of the workspace") } else { format!("{kind} {subject}") }
+}
+
 /// The note counts, read from the store off the async threads.
 async fn note_counts(session: &Arc<Session>) -> crate::sleep::NoteCounts {
     let session = session.clone();
     tokio::task::spawn_blocking(move || session.note_counts()).await.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_label;
+
+    #[test]
+    fn jobs_are_labelled_by_kind_and_subject() {
+        assert_eq!(job_label("summary", "go/router.go"), "summary go/router.go");
+        assert_eq!(job_label("module", ""), "module of the workspace");
+        assert_eq!(job_label("overview", ""), "overview of the workspace");
+    }
 }

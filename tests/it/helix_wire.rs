@@ -84,10 +84,14 @@ async fn helix_gets_documents_messages_and_progress() {
         client.result("reverie/ask", json!({"question": "where is the error 'empty route path' raised?"})).await;
     assert_eq!(answer["context"][0]["text"], "return errors.New(\"empty route path\")", "{answer}");
 
-    // reverie.think with no model: how to set one in Helix.
+    // reverie.think with no model: how to set one in Helix, first and on one line (Helix shows a
+    // message as one status line, cut at the terminal's width).
     client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
     let (_, message) = client.wait_for_message("[language-server.reverie.config]").await;
     assert!(message.contains(":lsp-restart"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+    let at = message.find("[language-server.reverie.config]").unwrap();
+    assert!(at < 100, "Helix's own way comes first: {message}");
     assert_eq!(client.shutdown().await, Some(0));
 }
 
@@ -104,7 +108,10 @@ async fn older_helix_gets_one_line_with_the_citations_first() {
         .await;
     let (kind, message) = client.wait_for_message("go/router.go:7").await;
     assert_eq!(kind, 3);
-    assert!(message.starts_with("reverie: go/router.go:7 return errors.New(\"empty route path\")"), "{message}");
+    assert!(
+        message.starts_with("reverie: go/router.go:7 RegisterRoute — return errors.New(\"empty route path\")"),
+        "the place, the function and the real line: {message}"
+    );
     assert!(!message.contains('\n'), "{message}");
     assert!(message.contains("full answer: "), "{message}");
     assert!(!client.received.iter().any(|m| m["method"] == "window/showDocument"));

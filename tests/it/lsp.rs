@@ -645,3 +645,24 @@ async fn the_overview_before_one_is_written_says_how_to_get_one() {
     assert!(text.contains("reverie.think") && text.contains("[llm]"), "how to get one: {text}");
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+/// At the level editors start the server with by default (VS Code's `reverie.logLevel` is `info`),
+/// the log says what happened — the index, an answer, a command that could not run — as plain text
+/// (no colour codes: stderr is a pipe, not a terminal).
+#[tokio::test]
+async fn the_log_says_what_happened_in_plain_text() {
+    let ws = workspace();
+    let log = ws.home.path().join("server.log");
+    let mut client = LspClient::spawn_logging(&ws.cache_dir(), ws.home.path(), "info", &log);
+    client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
+    client.wait_for_status("ready", 1).await;
+    client.result("reverie/ask", json!({"question": "where is configure_logging?"})).await;
+    client.request("workspace/executeCommand", json!({"command": "reverie.ask"})).await;
+    assert_eq!(client.shutdown().await, Some(0));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("indexed 2 files"), "{log}");
+    assert!(log.contains("answered from facts with 1 citation in "), "{log}");
+    assert!(!log.contains("where is configure_logging"), "the question is not logged: {log}");
+    assert!(log.contains("reverie.ask takes one argument"), "{log}");
+    assert!(!log.contains('\x1b'), "no ANSI colour codes off a terminal: {log}");
+}

@@ -66,8 +66,6 @@ class Reverie implements vscode.Disposable {
   readonly chat: ChatPanel;
   private readonly chunkHandlers = new Map<string, (text: string) => void>();
   private missingProblem: string | undefined;
-  /** Clients being stopped on purpose (a restart): their exit is not an error. */
-  private readonly stopping = new Set<LanguageClient>();
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.settings = this.readSettings();
@@ -175,14 +173,11 @@ class Reverie implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    this.stopping.add(client);
     try {
       await client.stop(5000);
       this.log('the server stopped (shutdown and exit, exit code 0)');
     } catch (err) {
       this.log(`stopping the server: ${String(err)}`);
-    } finally {
-      this.stopping.delete(client);
     }
   }
 

@@ -79,15 +79,37 @@ impl LspClient {
 
     /// The real binary, `reverie serve`, with its cache in `cache_dir` and a clean environment.
     pub fn spawn(cache_dir: &std::path::Path, home: &std::path::Path) -> LspClient {
+        let level = std::env::var("REVERIE_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into());
+        LspClient::spawn_with_log(cache_dir, home, &level, std::process::Stdio::inherit())
+    }
+
+    /// The real binary with `REVERIE_LOG=level` and its stderr (the log) written to `log`, a pipe as
+    /// an editor gives it.
+    pub fn spawn_logging(
+        cache_dir: &std::path::Path,
+        home: &std::path::Path,
+        level: &str,
+        log: &std::path::Path,
+    ) -> LspClient {
+        let file = std::fs::File::create(log).expect("the log file can be created");
+        LspClient::spawn_with_log(cache_dir, home, level, std::process::Stdio::from(file))
+    }
+
+    fn spawn_with_log(
+        cache_dir: &std::path::Path,
+        home: &std::path::Path,
+        level: &str,
+        stderr: std::process::Stdio,
+    ) -> LspClient {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_reverie"))
             .arg("serve")
             .env("REVERIE_CACHE_DIR", cache_dir)
             .env("HOME", home)
             .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("REVERIE_LOG", std::env::var("REVERIE_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("REVERIE_LOG", level)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("reverie serve starts");
