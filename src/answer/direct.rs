@@ -299,15 +299,18 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     let mut context = Vec::new();
     for (_, file, site, within) in hits.into_iter().filter(|h| h.0 == best).take(10) {
         let (start, end) = site.span.lines_1based();
+        // The message as the facts keep it; the line itself is quoted from the file by the caller
+        // (`ask::quote_error_sites`), never rewritten here (`raise "…"` where the file says
+        // `errors.New("…")`).
         let place = within.map(|n| format!(" in `{n}`")).unwrap_or_default();
-        let _ = writeln!(out, "- `{file}:{start}`{place} ({} \"{}\")", site.kind.name(), site.message);
+        let _ = writeln!(out, "- `{file}:{start}`{place}: \"{}\"", site.message);
         context.push(item(
             &file,
             start,
             end,
             ItemKind::ErrorSite,
-            format!("{} \"{}\"{place}", site.kind.name(), site.message),
-            String::new(),
+            format!("this error message is produced here{place}"),
+            format!("{} \"{}\"", site.kind.name(), site.message),
         ));
     }
     Some(Direct { answer: out, source: Source::Facts, context })
