@@ -273,7 +273,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         .iter()
         .map(|&(node, kind, name)| match signatures.get(&name.start_byte()) {
             Some(&sig) => Definition {
-                name: text(bytes, name).into_owned(),
+                name: definition_name(bytes, name),
                 kind,
                 span: Span { start_byte: sig.start_byte() as u32, start: span(sig).start, ..trimmed_span(bytes, node) },
                 signature: collapse_whitespace(&text(bytes, sig), MAX_SIGNATURE_BYTES),
@@ -281,7 +281,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
                 parent: None,
             },
             None => Definition {
-                name: text(bytes, name).into_owned(),
+                name: definition_name(bytes, name),
                 kind,
                 span: trimmed_span(bytes, node),
                 signature: signature(bytes, node, &comments),
@@ -638,6 +638,16 @@ fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_sta
             .or_else(|| following_doc_comment(bytes, node, comments)),
         DocStyle::FirstParagraph => first_paragraph(bytes, node),
         DocStyle::None => None,
+    }
+}
+
+/// A definition's name as people write it when they use it: a Ruby symbol naming a method
+/// (`alias :to_s :name`) without its colon.
+fn definition_name(bytes: &[u8], name: Node) -> String {
+    let name_text = text(bytes, name);
+    match name.kind() {
+        "simple_symbol" => name_text.strip_prefix(':').unwrap_or(&name_text).to_string(),
+        _ => name_text.into_owned(),
     }
 }
 
