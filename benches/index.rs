@@ -948,6 +948,9 @@ struct LanguageRow {
     extract_secs: f64,
     index_secs: f64,
     ctags_secs: Option<f64>,
+    /// Medians of the per-run ratios (each run measures extraction, the index and ctags back to back).
+    extract_vs_ctags: Option<f64>,
+    index_vs_ctags: Option<f64>,
 }
 
 fn bench_languages(ctx: &Ctx) {
@@ -983,6 +986,10 @@ fn bench_languages(ctx: &Ctx) {
                 ctags_runs.push(ctags(ctx, ctags_language, &root, true).timed.secs);
             }
         }
+        let ratio_to_ctags = |runs: &[f64]| {
+            let ratios: Vec<f64> = runs.iter().zip(&ctags_runs).map(|(secs, ctags)| secs / ctags).collect();
+            (!ratios.is_empty()).then(|| median(&ratios))
+        };
         rows.push(LanguageRow {
             language: language.name(),
             label: language_corpus.label(),
@@ -991,29 +998,49 @@ fn bench_languages(ctx: &Ctx) {
             extract_secs: median(&extract_runs),
             index_secs: median(&index_runs),
             ctags_secs: (!ctags_runs.is_empty()).then(|| median(&ctags_runs)),
+            extract_vs_ctags: ratio_to_ctags(&extract_runs),
+            index_vs_ctags: ratio_to_ctags(&index_runs),
         });
     }
     if rows.is_empty() {
         return;
     }
+    // extract s: one thread, in-process, no IO; index s: the release binary as a subprocess (walk, read,
+    // both cores, the store); ctags: one process, one thread. Ratios are medians of per-run ratios.
     println!(
-        "  {:<8} {:<36} {:>6} {:>8} {:>11} {:>10} {:>9} {:>10} {:>8} {:>7}",
-        "language", "corpus", "files", "MB", "extract/s", "extr MB/s", "index s", "idx MB/s", "ctags s", "×ctags"
+        "  {:<8} {:<36} {:>6} {:>7} {:>9} {:>9} {:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "language",
+        "corpus",
+        "files",
+        "MB",
+        "extract s",
+        "files/s",
+        "MB/s",
+        "index s",
+        "idx MB/s",
+        "ctags s",
+        "ctags MB/s",
+        "extr÷ctags",
+        "idx÷ctags"
     );
     let megabytes = |b: u64| b as f64 / 1e6;
+    let or_dash = |value: Option<f64>, decimals: usize| value.map_or("-".to_string(), |v| format!("{v:.decimals$}"));
     for row in &rows {
         println!(
-            "  {:<8} {:<36} {:>6} {:>8.2} {:>11.0} {:>10.2} {:>9.3} {:>10.2} {:>8} {:>7}",
+            "  {:<8} {:<36} {:>6} {:>7.2} {:>9.3} {:>9.0} {:>9.2} {:>8.3} {:>9.2} {:>8} {:>10} {:>10} {:>9}",
             row.language,
             row.label,
             row.files,
             megabytes(row.bytes),
+            row.extract_secs,
             row.files as f64 / row.extract_secs,
             megabytes(row.bytes) / row.extract_secs,
             row.index_secs,
             megabytes(row.bytes) / row.index_secs,
-            row.ctags_secs.map_or("-".to_string(), |s| format!("{s:.3}")),
-            row.ctags_secs.map_or("-".to_string(), |s| format!("{:.1}", row.index_secs / s)),
+            or_dash(row.ctags_secs, 3),
+            or_dash(row.ctags_secs.map(|s| megabytes(row.bytes) / s), 2),
+            or_dash(row.extract_vs_ctags, 1),
+            or_dash(row.index_vs_ctags, 1),
         );
     }
     let rates: Vec<f64> = rows.iter().map(|r| megabytes(r.bytes) / r.extract_secs).collect();

@@ -2,8 +2,9 @@
 //! reachable here (Debian packages, PyPI, npm), fetched once into the bench dir and reduced to that
 //! language's files (by reverie's own language table), so a corpus measures one language.
 //!
-//! Scala, Elixir and Haskell have no entry: Debian ships them compiled (jars, .beam, .hi), and no
-//! PyPI or npm package found here vendors their sources.
+//! Scala and Elixir have no entry: Debian ships them compiled (jars; `elixir` 1.14 holds only .beam
+//! files), and no PyPI or npm package found here vendors their sources. Haskell's is the base library
+//! Debian ships as source for the Hugs interpreter.
 
 use reverie::syntax::Language;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ impl LanguageCorpus {
     }
 }
 
-/// One corpus per language (Kotlin and Swift share an npm package that holds both).
+/// One corpus per language (Kotlin and Swift share an npm package that holds both), and one docs tree.
 pub fn language_corpora() -> Vec<LanguageCorpus> {
     use Source::*;
     vec![
@@ -68,12 +69,19 @@ pub fn language_corpora() -> Vec<LanguageCorpus> {
             source: Npm("expo-modules-core", "58.0.7"),
         },
         LanguageCorpus { language: Language::Swift, ctags_language: None, source: Npm("expo-modules-core", "58.0.7") },
+        LanguageCorpus {
+            language: Language::Haskell,
+            ctags_language: Some("Haskell"),
+            source: Debian("libhugs-base-bundled"),
+        },
         LanguageCorpus { language: Language::OCaml, ctags_language: Some("OCaml"), source: Debian("liblwt-ocaml-dev") },
         LanguageCorpus {
             language: Language::Zig,
             ctags_language: None,
             source: PypiWheel("ziglang", "0.17.0", "manylinux_2_12_x86_64"),
         },
+        // Documentation: npm's own docs (commands, configuration) and its dependencies' READMEs.
+        LanguageCorpus { language: Language::Markdown, ctags_language: Some("Markdown"), source: Npm("npm", "10.9.2") },
     ]
 }
 

@@ -210,6 +210,10 @@ impl Summary {
     }
 
     pub fn print(self) {
+        // Only the per-language section ran (it has no targets): no empty table.
+        if self.rows.is_empty() {
+            return;
+        }
         let passed = self.rows.iter().filter(|r| r.pass == Some(true)).count();
         let mut table = Table::new(&format!("Summary: {passed} of {} targets met", self.rows.len()));
         for row in self.rows {

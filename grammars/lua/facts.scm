@@ -15,6 +15,11 @@
   name: (identifier) @_error
   arguments: (arguments . (function_call arguments: (arguments . (string) @error.message)))) @error.raise
   (#eq? @_error "error"))
+((function_call
+  name: (identifier) @_error
+  arguments: (arguments
+    . (function_call name: (method_index_expression table: (parenthesized_expression (string) @error.message))))) @error.raise
+  (#eq? @_error "error"))
 
 ; assert(condition, "message")
 ((function_call

@@ -273,7 +273,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
         .iter()
         .map(|&(node, kind, name)| match signatures.get(&name.start_byte()) {
             Some(&sig) => Definition {
-                name: text(bytes, name).into_owned(),
+                name: definition_name(bytes, name),
                 kind,
                 span: Span { start_byte: sig.start_byte() as u32, start: span(sig).start, ..trimmed_span(bytes, node) },
                 signature: collapse_whitespace(&text(bytes, sig), MAX_SIGNATURE_BYTES),
@@ -281,7 +281,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
                 parent: None,
             },
             None => Definition {
-                name: text(bytes, name).into_owned(),
+                name: definition_name(bytes, name),
                 kind,
                 span: trimmed_span(bytes, node),
                 signature: signature(bytes, node, &comments),
@@ -634,9 +634,57 @@ fn doc(bytes: &[u8], language: Language, node: Node, comments: &[Node], line_sta
         DocStyle::DocAttribute => {
             doc_attribute(bytes, node).or_else(|| preceding_comments(bytes, node, comments, line_starts))
         }
+        DocStyle::PrecedingOrFollowingDocComment => preceding_comments(bytes, node, comments, line_starts)
+            .or_else(|| following_doc_comment(bytes, node, comments)),
         DocStyle::FirstParagraph => first_paragraph(bytes, node),
         DocStyle::None => None,
     }
+}
+
+/// A definition's name as people write it when they use it: a Ruby symbol naming a method
+/// (`alias :to_s :name`) without its colon.
+fn definition_name(bytes: &[u8], name: Node) -> String {
+    let name_text = text(bytes, name);
+    match name.kind() {
+        "simple_symbol" => name_text.strip_prefix(':').unwrap_or(&name_text).to_string(),
+        _ => name_text.into_owned(),
+    }
+}
+
+/// An OCaml `(** … *)` right after a definition: on its last line or the next, with nothing but
+/// whitespace between, and followed by a blank line or the end of the file or of its enclosing
+/// `struct`/`sig` (with the next item on the very next line, odoc calls the comment ambiguous and
+/// the next item's preceding comment takes it).
+fn following_doc_comment(bytes: &[u8], node: Node, comments: &[Node]) -> Option<String> {
+    let first_after = comments.partition_point(|c| c.start_byte() < node.end_byte());
+    let comment = comments.get(first_after)?;
+    let gap = &bytes[node.end_byte()..comment.start_byte()];
+    let comment_text = text(bytes, *comment);
+    if !comment_text.starts_with("(**")
+        || comment_text.starts_with("(***")
+        || !gap.iter().all(|b| b.is_ascii_whitespace())
+        || gap.iter().filter(|&&b| b == b'\n').count() > 1
+    {
+        return None;
+    }
+    let rest = &bytes[comment.end_byte()..];
+    let rest = &rest[..rest.iter().position(|&b| b != b' ' && b != b'\t' && b != b'\r').unwrap_or(rest.len())];
+    let after = &bytes[comment.end_byte() + rest.len()..];
+    let next_line_blank_or_end = match after.first() {
+        None => true,
+        Some(b'\n') => {
+            let next_line = after[1..].split(|&b| b == b'\n').next().unwrap_or(&[]);
+            let next_line = String::from_utf8_lossy(next_line);
+            let next_line = next_line.trim();
+            next_line.is_empty() || next_line == "end" || next_line.starts_with("end ") || next_line.starts_with("(*")
+        }
+        Some(_) => false, // code follows on the comment's own line
+    };
+    if !next_line_blank_or_end {
+        return None;
+    }
+    let doc = clean_comment(&comment_text);
+    (!doc.is_empty()).then(|| truncate(doc, MAX_DOC_BYTES))
 }
 
 /// The first paragraph of a Markdown section (`node` is the section or its heading).

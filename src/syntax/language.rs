@@ -72,6 +72,10 @@ pub enum DocStyle {
     /// A `@doc "…"` attribute just before the definition, or `@moduledoc` first in a module's body
     /// (Elixir); else comments directly above.
     DocAttribute,
+    /// Comments directly above; else a `(** … *)` doc comment right after the definition, odoc's
+    /// other placement (`val length : t -> int` then `(** The length. *)` below it), when a blank
+    /// line or the end follows it (a comment between two items with no blank line belongs to the next).
+    PrecedingOrFollowingDocComment,
     /// The first paragraph of the section (Markdown).
     FirstParagraph,
     /// No documentation (plain text).
@@ -218,7 +222,8 @@ languages! {
     OCaml {
         name: "ocaml", title: "OCaml", extensions: &["ml"], file_names: &[],
         lsp_ids: &["ocaml"], nvim_filetypes: &["ocaml"], helix_names: &["ocaml"],
-        doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML.into()),
+        doc_style: DocStyle::PrecedingOrFollowingDocComment,
+        grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML.into()),
         queries: &[include_str!("../../grammars/ocaml/tags.scm"), include_str!("../../grammars/ocaml/facts.scm")],
     }
     Zig {
@@ -258,7 +263,7 @@ languages! {
     OCamlInterface {
         name: "ocaml-interface", title: "OCaml interfaces", extensions: &["mli"], file_names: &[],
         lsp_ids: &["ocaml.interface"], nvim_filetypes: &["ocamlinterface"], helix_names: &["ocaml-interface"],
-        doc_style: DocStyle::PrecedingComments,
+        doc_style: DocStyle::PrecedingOrFollowingDocComment,
         grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML_INTERFACE.into()),
         queries: &[include_str!("../../grammars/ocaml/interface.scm")],
     }

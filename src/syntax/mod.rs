@@ -14,4 +14,4 @@ pub use language::{DocStyle, Language, LanguageSpec, facts_fingerprint};
 
 /// Bumped whenever extraction logic changes what it produces for the same bytes; part of the store's
 /// facts fingerprint, so stale facts are re-extracted rather than served.
-pub const EXTRACTOR_VERSION: u32 = 3;
+pub const EXTRACTOR_VERSION: u32 = 4;
