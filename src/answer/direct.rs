@@ -302,14 +302,17 @@ fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         // The message as the facts keep it; the line itself is quoted from the file by the caller
         // (`ask::quote_error_sites`), never rewritten here (`raise "…"` where the file says
         // `errors.New("…")`).
-        let place = within.map(|n| format!(" in `{n}`")).unwrap_or_default();
+        let place = within.as_ref().map(|n| format!(" in `{n}`")).unwrap_or_default();
         let _ = writeln!(out, "- `{file}:{start}`{place}: \"{}\"", site.message);
         context.push(item(
             &file,
             start,
             end,
             ItemKind::ErrorSite,
-            format!("this error message is produced here{place}"),
+            match &within {
+                Some(name) => format!("this error message is produced here, in `{name}`"),
+                None => "this error message is produced here".to_string(),
+            },
             format!("{} \"{}\"", site.kind.name(), site.message),
         ));
     }

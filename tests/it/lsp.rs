@@ -216,6 +216,17 @@ async fn reverie_ask_returns_cited_context() {
     );
     assert!(answer["answer"].as_str().unwrap().contains("No model is configured"));
     assert_eq!(answer["usage"]["llm_calls"], 0);
+    // The direct answer to "where is it raised" shows the message and the function, and its item
+    // quotes the file's own line: never a rewritten `raise "…"`.
+    let direct = client
+        .result("reverie/ask", json!({"question": "where is the error 'settings path must not be empty' raised?"}))
+        .await;
+    assert_eq!(direct["source"], "facts", "{direct}");
+    let text = direct["answer"].as_str().unwrap();
+    assert!(text.contains("- `lib.py:6` in `load_settings`: \"settings path must not be empty\""), "{text}");
+    assert_eq!(direct["context"][0]["reason"], "this error message is produced here, in `load_settings`");
+    assert_eq!(direct["context"][0]["text"], "raise ValueError(\"settings path must not be empty\")");
+    assert!(!direct.to_string().contains("raise \\\"settings"), "no rewritten line anywhere: {direct}");
     let focused = client.result("reverie/ask", json!({"question": "what does this do?", "textDocument": {"uri": file_uri(&ws.path("app.py"))}, "position": {"line": 5, "character": 4}, "budget": 400})).await;
     assert_eq!(focused["context"][0]["path"], "app.py", "the cursor's definition comes first: {focused}");
     let tokens: u64 = focused["context"].as_array().unwrap().iter().map(|i| i["tokens"].as_u64().unwrap()).sum();
