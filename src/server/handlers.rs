@@ -596,13 +596,50 @@ fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let path = dir.join(format!("answer-{stamp}.md"));
     std::fs::write(&path, markdown).ok()?;
+    prune_answer_files(&dir, KEPT_ANSWER_FILES);
     Some(path)
+}
+
+/// Answer documents kept in the cache (the newest; an editor may still show the older ones).
+const KEPT_ANSWER_FILES: usize = 50;
+
+/// Removes all but the `keep` newest `answer-<ms>.md` files of `dir` (names sort by time).
+fn prune_answer_files(dir: &std::path::Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut answers: Vec<(u128, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stamp = name.strip_prefix("answer-")?.strip_suffix(".md")?.parse().ok()?;
+            Some((stamp, e.path()))
+        })
+        .collect();
+    answers.sort_by_key(|a| std::cmp::Reverse(a.0));
+    for (_, old) in answers.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(old);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::answer::{ContextItem, Usage};
+
+    #[test]
+    fn only_the_newest_answer_files_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for stamp in [5, 1, 30, 12] {
+            std::fs::write(dir.path().join(format!("answer-{stamp}.md")), "x").unwrap();
+        }
+        std::fs::write(dir.path().join("notes.txt"), "not an answer").unwrap();
+        prune_answer_files(dir.path(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["answer-12.md", "answer-30.md", "notes.txt"]);
+    }
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {

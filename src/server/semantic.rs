@@ -129,6 +129,10 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
     let Some(store) = session.store() else { return false };
     let Some(embedder) = embedder(session) else { return false };
     let version = (session.status().generation, session.notes_version());
+    if session.is_thinking() {
+        // One pass at a time: this one runs at the next idle time.
+        return true;
+    }
     {
         let mut state = lock(session.semantic());
         if state.running {
