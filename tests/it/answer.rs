@@ -200,9 +200,16 @@ fn vendored_code_ranks_below_the_projects_own() {
     ]);
     let answer = ws.json(&["ask", ".", "how are the settings loaded from a settings file?", "--no-llm"]);
     assert_eq!(answer["context"][0]["path"], "app/settings.py", "{answer}");
-    // Still answerable when asked about by name.
+    // Still answerable when asked about by name: the named definition comes before the vendored
+    // file's others. (The project's own settings reader may come first: its words are the name's
+    // words, and the whole-file channel weighs that — tuned on the dev sets, see `WEIGHTS`.)
     let named = ws.json(&["ask", ".", "what does readSettingsFile do?", "--no-llm"]);
-    assert_eq!(named["context"][0]["path"], "app/static/jquery-3.5.1.js", "{named}");
+    let context = named["context"].as_array().unwrap();
+    let position =
+        |line: u64| context.iter().position(|c| c["path"] == "app/static/jquery-3.5.1.js" && c["start_line"] == line);
+    let asked = position(3).expect("the named definition is in the context");
+    assert!(asked <= 1, "{named}");
+    assert!(position(1).is_none_or(|p| p > asked) && position(2).is_none_or(|p| p > asked), "{named}");
 }
 
 /// A small workspace where plain words ("session", "get", "view") name definitions, as they do in
