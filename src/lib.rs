@@ -8,6 +8,7 @@ pub mod ask;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod dirs;
 pub mod document;
 pub mod embed;
 pub mod eval;

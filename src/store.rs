@@ -101,21 +101,6 @@ pub struct JobFailure {
     pub at_ns: u64,
 }
 
-/// The cache root: `--cache-dir`/`REVERIE_CACHE_DIR` if given, else `$XDG_CACHE_HOME/reverie`, else
-/// `~/.cache/reverie`.
-pub fn cache_root(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = explicit {
-        return Ok(dir.to_path_buf());
-    }
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(xdg).join("reverie"));
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .context("neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir or set REVERIE_CACHE_DIR")?;
-    Ok(PathBuf::from(home).join(".cache").join("reverie"))
-}
-
 /// A stable id for a set of workspace roots: the last folder name plus a digest of the full paths.
 pub fn workspace_id(roots: &[PathBuf]) -> String {
     let mut builder = crate::hash::DigestBuilder::new();

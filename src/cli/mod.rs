@@ -141,7 +141,7 @@ fn workspace_root(path: &Path) -> Result<PathBuf> {
 
 /// The store directory for `roots` under the cache root.
 fn store_dir(cli: &Cli, roots: &[PathBuf]) -> Result<PathBuf> {
-    Ok(crate::store::cache_root(cli.cache_dir.as_deref())?.join(crate::store::workspace_id(roots)))
+    Ok(crate::dirs::cache_root(cli.cache_dir.as_deref())?.join(crate::store::workspace_id(roots)))
 }
 
 /// Opens the store for `roots`, logging a rebuild.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// The configured embedder, or `None` (with the reason on stderr when it is not "none").
 pub fn embedder(cli: &Cli, config: &Config) -> Option<Arc<dyn Embedder>> {
-    let cache_root = crate::store::cache_root(cli.cache_dir.as_deref()).ok();
+    let cache_root = crate::dirs::cache_root(cli.cache_dir.as_deref()).ok();
     match embed::from_config(&config.embed, &config.llm, &embed::model_search_dirs(cache_root.as_deref())) {
         Ok(embedder) => embedder,
         Err(err) => {

@@ -98,7 +98,7 @@ fn speed_file(path: &Path, threads: i32) -> Option<PathBuf> {
         .part(&threads.to_le_bytes())
         .part(&cores.to_le_bytes())
         .finish();
-    Some(crate::store::cache_root(None).ok()?.join("speed").join(format!("{}.json", digest.short())))
+    Some(crate::dirs::cache_root(None).ok()?.join("speed").join(format!("{}.json", digest.short())))
 }
 
 /// The speed kept in `file`, if it is there, readable and recent.

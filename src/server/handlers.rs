@@ -591,7 +591,7 @@ fn enclosing_name(snapshot: &crate::snapshot::Snapshot, item: &ContextItem) -> O
 }
 
 fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
-    let dir = crate::store::cache_root(session.cache_dir()).ok()?.join("answers");
+    let dir = crate::dirs::cache_root(session.cache_dir()).ok()?.join("answers");
     std::fs::create_dir_all(&dir).ok()?;
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let path = dir.join(format!("answer-{stamp}.md"));

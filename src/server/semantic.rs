@@ -64,7 +64,7 @@ pub(super) fn follow_facts(session: &Arc<Session>) {
     let session = session.clone();
     tokio::spawn(async move {
         let config = session.config();
-        let cache_root = crate::store::cache_root(session.cache_dir()).ok();
+        let cache_root = crate::dirs::cache_root(session.cache_dir()).ok();
         let dirs = crate::embed::model_search_dirs(cache_root.as_deref());
         let loaded = tokio::task::spawn_blocking(move || crate::embed::from_config(&config.embed, &config.llm, &dirs))
             .await

@@ -741,7 +741,7 @@ impl Session {
         if let Some(store) = self.store.get() {
             return Ok(store.clone());
         }
-        let dir = crate::store::cache_root(self.options.cache_dir.as_deref())?.join(crate::store::workspace_id(roots));
+        let dir = crate::dirs::cache_root(self.options.cache_dir.as_deref())?.join(crate::store::workspace_id(roots));
         let (store, outcome) = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
         if let crate::store::OpenOutcome::Rebuilt(reason) = outcome {
             self.client.log_message(MessageType::WARNING, reason).await;

@@ -3,7 +3,8 @@
 //!
 //! Reading order, lowest first — a module may use only modules above it in this list:
 //!
-//! 1. leaves: `hash`, `terms`, `tokens`, `units`, `redact`, `convert`, `idle`, `eval` (pure helpers);
+//! 1. leaves: `hash`, `terms`, `tokens`, `units`, `redact`, `dirs` (XDG directories), `convert`,
+//!    `idle`, `eval` (pure helpers);
 //! 2. `syntax` (bytes → facts), then `workspace` (files), `document` (open buffers), `git`;
 //! 3. `graph` (reference graph, PageRank), `search` (BM25, file priors, the facts index), `snapshot`;
 //! 4. `store` (the disk; keeps JSON records of higher layers without knowing their types), `index`;
@@ -24,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tokens", &[]),
     ("units", &[]),
     ("redact", &[]),
+    ("dirs", &[]),
     ("convert", &[]),
     ("idle", &[]),
     ("eval", &["units"]),
@@ -36,7 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("snapshot", &["hash", "syntax", "graph", "search"]),
     ("store", &["hash", "syntax", "workspace"]),
     ("index", &["hash", "syntax", "workspace", "graph", "snapshot", "store"]),
-    ("llm", &["tokens", "units", "redact"]),
+    ("llm", &["hash", "tokens", "units", "redact", "dirs"]),
     ("ledger", &["tokens", "llm", "store"]),
     ("embed", &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "llm", "ledger"]),
     (
