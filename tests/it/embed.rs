@@ -596,26 +596,35 @@ async fn the_server_embeds_at_idle_and_answers_through_the_semantic_channel() {
     assert_eq!(client.shutdown().await, Some(0));
 }
 
-/// `reverie think` embeds the notes it writes, and a bug report that shares no word with a note's
-/// symptom meets that note through its vector (the paper's anticipated queries).
-#[test]
-fn a_symptom_in_other_words_meets_the_playbook_written_for_it() {
-    use crate::util::openai_fake::{FakeOpenAi, Reply as FakeReply, job_of, valid_note};
-    let Some(model) = crate::util::test_embed_model() else { return };
+/// A fake model whose playbook for `billing/invoice.py` reports a symptom in words the code does not
+/// use, and a workspace with that file and `others` beside it.
+fn billed_twice(others: &[(&str, &str)]) -> (crate::util::openai_fake::FakeOpenAi, crate::util::Workspace) {
+    use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
     let fake = FakeOpenAi::start(|request| {
         let (kind, subject) = job_of(request);
         if kind == "playbook" && subject == "billing/invoice.py" {
             let body = json!({"failure_modes": [{"symptom": "customers are billed two times the expected price", "cause": "tax applied to a total that already holds it", "where": "compute_invoice_total"}], "breakpoints": ["compute_invoice_total"], "tests": []});
-            return FakeReply::Text(body.to_string());
+            return Reply::Text(body.to_string());
         }
-        FakeReply::Text(valid_note(request))
+        Reply::Text(valid_note(request))
     });
-    let ws = crate::util::Workspace::with(&[
-        (
-            "billing/invoice.py",
-            "def compute_invoice_total(lines):\n    subtotal = sum(line.price * line.quantity for line in lines)\n    return subtotal * 1.2\n",
-        ),
-        ("net/retry.py", "def backoff_delay(attempt):\n    return min(30, 2 ** attempt)\n"),
+    let mut files = vec![(
+        "billing/invoice.py",
+        "def compute_invoice_total(lines):\n    subtotal = sum(line.price * line.quantity for line in lines)\n    return subtotal * 1.2\n",
+    )];
+    files.extend_from_slice(others);
+    (fake, crate::util::Workspace::with(&files))
+}
+
+const RETRY_PY: (&str, &str) = ("net/retry.py", "def backoff_delay(attempt):\n    return min(30, 2 ** attempt)\n");
+
+/// `reverie think` embeds the notes it writes, and a bug report that shares no word with a note's
+/// symptom meets that note through its vector (the paper's anticipated queries).
+#[test]
+fn a_symptom_in_other_words_meets_the_playbook_written_for_it() {
+    let Some(model) = crate::util::test_embed_model() else { return };
+    let (fake, ws) = billed_twice(&[
+        RETRY_PY,
         ("ui/colors.py", "def theme_palette(dark):\n    return {'fg': '#fff' if dark else '#000'}\n"),
     ]);
     ws.write("reverie.toml", format!("{}\n[embed]\nmodel = {:?}\n", fake.llm_config(), model.display().to_string()));
@@ -638,23 +647,8 @@ fn a_symptom_in_other_words_meets_the_playbook_written_for_it() {
 /// written for it.
 #[tokio::test]
 async fn the_server_embeds_new_notes_at_the_next_idle_time() {
-    use crate::util::openai_fake::{FakeOpenAi, Reply as FakeReply, job_of, valid_note};
     let Some(model) = crate::util::test_embed_model() else { return };
-    let fake = FakeOpenAi::start(|request| {
-        let (kind, subject) = job_of(request);
-        if kind == "playbook" && subject == "billing/invoice.py" {
-            let body = json!({"failure_modes": [{"symptom": "customers are billed two times the expected price", "cause": "tax applied twice", "where": "compute_invoice_total"}], "breakpoints": ["compute_invoice_total"], "tests": []});
-            return FakeReply::Text(body.to_string());
-        }
-        FakeReply::Text(valid_note(request))
-    });
-    let ws = crate::util::Workspace::with(&[
-        (
-            "billing/invoice.py",
-            "def compute_invoice_total(lines):\n    subtotal = sum(line.price * line.quantity for line in lines)\n    return subtotal * 1.2\n",
-        ),
-        ("net/retry.py", "def backoff_delay(attempt):\n    return min(30, 2 ** attempt)\n"),
-    ]);
+    let (fake, ws) = billed_twice(&[RETRY_PY]);
     ws.write(
         "reverie.toml",
         format!(
