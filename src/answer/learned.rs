@@ -36,6 +36,8 @@ pub struct LearnedContext {
     /// Indexes into `passages` of anticipated questions, and a BM25 over the questions alone.
     pub questions: Vec<usize>,
     pub questions_bm25: Bm25,
+    /// Passage key → index into `passages` (the semantic index finds passages by key).
+    by_key: HashMap<Digest, usize>,
 }
 
 impl LearnedContext {
@@ -99,7 +101,8 @@ impl LearnedContext {
             .zip(&fresh)
             .map(|(note, fresh)| reliability(note, snapshot) * if *fresh { 1.0 } else { 0.5 })
             .collect();
-        LearnedContext { notes, fresh, reliability, passages, bm25, questions, questions_bm25 }
+        let by_key = passages.iter().enumerate().map(|(i, p)| (p.key, i)).collect();
+        LearnedContext { notes, fresh, reliability, passages, bm25, questions, questions_bm25, by_key }
     }
 
     /// What the semantic index embeds of each passage, under the passage's key: an anticipated
@@ -121,7 +124,7 @@ impl LearnedContext {
 
     /// The passage stored under `key`, if it is one of this context's.
     pub fn passage_by_key(&self, key: &Digest) -> Option<usize> {
-        self.passages.iter().position(|p| &p.key == key)
+        self.by_key.get(key).copied()
     }
 
     pub fn is_empty(&self) -> bool {
