@@ -2,10 +2,12 @@
 //! question time.
 //!
 //! Guarantees: the embedder loads once, off the async threads, after the first index (a missing model
-//! is logged once and the other channels answer); an idle pass embeds what has no vector yet, most
-//! valuable files first, reporting `$/progress` as files done/total, and stops within one batch of
-//! the user's return (what it stored stays: the next idle pass resumes); it runs before the thinking
-//! pass, which starts when it ends if the user is still idle. The index is rebuilt off the request
+//! is logged once and the other channels answer); an idle pass embeds what has no vector yet — the
+//! learned context's passages, then definitions, most valuable files first — reporting `$/progress`
+//! as files done/total, and stops within one batch of the user's return (what it stored stays: the
+//! next idle pass resumes); it runs before the thinking pass, which starts when it ends if the user is
+//! still idle, and never beside one (notes written by a pass are embedded at the next idle time, when
+//! the notes version has moved). The index is rebuilt off the request
 //! path after a pass and when the facts change; a question uses it only when it matches the current
 //! facts, and never waits more than `QUESTION_TIMEOUT` for the question's embedding.
 
