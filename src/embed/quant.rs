@@ -124,6 +124,13 @@ impl<K: Clone> FlatIndex<K> {
         self.keys.is_empty()
     }
 
+    /// Gives back the spare capacity growing left (a built index is kept for a long time).
+    pub fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.norms.shrink_to_fit();
+    }
+
     /// Adds a row. A vector of other dimensions is refused (returns false): it belongs to another
     /// model and must not be compared.
     pub fn push(&mut self, key: K, vector: &QuantizedVector) -> bool {

@@ -229,12 +229,11 @@ impl SemanticIndex {
             let Some(vector) = bytes.and_then(|b| quant::QuantizedVector::from_bytes(&b, dims)) else { continue };
             passages.get_or_insert_with(|| quant::FlatIndex::new(vector.dims())).push(*key, &vector);
         }
-        Ok(SemanticIndex {
-            model_id: model_id.to_string(),
-            flat: flat.unwrap_or_else(|| quant::FlatIndex::new(0)),
-            definitions,
-            passages: passages.unwrap_or_else(|| quant::FlatIndex::new(0)),
-        })
+        let mut flat = flat.unwrap_or_else(|| quant::FlatIndex::new(0));
+        let mut passages = passages.unwrap_or_else(|| quant::FlatIndex::new(0));
+        flat.shrink_to_fit();
+        passages.shrink_to_fit();
+        Ok(SemanticIndex { model_id: model_id.to_string(), flat, definitions, passages })
     }
 
     pub fn model_id(&self) -> &str {
