@@ -1006,7 +1006,12 @@ fn first_paragraph(bytes: &[u8], node: Node) -> Option<String> {
             section.named_children(&mut section.walk()).find(|child| child.kind() == "paragraph")?
         }
     };
-    let doc = collapse_whitespace(&text(bytes, paragraph), MAX_DOC_BYTES);
+    // A reStructuredText paragraph ending in `::` holds the literal block after it: the prose only.
+    let end = paragraph
+        .named_children(&mut paragraph.walk())
+        .find(|child| child.kind() == "literal_block")
+        .map_or(paragraph.end_byte(), |block| block.start_byte());
+    let doc = collapse_whitespace(&String::from_utf8_lossy(&bytes[paragraph.start_byte()..end]), MAX_DOC_BYTES);
     (!doc.is_empty()).then_some(doc)
 }
 
