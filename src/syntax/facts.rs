@@ -47,8 +47,8 @@ pub enum DefKind {
     Module,
     Macro,
     Constant,
-    /// A section of a document: a Markdown heading and what follows it up to the next heading of the
-    /// same or a higher level.
+    /// A section of a document: a Markdown heading or a reStructuredText title and what follows it up
+    /// to the next heading of the same or a higher level.
     Section,
 }
 

@@ -76,7 +76,7 @@ pub enum DocStyle {
     /// other placement (`val length : t -> int` then `(** The length. *)` below it), when a blank
     /// line or the end follows it (a comment between two items with no blank line belongs to the next).
     PrecedingOrFollowingDocComment,
-    /// The first paragraph of the section (Markdown).
+    /// The first paragraph of the section (Markdown, reStructuredText).
     FirstParagraph,
     /// No documentation (plain text).
     None,
@@ -245,7 +245,7 @@ languages! {
     Text {
         name: "text", title: "",
         extensions: &[
-            "txt", "rst", "adoc", "org", "tex", "toml", "yaml", "yml", "json", "jsonc", "json5", "cfg", "ini",
+            "txt", "adoc", "org", "tex", "toml", "yaml", "yml", "json", "jsonc", "json5", "cfg", "ini",
             "conf", "properties", "sql", "proto", "graphql", "gql", "y", "yy", "l", "jq", "html", "htm", "xml",
             "xsd", "css", "scss", "sass", "less", "vue", "svelte", "erb", "ejs", "hbs", "mustache", "j2", "jinja",
             "cmake", "gradle", "mk", "mak", "m4", "ac", "am", "in", "bzl", "bazel", "star", "tf", "hcl", "nix",
@@ -266,6 +266,12 @@ languages! {
         doc_style: DocStyle::PrecedingOrFollowingDocComment,
         grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML_INTERFACE.into()),
         queries: &[include_str!("../../grammars/ocaml/interface.scm")],
+    }
+    Rst {
+        name: "rst", title: "reStructuredText", extensions: &["rst", "rest"], file_names: &[],
+        lsp_ids: &["restructuredtext"], nvim_filetypes: &["rst"], helix_names: &["rst"],
+        doc_style: DocStyle::FirstParagraph, grammar: Some(|| tree_sitter_rst::LANGUAGE.into()),
+        queries: &[include_str!("../../grammars/rst/facts.scm")],
     }
 }
 
@@ -381,6 +387,7 @@ mod tests {
         assert_eq!(Language::from_path(Path::new("web/package.json")), Some(Language::Text));
         assert_eq!(Language::from_path(Path::new("web/package-lock.json")), None);
         assert_eq!(Language::from_path(Path::new("Gemfile")), Some(Language::Ruby));
+        assert_eq!(Language::from_path(Path::new("doc/usage.rst")), Some(Language::Rst));
         assert_eq!(Language::from_lsp_id("typescriptreact"), Some(Language::Tsx));
         assert_eq!(Language::from_lsp_id("jsx"), Some(Language::JavaScript));
         assert_eq!(Language::from_lsp_id("no-such-language"), None);

@@ -359,6 +359,21 @@ fn markdown(functions: &[Function]) -> String {
     })
 }
 
+/// reStructuredText: an overlined document title, then a section per function, its parameters in the
+/// title, its body as prose. Prose edits keep the interface hash (a title is a section's interface),
+/// title edits change it.
+fn rst(functions: &[Function]) -> String {
+    let preamble = "===\nGen\n===\n\nSee :class:`Point` in :doc:`the source <src/point>`.\n\n";
+    generate(preamble, functions, |name, params, body| {
+        let title = format!("{name}({})", params.join(", "));
+        format!(
+            "{title}\n{}\n\n{}\n",
+            "=".repeat(title.chars().count()),
+            lines(body, |i, n| format!("Step {i} takes {n} seconds.\n"))
+        )
+    })
+}
+
 /// An OCaml interface has no bodies: a body edit leaves it as it is; parameters are in the `val` type.
 fn ocaml_interface(functions: &[Function]) -> String {
     generate("open Printf\n\ntype point = { x : int }\n\n", functions, |name, params, _body| {
@@ -385,6 +400,7 @@ fn source(language: Language, functions: &[Function]) -> Option<String> {
         Language::Zig => zig(functions),
         Language::OCaml => ocaml(functions),
         Language::OCamlInterface => ocaml_interface(functions),
+        Language::Rst => rst(functions),
         Language::Haskell => haskell(functions),
         Language::Elixir => elixir(functions),
         Language::Scala => scala(functions),

@@ -53,6 +53,7 @@ const LANGUAGES = [
   'zig',
   'markdown',
   'ocaml.interface',
+  'restructuredtext',
 ];
 
 const ARCHITECTURE_QUESTION = 'Give me the architecture overview of this codebase';

@@ -7,7 +7,7 @@ local M = {}
 
 local defaults = {
   cmd = { "reverie", "serve" },
-  filetypes = { "rust", "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "java", "c", "cpp", "ruby", "php", "cs", "lua", "sh", "bash", "kotlin", "swift", "scala", "sbt", "elixir", "haskell", "ocaml", "zig", "ocamlinterface" },
+  filetypes = { "rust", "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "java", "c", "cpp", "ruby", "php", "cs", "lua", "sh", "bash", "kotlin", "swift", "scala", "sbt", "elixir", "haskell", "ocaml", "zig", "ocamlinterface", "rst" },
   root_markers = { ".git", "reverie.toml", "Cargo.toml", "pyproject.toml", "package.json", "go.mod" },
   -- Sent as initializationOptions; same keys as reverie.toml, e.g. { llm = { provider = "openai", ... } }.
   settings = nil,
