@@ -715,12 +715,13 @@ impl Session {
                 );
                 // The editors' log (VS Code's output channel at its default level) says it too.
                 tracing::info!("{message}");
+                // Ready before saying so: a `reverie.status` asked on the message reads the new state.
+                lock(&self.status).generation += 1;
+                self.set_status(ServerState::Ready, Some(count), Some(message.clone()));
                 progress.end(&message).await;
                 if announce {
                     self.client.show_message(MessageType::INFO, format!("reverie: {message}")).await;
                 }
-                lock(&self.status).generation += 1;
-                self.set_status(ServerState::Ready, Some(count), Some(message));
                 super::semantic::follow_facts(self);
                 if lock(&self.idle).state() == Activity::Idle {
                     // The user went idle while we indexed: think now (or report idle).
