@@ -81,7 +81,8 @@ struct Shared {
     speed_file: Option<PathBuf>,
 }
 
-/// A measured speed is trusted this long; then the model is measured again.
+/// A measured speed is trusted this long; then the model is measured again. Only measurements are
+/// kept: real calls move the speed of the running process alone.
 const SPEED_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The file that keeps a model's speed between runs (so `reverie ask` does not measure it each
@@ -333,10 +334,8 @@ impl Shared {
     fn observed(&self, prompt_tokens: u64, prompt_time: Duration, answer_tokens: u64, answer_time: Duration) {
         let mut speed = self.speed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(speed) = speed.as_mut() {
+            // In memory only: what is kept is a measurement, not the drift of many short calls.
             speed.observe(prompt_tokens, prompt_time, answer_tokens, answer_time);
-            if let Some(file) = &self.speed_file {
-                keep_speed(file, speed);
-            }
         }
     }
 }
