@@ -156,8 +156,11 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
     store.flush()?;
 
     let snapshot = snapshot_fn();
-    if report.stored > 0 {
-        embed(&snapshot)?;
+    if report.stored > 0
+        && let Err(err) = embed(&snapshot)
+    {
+        // The notes are stored; only their vectors wait for the next pass.
+        eprintln!("reverie: the new notes were not embedded ({err:#}); the next `think` or idle pass will");
     }
     let counts =
         crate::sleep::note_counts(&store, &snapshot, &crate::sleep::model_id(provider_ref), &config.sleep.kinds());
