@@ -582,12 +582,8 @@ fn enclosing_name(snapshot: &crate::snapshot::Snapshot, item: &ContextItem) -> O
         return None;
     }
     let facts = snapshot.files.get(item.path.as_str())?;
-    facts
-        .definitions
-        .iter()
-        .filter(|d| d.span.start.line < item.start_line && item.start_line <= d.span.end.line + 1)
-        .min_by_key(|d| d.span.end_byte - d.span.start_byte)
-        .map(|d| d.name.clone())
+    let index = facts.definition_around_line(item.start_line.checked_sub(1)?)?;
+    facts.definitions.get(index as usize).map(|d| d.name.clone())
 }
 
 fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {

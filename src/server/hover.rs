@@ -85,13 +85,7 @@ pub fn callers(snapshot: &Snapshot, name: &str) -> Vec<Caller> {
         let mut by_definition: BTreeMap<Option<usize>, Caller> = BTreeMap::new();
         for reference in facts.references.iter().filter(|r| r.name == name) {
             // The innermost definition whose span holds the reference.
-            let within = facts
-                .definitions
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.span.contains(&reference.span))
-                .max_by_key(|(_, d)| d.span.start_byte)
-                .map(|(i, _)| i);
+            let within = facts.enclosing_definition(&reference.span).map(|i| i as usize);
             let line = reference.span.start.line + 1;
             by_definition
                 .entry(within)

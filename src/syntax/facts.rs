@@ -252,6 +252,16 @@ impl FileFacts {
             .min_by_key(|(_, def)| def.span.end_byte - def.span.start_byte)
             .map(|(index, _)| index as u32)
     }
+
+    /// The innermost definition whose lines hold the 0-based `line`, if any.
+    pub fn definition_around_line(&self, line: u32) -> Option<u32> {
+        self.definitions
+            .iter()
+            .enumerate()
+            .filter(|(_, def)| def.span.start.line <= line && line <= def.span.end.line)
+            .min_by_key(|(_, def)| def.span.end_byte - def.span.start_byte)
+            .map(|(index, _)| index as u32)
+    }
 }
 
 /// A compact, line-per-fact text rendering of `FileFacts`, for `reverie facts` and fixture tests.
