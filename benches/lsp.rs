@@ -55,6 +55,23 @@ const SPOT_NAME: &str = "filter";
 const QUESTION: &str = "What does QuerySet.get do when several rows match?";
 /// How long any single wait may take before the bench gives up.
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// Embedding Django at idle on 2 cores, from a fresh cache (issue 10).
+const TARGET_EMBED_SECS: f64 = 15.0 * 60.0;
+/// The server's memory with the embedder loaded and Django's vectors (issue 10), MB = 10^6 bytes.
+const TARGET_EMBED_RSS_BYTES: f64 = 300e6;
+/// `reverie/ask` once the vectors exist.
+const TARGET_ASK_P99_SECS: f64 = 0.050;
+/// The longest the embedding pass may take before the bench gives up.
+const EMBED_TIMEOUT: Duration = Duration::from_secs(90 * 60);
+/// Questions asked once the vectors are loaded, `EMBED_ASK_ROUNDS` times each.
+const EMBED_QUESTIONS: [&str; 5] = [
+    "where is the session cookie signed?",
+    "how are migrations squashed?",
+    "why would I get 'Apps aren't loaded yet'?",
+    "how does the template loader find a template file?",
+    "what happens when two requests update the same row at once?",
+];
+const EMBED_ASK_ROUNDS: usize = 10;
 
 /// The four requests of a round, in the order they are sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -157,11 +174,19 @@ fn main() {
         runs.push(Run { cli, quiet, loaded });
     }
 
+    let embed = ctx.embed.then(|| {
+        println!("\n  embedding Django at idle (REVERIE_BENCH_EMBED=0 skips this; ~15 min on 2 cores)…");
+        embed_session(&ctx, &django)
+    });
+
     let mut summary = Summary::default();
     report_during(&ctx, &runs, &mut summary);
     report_after(&ctx, &runs, &mut summary);
     report_memory(&runs, &mut summary);
     report_index(&runs, &mut summary);
+    if let Some(embed) = &embed {
+        report_embedding(embed, &runs, &mut summary);
+    }
     summary.print();
     println!("\nload average at the end: {}", load_average());
 }
@@ -188,6 +213,8 @@ struct Ctx {
     runs: usize,
     requests: usize,
     during: usize,
+    /// Whether the embedding section runs (REVERIE_BENCH_EMBED, default 1).
+    embed: bool,
 }
 
 impl Ctx {
@@ -200,7 +227,11 @@ impl Ctx {
             .unwrap_or_else(|e| die(&format!("cannot create {}: {e}", bench_dir.display())));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let bin = reverie_binary(&cargo);
-        Ctx { bin, bench_dir, runs, requests, during }
+        let embed = env_usize("REVERIE_BENCH_EMBED", 1) > 0;
+        if embed {
+            ensure_embedding_model();
+        }
+        Ctx { bin, bench_dir, runs, requests, during, embed }
     }
 
     fn print_setup(&self, django: &Path, spot: &Spot) {
@@ -254,6 +285,18 @@ struct Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `tests/fetch-embed-model.sh`: the server's default embedder looks for the model where it puts it.
+fn ensure_embedding_model() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fetch-embed-model.sh");
+    let out = Command::new(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| die(&format!("cannot run {}: {e}", script.display())));
+    if !out.status.success() {
+        die(&format!("{} failed; REVERIE_BENCH_EMBED=0 skips the embedding section", script.display()));
     }
 }
 
@@ -448,6 +491,8 @@ struct Seen {
     statuses: Vec<(Instant, Value)>,
     /// The first status notification after the initial index (state ready, idle or thinking).
     ready: Option<(Instant, Value)>,
+    /// Every `$/progress` end, with its arrival time and message.
+    progress_ends: Vec<(Instant, String)>,
     /// Set when the server's stdout closed.
     closed: bool,
 }
@@ -460,7 +505,7 @@ struct Server {
     seen: Arc<(Mutex<Seen>, Condvar)>,
     next_id: i64,
     stderr: PathBuf,
-    _scratch: Scratch,
+    _scratch: Option<Scratch>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -539,6 +584,12 @@ fn read_loop(
                 seen.statuses.push((at, params));
                 condvar.notify_all();
             }
+            (Some("$/progress"), None) if message["params"]["value"]["kind"] == "end" => {
+                let text = message["params"]["value"]["message"].as_str().unwrap_or("").to_string();
+                let (mutex, condvar) = &*seen;
+                lock(mutex).progress_ends.push((at, text));
+                condvar.notify_all();
+            }
             (Some(_), None) => {}
             (None, _) => {
                 if responses.send(Incoming { at, message, after_ready }).is_err() {
@@ -564,10 +615,19 @@ impl Server {
     /// `reverie serve` with its cache in a fresh directory and an empty config home.
     fn spawn(ctx: &Ctx) -> Server {
         let scratch = ctx.scratch("serve-");
-        let cache = scratch.path.join("cache");
-        let config = scratch.path.join("config");
+        let dir = scratch.path.clone();
+        Server::spawn_in(ctx, &dir, Some(scratch))
+    }
+
+    /// `reverie serve` with its cache and config home under `dir` (kept by the caller when `scratch`
+    /// is `None`, so a second server finds what the first stored).
+    fn spawn_in(ctx: &Ctx, dir: &Path, scratch: Option<Scratch>) -> Server {
+        let cache = dir.join("cache");
+        let config = dir.join("config");
         std::fs::create_dir_all(&config).ok();
-        let stderr = scratch.path.join("stderr.log");
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr = dir.join(format!("stderr-{n}.log"));
         let stderr_file = std::fs::File::create(&stderr).unwrap_or_else(|e| die(&format!("cannot create a log: {e}")));
         let mut child = Command::new(&ctx.bin)
             .arg("serve")
@@ -638,6 +698,11 @@ impl Server {
 
     /// `initialize` for `root` (an editor-like client: progress, dynamic watched-files registration).
     fn initialize(&mut self, root: &Path) {
+        self.initialize_with(root, Value::Null);
+    }
+
+    /// `initialize` with `initializationOptions`.
+    fn initialize_with(&mut self, root: &Path, options: Value) {
         let uri = file_uri(root);
         self.request(
             "initialize",
@@ -649,7 +714,8 @@ impl Server {
                     "general": {"positionEncodings": ["utf-16"]},
                     "window": {"workDoneProgress": true},
                     "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
-                }
+                },
+                "initializationOptions": options
             }),
         );
     }
@@ -675,6 +741,28 @@ impl Server {
             if now >= deadline {
                 drop(seen);
                 self.fail(&format!("the index was not ready within {TIMEOUT:?}"));
+            }
+            seen = condvar.wait_timeout(seen, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Waits for a `$/progress` end whose message contains `needle`, arriving after `since`.
+    fn wait_progress_end(&self, needle: &str, since: Instant, timeout: Duration) -> (Instant, String) {
+        let (mutex, condvar) = &*self.seen;
+        let deadline = Instant::now() + timeout;
+        let mut seen = lock(mutex);
+        loop {
+            if let Some(end) = seen.progress_ends.iter().find(|(at, m)| *at >= since && m.contains(needle)) {
+                return end.clone();
+            }
+            if seen.closed {
+                drop(seen);
+                self.fail(&format!("the server exited before a progress ended with {needle:?}"));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(seen);
+                self.fail(&format!("no progress ended with {needle:?} within {timeout:?}"));
             }
             seen = condvar.wait_timeout(seen, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
         }
@@ -952,6 +1040,161 @@ fn loaded_session(ctx: &Ctx, root: &Path, spot: &Spot, cli_wall: f64) -> LoadedS
         rss_ready,
         rss_end,
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Embedding at idle.
+
+struct EmbedSession {
+    /// Definitions and note passages the first session embedded (from its progress message).
+    definitions: u64,
+    /// The first session: "ready" → the end of the embedding progress (idle after 1 s).
+    secs: f64,
+    /// The first session at the end of its embedding pass: VmHWM is its peak over indexing, loading
+    /// the model and embedding everything.
+    rss_embedding: Rss,
+    /// The cache directory before and after the pass (facts, then facts and vectors).
+    store_before: u64,
+    store_after: u64,
+    /// The second session, on the same cache: "ready" → its (empty) embedding pass ended and the index
+    /// is loaded.
+    loaded_secs: f64,
+    /// Round trips of `reverie/ask` (no open file) in the second session.
+    asks: Vec<f64>,
+    /// Asks whose context cites something found by meaning (`reason` says "meaning").
+    by_meaning: usize,
+    rss_steady: Rss,
+}
+
+/// A first server on a fresh cache embeds Django at idle; a second, on that cache, answers questions
+/// with the vectors loaded. Both with the default configuration (the in-process all-MiniLM-L6-v2).
+fn embed_session(ctx: &Ctx, root: &Path) -> EmbedSession {
+    let scratch = ctx.scratch("embed-");
+    let options = json!({"server": {"idle_after": "1s"}});
+    let mut first = Server::spawn_in(ctx, &scratch.path, None);
+    first.initialize_with(root, options.clone());
+    first.notify("initialized", json!({}));
+    let (ready, status) = first.wait_ready();
+    first.check_ready_state(&status);
+    let store_before = dir_size(&scratch.path.join("cache"));
+    let (ended, message) = first.wait_progress_end("embed", ready, EMBED_TIMEOUT);
+    if !message.starts_with("embedded ") {
+        first.fail(&format!("the embedding pass did not finish: {message:?}"));
+    }
+    let definitions = message.split_whitespace().filter_map(|w| w.parse::<u64>().ok()).sum::<u64>();
+    let rss_embedding = first.rss();
+    first.shutdown();
+    let store_after = dir_size(&scratch.path.join("cache"));
+
+    let mut second = Server::spawn_in(ctx, &scratch.path, None);
+    second.initialize_with(root, options);
+    second.notify("initialized", json!({}));
+    let (ready_again, status) = second.wait_ready();
+    second.check_ready_state(&status);
+    let (loaded, message) = second.wait_progress_end("embed", ready_again, TIMEOUT);
+    if message != "embedded 0 definitions" {
+        second.fail(&format!("the second session embedded again: {message:?}"));
+    }
+    let mut asks = Vec::new();
+    let mut by_meaning = 0;
+    for round in 0..EMBED_ASK_ROUNDS {
+        for question in EMBED_QUESTIONS {
+            let reply = second.request("reverie/ask", json!({"question": question}));
+            asks.push(reply.secs);
+            let cites_meaning = reply.result["context"].as_array().is_some_and(|items| {
+                items.iter().any(|i| i["reason"].as_str().is_some_and(|r| r.contains("its meaning is close")))
+            });
+            if round == 0 && cites_meaning {
+                by_meaning += 1;
+            }
+        }
+    }
+    let rss_steady = second.rss();
+    second.shutdown();
+    drop(scratch);
+    EmbedSession {
+        definitions,
+        secs: ended.duration_since(ready).as_secs_f64(),
+        rss_embedding,
+        store_before,
+        store_after,
+        loaded_secs: loaded.duration_since(ready_again).as_secs_f64(),
+        asks,
+        by_meaning,
+        rss_steady,
+    }
+}
+
+/// Bytes of the files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => pending.push(entry.path()),
+                Ok(meta) => total += meta.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn report_embedding(embed: &EmbedSession, runs: &[Run], summary: &mut Summary) {
+    let cli = median(&per_run(runs, |r| r.cli.wall));
+    let cli_rss = median(&per_run(runs, |r| r.cli.peak_rss));
+    let mut table = Table::new(
+        "Embedding at idle (one session on a fresh cache, then one on that cache); anchors: `reverie index` cold, same runs",
+    );
+    let row = Row::new(
+        "ready → everything embedded (idle after 1 s)",
+        secs(embed.secs),
+        "",
+        format!("≤ {}", secs(TARGET_EMBED_SECS)),
+        Some(embed.secs <= TARGET_EMBED_SECS),
+    )
+    .anchor(format!("CLI cold {}", secs(cli)), ratio(embed.secs / cli));
+    summary.add("embedding", &row);
+    table.row(row);
+    table.row(Row::info(
+        "  definitions and note passages embedded",
+        format!("{} ({:.1}/s)", thousands(embed.definitions), embed.definitions as f64 / embed.secs),
+        "",
+    ));
+    table.row(Row::info(
+        "  store: before → after the pass",
+        format!("{} → {}", mb(embed.store_before as f64), mb(embed.store_after as f64)),
+        "",
+    ));
+    let target = format!("≤ {}", mb(TARGET_EMBED_RSS_BYTES));
+    for (figure, value) in [
+        ("first session: VmHWM (index, model, embedding)", embed.rss_embedding.hwm),
+        ("second session: VmRSS after the asks", embed.rss_steady.rss),
+        ("second session: VmHWM after the asks", embed.rss_steady.hwm),
+    ] {
+        let row = Row::new(figure, mb(value), "", target.clone(), Some(value <= TARGET_EMBED_RSS_BYTES))
+            .anchor(format!("CLI peak {}", mb(cli_rss)), ratio(value / cli_rss));
+        summary.add("embedding", &row);
+        table.row(row);
+    }
+    table.row(Row::info("second session: ready → vectors loaded", secs(embed.loaded_secs), ""));
+    let p99 = percentile(&embed.asks, 0.99);
+    let row = Row::new(
+        &format!("second session: ask round trip p99 ({} asks)", embed.asks.len()),
+        secs(p99),
+        &format!("p50 {}", secs(percentile(&embed.asks, 0.5))),
+        format!("≤ {}", secs(TARGET_ASK_P99_SECS)),
+        Some(p99 <= TARGET_ASK_P99_SECS),
+    );
+    summary.add("embedding", &row);
+    table.row(row);
+    table.row(Row::info(
+        "  questions citing something found by meaning",
+        format!("{} of {}", embed.by_meaning, EMBED_QUESTIONS.len()),
+        "",
+    ));
+    table.print();
 }
 
 // ------------------------------------------------------------------------------------------------

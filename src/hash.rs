@@ -55,7 +55,18 @@ impl DigestBuilder {
     }
 
     pub fn part(&mut self, bytes: &[u8]) -> &mut DigestBuilder {
-        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.begin_part(bytes.len() as u64).more(bytes)
+    }
+
+    /// Starts a part of `len` bytes given in pieces by `more` (the same digest as `part` of them
+    /// all at once), for data too large to hold whole.
+    pub fn begin_part(&mut self, len: u64) -> &mut DigestBuilder {
+        self.0.update(&len.to_le_bytes());
+        self
+    }
+
+    /// The next piece of the part `begin_part` started.
+    pub fn more(&mut self, bytes: &[u8]) -> &mut DigestBuilder {
         self.0.update(bytes);
         self
     }

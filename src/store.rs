@@ -492,9 +492,14 @@ impl Store {
         self.flush()
     }
 
-    /// The stored bytes for each of `items`, in order (`None` when absent).
-    pub fn embeddings(&self, model: &Digest, items: &[Digest]) -> Result<Vec<Option<Vec<u8>>>> {
-        items.iter().map(|item| Ok(self.embeddings.get(embedding_key(model, item))?.map(|v| v.to_vec()))).collect()
+    /// The stored bytes for each of `items`, in order (`None` when absent), read as the iterator is
+    /// consumed: a caller building an index from them never holds them all at once.
+    pub fn embeddings<'a>(
+        &'a self,
+        model: &'a Digest,
+        items: &'a [Digest],
+    ) -> impl Iterator<Item = Result<Option<sled::IVec>>> + 'a {
+        items.iter().map(move |item| Ok(self.embeddings.get(embedding_key(model, item))?))
     }
 
     /// Whether a vector is stored for `item`.

@@ -233,9 +233,7 @@ pub fn candidates_weighted(
             for (doc, _) in text_index.bm25.search(&terms, PER_RANKER) {
                 let (key, i) = &text_index.docs[doc as usize];
                 let Some(facts) = snapshot.files.get(key) else { continue };
-                let has_all = terms
-                    .iter()
-                    .all(|t| facts.text[*i as usize].terms.binary_search_by(|(x, _)| x.as_str().cmp(t)).is_ok());
+                let has_all = terms.iter().all(|t| facts.text[*i as usize].terms.contains(t));
                 if has_all
                     && let Some(item) =
                         text_item(snapshot, key, *i as usize, &terms, "its code holds every word of the quoted text")
@@ -460,7 +458,7 @@ fn text_item(snapshot: &Snapshot, file: &str, i: usize, tokens: &[String], reaso
         Some(d) => definition_item(key, &facts.definitions[d as usize], ItemKind::Definition, reason.into()),
         None => {
             let words: Vec<&str> =
-                text_doc.terms.iter().filter(|(t, _)| tokens.contains(t)).map(|(t, _)| t.as_str()).take(8).collect();
+                text_doc.terms.iter().filter(|(t, _)| tokens.iter().any(|x| x == t)).map(|(t, _)| t).take(8).collect();
             let text = if is_secret(key) {
                 WITHHELD.to_string()
             } else {
@@ -489,7 +487,7 @@ fn best_text_item(snapshot: &Snapshot, file: &str, tokens: &[String]) -> Option<
         .iter()
         .enumerate()
         .map(|(i, doc)| {
-            let matched: u32 = doc.terms.iter().filter(|(t, _)| tokens.contains(t)).map(|(_, c)| c).sum();
+            let matched: u32 = doc.terms.iter().filter(|(t, _)| tokens.iter().any(|x| x == t)).map(|(_, c)| c).sum();
             (matched, std::cmp::Reverse(i))
         })
         .max()?;

@@ -109,7 +109,17 @@ pub struct Hit<K> {
 
 impl<K: Clone> FlatIndex<K> {
     pub fn new(dims: usize) -> FlatIndex<K> {
-        FlatIndex { dims, keys: Vec::new(), values: Vec::new(), norms: Vec::new() }
+        FlatIndex::with_capacity(dims, 0)
+    }
+
+    /// An empty index with room for `rows` rows.
+    pub fn with_capacity(dims: usize, rows: usize) -> FlatIndex<K> {
+        FlatIndex {
+            dims,
+            keys: Vec::with_capacity(rows),
+            values: Vec::with_capacity(rows * dims),
+            norms: Vec::with_capacity(rows),
+        }
     }
 
     pub fn dims(&self) -> usize {
@@ -125,7 +135,11 @@ impl<K: Clone> FlatIndex<K> {
     }
 
     /// Gives back the spare capacity growing left (a built index is kept for a long time).
+    /// Gives back spare room (a copy when there is any: call once, after the last push).
     pub fn shrink_to_fit(&mut self) {
+        if self.keys.len() == self.keys.capacity() {
+            return;
+        }
         self.keys.shrink_to_fit();
         self.values.shrink_to_fit();
         self.norms.shrink_to_fit();

@@ -215,19 +215,22 @@ impl SemanticIndex {
             }
         }
         let definitions = keys.len();
-        let stored = store.embeddings(&model, &keys)?;
+        // Rows are added as they are read, into room for every definition (a workspace embedded
+        // once has them all): no doubling, no second copy of the index while it loads.
         let mut flat = None;
-        for (site, bytes) in sites.into_iter().zip(stored) {
-            let Some(bytes) = bytes else { continue };
+        for (site, bytes) in sites.into_iter().zip(store.embeddings(&model, &keys)) {
+            let Some(bytes) = bytes? else { continue };
             let dims = flat.as_ref().map(quant::FlatIndex::dims);
             let Some(vector) = quant::QuantizedVector::from_bytes(&bytes, dims) else { continue };
-            flat.get_or_insert_with(|| quant::FlatIndex::new(vector.dims())).push(site, &vector);
+            flat.get_or_insert_with(|| quant::FlatIndex::with_capacity(vector.dims(), definitions)).push(site, &vector);
         }
         let mut passages: Option<quant::FlatIndex<Digest>> = None;
-        for (key, bytes) in passage_keys.iter().zip(store.embeddings(&model, passage_keys)?) {
+        for (key, bytes) in passage_keys.iter().zip(store.embeddings(&model, passage_keys)) {
             let dims = flat.as_ref().map(quant::FlatIndex::dims).or(passages.as_ref().map(quant::FlatIndex::dims));
-            let Some(vector) = bytes.and_then(|b| quant::QuantizedVector::from_bytes(&b, dims)) else { continue };
-            passages.get_or_insert_with(|| quant::FlatIndex::new(vector.dims())).push(*key, &vector);
+            let Some(vector) = bytes?.and_then(|b| quant::QuantizedVector::from_bytes(&b, dims)) else { continue };
+            passages
+                .get_or_insert_with(|| quant::FlatIndex::with_capacity(vector.dims(), passage_keys.len()))
+                .push(*key, &vector);
         }
         let mut flat = flat.unwrap_or_else(|| quant::FlatIndex::new(0));
         let mut passages = passages.unwrap_or_else(|| quant::FlatIndex::new(0));

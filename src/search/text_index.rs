@@ -28,14 +28,12 @@ impl TextIndex {
     pub fn build(files: &BTreeMap<Arc<str>, Arc<FileFacts>>) -> TextIndex {
         let docs: Vec<TextDocAt> =
             files.iter().flat_map(|(key, facts)| (0..facts.text.len() as u32).map(move |i| (key.clone(), i))).collect();
-        let bm25 = Bm25::from_counts(
-            docs.iter().map(|(key, i)| files[key].text[*i as usize].terms.iter().map(|(t, c)| (t.as_str(), *c))),
-        );
+        let bm25 = Bm25::from_counts(docs.iter().map(|(key, i)| files[key].text[*i as usize].terms.iter()));
         let file_bm25 = Bm25::from_counts(files.values().map(|facts| {
             let mut counts: HashMap<&str, u32> = HashMap::new();
             for doc in &facts.text {
-                for (term, count) in &doc.terms {
-                    *counts.entry(term.as_str()).or_insert(0) += count;
+                for (term, count) in doc.terms.iter() {
+                    *counts.entry(term).or_insert(0) += count;
                 }
             }
             counts

@@ -9,7 +9,7 @@ mod language;
 pub mod text;
 
 pub use extract::{extract, extract_from_tree, parse};
-pub use facts::{FileFacts, TextDoc, render_facts};
+pub use facts::{FileFacts, TermCounts, TextDoc, render_facts};
 pub use language::{DocStyle, Language, LanguageSpec, facts_fingerprint};
 
 /// Bumped whenever extraction logic changes what it produces for the same bytes; part of the store's

@@ -6,7 +6,7 @@
 //!
 //! Pure: a function of the bytes and the definitions extracted from them.
 
-use super::facts::{Definition, TextDoc};
+use super::facts::{Definition, TermCounts, TextDoc};
 use std::collections::HashMap;
 
 /// Lines per document for code outside every definition.
@@ -75,10 +75,8 @@ pub fn text_docs(bytes: &[u8], definitions: &[Definition]) -> Vec<TextDoc> {
 }
 
 /// Term counts in a fixed order, so equal files store equal bytes.
-fn sorted(counts: HashMap<String, u32>) -> Vec<(String, u32)> {
-    let mut terms: Vec<(String, u32)> = counts.into_iter().collect();
-    terms.sort();
-    terms
+fn sorted(counts: HashMap<String, u32>) -> TermCounts {
+    TermCounts::new(counts.into_iter().collect())
 }
 
 #[cfg(test)]
@@ -92,20 +90,20 @@ mod tests {
         let docs = &facts.text;
         let module = docs.iter().find(|d| d.definition.is_none()).unwrap();
         assert_eq!((module.start_line, module.end_line), (1, 1), "{docs:?}");
-        assert!(module.terms.iter().any(|(t, _)| t == "os"), "{module:?}");
+        assert!(module.terms.contains("os"), "{module:?}");
         assert!(
-            docs.iter().any(|d| d.definition.is_some() && d.terms.iter().any(|(t, _)| t == "refused")),
+            docs.iter().any(|d| d.definition.is_some() && d.terms.contains("refused")),
             "a message kept in a constant is searchable: {docs:?}"
         );
         let acquire = docs
             .iter()
             .find(|d| d.definition.is_some_and(|i| facts.definitions[i as usize].name == "acquire"))
             .unwrap();
-        assert!(acquire.terms.iter().any(|(t, _)| t == "sockets"));
+        assert!(acquire.terms.contains("sockets"));
         let pool =
             docs.iter().find(|d| d.definition.is_some_and(|i| facts.definitions[i as usize].name == "Pool")).unwrap();
-        assert!(pool.terms.iter().any(|(t, _)| t == "size"));
-        assert!(!pool.terms.iter().any(|(t, _)| t == "sockets"), "a method's words belong to the method");
+        assert!(pool.terms.contains("size"));
+        assert!(!pool.terms.contains("sockets"), "a method's words belong to the method");
     }
 
     #[test]

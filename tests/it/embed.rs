@@ -292,7 +292,8 @@ fn vectors_are_invalidated_by_content_and_by_model() {
     assert_eq!(pass(&edited, &b, &store, &|| false).embedded, 3);
     let (ka, kb) = (model_key("model-a"), model_key("model-b"));
     assert_eq!((store.embedding_count(&ka), store.embedding_count(&kb)), (4, 3));
-    let stored = store.embeddings(&kb, &[item_key("fn one()"), item_key("fn missing()")]).unwrap();
+    let asked = [item_key("fn one()"), item_key("fn missing()")];
+    let stored: Vec<_> = store.embeddings(&kb, &asked).collect::<Result<_, _>>().unwrap();
     assert!(stored[0].is_some() && stored[1].is_none());
     assert!(store.has_embedding(&ka, &item_key("fn two()")).unwrap());
     // Garbage collection: model b's vectors of live content stay, the rest goes.

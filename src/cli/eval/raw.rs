@@ -54,7 +54,7 @@ impl RawChunks {
             })
             .collect();
         let (chunks, docs): (Vec<Chunk>, Vec<Vec<String>>) = per_file.into_iter().flatten().unzip();
-        RawChunks { chunks, bm25: search::Bm25::new(docs) }
+        RawChunks { chunks, bm25: search::Bm25::new(docs.iter()) }
     }
 
     /// How many chunks there are.
