@@ -564,21 +564,33 @@ fn fuse(lists: Vec<Ranked>, file_lists: &[(f64, bool, Vec<Arc<str>>)]) -> Vec<Co
     fused
 }
 
-/// Best first, at most `MAX_PER_FILE` per file, within `budget` tokens.
+/// Best first, at most `MAX_PER_FILE` per file, within `budget` tokens. When the budget cannot hold
+/// them all, every file's best item that fits is taken before any file's second, and seconds before
+/// thirds: a small context (the in-process model's, a few hundred tokens) spans as many of the
+/// ranked files as it can. The items chosen keep the ranking's order, so the order of files is the
+/// ranking's whatever the budget.
 pub fn select(candidates: Vec<ContextItem>, budget: usize) -> Vec<ContextItem> {
     let mut per_file: HashMap<String, usize> = HashMap::new();
+    // (place among its file's items, item), in ranking order, at most MAX_PER_FILE per file.
+    let ranked: Vec<(usize, ContextItem)> = candidates
+        .into_iter()
+        .filter_map(|item| {
+            let count = per_file.entry(item.path.clone()).or_insert(0);
+            *count += 1;
+            (*count <= MAX_PER_FILE).then(|| (*count - 1, item))
+        })
+        .collect();
+    let mut chosen = vec![false; ranked.len()];
     let mut used = 0;
-    let mut out = Vec::new();
-    for item in candidates {
-        let count = per_file.entry(item.path.clone()).or_insert(0);
-        if *count >= MAX_PER_FILE || used + item.tokens > budget {
-            continue;
+    for place in 0..MAX_PER_FILE {
+        for ((item_place, item), chosen) in ranked.iter().zip(chosen.iter_mut()) {
+            if *item_place == place && used + item.tokens <= budget {
+                *chosen = true;
+                used += item.tokens;
+            }
         }
-        *count += 1;
-        used += item.tokens;
-        out.push(item);
     }
-    out
+    ranked.into_iter().zip(chosen).filter(|(_, chosen)| *chosen).map(|((_, item), _)| item).collect()
 }
 
 /// The fused order of files (first appearance), for retrieval measurements.
@@ -733,6 +745,34 @@ pub fn longest_quoted_fragment(message: &str, question: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_budget_spans_files_before_it_spends_on_second_items() {
+        let item = |path: &str, line: u32| ContextItem {
+            path: path.into(),
+            start_line: line,
+            end_line: line,
+            kind: ItemKind::Definition,
+            score: 0.0,
+            tokens: 10,
+            reason: String::new(),
+            text: String::new(),
+            stale: false,
+        };
+        let ranking =
+            vec![item("a.py", 1), item("a.py", 2), item("a.py", 3), item("a.py", 4), item("b.py", 1), item("c.py", 1)];
+        let places = |items: Vec<ContextItem>| -> Vec<(String, u32)> {
+            items.into_iter().map(|i| (i.path, i.start_line)).collect()
+        };
+        let all = places(select(ranking.clone(), usize::MAX));
+        assert_eq!(all, [("a.py", 1), ("a.py", 2), ("a.py", 3), ("b.py", 1), ("c.py", 1)].map(|(p, l)| (p.into(), l)));
+        // 30 tokens: the three files' best items, not a.py's first three.
+        let small = places(select(ranking.clone(), 30));
+        assert_eq!(small, [("a.py", 1), ("b.py", 1), ("c.py", 1)].map(|(p, l)| (p.into(), l)));
+        // 40: then a.py's second, in the ranking's order.
+        let more = places(select(ranking, 40));
+        assert_eq!(more, [("a.py", 1), ("a.py", 2), ("b.py", 1), ("c.py", 1)].map(|(p, l)| (p.into(), l)));
+    }
 
     #[test]
     fn weights_are_overridden_by_name() {

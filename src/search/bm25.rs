@@ -208,4 +208,30 @@ mod tests {
         assert_eq!(hits[0].0, 2);
         assert!(index.search(&tokenize("nothing matches"), 3).is_empty());
     }
+
+    #[test]
+    fn postings_are_those_of_a_plain_inverted_index_whatever_the_order_of_terms() {
+        let vocab: Vec<String> = (0..50).map(|i| format!("t{i}")).collect();
+        let mut seed = 7u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let docs: Vec<HashMap<String, u32>> = (0..200)
+            .map(|_| {
+                let mut m = HashMap::new();
+                for _ in 0..(rnd() % 30) {
+                    *m.entry(vocab[rnd() % 50].clone()).or_insert(0) += 1;
+                }
+                m
+            })
+            .collect();
+        // Each walk meets a document's terms in its HashMap's order.
+        let index = Bm25::from_counts(docs.iter().map(|d| d.iter().map(|(k, v)| (k.as_str(), *v))));
+        for t in &vocab {
+            let naive: Vec<(u32, u32)> =
+                docs.iter().enumerate().filter_map(|(i, d)| d.get(t).map(|c| (i as u32, *c))).collect();
+            assert_eq!(index.postings(t).unwrap_or(&[]), naive.as_slice(), "{t}");
+        }
+    }
 }

@@ -293,6 +293,11 @@ impl Language {
         &SPECS[self as usize]
     }
 
+    /// Prose: documentation rather than code (plain text, Markdown, reStructuredText).
+    pub fn is_prose(self) -> bool {
+        matches!(self, Language::Text | Language::Markdown | Language::Rst)
+    }
+
     /// The language of a file, from its name or extension; `None` for files reverie does not keep.
     pub fn from_path(path: &Path) -> Option<Language> {
         let file_name = path.file_name()?.to_str()?;
@@ -388,6 +393,8 @@ mod tests {
         assert_eq!(Language::from_path(Path::new("web/package-lock.json")), None);
         assert_eq!(Language::from_path(Path::new("Gemfile")), Some(Language::Ruby));
         assert_eq!(Language::from_path(Path::new("doc/usage.rst")), Some(Language::Rst));
+        assert!(Language::Rst.is_prose() && Language::Markdown.is_prose() && Language::Text.is_prose());
+        assert!(!Language::Python.is_prose() && !Language::Bash.is_prose());
         assert_eq!(Language::from_lsp_id("typescriptreact"), Some(Language::Tsx));
         assert_eq!(Language::from_lsp_id("jsx"), Some(Language::JavaScript));
         assert_eq!(Language::from_lsp_id("no-such-language"), None);
