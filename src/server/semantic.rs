@@ -1,8 +1,9 @@
 //! The server's semantic index (`crate::embed::semantic`): built while the user is idle, asked at
 //! question time.
 //!
-//! Guarantees: the embedder loads once, off the async threads, after the first index (a missing model
-//! is logged once and the other channels answer); an idle pass embeds what has no vector yet — the
+//! Guarantees: the embedder loads once, off the async threads — after the first index when the store
+//! already holds vectors, else at the first idle time (a missing model is logged once and the other
+//! channels answer); an idle pass embeds what has no vector yet — the
 //! learned context's passages, then definitions, most valuable files first — reporting `$/progress`
 //! as files done/total, and stops within one batch of the user's return (what it stored stays: the
 //! next idle pass resumes); it runs before the thinking pass, which starts when it ends if the user is
@@ -47,20 +48,28 @@ fn lock(state: &Mutex<SemanticState>) -> MutexGuard<'_, SemanticState> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// New facts: the first time, loads the configured embedder in the background; then (re)builds the
-/// index for them, off the request path.
+/// New facts: (re)builds the index for them, off the request path, once the embedder is loaded.
+/// The embedder (87 MB of weights for the default model) is loaded here only when the store holds
+/// vectors already — questions need it then; otherwise the first idle pass loads it (`start`), so a
+/// workspace never left idle costs no model memory.
 pub(super) fn follow_facts(session: &Arc<Session>) {
+    let ready = matches!(lock(session.semantic()).embedder, Loaded::Ready(_));
+    if ready {
+        let session = session.clone();
+        tokio::spawn(async move { rebuild_index(&session).await });
+    } else if session.store().is_some_and(|store| store.has_embeddings()) {
+        load(session);
+    }
+}
+
+/// Loads the configured embedder in the background (once), then builds the index and uses idle time
+/// that began meanwhile.
+fn load(session: &Arc<Session>) {
     {
         let mut state = lock(session.semantic());
         match state.embedder {
             Loaded::NotYet => state.embedder = Loaded::Loading,
-            Loaded::Loading | Loaded::Off => return,
-            Loaded::Ready(_) => {
-                drop(state);
-                let session = session.clone();
-                tokio::spawn(async move { rebuild_index(&session).await });
-                return;
-            }
+            Loaded::Loading | Loaded::Off | Loaded::Ready(_) => return,
         }
     }
     let session = session.clone();
@@ -83,11 +92,11 @@ pub(super) fn follow_facts(session: &Arc<Session>) {
                 Loaded::Off
             }
         };
-        let ready = matches!(embedder, Loaded::Ready(_));
         lock(session.semantic()).embedder = embedder;
         rebuild_index(&session).await;
-        // Idle time that began while the model loaded is used now.
-        if ready && session.user_idle() && !session.was_shut_down() {
+        // Idle time that began while the model loaded is used now (by the thinking pass when the
+        // model could not be loaded).
+        if session.user_idle() && !session.was_shut_down() {
             session.start_idle_work();
         }
     });
@@ -129,6 +138,18 @@ pub(super) async fn rebuild_index(session: &Arc<Session>) {
 /// (the caller starts the thinking pass otherwise; this pass starts it when it ends).
 pub(super) fn start(session: &Arc<Session>) -> bool {
     let Some(store) = session.store() else { return false };
+    let (not_loaded, loading) = {
+        let state = lock(session.semantic());
+        (matches!(state.embedder, Loaded::NotYet), matches!(state.embedder, Loaded::Loading))
+    };
+    if not_loaded {
+        // The first idle time: load the model; the load starts this pass when it is done.
+        load(session);
+        return true;
+    }
+    if loading {
+        return true;
+    }
     let Some(embedder) = embedder(session) else { return false };
     let version = (session.status().generation, session.notes_version());
     if session.is_thinking() {
