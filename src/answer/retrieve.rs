@@ -38,6 +38,8 @@ use std::sync::Arc;
 
 const RRF_K: f64 = 60.0;
 pub const MAX_PER_FILE: usize = 3;
+/// Contexts smaller than this span files before they add a file's second item (`select`).
+pub const SPAN_FILES_BELOW: usize = 1_000;
 /// Error-message fragments shorter than this are too generic to match on.
 const MIN_MESSAGE_FRAGMENT: usize = 12;
 /// Candidates taken from each ranker.
@@ -567,12 +569,15 @@ fn fuse(lists: Vec<Ranked>, file_lists: &[(f64, bool, Vec<Arc<str>>)]) -> Vec<Co
     fused
 }
 
-/// Best first, at most `MAX_PER_FILE` per file, within `budget` tokens. When the budget cannot hold
-/// them all, every file's best item that fits is taken before any file's second, and seconds before
-/// thirds: a small context (the in-process model's, a few hundred tokens) spans as many of the
-/// ranked files as it can. The items chosen keep the ranking's order, so the order of files is the
-/// ranking's whatever the budget.
+/// Best first, at most `MAX_PER_FILE` per file, within `budget` tokens. Below `SPAN_FILES_BELOW`
+/// tokens (the in-process model's context: a few hundred) every file's best item that fits is taken
+/// before any file's second, and seconds before thirds, so a small context spans as many of the
+/// ranked files as it can (recall of a gold file within 400 tokens: 85.8 → 87.5 on the dev subset,
+/// 91.5 → 96.5 on the question set). Larger budgets follow the scores: there a file's strong second
+/// item (`Blueprint.register` after `Blueprint`) beats a weak first one elsewhere. The items chosen
+/// keep the ranking's order, so the order of files is the ranking's whatever the budget.
 pub fn select(candidates: Vec<ContextItem>, budget: usize) -> Vec<ContextItem> {
+    let span_files = budget < SPAN_FILES_BELOW;
     let mut per_file: HashMap<String, usize> = HashMap::new();
     // (place among its file's items, item), in ranking order, at most MAX_PER_FILE per file.
     let ranked: Vec<(usize, ContextItem)> = candidates
@@ -580,7 +585,7 @@ pub fn select(candidates: Vec<ContextItem>, budget: usize) -> Vec<ContextItem> {
         .filter_map(|item| {
             let count = per_file.entry(item.path.clone()).or_insert(0);
             *count += 1;
-            (*count <= MAX_PER_FILE).then(|| (*count - 1, item))
+            (*count <= MAX_PER_FILE).then(|| (if span_files { *count - 1 } else { 0 }, item))
         })
         .collect();
     let mut chosen = vec![false; ranked.len()];
@@ -773,8 +778,12 @@ mod tests {
         let small = places(select(ranking.clone(), 30));
         assert_eq!(small, [("a.py", 1), ("b.py", 1), ("c.py", 1)].map(|(p, l)| (p.into(), l)));
         // 40: then a.py's second, in the ranking's order.
-        let more = places(select(ranking, 40));
+        let more = places(select(ranking.clone(), 40));
         assert_eq!(more, [("a.py", 1), ("a.py", 2), ("b.py", 1), ("c.py", 1)].map(|(p, l)| (p.into(), l)));
+        // A large context follows the scores: a.py's three items, then what still fits.
+        let large: Vec<ContextItem> = ranking.into_iter().map(|i| ContextItem { tokens: 400, ..i }).collect();
+        let greedy = places(select(large, 1_200));
+        assert_eq!(greedy, [("a.py", 1), ("a.py", 2), ("a.py", 3)].map(|(p, l)| (p.into(), l)));
     }
 
     #[test]
