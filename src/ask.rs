@@ -15,20 +15,33 @@ use crate::store::Store;
 
 /// The context budget and answer length for a question to `provider` under `config`: as asked, or,
 /// for a model whose speed is known (in-process), sized so the answer comes within
-/// `config.answer_time` (`llm::fit_to_time`). Returns (context tokens, answer tokens). `speed` is
+/// `config.answer_time` of the question (`llm::fit_to_time`), less the `spent` time already gone on
+/// it (refreshing the index, loading the models: measured 1–1.5 s of a CLI ask on Flask), but never
+/// to less than `MIN_MODEL_SHARE` of it. Returns (context tokens, answer tokens). `speed` is
 /// `provider.speed()`, which the caller gets off the async threads (it may load the model).
 pub fn fit_budget(
     speed: Option<crate::llm::Speed>,
     config: &crate::llm::LlmConfig,
     question: &str,
     budget: usize,
+    spent: std::time::Duration,
 ) -> (usize, u32) {
     let Some(speed) = speed else { return (budget, config.answer_tokens) };
     // The instructions, the citation lines' overhead and the question itself.
     let fixed = FIXED_PROMPT_TOKENS + crate::tokens::estimate_tokens(question);
-    let (answer, context) = crate::llm::fit_to_time(speed, config.answer_time, config.answer_tokens, fixed);
+    let left = config.answer_time.saturating_sub(spent).max(config.answer_time.mul_f64(MIN_MODEL_SHARE));
+    let (answer, context) = crate::llm::fit_to_time(speed, left.mul_f64(SPEED_MARGIN), config.answer_tokens, fixed);
     (budget.min(context), answer)
 }
+
+/// The least share of `llm.answer_time` the model gets, however long the rest took.
+const MIN_MODEL_SHARE: f64 = 0.5;
+
+/// The share of the time left that the model is planned to fill. A speed measured at load, or kept
+/// from an earlier run, can be optimistic on a shared machine: on Flask with SmolLM2-135M the kept
+/// speed predicted 6.7 s for a call that took 8.7 s (1,406 prompt tokens, 71 written), and whole
+/// asks took 9.0–11.5 s of a 10 s `answer_time`.
+const SPEED_MARGIN: f64 = 0.8;
 
 /// What a model request holds besides the context and the question (`answer::model_request`'s
 /// instructions and framing), in estimated tokens.

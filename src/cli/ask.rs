@@ -61,6 +61,7 @@ impl AskArgs {
 }
 
 pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
+    let asked = std::time::Instant::now();
     let question_text = args.question().to_string();
     anyhow::ensure!(
         !question_text.trim().is_empty(),
@@ -98,7 +99,8 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     };
     // An in-process model reads a few hundred tokens a second: the context is sized to answer in time.
     let speed = provider.as_ref().and_then(|p| crate::llm::Provider::speed(p.as_ref()));
-    let (budget, answer_tokens) = crate::ask::fit_budget(speed, &config.llm, &question_text, args.budget);
+    let (budget, answer_tokens) =
+        crate::ask::fit_budget(speed, &config.llm, &question_text, args.budget, asked.elapsed());
     if let Some(speed) = speed {
         eprintln!(
             "reverie: the model reads {:.0} and writes {:.0} tokens/s here (after 1,000 tokens): {budget} tokens of context, answers up to {answer_tokens} tokens (llm.answer_time {:?})",

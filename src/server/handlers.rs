@@ -315,7 +315,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         None => None,
     };
     let (budget, completion_budget) =
-        crate::ask::fit_budget(speed, &session.config().llm, &question.text, question.budget);
+        crate::ask::fit_budget(speed, &session.config().llm, &question.text, question.budget, started.elapsed());
     question.budget = budget;
     let have_model = provider.is_some();
     let for_learned = session.clone();
