@@ -458,9 +458,9 @@ impl Outcome {
 }
 
 /// The context the in-process model gets on this machine (`ask::fit_budget` sizes it to
-/// `llm.answer_time`: 732–738 tokens measured with SmolLM2-135M on 2 cores, Flask, whole asks 5.9–8.6 s). Its recall is that of
-/// `answer::select` at this budget — the items the model is sent — where R@1k and beyond walk the
-/// ranking.
+/// `llm.answer_time`: 732–738 tokens measured with SmolLM2-135M on 2 cores, Flask, whole asks
+/// 5.9–8.6 s). Its recall is that of `answer::select` at this budget — the items the model is sent —
+/// where R@1k and beyond walk the ranking.
 const LOCAL_CONTEXT_TOKENS: usize = 750;
 
 fn measure(snapshot: &Snapshot, case: &Case, ranking: &[ContextItem]) -> Outcome {

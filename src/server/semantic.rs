@@ -49,7 +49,7 @@ fn lock(state: &Mutex<SemanticState>) -> MutexGuard<'_, SemanticState> {
 }
 
 /// New facts: (re)builds the index for them, off the request path, once the embedder is loaded.
-/// The embedder (87 MB of weights for the default model) is loaded here only when the store holds
+/// The embedder (66 MB in memory for the default model) is loaded here only when the store holds
 /// vectors already — questions need it then; otherwise the first idle pass loads it (`start`), so a
 /// workspace never left idle costs no model memory.
 pub(super) fn follow_facts(session: &Arc<Session>) {
@@ -138,16 +138,9 @@ pub(super) async fn rebuild_index(session: &Arc<Session>) {
 /// (the caller starts the thinking pass otherwise; this pass starts it when it ends).
 pub(super) fn start(session: &Arc<Session>) -> bool {
     let Some(store) = session.store() else { return false };
-    let (not_loaded, loading) = {
-        let state = lock(session.semantic());
-        (matches!(state.embedder, Loaded::NotYet), matches!(state.embedder, Loaded::Loading))
-    };
-    if not_loaded {
-        // The first idle time: load the model; the load starts this pass when it is done.
+    if matches!(lock(session.semantic()).embedder, Loaded::NotYet | Loaded::Loading) {
+        // The first idle time: load the model (once); the load starts this pass when it is done.
         load(session);
-        return true;
-    }
-    if loading {
         return true;
     }
     let Some(embedder) = embedder(session) else { return false };
