@@ -9,9 +9,10 @@
 //! hundred other models. Checked against an independent numpy forward pass of the same weights
 //! (max difference 6e-7 per dimension) and by tests/it/embed.rs.
 
+use super::inplace::{Activation, Dense, masked_softmax};
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, Module, VarBuilder, embedding, layer_norm, linear};
+use candle_nn::{Embedding, LayerNorm, Module, VarBuilder, embedding, layer_norm, linear};
 use serde::Deserialize;
 
 /// The fields of a Hugging Face BERT `config.json` that the forward pass needs.
@@ -45,25 +46,20 @@ fn default_eps() -> f64 {
     1e-12
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Activation {
-    /// `gelu`: the exact, erf-based one.
-    Gelu,
-    /// `gelu_new`, `gelu_pytorch_tanh`: the tanh approximation.
-    GeluTanh,
-    Relu,
-}
-
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_out: Linear,
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    attention_out: Dense,
     attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Dense,
+    output: Dense,
     output_norm: LayerNorm,
 }
+
+/// Tokens the feed-forward part takes at a time (`Bert::layer`). A batch of 16 texts of 64 tokens
+/// on two threads: peak memory 110 → 100 MB (model included), as fast (75 texts/s).
+const FEED_FORWARD_ROWS: usize = 128;
 
 /// The name the word table's weights end with (kept in f16).
 pub const WORD_TABLE: &str = "word_embeddings.weight";
@@ -119,13 +115,13 @@ impl Bert {
             let l = vb.pp(format!("encoder.layer.{index}"));
             let load = || -> candle_core::Result<Layer> {
                 Ok(Layer {
-                    query: linear(h, h, l.pp("attention.self.query"))?,
-                    key: linear(h, h, l.pp("attention.self.key"))?,
-                    value: linear(h, h, l.pp("attention.self.value"))?,
-                    attention_out: linear(h, h, l.pp("attention.output.dense"))?,
+                    query: Dense::new(&linear(h, h, l.pp("attention.self.query"))?)?,
+                    key: Dense::new(&linear(h, h, l.pp("attention.self.key"))?)?,
+                    value: Dense::new(&linear(h, h, l.pp("attention.self.value"))?)?,
+                    attention_out: Dense::new(&linear(h, h, l.pp("attention.output.dense"))?)?,
                     attention_norm: layer_norm(h, eps, l.pp("attention.output.LayerNorm"))?,
-                    intermediate: linear(h, config.intermediate_size, l.pp("intermediate.dense"))?,
-                    output: linear(config.intermediate_size, h, l.pp("output.dense"))?,
+                    intermediate: Dense::new(&linear(h, config.intermediate_size, l.pp("intermediate.dense"))?)?,
+                    output: Dense::new(&linear(config.intermediate_size, h, l.pp("output.dense"))?)?,
                     output_norm: layer_norm(h, eps, l.pp("output.LayerNorm"))?,
                 })
             };
@@ -155,38 +151,43 @@ impl Bert {
         let x = (self.words.forward(ids)?.to_dtype(DType::F32)? + self.types.forward(&ids.zeros_like()?)?)?
             .broadcast_add(&self.positions.forward(&positions)?)?;
         let mut x = self.embeddings_norm.forward(&x)?;
-        // (batch, 1, 1, tokens): 0 where attended, a large negative number on padding.
-        let bias = ((mask.to_dtype(DType::F32)?.ones_like()? - mask.to_dtype(DType::F32)?)? * -1e30f64)?
-            .unsqueeze(1)?
-            .unsqueeze(1)?;
+        // Per batch row and token: 0 where attended, a large negative number on padding.
+        let mask_bias: Vec<f32> =
+            mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|m| (1. - m) * -1e30).collect();
         for layer in &self.layers {
             if stop() {
                 return Ok(None);
             }
-            x = self.layer(layer, &x, &bias)?;
+            x = self.layer(layer, &x, &mask_bias)?;
         }
         Ok(Some(x))
     }
 
-    fn layer(&self, layer: &Layer, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    /// One encoder layer. Each step writes one new buffer (`inplace.rs`): the batch's activations
+    /// stay a few times the hidden states' size.
+    fn layer(&self, layer: &Layer, x: &Tensor, mask_bias: &[f32]) -> Result<Tensor> {
         let (batch, len, hidden) = x.dims3()?;
         let split = |t: Tensor| -> candle_core::Result<Tensor> {
             t.reshape((batch, len, self.heads, self.head_size))?.transpose(1, 2)?.contiguous()
         };
-        let q = split(layer.query.forward(x)?)?;
-        let k = split(layer.key.forward(x)?)?;
-        let v = split(layer.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?)? / (self.head_size as f64).sqrt())?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let q = split(layer.query.forward(x, None)?)?;
+        let k = split(layer.key.forward(x, None)?)?;
+        let v = split(layer.value.forward(x, None)?)?;
+        let probs = q.matmul(&k.t()?)?;
+        masked_softmax(&probs, (1. / (self.head_size as f64).sqrt()) as f32, mask_bias)?;
         let context = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((batch, len, hidden))?;
-        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let inner = layer.intermediate.forward(&attended)?;
-        let inner = match self.activation {
-            Activation::Gelu => inner.gelu_erf()?,
-            Activation::GeluTanh => inner.gelu()?,
-            Activation::Relu => inner.relu()?,
-        };
-        Ok(layer.output_norm.forward(&(layer.output.forward(&inner)? + attended)?)?)
+        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context, None)? + x)?)?;
+        // The feed-forward part works on each token alone, so it takes `FEED_FORWARD_ROWS` tokens
+        // at a time: its inner activations (4× the hidden size) stay small whatever the batch.
+        let rows = attended.reshape((batch * len, hidden))?;
+        let mut outputs = Vec::with_capacity((batch * len).div_ceil(FEED_FORWARD_ROWS));
+        for start in (0..batch * len).step_by(FEED_FORWARD_ROWS) {
+            let part = rows.narrow(0, start, FEED_FORWARD_ROWS.min(batch * len - start))?;
+            let inner = layer.intermediate.forward(&part, Some(self.activation))?;
+            outputs.push(layer.output_norm.forward(&(layer.output.forward(&inner, None)? + part)?)?);
+        }
+        let out = if outputs.len() == 1 { outputs.swap_remove(0) } else { Tensor::cat(&outputs, 0)? };
+        Ok(out.reshape((batch, len, hidden))?)
     }
 }
 

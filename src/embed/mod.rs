@@ -51,6 +51,7 @@
 //! ```
 
 mod bert;
+mod inplace;
 pub mod local;
 pub mod openai;
 pub mod quant;

@@ -62,6 +62,23 @@ fn the_local_model_ranks_a_paraphrase_above_a_lexical_decoy() {
     }
 }
 
+/// The first dimensions of one vector, as the forward pass with candle's own ops computed them
+/// (before `embed/inplace.rs`); a change of the forward pass must not move them (the stored
+/// vectors would no longer match new ones under the same model id).
+#[test]
+fn the_forward_pass_reproduces_recorded_vectors() {
+    let Some(model) = local_model() else { return };
+    let recorded = [-0.0087516, 0.0531300, -0.1008647, -0.0764389, -0.0002533, -0.0267671, 0.1720896, 0.0211215];
+    // Alone, and padded within a batch beside a longer text.
+    let alone = model.embed_blocking(&texts(&["how is the session cookie signed?"])).unwrap();
+    let padded = model.embed_blocking(&texts(&["how is the session cookie signed?", PARAPHRASE])).unwrap();
+    for vector in [&alone[0], &padded[0]] {
+        for (got, want) in vector.iter().zip(recorded) {
+            assert!((got - want).abs() < 1e-6, "{:?} vs {recorded:?}", &vector[..8]);
+        }
+    }
+}
+
 #[test]
 fn batching_padding_and_odd_input_do_not_change_vectors() {
     let Some(model) = local_model() else { return };
