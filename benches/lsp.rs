@@ -175,7 +175,7 @@ fn main() {
     }
 
     let embed = ctx.embed.then(|| {
-        println!("\n  embedding Django at idle (REVERIE_BENCH_EMBED=0 skips this; ~15 min on 2 cores)…");
+        println!("\n  embedding Django at idle (REVERIE_BENCH_EMBED=0 skips this; ~10 min on 2 cores)…");
         embed_session(&ctx, &django)
     });
 
