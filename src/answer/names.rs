@@ -4,7 +4,9 @@
 //! outrank the code the question is about, and lets a structural answer fire on the wrong symbol.
 //!
 //! A word names a definition when the workspace defines it and the question writes it as code:
-//! - code-shaped: snake_case, camelCase/CamelCase, with digits, dotted (`Flask.make_response`);
+//! - code-shaped: snake_case, camelCase/CamelCase, with digits, dotted (`Flask.make_response`) —
+//!   but a leading part that names one of the workspace's packages or modules (`django` in
+//!   `django.db.models.F()`) is a path, not a definition;
 //! - marked: in backticks, or called (`register()`);
 //! - or rare: a plain word that only a few files use at all (it is a name more than a word).
 //!
@@ -46,9 +48,18 @@ pub fn is_code_shaped(name: &str) -> bool {
     name.contains('_') || name.chars().skip(1).any(char::is_uppercase) || name.chars().any(|c| c.is_ascii_digit())
 }
 
-/// Words written as code: inside backticks, followed by `(`, or parts of a dotted path.
-fn marked_as_code(text: &str) -> (HashSet<String>, Vec<(String, String)>) {
+/// Words written as code — inside backticks, followed by `(`, or the last part of a dotted path —
+/// the other parts of dotted paths (`django`, `db` in `django.db.models.F`, or `Flask` in
+/// `Flask.make_response`), and the pairs of neighbouring parts.
+struct CodeMarks {
+    marked: HashSet<String>,
+    dotted_prefixes: HashSet<String>,
+    dotted: Vec<(String, String)>,
+}
+
+fn marked_as_code(text: &str) -> CodeMarks {
     let mut marked = HashSet::new();
+    let mut dotted_prefixes = HashSet::new();
     let mut dotted = Vec::new();
     for (i, piece) in text.split('`').enumerate() {
         if i % 2 == 1 && piece.len() < 120 {
@@ -76,24 +87,38 @@ fn marked_as_code(text: &str) -> (HashSet<String>, Vec<(String, String)>) {
                 for pair in parts.windows(2) {
                     dotted.push((pair[0].to_string(), pair[1].to_string()));
                 }
-                marked.extend(parts.iter().map(|p| p.to_string()));
+                if let Some((last, prefixes)) = parts.split_last() {
+                    marked.insert(last.to_string());
+                    dotted_prefixes.extend(prefixes.iter().map(|p| p.to_string()));
+                }
             }
         } else {
             i += 1;
         }
     }
-    (marked, dotted)
+    CodeMarks { marked, dotted_prefixes, dotted }
+}
+
+/// Whether `word` is the name of one of the workspace's folders or files (without extension): as a
+/// leading part of a dotted path it names a package or module (`django` in `django.db.models.F`),
+/// which `files_named_in` handles, not a definition.
+fn names_a_module(snapshot: &Snapshot, word: &str) -> bool {
+    snapshot.files.keys().any(|path| {
+        path.split('/').any(|part| part == word || part.rsplit_once('.').is_some_and(|(stem, _)| stem == word))
+    })
 }
 
 /// The names the question uses (see the module docs), most specific first.
 pub fn names_in(snapshot: &Snapshot, text_index: &TextIndex, question: &str) -> Vec<Name> {
-    let (marked, dotted) = marked_as_code(question);
+    let CodeMarks { marked, dotted_prefixes, dotted } = marked_as_code(question);
     let mut names = Vec::new();
     for word in identifiers_in(question) {
         if word.len() < 3 || !snapshot.definitions_by_name.contains_key(&word) {
             continue;
         }
-        let as_code = is_code_shaped(&word) || marked.contains(&word);
+        let as_code = is_code_shaped(&word)
+            || marked.contains(&word)
+            || (dotted_prefixes.contains(&word) && !names_a_module(snapshot, &word));
         let rare = word.len() >= MIN_RARE_LEN && {
             let share =
                 crate::terms::tokenize(&word).iter().map(|t| text_index.file_share(t)).fold(f64::INFINITY, f64::min);
@@ -109,7 +134,8 @@ pub fn names_in(snapshot: &Snapshot, text_index: &TextIndex, question: &str) -> 
 }
 
 /// Files the question names by path (`src/app.py`, `app.py` when unique) or as a dotted module
-/// (`flask.app`), in the order they appear.
+/// (`flask.app`), in the order they appear — except a Python traceback's frames, which come first
+/// and innermost first: "most recent call last" puts the code that failed at the bottom.
 pub fn files_named_in(snapshot: &Snapshot, question: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |key: &str| {
@@ -117,19 +143,24 @@ pub fn files_named_in(snapshot: &Snapshot, question: &str) -> Vec<String> {
             out.push(key.to_string());
         }
     };
+    if question.contains("most recent call last") {
+        let frames: Vec<&str> =
+            question.lines().filter_map(|line| line.trim_start().strip_prefix("File \"")?.split('"').next()).collect();
+        for frame in frames.iter().rev() {
+            let matches = files_at_path(snapshot, &frame.replace('\\', "/"));
+            if matches.len() <= 2 {
+                matches.iter().for_each(|k| push(k));
+            }
+        }
+    }
     for raw in question.split(|c: char| c.is_whitespace() || "\"'`()[]{}<>,;:".contains(c)) {
         let word = raw.trim_matches(|c: char| c == '.' || c == '/');
         if word.len() < 4 {
             continue;
         }
-        if word.contains('/') || has_source_extension(word) {
-            let word = word.trim_start_matches("./");
-            let matches: Vec<&str> = snapshot
-                .files
-                .keys()
-                .map(|k| &**k)
-                .filter(|k| *k == word || k.ends_with(&format!("/{word}")))
-                .collect();
+        if word.contains(['/', '\\']) || has_source_extension(word) {
+            let word = word.trim_start_matches("./").replace('\\', "/");
+            let matches = files_at_path(snapshot, &word);
             if matches.len() <= 2 {
                 matches.iter().for_each(|k| push(k));
             }
@@ -154,6 +185,26 @@ pub fn files_named_in(snapshot: &Snapshot, question: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The files a written path points at: those whose path ends with the same folders and name, as many
+/// of them as the path has or at least two (a folder and the name) — a relative path (`app.py`,
+/// `flask/app.py`) or another machine's copy of the tree (a traceback's
+/// `/usr/lib/python3/site-packages/django/db/models/query.py`). Only the files that share the
+/// longest such tail.
+fn files_at_path<'a>(snapshot: &'a Snapshot, path: &str) -> Vec<&'a str> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let needed = parts.len().min(2);
+    let mut best = (needed, Vec::new());
+    for key in snapshot.files.keys() {
+        let shared = key.rsplit('/').zip(parts.iter().rev()).take_while(|(a, b)| a == *b).count();
+        if shared > best.0 {
+            best = (shared, vec![&**key]);
+        } else if shared == best.0 && shared > 0 {
+            best.1.push(&**key);
+        }
+    }
+    best.1
 }
 
 fn has_source_extension(word: &str) -> bool {
@@ -209,6 +260,20 @@ mod tests {
     }
 
     #[test]
+    fn leading_parts_of_a_dotted_path_that_name_packages_are_not_names() {
+        let snapshot = snapshot(&[
+            ("django/db/models/expressions.py", "class F:\n    pass\n"),
+            ("django/contrib/gis/geomtype.py", "class OGRGeomType:\n    def django(self):\n        pass\n"),
+            ("flask/app.py", "class Flask:\n    def make_response(self):\n        pass\n"),
+        ]);
+        let index = snapshot.text_index();
+        let names = |q: &str| -> Vec<String> { names_in(&snapshot, &index, q).into_iter().map(|n| n.name).collect() };
+        assert!(!names("F() deconstructed to django.db.models.expressions.F()").contains(&"django".to_string()));
+        assert_eq!(names("what does Flask.make_response do?"), ["Flask", "make_response"]);
+        assert_eq!(names("see `django` on the geometry type"), ["django"]);
+    }
+
+    #[test]
     fn files_are_found_by_path_and_by_module() {
         let snapshot = snapshot(&[
             ("src/flask/app.py", "def run():\n    pass\n"),
@@ -216,6 +281,13 @@ mod tests {
         ]);
         assert_eq!(files_named_in(&snapshot, "In src/flask/app.py, line 3"), ["src/flask/app.py"]);
         assert_eq!(files_named_in(&snapshot, "File \"sessions.py\", line 9"), ["src/flask/sessions.py"]);
+        let traceback = "File \"/usr/lib/python3/site-packages/flask/app.py\", line 3, in run";
+        assert_eq!(files_named_in(&snapshot, traceback), ["src/flask/app.py"]);
+        assert_eq!(files_named_in(&snapshot, r"File C:\Python\Lib\flask\sessions.py"), ["src/flask/sessions.py"]);
+        assert!(files_named_in(&snapshot, "see /home/me/other/app.py").is_empty());
+        let frames = "Traceback (most recent call last):\n  File \"/srv/flask/app.py\", line 3, in run\n    \
+                      sign()\n  File \"/srv/flask/sessions.py\", line 2, in sign\nValueError: bad";
+        assert_eq!(files_named_in(&snapshot, frames), ["src/flask/sessions.py", "src/flask/app.py"]);
         assert_eq!(files_named_in(&snapshot, "see flask.sessions.sign"), ["src/flask/sessions.py"]);
         assert_eq!(files_named_in(&snapshot, "the module flask.app is slow"), ["src/flask/app.py"]);
         assert!(files_named_in(&snapshot, "e.g. this works").is_empty());
