@@ -48,12 +48,14 @@ pub fn is_code_shaped(name: &str) -> bool {
     name.contains('_') || name.chars().skip(1).any(char::is_uppercase) || name.chars().any(|c| c.is_ascii_digit())
 }
 
-/// Words written as code — inside backticks, followed by `(`, or the last part of a dotted path —
-/// the other parts of dotted paths (`django`, `db` in `django.db.models.F`, or `Flask` in
-/// `Flask.make_response`), and the pairs of neighbouring parts.
+/// What a question writes as code.
 struct CodeMarks {
+    /// Inside backticks, followed by `(`, or the last part of a dotted path.
     marked: HashSet<String>,
+    /// The other parts of dotted paths: `django`, `db`, `models` in `django.db.models.F`, `Flask` in
+    /// `Flask.make_response`.
     dotted_prefixes: HashSet<String>,
+    /// Neighbouring parts of dotted paths (qualifier, member).
     dotted: Vec<(String, String)>,
 }
 
