@@ -213,9 +213,10 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         Shape::Callers => {
             let mut total = 0;
             let _ = writeln!(out, "`{name}` is referenced from:");
-            // Only the files that reference the name (the snapshot's index), in path order.
+            // Only the files that reference the name (the snapshot's index), callers first — so the
+            // ones a user asks for are not cut off by a changelog's mentions.
             let mut files: Vec<Arc<str>> = snapshot.referencing_files(name).into_iter().map(|(f, _)| f).collect();
-            files.sort();
+            files.sort_by_key(|file| (caller_order(file), file.clone()));
             for (file, facts) in files.iter().filter_map(|f| snapshot.files.get_key_value(f)) {
                 for reference in facts.references.iter().filter(|r| &r.name == name) {
                     total += 1;
@@ -383,6 +384,21 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
         similarity * 100.0
     );
     Some(Direct { answer, source: Source::Anticipated, context })
+}
+
+/// Where a file's references go in a list of callers: the project's own code, then tests and
+/// examples, then docs, then vendored code.
+fn caller_order(file: &str) -> u8 {
+    use crate::search::prior::{is_prose, is_supporting, is_vendored};
+    if is_vendored(file) {
+        3
+    } else if is_prose(file) {
+        2
+    } else if is_supporting(file) {
+        1
+    } else {
+        0
+    }
 }
 
 fn item(path: &str, start_line: u32, end_line: u32, kind: ItemKind, reason: String, text: String) -> ContextItem {

@@ -33,6 +33,33 @@ fn ask(ws: &Workspace, question: &str, extra: &[&str]) -> Value {
     ws.json(&args)
 }
 
+/// "What calls X" lists the project's own callers first, then tests, then docs and changelogs, so
+/// the answer's 25 lines are not spent on mentions that sort first by path (`CHANGES.rst`, `docs/`).
+#[test]
+fn callers_come_before_tests_and_docs_that_mention_the_name() {
+    let ws = Workspace::with(&[
+        ("CHANGES.rst", "Changes\n=======\n\nVersion 2\n---------\n\n- ``load_settings`` reads TOML.\n"),
+        ("docs/guide.md", "# Guide\n\nCall `load_settings` first.\n"),
+        ("pkg/lib.py", LIB_PY),
+        (
+            "tests/test_lib.py",
+            "from pkg.lib import Settings\n\n\ndef test_load():\n    Settings().load_settings(\"x\")\n",
+        ),
+        ("zzz_app.py", APP_PY),
+    ]);
+    let answer = ask(&ws, "what calls load_settings?", &["--no-llm"]);
+    assert_eq!(answer["source"], "facts", "{answer}");
+    let paths: Vec<&str> = answer["context"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    assert_eq!(paths.first(), Some(&"zzz_app.py"), "the project's own caller first: {paths:?}");
+    let position = |path: &str| paths.iter().position(|p| *p == path);
+    assert!(position("tests/test_lib.py").is_some(), "{paths:?}");
+    for doc in ["CHANGES.rst", "docs/guide.md"] {
+        if let Some(at) = position(doc) {
+            assert!(at > position("tests/test_lib.py").unwrap(), "docs after tests and code: {paths:?}");
+        }
+    }
+}
+
 #[test]
 fn an_anticipated_question_is_answered_with_zero_tokens_and_never_served_stale() {
     let (ws, fake) = thought();
