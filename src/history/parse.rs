@@ -174,7 +174,7 @@ fn unquote(text: &[u8]) -> (Vec<u8>, &[u8]) {
 
 /// Words that open a definition in some language.
 const DEFINING: &[&str] = &[
-    "def", "class", "fn", "func", "function", "struct", "enum", "trait", "interface", "impl", "module", "mod",
+    "def", "class", "fn", "fun", "func", "function", "struct", "enum", "trait", "interface", "impl", "module", "mod",
     "defmodule", "defp", "defmacro", "defstruct", "sub", "type", "object", "record", "protocol", "extension",
     "namespace", "union", "macro_rules", "let", "val", "var", "const",
 ];
@@ -244,6 +244,11 @@ pub fn candidate_names(text: &str) -> Vec<&str> {
     while i < tokens.len() {
         match tokens[i] {
             Token::Word(w) if DEFINING.contains(&w) => defining = true,
+            // After `fn`, `def`, …: the name, even when it is a word that elsewhere modifies (`open`).
+            Token::Word(w) if defining && is_name(w) => {
+                names.push(w);
+                break;
+            }
             Token::Word(w) if MODIFIERS.contains(&w) => {}
             Token::Punct('(') if i > 0 => {
                 // `pub(crate)`, a Go receiver: skip to the matching `)`.
@@ -263,10 +268,6 @@ pub fn candidate_names(text: &str) -> Vec<&str> {
                 }
             }
             Token::Punct('*' | '&') => {}
-            Token::Word(w) if defining && is_name(w) => {
-                names.push(w);
-                break;
-            }
             _ => break,
         }
         i += 1;
@@ -367,6 +368,12 @@ diff --git a/caf\xc3\xa9 \xff.py b/caf\xc3\xa9 \xff.py\nnew file mode 100644\n";
     }
 
     #[test]
+    fn a_message_that_is_not_utf8_is_read_with_its_bad_bytes_replaced() {
+        let commits = parse(b"\0abc\nBroken \xff\xfe bytes\n\0\n", 10);
+        assert_eq!(commits[0].message, "Broken \u{fffd}\u{fffd} bytes\n");
+    }
+
+    #[test]
     fn caps_the_file_list_and_keeps_the_count() {
         let commits = parse(LOG, 2);
         assert_eq!(commits[0].files_touched, 4);
@@ -389,6 +396,9 @@ diff --git a/caf\xc3\xa9 \xff.py b/caf\xc3\xa9 \xff.py\nnew file mode 100644\n";
             ("const handler = (event) => {", &["handler"]),
             ("if (x) {", &[]),
             ("defmodule Plug.Conn do", &["Plug"]),
+            // Candidates only: `Base` is kept only if this file defines it (`mine` checks).
+            ("open class Adapter : Base() {", &["Adapter", "Base"]),
+            ("override fun onCreate(state: Bundle?) {", &["onCreate"]),
         ];
         for (line, want) in cases {
             assert_eq!(candidate_names(line), *want, "{line}");
