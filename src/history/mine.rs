@@ -277,6 +277,9 @@ struct Mined {
     failure: Option<String>,
 }
 
+/// The git processes running, by worker, so a stop can kill them while their output is read.
+type Running = Mutex<Vec<(usize, Arc<Mutex<PatchLog>>)>>;
+
 enum FromWorker {
     Commit(Box<ParsedCommit>),
     Failed(GitError),
@@ -297,7 +300,7 @@ fn mine(
         return Ok(mined);
     }
     let queue: Mutex<VecDeque<Vec<String>>> = Mutex::new(plan.to_mine.chunks(CHUNK).map(<[String]>::to_vec).collect());
-    let running: Mutex<Vec<(usize, Arc<Mutex<PatchLog>>)>> = Mutex::new(Vec::new());
+    let running: Running = Mutex::new(Vec::new());
     let (sender, receiver) = mpsc::sync_channel::<FromWorker>(WRITE_BATCH);
     let workers = options.workers.max(1).min(plan.to_mine.len().div_ceil(CHUNK));
     let mut batch: Vec<Commit> = Vec::with_capacity(WRITE_BATCH);
@@ -312,11 +315,23 @@ fn mine(
         Ok(())
     };
     let result = std::thread::scope(|scope| -> Result<()> {
+        // Dropped with this closure, also on an early return: workers then stop at their next send.
+        let receiver = receiver;
         for worker in 0..workers {
             let sender = sender.clone();
             let (queue, running) = (&queue, &running);
             scope.spawn(move || {
-                run_worker(worker, &options.git, &plan.root, options.files_listed, attributes, queue, running, cancel, &sender)
+                run_worker(
+                    worker,
+                    &options.git,
+                    &plan.root,
+                    options.files_listed,
+                    attributes,
+                    queue,
+                    running,
+                    cancel,
+                    &sender,
+                )
             });
         }
         drop(sender);
@@ -358,7 +373,7 @@ fn run_worker(
     files_listed: usize,
     attributes: &Path,
     queue: &Mutex<VecDeque<Vec<String>>>,
-    running: &Mutex<Vec<(usize, Arc<Mutex<PatchLog>>)>>,
+    running: &Running,
     cancel: &AtomicBool,
     sender: &mpsc::SyncSender<FromWorker>,
 ) {
@@ -403,7 +418,11 @@ fn run_worker(
         running.lock().unwrap_or_else(|e| e.into_inner()).retain(|(w, _)| *w != worker);
         let finished = match Arc::try_unwrap(log) {
             Ok(log) => log.into_inner().unwrap_or_else(|e| e.into_inner()).finish(),
-            Err(_) => Err(GitError::Failed { command: "log".into(), root: root.display().to_string(), stderr: "stopped".into() }),
+            Err(_) => Err(GitError::Failed {
+                command: "log".into(),
+                root: root.display().to_string(),
+                stderr: "stopped".into(),
+            }),
         };
         if cancel.load(Ordering::Relaxed) || receiver_gone {
             return;
@@ -498,10 +517,7 @@ mod tests {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "py") {
                 let key = crate::workspace::key_for(dir, None, path);
-                let facts = crate::syntax::extract(
-                    &std::fs::read(path).unwrap(),
-                    crate::syntax::Language::Python,
-                );
+                let facts = crate::syntax::extract(&std::fs::read(path).unwrap(), crate::syntax::Language::Python);
                 files.insert(Arc::<str>::from(key), Arc::new(facts));
             }
         }
@@ -645,8 +661,13 @@ mod tests {
                 text.len(),
             ));
         }
-        let mut child =
-            Command::new("git").arg("-C").arg(dir).args(["fast-import", "--quiet"]).stdin(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["fast-import", "--quiet"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
         drop(child.stdin.take());
         assert!(child.wait().unwrap().success());
@@ -737,15 +758,25 @@ mod tests {
         let url = format!("file://{}", fx.dir().display());
         git(clones.path(), &["clone", "-q", "--depth", "2", &url, shallow.to_str().unwrap()]);
         let roots = vec![shallow.clone()];
-        let report =
-            refresh_with(&Options::default(), &fx.store, &roots, &snapshot_of(&shallow), &AtomicBool::new(false), &|_| {})
-                .unwrap();
+        let report = refresh_with(
+            &Options::default(),
+            &fx.store,
+            &roots,
+            &snapshot_of(&shallow),
+            &AtomicBool::new(false),
+            &|_| {},
+        )
+        .unwrap();
         assert_eq!(report.commits, 2, "{report:?}");
         assert!(report.status.iter().any(|l| l.contains("shallow clone")), "{report:?}");
         let history = fx.history();
         let boundary = history.commit(1).unwrap();
         assert_eq!(boundary.subject(), "commit 2");
-        assert_eq!((boundary.files().count(), boundary.files_touched()), (0, 0), "its diff against nothing is not kept");
+        assert_eq!(
+            (boundary.files().count(), boundary.files_touched()),
+            (0, 0),
+            "its diff against nothing is not kept"
+        );
         assert_eq!(history.commit(0).unwrap().files().collect::<Vec<_>>(), ["a.py"]);
     }
 
@@ -840,6 +871,18 @@ mod tests {
         );
         let again = refresh(&store, &roots, &snapshot, &AtomicBool::new(false), &|_| {}).unwrap();
         println!("pass with nothing new: {:.3} s", again.seconds);
+        if std::env::var_os("REVERIE_HISTORY_NEW_COMMIT").is_some() {
+            // One new commit (in a copy the caller owns), then the same HEAD rewritten away.
+            let root = &roots[0];
+            std::fs::write(root.join("HISTORY_BENCH.txt"), "one new commit\n").unwrap();
+            git(root, &["add", "HISTORY_BENCH.txt"]);
+            git(root, &["commit", "-q", "-m", "One new commit for the measurement."]);
+            let one = refresh(&store, &roots, &snapshot, &AtomicBool::new(false), &|_| {}).unwrap();
+            println!("one new commit: {} new in {:.3} s", one.new, one.seconds);
+            git(root, &["reset", "-q", "--hard", "HEAD~1"]);
+            let rewound = refresh(&store, &roots, &snapshot, &AtomicBool::new(false), &|_| {}).unwrap();
+            println!("HEAD moved back (a rebase): {} dropped in {:.3} s", rewound.dropped, rewound.seconds);
+        }
         let rss_before = rss_bytes();
         let history = load(&store).unwrap();
         let rss_after = rss_bytes();

@@ -57,7 +57,8 @@ impl Parser {
             && let Some(id) = line.strip_prefix(b"\0")
         {
             let done = self.current.take();
-            self.current = Some(ParsedCommit { id: String::from_utf8_lossy(id).trim().to_string(), ..Default::default() });
+            self.current =
+                Some(ParsedCommit { id: String::from_utf8_lossy(id).trim().to_string(), ..Default::default() });
             self.in_message = true;
             self.in_hunk = false;
             return done;
@@ -85,7 +86,7 @@ impl Parser {
             return None;
         }
         let listed = commit.files_touched as usize <= self.files_listed;
-        let Some(file) = commit.files.last_mut().filter(|_| listed) else { return None };
+        let file = commit.files.last_mut().filter(|_| listed)?;
         if let Some(rest) = line.strip_prefix(b"@@ ") {
             self.in_hunk = true;
             // `-a,b +c,d @@ function context`
@@ -174,15 +175,68 @@ fn unquote(text: &[u8]) -> (Vec<u8>, &[u8]) {
 
 /// Words that open a definition in some language.
 const DEFINING: &[&str] = &[
-    "def", "class", "fn", "fun", "func", "function", "struct", "enum", "trait", "interface", "impl", "module", "mod",
-    "defmodule", "defp", "defmacro", "defstruct", "sub", "type", "object", "record", "protocol", "extension",
-    "namespace", "union", "macro_rules", "let", "val", "var", "const",
+    "def",
+    "class",
+    "fn",
+    "fun",
+    "func",
+    "function",
+    "struct",
+    "enum",
+    "trait",
+    "interface",
+    "impl",
+    "module",
+    "mod",
+    "defmodule",
+    "defp",
+    "defmacro",
+    "defstruct",
+    "sub",
+    "type",
+    "object",
+    "record",
+    "protocol",
+    "extension",
+    "namespace",
+    "union",
+    "macro_rules",
+    "let",
+    "val",
+    "var",
+    "const",
 ];
 /// Words that may stand before one.
 const MODIFIERS: &[&str] = &[
-    "pub", "crate", "super", "async", "static", "public", "private", "protected", "internal", "abstract", "final",
-    "override", "virtual", "export", "default", "unsafe", "extern", "inline", "open", "sealed", "data", "suspend",
-    "declare", "readonly", "partial", "local", "inline", "case", "companion",
+    "pub",
+    "crate",
+    "super",
+    "async",
+    "static",
+    "public",
+    "private",
+    "protected",
+    "internal",
+    "abstract",
+    "final",
+    "override",
+    "virtual",
+    "export",
+    "default",
+    "unsafe",
+    "extern",
+    "inline",
+    "open",
+    "sealed",
+    "data",
+    "suspend",
+    "declare",
+    "readonly",
+    "partial",
+    "local",
+    "inline",
+    "case",
+    "companion",
 ];
 /// Words before `(` that are not a definition's name.
 const NOT_NAMES: &[&str] = &[
@@ -273,12 +327,15 @@ pub fn candidate_names(text: &str) -> Vec<&str> {
         i += 1;
     }
     // The name before the first `(`.
-    if let Some(at) = tokens.iter().position(|t| *t == Token::Punct('(')) {
-        if let Some(Token::Word(w)) = at.checked_sub(1).map(|p| tokens[p]) {
-            if is_name(w) && !DEFINING.contains(&w) && !MODIFIERS.contains(&w) && !NOT_NAMES.contains(&w) && !names.contains(&w) {
-                names.push(w);
-            }
-        }
+    if let Some(at) = tokens.iter().position(|t| *t == Token::Punct('('))
+        && let Some(Token::Word(w)) = at.checked_sub(1).map(|p| tokens[p])
+        && is_name(w)
+        && !DEFINING.contains(&w)
+        && !MODIFIERS.contains(&w)
+        && !NOT_NAMES.contains(&w)
+        && !names.contains(&w)
+    {
+        names.push(w);
     }
     names
 }
@@ -317,10 +374,10 @@ pub fn cited_issues(text: &str) -> Vec<u32> {
             }
         } else if b == b'/' {
             for word in [&b"issues/"[..], b"pull/", b"ticket/"] {
-                if bytes.get(i + 1..i + 1 + word.len()) == Some(word) {
-                    if let Some(n) = digits_at(i + 1 + word.len()) {
-                        push(n);
-                    }
+                if bytes.get(i + 1..i + 1 + word.len()) == Some(word)
+                    && let Some(n) = digits_at(i + 1 + word.len())
+                {
+                    push(n);
                 }
             }
         }
