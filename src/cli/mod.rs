@@ -5,7 +5,6 @@
 
 mod ask;
 mod eval;
-mod eval_rank;
 mod facts;
 mod index;
 mod map;

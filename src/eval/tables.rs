@@ -3,10 +3,23 @@
 //! `Figures` in, text out; the JSON output is `Figures` serialized.
 
 use super::amortize::Amortization;
-use super::figures::{E2E_CONTEXTS, E2eRow, Figures, Latency, Reach, SYSTEMS, SystemReport};
+use super::figures::{E2E_CONTEXTS, E2eRow, Latency, Reach, SYSTEMS, SystemReport};
 use super::{Summary, mean_of};
 use crate::units::thousands;
+use serde::Serialize;
 use std::fmt::Write as _;
+
+/// Everything `render` prints (the report's fields after the workspaces, in output order).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Figures {
+    pub systems: Vec<SystemReport>,
+    pub reach: Vec<Reach>,
+    pub latency: Vec<Latency>,
+    pub amortization: Amortization,
+    pub e2e_skipped: Option<String>,
+    pub e2e_budget: usize,
+    pub e2e: Vec<E2eRow>,
+}
 
 fn pct(x: f64) -> String {
     format!("{:5.1}", x * 100.0)

@@ -3,7 +3,7 @@
 //! the ledger as a test-phase entry.
 
 use super::EvalArgs;
-use super::measure::prompt_tokens;
+use super::count::prompt_tokens;
 use crate::answer::{self, ContextItem, Question};
 use crate::eval::Record;
 use crate::eval::figures::E2eRow;

@@ -2,32 +2,15 @@
 //! then the figures `crate::eval` computes and prints. JSON is the report serialized, with the
 //! figures' fields after the workspaces'.
 
-use super::measure::{Gathered, TOKEN_COUNTING};
+use super::count::TOKEN_COUNTING;
+use super::measure::{Gathered, WorkspaceRow};
 use crate::cli::thousands;
 use crate::eval::amortize::{self, WorkspaceSleep};
-use crate::eval::figures::{self, Figures};
+use crate::eval::figures;
+use crate::eval::tables::Figures;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-
-/// One workspace measured.
-#[derive(Clone, Debug, Serialize)]
-pub(super) struct WorkspaceRow {
-    pub workspace: String,
-    pub records: usize,
-    pub files: usize,
-    pub index_seconds: f64,
-    pub parsed: usize,
-    /// Gold files of its records, and how many of them are in the index.
-    pub gold_files: usize,
-    pub gold_indexed: usize,
-    pub think: Option<crate::sleep::ThinkReport>,
-    pub notes: usize,
-    pub fresh_notes: usize,
-    pub anticipated_questions: usize,
-    pub sleep_tokens: u64,
-    pub sleep_calls: u64,
-}
 
 /// Where the run's questions and workspaces came from, and what was skipped.
 pub(super) struct Inputs {
