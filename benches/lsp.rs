@@ -288,9 +288,9 @@ impl Drop for Scratch {
     }
 }
 
-/// `tests/fetch-embed-model.sh`: the server's default embedder looks for the model where it puts it.
+/// `scripts/fetch-embed-model.sh`: the server's default embedder looks for the model where it puts it.
 fn ensure_embedding_model() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fetch-embed-model.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-embed-model.sh");
     let out = Command::new(&script)
         .stderr(Stdio::inherit())
         .output()

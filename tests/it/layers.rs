@@ -48,7 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("index", &["hash", "syntax", "workspace", "graph", "snapshot", "store"]),
     ("llm", &["hash", "tokens", "units", "dirs"]),
     ("ledger", &["tokens", "llm", "store"]),
-    ("embed", &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "llm"]),
+    ("embed", &["hash", "tokens", "units", "redact", "dirs", "syntax", "search", "snapshot", "store", "llm"]),
     ("sleep", &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "llm", "ledger"]),
     (
         "answer",

@@ -55,7 +55,7 @@ const DEFAULT_DATA: &str = "../shared/data/dev-localization.jsonl";
 #[command(after_help = "Examples:\n  \
 shared/data/fetch-dev-workspaces.sh ~/.cache/reverie-dev-workspaces Django==4.0.3 sympy==1.1.1\n  \
 reverie eval --project Django --limit 20\n  \
-reverie eval --think-local ~/.cache/reverie-test/SmolLM2-135M-Instruct.Q4_1.gguf --think-jobs 20 --format json")]
+reverie eval --think-local \"$(scripts/fetch-model.sh)\" --think-jobs 20 --format json")]
 pub struct EvalArgs {
     /// Where the dev-set workspaces are, one `<package>-<version>/` folder each [default:
     /// ~/.cache/reverie-dev-workspaces]. Missing ones are skipped with the command that fetches them.
@@ -87,7 +87,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub e2e: usize,
     /// The GGUF model for end-to-end answers [default: --think-local's, else $REVERIE_TEST_MODEL,
-    /// else ~/.cache/reverie-test/SmolLM2-135M-Instruct.Q4_1.gguf].
+    /// else SmolLM2-135M-Instruct.Q4_1.gguf in ~/.cache/reverie/models, where scripts/fetch-model.sh puts it].
     #[arg(long, value_name = "MODEL.gguf")]
     pub e2e_model: Option<PathBuf>,
     /// The context budget of end-to-end answers, the same for both contexts.

@@ -7,7 +7,8 @@ use super::measure::{Gathered, WorkspaceRow};
 use crate::cli::thousands;
 use crate::eval::amortize::{self, WorkspaceSleep};
 use crate::eval::figures;
-use crate::eval::tables::Figures;
+use crate::eval::tables::Column::{Left, Right};
+use crate::eval::tables::{Figures, table_row};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -92,24 +93,26 @@ impl Report {
         }
 
         let _ = writeln!(out, "\nWorkspaces");
-        let _ = writeln!(
-            out,
-            "  {:<22} {:>7} {:>7} {:>8} {:>11} {:>12} {:>13} {:>12}",
-            "workspace", "records", "files", "index s", "gold found", "notes/fresh", "anticipated", "sleep tokens"
-        );
+        let columns = [Left(22), Right(7), Right(7), Right(8), Right(11), Right(12), Right(13), Right(12)];
+        let header: [&dyn std::fmt::Display; 8] = [
+            &"workspace",
+            &"records",
+            &"files",
+            &"index s",
+            &"gold found",
+            &"notes/fresh",
+            &"anticipated",
+            &"sleep tokens",
+        ];
+        let _ = writeln!(out, "{}", table_row(&columns, &header));
         for w in &r.workspaces {
-            let _ = writeln!(
-                out,
-                "  {:<22} {:>7} {:>7} {:>8.1} {:>11} {:>12} {:>13} {:>12}",
-                w.workspace,
-                w.records,
-                thousands(w.files as u64),
-                w.index_seconds,
-                format!("{}/{}", w.gold_indexed, w.gold_files),
-                format!("{}/{}", w.notes, w.fresh_notes),
-                w.anticipated_questions,
-                thousands(w.sleep_tokens),
-            );
+            let (files, seconds) = (thousands(w.files as u64), format!("{:.1}", w.index_seconds));
+            let (gold, notes) =
+                (format!("{}/{}", w.gold_indexed, w.gold_files), format!("{}/{}", w.notes, w.fresh_notes));
+            let sleep_tokens = thousands(w.sleep_tokens);
+            let cells: [&dyn std::fmt::Display; 8] =
+                [&w.workspace, &w.records, &files, &seconds, &gold, &notes, &w.anticipated_questions, &sleep_tokens];
+            let _ = writeln!(out, "{}", table_row(&columns, &cells));
             if let Some(think) = &w.think {
                 let _ = writeln!(
                     out,
