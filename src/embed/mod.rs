@@ -1,4 +1,4 @@
-//! Embeddings: the semantic index's vectors, computed while the user is idle (issue 10, item 4).
+//! Embeddings: the semantic index's vectors, computed while the user is idle.
 //!
 //! What is here, and how the server and `reverie think` use it:
 //!

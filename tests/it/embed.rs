@@ -38,7 +38,7 @@ const QUESTION: &str = "where is the session cookie signed?";
 /// question but "session".
 const PARAPHRASE: &str = "src/flask/sessions.py\nclass SecureCookieSessionInterface > def get_signing_serializer(self, app)\n\
     return URLSafeTimedSerializer(app.secret_key, salt=self.salt, key_derivation='hmac', digest_method=hashlib.sha1)";
-/// What the zero-token answer wrongly cited for this question (issue 10): it names `session`.
+/// What the zero-token answer once wrongly cited for this question: it names `session`.
 const DECOY: &str =
     "src/flask/globals.py\nsession = LocalProxy(_cv_request, 'session')\nThe session for the current request.";
 

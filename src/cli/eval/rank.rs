@@ -7,7 +7,7 @@
 //! `--questions DIR`, workspaces fetched by `tests/questions/fetch-workspaces.sh`).
 //!
 //! Systems, each a ranking of context items for a question:
-//! - **whole-file BM25**: the anchor (`shared/guide/benchmarks.md`): every indexed file one document,
+//! - **whole-file BM25**: the anchor, the strongest plain baseline: every indexed file one document,
 //!   identifier-aware terms, k1 1.2, b 0.75; prose files (`Language::is_prose`) are scored but not
 //!   listed, since the gold is code (before reStructuredText had its own language, `.rst` files were
 //!   plain text and left out this way; when it got one they entered the list and the anchor's Acc@5
@@ -491,7 +491,7 @@ impl Tallies {
 
 /// Whole-file BM25's ranking as context items: each source file whole (tokens = bytes / 4, as the
 /// anchor counts). Documentation and text files without a grammar, which the walk also keeps, are
-/// not source files and not part of the anchor (`shared/guide/benchmarks.md`).
+/// not source files and not part of the anchor.
 fn whole_file_items(snapshot: &Snapshot, files: &[(Arc<str>, f64)]) -> Vec<ContextItem> {
     files
         .iter()
