@@ -9,12 +9,16 @@
 //! defines it; the README's protocol table is checked against it.
 //!
 //! The other modules: `client.rs` what the client can do (capabilities and `clientInfo`),
-//! `hover.rs` the hover card, `think.rs` the thinking pass, `status.rs` the status payload.
+//! `hover.rs` the hover card, `think.rs` the thinking pass, `status.rs` the status payload,
+//! `answer_docs.rs` the markdown documents answers open as, `links.rs` citations as links to the
+//! real file and line.
 
+mod answer_docs;
 mod client;
 pub mod ext;
 mod handlers;
 mod hover;
+mod links;
 mod proto;
 mod semantic;
 mod session;

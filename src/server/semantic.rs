@@ -169,7 +169,7 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let progress = Progress::begin(&session, "reverie: embedding").await;
+        let progress = Progress::begin(&session, "embedding").await;
         let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
         let on_progress = |done: usize, total: usize| {
             let _ = steps.send((done, total));

@@ -71,6 +71,7 @@ static UNSET: Setup = Setup {
         work_done_progress: false,
         show_document: false,
         watched_files_registration: false,
+        status_notifications: false,
     },
     init_options: None,
 };
@@ -286,16 +287,32 @@ impl Session {
         lock(&self.idle).state() == Activity::Idle
     }
 
-    /// The key of `path` in the workspace, if it is under a root.
+    /// The key of `path` if it is one of the workspace's files: under a root, not left out by the
+    /// walk (hidden, ignored) and not in reverie's own cache; a path through a symbolic link is tried
+    /// resolved too. `None` for anything else — such a document is never indexed, counted or cited.
     pub(super) fn key_of(&self, path: &std::path::Path) -> Option<String> {
-        match self.rules.get() {
-            Some(rules) => rules.locate(path).map(|(_, key)| key),
+        if crate::dirs::in_cache(self.cache_dir(), path) {
+            return None;
+        }
+        let locate = |path: &std::path::Path| match self.rules.get() {
+            Some(rules) => rules.locate(path).filter(|_| !rules.is_ignored(path, false)).map(|(_, key)| key),
             None => {
                 let roots = &self.setup().roots;
                 let root = roots.iter().find(|r| path.starts_with(r))?;
-                Some(crate::workspace::key_for(root, None, path))
+                let prefix = crate::workspace::root_prefix(roots, root);
+                Some(crate::workspace::key_for(root, prefix.as_deref(), path))
             }
+        };
+        locate(path).or_else(|| locate(&path.canonicalize().ok()?))
+    }
+
+    /// What the walk and the watcher look at: the configured options, never reverie's own cache.
+    fn walk_options(&self) -> crate::workspace::WalkOptions {
+        let mut options = self.config().index.walk_options();
+        if let Ok(cache) = crate::dirs::cache_root(self.cache_dir()) {
+            options.excluded.push(cache.canonicalize().unwrap_or(cache));
         }
+        options
     }
 
     /// Re-merges the configuration layers; returns the problems to show the user.
@@ -520,7 +537,7 @@ impl Session {
 
     /// What the scheduler should know about the user's attention.
     pub(super) fn signals(&self, churn: &HashMap<String, u32>) -> crate::sleep::schedule::Signals {
-        let open_files = self.documents().values().map(|d| d.key.clone()).collect();
+        let open_files = self.documents().values().filter(|d| d.in_workspace).map(|d| d.key.clone()).collect();
         let attention = lock(&self.attention);
         crate::sleep::schedule::Signals {
             open_files,
@@ -571,9 +588,12 @@ impl Session {
     pub(super) fn start(self: &Arc<Self>) {
         let Some(Loops { events, status_updates: mut updates }) = lock(&self.loops).take() else { return };
         let client = self.client.clone();
+        let notify = self.support().status_notifications;
         tokio::spawn(async move {
             while let Some(params) = updates.recv().await {
-                client.send_notification::<StatusNotification>(params).await;
+                if notify {
+                    client.send_notification::<StatusNotification>(params).await;
+                }
             }
         });
         let idle = self.clone();
@@ -666,9 +686,9 @@ impl Session {
             let _ = tokio::task::spawn_blocking(move || session.start_watcher(&watch_roots)).await;
         }
 
-        let progress = Progress::begin(self, "reverie: indexing").await;
+        let progress = Progress::begin(self, "indexing").await;
         let (sender, mut receiver) = mpsc::unbounded_channel::<(usize, usize)>();
-        let walk_options = self.config().index.walk_options();
+        let walk_options = self.walk_options();
         let task_store = store.clone();
         let task_roots = roots.clone();
         let work = tokio::task::spawn_blocking(move || {
@@ -707,12 +727,7 @@ impl Session {
                 if !open.is_empty() {
                     self.apply_changes(Vec::new(), open).await;
                 }
-                let message = format!(
-                    "indexed {count} files in {:.1} s ({} parsed, {} skipped)",
-                    report.elapsed_ms / 1000.0,
-                    report.parsed,
-                    report.skipped.len()
-                );
+                let message = report.summary();
                 // The editors' log (VS Code's output channel at its default level) says it too.
                 tracing::info!("{message}");
                 // Ready before saying so: a `reverie.status` asked on the message reads the new state.
@@ -773,7 +788,7 @@ impl Session {
             }
             return;
         };
-        let options = self.config().index.walk_options();
+        let options = self.walk_options();
         // Paths of open buffers are handled from the buffer, not the disk.
         let open_paths: Vec<PathBuf> = self
             .documents()
@@ -812,7 +827,7 @@ impl Session {
         for uri in buffers {
             let (input, key) = {
                 let documents = self.documents();
-                let Some(doc) = documents.get(&uri) else { continue };
+                let Some(doc) = documents.get(&uri).filter(|doc| doc.in_workspace) else { continue };
                 let Some(language) = doc.language else { continue };
                 // Parse incrementally from the edited old tree, off the request path.
                 let input = doc.parse_input().unwrap_or_else(|| (doc.text.clone(), doc.version, language, None));
@@ -865,7 +880,8 @@ pub(super) struct Progress {
 }
 
 impl Progress {
-    pub(super) async fn begin(session: &Session, title: &str) -> Progress {
+    /// Begins the progress of `what` ("indexing"), titled as the client shows it best.
+    pub(super) async fn begin(session: &Session, what: &str) -> Progress {
         if !session.support().work_done_progress {
             return Progress { ongoing: None };
         }
@@ -873,7 +889,8 @@ impl Progress {
         if session.client.create_work_done_progress(token.clone()).await.is_err() {
             return Progress { ongoing: None };
         }
-        let ongoing = session.client.progress(token, title.to_string()).with_percentage(0).begin().await;
+        let title = session.support().editor.progress_title(what);
+        let ongoing = session.client.progress(token, title).with_percentage(0).begin().await;
         Progress { ongoing: Some(ongoing) }
     }
 

@@ -44,7 +44,7 @@ pub(super) fn start(session: &Arc<Session>) -> bool {
             signals: session.signals(&churn),
             asked: session.recent_questions(),
         };
-        let progress = Progress::begin(&session, "reverie: thinking").await;
+        let progress = Progress::begin(&session, "thinking").await;
         let (steps, mut step_receiver) = mpsc::unbounded_channel::<Step>();
         let planned = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);

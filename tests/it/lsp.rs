@@ -497,7 +497,7 @@ async fn answers_open_as_documents_where_the_client_can_show_one() {
     ];
     for (name, params, document) in clients {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
-        client.initialize_with(params).await;
+        client.initialize_with(crate::util::lsp::with_status_notifications(params)).await;
         client.wait_for_status("ready", 1).await;
         let question = format!("where is configure_logging defined? ({name})");
         client
@@ -563,11 +563,11 @@ async fn commands_say_what_they_do() {
     client
         .initialize_with(crate::util::lsp::helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null))
         .await;
-    client.wait_for_status("ready", 1).await;
+    client.wait_for_indexed().await;
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     client.wait_for_message("re-indexing").await;
     let (_, done) = client.wait_for_message("reverie: indexed 2 files").await;
-    assert!(done.contains("parsed"), "{done}");
+    assert!(done.contains("nothing changed since the last index, 0 skipped"), "says what it did: {done}");
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
     assert_eq!(status["files"], 2);
     // Ready, or already idle when the machine is slow enough for the idle clock to run out.
@@ -594,7 +594,7 @@ async fn commands_say_what_they_do() {
     for (name, hint) in [("Neovim", "settings = { llm"), ("Visual Studio Code", "reverie.llm.provider")] {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
         client.initialize_with(crate::util::lsp::client_initialize_params(&ws.root(), name, "1", true)).await;
-        client.wait_for_status("ready", 1).await;
+        client.wait_for_indexed().await;
         let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
         assert!(think["message"].as_str().unwrap().contains(hint), "{name}: {think}");
         assert_eq!(client.shutdown().await, Some(0));
