@@ -17,10 +17,20 @@ use std::path::{Path, PathBuf};
 /// The file a key names, as an absolute path: under its root, or the path of a key that is a
 /// `file://` URI. `None` for anything else (another scheme, no roots).
 pub fn file_of(roots: &[PathBuf], key: &str) -> Option<PathBuf> {
-    if key.contains("://") {
+    if is_uri(key) {
         return super::proto::path_of(&key.parse().ok()?);
     }
     crate::workspace::path_of_key(roots, key)
+}
+
+/// Whether a key is a URI (`file:///tmp/x.py`, `untitled:Untitled-1`: the key of an open document
+/// with no workspace path) rather than a path relative to a root.
+fn is_uri(key: &str) -> bool {
+    key.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 /// A markdown link to `key` at `line` (the first line of `lines`, which the label shows: `9` or
@@ -185,7 +195,10 @@ mod tests {
             link(&roots(), "pages/[id].tsx", "3"),
             r"[/ws/pages/\[id\].tsx:3](file:///ws/pages/%5Bid%5D.tsx#L3)"
         );
-        assert_eq!(link(&[PathBuf::from("/my ws")], "a b.py", "1"), "[/my ws/a b.py:1](<file:///my%20ws/a%20b.py#L1>)");
+        assert_eq!(link(&[PathBuf::from("/my ws")], "a b.py", "1"), "[/my ws/a b.py:1](file:///my%20ws/a%20b.py#L1)");
+        let parenthesized = link(&roots(), "copy (1).py", "2");
+        assert!(parenthesized.starts_with("[/ws/copy (1).py:2](") && parenthesized.ends_with("#L2)"), "{parenthesized}");
+        assert!(!parenthesized["[/ws/copy (1).py:2](".len()..parenthesized.len() - 1].contains(')') || parenthesized.contains("](<"), "one link: {parenthesized}");
     }
 
     #[test]

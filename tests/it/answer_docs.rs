@@ -43,6 +43,13 @@ fn assert_opens(label: &str, target: &str) -> (PathBuf, usize) {
     (path, line)
 }
 
+/// Hover on `RegisterRoute` in go/router.go (open in the editor, as hover needs).
+async fn hover_register_route(client: &mut LspClient, ws: &Workspace) -> String {
+    let router = ws.path("go/router.go");
+    client.open(&router, "go", ROUTER_GO).await;
+    hover_card(client, &router, 4, 8).await
+}
+
 async fn hover_card(client: &mut LspClient, path: &Path, line: u32, character: u32) -> String {
     let hover = client.hover(path, line, character).await;
     hover["contents"]["value"].as_str().unwrap_or_default().to_string()
@@ -88,7 +95,7 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
     assert_eq!(after["files"], 2, "the answer is not counted: {after}");
 
     // Hover on RegisterRoute (router.go line 5): main.go is its one caller; no answer is listed.
-    let card = hover_card(&mut client, &ws.path("go/router.go"), 4, 8).await;
+    let card = hover_register_route(&mut client, &ws).await;
     assert!(card.contains("1 reference in 1 file:"), "{card}");
     assert!(!card.contains("answer-") && !card.contains("%3A"), "{card}");
     let card_links = links(&card);
@@ -151,7 +158,7 @@ async fn a_document_outside_the_workspace_is_never_indexed() {
     let status = client.wait_for_generation(generation).await;
     assert_eq!(status["files"], 2, "{status}");
 
-    let card = hover_card(&mut client, &ws.path("go/router.go"), 4, 8).await;
+    let card = hover_register_route(&mut client, &ws).await;
     assert!(card.contains("1 reference in 1 file:"), "{card}");
     assert!(!card.contains("other.go") && !card.contains("gen.go"), "{card}");
     // Hover inside the outside file: the workspace's RegisterRoute, with the workspace's caller.
@@ -182,7 +189,7 @@ async fn answers_in_a_cache_inside_the_workspace_are_not_indexed() {
     ws.write("go/extra.go", "package router\n\nfunc Extra() {\n\tRegisterRoute(\"/extra\")\n}\n");
     let status = client.wait_for(|m| m["method"] == "reverie/status" && m["params"]["generation"].as_u64().unwrap_or(0) > generation && m["params"]["files"] == 3).await;
     assert_eq!(status["params"]["files"], 3, "{status}");
-    let card = hover_card(&mut client, &ws.path("go/router.go"), 4, 8).await;
+    let card = hover_register_route(&mut client, &ws).await;
     assert!(card.contains("2 references in 2 files:") && !card.contains("answer-"), "{card}");
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     let (_, done) = client.wait_for_message("reverie: indexed").await;
