@@ -42,6 +42,10 @@ local ok, err = pcall(function()
   out(string.format("jumped: %s:%d", vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ":t"), vim.api.nvim_win_get_cursor(0)[1]))
 
   -- `gf` on a citation in the answer's text (not the first on its line's list) opens it at its line.
+  -- lib.py is wiped first, so nothing remembers its cursor: the line comes from the citation.
+  local lib = vim.api.nvim_buf_get_name(0)
+  vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/app.py"))
+  vim.cmd("bwipeout! " .. vim.fn.fnameescape(lib))
   vim.cmd("ReverieAsk where is load_settings defined?")
   assert(vim.wait(20000, function()
     local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
@@ -65,6 +69,7 @@ local ok, err = pcall(function()
   -- markdown file: `gf` on its citation links opens the real file at the line too.
   if vim.fn.has("nvim-0.10") == 1 then
     vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/app.py"))
+    vim.cmd("bwipeout! " .. vim.fn.fnameescape(lib))
     local client = reverie.client(0)
     client.request("workspace/executeCommand", { command = "reverie.ask", arguments = { { question = "where is load_settings defined?" } } }, function() end, 0)
     assert(vim.wait(20000, function() return vim.api.nvim_buf_get_name(0):match("answer%-%d+%.md$") ~= nil end, 20),
