@@ -483,7 +483,10 @@ mod tests {
             ..IndexReport::default()
         };
         assert_eq!(report(8, 0, 0).summary(), "indexed 8 files in 0.0 s (8 parsed, 0 skipped)");
-        assert_eq!(report(0, 8, 0).summary(), "indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped");
+        assert_eq!(
+            report(0, 8, 0).summary(),
+            "indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped"
+        );
         assert_eq!(
             report(2, 6, 1).summary(),
             "indexed 8 files in 0.0 s: 2 parsed, 6 unchanged since the last index, 1 removed, 0 skipped"

@@ -37,7 +37,9 @@ pub fn card(
     // The card up to its references section, which is written here with callers and lines.
     let head: Vec<&str> = described.lines().take_while(|line| !is_references_line(line)).collect();
     let mut out = String::from("**reverie**\n\n");
-    out.push_str(head.join("\n").trim_end());
+    // The definition site and any other citation in the head open the real file too.
+    let is_key = |key: &str| snapshot.files.contains_key(key);
+    out.push_str(super::links::link_citations(head.join("\n").trim_end(), roots, &is_key).as_str());
     out.push_str("\n\n");
     let callers = callers(snapshot, name);
     if callers.is_empty() {
@@ -141,6 +143,7 @@ mod tests {
         let card = card(&snapshot, None, "check", None, &[PathBuf::from("/ws")]).unwrap();
         assert!(card.starts_with("**reverie**"), "{card}");
         assert!(card.contains("def check(x)"), "{card}");
+        assert!(card.contains("defined at [/ws/rules.py:1-2](file:///ws/rules.py#L1)"), "{card}");
         assert!(card.contains("3 references in 1 file:"), "{card}");
         assert!(card.contains("- `add_line_item` — [/ws/cart.py:2](file:///ws/cart.py#L2) (2 references)"), "{card}");
         assert!(card.contains("- top level — [/ws/cart.py:6](file:///ws/cart.py#L6)"), "{card}");

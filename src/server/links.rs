@@ -197,13 +197,21 @@ mod tests {
         );
         assert_eq!(link(&[PathBuf::from("/my ws")], "a b.py", "1"), "[/my ws/a b.py:1](file:///my%20ws/a%20b.py#L1)");
         let parenthesized = link(&roots(), "copy (1).py", "2");
-        assert!(parenthesized.starts_with("[/ws/copy (1).py:2](") && parenthesized.ends_with("#L2)"), "{parenthesized}");
-        assert!(!parenthesized["[/ws/copy (1).py:2](".len()..parenthesized.len() - 1].contains(')') || parenthesized.contains("](<"), "one link: {parenthesized}");
+        assert!(
+            parenthesized.starts_with("[/ws/copy (1).py:2](") && parenthesized.ends_with("#L2)"),
+            "{parenthesized}"
+        );
+        assert!(
+            !parenthesized["[/ws/copy (1).py:2](".len()..parenthesized.len() - 1].contains(')')
+                || parenthesized.contains("](<"),
+            "one link: {parenthesized}"
+        );
     }
 
     #[test]
     fn citations_of_known_files_become_links() {
-        let text = "That message is produced at:\n- `go/router.go:9` in `RegisterRoute`\n\nSee app.py:3-5, and app.py:12.\n";
+        let text =
+            "That message is produced at:\n- `go/router.go:9` in `RegisterRoute`\n\nSee app.py:3-5, and app.py:12.\n";
         assert_eq!(
             link_citations(text, &roots(), &known),
             "That message is produced at:\n- [/ws/go/router.go:9](file:///ws/go/router.go#L9) in `RegisterRoute`\n\nSee [/ws/app.py:3-5](file:///ws/app.py#L3), and [/ws/app.py:12](file:///ws/app.py#L12).\n"

@@ -68,7 +68,9 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
     assert_eq!(before["files"], 2, "{before}");
 
     let question = "where is the error 'empty route path' raised?";
-    client.result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [{"question": question}]})).await;
+    client
+        .result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [{"question": question}]}))
+        .await;
     let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
     let uri = shown["params"]["uri"].as_str().unwrap().to_string();
     let document = PathBuf::from(uri.strip_prefix("file://").unwrap());
@@ -98,9 +100,10 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
     let card = hover_register_route(&mut client, &ws).await;
     assert!(card.contains("1 reference in 1 file:"), "{card}");
     assert!(!card.contains("answer-") && !card.contains("%3A"), "{card}");
-    let card_links = links(&card);
-    assert_eq!(card_links.len(), 1, "{card}");
-    assert_eq!(assert_opens(&card_links[0].0, &card_links[0].1), (main.clone(), 4));
+    // Its links — the definition site, then the caller — open the real files at their lines.
+    let opened: Vec<(PathBuf, usize)> =
+        links(&card).iter().map(|(label, target)| assert_opens(label, target)).collect();
+    assert_eq!(opened, [(ws.root().join("go/router.go"), 5), (main.clone(), 4)], "{card}");
 
     // Hover inside the answer document still works (the card of what is under the cursor, or none).
     let (line, character) = markdown
@@ -108,11 +111,12 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
         .enumerate()
         .find_map(|(i, l)| l.find("RegisterRoute").map(|c| (i as u32, c as u32 + 2)))
         .expect("the answer names RegisterRoute");
-    let hover = client.request(
-        "textDocument/hover",
-        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
-    )
-    .await;
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
+        )
+        .await;
     assert!(hover.get("error").is_none(), "{hover}");
     if !hover["result"].is_null() {
         let card = hover["result"]["contents"]["value"].as_str().unwrap();
@@ -180,14 +184,22 @@ async fn answers_in_a_cache_inside_the_workspace_are_not_indexed() {
     client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
     client.wait_for_status("ready", 1).await;
     let question = "where is the error 'empty route path' raised?";
-    client.result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [{"question": question}]})).await;
+    client
+        .result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [{"question": question}]}))
+        .await;
     let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
     let document = PathBuf::from(shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap());
     assert!(document.starts_with(ws.path("reverie-cache")), "{}", document.display());
     // A new workspace file after the answer: the watcher reports both; only the new file counts.
     let generation = client.generation();
     ws.write("go/extra.go", "package router\n\nfunc Extra() {\n\tRegisterRoute(\"/extra\")\n}\n");
-    let status = client.wait_for(|m| m["method"] == "reverie/status" && m["params"]["generation"].as_u64().unwrap_or(0) > generation && m["params"]["files"] == 3).await;
+    let status = client
+        .wait_for(|m| {
+            m["method"] == "reverie/status"
+                && m["params"]["generation"].as_u64().unwrap_or(0) > generation
+                && m["params"]["files"] == 3
+        })
+        .await;
     assert_eq!(status["params"]["files"], 3, "{status}");
     let card = hover_register_route(&mut client, &ws).await;
     assert!(card.contains("2 references in 2 files:") && !card.contains("answer-"), "{card}");

@@ -70,11 +70,14 @@ async fn hover_shows_definition_signature_doc_and_callers() {
     let hover = client.hover(&ws.path("app.py"), 5, 8).await;
     let text = hover_text(&hover);
     assert!(text.contains("def load_settings(self, path)"), "{text}");
-    assert!(text.contains("method defined at `lib.py:4-7`"), "{text}");
+    let lib = ws.root().join("lib.py");
+    let defined = format!("method defined at [{}:4-7]({}#L4)", lib.display(), file_uri(&lib));
+    assert!(text.contains(&defined), "{defined} in {text}");
     assert!(text.starts_with("**reverie**"), "the card says whose it is: {text}");
     assert!(text.contains("1 reference in 1 file"), "{text}");
     // The caller by name, with its line and a link that opens it.
-    let link = format!("[app.py:6]({}#L6)", file_uri(&ws.root().join("app.py")));
+    let app = ws.root().join("app.py");
+    let link = format!("[{}:6]({}#L6)", app.display(), file_uri(&app));
     assert!(text.contains(&format!("- `main` — {link}")), "{text}");
     let hover = client.hover(&ws.path("app.py"), 4, 10).await;
     assert!(hover_text(&hover).contains("Holds configuration."), "{hover}");
@@ -169,7 +172,9 @@ async fn code_actions_ask_and_show_the_answer() {
     let shown_path = shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
     let markdown = std::fs::read_to_string(&shown_path).unwrap();
     assert!(markdown.starts_with("# Explain `load_settings`"), "{markdown}");
-    assert!(markdown.contains("`lib.py:4-7`"), "{markdown}");
+    let lib = ws.root().join("lib.py");
+    let cited = format!("[{}:4-7]({}#L4)", lib.display(), file_uri(&lib));
+    assert!(markdown.contains(&cited), "every citation links the real file and line: {markdown}");
 
     // A client that refuses the document gets a short message, citations first, and the full answer
     // in the log.
@@ -190,7 +195,10 @@ async fn code_actions_ask_and_show_the_answer() {
         })
         .await;
     let log = log["params"]["message"].as_str().unwrap();
-    assert!(log.contains("`lib.py:10` — function `def configure_logging(level)`"), "{log}");
+    assert!(
+        log.contains("/lib.py:10](file://") && log.contains("#L10) — function `def configure_logging(level)`"),
+        "{log}"
+    );
     assert!(log.contains("_source: facts_"), "a structural question needs no model: {log}");
 
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
