@@ -7,6 +7,7 @@
 //! them (and sends `didOpen`), but they lie in reverie's cache, so `Session::key_of` gives them no key
 //! and they are never indexed, counted or cited.
 
+use super::links::Target;
 use crate::answer::Answer;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -14,11 +15,27 @@ use std::path::{Path, PathBuf};
 /// Answer documents kept in the cache (the newest; an editor may still show the older ones).
 const KEPT_ANSWER_FILES: usize = 50;
 
-/// The document for `answer` to `question`: the answer with its citations linked, the items it used
-/// but does not cite, and where it came from. `is_key` tells which keys are workspace files.
-pub fn render(question: &str, answer: &Answer, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> String {
+/// The folder answer documents are written to (created; symbolic links resolved, so the relative
+/// links in a document lead where they should), or `None` when the cache cannot be written.
+pub fn folder(cache_dir: Option<&Path>) -> Option<PathBuf> {
+    let dir = crate::dirs::cache_root(cache_dir).ok()?.join("answers");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.canonicalize().unwrap_or(dir))
+}
+
+/// The document for `answer` to `question`, to be written in `folder` (`None`: shown elsewhere, as a
+/// log message): the answer with its citations linked, the items it used but does not cite, and where
+/// it came from. `is_key` tells which keys are workspace files.
+pub fn render(
+    question: &str,
+    answer: &Answer,
+    roots: &[PathBuf],
+    folder: Option<&Path>,
+    is_key: &dyn Fn(&str) -> bool,
+) -> String {
+    let target = folder.map_or(Target::Uri, Target::RelativeTo);
     let mut out = format!("# {}\n\n", question.trim());
-    out.push_str(super::links::link_citations(answer.answer.trim_end(), roots, is_key).trim_end());
+    out.push_str(super::links::link_citations(answer.answer.trim_end(), roots, target, is_key).trim_end());
     out.push_str("\n\n");
     let uncited: Vec<_> = answer
         .context
@@ -33,7 +50,7 @@ pub fn render(question: &str, answer: &Answer, roots: &[PathBuf], is_key: &dyn F
             } else {
                 item.start_line.to_string()
             };
-            let _ = writeln!(out, "- {} — {}", super::links::link(roots, &item.path, &lines), item.reason);
+            let _ = writeln!(out, "- {} — {}", super::links::link(roots, &item.path, &lines, target), item.reason);
         }
         out.push('\n');
     }
@@ -41,15 +58,13 @@ pub fn render(question: &str, answer: &Answer, roots: &[PathBuf], is_key: &dyn F
     out
 }
 
-/// Writes `markdown` as a new answer document in the cache and drops the oldest beyond the kept
-/// number; the document's path, or `None` when the cache cannot be written.
-pub fn write(cache_dir: Option<&Path>, markdown: &str) -> Option<PathBuf> {
-    let dir = crate::dirs::cache_root(cache_dir).ok()?.join("answers");
-    std::fs::create_dir_all(&dir).ok()?;
+/// Writes `markdown` as a new answer document in `dir` (see `folder`) and drops the oldest beyond
+/// the kept number; the document's path, or `None` when it cannot be written.
+pub fn write(dir: &Path, markdown: &str) -> Option<PathBuf> {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let path = dir.join(format!("answer-{stamp}.md"));
     std::fs::write(&path, markdown).ok()?;
-    prune(&dir, KEPT_ANSWER_FILES);
+    prune(dir, KEPT_ANSWER_FILES);
     Some(path)
 }
 
@@ -118,14 +133,19 @@ mod tests {
             usage: Usage::default(),
         };
         let keys = ["go/router.go", "go/main.go", "go/router_test.go"];
-        let document = render(" where is RegisterRoute? ", &answer, &[PathBuf::from("/ws")], &|k| keys.contains(&k));
+        let roots = [PathBuf::from("/ws")];
+        let folder = Path::new("/cache/answers");
+        let document = render(" where is RegisterRoute? ", &answer, &roots, Some(folder), &|k| keys.contains(&k));
         assert_eq!(
             document,
             "# where is RegisterRoute?\n\n\
-             `RegisterRoute` is defined at [/ws/go/router.go:5](file:///ws/go/router.go#L5) and called from [/ws/go/main.go:4](file:///ws/go/main.go#L4).\n\n\
+             `RegisterRoute` is defined at [/ws/go/router.go:5](../../ws/go/router.go#L5) and called from [/ws/go/main.go:4](../../ws/go/main.go#L4).\n\n\
              Sources:\n\n\
-             - [/ws/go/router_test.go:3-8](file:///ws/go/router_test.go#L3) — tests `RegisterRoute`\n\n\
+             - [/ws/go/router_test.go:3-8](../../ws/go/router_test.go#L3) — tests `RegisterRoute`\n\n\
              _source: facts_\n"
         );
+        // Without a folder (the text of a log message), the targets are file:// URIs.
+        let logged = render("q", &answer, &roots, None, &|k| keys.contains(&k));
+        assert!(logged.contains("[/ws/go/router.go:5](file:///ws/go/router.go#L5)"), "{logged}");
     }
 }

@@ -523,8 +523,9 @@ fn state_name(state: ServerState) -> &'static str {
 async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
     let snapshot = session.snapshot();
     let is_key = |key: &str| snapshot.files.contains_key(key);
-    let markdown = super::answer_docs::render(question, answer, &session.roots(), &is_key);
-    let file = super::answer_docs::write(session.cache_dir(), &markdown);
+    let folder = super::answer_docs::folder(session.cache_dir());
+    let markdown = super::answer_docs::render(question, answer, &session.roots(), folder.as_deref(), &is_key);
+    let file = folder.and_then(|folder| super::answer_docs::write(&folder, &markdown));
     if session.support().show_document
         && let Some(uri) = file.as_ref().and_then(|path| proto::uri_of(path))
     {

@@ -39,7 +39,8 @@ pub fn card(
     let mut out = String::from("**reverie**\n\n");
     // The definition site and any other citation in the head open the real file too.
     let is_key = |key: &str| snapshot.files.contains_key(key);
-    out.push_str(super::links::link_citations(head.join("\n").trim_end(), roots, &is_key).as_str());
+    let head = super::links::link_citations(head.join("\n").trim_end(), roots, super::links::Target::Uri, &is_key);
+    out.push_str(&head);
     out.push_str("\n\n");
     let callers = callers(snapshot, name);
     if callers.is_empty() {
@@ -50,7 +51,7 @@ pub fn card(
     let files = callers.iter().map(|c| c.file.as_str()).collect::<std::collections::BTreeSet<_>>().len();
     let _ = writeln!(out, "{total} reference{} in {files} file{}:", plural(total as usize), plural(files));
     for caller in callers.iter().take(MAX_CALLERS) {
-        let link = super::links::link(roots, &caller.file, &caller.line.to_string());
+        let link = super::links::link(roots, &caller.file, &caller.line.to_string(), super::links::Target::Uri);
         let who = match &caller.within {
             Some(within) => format!("`{within}`"),
             None => "top level".to_string(),

@@ -3,10 +3,13 @@
 //!
 //! Why this form: the label is the absolute path with its line, so `gf` on it opens the file in Helix
 //! (which resolves a relative path against the document's own folder — reverie's cache, for an
-//! answer document) and in Neovim (`gF` at the line); the target is a `file://` URI with a `#L9`
-//! anchor, which a click in VS Code (editor or markdown preview) opens at the line, and which `gf` on
-//! the target opens in Helix too. A key that is already a URI (an open file with no workspace folder)
-//! is used as it is, never joined to a root.
+//! answer document) and in Neovim (`gF` at the line). The target depends on where the link is shown
+//! (`Target`): in a hover, a `file://` URI with a `#L9` anchor, which VS Code's and Neovim's hovers
+//! open; in an answer document, the path relative to the document's folder with the anchor
+//! (`../../home/me/app/go/router.go#L9`), because VS Code's markdown preview (markdown-it) drops
+//! `file:` links and joins a `/absolute` one to the workspace root, and opens a relative one at its
+//! line. A key that is already a URI (an open file with no workspace folder) is used as it is, never
+//! joined to a root.
 //!
 //! Guarantees: pure (paths come from the roots; no file system); `link_citations` changes only
 //! citations of known files, never the inside of code blocks or of code spans that are not exactly
@@ -33,16 +36,54 @@ fn is_uri(key: &str) -> bool {
     })
 }
 
+/// Where a link is shown, which decides its target.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    /// A `file://` URI (hover cards).
+    Uri,
+    /// A path relative to this folder: the folder of the markdown document the link is in.
+    RelativeTo(&'a Path),
+}
+
 /// A markdown link to `key` at `line` (the first line of `lines`, which the label shows: `9` or
 /// `9-12`), or the citation in backticks when the key names no file.
-pub fn link(roots: &[PathBuf], key: &str, lines: &str) -> String {
+pub fn link(roots: &[PathBuf], key: &str, lines: &str, target: Target) -> String {
     let first = lines.split('-').next().unwrap_or(lines);
     let Some(path) = file_of(roots, key) else { return format!("`{key}:{lines}`") };
-    let Some(uri) = super::proto::uri_of(&path) else { return format!("`{key}:{lines}`") };
-    let target = format!("{}#L{first}", uri.as_str());
-    // A destination with spaces or parentheses needs angle brackets to stay one link.
-    let target = if target.contains([' ', '(', ')']) { format!("<{target}>") } else { target };
-    format!("[{}:{lines}]({target})", escape_label(&path))
+    let destination = match target {
+        Target::Uri => match super::proto::uri_of(&path) {
+            Some(uri) => uri.as_str().to_string(),
+            None => return format!("`{key}:{lines}`"),
+        },
+        Target::RelativeTo(folder) => encode_path(&relative_path(folder, &path)),
+    };
+    let destination = format!("{destination}#L{first}");
+    // A destination with parentheses needs angle brackets to stay one link.
+    let destination = if destination.contains(['(', ')']) { format!("<{destination}>") } else { destination };
+    format!("[{}:{lines}]({destination})", escape_label(&path))
+}
+
+/// `to` relative to the folder `from` (both absolute), by their components: `../../a/b.py`.
+fn relative_path(from: &Path, to: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let shared = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - shared];
+    parts.extend(to[shared..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.join("/")
+}
+
+/// Percent-encodes what a link destination cannot hold as it is (spaces, `#`, `%`, `<`, `>`, …).
+fn encode_path(path: &str) -> String {
+    let mut out = String::new();
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn escape_label(path: &Path) -> String {
@@ -59,7 +100,7 @@ fn escape_label(path: &Path) -> String {
 /// `text` with every citation of a known file (`is_key`) — `go/router.go:9`, `go/router.go:9-12`,
 /// bare or alone in a code span — made a `link`. Code blocks, other code spans and citations already
 /// inside a link are left as they are.
-pub fn link_citations(text: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> String {
+pub fn link_citations(text: &str, roots: &[PathBuf], target: Target, is_key: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut fence: Option<String> = None;
     for line in text.split_inclusive('\n') {
@@ -75,18 +116,18 @@ pub fn link_citations(text: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bo
                 fence = Some(marker);
                 out.push_str(line);
             }
-            None => out.push_str(&link_line(line, roots, is_key)),
+            None => out.push_str(&link_line(line, roots, target, is_key)),
         }
     }
     out
 }
 
 /// One line outside code blocks: code spans that hold exactly a citation, and bare citations.
-fn link_line(line: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> String {
+fn link_line(line: &str, roots: &[PathBuf], target: Target, is_key: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::new();
     let mut rest = line;
     while let Some(open) = rest.find('`') {
-        out.push_str(&link_bare(&rest[..open], roots, is_key));
+        out.push_str(&link_bare(&rest[..open], roots, target, is_key));
         let after = &rest[open + 1..];
         let Some(close) = after.find('`') else {
             out.push_str(&rest[open..]);
@@ -94,7 +135,7 @@ fn link_line(line: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> St
         };
         let span = &after[..close];
         match citation(span).filter(|(key, _)| is_key(key)) {
-            Some((key, lines)) if citation_len(span) == span.len() => out.push_str(&link(roots, key, lines)),
+            Some((key, lines)) if citation_len(span) == span.len() => out.push_str(&link(roots, key, lines, target)),
             _ => {
                 out.push('`');
                 out.push_str(span);
@@ -103,7 +144,7 @@ fn link_line(line: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> St
         }
         rest = &after[close + 1..];
     }
-    out.push_str(&link_bare(rest, roots, is_key));
+    out.push_str(&link_bare(rest, roots, target, is_key));
     out
 }
 
@@ -113,7 +154,7 @@ fn is_path_char(c: char) -> bool {
 }
 
 /// Bare citations in prose (no code spans in `text`).
-fn link_bare(text: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> String {
+fn link_bare(text: &str, roots: &[PathBuf], target: Target, is_key: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::new();
     let mut at = 0;
     let mut previous: Option<char> = None;
@@ -126,7 +167,7 @@ fn link_bare(text: &str, roots: &[PathBuf], is_key: &dyn Fn(&str) -> bool) -> St
             && !in_link(&text[..at], &rest[citation_len(rest)..])
         {
             let len = citation_len(rest);
-            out.push_str(&link(roots, key, lines));
+            out.push_str(&link(roots, key, lines, target));
             previous = rest[..len].chars().last();
             at += len;
             continue;
@@ -185,18 +226,30 @@ mod tests {
 
     #[test]
     fn a_link_shows_the_absolute_path_and_opens_the_line() {
-        assert_eq!(link(&roots(), "go/router.go", "9"), "[/ws/go/router.go:9](file:///ws/go/router.go#L9)");
-        assert_eq!(link(&roots(), "go/router.go", "9-12"), "[/ws/go/router.go:9-12](file:///ws/go/router.go#L9)");
-        // A key that is a URI is used as it is, never joined to a root.
-        assert_eq!(link(&roots(), "file:///tmp/notes.py", "4"), "[/tmp/notes.py:4](file:///tmp/notes.py#L4)");
-        assert_eq!(link(&roots(), "untitled:Untitled-1", "4"), "`untitled:Untitled-1:4`");
-        assert_eq!(link(&[], "app.py", "4"), "`app.py:4`", "no root, no file");
         assert_eq!(
-            link(&roots(), "pages/[id].tsx", "3"),
+            link(&roots(), "go/router.go", "9", Target::Uri),
+            "[/ws/go/router.go:9](file:///ws/go/router.go#L9)"
+        );
+        assert_eq!(
+            link(&roots(), "go/router.go", "9-12", Target::Uri),
+            "[/ws/go/router.go:9-12](file:///ws/go/router.go#L9)"
+        );
+        // A key that is a URI is used as it is, never joined to a root.
+        assert_eq!(
+            link(&roots(), "file:///tmp/notes.py", "4", Target::Uri),
+            "[/tmp/notes.py:4](file:///tmp/notes.py#L4)"
+        );
+        assert_eq!(link(&roots(), "untitled:Untitled-1", "4", Target::Uri), "`untitled:Untitled-1:4`");
+        assert_eq!(link(&[], "app.py", "4", Target::Uri), "`app.py:4`", "no root, no file");
+        assert_eq!(
+            link(&roots(), "pages/[id].tsx", "3", Target::Uri),
             r"[/ws/pages/\[id\].tsx:3](file:///ws/pages/%5Bid%5D.tsx#L3)"
         );
-        assert_eq!(link(&[PathBuf::from("/my ws")], "a b.py", "1"), "[/my ws/a b.py:1](file:///my%20ws/a%20b.py#L1)");
-        let parenthesized = link(&roots(), "copy (1).py", "2");
+        assert_eq!(
+            link(&[PathBuf::from("/my ws")], "a b.py", "1", Target::Uri),
+            "[/my ws/a b.py:1](file:///my%20ws/a%20b.py#L1)"
+        );
+        let parenthesized = link(&roots(), "copy (1).py", "2", Target::Uri);
         assert!(
             parenthesized.starts_with("[/ws/copy (1).py:2](") && parenthesized.ends_with("#L2)"),
             "{parenthesized}"
@@ -209,11 +262,29 @@ mod tests {
     }
 
     #[test]
+    fn in_a_document_the_target_is_relative_to_its_folder() {
+        let answers = Path::new("/home/me/.cache/reverie/answers");
+        assert_eq!(
+            link(&roots(), "go/router.go", "9", Target::RelativeTo(answers)),
+            "[/ws/go/router.go:9](../../../../../ws/go/router.go#L9)"
+        );
+        let beside = Path::new("/ws/.cache/answers");
+        assert_eq!(
+            link(&roots(), "go/router.go", "9-12", Target::RelativeTo(beside)),
+            "[/ws/go/router.go:9-12](../../go/router.go#L9)"
+        );
+        assert_eq!(
+            link(&[PathBuf::from("/my ws")], "a#b (1).py", "1", Target::RelativeTo(beside)),
+            "[/my ws/a#b (1).py:1](<../../../my%20ws/a%23b%20(1).py#L1>)"
+        );
+    }
+
+    #[test]
     fn citations_of_known_files_become_links() {
         let text =
             "That message is produced at:\n- `go/router.go:9` in `RegisterRoute`\n\nSee app.py:3-5, and app.py:12.\n";
         assert_eq!(
-            link_citations(text, &roots(), &known),
+            link_citations(text, &roots(), Target::Uri, &known),
             "That message is produced at:\n- [/ws/go/router.go:9](file:///ws/go/router.go#L9) in `RegisterRoute`\n\nSee [/ws/app.py:3-5](file:///ws/app.py#L3), and [/ws/app.py:12](file:///ws/app.py#L12).\n"
         );
     }
@@ -221,7 +292,7 @@ mod tests {
     #[test]
     fn code_unknown_files_and_links_are_left_alone() {
         let text = "```\ngo/router.go:9\n```\n`x = app.py:3 + 1` vendor/lib.go:4 myapp.py:3 [app.py:3](app.py#L3) (app.py:7) http://host:80/x\n";
-        let linked = link_citations(text, &roots(), &known);
+        let linked = link_citations(text, &roots(), Target::Uri, &known);
         assert_eq!(
             linked,
             "```\ngo/router.go:9\n```\n`x = app.py:3 + 1` vendor/lib.go:4 myapp.py:3 [app.py:3](app.py#L3) ([/ws/app.py:7](file:///ws/app.py#L7)) http://host:80/x\n"

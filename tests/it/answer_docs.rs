@@ -27,17 +27,25 @@ fn links(text: &str) -> Vec<(String, String)> {
     found
 }
 
-/// Checks that a citation link opens what it says: the label is `/absolute/path:line`, the target
-/// `file:///absolute/path#Lline`, both the same existing file, and the line is in it. Returns the
+/// Checks that a citation link opens what it says: the label is `/absolute/path:line`; the target is
+/// the same file with a `#Lline` anchor — a `file://` URI (hover), or a path relative to `folder`, the
+/// folder of the document the link is in (an answer document); the line is in the file. Returns the
 /// path and line.
-fn assert_opens(label: &str, target: &str) -> (PathBuf, usize) {
+fn assert_opens(label: &str, target: &str, folder: Option<&Path>) -> (PathBuf, usize) {
     let (path, lines) = label.rsplit_once(':').unwrap_or_else(|| panic!("no line in the label {label}"));
     let line: usize = lines.split('-').next().unwrap().parse().unwrap_or_else(|_| panic!("{label}"));
     let path = PathBuf::from(path);
     assert!(path.is_absolute() && path.is_file(), "the label names a real file: {label}");
-    let (uri, anchor) = target.split_once('#').unwrap_or_else(|| panic!("no line anchor in {target}"));
+    let (destination, anchor) = target.split_once('#').unwrap_or_else(|| panic!("no line anchor in {target}"));
     assert_eq!(anchor, format!("L{line}"), "{target}");
-    assert_eq!(uri, file_uri(&path), "the target is the label's file: {label} {target}");
+    match folder {
+        None => assert_eq!(destination, file_uri(&path), "the target is the label's file: {label} {target}"),
+        Some(folder) => {
+            assert!(!destination.contains(':') && !destination.starts_with('/'), "relative: {target}");
+            let resolved = folder.join(destination.replace("%20", " ")).canonicalize().unwrap();
+            assert_eq!(resolved, path.canonicalize().unwrap(), "the target is the label's file: {label} {target}");
+        }
+    }
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(line >= 1 && line <= text.lines().count(), "line {line} is in {}", path.display());
     (path, line)
@@ -78,7 +86,9 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
     // Every citation is a link that opens the real file at the line: the error site is line 7.
     let cited = links(&markdown);
     assert!(!cited.is_empty(), "{markdown}");
-    let opened: Vec<(PathBuf, usize)> = cited.iter().map(|(label, target)| assert_opens(label, target)).collect();
+    let folder = document.parent().unwrap();
+    let opened: Vec<(PathBuf, usize)> =
+        cited.iter().map(|(label, target)| assert_opens(label, target, Some(folder))).collect();
     assert!(opened.contains(&(ws.root().join("go/router.go"), 7)), "{markdown}");
     assert!(!markdown.contains("`go/router.go:"), "no citation left relative: {markdown}");
 
@@ -102,7 +112,7 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
     assert!(!card.contains("answer-") && !card.contains("%3A"), "{card}");
     // Its links — the definition site, then the caller — open the real files at their lines.
     let opened: Vec<(PathBuf, usize)> =
-        links(&card).iter().map(|(label, target)| assert_opens(label, target)).collect();
+        links(&card).iter().map(|(label, target)| assert_opens(label, target, None)).collect();
     assert_eq!(opened, [(ws.root().join("go/router.go"), 5), (main.clone(), 4)], "{card}");
 
     // Hover inside the answer document still works (the card of what is under the cursor, or none).

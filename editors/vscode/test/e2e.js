@@ -460,7 +460,8 @@ async function drive(page, model, port) {
   // 4b. An answer document in the markdown preview: its citation is a link to the real file and line.
   const doc = await answerDocument('where is load_config defined?');
   const docText = fs.readFileSync(doc, 'utf8');
-  const wantedLink = `[${path.join(WS, 'shop', 'config.py')}:10](${pathToFileURL(path.join(WS, 'shop', 'config.py')).href}#L10)`;
+  const configPy = fs.realpathSync(path.join(WS, 'shop', 'config.py'));
+  const wantedLink = `[${configPy}:10](${path.relative(path.dirname(doc), configPy)}#L10)`;
   if (!docText.includes(wantedLink)) throw new Error(`the answer document does not link config.py:10: ${docText}`);
   await runCommand(page, 'File: Open File...');
   await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 15000 });
