@@ -346,7 +346,8 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     Ok(answer)
 }
 
-/// The file key and 0-based line a question is asked from: the open buffer's, else the path's.
+/// The file key and 0-based line a question is asked from: the open buffer's, else the path's;
+/// none from a document outside the workspace.
 fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<String>, Option<u32>) {
     let documents = session.documents();
     if let Some(doc) = documents.get(uri.as_str()) {
@@ -355,7 +356,8 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
             let offset = proto::offset(&doc.text, &index, position, session.encoding());
             index.position(&doc.text, offset, session.encoding()).line
         });
-        return (Some(doc.key.clone()), line);
+        // A document from outside the workspace (an answer, a file in /tmp) is no focus.
+        return (doc.in_workspace.then(|| doc.key.clone()), line);
     }
     drop(documents);
     (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))

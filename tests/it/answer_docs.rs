@@ -133,8 +133,10 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
         assert!(!card.contains("answer-"), "{card}");
     }
 
-    // The next question cites workspace files only.
-    let answer = client.result("reverie/ask", json!({"question": "Explain RegisterRoute"})).await;
+    // The next question, asked from inside the answer document, cites workspace files only.
+    let position = json!({"line": line, "character": character});
+    let ask = json!({"question": "Explain RegisterRoute", "textDocument": {"uri": uri}, "position": position});
+    let answer = client.result("reverie/ask", ask).await;
     for item in answer["context"].as_array().unwrap() {
         let path = item["path"].as_str().unwrap();
         assert!(path.starts_with("go/"), "only workspace files are cited: {path}");
