@@ -220,3 +220,38 @@ async fn answers_in_a_cache_inside_the_workspace_are_not_indexed() {
     assert!(done.starts_with("reverie: indexed 3 files"), "the walk leaves the cache out: {done}");
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+/// With no workspace folder, the open files are all the server knows: they count, but reverie's own
+/// answer documents still do not.
+#[tokio::test]
+async fn with_no_workspace_folder_open_files_count_but_answers_do_not() {
+    let ws = Workspace::with(&[("go/router.go", ROUTER_GO), ("go/main.go", MAIN_GO)]);
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    let params = json!({"processId": null, "rootUri": null, "capabilities": {}});
+    client.initialize_with(crate::util::lsp::with_status_notifications(params)).await;
+    client.wait_for_status("ready", 0).await;
+    let answer = ws.cache_dir().join("answers/answer-1.md");
+    std::fs::create_dir_all(answer.parent().unwrap()).unwrap();
+    std::fs::write(&answer, "# q\n\n`RegisterRoute` is called from go/main.go:4.\n").unwrap();
+    client.open(&answer, "markdown", "# q\n\n`RegisterRoute` is called from go/main.go:4.\n").await;
+    client.open(&ws.path("go/router.go"), "go", ROUTER_GO).await;
+    client.open(&ws.path("go/main.go"), "go", MAIN_GO).await;
+    // Once hover knows main.go's call (opened last), the answer opened before it was handled too.
+    let started = std::time::Instant::now();
+    let card = loop {
+        let card = hover_card(&mut client, &ws.path("go/router.go"), 4, 8).await;
+        if card.contains("/go/main.go:4]") {
+            break card;
+        }
+        assert!(started.elapsed() < crate::util::lsp::TIMEOUT, "main.go's call never showed: {card}");
+        tokio::task::yield_now().await;
+    };
+    assert!(card.contains("1 reference in 1 file:") && !card.contains("answer-"), "{card}");
+    let status = client.result("reverie/status", Value::Null).await;
+    assert_eq!(status["files"], 2, "the two Go files, not the answer: {status}");
+    // A key that is a URI links to its own file, never joined to a root.
+    let opened: Vec<(PathBuf, usize)> =
+        links(&card).iter().map(|(label, target)| assert_opens(label, target, None)).collect();
+    assert!(opened.contains(&(ws.path("go/main.go"), 4)), "{card}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
