@@ -66,6 +66,11 @@ impl Notification for StatusNotification {
     const METHOD: &'static str = "reverie/status";
 }
 
+/// Where a client declares that it handles `reverie/status` notifications, as a JSON pointer into
+/// its `capabilities.experimental`: `{"reverie": {"statusNotification": true}}`. Only such clients
+/// are sent them; any client can ask `reverie/status`.
+pub const STATUS_NOTIFICATION_CAPABILITY: &str = "/reverie/statusNotification";
+
 /// `reverie/answerChunk` (server → client): a piece of a streamed answer, for the `token` the client
 /// gave in `reverie/ask`.
 pub enum AnswerChunk {}

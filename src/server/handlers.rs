@@ -97,20 +97,28 @@ pub async fn initialized(session: &Arc<Session>) {
     session.start();
 }
 
-fn key_for_uri(session: &Session, uri: &Uri) -> (Option<PathBuf>, String) {
-    let path = proto::path_of(uri);
-    let key = path.as_deref().and_then(|p| session.key_of(p)).unwrap_or_else(|| uri.as_str().to_string());
-    (path, key)
-}
-
 pub fn did_open(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     let doc = params.text_document;
-    let (path, key) = key_for_uri(session, &doc.uri);
+    let path = proto::path_of(&doc.uri);
     let language = path.as_deref().and_then(Language::from_path).or_else(|| language_from_id(&doc.language_id));
-    let document = Document::new(key, doc.version, doc.text, language);
+    let (key, in_workspace) = document_key(session, &doc.uri, path.as_deref());
+    let mut document = Document::new(key, doc.version, doc.text, language);
+    document.in_workspace = in_workspace;
     session.documents().insert(doc.uri.as_str().to_string(), document);
     session.touch();
     session.send(Event::Buffer(doc.uri.as_str().to_string()));
+}
+
+/// An open document's key, and whether it is one of the workspace's files. A document from
+/// elsewhere — reverie's own answer documents, a file in `/tmp`, another project's — is keyed by its
+/// URI and stays open for hover, but is never indexed, counted or cited. With no workspace folder,
+/// every open file but reverie's own counts: they are all the server knows.
+fn document_key(session: &Session, uri: &Uri, path: Option<&std::path::Path>) -> (String, bool) {
+    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
+    if let Some(key) = path.filter(|_| !own).and_then(|path| session.key_of(path)) {
+        return (key, true);
+    }
+    (uri.as_str().to_string(), session.roots().is_empty() && !own)
 }
 
 /// The language of an open document from the `languageId` the editor sent (VS Code's ids, Neovim's
@@ -146,7 +154,9 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
             }
         }
         doc.version = params.text_document.version;
-        session.edited(&doc.key);
+        if doc.in_workspace {
+            session.edited(&doc.key);
+        }
     }
     session.touch();
     session.send(Event::Buffer(uri));
@@ -336,7 +346,8 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     Ok(answer)
 }
 
-/// The file key and 0-based line a question is asked from: the open buffer's, else the path's.
+/// The file key and 0-based line a question is asked from: the open buffer's, else the path's;
+/// none from a document outside the workspace.
 fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<String>, Option<u32>) {
     let documents = session.documents();
     if let Some(doc) = documents.get(uri.as_str()) {
@@ -345,7 +356,8 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
             let offset = proto::offset(&doc.text, &index, position, session.encoding());
             index.position(&doc.text, offset, session.encoding()).line
         });
-        return (Some(doc.key.clone()), line);
+        // A document from outside the workspace (an answer, a file in /tmp) is no focus.
+        return (doc.in_workspace.then(|| doc.key.clone()), line);
     }
     drop(documents);
     (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))
@@ -480,8 +492,11 @@ fn state_name(state: ServerState) -> &'static str {
 /// advertised or known from `clientInfo`), else as a short message — the citations first, then
 /// where the full answer is — with the full answer in the log (`window/logMessage`).
 async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
-    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source.name());
-    let file = write_answer_file(session, &markdown);
+    let snapshot = session.snapshot();
+    let is_key = |key: &str| snapshot.files.contains_key(key);
+    let folder = super::answer_docs::folder(session.cache_dir());
+    let markdown = super::answer_docs::render(question, answer, &session.roots(), folder.as_deref(), &is_key);
+    let file = folder.and_then(|folder| super::answer_docs::write(&folder, &markdown));
     if session.support().show_document
         && let Some(uri) = file.as_ref().and_then(|path| proto::uri_of(path))
     {
@@ -494,7 +509,6 @@ async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
         }
     }
     session.client().log_message(MessageType::INFO, &markdown).await;
-    let snapshot = session.snapshot();
     let within = |item: &ContextItem| enclosing_name(&snapshot, item);
     session.client().show_message(MessageType::INFO, short_answer(answer, file.as_deref(), &within)).await;
 }
@@ -555,56 +569,11 @@ fn enclosing_name(snapshot: &crate::snapshot::Snapshot, item: &ContextItem) -> O
     facts.definitions.get(index as usize).map(|d| d.name.clone())
 }
 
-fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
-    let dir = crate::dirs::cache_root(session.cache_dir()).ok()?.join("answers");
-    std::fs::create_dir_all(&dir).ok()?;
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let path = dir.join(format!("answer-{stamp}.md"));
-    std::fs::write(&path, markdown).ok()?;
-    prune_answer_files(&dir, KEPT_ANSWER_FILES);
-    Some(path)
-}
-
-/// Answer documents kept in the cache (the newest; an editor may still show the older ones).
-const KEPT_ANSWER_FILES: usize = 50;
-
-/// Removes all but the `keep` newest `answer-<ms>.md` files of `dir` (names sort by time).
-fn prune_answer_files(dir: &std::path::Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut answers: Vec<(u128, PathBuf)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let stamp = name.strip_prefix("answer-")?.strip_suffix(".md")?.parse().ok()?;
-            Some((stamp, e.path()))
-        })
-        .collect();
-    answers.sort_by_key(|a| std::cmp::Reverse(a.0));
-    for (_, old) in answers.into_iter().skip(keep) {
-        let _ = std::fs::remove_file(old);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::answer::{ContextItem, Usage};
 
-    #[test]
-    fn only_the_newest_answer_files_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        for stamp in [5, 1, 30, 12] {
-            std::fs::write(dir.path().join(format!("answer-{stamp}.md")), "x").unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), "not an answer").unwrap();
-        prune_answer_files(dir.path(), 2);
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, vec!["answer-12.md", "answer-30.md", "notes.txt"]);
-    }
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {

@@ -91,9 +91,9 @@ impl PassHandle {
         self.session.set_status(ServerState::Thinking, None, Some(message));
     }
 
-    /// `$/progress` for the pass (nothing when the client shows none).
-    pub(super) async fn progress(&self, title: &str) -> Progress {
-        Progress::begin(&self.session, title).await
+    /// `$/progress` for the pass, of `what` ("thinking"; nothing when the client shows none).
+    pub(super) async fn progress(&self, what: &str) -> Progress {
+        Progress::begin(&self.session, what).await
     }
 
     /// The pass ended with `message`: the next idle work starts if the user is still idle, else

@@ -171,7 +171,7 @@ impl SemanticPass {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            let progress = handle.progress("reverie: embedding").await;
+            let progress = handle.progress("embedding").await;
             let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
             let on_progress = |done: usize, total: usize| {
                 let _ = steps.send((done, total));

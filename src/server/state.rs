@@ -42,6 +42,7 @@ static UNSET: Setup = Setup {
         work_done_progress: false,
         show_document: false,
         watched_files_registration: false,
+        status_notifications: false,
     },
     init_options: None,
 };
@@ -251,16 +252,21 @@ impl State {
         lock(&self.idle).next_deadline()
     }
 
-    /// The key of `path` in the workspace, if it is under a root.
+    /// The key of `path` if it is one of the workspace's files: under a root and not left out by the
+    /// walk (hidden, ignored); a path through a symbolic link is tried resolved too. `None` for
+    /// anything else — such a document is never indexed, counted or cited. (reverie's own cache is
+    /// the session's to leave out: `Session::walk_options`, `handlers::document_key`.)
     pub fn key_of(&self, path: &Path) -> Option<String> {
-        match self.rules.get() {
-            Some(rules) => rules.locate(path).map(|(_, key)| key),
+        let locate = |path: &Path| match self.rules.get() {
+            Some(rules) => rules.locate(path).filter(|_| !rules.is_ignored(path, false)).map(|(_, key)| key),
             None => {
                 let roots = &self.setup().roots;
                 let root = roots.iter().find(|r| path.starts_with(r))?;
-                Some(crate::workspace::key_for(root, None, path))
+                let prefix = crate::workspace::root_prefix(roots, root);
+                Some(crate::workspace::key_for(root, prefix.as_deref(), path))
             }
-        }
+        };
+        locate(path).or_else(|| locate(&path.canonicalize().ok()?))
     }
 
     /// Re-merges the configuration layers with `settings` (from the editor) on top. Returns the
@@ -401,7 +407,7 @@ impl State {
 
     /// What the scheduler should know about the user's attention.
     pub fn signals(&self, churn: &HashMap<String, u32>) -> crate::sleep::schedule::Signals {
-        let open_files = self.documents().values().map(|d| d.key.clone()).collect();
+        let open_files = self.documents().values().filter(|d| d.in_workspace).map(|d| d.key.clone()).collect();
         let attention = lock(&self.attention);
         crate::sleep::schedule::Signals {
             open_files,
@@ -452,6 +458,7 @@ mod tests {
                 work_done_progress: false,
                 show_document: false,
                 watched_files_registration: false,
+                status_notifications: false,
             },
             init_options: Some(serde_json::json!({"server": {"idle_after": "3s"}})),
         });

@@ -6,6 +6,7 @@
 mod util;
 
 mod answer;
+mod answer_docs;
 mod churn;
 mod cli;
 mod crash;

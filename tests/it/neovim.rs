@@ -100,7 +100,8 @@ fn neovim_drives_the_server() {
         let result = run(&nvim, "lsp_test.lua", &ws);
         assert!(result.contains("hover: **reverie**"), "{version}: {result}");
         assert!(result.contains("```python def load_settings(self, path) ```"), "{version}: {result}");
-        assert!(result.contains("- `main` — [app.py:6](file://"), "the caller by name: {version}: {result}");
+        assert!(result.contains("- `main` — [/"), "the caller by name: {version}: {result}");
+        assert!(result.contains("/app.py:6](file://"), "a link to the caller's line: {version}: {result}");
         assert!(result.contains("action: reverie: Explain load_settings"), "{version}: {result}");
         // 0.7 does not advertise window/showDocument; 0.11 does.
         if version.contains("v0.7") {
@@ -130,6 +131,10 @@ fn the_neovim_plugin_works_as_a_user_would_use_it() {
         assert!(result.contains("statusline: reverie: ready (3 files"), "{version}: {result}");
         assert!(result.contains("`lib.py:4`"), "{version}: {result}");
         assert!(result.contains("jumped: lib.py:4"), "{version}: {result}");
+        assert!(result.contains("gf from the float: lib.py:4"), "{version}: {result}");
+        if !version.contains("v0.7") {
+            assert!(result.contains("gf from the answer document: lib.py:4"), "{version}: {result}");
+        }
         assert!(
             result.contains("follow-up source: facts"),
             "{version}: the follow-up was read with the first question: {result}"
