@@ -73,6 +73,8 @@ pub async fn complete(
             source: Source::Context,
             context,
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         return Answered { answer, model_error: None };
     };
@@ -95,6 +97,8 @@ pub async fn complete(
                     test_completion_tokens: response.usage.completion_tokens,
                     llm_calls: 1,
                 },
+                unverified: Vec::new(),
+                set_aside: false,
             },
             model_error: None,
         },
@@ -104,6 +108,8 @@ pub async fn complete(
                 source: Source::Context,
                 context,
                 usage: Usage { llm_calls: 1, ..Usage::default() },
+                unverified: Vec::new(),
+                set_aside: false,
             },
             model_error: Some(err),
         },
@@ -148,6 +154,35 @@ fn dedent(lines: &[&str]) -> String {
     lines.iter().map(|l| l.get(indent..).unwrap_or(l.trim_start()).trim_end()).collect::<Vec<_>>().join("\n")
 }
 
+/// Checks a model's answer against the workspace (`answer::grounding`): its unverified names are
+/// listed in `unverified` and marked where they stand, or — when the answer is mostly unverified and
+/// `show_unverified` is off — its prose is set aside for the ranked context (`source: context`,
+/// `set_aside`), with one line that names them and says `how_to_see` it anyway. Other answers (from
+/// facts, anticipated, the context) are left as they are. `source_of` reads a workspace file by key.
+/// Returns the check, for callers that report it.
+pub fn ground(
+    answer: &mut Answer,
+    snapshot: &crate::snapshot::Snapshot,
+    question: &str,
+    source_of: &dyn Fn(&str) -> Option<String>,
+    show_unverified: bool,
+    how_to_see: &str,
+) -> Option<answer::grounding::Grounding> {
+    if answer.source != Source::Model {
+        return None;
+    }
+    let grounding = answer::grounding::check(snapshot, &answer.answer, Some(source_of));
+    answer.unverified = grounding.unverified();
+    if answer::grounding::set_aside(&grounding) && !show_unverified {
+        answer.answer = answer::render_set_aside_answer(question, &answer.context, &answer.unverified, how_to_see);
+        answer.source = Source::Context;
+        answer.set_aside = true;
+    } else {
+        answer.answer = answer::grounding::mark(&answer.answer, &grounding);
+    }
+    Some(grounding)
+}
+
 /// Adds the question and its answer to `conversation`, so follow-ups are read in their light.
 pub fn remember(store: &Store, conversation: &str, question: &str, answer: &Answer) -> anyhow::Result<()> {
     store.add_turn(conversation, Turn { question: question.to_string(), answer: answer.answer.clone() })
@@ -181,6 +216,8 @@ mod tests {
             source: Source::Context,
             context,
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let read = |key: &str| match key {
             "go/router.go" => Some(router.to_string()),

@@ -246,6 +246,7 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
                 budget: None,
                 conversation: None,
                 token: None,
+                show_unverified: false,
             };
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
@@ -355,6 +356,15 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     let (answered, ()) = tokio::join!(call, forward);
     let mut answer = answered.answer;
     crate::ask::quote_error_sites(&mut answer, &params.question, &|key| session.source_of(key));
+    let snapshot = session.snapshot();
+    crate::ask::ground(
+        &mut answer,
+        &snapshot,
+        &params.question,
+        &|key| session.source_of(key),
+        params.show_unverified,
+        SHOW_UNVERIFIED,
+    );
     if let Some(err) = answered.model_error {
         // The model failed: still answer, from the context, and say why.
         answer.answer = format!(
@@ -385,6 +395,9 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     }
     Ok(answer)
 }
+
+/// How a client sees a set-aside answer anyway (VS Code's chat has a button, Neovim's float `s`).
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with \"showUnverified\": true";
 
 /// Said when the architecture overview is asked for before one was written.
 const NO_OVERVIEW_YET: &str = "No architecture overview has been written yet. reverie writes one while you are idle, once a model is configured and the files' notes are done; run reverie.think to write the notes now. Until then, here is what the facts give:";
@@ -695,6 +708,8 @@ mod tests {
             source: crate::answer::Source::Facts,
             context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let register_route = |_: &ContextItem| Some("RegisterRoute".to_string());
         let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")), &register_route);

@@ -27,6 +27,10 @@ export interface Answer {
   source: string;
   context: ContextItem[];
   usage?: { test_prompt_tokens?: number; test_completion_tokens?: number; llm_calls?: number };
+  /** Names the model's answer wrote that are not in the workspace (marked ⚠ in `answer`). */
+  unverified?: string[];
+  /** The model's answer named mostly such code and was replaced by the context (`source: context`). */
+  set_aside?: boolean;
 }
 
 export function escapeHtml(text: string): string {
