@@ -47,6 +47,17 @@ pub enum Verdict {
     Unverified,
 }
 
+impl Verdict {
+    /// `workspace`, `language` or `unverified`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Workspace => "workspace",
+            Verdict::Language => "language",
+            Verdict::Unverified => "unverified",
+        }
+    }
+}
+
 /// One name a text writes as code, and whether it was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {

@@ -25,6 +25,10 @@ pub struct AskArgs {
     /// Continue a conversation: follow-ups see the earlier questions and answers.
     #[arg(long, value_name = "ID")]
     pub conversation: Option<String>,
+    /// Show the model's answer even when it names mostly code that is not in this workspace (its
+    /// unverified names marked ⚠) instead of setting it aside for the ranked context.
+    #[arg(long)]
+    pub show_unverified: bool,
     #[command(flatten)]
     pub model: super::ModelArgs,
     #[arg(long, value_enum, default_value_t)]
@@ -47,8 +51,24 @@ struct JsonAnswer<'a> {
     source: &'a str,
     context: Vec<JsonItem<'a>>,
     usage: &'a crate::answer::Usage,
+    /// The names the model's answer wrote that are in neither the workspace nor the language.
+    unverified: &'a [String],
+    /// The model's answer was mostly such names and the ranked context stands in for it.
+    set_aside: bool,
+    /// Every name the model's answer wrote, with where it was found (`workspace`, `language`,
+    /// `unverified`): what the grounding check saw, for measurements.
+    checked: Vec<JsonChecked<'a>>,
     latency_ms: f64,
 }
+
+#[derive(Serialize)]
+struct JsonChecked<'a> {
+    name: &'a str,
+    found: &'static str,
+}
+
+/// How `reverie ask` shows a set-aside answer anyway.
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with --show-unverified";
 
 impl AskArgs {
     fn path(&self) -> PathBuf {
@@ -118,11 +138,13 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         ..Default::default()
     };
     let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
-    let streaming = args.format == Format::Text;
-    let on_chunk = |text: &str| {
+    // The model's text is shown once checked against the workspace (`ask::ground`), not as it
+    // streams: a dot per piece on stderr says it is coming.
+    let streaming = args.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let on_chunk = |_: &str| {
         if streaming {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
+            eprint!(".");
+            let _ = std::io::stderr().flush();
         }
     };
     let answered = match plan {
@@ -140,9 +162,13 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     }
     let mut answer = answered.answer;
     let max_file_size = config.index.max_file_size;
-    crate::ask::quote_error_sites(&mut answer, &question_text, &|key| {
-        crate::workspace::read_source_text(&root.join(key), max_file_size)
-    });
+    let source_of = |key: &str| crate::workspace::read_source_text(&root.join(key), max_file_size);
+    crate::ask::quote_error_sites(&mut answer, &question_text, &source_of);
+    if streaming && answer.usage.llm_calls > 0 {
+        eprintln!();
+    }
+    let grounding =
+        crate::ask::ground(&mut answer, &snapshot, &question_text, &source_of, args.show_unverified, SHOW_UNVERIFIED);
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(id) = &args.conversation {
         crate::ask::remember(&store, id, &question_text, &answer)?;
@@ -166,13 +192,20 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                     })
                     .collect(),
                 usage: &answer.usage,
+                unverified: &answer.unverified,
+                set_aside: answer.set_aside,
+                checked: grounding
+                    .iter()
+                    .flat_map(|g| &g.claims)
+                    .map(|c| JsonChecked { name: &c.name, found: c.verdict.name() })
+                    .collect(),
                 latency_ms,
             };
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
             if answer.source == crate::answer::Source::Model {
-                println!("\n");
+                println!("{}\n", answer.answer.trim_end());
                 for (i, item) in answer.context.iter().enumerate() {
                     println!("[{}] {}:{}-{}  {}", i + 1, item.path, item.start_line, item.end_line, item.reason);
                 }
