@@ -171,8 +171,11 @@ pub fn ground(
     if answer.source != Source::Model {
         return None;
     }
+    let started = std::time::Instant::now();
     let grounding = answer::grounding::check(snapshot, &answer.answer, Some(source_of));
     answer.unverified = grounding.unverified();
+    let (checked, unverified) = grounding.counts();
+    tracing::info!("checked {checked} names of the answer, {unverified} unverified, in {:?}", started.elapsed());
     if answer::grounding::set_aside(&grounding) && !show_unverified {
         answer.answer = answer::render_set_aside_answer(question, &answer.context, &answer.unverified, how_to_see);
         answer.source = Source::Context;

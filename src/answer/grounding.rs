@@ -108,6 +108,10 @@ pub fn is_defined(snapshot: &Snapshot, name: &str, file: Option<&str>) -> bool {
 /// Reads a workspace file's text by key (an open buffer or the disk), if it can.
 pub type SourceReader<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// The names methods reach their object by, by convention (`self`, `cls`) or by keyword (`this`):
+/// what follows them is looked up as a member.
+const RECEIVERS: &[&str] = &["self", "cls", "this", "Self", "super"];
+
 /// Files read at most to find one `a.b` written in the workspace.
 const MAX_FILES_READ_PER_CHAIN: usize = 40;
 
@@ -261,6 +265,10 @@ impl<'a> Lookup<'a> {
         if tail.is_empty() {
             return self.single(head, languages);
         }
+        if RECEIVERS.contains(&head.as_str()) {
+            // `self.load`, `this.router`: a member of whatever class the text is about.
+            return self.members(tail, languages, Verdict::Workspace);
+        }
         let workspace_kind = self
             .snapshot
             .definitions_by_name
@@ -285,11 +293,9 @@ impl<'a> Lookup<'a> {
         if type_or_module {
             return self.members(tail, languages, Verdict::Workspace);
         }
-        if workspace_kind.is_none() {
-            if self.own(languages, head) {
-                // `self.x`, `str.join`, `Vec::new`: the receiver is the language's.
-                return self.members(tail, languages, Verdict::Language);
-            }
+        if workspace_kind.is_none() && self.own(languages, head) {
+            // `str.join`, `Vec::new`, `console.log`: the receiver is the language's.
+            return self.members(tail, languages, Verdict::Language);
         }
         // A variable or an unknown name: `a.b` must be written in the workspace.
         match self.written_somewhere(head, &tail[0]) {
@@ -362,6 +368,13 @@ fn language_of_tag(tag: &str) -> Option<Language> {
     Language::from_lsp_id(tag).or_else(|| Language::from_extension(tag)).filter(|l| l.grammar().is_some())
 }
 
+/// A code block that holds output or data, not code (```text, ```json, ```console): nothing in it
+/// is a claim about the workspace's code.
+fn is_output_tag(tag: &str) -> bool {
+    let tag = tag.trim().to_lowercase();
+    matches!(tag.as_str(), "text" | "txt" | "plaintext" | "output" | "console" | "log" | "json" | "csv" | "diff")
+}
+
 /// The names `text` writes as code, in order (see the module docs).
 fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
     let mut out = Vec::new();
@@ -380,7 +393,8 @@ fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
                     None => workspace.to_vec(),
                 };
                 let end_of_fence = start + line.trim_end_matches(['\n', '\r']).len();
-                for (name, what) in snippet_names(&text[*code_start..start], &languages) {
+                let code = if is_output_tag(tag) { "" } else { &text[*code_start..start] };
+                for (name, what) in snippet_names(code, &languages) {
                     out.push(Written {
                         name,
                         what,
@@ -401,7 +415,7 @@ fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
         }
         prose_names(line, start, workspace, &mut out);
     }
-    if let Some((_, code_start, tag)) = block {
+    if let Some((_, code_start, tag)) = block.filter(|(_, _, tag)| !is_output_tag(tag)) {
         // An unclosed block (an answer cut short) is still checked, marked at the end.
         let languages = language_of_tag(&tag).map_or_else(|| workspace.to_vec(), |l| vec![l]);
         for (name, what) in snippet_names(&text[code_start..], &languages) {
@@ -1055,7 +1069,7 @@ mod tests {
         let text = "`SecureCookieSessionInterface.get_signing_serializer` signs it; `Flask.make_response` \
                     converts `rv.status_code`; `request.cookies` holds it; `__enter__` of `AppContext`; \
                     `sorted()` and `dict.items()` and `json.loads` are Python's; register_blueprint() and \
-                    Flask.route too; `os.path.join`; `Headers`; `werkzeug.datastructures`.";
+                    Flask.route too; `os.path.join`; `Headers`; `werkzeug.datastructures`; `self.route`.";
         let found = verdicts(text);
         assert!(found.iter().all(|(_, v)| *v != Verdict::Unverified), "{found:?}");
         let language: Vec<&str> =
@@ -1106,7 +1120,7 @@ mod tests {
     #[test]
     fn english_is_not_code() {
         let text = "It uses JSON over HTTP, e.g. with a URL; see the docs (v3.0.3) at 10:15, i.e. _soon_. \
-                    Then **restart** it: `pip install flask` and `flask run`.";
+                    Then **restart** it: `pip install flask` and `flask run`.\n\n```text\nFlaskContext missing\n```\n";
         assert!(verdicts(text).is_empty(), "{:?}", verdicts(text));
     }
 

@@ -5,7 +5,7 @@
 //! ranked context unless asked to show it anyway.
 
 use crate::util::Workspace;
-use crate::util::lsp::LspClient;
+use crate::util::lsp::{LspClient, helix_initialize_params};
 use crate::util::openai_fake::{FakeOpenAi, Reply, job_of};
 use serde_json::{Value, json};
 
@@ -143,4 +143,32 @@ async fn over_lsp_the_streamed_answer_ends_marked_or_set_aside() {
     assert_eq!(shown["set_aside"], false);
     assert!(shown["answer"].as_str().unwrap().contains("`load_config_file()`⚠"), "{shown}");
     assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// Helix opens the answer as a document written once: already marked, or set aside with how to see
+/// it anyway (`"showUnverified": true` in the command's argument).
+#[tokio::test]
+async fn helix_gets_the_answer_document_already_checked() {
+    let (ws, fake) = workspace(MOSTLY_REAL);
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize_with(helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null)).await;
+    client.wait_for_status("ready", 1).await;
+    let marked = document(&mut client, json!({"question": QUESTION})).await;
+    assert!(marked.contains("The `ConfigLoader`⚠ class is not involved; see pkg/lib.py:400⚠."), "{marked}");
+    assert!(marked.contains("⚠ Not found in this workspace: `ConfigLoader`, `pkg/lib.py:400`"), "{marked}");
+    fake.set_responder(|_| Reply::Text(MOSTLY_INVENTED.into()));
+    let set_aside = document(&mut client, json!({"question": QUESTION})).await;
+    assert!(set_aside.contains("⚠ The model's answer named code that does not exist in this workspace"), "{set_aside}");
+    let shown = document(&mut client, json!({"question": QUESTION, "showUnverified": true})).await;
+    assert!(shown.contains("The `ConfigLoader`⚠ class reads it with `load_config_file()`⚠"), "{shown}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// Runs `reverie.ask` with `argument` as Helix does and reads the document it is asked to open.
+async fn document(client: &mut LspClient, argument: Value) -> String {
+    client.received.clear();
+    client.result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [argument]})).await;
+    let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
+    let path = shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
+    std::fs::read_to_string(path).unwrap()
 }
