@@ -256,6 +256,7 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
                 budget: None,
                 conversation: None,
                 token: None,
+                show_unverified: false,
             };
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
@@ -304,7 +305,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         llm: session.config().llm,
     };
     let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let around = InSession { session: session.clone(), chunks };
+    let around = InSession { session: session.clone(), chunks, show_unverified: params.show_unverified };
     let client = session.client().clone();
     let token = params.token;
     let forward = async move {
@@ -346,6 +347,9 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     Ok(answer)
 }
 
+/// How a client sees a set-aside answer anyway (VS Code's chat has a button, Neovim's float `s`).
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with \"showUnverified\": true";
+
 /// The file key and 0-based line a question is asked from: the open buffer's, else the path's;
 /// none from a document outside the workspace.
 fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<String>, Option<u32>) {
@@ -368,6 +372,7 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
 struct InSession {
     session: Arc<Session>,
     chunks: tokio::sync::mpsc::UnboundedSender<String>,
+    show_unverified: bool,
 }
 
 impl crate::ask::Surroundings for InSession {
@@ -381,6 +386,14 @@ impl crate::ask::Surroundings for InSession {
 
     fn on_chunk(&self, text: &str) {
         let _ = self.chunks.send(text.to_string());
+    }
+
+    fn show_unverified(&self) -> bool {
+        self.show_unverified
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        SHOW_UNVERIFIED
     }
 }
 
@@ -633,6 +646,8 @@ mod tests {
             source: crate::answer::Source::Facts,
             context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let register_route = |_: &ContextItem| Some("RegisterRoute".to_string());
         let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")), &register_route);

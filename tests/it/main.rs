@@ -14,6 +14,7 @@ mod embed;
 mod eval;
 mod facts_fixtures;
 mod faults;
+mod grounding;
 mod helix;
 mod helix_wire;
 mod history;

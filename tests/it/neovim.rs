@@ -164,3 +164,32 @@ fn neovim_sees_progress_and_notes_while_the_server_thinks() {
         assert!(result.contains("end: 3 notes stored this pass"), "{version}: {result}");
     }
 }
+
+/// The float shows the answer as the server checked it: a mostly invented one set aside for the
+/// context, then, on `s`, the model's answer with its invented names marked.
+#[test]
+fn the_neovim_float_shows_the_checked_answer_and_a_set_aside_one_on_request() {
+    use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
+    let fake = FakeOpenAi::start(|request| {
+        if job_of(request).0 == "other" {
+            Reply::Text("The `ConfigLoader` class reads it with `load_config_file()` from config/loader.py:12.".into())
+        } else {
+            Reply::Text(valid_note(request))
+        }
+    });
+    for (nvim, version) in neovims() {
+        let ws = workspace();
+        ws.write("reverie.toml", fake.llm_config());
+        let result = run(&nvim, "grounding_test.lua", &ws);
+        assert!(
+            result.contains("⚠ The model's answer named code that does not exist in this workspace (`ConfigLoader`, `load_config_file`, `config/loader.py:12`)"),
+            "{version}: {result}"
+        );
+        assert!(result.contains("s shows it anyway"), "{version}: {result}");
+        assert!(
+            result.contains("shown: # explain how configuration gets loaded for the app |  | The `ConfigLoader`⚠ class reads it with `load_config_file()`⚠ from config/loader.py:12⚠."),
+            "{version}: {result}"
+        );
+        assert!(result.contains("⚠ Not found in this workspace: `ConfigLoader`"), "{version}: {result}");
+    }
+}

@@ -120,6 +120,9 @@ local function answer_lines(question, result)
   local lines = { "# " .. question, "" }
   for _, l in ipairs(vim.split(result.answer or "", "\n", { plain = true })) do table.insert(lines, l) end
   table.insert(lines, "")
+  if result.set_aside then
+    table.insert(lines, "_the model's answer named code that is not in this workspace: s shows it anyway_")
+  end
   table.insert(lines, "_source: " .. (result.source or "?") .. "_  (<CR> or gf on a citation opens it, f asks a follow-up, q closes)")
   table.insert(lines, "")
   for i, item in ipairs(result.context or {}) do
@@ -263,6 +266,7 @@ function M.ask(question, opts)
     params.textDocument = { uri = vim.uri_from_bufnr(bufnr) }
     params.position = { line = cursor[1] - 1, character = cursor[2] }
   end
+  if opts.show_unverified then params.showUnverified = true end
   local buf = show({ "# " .. question, "", "_thinking…_" }, origin)
   state.streaming = { token = params.token, chunks = {}, buf = buf, question = question }
   client.request("reverie/ask", params, function(err, result)
@@ -273,7 +277,13 @@ function M.ask(question, opts)
         return
       end
       state.last_answer = result
-      show(answer_lines(question, result), origin)
+      -- The streamed text is replaced by the answer as checked: unverified names marked, or set aside.
+      local answer_buf = show(answer_lines(question, result), origin)
+      if result.set_aside then
+        vim.api.nvim_buf_set_keymap(answer_buf, "n", "s", "", {
+          callback = function() M.ask(question, { show_unverified = true }) end, silent = true, nowait = true,
+        })
+      end
       if opts.on_answer then opts.on_answer(result) end
     end)
   end, bufnr)
