@@ -131,6 +131,8 @@ mod tests {
                 item("go/router_test.go", 3, 8, "tests `RegisterRoute`"),
             ],
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let keys = ["go/router.go", "go/main.go", "go/router_test.go"];
         let roots = [PathBuf::from("/ws")];
