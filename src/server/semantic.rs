@@ -13,7 +13,7 @@
 //! facts, and never waits more than `QUESTION_TIMEOUT` for the question's embedding.
 
 use super::session::{Progress, Session};
-use super::status::ServerState;
+use super::status::{SemanticCounts, ServerState};
 use crate::embed::Embedder;
 use crate::embed::semantic::{self, Nearby, SemanticIndex};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -124,9 +124,17 @@ pub(super) async fn rebuild_index(session: &Arc<Session>) {
     .await;
     match built {
         Ok(Ok(index)) => {
-            let mut state = lock(session.semantic());
-            if state.index.as_ref().is_none_or(|(g, _)| *g <= generation) {
-                state.index = Some((generation, Arc::new(index)));
+            let counts = SemanticCounts { embedded: index.len(), definitions: index.definitions() };
+            let current = {
+                let mut state = lock(session.semantic());
+                let current = state.index.as_ref().is_none_or(|(g, _)| *g <= generation);
+                if current {
+                    state.index = Some((generation, Arc::new(index)));
+                }
+                current
+            };
+            if current {
+                session.set_semantic_counts(counts);
             }
         }
         Ok(Err(err)) => tracing::warn!("could not load the semantic index: {err:#}"),

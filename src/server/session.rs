@@ -269,6 +269,19 @@ impl Session {
         status.stale = stale;
     }
 
+    /// Sets the semantic index's coverage shown in the status, and says so when it changed.
+    pub(super) fn set_semantic_counts(&self, counts: super::status::SemanticCounts) {
+        let params = {
+            let mut status = lock(&self.status);
+            if status.semantic == Some(counts) {
+                return;
+            }
+            status.semantic = Some(counts);
+            status.clone()
+        };
+        let _ = self.status_updates.send(params);
+    }
+
     pub(super) fn send(&self, event: Event) {
         let _ = self.events.send(event);
     }
@@ -389,7 +402,11 @@ impl Session {
         }
         match activity {
             Activity::Active if state != ServerState::Thinking => {
-                self.set_status(ServerState::Ready, None, Some("ready".into()))
+                let message = match self.answering_without_model() {
+                    Some(how) => format!("ready: {how}"),
+                    None => "ready".to_string(),
+                };
+                self.set_status(ServerState::Ready, None, Some(message))
             }
             Activity::Active => {}
             Activity::Idle => self.start_idle_work(),
@@ -402,15 +419,19 @@ impl Session {
         if super::semantic::start(self) || super::think::start(self) {
             return;
         }
-        let message = {
-            let configured = lock(&self.configured);
-            match (&configured.provider, &configured.ollama_offer) {
-                (Some(_), _) => "idle: every note is fresh".to_string(),
-                (None, Some(offer)) => format!("idle: {offer}"),
-                (None, None) => "idle: no model configured, answering from facts".to_string(),
-            }
-        };
-        self.set_status(ServerState::Idle, None, Some(message));
+        let how = self.answering_without_model().unwrap_or_else(|| "every note is fresh".to_string());
+        self.set_status(ServerState::Idle, None, Some(format!("idle: {how}")));
+    }
+
+    /// With no model configured, how questions are answered (and the Ollama server on offer): what
+    /// the status says in `ready` and `idle` alike, so the two states read as one condition.
+    fn answering_without_model(&self) -> Option<String> {
+        let configured = lock(&self.configured);
+        match (&configured.provider, &configured.ollama_offer) {
+            (Some(_), _) => None,
+            (None, Some(offer)) => Some(offer.clone()),
+            (None, None) => Some("no model configured, answering from facts".to_string()),
+        }
     }
 
     /// `reverie.think`: a pass now, even though the user is active (they asked for it). Activity

@@ -319,7 +319,9 @@ async fn idle_after_quiet_time_and_ready_on_activity() {
     client.hover(&ws.path("app.py"), 0, 0).await;
     client
         .wait_for(|m| {
-            m["method"] == "reverie/status" && m["params"]["state"] == "ready" && m["params"]["message"] == "ready"
+            m["method"] == "reverie/status"
+                && m["params"]["state"] == "ready"
+                && m["params"]["message"] == "ready: no model configured, answering from facts"
         })
         .await;
     assert_eq!(client.shutdown().await, Some(0));
