@@ -3,7 +3,8 @@
 //! is built from the symbol outward, deterministically, before the general ranking fills the rest.
 //!
 //! - Explain: the definition (signature, doc, the learned role), what calls it (by name, nearest
-//!   first), the type it belongs to, what it calls, the file's learned summary, then further callers.
+//!   first; docs that mention the name come last), the type it belongs to, what it calls, the file's
+//!   learned summary, then further callers.
 //! - How to debug: the definition, the error sites inside it and in what it calls, the tests that
 //!   exercise it (tests that reference it, or one of its callers, or define an override of it or of a
 //!   caller, or reference its type), its callers, the file's debugging playbook, then more of each.
@@ -21,7 +22,7 @@ use super::{ContextItem, ItemKind, Question, select};
 use crate::sleep::NoteKind;
 use crate::snapshot::{DefinitionAt, Snapshot};
 use crate::syntax::FileFacts;
-use crate::syntax::facts::{Definition, RefKind, Span};
+use crate::syntax::facts::{Definition, RefKind, Reference, Span};
 use crate::tokens::estimate_tokens;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -133,12 +134,14 @@ pub fn centred_items(
     let def = facts.definitions.get(index as usize)?;
     let at = Symbol { key: key.clone(), facts, index, def };
     let callers = callers(snapshot, &at);
+    // The first group holds callers in code; docs that mention the name wait for the tail.
+    let first_callers = callers.iter().take(FIRST_CALLERS).take_while(|c| c.in_code()).count();
     let callees = callees(snapshot, &at);
     let mut out = Vec::new();
     out.push(subject_item(&at, learned));
     match subject.intent {
         Intent::Explain => {
-            out.extend(callers.iter().take(FIRST_CALLERS).map(|c| c.item(&at)));
+            out.extend(callers[..first_callers].iter().map(|c| c.item(&at)));
             if let Some(parent) = def.parent.and_then(|p| facts.definitions.get(p as usize)) {
                 out.push(definition_item(
                     key,
@@ -149,7 +152,7 @@ pub fn centred_items(
             }
             out.extend(callees.iter().take(FIRST_CALLEES).map(|c| c.item(&at)));
             out.extend(note_item(snapshot, learned, key, NoteKind::FileSummary));
-            out.extend(callers.iter().skip(FIRST_CALLERS).take(MAX_CALLERS - FIRST_CALLERS).map(|c| c.item(&at)));
+            out.extend(callers.iter().take(MAX_CALLERS).skip(first_callers).map(|c| c.item(&at)));
             out.extend(callees.iter().skip(FIRST_CALLEES).take(MAX_CALLEES - FIRST_CALLEES).map(|c| c.item(&at)));
         }
         Intent::Debug => {
@@ -157,11 +160,11 @@ pub fn centred_items(
             let tests = tests(snapshot, &at, &callers);
             out.extend(errors.iter().take(FIRST_ERRORS).cloned());
             out.extend(tests.iter().take(FIRST_TESTS).cloned());
-            out.extend(callers.iter().take(FIRST_CALLERS).map(|c| c.item(&at)));
+            out.extend(callers[..first_callers].iter().map(|c| c.item(&at)));
             out.extend(note_item(snapshot, learned, key, NoteKind::Playbook));
             out.extend(errors.iter().skip(FIRST_ERRORS).take(MAX_ERRORS - FIRST_ERRORS).cloned());
             out.extend(tests.iter().skip(FIRST_TESTS).take(MAX_TESTS - FIRST_TESTS).cloned());
-            out.extend(callers.iter().skip(FIRST_CALLERS).take(MAX_CALLERS - FIRST_CALLERS).map(|c| c.item(&at)));
+            out.extend(callers.iter().take(MAX_CALLERS).skip(first_callers).map(|c| c.item(&at)));
         }
         Intent::Usages => unreachable!("no centred context"),
     }
@@ -207,6 +210,12 @@ struct Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// In the project's code, its tests or examples (not a doc that mentions the name, nor vendored
+    /// code).
+    fn in_code(&self) -> bool {
+        super::direct::caller_order(&self.key) <= 1
+    }
+
     fn item(&self, at: &Symbol) -> ContextItem {
         let verb = if self.calls { "calls" } else { "uses" };
         let lines = at_lines(&self.lines);
@@ -303,7 +312,7 @@ fn directory_distance(a: &str, b: &str) -> usize {
     a.len() + b.len() - 2 * shared
 }
 
-/// A definition the subject calls (or names as a type), resolved by name.
+/// A definition the subject calls, resolved by name.
 struct Callee<'a> {
     key: Arc<str>,
     facts: &'a FileFacts,
@@ -323,21 +332,18 @@ impl Callee<'_> {
     }
 }
 
-/// What the subject calls, in the order of the first calls, then the types it names: each name
-/// defined in few enough places to resolve, as a member of the subject's own type first, then in
-/// its file, then as `Snapshot::definitions_named` orders them.
+/// What the subject calls, in the order of the first calls: each name defined in few enough places
+/// to resolve, as a member of the subject's own type first, then in its file, then as
+/// `Snapshot::definitions_named` orders them.
 fn callees<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Callee<'a>> {
-    let mut refs: Vec<(bool, u32, &str)> = at
-        .facts
-        .references
-        .iter()
-        .filter(|r| at.def.span.contains(&r.span) && matches!(r.kind, RefKind::Call | RefKind::Type))
-        .map(|r| (r.kind != RefKind::Call, r.span.start_byte, r.name.as_str()))
-        .collect();
-    refs.sort();
+    // Calls only: the types a definition names are mostly its parameters' annotations (`app: Flask`).
+    let mut calls: Vec<&Reference> =
+        at.facts.references.iter().filter(|r| at.def.span.contains(&r.span) && r.kind == RefKind::Call).collect();
+    calls.sort_by_key(|r| r.span.start_byte);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for (_, byte, name) in refs {
+    for reference in calls {
+        let name = reference.name.as_str();
         if name == at.def.name || !seen.insert(name) {
             continue;
         }
@@ -354,7 +360,7 @@ fn callees<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Callee<'a>> {
         if at.def.span.contains(&def.span) && *key == at.key {
             continue; // A helper nested in the subject is part of it.
         }
-        let line = at.facts.references.iter().find(|r| r.span.start_byte == byte).map_or(0, |r| r.span.start.line + 1);
+        let line = reference.span.start.line + 1;
         out.push(Callee { key: key.clone(), facts, def, line });
     }
     out
@@ -401,7 +407,7 @@ enum Reach {
 fn tests(snapshot: &Snapshot, at: &Symbol, callers: &[Caller]) -> Vec<ContextItem> {
     let name = at.def.name.as_str();
     let mut wanted: Vec<(&str, Reach)> = vec![(name, Reach::Subject)];
-    for caller in callers.iter().filter_map(|c| c.def) {
+    for caller in callers.iter().filter(|c| c.in_code()).filter_map(|c| c.def) {
         let defined = snapshot.definitions_by_name.get(&caller.name).map_or(0, Vec::len);
         if caller.name != name && defined <= MAX_DEFINITIONS_OF_CALLER && !wanted.iter().any(|(n, _)| *n == caller.name)
         {

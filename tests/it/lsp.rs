@@ -200,6 +200,117 @@ async fn code_actions_ask_and_show_the_answer() {
     assert_eq!(client.shutdown().await, Some(0));
 }
 
+/// The code actions on a real project (five files of Flask 3.0.3, `tests/fixtures/projects/flask`):
+/// the actions the server offers on `get_signing_serializer`, executed with their own arguments,
+/// answer from the symbol outward — the definition, then its callers (Explain); its tests and callers
+/// (How to debug); the facts' list of uses (Where is … used?), the code before the fixture's README
+/// that mentions it — from its definition and from a call.
+#[tokio::test]
+async fn code_actions_centre_on_their_symbol_in_a_real_project() {
+    let ws = Workspace::from_project("flask");
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let path = ws.path("src/flask/sessions.py");
+    client.open(&path, "python", &std::fs::read_to_string(&path).unwrap()).await;
+    // (line, character), 0-based: the name in `def get_signing_serializer` (:307), and the call in
+    // `open_session` (:321, `s = self.get_signing_serializer(app)`).
+    for (line, character) in [(306, 10), (320, 20)] {
+        let range =
+            json!({"start": {"line": line, "character": character}, "end": {"line": line, "character": character}});
+        let actions = client
+            .result(
+                "textDocument/codeAction",
+                json!({"textDocument": {"uri": file_uri(&path)}, "range": range, "context": {"diagnostics": []}}),
+            )
+            .await;
+        let actions = actions.as_array().unwrap().clone();
+        let titles: Vec<&str> = actions.iter().map(|a| a["title"].as_str().unwrap()).collect();
+        assert_eq!(
+            titles,
+            [
+                "reverie: Explain get_signing_serializer",
+                "reverie: How to debug get_signing_serializer",
+                "reverie: Where is get_signing_serializer used?"
+            ]
+        );
+        let mut answers = Vec::new();
+        for (action, intent) in actions.iter().zip(["explain", "debug", "usages"]) {
+            let arguments = action["command"]["arguments"].clone();
+            assert_eq!(arguments[0]["subject"], json!({"name": "get_signing_serializer", "intent": intent}));
+            let answer = client
+                .result(
+                    "workspace/executeCommand",
+                    json!({"command": action["command"]["command"], "arguments": arguments}),
+                )
+                .await;
+            let places = places_of(&answer);
+            answers.push((answer, places));
+        }
+        let (explain, places) = &answers[0];
+        assert_eq!(explain["source"], "context", "{explain}");
+        assert_eq!(
+            places[..4],
+            [
+                "src/flask/sessions.py:307 the method you asked about: `SecureCookieSessionInterface.get_signing_serializer`",
+                "src/flask/sessions.py:320 method `open_session` calls `get_signing_serializer` at :321",
+                "src/flask/sessions.py:334 method `save_session` calls `get_signing_serializer` at :368",
+                "src/flask/sessions.py:288 `get_signing_serializer` is a method of class `SecureCookieSessionInterface`",
+            ],
+            "{places:#?}"
+        );
+        let (debug, places) = &answers[1];
+        let first8 = &places[..8.min(places.len())];
+        assert_eq!(first8[0], places_of(explain)[0], "the definition first");
+        for caller in
+            ["src/flask/sessions.py:320 method `open_session`", "src/flask/sessions.py:334 method `save_session`"]
+        {
+            assert!(first8.iter().any(|p| p.starts_with(caller)), "{caller} in {first8:#?}");
+        }
+        let tests: Vec<&Value> =
+            debug["context"].as_array().unwrap()[..first8.len()].iter().filter(|c| c["kind"] == "test").collect();
+        assert!(
+            tests.iter().any(|t| t["path"] == "tests/test_reqctx.py"
+                && t["reason"] == "test `test_session_error_pops_context` overrides `open_session` at :210, which calls `get_signing_serializer`"),
+            "{first8:#?}"
+        );
+        let (usages, places) = &answers[2];
+        assert_eq!(usages["source"], "facts", "{usages}");
+        assert_eq!(
+            places,
+            &[
+                "src/flask/sessions.py:321 uses `get_signing_serializer` in `open_session`",
+                "src/flask/sessions.py:368 uses `get_signing_serializer` in `save_session`",
+                "README.md:5 uses `get_signing_serializer` in `Flask 3.0.3, in part`"
+            ]
+        );
+    }
+    // The same question typed by hand is ranked as before: no item is there for calling it.
+    let typed = client
+        .result(
+            "reverie/ask",
+            json!({"question": "Explain `get_signing_serializer`: what it does, how it is used and why it exists."}),
+        )
+        .await;
+    assert!(
+        !typed["context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"].as_str().unwrap().contains("calls `get_signing_serializer`")),
+        "{typed}"
+    );
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// `path:start_line reason` of each item of an answer's context.
+fn places_of(answer: &Value) -> Vec<String> {
+    answer["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}:{} {}", c["path"].as_str().unwrap(), c["start_line"], c["reason"].as_str().unwrap()))
+        .collect()
+}
+
 #[tokio::test]
 async fn reverie_ask_returns_cited_context() {
     let ws = workspace();
