@@ -22,7 +22,7 @@ use super::{ContextItem, ItemKind, Question, select};
 use crate::sleep::NoteKind;
 use crate::snapshot::{DefinitionAt, Snapshot};
 use crate::syntax::FileFacts;
-use crate::syntax::facts::{Definition, RefKind, Reference, Span};
+use crate::syntax::facts::{DefKind, Definition, RefKind, Reference, Span};
 use crate::tokens::estimate_tokens;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -59,6 +59,8 @@ const MAX_CALLERS: usize = 12;
 const MAX_TESTS: usize = 6;
 const MAX_ERRORS: usize = 6;
 const MAX_CALLEES: usize = 6;
+/// Definitions whose words name the subject, looked at for callers the grammar did not see.
+const MAX_MENTIONS: usize = 200;
 /// A called name defined in more places than this cannot be resolved by name.
 const MAX_DEFINITIONS_OF_CALLEE: usize = 3;
 /// A caller whose name is defined in more places than this says little about which tests reach it.
@@ -134,8 +136,9 @@ pub fn centred_items(
     let def = facts.definitions.get(index as usize)?;
     let at = Symbol { key: key.clone(), facts, index, def };
     let callers = callers(snapshot, &at);
-    // The first group holds callers in code; docs that mention the name wait for the tail.
-    let first_callers = callers.iter().take(FIRST_CALLERS).take_while(|c| c.in_code()).count();
+    // The first group holds definitions in code that call it; module-level code (in Rust, macro
+    // invocations in an `impl` block) and docs that mention the name wait for the tail.
+    let first_callers = callers.iter().take(FIRST_CALLERS).take_while(|c| c.in_code() && c.def.is_some()).count();
     let callees = callees(snapshot, &at);
     let mut out = Vec::new();
     out.push(subject_item(&at, learned));
@@ -204,7 +207,9 @@ struct Caller<'a> {
     key: Arc<str>,
     /// `None`: module-level code.
     def: Option<&'a Definition>,
-    /// 1-based lines of the references, first first.
+    /// 1-based lines of the references, first first; empty when only its words name the subject (a
+    /// call inside a macro's arguments, `tri!(self.ignore_integer())`, which the grammar does not
+    /// parse as a call).
     lines: Vec<u32>,
     calls: bool,
 }
@@ -217,8 +222,11 @@ impl Caller<'_> {
     }
 
     fn item(&self, at: &Symbol) -> ContextItem {
-        let verb = if self.calls { "calls" } else { "uses" };
-        let lines = at_lines(&self.lines);
+        let (verb, lines) = match (self.calls, self.lines.is_empty()) {
+            (_, true) => ("names", "in its body".to_string()),
+            (true, false) => ("calls", at_lines(&self.lines)),
+            (false, false) => ("uses", at_lines(&self.lines)),
+        };
         match self.def {
             Some(def) => definition_item(
                 &self.key,
@@ -227,7 +235,7 @@ impl Caller<'_> {
                 false,
             ),
             None => {
-                let line = self.lines[0];
+                let line = self.lines.first().copied().unwrap_or(1);
                 item(
                     &self.key,
                     line,
@@ -249,8 +257,9 @@ fn at_lines(lines: &[u32]) -> String {
 }
 
 /// The definitions that reference the subject by name, nearest first: the project's own code before
-/// tests, docs and vendored code (`direct::caller_order`), definitions before module-level code, the
-/// subject's file first, then by how far apart the directories are.
+/// tests, docs and vendored code (`direct::caller_order`), definitions before module-level code,
+/// references before mere mentions of the name, the subject's file first, then by how far apart the
+/// directories are.
 fn callers<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Caller<'a>> {
     let name = at.def.name.as_str();
     let mut found: HashMap<(Arc<str>, Option<u32>), Caller<'a>> = HashMap::new();
@@ -271,6 +280,26 @@ fn callers<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Caller<'a>> {
             caller.calls |= reference.kind == RefKind::Call;
         }
     }
+    // Names written where the grammar sees no reference (a macro's arguments): the definitions whose
+    // own words hold the whole name. Only a name of several words is specific enough for that.
+    let whole = name.to_lowercase();
+    if crate::terms::split_identifier(name).len() > 1 {
+        let text_index = snapshot.text_index();
+        for (doc, _) in text_index.bm25.search(std::slice::from_ref(&whole), MAX_MENTIONS) {
+            let (file, i) = &text_index.docs[doc as usize];
+            let Some((file, facts)) = snapshot.files.get_key_value(&**file) else { continue };
+            let Some(within) = facts.text.get(*i as usize).and_then(|d| d.definition) else { continue };
+            if **file == *at.key && (within == at.index || inside(facts, within, at.index)) {
+                continue;
+            }
+            found.entry((file.clone(), Some(within))).or_insert_with(|| Caller {
+                key: file.clone(),
+                def: Some(&facts.definitions[within as usize]),
+                lines: Vec::new(),
+                calls: false,
+            });
+        }
+    }
     let mut callers: Vec<Caller> = found.into_values().collect();
     for caller in &mut callers {
         caller.lines.sort_unstable();
@@ -280,10 +309,11 @@ fn callers<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Caller<'a>> {
         (
             super::direct::caller_order(&c.key),
             c.def.is_none(),
+            c.lines.is_empty(),
             *c.key != *at.key,
             directory_distance(&c.key, &at.key),
             c.key.clone(),
-            c.lines[0],
+            c.lines.first().copied().or(c.def.map(|d| d.span.start.line + 1)),
         )
     });
     callers
@@ -360,6 +390,11 @@ fn callees<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Callee<'a>> {
         if at.def.span.contains(&def.span) && *key == at.key {
             continue; // A helper nested in the subject is part of it.
         }
+        // Functions, methods and constructors: a call that resolves to a type alias (`Err(…)`) or a
+        // macro used everywhere (`tri!`) says nothing about what the subject does.
+        if !matches!(def.kind, DefKind::Function | DefKind::Method | DefKind::Class) {
+            continue;
+        }
         let line = reference.span.start.line + 1;
         out.push(Callee { key: key.clone(), facts, def, line });
     }
@@ -402,8 +437,10 @@ enum Reach {
     Parent,
 }
 
-/// The tests that exercise the subject (see `Reach`), strongest first, then the test files named
-/// after the subject's file (`test_sessions.py` for `sessions.py`), then the nearest directories.
+/// The tests that exercise the subject (see `Reach`), strongest first, then those whose names share
+/// the most words with the subject's (`test_provide_automatic_options_attr` for
+/// `make_default_options_response`), then the test files named after the subject's file
+/// (`test_sessions.py` for `sessions.py`), then the nearest directories.
 fn tests(snapshot: &Snapshot, at: &Symbol, callers: &[Caller]) -> Vec<ContextItem> {
     let name = at.def.name.as_str();
     let mut wanted: Vec<(&str, Reach)> = vec![(name, Reach::Subject)];
@@ -420,8 +457,10 @@ fn tests(snapshot: &Snapshot, at: &Symbol, callers: &[Caller]) -> Vec<ContextIte
     }
     let name_terms = crate::terms::split_identifier(name);
     let stem = file_stem(&at.key);
-    // (reach, not named after the file, distance, file, test index) → the item.
-    let mut found: Vec<((Reach, bool, usize, Arc<str>, u32), ContextItem)> = Vec::new();
+    // (reach, words of the subject's name it shares, not named after the file, distance, file, line)
+    // → the item.
+    type Order = (Reach, std::cmp::Reverse<usize>, bool, usize, Arc<str>, u32);
+    let mut found: Vec<(Order, ContextItem)> = Vec::new();
     for (file, facts) in snapshot.files.iter().filter(|(_, f)| !f.tests.is_empty()) {
         for test in &facts.tests {
             let reach = test_reach(facts, &test.span, &test.name, &wanted, &name_terms);
@@ -429,7 +468,10 @@ fn tests(snapshot: &Snapshot, at: &Symbol, callers: &[Caller]) -> Vec<ContextIte
             let (start, end) = test.span.lines_1based();
             let item = item(file, start, end, ItemKind::Test, format!("test `{}` {how}", test.name), String::new());
             let named_after_file = !stem.is_empty() && file_stem(file).contains(stem.as_str());
-            let key = (reach, !named_after_file, directory_distance(file, &at.key), file.clone(), start);
+            let test_terms = crate::terms::split_identifier(&test.name);
+            let shared = name_terms.iter().filter(|t| test_terms.contains(t)).count();
+            let distance = directory_distance(file, &at.key);
+            let key = (reach, std::cmp::Reverse(shared), !named_after_file, distance, file.clone(), start);
             found.push((key, item));
         }
     }
@@ -725,6 +767,29 @@ def handle(app, request):
         assert!(centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).is_none());
         let unknown = Question { subject: Some(Subject { name: "nowhere".into(), intent: Intent::Explain }), ..q };
         assert!(centred_items(&snapshot, None, &unknown, unknown.subject.as_ref().unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_call_the_grammar_does_not_see_is_found_by_its_words() {
+        // Rust parses a macro's arguments as tokens: `tri!(self.ignore_integer())` is no reference.
+        let source = "struct De;\n\nimpl De {\n    fn ignore_value(&mut self) -> Result<(), ()> {\n        tri!(self.ignore_integer());\n        Ok(())\n    }\n\n    fn ignore_integer(&mut self) -> Result<(), ()> {\n        Ok(())\n    }\n}\n";
+        let facts = extract(source.as_bytes(), Language::Rust);
+        let snapshot = Snapshot::new([(Arc::<str>::from("src/de.rs"), Arc::new(facts))].into_iter().collect());
+        let q = Question {
+            focus_file: Some("src/de.rs".into()),
+            focus_line: Some(8),
+            subject: Some(Subject { name: "ignore_integer".into(), intent: Intent::Explain }),
+            ..Question::default()
+        };
+        let items = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
+        let reasons: Vec<&str> = items.iter().map(|i| i.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "the method you asked about: `ignore_integer`",
+                "method `ignore_value` names `ignore_integer` in its body"
+            ]
+        );
     }
 
     #[test]
