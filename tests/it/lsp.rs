@@ -283,6 +283,17 @@ async fn code_actions_centre_on_their_symbol_in_a_real_project() {
             ]
         );
     }
+    // The document the first Explain opened (what Helix shows) lists the items in the same order.
+    let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
+    let document =
+        std::fs::read_to_string(shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap()).unwrap();
+    assert!(document.starts_with("# Explain `get_signing_serializer`"), "{document}");
+    let at = |place: &str| document.find(place).unwrap_or_else(|| panic!("{place} in {document}"));
+    assert!(
+        at("1. `src/flask/sessions.py:307-318`") < at("2. `src/flask/sessions.py:320-332`")
+            && at("2. `src/flask/sessions.py:320-332`") < at("3. `src/flask/sessions.py:334-379`"),
+        "{document}"
+    );
     // The same question typed by hand is ranked as before: no item is there for calling it.
     let typed = client
         .result(
@@ -545,6 +556,44 @@ async fn rapid_keystrokes_apply_in_order() {
     }
     assert!(text.contains("def tapé_função(x)"), "{text}");
     client.result("shutdown", Value::Null).await;
+}
+
+/// The status says how far the semantic index covers the code (`semantic: {embedded, definitions}`)
+/// once it is built: here at idle time, with an embedder on a loopback `/v1/embeddings` server.
+#[tokio::test]
+async fn the_status_says_how_far_the_semantic_index_covers_the_code() {
+    let embeddings = crate::util::http::Server::start(|_, request| {
+        let inputs = request.json()["input"].as_array().cloned().unwrap_or_default();
+        let data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let text = text.as_str().unwrap_or_default();
+                json!({"object": "embedding", "index": i, "embedding": [text.len() as f32, 1.0, 0.5, 0.25]})
+            })
+            .collect();
+        crate::util::http::Reply::json(200, &json!({"object": "list", "data": data, "model": "fake-embed"}))
+    });
+    let ws = workspace();
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    let options = json!({
+        "server": {"idle_after": "300ms"},
+        "embed": {"provider": "openai", "model": "fake-embed", "base_url": format!("{}/v1", embeddings.url())}
+    });
+    client.initialize(&ws.root(), &["utf-16"], options).await;
+    let covered = client
+        .wait_for(|m| {
+            let semantic = &m["params"]["semantic"];
+            m["method"] == "reverie/status"
+                && semantic["definitions"].as_u64().is_some_and(|n| n > 0)
+                && semantic["embedded"] == semantic["definitions"]
+        })
+        .await;
+    // lib.py's `Settings`, `load_settings`, `configure_logging` and app.py's `main`.
+    assert_eq!(covered["params"]["semantic"], json!({"embedded": 4, "definitions": 4}), "{covered}");
+    let asked = client.result("reverie/status", Value::Null).await;
+    assert_eq!(asked["semantic"], json!({"embedded": 4, "definitions": 4}), "{asked}");
+    assert_eq!(client.shutdown().await, Some(0));
 }
 
 /// With no model configured, a local Ollama server that answers is offered in the idle status, and
