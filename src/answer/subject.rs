@@ -73,7 +73,7 @@ const SIGNATURE_CHARS: usize = 200;
 /// The definition the subject names: the definition of that name at the focus line (the cursor on
 /// it, or inside it), else a member of the type around the cursor, else the first definition of the
 /// name as `Snapshot::definitions_named` orders them (the focus file's first).
-pub fn resolve(snapshot: &Snapshot, question: &Question, subject: &Subject) -> Option<DefinitionAt> {
+fn resolve(snapshot: &Snapshot, question: &Question, subject: &Subject) -> Option<DefinitionAt> {
     let name = subject.name.as_str();
     let defs = snapshot.definitions_named(name, question.focus_file.as_deref());
     if let (Some(file), Some(line)) = (question.focus_file.as_deref(), question.focus_line)
@@ -122,7 +122,7 @@ pub fn centred_context(
 }
 
 /// The centred items alone, best first, before budgeting.
-pub fn centred_items(
+fn centred_items(
     snapshot: &Snapshot,
     learned: Option<&LearnedContext>,
     question: &Question,
