@@ -2,13 +2,13 @@
 //! model tokens when possible, else with the configured model, else with the ranked context.
 
 use super::{Cli, Format};
-use crate::answer::ConversationStore;
 use crate::sleep::NoteStore;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct AskArgs {
@@ -70,7 +70,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     let root = super::workspace_root(&args.path())?;
     let config = args.model.apply(super::load_config(&root));
     let roots = vec![root.clone()];
-    let store = super::open_store(cli, &roots)?;
+    let store = Arc::new(super::open_store(cli, &roots)?);
     let before = store.file_records()?.len();
     let report = super::index::index_with_progress(&store, &roots, &config)?;
     if report.parsed > 0 {
@@ -82,71 +82,46 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         );
     }
     let started = std::time::Instant::now();
-    let snapshot = crate::index::snapshot(&store)?;
-    let learned = crate::answer::LearnedContext::new(store.notes()?, &snapshot);
+    let snapshot = Arc::new(crate::index::snapshot(&store)?);
+    let learned = Arc::new(crate::answer::LearnedContext::new(store.notes()?, &snapshot));
     let provider =
         if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
-    let history = match &args.conversation {
-        Some(id) => store.conversation(id)?,
-        None => Vec::new(),
-    };
     let runtime = super::runtime()?;
     // The semantic channel, when an idle pass (`reverie think`, the server) stored vectors.
-    let nearby = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
-        Some(embedder) => super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?
-            .search(&runtime, &question_text),
-        None => Default::default(),
+    let nearest = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
+        Some(embedder) => Some(super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?),
+        None => None,
     };
-    // An in-process model reads a few hundred tokens a second: the context is sized to answer in time.
-    let speed = provider.as_ref().and_then(|p| crate::llm::Provider::speed(p.as_ref()));
-    let (budget, answer_tokens) =
-        crate::ask::fit_budget(speed, &config.llm, &question_text, args.budget, asked.elapsed());
-    if let Some(speed) = speed {
+    let knowledge = crate::ask::Knowledge {
+        snapshot,
+        learned: Some(learned),
+        store: Some(store.clone()),
+        provider: provider.map(|p| p as Arc<dyn crate::llm::Provider>),
+        llm: config.llm.clone(),
+    };
+    let question = crate::answer::Question { text: question_text, budget: args.budget, ..Default::default() };
+    let around = OnTheCommandLine {
+        root: root.clone(),
+        max_file_size: config.index.max_file_size,
+        nearest,
+        streaming: args.format == Format::Text,
+    };
+    let answered = runtime.block_on(crate::ask::ask(knowledge, question, args.conversation.as_deref(), &around, asked));
+    if let Some(sized) = &answered.sized {
         eprintln!(
-            "reverie: the model reads {:.0} and writes {:.0} tokens/s here (after 1,000 tokens): {budget} tokens of context, answers up to {answer_tokens} tokens (llm.answer_time {:?})",
-            speed.prompt_per_s(1000.0),
-            speed.answer_per_s(1000.0),
+            "reverie: the model reads {:.0} and writes {:.0} tokens/s here (after 1,000 tokens): {} tokens of context, answers up to {} tokens (llm.answer_time {:?})",
+            sized.speed.prompt_per_s(1000.0),
+            sized.speed.answer_per_s(1000.0),
+            sized.context_tokens,
+            sized.answer_tokens,
             config.llm.answer_time
         );
     }
-    let question = crate::answer::Question {
-        text: question_text.clone(),
-        budget,
-        history,
-        semantic: nearby.definitions,
-        semantic_notes: nearby.passages,
-        ..Default::default()
-    };
-    let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
-    let streaming = args.format == Format::Text;
-    let on_chunk = |text: &str| {
-        if streaming {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
-        }
-    };
-    let answered = match plan {
-        crate::answer::Plan::Done(answer) => crate::ask::Answered { answer, model_error: None },
-        plan => runtime.block_on(crate::ask::complete(
-            plan,
-            provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
-            Some(&store),
-            &question_text,
-            &on_chunk,
-        )),
-    };
     if let Some(err) = &answered.model_error {
         eprintln!("reverie: the model could not answer ({err}); showing the context instead");
     }
-    let mut answer = answered.answer;
-    let max_file_size = config.index.max_file_size;
-    crate::ask::quote_error_sites(&mut answer, &question_text, &|key| {
-        crate::workspace::read_source_text(&root.join(key), max_file_size)
-    });
+    let answer = answered.answer;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if let Some(id) = &args.conversation {
-        crate::ask::remember(&store, id, &question_text, &answer)?;
-    }
     store.flush()?;
     match args.format {
         Format::Json => {
@@ -190,4 +165,33 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The asking flow's surroundings on the command line: files from the disk, the store's vectors, and
+/// streamed text to stdout (as text only: JSON is printed whole at the end).
+struct OnTheCommandLine {
+    root: PathBuf,
+    max_file_size: u64,
+    nearest: Option<super::semantic::Nearest>,
+    streaming: bool,
+}
+
+impl crate::ask::Surroundings for OnTheCommandLine {
+    fn source_of(&self, key: &str) -> Option<String> {
+        crate::workspace::read_source_text(&self.root.join(key), self.max_file_size)
+    }
+
+    async fn nearest(&self, question: &str) -> crate::embed::semantic::Nearby {
+        match &self.nearest {
+            Some(nearest) => nearest.search(question).await,
+            None => Default::default(),
+        }
+    }
+
+    fn on_chunk(&self, text: &str) {
+        if self.streaming {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
 }

@@ -125,7 +125,7 @@ fn reach(out: &mut String, reach: &[Reach]) {
 
 /// 3. Direct-answer latency.
 fn latency(out: &mut String, latency: &[Latency]) {
-    let _ = writeln!(out, "\n3. Direct answers — answer::plan_answer latency (target p50/p99 ≤ 10 ms)");
+    let _ = writeln!(out, "\n3. Direct answers — the asking flow with no model (ask::ask) (target p50/p99 ≤ 10 ms)");
     let _ = writeln!(
         out,
         "  {:<42} {:>5} {:>7} {:>8} {:>8} {:>8} {:>14}",

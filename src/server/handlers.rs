@@ -3,12 +3,12 @@
 //! can open one, else a short message with the citations first — is `show_answer`.
 
 use super::client::ClientSupport;
+use super::events::Event;
 use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, AskSubject, COMMANDS, Command};
 use super::proto;
-use super::session::{Event, Session, Setup};
+use super::session::{Session, Setup};
 use super::status::ServerState;
-use crate::answer::ConversationStore;
-use crate::answer::{self, Answer, ContextItem, ItemKind, Question};
+use crate::answer::{Answer, ContextItem, Intent, ItemKind, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
 use crate::syntax::Language;
@@ -230,16 +230,16 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
         (
             format!("reverie: Explain {short}"),
             format!("Explain `{subject}`: what it does, how it is used and why it exists."),
-            answer::Intent::Explain,
+            Intent::Explain,
         ),
         (
             format!("reverie: How to debug {short}"),
             format!(
                 "How do I debug `{subject}`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it."
             ),
-            answer::Intent::Debug,
+            Intent::Debug,
         ),
-        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?"), answer::Intent::Usages),
+        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?"), Intent::Usages),
     ];
     let actions = questions
         .into_iter()
@@ -281,60 +281,30 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     if params.question.trim().is_empty() {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
-    let encoding = session.encoding();
     let mut question = Question {
-        text: params.question.clone(),
+        text: params.question,
         budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET),
-        subject: params.subject.clone().map(Into::into),
+        subject: params.subject.map(Into::into),
         ..Question::default()
     };
     if let Some(doc_id) = &params.text_document {
-        let documents = session.documents();
-        if let Some(doc) = documents.get(doc_id.uri.as_str()) {
-            question.focus_file = Some(doc.key.clone());
-            if let Some(position) = params.position {
-                let index = LineIndex::new(&doc.text);
-                let offset = proto::offset(&doc.text, &index, position, encoding);
-                question.focus_line = Some(index.position(&doc.text, offset, encoding).line);
-            }
-        } else if let Some(path) = proto::path_of(&doc_id.uri) {
-            question.focus_file = session.key_of(&path);
-            question.focus_line = params.position.map(|p| p.line);
-        }
+        (question.focus_file, question.focus_line) = focus(session, &doc_id.uri, params.position);
     }
-    let nearby = super::semantic::nearest(session, &question.text).await;
-    question.semantic = nearby.definitions;
-    question.semantic_notes = nearby.passages;
-    let store = session.store();
-    if let (Some(id), Some(store)) = (&params.conversation, &store) {
-        question.history = store.conversation(id).unwrap_or_default();
-    }
-    let snapshot = session.snapshot();
     let provider = session.provider();
-    // An in-process model: the context is sized to answer within `llm.answer_time` (its speed is
-    // measured when it loads, which this may wait for once).
-    let speed = match provider.clone() {
-        Some(provider) => {
-            tokio::task::spawn_blocking(move || crate::llm::Provider::speed(provider.as_ref())).await.ok().flatten()
-        }
-        None => None,
-    };
-    let (budget, completion_budget) =
-        crate::ask::fit_budget(speed, &session.config().llm, &question.text, question.budget, started.elapsed());
-    question.budget = budget;
-    let have_model = provider.is_some();
+    // The learned context is built on first use after a change: off the async threads.
     let for_learned = session.clone();
-    // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
-    let (plan, no_overview) = tokio::task::spawn_blocking(move || {
-        let learned = for_learned.learned();
-        let no_overview = asks_for_overview(&question.text) && learned.as_deref().is_none_or(|l| !has_overview(l));
-        (answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget), no_overview)
-    })
-    .await
-    .map_err(|err| internal(format!("answering failed: {err}")))?;
-    let client = session.client().clone();
-    let token = params.token.clone();
+    let learned = tokio::task::spawn_blocking(move || for_learned.learned()).await.ok().flatten();
+    let knowledge = crate::ask::Knowledge {
+        snapshot: session.snapshot(),
+        learned,
+        store: session.store(),
+        provider: provider.clone().map(|p| p as Arc<dyn crate::llm::Provider>),
+        llm: session.config().llm,
+    };
     let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let around = InSession { session: session.clone(), chunks };
+    let client = session.client().clone();
+    let token = params.token;
     let forward = async move {
         while let Some(text) = chunk_receiver.recv().await {
             if let Some(token) = &token {
@@ -342,24 +312,15 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             }
         }
     };
-    let on_chunk = move |text: &str| {
-        let _ = chunks.send(text.to_string());
-    };
-    let call = async {
-        let answered = crate::ask::complete(
-            plan,
-            provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
-            store.as_deref(),
-            &params.question,
-            &on_chunk,
-        )
-        .await;
-        drop(on_chunk);
+    let asked = question.text.clone();
+    let call = async move {
+        let answered = crate::ask::ask(knowledge, question, params.conversation.as_deref(), &around, started).await;
+        // The chunks' sender goes with `around`: the forwarding ends.
+        drop(around);
         answered
     };
     let (answered, ()) = tokio::join!(call, forward);
     let mut answer = answered.answer;
-    crate::ask::quote_error_sites(&mut answer, &params.question, &|key| session.source_of(key));
     if let Some(err) = answered.model_error {
         // The model failed: still answer, from the context, and say why.
         answer.answer = format!(
@@ -367,14 +328,11 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             answer.answer
         );
     }
-    if no_overview && answer.source != answer::Source::Model {
-        answer.answer = format!("{}\n\n{}", NO_OVERVIEW_YET, answer.answer);
-        if provider.is_none() {
-            answer.answer.push_str(&format!("\n\n{}", session.how_to_enable()));
-        }
+    if provider.is_none() && answer.answer.starts_with(crate::ask::NO_OVERVIEW_YET) {
+        answer.answer.push_str(&format!("\n\n{}", session.how_to_enable()));
     }
     let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
-    session.asked(&params.question, &cited);
+    session.asked(&asked, &cited);
     // What was answered, not the question (the log may be shared in a bug report).
     tracing::info!(
         "answered from {} with {} citation{} in {} ms",
@@ -383,29 +341,43 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         if cited.len() == 1 { "" } else { "s" },
         started.elapsed().as_millis()
     );
-    if let (Some(id), Some(store)) = (&params.conversation, &store)
-        && let Err(err) = crate::ask::remember(store, id, &params.question, &answer)
-    {
-        tracing::warn!("could not store the conversation turn: {err:#}");
-    }
     Ok(answer)
 }
 
-/// Said when the architecture overview is asked for before one was written.
-const NO_OVERVIEW_YET: &str = "No architecture overview has been written yet. reverie writes one while you are idle, once a model is configured and the files' notes are done; run reverie.think to write the notes now. Until then, here is what the facts give:";
-
-/// Whether the question asks for the architecture overview (as the editors' commands do).
-fn asks_for_overview(question: &str) -> bool {
-    let question = question.to_ascii_lowercase();
-    question.contains("architecture") && question.contains("overview")
+/// The file key and 0-based line a question is asked from: the open buffer's, else the path's.
+fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<String>, Option<u32>) {
+    let documents = session.documents();
+    if let Some(doc) = documents.get(uri.as_str()) {
+        let line = position.map(|position| {
+            let index = LineIndex::new(&doc.text);
+            let offset = proto::offset(&doc.text, &index, position, session.encoding());
+            index.position(&doc.text, offset, session.encoding()).line
+        });
+        return (Some(doc.key.clone()), line);
+    }
+    drop(documents);
+    (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))
 }
 
-fn has_overview(learned: &crate::answer::LearnedContext) -> bool {
-    learned.notes.iter().any(|note| note.kind == crate::sleep::NoteKind::Overview)
+/// The asking flow's surroundings in the server: open buffers over the disk, the session's semantic
+/// index, and streamed text sent to the client as `reverie/answerChunk` (through `chunks`).
+struct InSession {
+    session: Arc<Session>,
+    chunks: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
-fn internal(message: String) -> Error {
-    Error { code: tower_lsp_server::jsonrpc::ErrorCode::InternalError, message: message.into(), data: None }
+impl crate::ask::Surroundings for InSession {
+    fn source_of(&self, key: &str) -> Option<String> {
+        self.session.source_of(key)
+    }
+
+    async fn nearest(&self, question: &str) -> crate::embed::semantic::Nearby {
+        self.session.nearest(question).await
+    }
+
+    fn on_chunk(&self, text: &str) {
+        let _ = self.chunks.send(text.to_string());
+    }
 }
 
 pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
