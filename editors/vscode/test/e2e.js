@@ -406,7 +406,8 @@ async function drive(page, model, port) {
   if (total3 < 11) throw new Error(`expected the twelve places load_config is used, got ${total3}`);
   const visible3 = await turn3.locator('.answer > ul > li:visible').count();
   if (visible3 !== 8) throw new Error(`expected 8 places shown before "more", got ${visible3} of ${total3}`);
-  const more3 = turn3.locator('button.more');
+  const more3 = turn3.locator('.answer > button.more');
+  if ((await turn3.locator('.sources button.more').count()) !== 1) throw new Error('the sources list is not cut to 8 with "more" too');
   const moreText = (await more3.innerText()).trim();
   if (moreText !== `${total3 - 8} more`) throw new Error(`the "more" button says ${JSON.stringify(moreText)}, expected "${total3 - 8} more"`);
   const view = await chat.locator('#log').evaluate((log) => {
