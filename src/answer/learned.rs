@@ -132,12 +132,17 @@ impl LearnedContext {
         self.notes.is_empty()
     }
 
-    /// The fresh file summary of `file`, for hover cards.
+    /// The file summary of `file` and whether it is fresh, for hover cards.
     pub fn summary_of(&self, file: &str) -> Option<(&Note, bool)> {
+        self.note_of(file, NoteKind::FileSummary)
+    }
+
+    /// The note of `kind` about `file` and whether it is fresh.
+    pub fn note_of(&self, file: &str, kind: NoteKind) -> Option<(&Note, bool)> {
         self.notes
             .iter()
             .zip(&self.fresh)
-            .find(|(n, _)| n.kind == NoteKind::FileSummary && n.subject == file)
+            .find(|(n, _)| n.kind == kind && n.subject == file)
             .map(|(n, fresh)| (n, *fresh))
     }
 }

@@ -4,7 +4,7 @@
 //! Guarantees: a pure function of the `initialize` params (tested with the exact params Helix, Neovim
 //! and VS Code send); an unknown client gets exactly what it advertises.
 
-use tower_lsp_server::ls_types::InitializeParams;
+use tower_lsp_server::ls_types::{ClientInfo, InitializeParams};
 
 /// The editors reverie knows by name (for what they handle without advertising it, and for saying
 /// where their settings live).
@@ -62,6 +62,32 @@ impl ClientSupport {
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false),
         }
+    }
+
+    /// One line for the log: who the client is and what reverie will do with it, e.g. `client
+    /// code-server 1.100.3 (VS Code): answers open as documents; progress shown; file changes from
+    /// the disk and the client`.
+    pub fn describe(&self, info: Option<&ClientInfo>) -> String {
+        let who = match info {
+            Some(ClientInfo { name, version: Some(version) }) => format!("{name} {version}"),
+            Some(ClientInfo { name, version: None }) => name.clone(),
+            None => "without clientInfo".to_string(),
+        };
+        let editor = match self.editor {
+            Editor::Helix => " (Helix)",
+            Editor::Neovim => " (Neovim)",
+            Editor::VsCode => " (VS Code)",
+            Editor::Other => "",
+        };
+        let answers = if self.show_document { "answers open as documents" } else { "answers shown as messages" };
+        let progress = if self.work_done_progress { "progress shown" } else { "no progress (status only)" };
+        let watching = if self.watched_files_registration {
+            "file changes from the disk and the client"
+        } else {
+            "file changes from the disk"
+        };
+        let status = if self.status_notifications { "; status notifications" } else { "" };
+        format!("client {who}{editor}: {answers}; {progress}; {watching}{status}")
     }
 }
 
@@ -157,6 +183,26 @@ mod tests {
         for other in [serde_json::json!(null), serde_json::json!({"reverie": {}}), serde_json::json!({"x": 1})] {
             assert!(!ClientSupport::from_initialize(&params(other.clone())).status_notifications, "{other}");
         }
+    }
+
+    #[test]
+    fn the_client_is_described_in_words() {
+        let support = ClientSupport {
+            editor: Editor::VsCode,
+            work_done_progress: true,
+            show_document: false,
+            watched_files_registration: true,
+            status_notifications: true,
+        };
+        let info = ClientInfo { name: "code-server".into(), version: Some("1.100.3".into()) };
+        assert_eq!(
+            support.describe(Some(&info)),
+            "client code-server 1.100.3 (VS Code): answers shown as messages; progress shown; file changes from the disk and the client; status notifications"
+        );
+        assert_eq!(
+            ClientSupport::default().describe(None),
+            "client without clientInfo: answers shown as messages; no progress (status only); file changes from the disk"
+        );
     }
 
     #[test]

@@ -51,6 +51,25 @@ pub struct AskParams {
     /// unverified names marked) instead of setting it aside for the context.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub show_unverified: bool,
+    /// The symbol the question is about, as a code action names it (the code actions fill it in):
+    /// its context is built from the symbol's definition outward. Absent for a typed question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<AskSubject>,
+}
+
+/// `reverie/ask`'s `subject`: `{"name": "get_signing_serializer", "intent": "explain"}`, with
+/// `intent` one of `explain`, `debug`, `usages`; the definition is the one of that name at
+/// `position` in `textDocument`, else the nearest by name.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct AskSubject {
+    pub name: String,
+    pub intent: crate::answer::Intent,
+}
+
+impl From<AskSubject> for crate::answer::Subject {
+    fn from(subject: AskSubject) -> Self {
+        crate::answer::Subject { name: subject.name, intent: subject.intent }
+    }
 }
 
 /// `reverie/status` (client → server): what the server is doing now. Takes no parameters.
@@ -280,6 +299,7 @@ mod tests {
             conversation: Some("c".into()),
             token: Some("t".into()),
             show_unverified: true,
+            subject: Some(AskSubject { name: "f".into(), intent: crate::answer::Intent::Explain }),
         };
         assert_eq!(names(params_text), keys(serde_json::to_value(&params).unwrap()), "reverie/ask params");
         let answer = Answer {

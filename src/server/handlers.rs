@@ -4,11 +4,11 @@
 
 use super::client::ClientSupport;
 use super::events::Event;
-use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, COMMANDS, Command};
+use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, AskSubject, COMMANDS, Command};
 use super::proto;
 use super::session::{Session, Setup};
 use super::status::ServerState;
-use crate::answer::{Answer, ContextItem, ItemKind, Question};
+use crate::answer::{Answer, ContextItem, Intent, ItemKind, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
 use crate::syntax::Language;
@@ -40,7 +40,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> Result<Initial
     }
     let roots: Vec<PathBuf> = roots.into_iter().map(|r| r.canonicalize().unwrap_or(r)).collect();
     let support = ClientSupport::from_initialize(&params);
-    tracing::info!("client {:?}: {support:?}", params.client_info.as_ref().map(|i| (&i.name, &i.version)));
+    tracing::info!("{}", support.describe(params.client_info.as_ref()));
     session.set_up(Setup { encoding, roots, support, init_options: params.initialization_options });
 
     Ok(InitializeResult {
@@ -219,15 +219,18 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
     session.touch();
     let uri = params.text_document.uri.clone();
     let encoding = session.encoding();
-    let subject = {
+    // The text asked about, and the identifier it is when it is one (a selection of `a + b` is not).
+    let (subject, symbol) = {
         let mut documents = session.documents();
         let Some(doc) = documents.get_mut(uri.as_str()) else { return Ok(None) };
         let (start, end) = proto::range_offsets(&doc.text, params.range, encoding);
+        let at = doc.identifier_at(start);
         if end > start {
             let selected = doc.text[start..end].trim().to_string();
-            doc.identifier_at(start).filter(|name| *name == selected).or(Some(selected).filter(|s| !s.is_empty()))
+            let symbol = at.filter(|name| *name == selected);
+            (symbol.clone().or(Some(selected).filter(|s| !s.is_empty())), symbol)
         } else {
-            doc.identifier_at(start)
+            (at.clone(), at)
         }
     };
     let Some(subject) = subject else { return Ok(Some(Vec::new())) };
@@ -237,26 +240,26 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
         (
             format!("reverie: Explain {short}"),
             format!("Explain `{subject}`: what it does, how it is used and why it exists."),
+            Intent::Explain,
         ),
         (
             format!("reverie: How to debug {short}"),
             format!(
                 "How do I debug `{subject}`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it."
             ),
+            Intent::Debug,
         ),
-        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?")),
+        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?"), Intent::Usages),
     ];
     let actions = questions
         .into_iter()
-        .map(|(title, question)| {
+        .map(|(title, question, intent)| {
             let ask = AskParams {
                 question,
                 text_document: Some(TextDocumentIdentifier { uri: uri.clone() }),
                 position: Some(params.range.start),
-                budget: None,
-                conversation: None,
-                token: None,
-                show_unverified: false,
+                subject: symbol.clone().map(|name| AskSubject { name, intent }),
+                ..AskParams::default()
             };
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
@@ -288,8 +291,12 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     if params.question.trim().is_empty() {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
-    let mut question =
-        Question { text: params.question, budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
+    let mut question = Question {
+        text: params.question,
+        budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET),
+        subject: params.subject.map(Into::into),
+        ..Question::default()
+    };
     if let Some(doc_id) = &params.text_document {
         (question.focus_file, question.focus_line) = focus(session, &doc_id.uri, params.position);
     }
@@ -590,7 +597,7 @@ mod tests {
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {
-        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1 }
+        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1, semantic: None }
     }
 
     #[test]

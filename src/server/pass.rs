@@ -86,6 +86,11 @@ impl PassHandle {
         !self.session.user_idle() || self.session.was_shut_down()
     }
 
+    /// The semantic index was built (for the current facts) with `counts`: the status shows them.
+    pub(super) fn semantic_index_built(&self, counts: super::status::SemanticCounts) {
+        self.session.semantic_index_built(counts);
+    }
+
     /// Says what the pass is doing, in the status.
     pub(super) fn working(&self, message: String) {
         self.session.set_status(ServerState::Thinking, None, Some(message));

@@ -122,6 +122,13 @@ impl Session {
         let _ = self.status_updates.send(params);
     }
 
+    /// The semantic index was built with `counts`: the status says so when that changed.
+    pub(super) fn semantic_index_built(&self, counts: super::status::SemanticCounts) {
+        if let Some(params) = self.state.set_semantic_counts(counts) {
+            let _ = self.status_updates.send(params);
+        }
+    }
+
     /// The definitions and note passages nearest `question` by embedding, for the current facts.
     pub(super) async fn nearest(&self, question: &str) -> crate::embed::semantic::Nearby {
         self.passes.semantic.nearest(self.generation(), question).await
@@ -178,7 +185,7 @@ impl Session {
         }
         match activity {
             Activity::Active if state != ServerState::Thinking => {
-                self.set_status(ServerState::Ready, None, Some("ready".into()))
+                self.set_status(ServerState::Ready, None, Some(self.ready_message()))
             }
             Activity::Active => {}
             Activity::Idle => self.start_idle_work(),

@@ -8,7 +8,7 @@
 //! across an `.await` or a client call.
 
 use super::client::{ClientSupport, Editor};
-use super::status::{ServerState, StatusParams};
+use super::status::{SemanticCounts, ServerState, StatusParams};
 use crate::config::{Config, ConfigProblem, Layer};
 use crate::convert::Encoding;
 use crate::document::Document;
@@ -232,6 +232,16 @@ impl State {
         status.stale = stale;
     }
 
+    /// Sets how far the semantic index covers the code; returns the params to tell the client when
+    /// that changed.
+    pub fn set_semantic_counts(&self, counts: SemanticCounts) -> Option<StatusParams> {
+        let mut status = lock(&self.status);
+        (status.semantic != Some(counts)).then(|| {
+            status.semantic = Some(counts);
+            status.clone()
+        })
+    }
+
     /// Whether the user is idle now (by the idle clock).
     pub fn user_idle(&self) -> bool {
         lock(&self.idle).state() == Activity::Idle
@@ -325,11 +335,25 @@ impl State {
 
     /// The status message of an idle server with nothing left to do.
     pub fn idle_message(&self) -> String {
+        format!("idle: {}", self.answering_without_model().unwrap_or_else(|| "every note is fresh".to_string()))
+    }
+
+    /// The status message when the user is back: with no model, how questions are answered, as the
+    /// idle message says it, so `ready` and `idle` read as one condition.
+    pub fn ready_message(&self) -> String {
+        match self.answering_without_model() {
+            Some(how) => format!("ready: {how}"),
+            None => "ready".to_string(),
+        }
+    }
+
+    /// With no model configured, how questions are answered (and the Ollama server on offer).
+    fn answering_without_model(&self) -> Option<String> {
         let configured = lock(&self.configured);
         match (&configured.provider, &configured.ollama_offer) {
-            (Some(_), _) => "idle: every note is fresh".to_string(),
-            (None, Some(offer)) => format!("idle: {offer}"),
-            (None, None) => "idle: no model configured, answering from facts".to_string(),
+            (Some(_), _) => None,
+            (None, Some(offer)) => Some(offer.clone()),
+            (None, None) => Some("no model configured, answering from facts".to_string()),
         }
     }
 
@@ -493,7 +517,8 @@ mod tests {
         assert_eq!(config.server.idle_after, std::time::Duration::from_secs(3));
         assert_eq!(config.llm.answer_tokens, 123, "settings win over initializationOptions");
         assert!(state.provider().is_none());
-        assert!(state.idle_message().contains("no model configured"), "{}", state.idle_message());
+        assert_eq!(state.idle_message(), "idle: no model configured, answering from facts");
+        assert_eq!(state.ready_message(), "ready: no model configured, answering from facts");
     }
 
     #[test]
@@ -515,6 +540,9 @@ mod tests {
         let second = state.update_status(ServerState::Idle, None, None);
         assert_eq!((second.files, second.notes, second.stale), (4, 3, 1));
         assert_eq!(second.message, "indexed 4 files");
+        let counts = SemanticCounts { embedded: 2, definitions: 5 };
+        assert_eq!(state.set_semantic_counts(counts).map(|s| s.semantic), Some(Some(counts)));
+        assert_eq!(state.set_semantic_counts(counts), None, "unchanged: nothing to tell");
         assert_eq!(state.next_generation(Some(5)), ServerState::Idle);
         assert_eq!((state.status().files, state.generation()), (5, 1));
         state.update_status(ServerState::Indexing, None, None);

@@ -209,6 +209,128 @@ async fn code_actions_ask_and_show_the_answer() {
     assert_eq!(client.shutdown().await, Some(0));
 }
 
+/// The code actions on a real project (five files of Flask 3.0.3, `tests/fixtures/projects/flask`):
+/// the actions the server offers on `get_signing_serializer`, executed with their own arguments,
+/// answer from the symbol outward — the definition, then its callers (Explain); its tests and callers
+/// (How to debug); the facts' list of uses (Where is … used?), the code before the fixture's README
+/// that mentions it — from its definition and from a call.
+#[tokio::test]
+async fn code_actions_centre_on_their_symbol_in_a_real_project() {
+    let ws = Workspace::from_project("flask");
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let path = ws.path("src/flask/sessions.py");
+    client.open(&path, "python", &std::fs::read_to_string(&path).unwrap()).await;
+    // (line, character), 0-based: the name in `def get_signing_serializer` (:307), and the call in
+    // `open_session` (:321, `s = self.get_signing_serializer(app)`).
+    for (line, character) in [(306, 10), (320, 20)] {
+        let range =
+            json!({"start": {"line": line, "character": character}, "end": {"line": line, "character": character}});
+        let actions = client
+            .result(
+                "textDocument/codeAction",
+                json!({"textDocument": {"uri": file_uri(&path)}, "range": range, "context": {"diagnostics": []}}),
+            )
+            .await;
+        let actions = actions.as_array().unwrap().clone();
+        let titles: Vec<&str> = actions.iter().map(|a| a["title"].as_str().unwrap()).collect();
+        assert_eq!(
+            titles,
+            [
+                "reverie: Explain get_signing_serializer",
+                "reverie: How to debug get_signing_serializer",
+                "reverie: Where is get_signing_serializer used?"
+            ]
+        );
+        let mut answers = Vec::new();
+        for (action, intent) in actions.iter().zip(["explain", "debug", "usages"]) {
+            let arguments = action["command"]["arguments"].clone();
+            assert_eq!(arguments[0]["subject"], json!({"name": "get_signing_serializer", "intent": intent}));
+            let answer = client
+                .result(
+                    "workspace/executeCommand",
+                    json!({"command": action["command"]["command"], "arguments": arguments}),
+                )
+                .await;
+            let places = places_of(&answer);
+            answers.push((answer, places));
+        }
+        let (explain, places) = &answers[0];
+        assert_eq!(explain["source"], "context", "{explain}");
+        assert_eq!(
+            places[..4],
+            [
+                "src/flask/sessions.py:307 the method you asked about: `SecureCookieSessionInterface.get_signing_serializer`",
+                "src/flask/sessions.py:320 method `open_session` calls `get_signing_serializer` at :321",
+                "src/flask/sessions.py:334 method `save_session` calls `get_signing_serializer` at :368",
+                "src/flask/sessions.py:288 `get_signing_serializer` is a method of class `SecureCookieSessionInterface`",
+            ],
+            "{places:#?}"
+        );
+        let (debug, places) = &answers[1];
+        let first8 = &places[..8.min(places.len())];
+        assert_eq!(first8[0], places_of(explain)[0], "the definition first");
+        for caller in
+            ["src/flask/sessions.py:320 method `open_session`", "src/flask/sessions.py:334 method `save_session`"]
+        {
+            assert!(first8.iter().any(|p| p.starts_with(caller)), "{caller} in {first8:#?}");
+        }
+        let tests: Vec<&Value> =
+            debug["context"].as_array().unwrap()[..first8.len()].iter().filter(|c| c["kind"] == "test").collect();
+        assert!(
+            tests.iter().any(|t| t["path"] == "tests/test_reqctx.py"
+                && t["reason"] == "test `test_session_error_pops_context` overrides `open_session` at :210, which calls `get_signing_serializer`"),
+            "{first8:#?}"
+        );
+        let (usages, places) = &answers[2];
+        assert_eq!(usages["source"], "facts", "{usages}");
+        assert_eq!(
+            places,
+            &[
+                "src/flask/sessions.py:321 uses `get_signing_serializer` in `open_session`",
+                "src/flask/sessions.py:368 uses `get_signing_serializer` in `save_session`",
+                "README.md:5 uses `get_signing_serializer` in `Flask 3.0.3, in part`"
+            ]
+        );
+    }
+    // The document the first Explain opened (what Helix shows) lists the items in the same order.
+    let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
+    let document =
+        std::fs::read_to_string(shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap()).unwrap();
+    assert!(document.starts_with("# Explain `get_signing_serializer`"), "{document}");
+    let at = |place: &str| document.find(place).unwrap_or_else(|| panic!("{place} in {document}"));
+    assert!(
+        at("1. `src/flask/sessions.py:307-318`") < at("2. `src/flask/sessions.py:320-332`")
+            && at("2. `src/flask/sessions.py:320-332`") < at("3. `src/flask/sessions.py:334-379`"),
+        "{document}"
+    );
+    // The same question typed by hand is ranked as before: no item is there for calling it.
+    let typed = client
+        .result(
+            "reverie/ask",
+            json!({"question": "Explain `get_signing_serializer`: what it does, how it is used and why it exists."}),
+        )
+        .await;
+    assert!(
+        !typed["context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"].as_str().unwrap().contains("calls `get_signing_serializer`")),
+        "{typed}"
+    );
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// `path:start_line reason` of each item of an answer's context.
+fn places_of(answer: &Value) -> Vec<String> {
+    answer["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}:{} {}", c["path"].as_str().unwrap(), c["start_line"], c["reason"].as_str().unwrap()))
+        .collect()
+}
+
 #[tokio::test]
 async fn reverie_ask_returns_cited_context() {
     let ws = workspace();
@@ -328,7 +450,9 @@ async fn idle_after_quiet_time_and_ready_on_activity() {
     client.hover(&ws.path("app.py"), 0, 0).await;
     client
         .wait_for(|m| {
-            m["method"] == "reverie/status" && m["params"]["state"] == "ready" && m["params"]["message"] == "ready"
+            m["method"] == "reverie/status"
+                && m["params"]["state"] == "ready"
+                && m["params"]["message"] == "ready: no model configured, answering from facts"
         })
         .await;
     assert_eq!(client.shutdown().await, Some(0));
@@ -441,6 +565,44 @@ async fn rapid_keystrokes_apply_in_order() {
     }
     assert!(text.contains("def tapé_função(x)"), "{text}");
     client.result("shutdown", Value::Null).await;
+}
+
+/// The status says how far the semantic index covers the code (`semantic: {embedded, definitions}`)
+/// once it is built: here at idle time, with an embedder on a loopback `/v1/embeddings` server.
+#[tokio::test]
+async fn the_status_says_how_far_the_semantic_index_covers_the_code() {
+    let embeddings = crate::util::http::Server::start(|_, request| {
+        let inputs = request.json()["input"].as_array().cloned().unwrap_or_default();
+        let data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let text = text.as_str().unwrap_or_default();
+                json!({"object": "embedding", "index": i, "embedding": [text.len() as f32, 1.0, 0.5, 0.25]})
+            })
+            .collect();
+        crate::util::http::Reply::json(200, &json!({"object": "list", "data": data, "model": "fake-embed"}))
+    });
+    let ws = workspace();
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    let options = json!({
+        "server": {"idle_after": "300ms"},
+        "embed": {"provider": "openai", "model": "fake-embed", "base_url": format!("{}/v1", embeddings.url())}
+    });
+    client.initialize(&ws.root(), &["utf-16"], options).await;
+    let covered = client
+        .wait_for(|m| {
+            let semantic = &m["params"]["semantic"];
+            m["method"] == "reverie/status"
+                && semantic["definitions"].as_u64().is_some_and(|n| n > 0)
+                && semantic["embedded"] == semantic["definitions"]
+        })
+        .await;
+    // lib.py's `Settings`, `load_settings`, `configure_logging` and app.py's `main`.
+    assert_eq!(covered["params"]["semantic"], json!({"embedded": 4, "definitions": 4}), "{covered}");
+    let asked = client.result("reverie/status", Value::Null).await;
+    assert_eq!(asked["semantic"], json!({"embedded": 4, "definitions": 4}), "{asked}");
+    assert_eq!(client.shutdown().await, Some(0));
 }
 
 /// With no model configured, a local Ollama server that answers is offered in the idle status, and

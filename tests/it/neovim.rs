@@ -140,6 +140,21 @@ fn the_neovim_plugin_works_as_a_user_would_use_it() {
             "{version}: the follow-up was read with the first question: {result}"
         );
         assert!(result.contains("status: ready 3"), "{version}: {result}");
+        // The float starts at the top and lists the citations in the server's order: the definition,
+        // then its callers (the project's code before its test), then its class.
+        assert!(result.contains("explain top line: 1"), "{version}: {result}");
+        let citations: Vec<&str> =
+            result.lines().filter_map(|l| l.strip_prefix("explain citation: ")).take(4).collect();
+        assert_eq!(
+            citations,
+            [
+                "[1] lib.py:4  the method you asked about: `Settings.load_settings`",
+                "[2] app.py:4  function `main` calls `load_settings` at :6",
+                "[3] tests/test_lib.py:4  function `test_load_settings` calls `load_settings` at :5",
+                "[4] lib.py:1  `load_settings` is a method of class `Settings`",
+            ],
+            "{version}: {result}"
+        );
     }
 }
 

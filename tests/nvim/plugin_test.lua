@@ -1,6 +1,7 @@
 -- The Neovim plugin (editors/nvim) used as a user would: setup{}, the statusline reaching ready,
 -- :ReverieAsk showing an answer in a float, <CR> and `gf` on a citation jumping to the code (and `gf`
--- in an answer document Neovim opened), a follow-up in the same conversation, :ReverieStatus. Started by tests/it/neovim.rs (REVERIE_BIN, REVERIE_WS, REVERIE_OUT,
+-- in an answer document Neovim opened), a follow-up in the same conversation, :ReverieStatus,
+-- :ReverieExplain reading top-down. Started by tests/it/neovim.rs (REVERIE_BIN, REVERIE_WS, REVERIE_OUT,
 -- REVERIE_PLUGIN). Every wait has a timeout; errors end the run non-zero.
 local OUT = os.getenv("REVERIE_OUT")
 local lines = {}
@@ -97,5 +98,20 @@ local ok, err = pcall(function()
 
   local s = reverie.status()
   out("status: " .. s.state .. " " .. s.files)
+
+  -- :ReverieExplain on `load_settings` (lib.py:4): the float opens at its top, and its citations come
+  -- in the server's order, from the symbol outward (the definition, then what calls it).
+  vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/lib.py"))
+  vim.api.nvim_win_set_cursor(0, { 4, 8 })
+  vim.cmd("ReverieExplain")
+  assert(vim.wait(20000, function()
+    local first = vim.api.nvim_buf_get_lines(0, 0, 1, false)[1] or ""
+    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+    return first:match("^# Explain `load_settings`") ~= nil and text:match("_source: ") ~= nil
+  end, 20), "no explain float")
+  out("explain top line: " .. vim.fn.line("w0"))
+  for _, l in ipairs(vim.api.nvim_buf_get_lines(0, 0, -1, false)) do
+    if l:match("^%[%d+%]") then out("explain citation: " .. l) end
+  end
 end)
 if ok then out("PASS") finish(0) else out("FAIL: " .. tostring(err)) finish(1) end

@@ -17,6 +17,8 @@ export interface Question {
   budget?: number;
   /** Show the model's answer even when it names code not in the workspace (marked, not set aside). */
   showUnverified?: boolean;
+  /** The symbol a code action or command asks about: the server centres the context on it. */
+  subject?: { name: string; intent: 'explain' | 'debug' | 'usages' };
   /** Shown under the question, e.g. "at shop/cart.py:7". */
   where?: string;
 }
@@ -64,7 +66,10 @@ export class ChatPanel implements vscode.Disposable {
   /** Everything posted since the last reset, replayed if the webview reloads. */
   private transcript: ToWebview[] = [];
   private conversation = newConversationId();
+  /** Identifies a question's place in the view and its stream, across conversations. */
   private nextId = 1;
+  /** The question's number in the current conversation (for the log): 1 again after "New chat". */
+  private turn = 0;
   private pending: Promise<unknown> = Promise.resolve();
   private busyCount = 0;
   /** Each turn's question, to ask again showing a set-aside answer. */
@@ -108,6 +113,7 @@ export class ChatPanel implements vscode.Disposable {
   /** Starts a new conversation (clears the view). */
   newChat(): void {
     this.conversation = newConversationId();
+    this.turn = 0;
     this.transcript = [];
     this.questions.clear();
     this.post({ type: 'reset', conversation: this.conversation });
@@ -120,7 +126,8 @@ export class ChatPanel implements vscode.Disposable {
     this.questions.set(id, question);
     this.post({ type: 'question', id, question: question.question, where: question.where });
     const conversation = this.conversation;
-    this.log(`asking (conversation ${conversation}, turn ${id}): ${question.question}`);
+    this.turn += 1;
+    this.log(`asking (conversation ${conversation}, turn ${this.turn}): ${question.question}`);
     this.setBusy(+1);
     // One question at a time per conversation: a follow-up must see the previous turn.
     const run = this.pending.then(() => this.run(id, conversation, question));

@@ -27,6 +27,25 @@ impl Workspace {
         ws
     }
 
+    /// A workspace holding a copy of the project under `tests/fixtures/projects/<name>`.
+    pub fn from_project(name: &str) -> Workspace {
+        let ws = Workspace::new();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects").join(name);
+        let mut pending = vec![source.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display())) {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let rel = path.strip_prefix(&source).unwrap().to_str().unwrap().to_string();
+                    ws.write(&rel, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        ws
+    }
+
     pub fn root(&self) -> PathBuf {
         self.dir.path().canonicalize().unwrap()
     }

@@ -260,6 +260,7 @@ function M.ask(question, opts)
     budget = config.budget,
     conversation = state.conversation,
     token = "nvim-" .. tostring(vim.loop.hrtime()),
+    subject = opts.subject,
   }
   if vim.api.nvim_buf_get_name(bufnr) ~= "" then
     local cursor = vim.api.nvim_win_get_cursor(origin)
@@ -319,7 +320,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("ReverieExplain", function()
     local word = vim.fn.expand("<cword>")
     if word == "" then notify("put the cursor on a symbol") return end
-    M.ask("Explain `" .. word .. "`: what it does, how it is used and why it exists.")
+    -- The symbol itself goes along: the server builds the context from its definition outward.
+    M.ask("Explain `" .. word .. "`: what it does, how it is used and why it exists.",
+      { subject = { name = word, intent = "explain" } })
   end, { desc = "Explain the symbol under the cursor" })
   vim.api.nvim_create_user_command("ReverieStatus", function() M.status() end, { desc = "Show reverie's status" })
   vim.api.nvim_create_user_command("ReverieThink", function()
