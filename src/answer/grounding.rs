@@ -965,7 +965,7 @@ pub fn mark(text: &str, grounding: &Grounding) -> String {
     for (at, names) in blocks {
         inserts.push((at, format!("\n{MARK} not found in this workspace: {}", quoted(&names))));
     }
-    inserts.sort_by_key(|b| std::cmp::Reverse(b.0));
+    inserts.sort_by_key(|insert| std::cmp::Reverse(insert.0));
     let mut out = text.to_string();
     for (at, insert) in inserts {
         if out.is_char_boundary(at.min(out.len())) {
