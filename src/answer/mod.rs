@@ -41,6 +41,10 @@ pub struct Question {
     /// The learned passages nearest the question by embedding, by passage key
     /// (`learned::Passage::key`), best first, with their cosine.
     pub semantic_notes: Vec<(crate::hash::Digest, f32)>,
+    /// The files that the project's past commits most like the question changed, best first (empty
+    /// without a mined history): the caller searches the history mined at idle time
+    /// (`search::PastChanges::files`).
+    pub past: Vec<crate::search::PastFile>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -65,6 +65,9 @@ pub struct Case {
     pub question: String,
     pub gold_files: Vec<String>,
     pub gold_definitions: Vec<GoldDefinition>,
+    /// Ask at this commit: the workspace is a git working copy whose HEAD moves there first, and
+    /// the past-changes channel sees the commits reachable from it (`eval --ranking --checkouts`).
+    pub base_commit: Option<String>,
 }
 
 /// The systems measured, in report order.
@@ -72,6 +75,10 @@ pub struct Case {
 enum System {
     WholeFile,
     Chunks,
+    /// The baselines of `shared/guide/benchmarks.md` (`eval/baselines.rs`).
+    EveryFile,
+    CodeFiles,
+    NamedThenCode,
     Reverie,
     Ablation(&'static str, Rankers),
     /// Ranked with the workspace's notes (the other rows rank without them); measured only when
@@ -84,29 +91,46 @@ impl System {
         match self {
             System::WholeFile => "whole-file BM25 (anchor)".into(),
             System::Chunks => "chunk BM25 (60 lines)".into(),
+            System::EveryFile => "BM25, every file (baseline 1)".into(),
+            System::CodeFiles => "BM25, code files (baseline 2)".into(),
+            System::NamedThenCode => "named files, then BM25 code files (baseline 3)".into(),
             System::Reverie => "reverie (ask --no-llm)".into(),
             System::Ablation(label, _) | System::Learned(label, _) => format!("  {label}"),
         }
     }
 }
 
-fn systems() -> Vec<System> {
+/// The strongest plain baseline: what every gain is judged against.
+const STRONGEST: System = System::NamedThenCode;
+
+fn systems(chunks: bool) -> Vec<System> {
     let all = Rankers::default();
-    vec![
-        System::WholeFile,
-        System::Chunks,
+    let index_only = Rankers { semantic: false, history: false, notes: false, ..all };
+    let mut systems = vec![System::WholeFile];
+    if chunks {
+        systems.push(System::Chunks);
+    }
+    systems.extend([
+        System::EveryFile,
+        System::CodeFiles,
+        System::NamedThenCode,
         System::Reverie,
         System::Ablation("fused context, no direct answers", all),
+        System::Ablation("index only", index_only),
+        System::Ablation("index + semantic", Rankers { semantic: true, ..index_only }),
+        System::Ablation("index + history", Rankers { history: true, ..index_only }),
         System::Ablation("without full text", Rankers { text: false, ..all }),
         System::Ablation("without facts BM25", Rankers { facts_bm25: false, ..all }),
         System::Ablation("without names", Rankers { names: false, ..all }),
-        System::Ablation("without graph", Rankers { graph: false, ..all }),
         System::Ablation("without semantic", Rankers { semantic: false, ..all }),
+        System::Ablation("without history", Rankers { history: false, ..all }),
         System::Ablation("full text alone", Rankers::only_text()),
         System::Ablation("semantic alone", Rankers::only_semantic()),
+        System::Ablation("history alone", Rankers::only_history()),
         System::Learned("with notes", all),
         System::Learned("notes alone", Rankers::only_notes()),
-    ]
+    ]);
+    systems
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -127,6 +151,10 @@ struct Figures {
     direct_wrong: usize,
     p50_ms: Option<f64>,
     p99_ms: Option<f64>,
+    /// Against the strongest plain baseline, record by record: (right here and wrong there, wrong
+    /// here and right there) at Acc@5 and Acc@1, with the exact McNemar p of each.
+    vs_strongest_acc5: (usize, usize, f64),
+    vs_strongest_acc1: (usize, usize, f64),
 }
 
 #[derive(Default)]
@@ -146,7 +174,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn figures(&self, system: String) -> Figures {
+    fn figures(&self, system: String, strongest: &Tally) -> Figures {
         let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
         Figures {
             system,
@@ -164,8 +192,30 @@ impl Tally {
             direct_wrong: self.direct_wrong,
             p50_ms: eval::percentile(&self.ms, 50.0),
             p99_ms: eval::percentile(&self.ms, 99.0),
+            vs_strongest_acc5: mcnemar(&self.acc5, &strongest.acc5),
+            vs_strongest_acc1: mcnemar(&self.acc1, &strongest.acc1),
         }
     }
+}
+
+/// Records right in `ours` and wrong in `theirs`, the reverse, and the exact two-sided McNemar p
+/// (binomial with p = ½ over the discordant records).
+fn mcnemar(ours: &[f64], theirs: &[f64]) -> (usize, usize, f64) {
+    let gained = ours.iter().zip(theirs).filter(|(o, t)| **o >= 1.0 && **t < 1.0).count();
+    let lost = ours.iter().zip(theirs).filter(|(o, t)| **o < 1.0 && **t >= 1.0).count();
+    (gained, lost, exact_mcnemar_p(gained, lost))
+}
+
+fn exact_mcnemar_p(gained: usize, lost: usize) -> f64 {
+    let n = gained + lost;
+    if n == 0 {
+        return 1.0;
+    }
+    let k = gained.min(lost);
+    // P(X <= k) for X ~ Binomial(n, 1/2), in logs so large n does not overflow.
+    let ln_choose = |n: usize, k: usize| -> f64 { (1..=k).map(|i| ((n - k + i) as f64).ln() - (i as f64).ln()).sum() };
+    let tail: f64 = (0..=k).map(|i| (ln_choose(n, i) - n as f64 * std::f64::consts::LN_2).exp()).sum();
+    (2.0 * tail).min(1.0)
 }
 
 #[derive(Serialize)]
@@ -173,6 +223,10 @@ struct Report {
     set: String,
     /// The semantic channel's model, or why it is off.
     semantic: String,
+    /// Where the past-changes channel's commits came from, and what mining them cost.
+    history: String,
+    /// The row every gain is judged against.
+    strongest: String,
     workspaces: usize,
     figures: Vec<Figures>,
     by_group: BTreeMap<String, Vec<Figures>>,
@@ -206,6 +260,7 @@ pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
                 question: q.question,
                 gold_files,
                 gold_definitions: q.gold,
+                base_commit: None,
             });
         }
     }
@@ -221,7 +276,9 @@ pub fn run(
     weights: &answer::Weights,
     format: Format,
 ) -> Result<()> {
-    let systems = systems();
+    let with_history = groups.iter().any(|(_, cases)| cases.iter().any(|c| c.base_commit.is_some()));
+    // Chunk BM25 re-reads every file: measured on the sdists, not at each base commit.
+    let systems = systems(!with_history);
     let mut with_notes = false;
     let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
     let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
@@ -231,106 +288,164 @@ pub fn run(
     let workspaces = groups.len();
     let runtime = super::runtime()?;
     // The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept
-    // for every workspace; each workspace's vectors are brought up to date first (cached in its store).
+    // for every workspace; each workspace's vectors are brought up to date first (cached in its
+    // store). Not at each base commit: embedding every definition again there (~75 definitions/s)
+    // would take hours, so with history the semantic channel is off unless REVERIE_EVAL_SEMANTIC=1.
+    let semantic_wanted = !with_history || std::env::var_os("REVERIE_EVAL_SEMANTIC").is_some_and(|v| v == "1");
     let mut embedder: Option<Option<Arc<dyn crate::embed::Embedder>>> = None;
-    let mut semantic_note = String::from("semantic channel: off (no embedder)");
+    let mut semantic_note = String::from(if semantic_wanted {
+        "semantic channel: off (no embedder)"
+    } else {
+        "semantic channel: off at base commits (REVERIE_EVAL_SEMANTIC=1 turns it on)"
+    });
+    let mut history_note = String::from("history: off (no base commits)");
+    let (mut mined_seconds, mut history_seconds, mut history_records) = (0.0, 0.0, 0usize);
     for (dir, cases) in groups {
         let root = super::workspace_root(&dir)?;
         let config = super::load_config(&root);
         let roots = vec![root.clone()];
         let store = super::open_store(cli, &roots)?;
-        super::index::index_with_progress(&store, &roots, &config)?;
-        let snapshot = Arc::new(crate::index::snapshot(&store)?);
-        let started = Instant::now();
-        let text_index = snapshot.text_index();
-        snapshot.facts_index();
-        let chunks = super::eval::RawChunks::build(&root, &snapshot, config.index.max_file_size);
-        let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
-        with_notes |= !learned.is_empty();
-        let embedder = embedder.get_or_insert_with(|| super::semantic::embedder(cli, &config)).clone();
-        let nearest = match embedder {
-            Some(embedder) => {
-                let passages = learned.embedding_items();
-                let report =
-                    super::semantic::update(&runtime, &store, &snapshot, &root, &config, &*embedder, &passages)?;
-                let nearest = super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder.clone())?;
-                eprintln!(
-                    "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
-                    dir.display(),
-                    report.embedded,
-                    report.elapsed.as_secs_f64(),
-                    nearest.index.len(),
-                    nearest.index.definitions(),
-                    nearest.index.passages(),
-                    passages.len()
-                );
-                semantic_note = format!("semantic channel: {}", embedder.model_id());
-                Some(nearest)
-            }
-            None => None,
+        let mut checkout = match with_history {
+            true => Some(super::eval::Checkout::open(&root)?),
+            false => None,
         };
-        eprintln!(
-            "reverie eval: {}: {} files, indexes built in {:.1} s, {} question(s)",
-            dir.display(),
-            snapshot.files.len(),
-            started.elapsed().as_secs_f64(),
-            cases.len()
-        );
+        let mut file_terms = super::eval::FileTerms::default();
+        let mut at: Option<(Option<String>, Prepared)> = None;
         for case in &cases {
+            if at.as_ref().is_none_or(|(base, _)| *base != case.base_commit) {
+                let started = Instant::now();
+                if let (Some(checkout), Some(base)) = (&checkout, &case.base_commit) {
+                    checkout.move_to(base)?;
+                }
+                super::index::index_with_progress(&store, &roots, &config)?;
+                let snapshot = Arc::new(crate::index::snapshot(&store)?);
+                let text_index = snapshot.text_index();
+                snapshot.facts_index();
+                drop(text_index);
+                let chunks = (!with_history)
+                    .then(|| super::eval::RawChunks::build(&root, &snapshot, config.index.max_file_size));
+                let baselines = file_terms.baselines(&root, &snapshot, config.index.max_file_size);
+                let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
+                with_notes |= !learned.is_empty();
+                let indexed = started.elapsed().as_secs_f64();
+                let nearest = match semantic_wanted {
+                    true => {
+                        let embedder = embedder.get_or_insert_with(|| super::semantic::embedder(cli, &config)).clone();
+                        match embedder {
+                            Some(embedder) => {
+                                let passages = learned.embedding_items();
+                                let report = super::semantic::update(
+                                    &runtime, &store, &snapshot, &root, &config, &*embedder, &passages,
+                                )?;
+                                let nearest = super::semantic::Nearest::load(
+                                    &store,
+                                    &snapshot,
+                                    Some(&learned),
+                                    embedder.clone(),
+                                )?;
+                                eprintln!(
+                                    "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
+                                    dir.display(),
+                                    report.embedded,
+                                    report.elapsed.as_secs_f64(),
+                                    nearest.index.len(),
+                                    nearest.index.definitions(),
+                                    nearest.index.passages(),
+                                    passages.len()
+                                );
+                                semantic_note = format!("semantic channel: {}", embedder.model_id());
+                                Some(nearest)
+                            }
+                            None => None,
+                        }
+                    }
+                    false => None,
+                };
+                let past = match &mut checkout {
+                    Some(checkout) => {
+                        let started = Instant::now();
+                        let commits = checkout.history()?;
+                        mined_seconds += started.elapsed().as_secs_f64();
+                        let past = crate::search::PastChanges::new(commits);
+                        history_seconds += started.elapsed().as_secs_f64();
+                        history_records += 1;
+                        history_note = format!(
+                            "history: the commits reachable from each base commit (git rev-list), {} at the last",
+                            past.len()
+                        );
+                        Some(past)
+                    }
+                    None => None,
+                };
+                eprintln!(
+                    "reverie eval: {}{}: {} files, indexed in {:.1} s{}, {} question(s) here",
+                    dir.display(),
+                    case.base_commit.as_deref().map(|b| format!(" at {}", &b[..b.len().min(10)])).unwrap_or_default(),
+                    snapshot.files.len(),
+                    indexed,
+                    past.as_ref().map(|p| format!(", {} past commits", p.len())).unwrap_or_default(),
+                    cases.iter().filter(|c| c.base_commit == case.base_commit).count()
+                );
+                at = Some((case.base_commit.clone(), Prepared { snapshot, chunks, baselines, learned, nearest, past }));
+            }
+            let Some((_, prepared)) = &at else { continue };
+            let Prepared { snapshot, chunks, baselines, learned, nearest, past } = prepared;
             let terms = crate::terms::tokenize(&case.question);
-            // Embedding the question is part of reverie's latency.
+            let text_index = snapshot.text_index();
+            // Embedding the question and searching the history are part of reverie's latency.
             let started = Instant::now();
             let nearby = nearest.as_ref().map(|n| n.search(&runtime, &case.question)).unwrap_or_default();
             let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let started = Instant::now();
+            let past_files =
+                past.as_ref().map(|p| p.files(&terms, &crate::search::VOTING, PAST_FILES)).unwrap_or_default();
+            let past_ms = started.elapsed().as_secs_f64() * 1000.0;
             for (s, system) in systems.iter().enumerate() {
                 let question = Question {
                     text: case.question.clone(),
                     budget: usize::MAX,
                     semantic: nearby.definitions.clone(),
                     semantic_notes: nearby.passages.clone(),
+                    past: past_files.clone(),
                     ..Question::default()
                 };
                 let started = Instant::now();
+                let fused = |learned: Option<&crate::answer::LearnedContext>, rankers: Rankers| {
+                    answer::select(
+                        answer::candidates_weighted(snapshot, learned, &question, rankers, weights),
+                        usize::MAX,
+                    )
+                };
                 let (ranking, direct) = match system {
                     System::WholeFile => {
-                        (whole_file_items(&snapshot, &text_index.rank_files(&terms, usize::MAX)), false)
+                        (whole_file_items(snapshot, &text_index.rank_files(&terms, usize::MAX)), false)
                     }
-                    System::Chunks => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
-                    System::Reverie => match answer::structural(&snapshot, &question) {
-                        Some(direct) => (direct.context, true),
-                        None => (
-                            answer::select(
-                                answer::candidates_weighted(&snapshot, None, &question, Rankers::default(), weights),
-                                usize::MAX,
-                            ),
-                            false,
-                        ),
+                    System::Chunks => match chunks {
+                        Some(chunks) => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
+                        None => (Vec::new(), false),
                     },
-                    System::Ablation(_, rankers) => (
-                        answer::select(
-                            answer::candidates_weighted(&snapshot, None, &question, *rankers, weights),
-                            usize::MAX,
-                        ),
-                        false,
-                    ),
-                    System::Learned(_, rankers) => (
-                        answer::select(
-                            answer::candidates_weighted(&snapshot, Some(&learned), &question, *rankers, weights),
-                            usize::MAX,
-                        ),
-                        false,
-                    ),
+                    System::EveryFile => (baselines.every_file(snapshot, &case.question), false),
+                    System::CodeFiles => (baselines.code_files(snapshot, &case.question), false),
+                    System::NamedThenCode => (baselines.named_then_code(snapshot, &case.question), false),
+                    System::Reverie => match answer::structural(snapshot, &question) {
+                        Some(direct) => (direct.context, true),
+                        None => (fused(None, Rankers::default()), false),
+                    },
+                    System::Ablation(_, rankers) => (fused(None, *rankers), false),
+                    System::Learned(_, rankers) => (fused(Some(learned), *rankers), false),
                 };
                 let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
-                let uses_semantic = match system {
-                    System::Reverie => semantic,
-                    System::Ablation(_, rankers) | System::Learned(_, rankers) => {
-                        (rankers.semantic || rankers.notes) && semantic
-                    }
-                    _ => false,
+                let rankers = match system {
+                    System::Reverie => Some(Rankers::default()),
+                    System::Ablation(_, rankers) | System::Learned(_, rankers) => Some(*rankers),
+                    _ => None,
                 };
-                let ms = started.elapsed().as_secs_f64() * 1000.0 + if uses_semantic { embed_ms } else { 0.0 };
-                let outcome = measure(&snapshot, case, &ranking);
+                let extra = rankers.map_or(0.0, |r| {
+                    let embedded = if (r.semantic || r.notes) && semantic { embed_ms } else { 0.0 };
+                    embedded + if r.history { past_ms } else { 0.0 }
+                });
+                let ms = started.elapsed().as_secs_f64() * 1000.0 + extra;
+                let outcome = measure(snapshot, case, &ranking);
                 if *system == System::Reverie && direct {
                     let listed = items(&ranking);
                     let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
@@ -362,21 +477,30 @@ pub fn run(
             }
         }
     }
+    if history_records > 0 {
+        history_note = format!(
+            "{history_note}; mined and searchable in {:.1} s over {history_records} base commits ({:.1} s of it git)",
+            history_seconds, mined_seconds
+        );
+    }
     let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
     // Rows with notes say nothing when no workspace has any.
     let shown: Vec<bool> = systems.iter().map(|s| with_notes || !matches!(s, System::Learned(..))).collect();
+    let strongest = systems.iter().position(|s| *s == STRONGEST).unwrap_or(0);
     let figures = |tallies: &[Tally]| -> Vec<Figures> {
         tallies
             .iter()
             .zip(&labels)
             .zip(&shown)
             .filter(|(_, shown)| **shown)
-            .map(|((t, l), _)| t.figures(l.clone()))
+            .map(|((t, l), _)| t.figures(l.clone(), &tallies[strongest]))
             .collect()
     };
     let report = Report {
         set: set.to_string(),
         semantic: if *weights == answer::WEIGHTS { semantic_note } else { format!("{semantic_note}; {weights:?}") },
+        history: history_note,
+        strongest: STRONGEST.label(),
         workspaces,
         figures: figures(&totals),
         by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
@@ -389,6 +513,19 @@ pub fn run(
         Format::Text => print!("{}", render(&report)),
     }
     Ok(())
+}
+
+/// Files of the past-changes channel a question carries.
+const PAST_FILES: usize = 100;
+
+/// One workspace state, ready to rank in: at a base commit with history, else as fetched.
+struct Prepared {
+    snapshot: Arc<Snapshot>,
+    chunks: Option<super::eval::RawChunks>,
+    baselines: super::eval::Baselines,
+    learned: crate::answer::LearnedContext,
+    nearest: Option<super::semantic::Nearest>,
+    past: Option<crate::search::PastChanges>,
 }
 
 /// Whole-file BM25's ranking as context items: each source file whole (tokens = bytes / 4, as the
@@ -540,34 +677,46 @@ fn table(out: &mut String, rows: &[Figures]) {
 
 fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Ranking: {} ({} workspaces; {})\n", report.set, report.workspaces, report.semantic);
+    let _ = writeln!(
+        out,
+        "# Ranking: {} ({} workspaces; {}; {})\n",
+        report.set, report.workspaces, report.semantic, report.history
+    );
     table(&mut out, &report.figures);
-    if let (Some(anchor), Some(ours)) = (report.figures.first(), report.figures.get(2)) {
-        let _ = writeln!(
-            out,
-            "\nreverie vs the anchor (whole-file BM25, same run): Acc@5 {:+.1} points, hit@5 {:+.1}, MRR {:+.3}",
-            (ours.acc5 - anchor.acc5) * 100.0,
-            (ours.hit5 - anchor.hit5) * 100.0,
-            ours.mrr - anchor.mrr
-        );
+    let row = |rows: &'_ [Figures], label: &str| rows.iter().position(|f| f.system.trim() == label);
+    let strongest = row(&report.figures, &report.strongest);
+    let _ = writeln!(
+        out,
+        "\n## Against the strongest plain baseline ({}), record by record\n\n| system | Acc@5 gained | lost | p | Acc@1 gained | lost | p |\n|---|---|---|---|---|---|---|",
+        report.strongest
+    );
+    for f in report.figures.iter().filter(|f| f.system.trim() != report.strongest) {
+        let ((g5, l5, p5), (g1, l1, p1)) = (f.vs_strongest_acc5, f.vs_strongest_acc1);
+        let _ = writeln!(out, "| {} | {g5} | {l5} | {p5:.3} | {g1} | {l1} | {p1:.3} |", f.system);
     }
+    // Per group: the strongest baseline beside reverie, the index alone and each idle channel.
+    let columns: Vec<(&str, Option<usize>)> = [
+        ("baseline 3", strongest),
+        ("index only", row(&report.figures, "index only")),
+        ("+ semantic", row(&report.figures, "index + semantic")),
+        ("+ history", row(&report.figures, "index + history")),
+        ("reverie", row(&report.figures, "reverie (ask --no-llm)")),
+    ]
+    .into_iter()
+    .filter(|(_, i)| i.is_some())
+    .collect();
     for (title, groups) in [("project", &report.by_group), ("question kind", &report.by_kind)] {
-        let _ = writeln!(out, "\n## By {title} (anchor, chunks, reverie)\n");
-        let _ = writeln!(
-            out,
-            "| {title} | n | Acc@5 anchor | Acc@5 chunks | Acc@5 reverie | hit@5 anchor | hit@5 reverie |\n|---|---|---|---|---|---|---|"
-        );
+        let _ = writeln!(out, "\n## By {title}: Acc@1 / Acc@5\n");
+        let header: String = columns.iter().map(|(name, _)| format!(" {name} |")).collect();
+        let rule: String = columns.iter().map(|_| "---|").collect();
+        let _ = writeln!(out, "| {title} | n |{header}\n|---|---|{rule}");
         for (name, rows) in groups {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                rows[0].questions,
-                pct(rows[0].acc5),
-                pct(rows[1].acc5),
-                pct(rows[2].acc5),
-                pct(rows[0].hit5),
-                pct(rows[2].hit5)
-            );
+            let cells: String = columns
+                .iter()
+                .filter_map(|(_, i)| rows.get((*i)?))
+                .map(|f| format!(" {} / {} |", pct(f.acc1), pct(f.acc5)))
+                .collect();
+            let _ = writeln!(out, "| {name} | {} |{cells}", rows.first().map_or(0, |f| f.questions));
         }
     }
     if !report.directs.is_empty() {

@@ -1,0 +1,207 @@
+//! "Past changes": the project's history as answered questions. Each commit reachable from HEAD is a
+//! question someone once had (its message) with its answer (the files it changed). A new question's
+//! lexically similar commits — BM25 over their messages — vote for the files they changed, each vote
+//! weighted by the commit's similarity and damped by how many files it touched (a 300-file refactor
+//! says little about any one of them).
+//!
+//! Pure: built from commits the caller mined (`crate::history`), queried with terms
+//! (`crate::terms`). The caller guarantees the leakage rule (only commits reachable from HEAD).
+
+use super::bm25::Bm25;
+use std::collections::HashMap;
+
+/// One past commit as the channel sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PastCommit {
+    /// The full hexadecimal id.
+    pub id: String,
+    /// The message's first line.
+    pub subject: String,
+    /// Subject and body: what is searched.
+    pub message: String,
+    /// Workspace keys of the files it changed.
+    pub files: Vec<String>,
+    /// How many files it changed (also when `files` is capped).
+    pub files_touched: u32,
+}
+
+/// How votes are counted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Voting {
+    /// Similar commits that vote.
+    pub commits: usize,
+    /// A commit's vote per file is its similarity / files_touched^damping (0: no damping; 0.5: a
+    /// 100-file commit counts a tenth of a one-file fix per file; 1: split evenly).
+    pub damping: f64,
+    /// Commits that touched more files than this do not vote at all.
+    pub max_files: u32,
+}
+
+/// Tuned on the dev set with history (`reverie eval --ranking --checkouts`).
+pub const VOTING: Voting = Voting { commits: 30, damping: 0.5, max_files: 100 };
+
+/// A file the similar past commits changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileVote {
+    pub file: String,
+    pub score: f64,
+    /// The commits that voted (indexes into `PastChanges::commit`), most similar first.
+    pub commits: Vec<u32>,
+}
+
+/// A file the similar past commits changed, with the evidence to cite: what the question carries
+/// into the ranking (`answer::Question::past`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PastFile {
+    pub file: String,
+    pub score: f64,
+    /// How many of the similar commits changed it.
+    pub commits: usize,
+    /// The most similar of them: (short id, subject).
+    pub examples: Vec<(String, String)>,
+}
+
+/// Examples kept per `PastFile`.
+const EXAMPLES: usize = 2;
+
+/// The searchable history.
+#[derive(Debug, Default)]
+pub struct PastChanges {
+    commits: Vec<PastCommit>,
+    bm25: Bm25,
+}
+
+impl PastChanges {
+    pub fn new(commits: Vec<PastCommit>) -> PastChanges {
+        let bm25 = Bm25::new(commits.iter().map(|c| crate::terms::tokenize(&c.message)));
+        PastChanges { commits, bm25 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+
+    pub fn commit(&self, index: u32) -> &PastCommit {
+        &self.commits[index as usize]
+    }
+
+    /// The commits whose messages are most like `terms`, with their BM25 scores, best first.
+    pub fn similar(&self, terms: &[String], limit: usize) -> Vec<(u32, f64)> {
+        self.bm25.search(terms, limit)
+    }
+
+    /// Files changed by the commits most like `terms`, best first (see the module docs).
+    pub fn votes(&self, terms: &[String], voting: &Voting) -> Vec<FileVote> {
+        let similar: Vec<(u32, f64)> = self
+            .similar(terms, voting.commits * 4)
+            .into_iter()
+            .filter(|(c, _)| {
+                let touched = self.commits[*c as usize].files_touched;
+                touched > 0 && touched <= voting.max_files
+            })
+            .take(voting.commits)
+            .collect();
+        let Some(&(_, best)) = similar.first() else { return Vec::new() };
+        let mut votes: HashMap<&str, (f64, Vec<u32>)> = HashMap::new();
+        for (c, score) in similar {
+            let commit = &self.commits[c as usize];
+            let vote = (score / best) / f64::from(commit.files_touched).powf(voting.damping);
+            for file in &commit.files {
+                let entry = votes.entry(file).or_default();
+                entry.0 += vote;
+                entry.1.push(c);
+            }
+        }
+        let mut votes: Vec<FileVote> = votes
+            .into_iter()
+            .map(|(file, (score, commits))| FileVote { file: file.to_string(), score, commits })
+            .collect();
+        votes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.file.cmp(&b.file)));
+        votes
+    }
+
+    /// `votes` with their evidence, at most `limit` files.
+    pub fn files(&self, terms: &[String], voting: &Voting, limit: usize) -> Vec<PastFile> {
+        self.votes(terms, voting)
+            .into_iter()
+            .take(limit)
+            .map(|v| PastFile {
+                commits: v.commits.len(),
+                examples: v
+                    .commits
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|&c| {
+                        let commit = self.commit(c);
+                        (commit.id.chars().take(7).collect(), commit.subject.clone())
+                    })
+                    .collect(),
+                file: v.file,
+                score: v.score,
+            })
+            .collect()
+    }
+
+    /// Each file's words from the messages of the commits that changed it (document expansion),
+    /// the commits damped as in `votes`: term → weighted count, per file key.
+    pub fn file_terms(&self, voting: &Voting) -> HashMap<&str, HashMap<String, f64>> {
+        let mut out: HashMap<&str, HashMap<String, f64>> = HashMap::new();
+        for commit in self.commits.iter().filter(|c| c.files_touched > 0 && c.files_touched <= voting.max_files) {
+            let weight = 1.0 / f64::from(commit.files_touched).powf(voting.damping);
+            let terms = crate::terms::tokenize(&commit.message);
+            for file in &commit.files {
+                let counts = out.entry(file).or_default();
+                for term in &terms {
+                    *counts.entry(term.clone()).or_insert(0.0) += weight;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(id: &str, message: &str, files: &[&str]) -> PastCommit {
+        PastCommit {
+            id: id.into(),
+            subject: message.lines().next().unwrap_or("").into(),
+            message: message.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            files_touched: files.len() as u32,
+        }
+    }
+
+    #[test]
+    fn similar_fixes_vote_for_what_they_changed_and_big_commits_count_less() {
+        let mut refactor: Vec<String> = (0..50).map(|i| format!("pkg/m{i}.py")).collect();
+        refactor.push("pkg/other.py".into());
+        let refactor_files: Vec<&str> = refactor.iter().map(String::as_str).collect();
+        let past = PastChanges::new(vec![
+            commit("a1", "Fixed #1 -- Moved MEDIA_URL validation to settings", &["conf/settings.py", "tests/t.py"]),
+            commit("b2", "Refactored media handling and validation everywhere", &refactor_files),
+            commit("c3", "Docs: typo", &["docs/index.rst"]),
+        ]);
+        let votes = past.votes(&crate::terms::tokenize("MEDIA_URL validation fails"), &VOTING);
+        assert_eq!(votes[0].file, "conf/settings.py");
+        assert_eq!(votes[0].commits, vec![0]);
+        let other = votes.iter().find(|v| v.file == "pkg/other.py").unwrap();
+        assert!(other.score < votes[0].score / 5.0, "{other:?}");
+        assert!(votes.iter().all(|v| v.file != "docs/index.rst"), "a commit about nothing asked does not vote");
+        assert!(past.votes(&crate::terms::tokenize("unrelated words"), &VOTING).is_empty());
+    }
+
+    #[test]
+    fn commits_over_the_cap_do_not_vote() {
+        let many: Vec<String> = (0..200).map(|i| format!("m{i}.py")).collect();
+        let files: Vec<&str> = many.iter().map(String::as_str).collect();
+        let past = PastChanges::new(vec![commit("a", "Reformatted with black", &files)]);
+        assert!(past.votes(&crate::terms::tokenize("black reformatted"), &VOTING).is_empty());
+    }
+}
