@@ -45,7 +45,7 @@ pub const VOTING: Voting = Voting { commits: 30, damping: 0.5, max_files: 100 };
 pub struct FileVote {
     pub file: String,
     pub score: f64,
-    /// The commits that voted (indexes into `PastChanges::commit`), most similar first.
+    /// The commits that voted (indexes in the order given to `PastChanges::new`), most similar first.
     pub commits: Vec<u32>,
 }
 
@@ -64,17 +64,49 @@ pub struct PastFile {
 /// Examples kept per `PastFile`.
 const EXAMPLES: usize = 2;
 
-/// The searchable history.
+/// The searchable history: BM25 over the messages, and per commit what a citation needs (short id,
+/// subject) and the files it changed, interned. Messages are not kept (the index holds their terms).
 #[derive(Debug, Default)]
 pub struct PastChanges {
-    commits: Vec<PastCommit>,
     bm25: Bm25,
+    commits: Vec<Entry>,
+    paths: Vec<Box<str>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    id: [u8; 7],
+    subject: Box<str>,
+    files: Box<[u32]>,
+    files_touched: u32,
 }
 
 impl PastChanges {
-    pub fn new(commits: Vec<PastCommit>) -> PastChanges {
-        let bm25 = Bm25::new(commits.iter().map(|c| crate::terms::tokenize(&c.message)));
-        PastChanges { commits, bm25 }
+    /// From commits in any order (ties in similarity go to the earlier one: give them newest first).
+    pub fn new(commits: impl IntoIterator<Item = PastCommit>) -> PastChanges {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut paths: Vec<Box<str>> = Vec::new();
+        let mut entries = Vec::new();
+        let mut documents: Vec<Vec<String>> = Vec::new();
+        for commit in commits {
+            let files = commit
+                .files
+                .iter()
+                .map(|f| {
+                    *ids.entry(f.clone()).or_insert_with(|| {
+                        paths.push(f.as_str().into());
+                        paths.len() as u32 - 1
+                    })
+                })
+                .collect();
+            let mut id = [b'0'; 7];
+            for (slot, byte) in id.iter_mut().zip(commit.id.bytes()) {
+                *slot = byte;
+            }
+            documents.push(crate::terms::tokenize(&commit.message));
+            entries.push(Entry { id, subject: commit.subject.into(), files, files_touched: commit.files_touched });
+        }
+        PastChanges { bm25: Bm25::new(documents.iter()), commits: entries, paths }
     }
 
     pub fn len(&self) -> usize {
@@ -85,8 +117,10 @@ impl PastChanges {
         self.commits.is_empty()
     }
 
-    pub fn commit(&self, index: u32) -> &PastCommit {
-        &self.commits[index as usize]
+    /// (short id, subject) of commit `index`.
+    pub fn cite(&self, index: u32) -> (String, String) {
+        let entry = &self.commits[index as usize];
+        (String::from_utf8_lossy(&entry.id).into_owned(), entry.subject.to_string())
     }
 
     /// The commits whose messages are most like `terms`, with their BM25 scores, best first.
@@ -106,11 +140,11 @@ impl PastChanges {
             .take(voting.commits)
             .collect();
         let Some(&(_, best)) = similar.first() else { return Vec::new() };
-        let mut votes: HashMap<&str, (f64, Vec<u32>)> = HashMap::new();
+        let mut votes: HashMap<u32, (f64, Vec<u32>)> = HashMap::new();
         for (c, score) in similar {
             let commit = &self.commits[c as usize];
             let vote = (score / best) / f64::from(commit.files_touched).powf(voting.damping);
-            for file in &commit.files {
+            for &file in &commit.files {
                 let entry = votes.entry(file).or_default();
                 entry.0 += vote;
                 entry.1.push(c);
@@ -118,7 +152,7 @@ impl PastChanges {
         }
         let mut votes: Vec<FileVote> = votes
             .into_iter()
-            .map(|(file, (score, commits))| FileVote { file: file.to_string(), score, commits })
+            .map(|(file, (score, commits))| FileVote { file: self.paths[file as usize].to_string(), score, commits })
             .collect();
         votes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.file.cmp(&b.file)));
         votes
@@ -131,36 +165,11 @@ impl PastChanges {
             .take(limit)
             .map(|v| PastFile {
                 commits: v.commits.len(),
-                examples: v
-                    .commits
-                    .iter()
-                    .take(EXAMPLES)
-                    .map(|&c| {
-                        let commit = self.commit(c);
-                        (commit.id.chars().take(7).collect(), commit.subject.clone())
-                    })
-                    .collect(),
+                examples: v.commits.iter().take(EXAMPLES).map(|&c| self.cite(c)).collect(),
                 file: v.file,
                 score: v.score,
             })
             .collect()
-    }
-
-    /// Each file's words from the messages of the commits that changed it (document expansion),
-    /// the commits damped as in `votes`: term → weighted count, per file key.
-    pub fn file_terms(&self, voting: &Voting) -> HashMap<&str, HashMap<String, f64>> {
-        let mut out: HashMap<&str, HashMap<String, f64>> = HashMap::new();
-        for commit in self.commits.iter().filter(|c| c.files_touched > 0 && c.files_touched <= voting.max_files) {
-            let weight = 1.0 / f64::from(commit.files_touched).powf(voting.damping);
-            let terms = crate::terms::tokenize(&commit.message);
-            for file in &commit.files {
-                let counts = out.entry(file).or_default();
-                for term in &terms {
-                    *counts.entry(term.clone()).or_insert(0.0) += weight;
-                }
-            }
-        }
-        out
     }
 }
 
@@ -184,13 +193,14 @@ mod tests {
         refactor.push("pkg/other.py".into());
         let refactor_files: Vec<&str> = refactor.iter().map(String::as_str).collect();
         let past = PastChanges::new(vec![
-            commit("a1", "Fixed #1 -- Moved MEDIA_URL validation to settings", &["conf/settings.py", "tests/t.py"]),
+            commit("a1b2c3d4e5f6", "Fixed #1 -- Moved MEDIA_URL validation to settings", &["conf/settings.py", "tests/t.py"]),
             commit("b2", "Refactored media handling and validation everywhere", &refactor_files),
             commit("c3", "Docs: typo", &["docs/index.rst"]),
         ]);
         let votes = past.votes(&crate::terms::tokenize("MEDIA_URL validation fails"), &VOTING);
         assert_eq!(votes[0].file, "conf/settings.py");
         assert_eq!(votes[0].commits, vec![0]);
+        assert_eq!(past.cite(0), ("a1b2c3d".into(), "Fixed #1 -- Moved MEDIA_URL validation to settings".into()));
         let other = votes.iter().find(|v| v.file == "pkg/other.py").unwrap();
         assert!(other.score < votes[0].score / 5.0, "{other:?}");
         assert!(votes.iter().all(|v| v.file != "docs/index.rst"), "a commit about nothing asked does not vote");
