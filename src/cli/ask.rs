@@ -97,6 +97,12 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
             .search(&runtime, &question_text),
         None => Default::default(),
     };
+    // The past-changes channel, when an idle pass mined the history (only commits reachable from HEAD).
+    let mined = crate::history::load(&store)?;
+    let past = match mined.is_empty() {
+        true => Vec::new(),
+        false => crate::history::past_changes(&mined).for_question(&question_text),
+    };
     // An in-process model reads a few hundred tokens a second: the context is sized to answer in time.
     let speed = provider.as_ref().and_then(|p| crate::llm::Provider::speed(p.as_ref()));
     let (budget, answer_tokens) =
@@ -115,6 +121,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         history,
         semantic: nearby.definitions,
         semantic_notes: nearby.passages,
+        past,
         ..Default::default()
     };
     let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);

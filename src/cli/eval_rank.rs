@@ -84,6 +84,9 @@ enum System {
     /// Ranked with the workspace's notes (the other rows rank without them); measured only when
     /// some workspace has notes.
     Learned(&'static str, Rankers),
+    /// Every channel with the past-changes channel tuned otherwise: `REVERIE_EVAL_HISTORY`'s n-th
+    /// variant (`Variant`).
+    Tuned(usize),
 }
 
 impl System {
@@ -96,12 +99,47 @@ impl System {
             System::NamedThenCode => "named files, then BM25 code files (baseline 3)".into(),
             System::Reverie => "reverie (ask --no-llm)".into(),
             System::Ablation(label, _) | System::Learned(label, _) => format!("  {label}"),
+            System::Tuned(n) => format!("  history variant {n}"),
         }
     }
 }
 
 /// The strongest plain baseline: what every gain is judged against.
 const STRONGEST: System = System::NamedThenCode;
+
+/// A way to run the past-changes channel, for tuning on the dev set: `REVERIE_EVAL_HISTORY` holds
+/// variants separated by `;`, each `name=value` pairs separated by `,` — `weight` (the channel's
+/// fusion weight), `commits`, `damping`, `max_files` (`search::Voting`).
+#[derive(Clone, Debug)]
+struct Variant {
+    text: String,
+    weight: f64,
+    voting: crate::search::Voting,
+}
+
+fn variants() -> Result<Vec<Variant>> {
+    let Ok(spec) = std::env::var("REVERIE_EVAL_HISTORY") else { return Ok(Vec::new()) };
+    let mut variants = Vec::new();
+    for text in spec.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+        let mut variant =
+            Variant { text: text.to_string(), weight: answer::WEIGHTS.history, voting: crate::search::VOTING };
+        for pair in text.split(',') {
+            let (name, value) =
+                pair.split_once('=').with_context(|| format!("REVERIE_EVAL_HISTORY: `{pair}` is not name=value"))?;
+            let value: f64 =
+                value.trim().parse().with_context(|| format!("REVERIE_EVAL_HISTORY: `{value}` is not a number"))?;
+            match name.trim() {
+                "weight" => variant.weight = value,
+                "commits" => variant.voting.commits = value as usize,
+                "damping" => variant.voting.damping = value,
+                "max_files" => variant.voting.max_files = value as u32,
+                other => anyhow::bail!("REVERIE_EVAL_HISTORY: `{other}` is not weight, commits, damping or max_files"),
+            }
+        }
+        variants.push(variant);
+    }
+    Ok(variants)
+}
 
 fn systems(chunks: bool) -> Vec<System> {
     let all = Rankers::default();
@@ -227,6 +265,8 @@ struct Report {
     history: String,
     /// The row every gain is judged against.
     strongest: String,
+    /// What each "history variant" row ran with.
+    variants: Vec<String>,
     workspaces: usize,
     figures: Vec<Figures>,
     by_group: BTreeMap<String, Vec<Figures>>,
@@ -278,7 +318,9 @@ pub fn run(
 ) -> Result<()> {
     let with_history = groups.iter().any(|(_, cases)| cases.iter().any(|c| c.base_commit.is_some()));
     // Chunk BM25 re-reads every file: measured on the sdists, not at each base commit.
-    let systems = systems(!with_history);
+    let mut systems = systems(!with_history);
+    let variants = variants()?;
+    systems.extend((0..variants.len()).map(System::Tuned));
     let mut with_notes = false;
     let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
     let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
@@ -305,7 +347,7 @@ pub fn run(
         let config = super::load_config(&root);
         let roots = vec![root.clone()];
         let store = super::open_store(cli, &roots)?;
-        let mut checkout = match with_history {
+        let checkout = match with_history {
             true => Some(super::eval::Checkout::open(&root)?),
             false => None,
         };
@@ -361,17 +403,24 @@ pub fn run(
                     }
                     false => None,
                 };
-                let past = match &mut checkout {
-                    Some(checkout) => {
+                let past = match &checkout {
+                    Some(_) => {
                         let started = Instant::now();
-                        let commits = checkout.history()?;
+                        let mined = crate::history::refresh(
+                            &store,
+                            &roots,
+                            &snapshot,
+                            &std::sync::atomic::AtomicBool::new(false),
+                            &|_| {},
+                        )?;
                         mined_seconds += started.elapsed().as_secs_f64();
-                        let past = crate::search::PastChanges::new(commits);
+                        let past = crate::history::past_changes(&crate::history::load(&store)?);
                         history_seconds += started.elapsed().as_secs_f64();
                         history_records += 1;
                         history_note = format!(
-                            "history: the commits reachable from each base commit (git rev-list), {} at the last",
-                            past.len()
+                            "history: the commits reachable from each base commit, mined by history::refresh; {} at the last ({})",
+                            past.len(),
+                            mined.status.join("; ")
                         );
                         Some(past)
                     }
@@ -397,16 +446,24 @@ pub fn run(
             let nearby = nearest.as_ref().map(|n| n.search(&runtime, &case.question)).unwrap_or_default();
             let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
             let started = Instant::now();
-            let past_files =
-                past.as_ref().map(|p| p.files(&terms, &crate::search::VOTING, PAST_FILES)).unwrap_or_default();
+            let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
             let past_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let tuned: Vec<Vec<crate::search::PastFile>> = variants
+                .iter()
+                .map(|v| {
+                    past.as_ref().map(|p| p.files(&terms, &v.voting, crate::search::QUESTION_FILES)).unwrap_or_default()
+                })
+                .collect();
             for (s, system) in systems.iter().enumerate() {
                 let question = Question {
                     text: case.question.clone(),
                     budget: usize::MAX,
                     semantic: nearby.definitions.clone(),
                     semantic_notes: nearby.passages.clone(),
-                    past: past_files.clone(),
+                    past: match system {
+                        System::Tuned(n) => tuned[*n].clone(),
+                        _ => past_files.clone(),
+                    },
                     ..Question::default()
                 };
                 let started = Instant::now();
@@ -433,10 +490,16 @@ pub fn run(
                     },
                     System::Ablation(_, rankers) => (fused(None, *rankers), false),
                     System::Learned(_, rankers) => (fused(Some(learned), *rankers), false),
+                    System::Tuned(n) => {
+                        let weights = answer::Weights { history: variants[*n].weight, ..*weights };
+                        let candidates =
+                            answer::candidates_weighted(snapshot, None, &question, Rankers::default(), &weights);
+                        (answer::select(candidates, usize::MAX), false)
+                    }
                 };
                 let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
                 let rankers = match system {
-                    System::Reverie => Some(Rankers::default()),
+                    System::Reverie | System::Tuned(_) => Some(Rankers::default()),
                     System::Ablation(_, rankers) | System::Learned(_, rankers) => Some(*rankers),
                     _ => None,
                 };
@@ -479,7 +542,7 @@ pub fn run(
     }
     if history_records > 0 {
         history_note = format!(
-            "{history_note}; mined and searchable in {:.1} s over {history_records} base commits ({:.1} s of it git)",
+            "{history_note}; mined and searchable in {:.1} s over {history_records} base commits ({:.1} s of it mining)",
             history_seconds, mined_seconds
         );
     }
@@ -499,6 +562,7 @@ pub fn run(
     let report = Report {
         set: set.to_string(),
         semantic: if *weights == answer::WEIGHTS { semantic_note } else { format!("{semantic_note}; {weights:?}") },
+        variants: variants.iter().enumerate().map(|(n, v)| format!("history variant {n}: {}", v.text)).collect(),
         history: history_note,
         strongest: STRONGEST.label(),
         workspaces,
@@ -514,9 +578,6 @@ pub fn run(
     }
     Ok(())
 }
-
-/// Files of the past-changes channel a question carries.
-const PAST_FILES: usize = 100;
 
 /// One workspace state, ready to rank in: at a base commit with history, else as fetched.
 struct Prepared {
@@ -683,6 +744,9 @@ fn render(report: &Report) -> String {
         report.set, report.workspaces, report.semantic, report.history
     );
     table(&mut out, &report.figures);
+    for variant in &report.variants {
+        let _ = writeln!(out, "- {variant}");
+    }
     let row = |rows: &'_ [Figures], label: &str| rows.iter().position(|f| f.system.trim() == label);
     let strongest = row(&report.figures, &report.strongest);
     let _ = writeln!(

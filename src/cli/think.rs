@@ -97,12 +97,8 @@ fn embed(
     let passages = learned.embedding_items();
     let report = super::semantic::update(&super::runtime()?, store, snapshot, root, config, embedder, &passages)?;
     let outcome = if report.cancelled { "cancelled" } else { "done" };
-    let run = JobRun::ended_now(
-        report.elapsed.as_secs_f64(),
-        report.files_done as u64,
-        report.files_left as u64,
-        outcome,
-    );
+    let run =
+        JobRun::ended_now(report.elapsed.as_secs_f64(), report.files_done as u64, report.files_left as u64, outcome);
     store.put_job_run(Job::Semantic, &run)?;
     Ok(SemanticJob {
         embedded: report.embedded - report.passages,
@@ -305,7 +301,8 @@ fn report_with_notes(
     notes: NotesOutcome,
 ) -> Result<()> {
     let report = &notes.report;
-    let counts = crate::sleep::note_counts(store, &notes.snapshot, &crate::sleep::model_id(provider), &config.sleep.kinds());
+    let counts =
+        crate::sleep::note_counts(store, &notes.snapshot, &crate::sleep::model_id(provider), &config.sleep.kinds());
     if !args.dry_run {
         let run = JobRun::ended_now(
             report.elapsed_ms / 1000.0,
@@ -348,7 +345,10 @@ fn report_with_notes(
         );
         println!("  tokens this pass: {} prompt + {} completion", report.prompt_tokens, report.completion_tokens);
     }
-    println!("  notes: {} fresh, {} stale, {} missing, {} failed", counts.fresh, counts.stale, counts.missing, counts.failed);
+    println!(
+        "  notes: {} fresh, {} stale, {} missing, {} failed",
+        counts.fresh, counts.stale, counts.missing, counts.failed
+    );
     println!(
         "  ledger: sleep {} tokens in {} calls · test {} tokens in {} calls",
         totals.sleep.tokens(),

@@ -6,16 +6,19 @@
 //!   enough to keep in the server's memory: paths and names interned, ids as 20 bytes; `load`);
 //! - `parse.rs`: `git log --patch` → commits, files, candidate names, cited issues (pure);
 //! - `mine.rs`: `refresh`, the incremental, preemptible pass (git runs through `git::Git`);
-//! - `stored.rs`: the typed view of the store's `history` and `history-state` trees.
+//! - `stored.rs`: the typed view of the store's `history` and `history-state` trees;
+//! - `past.rs`: the history as the "past changes" channel's index (`search::PastChanges`).
 //!
 //! Guarantees: only commits reachable from HEAD are ever kept (never other refs, the reflog or
 //! stashes; never dates as a proxy); messages are redacted (`redact::redact`) before they are stored.
 
 pub mod mine;
 pub mod parse;
+mod past;
 pub mod stored;
 
 pub use mine::{HistoryReport, Options, Progress, refresh, refresh_with};
+pub use past::past_changes;
 pub use stored::{HistoryStore, RootState};
 
 use serde::{Deserialize, Serialize};
@@ -186,11 +189,8 @@ impl History {
             format!("{}\n{}", commit.subject, commit.body)
         };
         let files = commit.files.iter().map(|f| self.paths.intern(f)).collect();
-        let definitions = commit
-            .definitions
-            .iter()
-            .map(|(path, name)| (self.paths.intern(path), self.names.intern(name)))
-            .collect();
+        let definitions =
+            commit.definitions.iter().map(|(path, name)| (self.paths.intern(path), self.names.intern(name))).collect();
         self.commits.push(Entry {
             id,
             message: message.into(),
@@ -246,12 +246,7 @@ impl History {
         let entries: usize = self
             .commits
             .iter()
-            .map(|e| {
-                e.message.len()
-                    + e.issues.len() * 4
-                    + e.files.len() * 4
-                    + e.definitions.len() * 8
-            })
+            .map(|e| e.message.len() + e.issues.len() * 4 + e.files.len() * 4 + e.definitions.len() * 8)
             .sum();
         let interned = |i: &Interner| {
             let text: usize = i.strings.iter().map(|s| s.len()).sum();

@@ -61,6 +61,9 @@ pub struct PastFile {
     pub examples: Vec<(String, String)>,
 }
 
+/// Files a question carries (the fusion reads about as many of each channel's).
+pub const QUESTION_FILES: usize = 100;
+
 /// Examples kept per `PastFile`.
 const EXAMPLES: usize = 2;
 
@@ -158,6 +161,12 @@ impl PastChanges {
         votes
     }
 
+    /// What a question carries into the ranking (`answer::Question::past`): its files by `VOTING`,
+    /// at most `QUESTION_FILES`.
+    pub fn for_question(&self, question: &str) -> Vec<PastFile> {
+        self.files(&crate::terms::tokenize(question), &VOTING, QUESTION_FILES)
+    }
+
     /// `votes` with their evidence, at most `limit` files.
     pub fn files(&self, terms: &[String], voting: &Voting, limit: usize) -> Vec<PastFile> {
         self.votes(terms, voting)
@@ -193,7 +202,11 @@ mod tests {
         refactor.push("pkg/other.py".into());
         let refactor_files: Vec<&str> = refactor.iter().map(String::as_str).collect();
         let past = PastChanges::new(vec![
-            commit("a1b2c3d4e5f6", "Fixed #1 -- Moved MEDIA_URL validation to settings", &["conf/settings.py", "tests/t.py"]),
+            commit(
+                "a1b2c3d4e5f6",
+                "Fixed #1 -- Moved MEDIA_URL validation to settings",
+                &["conf/settings.py", "tests/t.py"],
+            ),
             commit("b2", "Refactored media handling and validation everywhere", &refactor_files),
             commit("c3", "Docs: typo", &["docs/index.rst"]),
         ]);

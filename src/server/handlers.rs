@@ -321,6 +321,10 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     let for_learned = session.clone();
     // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
     let (plan, no_overview) = tokio::task::spawn_blocking(move || {
+        let mut question = question;
+        if let Some(past) = for_learned.past_changes() {
+            question.past = past.for_question(&question.text);
+        }
         let learned = for_learned.learned();
         let no_overview = asks_for_overview(&question.text) && learned.as_deref().is_none_or(|l| !has_overview(l));
         (answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget), no_overview)

@@ -133,6 +133,8 @@ pub struct Session {
     attention: Mutex<Attention>,
     thinking: Mutex<Thinking>,
     semantic: Mutex<super::semantic::SemanticState>,
+    /// The mined history as the past-changes channel's index, loaded from the store on first use.
+    past: Mutex<Option<Arc<crate::search::PastChanges>>>,
 }
 
 /// Commits per file key.
@@ -170,6 +172,7 @@ impl Session {
             attention: Mutex::new(Attention::default()),
             thinking: Mutex::new(Thinking::default()),
             semantic: Mutex::new(Default::default()),
+            past: Mutex::new(None),
         })
     }
 
@@ -469,6 +472,21 @@ impl Session {
         let learned = Arc::new(crate::answer::LearnedContext::new(notes, &self.snapshot()));
         lock(&self.thinking).learned = Some((generation, version, learned.clone()));
         Some(learned)
+    }
+
+    /// The past-changes channel's index over the mined history (`history::past_changes`): read from
+    /// the store once (blocking: call off the async threads), then kept: a history pass in the
+    /// server must reset `past` when it stores commits. None before any history is mined.
+    pub(super) fn past_changes(&self) -> Option<Arc<crate::search::PastChanges>> {
+        let mut past = lock(&self.past);
+        if past.is_none() {
+            let history = crate::history::load(self.store.get()?).ok()?;
+            if history.is_empty() {
+                return None;
+            }
+            *past = Some(Arc::new(crate::history::past_changes(&history)));
+        }
+        past.clone()
     }
 
     /// The learned context if it is already built for the current facts and notes (never builds:
