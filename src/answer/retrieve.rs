@@ -305,7 +305,7 @@ impl<'a> Channels<'a> {
         }
     }
 
-    /// 1. Error-message sites whose text the question quotes; then quoted text no error site holds
+    /// Channel 1: Error-message sites whose text the question quotes; then quoted text no error site holds
     /// (a message kept in a constant, built by a format call): the code whose words contain every
     /// word of the quote.
     fn quoted_errors(&mut self) {
@@ -342,7 +342,7 @@ impl<'a> Channels<'a> {
         self.lists.push(Ranked::asked_for(self.w.errors * 0.75, quoted_items));
     }
 
-    /// 2. Named files and definitions, the most specific names first.
+    /// Channel 2: Named files and definitions, the most specific names first.
     fn named(&mut self) {
         let (snapshot, question) = (self.snapshot, self.question);
         let files: Vec<Arc<str>> = files_named_in(snapshot, &question.text)
@@ -383,7 +383,7 @@ impl<'a> Channels<'a> {
         self.lists.push(Ranked::asked_for(self.w.unique_names, unique));
     }
 
-    /// 3. BM25 over facts.
+    /// Channel 3: BM25 over facts.
     fn facts_bm25(&mut self) {
         let snapshot = self.snapshot;
         let index = snapshot.facts_index();
@@ -414,7 +414,7 @@ impl<'a> Channels<'a> {
         self.lists.push(Ranked::by_relevance(self.w.facts_bm25, items));
     }
 
-    /// 4. Full text: which code uses the question's words, and which files.
+    /// Channel 4: Full text: which code uses the question's words, and which files.
     fn full_text(&mut self) {
         let hits = self.text_index.bm25.search(&self.tokens, PER_RANKER);
         let items = hits
@@ -429,7 +429,7 @@ impl<'a> Channels<'a> {
         self.file_lists.push((self.w.text_files, true, self.whole_files.clone()));
     }
 
-    /// 5. The learned context: BM25 over its passages and the passages nearest by embedding, each
+    /// Channel 5: The learned context: BM25 over its passages and the passages nearest by embedding, each
     /// counting as far as its note is reliable.
     fn notes(&mut self, learned: &LearnedContext) {
         let reliable = |p: &usize| learned.reliability[learned.passages[*p].note] >= MIN_NOTE_RELIABILITY;
@@ -457,7 +457,7 @@ impl<'a> Channels<'a> {
         }
     }
 
-    /// 6. The graph, personalized to the open file and the named identifiers.
+    /// Channel 6: The graph, personalized to the open file and the named identifiers.
     fn graph(&mut self) {
         let snapshot = self.snapshot;
         let named: Vec<String> = self.names.iter().map(|n| n.name.clone()).collect();
@@ -480,7 +480,7 @@ impl<'a> Channels<'a> {
         self.lists.push(Ranked::by_relevance(self.w.graph, items));
     }
 
-    /// 7. The definition under the cursor: first for "what does this do?", after the symbols a
+    /// Channel 7: The definition under the cursor: first for "what does this do?", after the symbols a
     /// question names.
     fn cursor(&mut self) {
         let question = self.question;
@@ -500,7 +500,7 @@ impl<'a> Channels<'a> {
         }
     }
 
-    /// 8. Semantic: the definitions nearest the question by embedding.
+    /// Channel 8: Semantic: the definitions nearest the question by embedding.
     fn semantic(&mut self) {
         let snapshot = self.snapshot;
         let mut per_name: HashMap<&str, usize> = HashMap::new();
@@ -524,7 +524,7 @@ impl<'a> Channels<'a> {
         self.lists.push(Ranked::by_relevance(self.w.semantic, items));
     }
 
-    /// 9. Past changes: the files that the project's commits most like the question changed
+    /// Channel 9: Past changes: the files that the project's commits most like the question changed
     /// (`Question::past`), as a file-level list; the first few get an item of their own when no
     /// other channel gave them one, saying which past fixes changed them.
     fn past_changes(&mut self) {

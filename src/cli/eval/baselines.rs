@@ -21,10 +21,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Each file's document (term → count), by path and content digest, across rebuilds.
+/// A file's document: term → count.
+type Terms = Arc<Vec<(String, u32)>>;
+
+/// Each file's document, by path and content digest, across rebuilds.
 #[derive(Default)]
 pub(in crate::cli) struct FileTerms {
-    cache: HashMap<(Arc<str>, Digest), Arc<Vec<(String, u32)>>>,
+    cache: HashMap<(Arc<str>, Digest), Terms>,
 }
 
 /// The two whole-file BM25 indexes of one workspace state.
@@ -37,7 +40,7 @@ impl FileTerms {
     /// The baselines over `snapshot`'s files as they are on disk under `root`.
     pub(in crate::cli) fn baselines(&mut self, root: &Path, snapshot: &Snapshot, max_file_size: u64) -> Baselines {
         let mut fresh = HashMap::new();
-        let mut docs: Vec<(Arc<str>, Arc<Vec<(String, u32)>>)> = Vec::new();
+        let mut docs: Vec<(Arc<str>, Terms)> = Vec::new();
         for (key, facts) in &snapshot.files {
             let id = (key.clone(), facts.content_hash);
             let terms = match self.cache.remove(&id) {
@@ -58,7 +61,7 @@ impl FileTerms {
         }
         self.cache = fresh;
         let language = main_language(snapshot);
-        let index = |docs: Vec<&(Arc<str>, Arc<Vec<(String, u32)>>)>| {
+        let index = |docs: Vec<&(Arc<str>, Terms)>| {
             let keys = docs.iter().map(|(k, _)| k.clone()).collect();
             let bm25 = Bm25::from_counts(docs.iter().map(|(_, t)| t.iter().map(|(t, c)| (t.as_str(), *c))));
             (keys, bm25)
