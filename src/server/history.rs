@@ -12,6 +12,7 @@
 use super::pass::PassHandle;
 use super::session::Progress;
 use crate::history::HistoryReport;
+use crate::search::PastChanges;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -25,6 +26,9 @@ pub(super) struct HistoryPass {
     state: Mutex<HistoryState>,
     /// Set when the user is back: the running miner stops.
     cancel: Arc<AtomicBool>,
+    /// The mined history as the past-changes channel's index, read from the store on first use
+    /// after each pass that changed it.
+    past: Mutex<Option<Arc<PastChanges>>>,
 }
 
 #[derive(Default)]
@@ -37,6 +41,25 @@ struct HistoryState {
 impl HistoryPass {
     fn lock(&self) -> MutexGuard<'_, HistoryState> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The past-changes channel's index (reads the store the first time after a change: call it off
+    /// the async threads); none before any history is mined.
+    pub(super) fn past_changes(&self, store: &crate::store::Store) -> Option<Arc<PastChanges>> {
+        let mut past = self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if past.is_none() {
+            let history = crate::history::load(store).ok()?;
+            if history.is_empty() {
+                return None;
+            }
+            *past = Some(Arc::new(crate::history::past_changes(&history)));
+        }
+        past.clone()
+    }
+
+    /// A pass stored or dropped commits: the index is read again at the next question.
+    pub(super) fn forget_past_changes(&self) {
+        *self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// The user is back: a running pass stops (what it mined is kept).
@@ -150,7 +173,8 @@ mod tests {
     fn the_summary_says_what_changed_and_what_the_miner_said() {
         let report = HistoryReport { commits: 31012, new: 12, ..HistoryReport::default() };
         assert_eq!(summary(&report), "history: 31,012 commits (12 new)");
-        let paused = HistoryReport { commits: 500, new: 500, pending: 30000, cancelled: true, ..HistoryReport::default() };
+        let paused =
+            HistoryReport { commits: 500, new: 500, pending: 30000, cancelled: true, ..HistoryReport::default() };
         assert_eq!(summary(&paused), "history: 500 commits (500 new, paused, 30,000 left for the next idle time)");
         let outside = HistoryReport { status: vec!["not a git repository".into()], ..HistoryReport::default() };
         assert_eq!(summary(&outside), "history: 0 commits; not a git repository");

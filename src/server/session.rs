@@ -138,7 +138,13 @@ impl Session {
 
     /// The stored history changed: the past-changes channel reads it again.
     pub(super) fn history_changed(&self) {
-        tracing::debug!("the stored history changed");
+        self.passes.history.forget_past_changes();
+    }
+
+    /// The past-changes channel's index over the mined history, read from the store on first use
+    /// after a change (blocking: call it off the async threads); none before any history is mined.
+    pub(super) fn past_changes(&self) -> Option<Arc<crate::search::PastChanges>> {
+        self.passes.history.past_changes(&*self.store()?)
     }
 
     /// New facts: the semantic index follows them.

@@ -48,7 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("store", &["hash", "syntax", "workspace"]),
     ("index", &["hash", "syntax", "workspace", "graph", "snapshot", "store"]),
     ("jobs", &["store"]),
-    ("history", &["units", "redact", "workspace", "git", "snapshot", "store", "jobs"]),
+    ("history", &["units", "redact", "workspace", "git", "search", "snapshot", "store", "jobs"]),
     ("llm", &["hash", "tokens", "units", "dirs"]),
     ("ledger", &["tokens", "llm", "store"]),
     ("embed", &["hash", "tokens", "units", "redact", "dirs", "syntax", "search", "snapshot", "store", "llm"]),
