@@ -72,7 +72,7 @@ impl Default for IndexConfig {
 
 impl IndexConfig {
     pub fn walk_options(&self) -> WalkOptions {
-        WalkOptions { max_file_size: self.max_file_size, follow_symlinks: self.follow_symlinks }
+        WalkOptions { max_file_size: self.max_file_size, follow_symlinks: self.follow_symlinks, excluded: Vec::new() }
     }
 }
 

@@ -61,6 +61,28 @@ pub struct IndexReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
+impl IndexReport {
+    /// One line for the editor: the files, the time, and what this run did — so a run with nothing
+    /// to do says so ("indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped").
+    pub fn summary(&self) -> String {
+        let head = format!("indexed {} file{} in {:.1} s", self.files, plural(self.files), self.elapsed_ms / 1000.0);
+        let skipped = format!("{} skipped", self.skipped.len());
+        let removed = if self.removed > 0 { format!(", {} removed", self.removed) } else { String::new() };
+        let kept = self.unchanged + self.rehashed;
+        match (self.parsed, kept) {
+            (parsed, 0) => format!("{head} ({parsed} parsed{removed}, {skipped})"),
+            (0, _) => format!("{head}: nothing changed since the last index{removed}, {skipped}"),
+            (parsed, kept) => {
+                format!("{head}: {parsed} parsed, {kept} unchanged since the last index{removed}, {skipped}")
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 enum Checked {
     /// Same bytes as recorded (or as facts already stored): only the record changes.
     Known(FileRecord),
@@ -347,7 +369,7 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
     let now = now_ns();
     let mut update = Update::default();
     let mut files: Vec<PathBuf> = Vec::new();
-    for path in paths {
+    for path in paths.iter().filter(|path| !options.excludes(path)) {
         match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 if rules.is_ignored(path, true) {
@@ -360,7 +382,7 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
                     .build()
                     .flatten()
                 {
-                    if entry.file_type().is_some_and(|t| t.is_file()) {
+                    if entry.file_type().is_some_and(|t| t.is_file()) && !options.excludes(entry.path()) {
                         files.push(entry.into_path());
                     }
                 }
@@ -493,4 +515,30 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_what_the_run_did() {
+        let report = |parsed, unchanged, removed| IndexReport {
+            files: 8,
+            parsed,
+            unchanged,
+            removed,
+            elapsed_ms: 40.0,
+            ..IndexReport::default()
+        };
+        assert_eq!(report(8, 0, 0).summary(), "indexed 8 files in 0.0 s (8 parsed, 0 skipped)");
+        assert_eq!(
+            report(0, 8, 0).summary(),
+            "indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped"
+        );
+        assert_eq!(
+            report(2, 6, 1).summary(),
+            "indexed 8 files in 0.0 s: 2 parsed, 6 unchanged since the last index, 1 removed, 0 skipped"
+        );
+    }
 }

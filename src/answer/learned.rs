@@ -3,8 +3,9 @@
 //! questions indexed for matching.
 //!
 //! A note's *reliability* is how many of the symbols it names really are definitions where it says
-//! (its file, for a file's notes), smoothed: `(found + 1) / (named + 2)`, halved when stale. A small
-//! model's notes name symbols that do not exist; ranking trusts a note only as far as this goes.
+//! (its file, for a file's notes; `grounding::is_defined`, the lookup answers are checked with too),
+//! smoothed: `(found + 1) / (named + 2)`, halved when stale. A small model's notes name symbols that
+//! do not exist; ranking trusts a note only as far as this goes.
 
 use crate::hash::{Digest, DigestBuilder};
 use crate::search::{Bm25, path_tokens, tokenize};
@@ -152,19 +153,8 @@ pub fn passage_key(note_key: &Digest, question: Option<usize>) -> Digest {
 /// for a file's notes, anywhere for a directory's or the workspace's).
 fn reliability(note: &Note, snapshot: &Snapshot) -> f64 {
     let named = crate::sleep::prompt::named_symbols(&note.body);
-    let found = named
-        .iter()
-        .filter(|name| {
-            if note.kind.is_file_level() {
-                snapshot
-                    .files
-                    .get(note.subject.as_str())
-                    .is_some_and(|f| f.definitions.iter().any(|d| &d.name == *name))
-            } else {
-                !snapshot.definitions_named(name, None).is_empty()
-            }
-        })
-        .count();
+    let file = note.kind.is_file_level().then_some(note.subject.as_str());
+    let found = named.iter().filter(|name| super::grounding::is_defined(snapshot, name, file)).count();
     (found as f64 + 1.0) / (named.len() as f64 + 2.0)
 }
 

@@ -8,12 +8,13 @@
 
 mod compose;
 mod direct;
+pub mod grounding;
 mod learned;
 mod names;
 mod retrieve;
 mod symbol;
 
-pub use compose::{ConversationStore, Turn, model_request, render_context_answer};
+pub use compose::{ConversationStore, Turn, citation, model_request, render_context_answer, render_set_aside_answer};
 pub use direct::{ANTICIPATED_MATCH, Direct, anticipated, structural};
 pub use learned::{LearnedContext, note_text};
 pub use names::{Name, files_named_in, identifiers_in, is_code_shaped, names_in};
@@ -155,6 +156,12 @@ pub struct Answer {
     pub source: Source,
     pub context: Vec<ContextItem>,
     pub usage: Usage,
+    /// Names the model's answer wrote that are in neither the workspace nor the language
+    /// (`grounding`), whether its prose is shown (marked) or set aside.
+    pub unverified: Vec<String>,
+    /// The model's answer named mostly such code and the context stands in for it (`source` is
+    /// then `context`).
+    pub set_aside: bool,
 }
 
 /// What to do for a question.
@@ -201,9 +208,18 @@ pub fn plan_answer(
         source: Source::Context,
         context,
         usage: Usage::default(),
+        unverified: Vec::new(),
+        set_aside: false,
     })
 }
 
 fn from_direct(direct: Direct) -> Answer {
-    Answer { answer: direct.answer, source: direct.source, context: direct.context, usage: Usage::default() }
+    Answer {
+        answer: direct.answer,
+        source: direct.source,
+        context: direct.context,
+        usage: Usage::default(),
+        unverified: Vec::new(),
+        set_aside: false,
+    }
 }

@@ -2,13 +2,13 @@
 //! model tokens when possible, else with the configured model, else with the ranked context.
 
 use super::{Cli, Format};
-use crate::answer::ConversationStore;
 use crate::sleep::NoteStore;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct AskArgs {
@@ -25,6 +25,10 @@ pub struct AskArgs {
     /// Continue a conversation: follow-ups see the earlier questions and answers.
     #[arg(long, value_name = "ID")]
     pub conversation: Option<String>,
+    /// Show the model's answer even when it names mostly code that is not in this workspace (its
+    /// unverified names marked ⚠) instead of setting it aside for the ranked context.
+    #[arg(long)]
+    pub show_unverified: bool,
     #[command(flatten)]
     pub model: super::ModelArgs,
     #[arg(long, value_enum, default_value_t)]
@@ -47,8 +51,24 @@ struct JsonAnswer<'a> {
     source: &'a str,
     context: Vec<JsonItem<'a>>,
     usage: &'a crate::answer::Usage,
+    /// The names the model's answer wrote that are in neither the workspace nor the language.
+    unverified: &'a [String],
+    /// The model's answer was mostly such names and the ranked context stands in for it.
+    set_aside: bool,
+    /// Every name the model's answer wrote, with where it was found (`workspace`, `language`,
+    /// `unverified`): what the grounding check saw, for measurements.
+    checked: Vec<JsonChecked<'a>>,
     latency_ms: f64,
 }
+
+#[derive(Serialize)]
+struct JsonChecked<'a> {
+    name: &'a str,
+    found: &'static str,
+}
+
+/// How `reverie ask` shows a set-aside answer anyway.
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with --show-unverified";
 
 impl AskArgs {
     fn path(&self) -> PathBuf {
@@ -70,7 +90,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     let root = super::workspace_root(&args.path())?;
     let config = args.model.apply(super::load_config(&root));
     let roots = vec![root.clone()];
-    let store = super::open_store(cli, &roots)?;
+    let store = Arc::new(super::open_store(cli, &roots)?);
     let before = store.file_records()?.len();
     let report = super::index::index_with_progress(&store, &roots, &config)?;
     if report.parsed > 0 {
@@ -82,71 +102,52 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         );
     }
     let started = std::time::Instant::now();
-    let snapshot = crate::index::snapshot(&store)?;
-    let learned = crate::answer::LearnedContext::new(store.notes()?, &snapshot);
+    let snapshot = Arc::new(crate::index::snapshot(&store)?);
+    let learned = Arc::new(crate::answer::LearnedContext::new(store.notes()?, &snapshot));
     let provider =
         if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
-    let history = match &args.conversation {
-        Some(id) => store.conversation(id)?,
-        None => Vec::new(),
-    };
     let runtime = super::runtime()?;
     // The semantic channel, when an idle pass (`reverie think`, the server) stored vectors.
-    let nearby = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
-        Some(embedder) => super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?
-            .search(&runtime, &question_text),
-        None => Default::default(),
+    let nearest = match store.has_embeddings().then(|| super::semantic::embedder(cli, &config)).flatten() {
+        Some(embedder) => Some(super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?),
+        None => None,
     };
-    // An in-process model reads a few hundred tokens a second: the context is sized to answer in time.
-    let speed = provider.as_ref().and_then(|p| crate::llm::Provider::speed(p.as_ref()));
-    let (budget, answer_tokens) =
-        crate::ask::fit_budget(speed, &config.llm, &question_text, args.budget, asked.elapsed());
-    if let Some(speed) = speed {
+    let knowledge = crate::ask::Knowledge {
+        snapshot,
+        learned: Some(learned),
+        store: Some(store.clone()),
+        provider: provider.map(|p| p as Arc<dyn crate::llm::Provider>),
+        llm: config.llm.clone(),
+    };
+    let question = crate::answer::Question { text: question_text, budget: args.budget, ..Default::default() };
+    let around = OnTheCommandLine {
+        root: root.clone(),
+        max_file_size: config.index.max_file_size,
+        nearest,
+        // The model's text is shown once checked against the workspace, not as it streams: a dot
+        // per piece on stderr says it is coming.
+        streaming: args.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        show_unverified: args.show_unverified,
+    };
+    let answered = runtime.block_on(crate::ask::ask(knowledge, question, args.conversation.as_deref(), &around, asked));
+    if let Some(sized) = &answered.sized {
         eprintln!(
-            "reverie: the model reads {:.0} and writes {:.0} tokens/s here (after 1,000 tokens): {budget} tokens of context, answers up to {answer_tokens} tokens (llm.answer_time {:?})",
-            speed.prompt_per_s(1000.0),
-            speed.answer_per_s(1000.0),
+            "reverie: the model reads {:.0} and writes {:.0} tokens/s here (after 1,000 tokens): {} tokens of context, answers up to {} tokens (llm.answer_time {:?})",
+            sized.speed.prompt_per_s(1000.0),
+            sized.speed.answer_per_s(1000.0),
+            sized.context_tokens,
+            sized.answer_tokens,
             config.llm.answer_time
         );
     }
-    let question = crate::answer::Question {
-        text: question_text.clone(),
-        budget,
-        history,
-        semantic: nearby.definitions,
-        semantic_notes: nearby.passages,
-        ..Default::default()
-    };
-    let plan = crate::answer::plan_answer(&snapshot, Some(&learned), &question, provider.is_some(), answer_tokens);
-    let streaming = args.format == Format::Text;
-    let on_chunk = |text: &str| {
-        if streaming {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
-        }
-    };
-    let answered = match plan {
-        crate::answer::Plan::Done(answer) => crate::ask::Answered { answer, model_error: None },
-        plan => runtime.block_on(crate::ask::complete(
-            plan,
-            provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
-            Some(&store),
-            &question_text,
-            &on_chunk,
-        )),
-    };
     if let Some(err) = &answered.model_error {
         eprintln!("reverie: the model could not answer ({err}); showing the context instead");
     }
-    let mut answer = answered.answer;
-    let max_file_size = config.index.max_file_size;
-    crate::ask::quote_error_sites(&mut answer, &question_text, &|key| {
-        crate::workspace::read_source_text(&root.join(key), max_file_size)
-    });
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if let Some(id) = &args.conversation {
-        crate::ask::remember(&store, id, &question_text, &answer)?;
+    if around.streaming && answered.answer.usage.llm_calls > 0 {
+        eprintln!();
     }
+    let answer = answered.answer;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     store.flush()?;
     match args.format {
         Format::Json => {
@@ -166,13 +167,21 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                     })
                     .collect(),
                 usage: &answer.usage,
+                unverified: &answer.unverified,
+                set_aside: answer.set_aside,
+                checked: answered
+                    .grounding
+                    .iter()
+                    .flat_map(|g| &g.claims)
+                    .map(|c| JsonChecked { name: &c.name, found: c.verdict.name() })
+                    .collect(),
                 latency_ms,
             };
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
             if answer.source == crate::answer::Source::Model {
-                println!("\n");
+                println!("{}\n", answer.answer.trim_end());
                 for (i, item) in answer.context.iter().enumerate() {
                     println!("[{}] {}:{}-{}  {}", i + 1, item.path, item.start_line, item.end_line, item.reason);
                 }
@@ -190,4 +199,42 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The asking flow's surroundings on the command line: files from the disk, the store's vectors, and
+/// a dot on stderr per streamed piece (the answer is printed once checked; JSON whole at the end).
+struct OnTheCommandLine {
+    root: PathBuf,
+    max_file_size: u64,
+    nearest: Option<super::semantic::Nearest>,
+    streaming: bool,
+    show_unverified: bool,
+}
+
+impl crate::ask::Surroundings for OnTheCommandLine {
+    fn source_of(&self, key: &str) -> Option<String> {
+        crate::workspace::read_source_text(&self.root.join(key), self.max_file_size)
+    }
+
+    async fn nearest(&self, question: &str) -> crate::embed::semantic::Nearby {
+        match &self.nearest {
+            Some(nearest) => nearest.search(question).await,
+            None => Default::default(),
+        }
+    }
+
+    fn on_chunk(&self, _: &str) {
+        if self.streaming {
+            eprint!(".");
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn show_unverified(&self) -> bool {
+        self.show_unverified
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        SHOW_UNVERIFIED
+    }
 }

@@ -84,11 +84,11 @@ impl Nearest {
 
     /// The definitions and passages nearest `question`, best first; empty when nothing is embedded
     /// or the embedder fails (said on stderr: the other channels still answer).
-    pub fn search(&self, runtime: &tokio::runtime::Runtime, question: &str) -> Nearby {
+    pub async fn search(&self, question: &str) -> Nearby {
         if self.index.is_empty() {
             return Nearby::default();
         }
-        match runtime.block_on(self.embedder.embed(&[question.to_string()])) {
+        match self.embedder.embed(&[question.to_string()]).await {
             Ok(mut vectors) if !vectors.is_empty() => self.index.nearby(&vectors.swap_remove(0)),
             Ok(_) => Nearby::default(),
             Err(err) => {

@@ -158,7 +158,7 @@ fn reach(out: &mut String, reach: &[Reach]) {
 
 /// 3. Direct-answer latency.
 fn latency(out: &mut String, latency: &[Latency]) {
-    let _ = writeln!(out, "\n3. Direct answers — answer::plan_answer latency (target p50/p99 ≤ 10 ms)");
+    let _ = writeln!(out, "\n3. Direct answers — the asking flow with no model (ask::ask) (target p50/p99 ≤ 10 ms)");
     use Column::{Left, Right};
     let columns = [Left(42), Right(5), Right(7), Right(8), Right(8), Right(8), Right(14)];
     let header: [&dyn std::fmt::Display; 7] =

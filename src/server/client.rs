@@ -25,6 +25,9 @@ pub struct ClientSupport {
     /// `window/showDocument`: answers open as documents.
     pub show_document: bool,
     pub watched_files_registration: bool,
+    /// `reverie/status` notifications: only for a client that declares it handles them
+    /// (`ext::STATUS_NOTIFICATION_CAPABILITY`); others log each as unhandled (Helix).
+    pub status_notifications: bool,
 }
 
 /// Helix handles `window/showDocument` since 24.03 without advertising it (`handle_show_document`
@@ -51,6 +54,13 @@ impl ClientSupport {
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
+            status_notifications: params
+                .capabilities
+                .experimental
+                .as_ref()
+                .and_then(|experimental| experimental.pointer(super::ext::STATUS_NOTIFICATION_CAPABILITY))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
         }
     }
 }
@@ -73,6 +83,12 @@ impl Editor {
         } else {
             Editor::Other
         }
+    }
+
+    /// The title of a `$/progress` ("indexing"): Helix shows it after the server's name already
+    /// ("reverie: indexing ⋅ 3/8 files"); other clients show it alone, so it names reverie itself.
+    pub fn progress_title(self, what: &str) -> String {
+        if self == Editor::Helix { what.to_string() } else { format!("reverie: {what}") }
     }
 
     /// Whether the editor shows a server's message as one status line — line breaks dropped, cut at
@@ -121,6 +137,26 @@ mod tests {
             assert_eq!(Editor::from_name(name), Editor::VsCode, "{name}");
         }
         assert_eq!(Editor::from_name("Emacs"), Editor::Other);
+    }
+
+    #[test]
+    fn progress_titles_name_reverie_once() {
+        assert_eq!(Editor::Helix.progress_title("indexing"), "indexing");
+        for editor in [Editor::Neovim, Editor::VsCode, Editor::Other] {
+            assert_eq!(editor.progress_title("indexing"), "reverie: indexing");
+        }
+    }
+
+    #[test]
+    fn status_notifications_go_to_clients_that_declare_them() {
+        let params = |experimental: serde_json::Value| -> InitializeParams {
+            serde_json::from_value(serde_json::json!({"capabilities": {"experimental": experimental}})).unwrap()
+        };
+        let declared = params(serde_json::json!({"reverie": {"statusNotification": true}}));
+        assert!(ClientSupport::from_initialize(&declared).status_notifications);
+        for other in [serde_json::json!(null), serde_json::json!({"reverie": {}}), serde_json::json!({"x": 1})] {
+            assert!(!ClientSupport::from_initialize(&params(other.clone())).status_notifications, "{other}");
+        }
     }
 
     #[test]

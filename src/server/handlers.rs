@@ -3,12 +3,12 @@
 //! can open one, else a short message with the citations first — is `show_answer`.
 
 use super::client::ClientSupport;
+use super::events::Event;
 use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, COMMANDS, Command};
 use super::proto;
-use super::session::{Event, Session, Setup};
+use super::session::{Session, Setup};
 use super::status::ServerState;
-use crate::answer::ConversationStore;
-use crate::answer::{self, Answer, ContextItem, ItemKind, Question};
+use crate::answer::{Answer, ContextItem, ItemKind, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
 use crate::syntax::Language;
@@ -97,20 +97,28 @@ pub async fn initialized(session: &Arc<Session>) {
     session.start();
 }
 
-fn key_for_uri(session: &Session, uri: &Uri) -> (Option<PathBuf>, String) {
-    let path = proto::path_of(uri);
-    let key = path.as_deref().and_then(|p| session.key_of(p)).unwrap_or_else(|| uri.as_str().to_string());
-    (path, key)
-}
-
 pub fn did_open(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     let doc = params.text_document;
-    let (path, key) = key_for_uri(session, &doc.uri);
+    let path = proto::path_of(&doc.uri);
     let language = path.as_deref().and_then(Language::from_path).or_else(|| language_from_id(&doc.language_id));
-    let document = Document::new(key, doc.version, doc.text, language);
+    let (key, in_workspace) = document_key(session, &doc.uri, path.as_deref());
+    let mut document = Document::new(key, doc.version, doc.text, language);
+    document.in_workspace = in_workspace;
     session.documents().insert(doc.uri.as_str().to_string(), document);
     session.touch();
     session.send(Event::Buffer(doc.uri.as_str().to_string()));
+}
+
+/// An open document's key, and whether it is one of the workspace's files. A document from
+/// elsewhere — reverie's own answer documents, a file in `/tmp`, another project's — is keyed by its
+/// URI and stays open for hover, but is never indexed, counted or cited. With no workspace folder,
+/// every open file but reverie's own counts: they are all the server knows.
+fn document_key(session: &Session, uri: &Uri, path: Option<&std::path::Path>) -> (String, bool) {
+    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
+    if let Some(key) = path.filter(|_| !own).and_then(|path| session.key_of(path)) {
+        return (key, true);
+    }
+    (uri.as_str().to_string(), session.roots().is_empty() && !own)
 }
 
 /// The language of an open document from the `languageId` the editor sent (VS Code's ids, Neovim's
@@ -146,7 +154,9 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
             }
         }
         doc.version = params.text_document.version;
-        session.edited(&doc.key);
+        if doc.in_workspace {
+            session.edited(&doc.key);
+        }
     }
     session.touch();
     session.send(Event::Buffer(uri));
@@ -246,6 +256,7 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
                 budget: None,
                 conversation: None,
                 token: None,
+                show_unverified: false,
             };
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
@@ -277,59 +288,26 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     if params.question.trim().is_empty() {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
-    let encoding = session.encoding();
-    let mut question = Question {
-        text: params.question.clone(),
-        budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET),
-        ..Question::default()
-    };
+    let mut question =
+        Question { text: params.question, budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
     if let Some(doc_id) = &params.text_document {
-        let documents = session.documents();
-        if let Some(doc) = documents.get(doc_id.uri.as_str()) {
-            question.focus_file = Some(doc.key.clone());
-            if let Some(position) = params.position {
-                let index = LineIndex::new(&doc.text);
-                let offset = proto::offset(&doc.text, &index, position, encoding);
-                question.focus_line = Some(index.position(&doc.text, offset, encoding).line);
-            }
-        } else if let Some(path) = proto::path_of(&doc_id.uri) {
-            question.focus_file = session.key_of(&path);
-            question.focus_line = params.position.map(|p| p.line);
-        }
+        (question.focus_file, question.focus_line) = focus(session, &doc_id.uri, params.position);
     }
-    let nearby = super::semantic::nearest(session, &question.text).await;
-    question.semantic = nearby.definitions;
-    question.semantic_notes = nearby.passages;
-    let store = session.store();
-    if let (Some(id), Some(store)) = (&params.conversation, &store) {
-        question.history = store.conversation(id).unwrap_or_default();
-    }
-    let snapshot = session.snapshot();
     let provider = session.provider();
-    // An in-process model: the context is sized to answer within `llm.answer_time` (its speed is
-    // measured when it loads, which this may wait for once).
-    let speed = match provider.clone() {
-        Some(provider) => {
-            tokio::task::spawn_blocking(move || crate::llm::Provider::speed(provider.as_ref())).await.ok().flatten()
-        }
-        None => None,
-    };
-    let (budget, completion_budget) =
-        crate::ask::fit_budget(speed, &session.config().llm, &question.text, question.budget, started.elapsed());
-    question.budget = budget;
-    let have_model = provider.is_some();
+    // The learned context is built on first use after a change: off the async threads.
     let for_learned = session.clone();
-    // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
-    let (plan, no_overview) = tokio::task::spawn_blocking(move || {
-        let learned = for_learned.learned();
-        let no_overview = asks_for_overview(&question.text) && learned.as_deref().is_none_or(|l| !has_overview(l));
-        (answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, completion_budget), no_overview)
-    })
-    .await
-    .map_err(|err| internal(format!("answering failed: {err}")))?;
-    let client = session.client().clone();
-    let token = params.token.clone();
+    let learned = tokio::task::spawn_blocking(move || for_learned.learned()).await.ok().flatten();
+    let knowledge = crate::ask::Knowledge {
+        snapshot: session.snapshot(),
+        learned,
+        store: session.store(),
+        provider: provider.clone().map(|p| p as Arc<dyn crate::llm::Provider>),
+        llm: session.config().llm,
+    };
     let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let around = InSession { session: session.clone(), chunks, show_unverified: params.show_unverified };
+    let client = session.client().clone();
+    let token = params.token;
     let forward = async move {
         while let Some(text) = chunk_receiver.recv().await {
             if let Some(token) = &token {
@@ -337,24 +315,15 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             }
         }
     };
-    let on_chunk = move |text: &str| {
-        let _ = chunks.send(text.to_string());
-    };
-    let call = async {
-        let answered = crate::ask::complete(
-            plan,
-            provider.as_deref().map(|p| p as &dyn crate::llm::Provider),
-            store.as_deref(),
-            &params.question,
-            &on_chunk,
-        )
-        .await;
-        drop(on_chunk);
+    let asked = question.text.clone();
+    let call = async move {
+        let answered = crate::ask::ask(knowledge, question, params.conversation.as_deref(), &around, started).await;
+        // The chunks' sender goes with `around`: the forwarding ends.
+        drop(around);
         answered
     };
     let (answered, ()) = tokio::join!(call, forward);
     let mut answer = answered.answer;
-    crate::ask::quote_error_sites(&mut answer, &params.question, &|key| session.source_of(key));
     if let Some(err) = answered.model_error {
         // The model failed: still answer, from the context, and say why.
         answer.answer = format!(
@@ -362,14 +331,11 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
             answer.answer
         );
     }
-    if no_overview && answer.source != answer::Source::Model {
-        answer.answer = format!("{}\n\n{}", NO_OVERVIEW_YET, answer.answer);
-        if provider.is_none() {
-            answer.answer.push_str(&format!("\n\n{}", session.how_to_enable()));
-        }
+    if provider.is_none() && answer.answer.starts_with(crate::ask::NO_OVERVIEW_YET) {
+        answer.answer.push_str(&format!("\n\n{}", session.how_to_enable()));
     }
     let cited: Vec<String> = answer.context.iter().map(|item| item.path.clone()).collect();
-    session.asked(&params.question, &cited);
+    session.asked(&asked, &cited);
     // What was answered, not the question (the log may be shared in a bug report).
     tracing::info!(
         "answered from {} with {} citation{} in {} ms",
@@ -378,29 +344,57 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         if cited.len() == 1 { "" } else { "s" },
         started.elapsed().as_millis()
     );
-    if let (Some(id), Some(store)) = (&params.conversation, &store)
-        && let Err(err) = crate::ask::remember(store, id, &params.question, &answer)
-    {
-        tracing::warn!("could not store the conversation turn: {err:#}");
-    }
     Ok(answer)
 }
 
-/// Said when the architecture overview is asked for before one was written.
-const NO_OVERVIEW_YET: &str = "No architecture overview has been written yet. reverie writes one while you are idle, once a model is configured and the files' notes are done; run reverie.think to write the notes now. Until then, here is what the facts give:";
+/// How a client sees a set-aside answer anyway (VS Code's chat has a button, Neovim's float `s`).
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with \"showUnverified\": true";
 
-/// Whether the question asks for the architecture overview (as the editors' commands do).
-fn asks_for_overview(question: &str) -> bool {
-    let question = question.to_ascii_lowercase();
-    question.contains("architecture") && question.contains("overview")
+/// The file key and 0-based line a question is asked from: the open buffer's, else the path's;
+/// none from a document outside the workspace.
+fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<String>, Option<u32>) {
+    let documents = session.documents();
+    if let Some(doc) = documents.get(uri.as_str()) {
+        let line = position.map(|position| {
+            let index = LineIndex::new(&doc.text);
+            let offset = proto::offset(&doc.text, &index, position, session.encoding());
+            index.position(&doc.text, offset, session.encoding()).line
+        });
+        // A document from outside the workspace (an answer, a file in /tmp) is no focus.
+        return (doc.in_workspace.then(|| doc.key.clone()), line);
+    }
+    drop(documents);
+    (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))
 }
 
-fn has_overview(learned: &crate::answer::LearnedContext) -> bool {
-    learned.notes.iter().any(|note| note.kind == crate::sleep::NoteKind::Overview)
+/// The asking flow's surroundings in the server: open buffers over the disk, the session's semantic
+/// index, and streamed text sent to the client as `reverie/answerChunk` (through `chunks`).
+struct InSession {
+    session: Arc<Session>,
+    chunks: tokio::sync::mpsc::UnboundedSender<String>,
+    show_unverified: bool,
 }
 
-fn internal(message: String) -> Error {
-    Error { code: tower_lsp_server::jsonrpc::ErrorCode::InternalError, message: message.into(), data: None }
+impl crate::ask::Surroundings for InSession {
+    fn source_of(&self, key: &str) -> Option<String> {
+        self.session.source_of(key)
+    }
+
+    async fn nearest(&self, question: &str) -> crate::embed::semantic::Nearby {
+        self.session.nearest(question).await
+    }
+
+    fn on_chunk(&self, text: &str) {
+        let _ = self.chunks.send(text.to_string());
+    }
+
+    fn show_unverified(&self) -> bool {
+        self.show_unverified
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        SHOW_UNVERIFIED
+    }
 }
 
 pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
@@ -511,8 +505,11 @@ fn state_name(state: ServerState) -> &'static str {
 /// advertised or known from `clientInfo`), else as a short message — the citations first, then
 /// where the full answer is — with the full answer in the log (`window/logMessage`).
 async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
-    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source.name());
-    let file = write_answer_file(session, &markdown);
+    let snapshot = session.snapshot();
+    let is_key = |key: &str| snapshot.files.contains_key(key);
+    let folder = super::answer_docs::folder(session.cache_dir());
+    let markdown = super::answer_docs::render(question, answer, &session.roots(), folder.as_deref(), &is_key);
+    let file = folder.and_then(|folder| super::answer_docs::write(&folder, &markdown));
     if session.support().show_document
         && let Some(uri) = file.as_ref().and_then(|path| proto::uri_of(path))
     {
@@ -525,7 +522,6 @@ async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
         }
     }
     session.client().log_message(MessageType::INFO, &markdown).await;
-    let snapshot = session.snapshot();
     let within = |item: &ContextItem| enclosing_name(&snapshot, item);
     session.client().show_message(MessageType::INFO, short_answer(answer, file.as_deref(), &within)).await;
 }
@@ -586,56 +582,11 @@ fn enclosing_name(snapshot: &crate::snapshot::Snapshot, item: &ContextItem) -> O
     facts.definitions.get(index as usize).map(|d| d.name.clone())
 }
 
-fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
-    let dir = crate::dirs::cache_root(session.cache_dir()).ok()?.join("answers");
-    std::fs::create_dir_all(&dir).ok()?;
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let path = dir.join(format!("answer-{stamp}.md"));
-    std::fs::write(&path, markdown).ok()?;
-    prune_answer_files(&dir, KEPT_ANSWER_FILES);
-    Some(path)
-}
-
-/// Answer documents kept in the cache (the newest; an editor may still show the older ones).
-const KEPT_ANSWER_FILES: usize = 50;
-
-/// Removes all but the `keep` newest `answer-<ms>.md` files of `dir` (names sort by time).
-fn prune_answer_files(dir: &std::path::Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut answers: Vec<(u128, PathBuf)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let stamp = name.strip_prefix("answer-")?.strip_suffix(".md")?.parse().ok()?;
-            Some((stamp, e.path()))
-        })
-        .collect();
-    answers.sort_by_key(|a| std::cmp::Reverse(a.0));
-    for (_, old) in answers.into_iter().skip(keep) {
-        let _ = std::fs::remove_file(old);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::answer::{ContextItem, Usage};
 
-    #[test]
-    fn only_the_newest_answer_files_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        for stamp in [5, 1, 30, 12] {
-            std::fs::write(dir.path().join(format!("answer-{stamp}.md")), "x").unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), "not an answer").unwrap();
-        prune_answer_files(dir.path(), 2);
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, vec!["answer-12.md", "answer-30.md", "notes.txt"]);
-    }
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {
@@ -695,6 +646,8 @@ mod tests {
             source: crate::answer::Source::Facts,
             context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let register_route = |_: &ContextItem| Some("RegisterRoute".to_string());
         let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")), &register_route);

@@ -1,7 +1,8 @@
 //! `reverie serve`: the language server over stdio (tower-lsp-server).
 //!
 //! This module is the thin edge: `Backend` turns each LSP method into one call on the `Session`
-//! (`session.rs`), which owns the state, and `handlers.rs` holds the logic of each request. Only the
+//! (`session.rs`: the state of `state.rs` with the client and the background work of `events.rs`),
+//! and `handlers.rs` holds the logic of each request. Only the
 //! server layer knows LSP types; positions are converted in `proto.rs` (with `crate::convert`).
 //!
 //! The custom protocol — `reverie/ask`, `reverie/status` (request and notification),
@@ -9,15 +10,23 @@
 //! defines it; the README's protocol table is checked against it.
 //!
 //! The other modules: `client.rs` what the client can do (capabilities and `clientInfo`),
-//! `hover.rs` the hover card, `think.rs` the thinking pass, `status.rs` the status payload.
+//! `hover.rs` the hover card, `think.rs` the thinking pass and `semantic.rs` the embedding pass (each
+//! with its own state, given the narrow handle of `pass.rs`), `status.rs` the status payload,
+//! `answer_docs.rs` the markdown documents answers open as, `links.rs` citations as links to the
+//! real file and line.
 
+mod answer_docs;
 mod client;
+mod events;
 pub mod ext;
 mod handlers;
 mod hover;
+mod links;
+mod pass;
 mod proto;
 mod semantic;
 mod session;
+mod state;
 mod status;
 mod think;
 pub mod transport;

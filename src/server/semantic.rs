@@ -12,8 +12,8 @@
 //! path after a pass and when the facts change; a question uses it only when it matches the current
 //! facts, and never waits more than `QUESTION_TIMEOUT` for the question's embedding.
 
-use super::session::{Progress, Session};
-use super::status::ServerState;
+use super::pass::PassHandle;
+use super::session::Progress;
 use crate::embed::Embedder;
 use crate::embed::semantic::{self, Nearby, SemanticIndex};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,9 +22,14 @@ use std::time::Duration;
 /// The longest a question waits for its own embedding (10–25 ms measured with the local model).
 const QUESTION_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// The embedder and the index, as the session keeps them.
+/// The semantic index and its embedder: the embedding pass's own state, kept by the session.
 #[derive(Default)]
-pub(super) struct SemanticState {
+pub(super) struct SemanticPass {
+    state: Mutex<SemanticState>,
+}
+
+#[derive(Default)]
+struct SemanticState {
     embedder: Loaded,
     /// A pass is running.
     running: bool,
@@ -44,217 +49,210 @@ enum Loaded {
     Off,
 }
 
-fn lock(state: &Mutex<SemanticState>) -> MutexGuard<'_, SemanticState> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// New facts: (re)builds the index for them, off the request path, once the embedder is loaded.
-/// The embedder (66 MB in memory for the default model) is loaded here only when the store holds
-/// vectors already — questions need it then; otherwise the first idle pass loads it (`start`), so a
-/// workspace never left idle costs no model memory.
-pub(super) fn follow_facts(session: &Arc<Session>) {
-    let ready = matches!(lock(session.semantic()).embedder, Loaded::Ready(_));
-    if ready {
-        let session = session.clone();
-        tokio::spawn(async move { rebuild_index(&session).await });
-    } else if session.store().is_some_and(|store| store.has_embeddings()) {
-        load(session);
+impl SemanticPass {
+    fn lock(&self) -> MutexGuard<'_, SemanticState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
 
-/// Loads the configured embedder in the background (once), then builds the index and uses idle time
-/// that began meanwhile.
-fn load(session: &Arc<Session>) {
-    {
-        let mut state = lock(session.semantic());
-        match state.embedder {
-            Loaded::NotYet => state.embedder = Loaded::Loading,
-            Loaded::Loading | Loaded::Off | Loaded::Ready(_) => return,
+    /// New facts: (re)builds the index for them, off the request path, once the embedder is loaded.
+    /// The embedder (66 MB in memory for the default model) is loaded here only when the store holds
+    /// vectors already — questions need it then; otherwise the first idle pass loads it (`start`), so a
+    /// workspace never left idle costs no model memory.
+    pub(super) fn follow_facts(self: &Arc<Self>, handle: PassHandle) {
+        let ready = matches!(self.lock().embedder, Loaded::Ready(_));
+        if ready {
+            let pass = self.clone();
+            tokio::spawn(async move { pass.rebuild_index(&handle).await });
+        } else if handle.store().is_some_and(|store| store.has_embeddings()) {
+            self.load(handle);
         }
     }
-    let session = session.clone();
-    tokio::spawn(async move {
-        let config = session.config();
-        let cache_root = crate::dirs::cache_root(session.cache_dir()).ok();
-        let dirs = crate::embed::model_search_dirs(cache_root.as_deref());
-        let loaded = tokio::task::spawn_blocking(move || crate::embed::from_config(&config.embed, &config.llm, &dirs))
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r);
-        let embedder = match loaded {
-            Ok(Some(embedder)) => {
-                tracing::info!("semantic index: {}", embedder.model_id());
-                Loaded::Ready(embedder)
-            }
-            Ok(None) => Loaded::Off,
-            Err(err) => {
-                tracing::warn!("no semantic index: {err:#}");
-                Loaded::Off
-            }
-        };
-        lock(session.semantic()).embedder = embedder;
-        rebuild_index(&session).await;
-        // Idle time that began while the model loaded is used now (by the thinking pass when the
-        // model could not be loaded).
-        if session.user_idle() && !session.was_shut_down() {
-            session.start_idle_work();
-        }
-    });
-}
 
-fn embedder(session: &Session) -> Option<Arc<dyn Embedder>> {
-    match &lock(session.semantic()).embedder {
-        Loaded::Ready(embedder) => Some(embedder.clone()),
-        _ => None,
-    }
-}
-
-/// Rebuilds the index for the current snapshot, off the async threads.
-pub(super) async fn rebuild_index(session: &Arc<Session>) {
-    let (Some(embedder), Some(store)) = (embedder(session), session.store()) else { return };
-    let generation = session.status().generation;
-    let snapshot = session.snapshot();
-    let model_id = embedder.model_id();
-    let learned_session = session.clone();
-    let built = tokio::task::spawn_blocking(move || {
-        let passages: Vec<_> =
-            learned_session.learned().map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
-        SemanticIndex::load(&store, &model_id, &snapshot, &passages)
-    })
-    .await;
-    match built {
-        Ok(Ok(index)) => {
-            let mut state = lock(session.semantic());
-            if state.index.as_ref().is_none_or(|(g, _)| *g <= generation) {
-                state.index = Some((generation, Arc::new(index)));
+    /// Loads the configured embedder in the background (once), then builds the index and uses idle
+    /// time that began meanwhile.
+    fn load(self: &Arc<Self>, handle: PassHandle) {
+        {
+            let mut state = self.lock();
+            match state.embedder {
+                Loaded::NotYet => state.embedder = Loaded::Loading,
+                Loaded::Loading | Loaded::Off | Loaded::Ready(_) => return,
             }
         }
-        Ok(Err(err)) => tracing::warn!("could not load the semantic index: {err:#}"),
-        Err(err) => tracing::warn!("could not load the semantic index: {err}"),
+        let pass = self.clone();
+        tokio::spawn(async move {
+            let config = handle.config();
+            let cache_root = crate::dirs::cache_root(handle.cache_dir().as_deref()).ok();
+            let dirs = crate::embed::model_search_dirs(cache_root.as_deref());
+            let loaded =
+                tokio::task::spawn_blocking(move || crate::embed::from_config(&config.embed, &config.llm, &dirs))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r);
+            let embedder = match loaded {
+                Ok(Some(embedder)) => {
+                    tracing::info!("semantic index: {}", embedder.model_id());
+                    Loaded::Ready(embedder)
+                }
+                Ok(None) => Loaded::Off,
+                Err(err) => {
+                    tracing::warn!("no semantic index: {err:#}");
+                    Loaded::Off
+                }
+            };
+            pass.lock().embedder = embedder;
+            pass.rebuild_index(&handle).await;
+            // Idle time that began while the model loaded is used now (by the thinking pass when the
+            // model could not be loaded).
+            handle.resume_idle_work();
+        });
     }
-}
 
-/// Starts an idle embedding pass when there is something to embed; returns whether one runs now
-/// (the caller starts the thinking pass otherwise; this pass starts it when it ends).
-pub(super) fn start(session: &Arc<Session>) -> bool {
-    let Some(store) = session.store() else { return false };
-    if matches!(lock(session.semantic()).embedder, Loaded::NotYet | Loaded::Loading) {
-        // The first idle time: load the model (once); the load starts this pass when it is done.
-        load(session);
-        return true;
+    fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+        match &self.lock().embedder {
+            Loaded::Ready(embedder) => Some(embedder.clone()),
+            _ => None,
+        }
     }
-    let Some(embedder) = embedder(session) else { return false };
-    let version = (session.status().generation, session.notes_version());
-    if session.is_thinking() {
-        // One pass at a time: this one runs at the next idle time.
-        return true;
+
+    /// Rebuilds the index for the current snapshot, off the async threads.
+    async fn rebuild_index(&self, handle: &PassHandle) {
+        let (Some(embedder), Some(store)) = (self.embedder(), handle.store()) else { return };
+        let generation = handle.generation();
+        let snapshot = handle.snapshot();
+        let model_id = embedder.model_id();
+        let learned = handle.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let passages: Vec<_> =
+                learned.learned().map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
+            SemanticIndex::load(&store, &model_id, &snapshot, &passages)
+        })
+        .await;
+        match built {
+            Ok(Ok(index)) => {
+                let mut state = self.lock();
+                if state.index.as_ref().is_none_or(|(g, _)| *g <= generation) {
+                    state.index = Some((generation, Arc::new(index)));
+                }
+            }
+            Ok(Err(err)) => tracing::warn!("could not load the semantic index: {err:#}"),
+            Err(err) => tracing::warn!("could not load the semantic index: {err}"),
+        }
     }
-    {
-        let mut state = lock(session.semantic());
-        if state.running {
+
+    /// Starts an idle embedding pass when there is something to embed; returns whether one runs now
+    /// (the caller starts the next pass otherwise; this pass hands the idle time on when it ends).
+    pub(super) fn start(self: &Arc<Self>, handle: &PassHandle) -> bool {
+        let Some(store) = handle.store() else { return false };
+        if matches!(self.lock().embedder, Loaded::NotYet | Loaded::Loading) {
+            // The first idle time: load the model (once); the load starts this pass when it is done.
+            self.load(handle.clone());
             return true;
         }
-        if state.complete_for == Some(version) {
-            return false;
-        }
-        state.running = true;
-    }
-    session.set_status(ServerState::Thinking, None, Some("embedding definitions".into()));
-    let session = session.clone();
-    tokio::spawn(async move {
-        let snapshot = session.snapshot();
-        let learned_session = session.clone();
-        let passages = tokio::task::spawn_blocking(move || learned_session.learned().map(|l| l.embedding_items()))
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let progress = Progress::begin(&session, "reverie: embedding").await;
-        let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
-        let on_progress = |done: usize, total: usize| {
-            let _ = steps.send((done, total));
-        };
-        let source_session = session.clone();
-        let source = move |key: &str| source_session.source_of(key);
-        let back_session = session.clone();
-        let user_back = move || !back_session.user_idle() || back_session.was_shut_down();
-        let pass =
-            semantic::embed_snapshot(&snapshot, &passages, &store, &*embedder, &source, &user_back, &on_progress);
-        tokio::pin!(pass);
-        let report = loop {
-            tokio::select! {
-                report = &mut pass => break report,
-                Some((done, total)) = step_receiver.recv() => report_step(&session, &progress, done, total).await,
-            }
-        };
-        // The steps sent as the last round finished.
-        while let Ok((done, total)) = step_receiver.try_recv() {
-            report_step(&session, &progress, done, total).await;
-        }
-        let message = match &report {
-            Ok(report) if report.cancelled => {
-                format!("embedding paused ({} definitions and passages this pass; resumes when idle)", report.embedded)
-            }
-            Ok(report) if report.passages > 0 => format!(
-                "embedded {} definitions and {} note passages",
-                report.embedded - report.passages,
-                report.passages
-            ),
-            Ok(report) => format!("embedded {} definitions", report.embedded),
-            Err(err) => {
-                tracing::warn!("embedding pass failed: {err:#}");
-                format!("embedding failed: {err:#}")
-            }
-        };
+        let Some(embedder) = self.embedder() else { return false };
+        let version = (handle.generation(), handle.notes_version());
         {
-            let mut state = lock(session.semantic());
-            state.running = false;
-            if matches!(&report, Ok(r) if !r.cancelled && r.files_left == 0) {
-                state.complete_for = Some(version);
+            let mut state = self.lock();
+            if state.running {
+                return true;
             }
-            if report.is_err() {
-                // Do not retry in a loop: the next change of the facts or notes tries again.
-                state.complete_for = Some(version);
+            if state.complete_for == Some(version) {
+                return false;
             }
+            state.running = true;
         }
-        // The index first, so a question after the end of the progress meets the new vectors.
-        rebuild_index(&session).await;
-        progress.end(&message).await;
-        if session.user_idle() && !session.was_shut_down() {
-            session.start_idle_work();
-        } else {
-            session.set_status(ServerState::Ready, None, Some(message));
-        }
-    });
-    true
-}
+        handle.working("embedding definitions".into());
+        let pass = self.clone();
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let snapshot = handle.snapshot();
+            let learned = handle.clone();
+            let passages = tokio::task::spawn_blocking(move || learned.learned().map(|l| l.embedding_items()))
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let progress = handle.progress("embedding").await;
+            let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
+            let on_progress = |done: usize, total: usize| {
+                let _ = steps.send((done, total));
+            };
+            let source = |key: &str| handle.source_of(key);
+            let user_back = || handle.user_back();
+            let pass_future =
+                semantic::embed_snapshot(&snapshot, &passages, &store, &*embedder, &source, &user_back, &on_progress);
+            tokio::pin!(pass_future);
+            let report = loop {
+                tokio::select! {
+                    report = &mut pass_future => break report,
+                    Some((done, total)) = step_receiver.recv() => report_step(&handle, &progress, done, total).await,
+                }
+            };
+            // The steps sent as the last round finished.
+            while let Ok((done, total)) = step_receiver.try_recv() {
+                report_step(&handle, &progress, done, total).await;
+            }
+            let message = match &report {
+                Ok(report) if report.cancelled => format!(
+                    "embedding paused ({} definitions and passages this pass; resumes when idle)",
+                    report.embedded
+                ),
+                Ok(report) if report.passages > 0 => format!(
+                    "embedded {} definitions and {} note passages",
+                    report.embedded - report.passages,
+                    report.passages
+                ),
+                Ok(report) => format!("embedded {} definitions", report.embedded),
+                Err(err) => {
+                    tracing::warn!("embedding pass failed: {err:#}");
+                    format!("embedding failed: {err:#}")
+                }
+            };
+            {
+                let mut state = pass.lock();
+                state.running = false;
+                if matches!(&report, Ok(r) if !r.cancelled && r.files_left == 0) {
+                    state.complete_for = Some(version);
+                }
+                if report.is_err() {
+                    // Do not retry in a loop: the next change of the facts or notes tries again.
+                    state.complete_for = Some(version);
+                }
+            }
+            // The index first, so a question after the end of the progress meets the new vectors.
+            pass.rebuild_index(&handle).await;
+            progress.end(&message).await;
+            handle.hand_on(message);
+        });
+        true
+    }
 
-async fn report_step(session: &Arc<Session>, progress: &Progress, done: usize, total: usize) {
-    progress.report(&format!("{done}/{total} files"), (done * 100 / total.max(1)) as u32).await;
-    session.set_status(ServerState::Thinking, None, Some(format!("embedding: {done}/{total} files")));
-}
-
-/// The definitions and learned passages nearest `question` in the current index; empty when there
-/// is none for the current facts, or the embedding does not come within `QUESTION_TIMEOUT`. (A
-/// passage of a note rewritten since the index was built is not found by its key: left out.)
-pub(super) async fn nearest(session: &Arc<Session>, question: &str) -> Nearby {
-    let generation = session.status().generation;
-    let index = match &lock(session.semantic()).index {
-        Some((g, index)) if *g == generation && !index.is_empty() => index.clone(),
-        _ => return Nearby::default(),
-    };
-    let Some(embedder) = embedder(session) else { return Nearby::default() };
-    let text = [question.to_string()];
-    match tokio::time::timeout(QUESTION_TIMEOUT, embedder.embed(&text)).await {
-        Ok(Ok(mut vectors)) if !vectors.is_empty() => index.nearby(&vectors.swap_remove(0)),
-        Ok(Ok(_)) => Nearby::default(),
-        Ok(Err(err)) => {
-            tracing::warn!("could not embed the question: {err:#}");
-            Nearby::default()
-        }
-        Err(_) => {
-            tracing::warn!("the question's embedding took over {QUESTION_TIMEOUT:?}; answered without it");
-            Nearby::default()
+    /// The definitions and learned passages nearest `question` in the index built for the facts of
+    /// `generation`; empty when there is none, or the embedding does not come within
+    /// `QUESTION_TIMEOUT`. (A passage of a note rewritten since the index was built is not found by
+    /// its key: left out.)
+    pub(super) async fn nearest(&self, generation: u64, question: &str) -> Nearby {
+        let index = match &self.lock().index {
+            Some((g, index)) if *g == generation && !index.is_empty() => index.clone(),
+            _ => return Nearby::default(),
+        };
+        let Some(embedder) = self.embedder() else { return Nearby::default() };
+        let text = [question.to_string()];
+        match tokio::time::timeout(QUESTION_TIMEOUT, embedder.embed(&text)).await {
+            Ok(Ok(mut vectors)) if !vectors.is_empty() => index.nearby(&vectors.swap_remove(0)),
+            Ok(Ok(_)) => Nearby::default(),
+            Ok(Err(err)) => {
+                tracing::warn!("could not embed the question: {err:#}");
+                Nearby::default()
+            }
+            Err(_) => {
+                tracing::warn!("the question's embedding took over {QUESTION_TIMEOUT:?}; answered without it");
+                Nearby::default()
+            }
         }
     }
+}
+
+async fn report_step(handle: &PassHandle, progress: &Progress, done: usize, total: usize) {
+    progress.report(&format!("{done}/{total} files"), (done * 100 / total.max(1)) as u32).await;
+    handle.working(format!("embedding: {done}/{total} files"));
 }

@@ -6,12 +6,19 @@
 //! status' note counts as each note lands, not only at the end; when it ends, the learned context
 //! is rebuilt and the status says what the pass stored. The request path never waits on it.
 
-use super::session::{Progress, Session};
-use super::status::ServerState;
+use super::pass::PassHandle;
+use super::session::Progress;
 use crate::sleep::{Outcome, ThinkEvent, ThinkOptions, Thinker};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+/// The thinking pass's own state, kept by the session: the running pass's "the user is back" signal.
+#[derive(Default)]
+pub(super) struct ThinkingPass {
+    /// Set while a pass runs; sending `true` tells it the user is back.
+    running: Mutex<Option<watch::Sender<bool>>>,
+}
 
 /// What the pass reports while it runs.
 enum Step {
@@ -19,100 +26,120 @@ enum Step {
     Finished { done: usize, total: usize, what: String, stored: bool },
 }
 
-/// Starts a pass if a model is configured, the workspace is indexed and none is running. Returns
-/// whether a pass is running now.
-pub(super) fn start(session: &Arc<Session>) -> bool {
-    let Some(provider) = session.provider() else { return false };
-    let Some(store) = session.store() else { return false };
-    let Some(user_back) = session.begin_thinking() else { return true };
-    session.set_status(ServerState::Thinking, None, Some("thinking".into()));
-    let session = session.clone();
-    tokio::spawn(async move {
-        let config = session.config();
-        let snapshot_session = session.clone();
-        let snapshot = move || snapshot_session.snapshot();
-        let source_session = session.clone();
-        let source = move |key: &str| source_session.source_of(key);
-        let churn_session = session.clone();
-        let churn = tokio::task::spawn_blocking(move || churn_session.churn()).await.unwrap_or_default();
-        let thinker = Thinker {
-            store: &store,
-            provider: Some(provider.as_ref() as &dyn crate::llm::Provider),
-            config: &config.sleep,
-            snapshot: &snapshot,
-            source: &source,
-            signals: session.signals(&churn),
-            asked: session.recent_questions(),
-        };
-        let progress = Progress::begin(&session, "reverie: thinking").await;
-        let (steps, mut step_receiver) = mpsc::unbounded_channel::<Step>();
-        let planned = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let on_event = |event: ThinkEvent| match event {
-            ThinkEvent::Planned { jobs } => {
-                planned.store(jobs, Ordering::Relaxed);
-                let _ = steps.send(Step::Planned { total: jobs });
-            }
-            ThinkEvent::Finished { job, outcome } => {
-                let _ = steps.send(Step::Finished {
-                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                    total: planned.load(Ordering::Relaxed),
-                    what: job_label(job.kind.name(), &job.subject),
-                    stored: matches!(outcome, Outcome::Stored),
-                });
-            }
-            _ => {}
-        };
-        let options = ThinkOptions::default();
-        let think = thinker.think(&options, user_back, &on_event);
-        tokio::pin!(think);
-        let report = loop {
-            tokio::select! {
-                report = &mut think => break report,
-                Some(step) = step_receiver.recv() => report_step(&session, &progress, step).await,
-            }
-        };
-        // The steps sent as the last job finished.
-        while let Ok(step) = step_receiver.try_recv() {
-            report_step(&session, &progress, step).await;
+impl ThinkingPass {
+    fn running(&self) -> std::sync::MutexGuard<'_, Option<watch::Sender<bool>>> {
+        self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn is_running(&self) -> bool {
+        self.running().is_some()
+    }
+
+    /// The user is back: the pass stops taking jobs (the runner cancels a call in flight after the
+    /// grace period).
+    pub(super) fn user_back(&self) {
+        if let Some(running) = self.running().as_ref() {
+            let _ = running.send(true);
         }
-        session.notes_written(true);
-        let counts = note_counts(&session).await;
-        let message = format!(
-            "{} notes stored this pass ({} fresh, {} stale, {} failed){}",
-            report.stored,
-            counts.fresh,
-            counts.stale,
-            counts.failed,
-            report.stopped.as_deref().map(|s| format!("; {s}")).unwrap_or_default()
-        );
-        tracing::info!("thinking pass: {message}");
-        progress.end(&message).await;
-        session.set_note_counts(counts.fresh + counts.stale, counts.stale);
-        let state = if session.user_idle() { ServerState::Idle } else { ServerState::Ready };
-        session.set_status(state, None, Some(message));
-    });
-    true
+    }
+
+    /// Starts a pass if a model is configured, the workspace is indexed and none is running. Returns
+    /// whether a pass is running now.
+    pub(super) fn start(self: &Arc<Self>, handle: &PassHandle) -> bool {
+        let Some(provider) = handle.provider() else { return false };
+        let Some(store) = handle.store() else { return false };
+        let user_back = {
+            let mut running = self.running();
+            if running.is_some() {
+                return true;
+            }
+            let (sender, receiver) = watch::channel(false);
+            *running = Some(sender);
+            receiver
+        };
+        handle.working("thinking".into());
+        let pass = self.clone();
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let config = handle.config();
+            let snapshot = || handle.snapshot();
+            let source = |key: &str| handle.source_of(key);
+            let (signals, asked) = handle.scheduling().await;
+            let thinker = Thinker {
+                store: &store,
+                provider: Some(provider.as_ref() as &dyn crate::llm::Provider),
+                config: &config.sleep,
+                snapshot: &snapshot,
+                source: &source,
+                signals,
+                asked,
+            };
+            let progress = handle.progress("thinking").await;
+            let (steps, mut step_receiver) = mpsc::unbounded_channel::<Step>();
+            let planned = AtomicUsize::new(0);
+            let done = AtomicUsize::new(0);
+            let on_event = |event: ThinkEvent| match event {
+                ThinkEvent::Planned { jobs } => {
+                    planned.store(jobs, Ordering::Relaxed);
+                    let _ = steps.send(Step::Planned { total: jobs });
+                }
+                ThinkEvent::Finished { job, outcome } => {
+                    let _ = steps.send(Step::Finished {
+                        done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                        total: planned.load(Ordering::Relaxed),
+                        what: job_label(job.kind.name(), &job.subject),
+                        stored: matches!(outcome, Outcome::Stored),
+                    });
+                }
+                _ => {}
+            };
+            let options = ThinkOptions::default();
+            let think = thinker.think(&options, user_back, &on_event);
+            tokio::pin!(think);
+            let report = loop {
+                tokio::select! {
+                    report = &mut think => break report,
+                    Some(step) = step_receiver.recv() => report_step(&handle, &progress, step).await,
+                }
+            };
+            // The steps sent as the last job finished.
+            while let Ok(step) = step_receiver.try_recv() {
+                report_step(&handle, &progress, step).await;
+            }
+            *pass.running() = None;
+            let counts = handle.notes_written().await;
+            let message = format!(
+                "{} notes stored this pass ({} fresh, {} stale, {} failed){}",
+                report.stored,
+                counts.fresh,
+                counts.stale,
+                counts.failed,
+                report.stopped.as_deref().map(|s| format!("; {s}")).unwrap_or_default()
+            );
+            tracing::info!("thinking pass: {message}");
+            progress.end(&message).await;
+            handle.finished(message);
+        });
+        true
+    }
 }
 
 /// One step of a running pass: `$/progress` with `done/total`, and the status — with the note
 /// counts as they are now when a note was stored.
-async fn report_step(session: &Arc<Session>, progress: &Progress, step: Step) {
+async fn report_step(handle: &PassHandle, progress: &Progress, step: Step) {
     match step {
         Step::Planned { total } => {
             progress.report(&format!("0/{total} jobs"), 0).await;
-            session.set_status(ServerState::Thinking, None, Some(format!("thinking: 0/{total} jobs")));
+            handle.working(format!("thinking: 0/{total} jobs"));
         }
         Step::Finished { done, total, what, stored } => {
             let total = total.max(done);
             progress.report(&format!("{done}/{total}: {what}"), (done * 100 / total.max(1)) as u32).await;
             if stored {
                 // A new note counts for answering at once.
-                session.notes_written(false);
-                let counts = note_counts(session).await;
-                session.set_note_counts(counts.fresh + counts.stale, counts.stale);
+                handle.notes_written().await;
             }
-            session.set_status(ServerState::Thinking, None, Some(format!("thinking: {done}/{total} jobs")));
+            handle.working(format!("thinking: {done}/{total} jobs"));
         }
     }
 }
@@ -121,12 +148,6 @@ async fn report_step(session: &Arc<Session>, progress: &Progress, step: Step) {
 /// jobs (the root directory's module note, the overview) have no subject.
 fn job_label(kind: &str, subject: &str) -> String {
     if subject.is_empty() { format!("{kind} of the workspace") } else { format!("{kind} {subject}") }
-}
-
-/// The note counts, read from the store off the async threads.
-async fn note_counts(session: &Arc<Session>) -> crate::sleep::NoteCounts {
-    let session = session.clone();
-    tokio::task::spawn_blocking(move || session.note_counts()).await.unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -70,11 +70,14 @@ async fn hover_shows_definition_signature_doc_and_callers() {
     let hover = client.hover(&ws.path("app.py"), 5, 8).await;
     let text = hover_text(&hover);
     assert!(text.contains("def load_settings(self, path)"), "{text}");
-    assert!(text.contains("method defined at `lib.py:4-7`"), "{text}");
+    let lib = ws.root().join("lib.py");
+    let defined = format!("method defined at [{}:4-7]({}#L4)", lib.display(), file_uri(&lib));
+    assert!(text.contains(&defined), "{defined} in {text}");
     assert!(text.starts_with("**reverie**"), "the card says whose it is: {text}");
     assert!(text.contains("1 reference in 1 file"), "{text}");
     // The caller by name, with its line and a link that opens it.
-    let link = format!("[app.py:6]({}#L6)", file_uri(&ws.root().join("app.py")));
+    let app = ws.root().join("app.py");
+    let link = format!("[{}:6]({}#L6)", app.display(), file_uri(&app));
     assert!(text.contains(&format!("- `main` — {link}")), "{text}");
     let hover = client.hover(&ws.path("app.py"), 4, 10).await;
     assert!(hover_text(&hover).contains("Holds configuration."), "{hover}");
@@ -169,7 +172,10 @@ async fn code_actions_ask_and_show_the_answer() {
     let shown_path = shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
     let markdown = std::fs::read_to_string(&shown_path).unwrap();
     assert!(markdown.starts_with("# Explain `load_settings`"), "{markdown}");
-    assert!(markdown.contains("`lib.py:4-7`"), "{markdown}");
+    let lib = ws.root().join("lib.py");
+    // The label is the absolute path; the target the same file relative to the document, at the line.
+    let cited = format!("[{}:4-7](", lib.display());
+    assert!(markdown.contains(&cited) && markdown.contains("/lib.py#L4)"), "links the real file and line: {markdown}");
 
     // A client that refuses the document gets a short message, citations first, and the full answer
     // in the log.
@@ -190,7 +196,10 @@ async fn code_actions_ask_and_show_the_answer() {
         })
         .await;
     let log = log["params"]["message"].as_str().unwrap();
-    assert!(log.contains("`lib.py:10` — function `def configure_logging(level)`"), "{log}");
+    assert!(
+        log.contains("/lib.py:10](") && log.contains("/lib.py#L10) — function `def configure_logging(level)`"),
+        "{log}"
+    );
     assert!(log.contains("_source: facts_"), "a structural question needs no model: {log}");
 
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
@@ -497,7 +506,7 @@ async fn answers_open_as_documents_where_the_client_can_show_one() {
     ];
     for (name, params, document) in clients {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
-        client.initialize_with(params).await;
+        client.initialize_with(crate::util::lsp::with_status_notifications(params)).await;
         client.wait_for_status("ready", 1).await;
         let question = format!("where is configure_logging defined? ({name})");
         client
@@ -563,11 +572,11 @@ async fn commands_say_what_they_do() {
     client
         .initialize_with(crate::util::lsp::helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null))
         .await;
-    client.wait_for_status("ready", 1).await;
+    client.wait_for_indexed().await;
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     client.wait_for_message("re-indexing").await;
     let (_, done) = client.wait_for_message("reverie: indexed 2 files").await;
-    assert!(done.contains("parsed"), "{done}");
+    assert!(done.contains("nothing changed since the last index, 0 skipped"), "says what it did: {done}");
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
     assert_eq!(status["files"], 2);
     // Ready, or already idle when the machine is slow enough for the idle clock to run out.
@@ -594,7 +603,7 @@ async fn commands_say_what_they_do() {
     for (name, hint) in [("Neovim", "settings = { llm"), ("Visual Studio Code", "reverie.llm.provider")] {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
         client.initialize_with(crate::util::lsp::client_initialize_params(&ws.root(), name, "1", true)).await;
-        client.wait_for_status("ready", 1).await;
+        client.wait_for_indexed().await;
         let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
         assert!(think["message"].as_str().unwrap().contains(hint), "{name}: {think}");
         assert_eq!(client.shutdown().await, Some(0));

@@ -75,6 +75,13 @@
         if (m.detail) meta.appendChild(el('span', 'detail', m.detail));
         if (m.usage) meta.appendChild(el('span', 'usage', m.usage));
         t.appendChild(meta);
+        if (m.setAside) {
+          // The model's answer named code that is not in the workspace: offer it anyway, marked.
+          const again = el('button', 'show-unverified', "Show the model's answer anyway");
+          again.type = 'button';
+          again.dataset.turn = String(m.id);
+          t.appendChild(again);
+        }
         if (m.context) {
           const details = el('details', 'sources');
           details.open = true;
@@ -107,6 +114,12 @@
   });
 
   document.addEventListener('click', (event) => {
+    const again = event.target.closest('button.show-unverified');
+    if (again) {
+      again.disabled = true;
+      vscode.postMessage({ type: 'showUnverified', id: Number(again.dataset.turn) });
+      return;
+    }
     const a = event.target.closest('a.cite');
     if (a) {
       event.preventDefault();

@@ -15,6 +15,8 @@ export interface Question {
   textDocument?: { uri: string };
   position?: { line: number; character: number };
   budget?: number;
+  /** Show the model's answer even when it names code not in the workspace (marked, not set aside). */
+  showUnverified?: boolean;
   /** Shown under the question, e.g. "at shop/cart.py:7". */
   where?: string;
 }
@@ -38,6 +40,8 @@ type ToWebview =
       context: string;
       usage: string;
       contextCount: number;
+      /** The model's answer was set aside: the view offers to ask again showing it. */
+      setAside: boolean;
     }
   | { type: 'error'; id: number; message: string }
   | { type: 'busy'; busy: boolean };
@@ -46,6 +50,7 @@ type FromWebview =
   | { type: 'ready' }
   | { type: 'ask'; question: string }
   | { type: 'open'; path: string; line: number }
+  | { type: 'showUnverified'; id: number }
   | { type: 'newChat' };
 
 function newConversationId(): string {
@@ -62,6 +67,8 @@ export class ChatPanel implements vscode.Disposable {
   private nextId = 1;
   private pending: Promise<unknown> = Promise.resolve();
   private busyCount = 0;
+  /** Each turn's question, to ask again showing a set-aside answer. */
+  private questions = new Map<number, Question>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -102,6 +109,7 @@ export class ChatPanel implements vscode.Disposable {
   newChat(): void {
     this.conversation = newConversationId();
     this.transcript = [];
+    this.questions.clear();
     this.post({ type: 'reset', conversation: this.conversation });
   }
 
@@ -109,6 +117,7 @@ export class ChatPanel implements vscode.Disposable {
   submit(question: Question): Promise<void> {
     this.show(true);
     const id = this.nextId++;
+    this.questions.set(id, question);
     this.post({ type: 'question', id, question: question.question, where: question.where });
     const conversation = this.conversation;
     this.log(`asking (conversation ${conversation}, turn ${id}): ${question.question}`);
@@ -147,6 +156,7 @@ export class ChatPanel implements vscode.Disposable {
         context: renderContext(sourcesOf(answer)),
         usage: renderUsage(answer),
         contextCount: sourcesOf(answer).length,
+        setAside: answer.set_aside === true,
       });
     } catch (err) {
       if (timer) clearTimeout(timer);
@@ -175,6 +185,13 @@ export class ChatPanel implements vscode.Disposable {
       case 'open':
         void this.openCitation(m.path, m.line);
         break;
+      case 'showUnverified': {
+        // Asks the same question again, keeping the model's answer (its unverified names marked).
+        const question = this.questions.get(m.id);
+        this.log(`chat view: show the set-aside answer of turn ${m.id}`);
+        if (question) void this.submit({ ...question, showUnverified: true, where: 'the model\'s answer, shown anyway' });
+        break;
+      }
       case 'newChat':
         this.newChat();
         break;

@@ -140,6 +140,15 @@ class Reverie implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('reverie', 'reverie', serverOptions, clientOptions);
+    // The server sends `reverie/status` notifications only to clients that say they handle them.
+    client.registerFeature({
+      fillClientCapabilities: (capabilities) => {
+        capabilities.experimental = { ...(capabilities.experimental ?? {}), reverie: { statusNotification: true } };
+      },
+      initialize: () => undefined,
+      getState: () => ({ kind: 'static' }),
+      clear: () => undefined,
+    });
     client.onNotification('reverie/status', (s: ServerStatus) => this.status.update(s));
     client.onNotification('reverie/answerChunk', (p: { token: string; text: string }) =>
       this.chunkHandlers.get(p.token)?.(p.text),

@@ -11,7 +11,9 @@
 //   3. a follow-up typed in the chat view is answered in the same conversation (the model receives the
 //      first turn), and a structural follow-up is answered from facts (labelled `facts`);
 //   4. clicking a citation in an answer and one in its sources list opens the right file at the right
-//      line (active tab, window title, cursor position in the status bar);
+//      line (active tab, window title, cursor position in the status bar); an answer document (the
+//      markdown file `reverie.ask` opens where the server shows documents, made here by a second
+//      server) opened in the markdown preview: clicking its citation opens the real file at the line;
 //   5. "Explain symbol" asks about the symbol at the cursor; "Show status" and "Think now" answer;
 //   6. a change in the Settings UI reaches the server (workspace/didChangeConfiguration): the next
 //      question goes to the newly configured model;
@@ -30,6 +32,7 @@ const http = require('http');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const { fileURLToPath, pathToFileURL } = require('url');
 
 const env = (name) => {
   const value = process.env[name];
@@ -175,6 +178,59 @@ function startFakeModel() {
 }
 
 // ---------- code-server ----------
+
+/** Asks a second `reverie serve` (its own cache, no model) `question` with `reverie.ask`, as a client
+ * that shows documents; returns the path of the answer document it opens. */
+function answerDocument(question) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(REVERIE_BIN, ['serve'], {
+      env: { ...process.env, REVERIE_CACHE_DIR: path.join(WORK, 'answer-cache'), REVERIE_LOG: 'warn' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const send = (message) => {
+      const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...message }));
+      child.stdin.write(`Content-Length: ${body.length}\r\n\r\n`);
+      child.stdin.write(body);
+    };
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`no answer document for ${JSON.stringify(question)} within 30 s`));
+    }, 30000);
+    const on = (m) => {
+      if (m.id === 1 && !m.method) send({ method: 'initialized', params: {} });
+      else if (m.method === '$/progress' && m.params.value.kind === 'end' && /^indexed/.test(m.params.value.message || '')) {
+        send({ id: 2, method: 'workspace/executeCommand', params: { command: 'reverie.ask', arguments: [{ question }] } });
+      } else if (m.method === 'window/showDocument') {
+        send({ id: m.id, result: { success: true } });
+        clearTimeout(timer);
+        child.kill();
+        resolve(fileURLToPath(m.params.uri));
+      } else if (m.method && m.id !== undefined) send({ id: m.id, result: null });
+    };
+    let buffer = Buffer.alloc(0);
+    child.stdout.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const head = buffer.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, head).toString())[1]);
+        if (buffer.length < head + 4 + length) return;
+        const message = JSON.parse(buffer.subarray(head + 4, head + 4 + length).toString());
+        buffer = buffer.subarray(head + 4 + length);
+        on(message);
+      }
+    });
+    send({
+      id: 1,
+      method: 'initialize',
+      params: {
+        processId: null,
+        rootUri: pathToFileURL(WS).href,
+        capabilities: { window: { workDoneProgress: true, showDocument: { support: true } } },
+      },
+    });
+  });
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -400,6 +456,34 @@ async function drive(page, model, port) {
   await sourceLink.click();
   await expectEditor(page, 'config.py', sourceLine);
   say(`clicked shop/config.py:${sourceLine} in the sources -> config.py, line ${sourceLine}`);
+
+  // 4b. An answer document in the markdown preview: its citation is a link to the real file and line.
+  const doc = await answerDocument('where is load_config defined?');
+  const docText = fs.readFileSync(doc, 'utf8');
+  const configPy = fs.realpathSync(path.join(WS, 'shop', 'config.py'));
+  const wantedLink = `[${configPy}:10](${path.relative(path.dirname(doc), configPy)}#L10)`;
+  if (!docText.includes(wantedLink)) throw new Error(`the answer document does not link config.py:10: ${docText}`);
+  await runCommand(page, 'File: Open File...');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 15000 });
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(doc);
+  await page.keyboard.press('Enter');
+  await waitFor('the answer document to open', async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc)), 15000);
+  await runCommand(page, 'Markdown: Open Preview');
+  let previewLink;
+  await waitFor('the preview to show the citation link', async () => {
+    for (const frame of page.frames()) {
+      const link = frame.locator('a[href*="config.py"], a[data-href*="config.py"]');
+      if (await link.count().catch(() => 0)) {
+        previewLink = link.first();
+        return true;
+      }
+    }
+    return false;
+  }, 30000);
+  await previewLink.click();
+  await expectEditor(page, 'config.py', 10);
+  say('clicked config.py:10 in an answer document\'s markdown preview -> config.py, line 10');
 
   // 5. Explain symbol at the cursor (config.py, on `load_config` at line 10).
   await page.keyboard.press('Control+G');

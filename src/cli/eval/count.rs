@@ -7,21 +7,14 @@ use crate::tokens::estimate_tokens;
 
 /// How tokens are counted, for the output.
 pub(super) const TOKEN_COUNTING: &str = "tokens::estimate_tokens (3.5 chars/token) of each item as answer::model_request renders \
-it: the citation line `[n] path:lines — reason` + the item's text (facts: signature + doc; notes: the note; raw chunks: the \
+it: the citation line `[n] path:lines` + the item's text (facts: signature + doc; notes: the note; raw chunks: the \
 60-line window's full text)";
 
-/// What `item` takes in a prompt: its citation line and text as `answer::model_request` renders them
-/// (keep in step with `answer/compose.rs`). A raw chunk's text is read only when needed, so its
-/// window's estimate is in `tokens`. (`ContextItem::tokens` leaves the reason out, which undercounts
-/// many small items; measured end to end it was ~1.7× low for facts and notes.)
+/// What `item` takes in a prompt: its citation line (`answer::citation`) and text as
+/// `answer::model_request` renders them. A raw chunk's text is read only when needed, so its
+/// window's estimate is in `tokens`.
 pub(super) fn prompt_tokens(item: &ContextItem) -> usize {
-    let lines = if item.start_line == item.end_line {
-        item.start_line.to_string()
-    } else {
-        format!("{}-{}", item.start_line, item.end_line)
-    };
-    let stale = if item.stale { " (possibly outdated)" } else { "" };
-    let citation = estimate_tokens(&format!("[10] {}:{} — {}{stale}\n", item.path, lines, item.reason));
+    let citation = estimate_tokens(&format!("{}\n", crate::answer::citation(10, item)));
     let text = if item.kind == ItemKind::Chunk {
         item.tokens
     } else if item.text.is_empty() {

@@ -1,8 +1,8 @@
-//! Direct-answer latency: `answer::plan_answer` timed on questions that should be answered with
-//! zero model tokens — the workspace's fresh anticipated questions asked back verbatim, and "where
+//! Direct-answer latency: the asking flow (`ask::ask`, no model) timed on questions that should be
+//! answered with zero model tokens — the workspace's fresh anticipated questions asked back verbatim, and "where
 //! is X defined?" / "what calls X?" about distinctive definitions of the most central files.
 
-use crate::answer::{self, LearnedContext, Question};
+use crate::answer::{LearnedContext, Question};
 use crate::eval::figures::Timing;
 use crate::snapshot::Snapshot;
 use std::sync::Arc;
@@ -18,10 +18,14 @@ const CALLERS: &str = "\"what calls X?\"";
 /// The kinds of questions timed, in the order of the latency table.
 pub(super) const KINDS: [&str; 3] = [ANTICIPATED, DEFINED, CALLERS];
 
-/// Times `plan_answer` on questions that should be answered directly: the workspace's fresh
-/// anticipated questions asked back verbatim, and structural questions about distinctive definitions
-/// of the most central files.
-pub(super) fn latencies(snapshot: &Snapshot, learned: &LearnedContext) -> Vec<Timing> {
+/// Times the asking flow with no model on questions that should be answered directly: the
+/// workspace's fresh anticipated questions asked back verbatim, and structural questions about
+/// distinctive definitions of the most central files.
+pub(super) fn latencies(
+    snapshot: &Arc<Snapshot>,
+    learned: &Arc<LearnedContext>,
+    runtime: &tokio::runtime::Runtime,
+) -> Vec<Timing> {
     let mut questions: Vec<(&'static str, String)> = Vec::new();
     for &passage in &learned.questions {
         let p = &learned.passages[passage];
@@ -57,15 +61,41 @@ pub(super) fn latencies(snapshot: &Snapshot, learned: &LearnedContext) -> Vec<Ti
     questions
         .into_iter()
         .map(|(kind, text)| {
-            let question = Question { text, budget: 2000, ..Question::default() };
-            let started = Instant::now();
-            let plan = answer::plan_answer(snapshot, Some(learned), &question, false, 400);
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            let source = match plan {
-                answer::Plan::Done(answer) => answer.source,
-                answer::Plan::Model { .. } => answer::Source::Model,
+            let question = Question { text: text.clone(), budget: 2000, ..Question::default() };
+            let knowledge = crate::ask::Knowledge {
+                snapshot: snapshot.clone(),
+                learned: Some(learned.clone()),
+                store: None,
+                provider: None,
+                llm: crate::llm::LlmConfig::default(),
             };
-            Timing { kind, question: question.text, ms, direct: source.is_direct() }
+            let started = Instant::now();
+            let answered = runtime.block_on(crate::ask::ask(knowledge, question, None, &NoSources, started));
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            Timing { kind, question: text, ms, direct: answered.answer.source.is_direct() }
         })
         .collect()
+}
+
+/// Direct answers read no source and have no semantic index here.
+struct NoSources;
+
+impl crate::ask::Surroundings for NoSources {
+    fn source_of(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    async fn nearest(&self, _: &str) -> crate::embed::semantic::Nearby {
+        Default::default()
+    }
+
+    fn on_chunk(&self, _: &str) {}
+
+    fn show_unverified(&self) -> bool {
+        false
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        "no model answers here"
+    }
 }

@@ -7,7 +7,6 @@ use super::count::prompt_tokens;
 use crate::answer::{self, ContextItem, Question};
 use crate::eval::Record;
 use crate::eval::figures::E2eRow;
-use crate::ledger::LedgerStore;
 use crate::llm::{LlmConfig, Provider};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -72,11 +71,8 @@ pub(super) fn answer(
     let question = Question { text: record.question.clone(), ..Question::default() };
     let request = answer::model_request(&question, context, ANSWER_TOKENS);
     let started = Instant::now();
-    let result = runtime.block_on(provider.chat(&request, &|_| {}));
+    let result = runtime.block_on(crate::ask::call_model(provider, Some(store), &record.question, &request, &|_| {}));
     let elapsed = started.elapsed();
-    if let Err(err) = store.record(&crate::ledger::test_entry(provider, &record.question, &request, &result, elapsed)) {
-        tracing::warn!("could not record a ledger entry: {err:#}");
-    }
     let gold: HashSet<&str> = record.gold_paths.iter().map(String::as_str).collect();
     let (usage, error) = match &result {
         Ok(response) => (response.usage, None),

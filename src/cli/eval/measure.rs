@@ -85,7 +85,7 @@ impl Setup<'_> {
             }
             None => None,
         };
-        let learned = LearnedContext::new(store.notes()?, &snapshot);
+        let learned = Arc::new(LearnedContext::new(store.notes()?, &snapshot));
         let fresh_notes = learned.fresh.iter().filter(|f| **f).count();
         let max_file_size = config.index.max_file_size;
         let started = Instant::now();
@@ -142,7 +142,7 @@ impl Setup<'_> {
             }
         }
 
-        into.timings.extend(direct::latencies(&snapshot, &learned));
+        into.timings.extend(direct::latencies(&snapshot, &learned, runtime));
         let totals = crate::ledger::totals(&store.ledger(0)?);
         store.flush()?;
         into.rows.push(WorkspaceRow {

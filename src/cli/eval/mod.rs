@@ -17,7 +17,7 @@
 //!
 //! Tokens are counted the same way for every system: `tokens::estimate_tokens` (3.5 characters per
 //! token) of the item exactly as `answer::model_request` puts it in a prompt — its citation line
-//! (`[n] path:lines — reason`) and its text. For facts and notes the text is the signature and doc,
+//! (`[n] path:lines`, `answer::citation`) and its text. For facts and notes the text is the signature and doc,
 //! or the note; for raw chunks, the window's whole text.
 //!
 //! Then: the test-time tokens each system needs to reach the raw baseline's recall at 8k (and 2k,

@@ -335,7 +335,7 @@ impl Workspace {
         let terms = crate::terms::tokenize(&case.question);
         // Embedding the question is part of reverie's latency.
         let started = Instant::now();
-        let nearby = self.nearest.as_ref().map(|n| n.search(runtime, &case.question)).unwrap_or_default();
+        let nearby = self.nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
         for (s, system) in systems.iter().enumerate() {
             let question = Question {

@@ -1,0 +1,121 @@
+//! What an idle pass (embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
+//! may do with it: read the current facts, sources, notes and configuration; say what it is doing
+//! (status and `$/progress`); learn that the user is back; and hand the idle time on when it ends.
+//!
+//! Each pass keeps its own state (whether it runs, what it has done) in its own module; the
+//! session holds those states and starts the passes (`Session::start_idle_work`). A pass never
+//! reaches into the session beyond this handle.
+
+use super::session::{Progress, Session};
+use super::status::ServerState;
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub(super) struct PassHandle {
+    session: Arc<Session>,
+}
+
+impl PassHandle {
+    pub(super) fn new(session: &Arc<Session>) -> PassHandle {
+        PassHandle { session: session.clone() }
+    }
+
+    pub(super) fn snapshot(&self) -> Arc<Snapshot> {
+        self.session.snapshot()
+    }
+
+    /// The generation of the facts the snapshot holds (what derived data is keyed by).
+    pub(super) fn generation(&self) -> u64 {
+        self.session.generation()
+    }
+
+    pub(super) fn store(&self) -> Option<Arc<Store>> {
+        self.session.store()
+    }
+
+    pub(super) fn config(&self) -> Config {
+        self.session.config()
+    }
+
+    pub(super) fn provider(&self) -> Option<Arc<crate::llm::Resilient>> {
+        self.session.provider()
+    }
+
+    /// The cache root the user chose (`--cache-dir`), if any.
+    pub(super) fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        self.session.cache_dir().map(std::path::Path::to_path_buf)
+    }
+
+    /// The text of a file by key (the open buffer over the disk).
+    pub(super) fn source_of(&self, key: &str) -> Option<String> {
+        self.session.source_of(key)
+    }
+
+    /// The learned context for the current facts and notes (reads the store: off the async threads).
+    pub(super) fn learned(&self) -> Option<Arc<crate::answer::LearnedContext>> {
+        self.session.learned()
+    }
+
+    pub(super) fn notes_version(&self) -> u64 {
+        self.session.notes_version()
+    }
+
+    /// Notes were stored: answers use them at once, and the status shows the counts (read from the
+    /// store off the async threads).
+    pub(super) async fn notes_written(&self) -> crate::sleep::NoteCounts {
+        self.session.notes_written();
+        let session = self.session.clone();
+        let counts = tokio::task::spawn_blocking(move || session.note_counts()).await.unwrap_or_default();
+        self.session.set_note_counts(counts.fresh + counts.stale, counts.stale);
+        counts
+    }
+
+    /// What the thinking pass's scheduler reads: the user's attention and the files' git churn
+    /// (runs `git log`: off the async threads).
+    pub(super) async fn scheduling(&self) -> (crate::sleep::schedule::Signals, Vec<String>) {
+        let session = self.session.clone();
+        let churn = tokio::task::spawn_blocking(move || session.churn()).await.unwrap_or_default();
+        (self.session.signals(&churn), self.session.recent_questions())
+    }
+
+    /// The user is back (or the server is shutting down): a pass stops taking work.
+    pub(super) fn user_back(&self) -> bool {
+        !self.session.user_idle() || self.session.was_shut_down()
+    }
+
+    /// Says what the pass is doing, in the status.
+    pub(super) fn working(&self, message: String) {
+        self.session.set_status(ServerState::Thinking, None, Some(message));
+    }
+
+    /// `$/progress` for the pass, of `what` ("thinking"; nothing when the client shows none).
+    pub(super) async fn progress(&self, what: &str) -> Progress {
+        Progress::begin(&self.session, what).await
+    }
+
+    /// The pass ended with `message`: the next idle work starts if the user is still idle, else
+    /// the status says `message`.
+    pub(super) fn hand_on(&self, message: String) {
+        if self.session.user_idle() && !self.session.was_shut_down() {
+            self.session.start_idle_work();
+        } else {
+            self.session.set_status(ServerState::Ready, None, Some(message));
+        }
+    }
+
+    /// Idle time began while the pass could not run (a model loading): use it now.
+    pub(super) fn resume_idle_work(&self) {
+        if self.session.user_idle() && !self.session.was_shut_down() {
+            self.session.start_idle_work();
+        }
+    }
+
+    /// The last pass ended with `message`: idle or ready, as the user is.
+    pub(super) fn finished(&self, message: String) {
+        let state = if self.session.user_idle() { ServerState::Idle } else { ServerState::Ready };
+        self.session.set_status(state, None, Some(message));
+    }
+}
