@@ -3,7 +3,8 @@
 //! events at a time, off the request path, on blocking threads. Each round ends with a new snapshot
 //! swapped in whole (`publish_snapshot`); requests keep reading the previous one until then.
 
-use super::session::{Progress, Session};
+use super::pass::Progress;
+use super::session::Session;
 use super::status::ServerState;
 use crate::snapshot::Snapshot;
 use crate::store::Store;

@@ -9,8 +9,7 @@
 //! miner's own lines (not a repository, shallow, capped, git missing). Only commits reachable from
 //! HEAD are mined — the miner's rule.
 
-use super::pass::PassHandle;
-use super::session::Progress;
+use super::pass::{PassHandle, Progress};
 use crate::history::HistoryReport;
 use crate::search::PastChanges;
 use std::sync::atomic::{AtomicBool, Ordering};

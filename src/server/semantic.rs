@@ -12,8 +12,7 @@
 //! path after a pass and when the facts change; a question uses it only when it matches the current
 //! facts, and never waits more than `QUESTION_TIMEOUT` for the question's embedding.
 
-use super::pass::PassHandle;
-use super::session::Progress;
+use super::pass::{PassHandle, Progress};
 use super::status::SemanticCounts;
 use crate::embed::Embedder;
 use crate::embed::semantic::{self, Nearby, SemanticIndex};

@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{Notify, mpsc};
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::ProgressToken;
 
 pub use super::state::Setup;
 
@@ -287,43 +286,4 @@ impl Session {
             Err(err) => tracing::warn!("cannot watch the workspace ({err}); relying on the editor's file events"),
         }
     }
-}
-
-/// `$/progress` for one long operation, when the client supports it (else nothing is sent).
-pub(super) struct Progress {
-    ongoing: Option<tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
-}
-
-impl Progress {
-    /// Begins the progress of `what` ("indexing"), titled as the client shows it best.
-    pub(super) async fn begin(session: &Session, what: &str) -> Progress {
-        if !session.support().work_done_progress {
-            return Progress { ongoing: None };
-        }
-        let token = ProgressToken::String(format!("reverie-{}", next_token()));
-        if session.client.create_work_done_progress(token.clone()).await.is_err() {
-            return Progress { ongoing: None };
-        }
-        let title = session.support().editor.progress_title(what);
-        let ongoing = session.client.progress(token, title).with_percentage(0).begin().await;
-        Progress { ongoing: Some(ongoing) }
-    }
-
-    pub(super) async fn report(&self, message: &str, percentage: u32) {
-        if let Some(ongoing) = &self.ongoing {
-            ongoing.report_with_message(message.to_string(), percentage.min(100)).await;
-        }
-    }
-
-    pub(super) async fn end(self, message: &str) {
-        if let Some(ongoing) = self.ongoing {
-            ongoing.finish_with_message(message.to_string()).await;
-        }
-    }
-}
-
-fn next_token() -> u64 {
-    use std::sync::atomic::AtomicU64;
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -6,8 +6,7 @@
 //! status' note counts as each note lands, not only at the end; when it ends, the learned context
 //! is rebuilt and the status says what the pass stored. The request path never waits on it.
 
-use super::pass::PassHandle;
-use super::session::Progress;
+use super::pass::{PassHandle, Progress};
 use crate::sleep::{Outcome, ThinkEvent, ThinkOptions, Thinker};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -58,21 +58,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["hash", "terms", "tokens", "redact", "syntax", "graph", "search", "snapshot", "store", "llm", "sleep"],
     ),
     ("config", &["units", "workspace", "llm", "embed", "sleep"]),
-    ("ask", &["tokens", "redact", "snapshot", "store", "llm", "ledger", "embed", "sleep", "answer"]),
+    ("ask", &["tokens", "redact", "search", "snapshot", "store", "llm", "ledger", "embed", "sleep", "answer"]),
     ("server", &["*except cli"]),
     ("cli", &["*"]),
 ];
 
 /// Cycles inside a folder that are known and being taken apart: `folder_cycles` must report exactly
 /// these besides none, so an entry that goes away fails this test until it is removed here. In the
-/// server: the thinking and embedding passes use only `session::Progress` (a type that can live
-/// beside them), and `session.rs` starts the event loop of `events.rs` and holds the passes of
-/// `pass.rs`, which both take a `Session`.
+/// server: `session.rs` starts the event loop of `events.rs` and the idle passes (`history.rs`,
+/// `semantic.rs`, `think.rs`), which reach it back only through the handle of `pass.rs`.
 const KNOWN_CYCLES: &[&str] = &[
     "src/server: events → session → events",
+    "src/server: history → pass → session → history",
     "src/server: pass → session → pass",
-    "src/server: semantic → session → semantic",
-    "src/server: session → think → session",
+    "src/server: semantic → pass → session → semantic",
+    "src/server: think → pass → session → think",
 ];
 
 fn src() -> PathBuf {
