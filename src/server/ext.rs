@@ -269,7 +269,10 @@ mod tests {
         // Top-level names of a `{a, b?, c: [{…}], d}` written in backticks.
         let names = |text: &str| -> BTreeSet<String> {
             let inner = text.split('`').nth(1).unwrap_or_default();
-            let inner = inner.trim().trim_start_matches('{').trim_end_matches('}');
+            // One brace each side: `{…, subject?: {name, intent}}` ends in two.
+            let inner = inner.trim();
+            let inner = inner.strip_prefix('{').unwrap_or(inner);
+            let inner = inner.strip_suffix('}').unwrap_or(inner);
             let mut depth = 0;
             let mut names = BTreeSet::new();
             let mut current = String::new();
