@@ -236,7 +236,7 @@ impl<'a> Lookup<'a> {
         let terms = crate::terms::tokenize(name);
         // A name of several parts keeps its whole form as a term; a one-part name is its only term.
         let whole = name.to_lowercase();
-        terms.iter().any(|t| *t == whole) && self.text_index.file_share(&whole) > 0.0
+        terms.contains(&whole) && self.text_index.file_share(&whole) > 0.0
     }
 
     fn own(&self, languages: &[Language], name: &str) -> bool {
@@ -722,8 +722,8 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
 fn line_has_assignment(code: &str, at: usize) -> bool {
     let line_end = code[at..].find('\n').map_or(code.len(), |e| at + e);
     let rest = &code[at..line_end];
-    let mut chars = rest.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let chars = rest.char_indices().peekable();
+    for (i, c) in chars {
         if c == '=' {
             let prev = rest[..i].chars().next_back();
             let next = rest[i + 1..].chars().next();
@@ -966,7 +966,7 @@ pub fn mark(text: &str, grounding: &Grounding) -> String {
     for (at, names) in blocks {
         inserts.push((at, format!("\n{MARK} not found in this workspace: {}", quoted(&names))));
     }
-    inserts.sort_by(|a, b| b.0.cmp(&a.0));
+    inserts.sort_by_key(|b| std::cmp::Reverse(b.0));
     let mut out = text.to_string();
     for (at, insert) in inserts {
         if out.is_char_boundary(at.min(out.len())) {
