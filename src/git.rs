@@ -1,13 +1,23 @@
-//! Git history as a scheduling signal: how many recent commits touched each file. Files that change
-//! often are the ones people ask about, so the sleep-time scheduler thinks about them sooner.
+//! The one place git runs (a subprocess, so callers run it off the request path):
 //!
-//! IO: runs `git log` in each workspace root (a subprocess, so callers run it off the request path).
-//! A root that is not in a git repository, or a machine without git, contributes nothing — never an
-//! error. Keys are workspace keys (`workspace::key_for`), so they match the facts.
+//! - churn, a scheduling signal: how many recent commits touched each file. Files that change often
+//!   are the ones people ask about, so the sleep-time scheduler thinks about them sooner. A root that
+//!   is not in a git repository, or a machine without git, contributes nothing — never an error.
+//! - `Git`, the commands the history miner (`history`) needs: the version check, what a root's
+//!   repository is (HEAD, shallow or not), the non-merge commits reachable from HEAD, and their
+//!   patches as a stream (`PatchLog`) that can be stopped at once. Each failure is a `GitError` that
+//!   says what is wrong (git missing or too old, not a repository, a command that failed).
+//!
+//! Only HEAD is ever read: never other refs, the reflog or stashes. Output is made independent of
+//! the user's configuration where it matters (prefixes, colour, renames, external diffs, textconv,
+//! signatures, pager, output encoding). Keys are workspace keys (`workspace::key_for`), so they
+//! match the facts; `--relative` makes paths relative to a root that is a sub-folder of the
+//! repository and leaves out what lies outside it.
 
 use std::collections::HashMap;
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// How far back to look: the most recent commits (merges left out: they repeat their parents' files).
 pub const CHURN_COMMITS: usize = 300;
@@ -50,6 +60,252 @@ fn changed_paths(root: &Path) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// The oldest git the history miner works with (`rev-parse --is-shallow-repository` came in 2.15).
+pub const MIN_VERSION: (u32, u32) = (2, 15);
+
+/// Why git could not answer; each says what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitError {
+    #[error("git was not found (`{program}`); install git to mine the project's history")]
+    Missing { program: String },
+    #[error("git {found} is too old to mine the project's history; reverie needs git {}.{} or newer", MIN_VERSION.0, MIN_VERSION.1)]
+    TooOld { found: String },
+    #[error("{root} is not in a git repository; there is no history to mine")]
+    NotARepository { root: String },
+    #[error("`git {command}` failed in {root}: {stderr}")]
+    Failed { command: String, root: String, stderr: String },
+}
+
+/// The git command, by program name or path (`git` on the `PATH` by default).
+#[derive(Clone, Debug)]
+pub struct Git {
+    program: PathBuf,
+}
+
+impl Default for Git {
+    fn default() -> Git {
+        Git { program: PathBuf::from("git") }
+    }
+}
+
+/// What `Git::repository` found for a root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repository {
+    /// HEAD's commit id; `None` before the first commit.
+    pub head: Option<String>,
+    /// A shallow clone: history stops at its graft points.
+    pub shallow: bool,
+}
+
+/// One commit of `Git::commits`: its id and its parents' (none for a root commit, or for the
+/// boundary of a shallow clone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevListed {
+    pub id: String,
+    pub parents: usize,
+}
+
+impl Git {
+    /// The git at `program` (a name looked up on the `PATH`, or a path).
+    pub fn at(program: impl Into<PathBuf>) -> Git {
+        Git { program: program.into() }
+    }
+
+    fn command(&self, root: &Path) -> Command {
+        let mut command = Command::new(&self.program);
+        command.arg("-C").arg(root);
+        // The caller's repository, not one an outer git process (a hook) points at.
+        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE"] {
+            command.env_remove(var);
+        }
+        command.env("GIT_TERMINAL_PROMPT", "0").env("LC_ALL", "C").stdin(Stdio::null());
+        command
+    }
+
+    fn spawn_error(&self, err: std::io::Error) -> GitError {
+        if err.kind() == std::io::ErrorKind::NotFound {
+            GitError::Missing { program: self.program.display().to_string() }
+        } else {
+            GitError::Failed { command: "--version".into(), root: String::new(), stderr: err.to_string() }
+        }
+    }
+
+    /// Runs git in `root`, returning its standard output.
+    fn run(&self, root: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let output = self.command(root).args(args).output().map_err(|err| self.spawn_error(err))?;
+        if output.status.success() {
+            return Ok(output.stdout);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        if stderr.contains("not a git repository") {
+            return Err(GitError::NotARepository { root: root.display().to_string() });
+        }
+        Err(GitError::Failed { command: args.join(" "), root: root.display().to_string(), stderr })
+    }
+
+    /// The version (`2.47.3`), checked against `MIN_VERSION`.
+    pub fn version(&self) -> Result<String, GitError> {
+        let output = Command::new(&self.program)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|err| self.spawn_error(err))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let found = text.trim().strip_prefix("git version ").unwrap_or(text.trim()).to_string();
+        let mut numbers = found.split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().ok());
+        match (numbers.next().flatten(), numbers.next().flatten()) {
+            (Some(major), Some(minor)) if (major, minor) >= MIN_VERSION => Ok(found),
+            _ => Err(GitError::TooOld { found: if found.is_empty() { "(no version)".into() } else { found } }),
+        }
+    }
+
+    /// The repository `root` is in: HEAD, and whether it is a shallow clone.
+    pub fn repository(&self, root: &Path) -> Result<Repository, GitError> {
+        let shallow = self.run(root, &["rev-parse", "--is-shallow-repository"])?;
+        let shallow = String::from_utf8_lossy(&shallow).trim() == "true";
+        let head = match self.run(root, &["rev-parse", "--verify", "-q", "HEAD^{commit}"]) {
+            Ok(out) => Some(String::from_utf8_lossy(&out).trim().to_string()).filter(|h| !h.is_empty()),
+            // No commit yet: `--verify -q` fails quietly.
+            Err(GitError::Failed { stderr, .. }) if stderr.is_empty() => None,
+            Err(err) => return Err(err),
+        };
+        Ok(Repository { head, shallow })
+    }
+
+    /// The non-merge commits reachable from HEAD that changed something under `root`, newest first
+    /// (`git rev-list` order, never by date), at most `limit`; with `since`, only those `since` does
+    /// not reach.
+    pub fn commits(&self, root: &Path, limit: usize, since: Option<&str>) -> Result<Vec<RevListed>, GitError> {
+        let limit = format!("--max-count={limit}");
+        let mut args = vec!["rev-list", "--no-merges", "--parents", &limit, "HEAD"];
+        let exclude = since.map(|since| format!("^{since}"));
+        args.extend(exclude.as_deref());
+        args.extend(["--", "."]);
+        let out = self.run(root, &args)?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|line| {
+                let mut ids = line.split_ascii_whitespace();
+                let id = ids.next()?.to_string();
+                Some(RevListed { id, parents: ids.count() })
+            })
+            .collect())
+    }
+
+    /// Whether commit `ancestor` is reachable from `descendant` (false when either is unknown, e.g.
+    /// collected after a rebase).
+    pub fn is_ancestor(&self, root: &Path, ancestor: &str, descendant: &str) -> bool {
+        self.command(root)
+            .args(["merge-base", "--is-ancestor", ancestor, descendant])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    /// The patches of `ids` (in that order) under `root`, with no context lines and each hunk's
+    /// function context from git's built-in language drivers (`attributes` is a gitattributes file
+    /// naming them), as a stream. Each commit is `\0<id>\n<message>\0` followed by its diff.
+    pub fn patches(&self, root: &Path, ids: Vec<String>, attributes: &Path) -> Result<PatchLog, GitError> {
+        let mut command = self.command(root);
+        command
+            .arg("-c")
+            .arg(format!("core.attributesFile={}", attributes.display()))
+            .args(["-c", "core.quotepath=off", "-c", "i18n.logOutputEncoding=UTF-8", "-c", "diff.noprefix=false"])
+            .args(["-c", "core.pager=cat", "log", "--no-walk=unsorted", "--stdin", "--no-merges", "--relative"])
+            .args(["--patch", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames"])
+            .args(["--src-prefix=a/", "--dst-prefix=b/", "--no-show-signature", "--format=%x00%H%n%B%x00"])
+            .args(["--", "."])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|err| self.spawn_error(err))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        // git reads every id before it writes; a thread keeps a long list from filling the pipe.
+        let feeder = std::thread::spawn(move || {
+            let mut text = ids.join("\n");
+            text.push('\n');
+            let _ = stdin.write_all(text.as_bytes());
+        });
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let errors = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = stderr.by_ref().take(64 * 1024).read_to_end(&mut text);
+            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            String::from_utf8_lossy(&text).trim().to_string()
+        });
+        let stdout = BufReader::with_capacity(256 * 1024, child.stdout.take().expect("piped stdout"));
+        Ok(PatchLog { child, stdout: Some(stdout), feeder: Some(feeder), errors: Some(errors), root: root.to_path_buf() })
+    }
+}
+
+/// A running `git log --patch`: read `stdout`, then `finish`. Dropped early (or `kill`ed), it stops
+/// git at once.
+pub struct PatchLog {
+    child: Child,
+    stdout: Option<BufReader<ChildStdout>>,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    errors: Option<std::thread::JoinHandle<String>>,
+    root: PathBuf,
+}
+
+impl PatchLog {
+    /// The stream; taken once (to read it on another thread while this one can `kill`).
+    pub fn take_stdout(&mut self) -> Option<BufReader<ChildStdout>> {
+        self.stdout.take()
+    }
+
+    /// Stops git now; the stream ends.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Waits for git to exit; an error carries its message.
+    pub fn finish(mut self) -> Result<(), GitError> {
+        drop(self.stdout.take());
+        let status = self.child.wait();
+        if let Some(feeder) = self.feeder.take() {
+            let _ = feeder.join();
+        }
+        let stderr = self.errors.take().and_then(|e| e.join().ok()).unwrap_or_default();
+        match status {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(GitError::Failed {
+                command: "log --patch".into(),
+                root: self.root.display().to_string(),
+                stderr: if stderr.is_empty() { status.to_string() } else { stderr },
+            }),
+            Err(err) => Err(GitError::Failed {
+                command: "log --patch".into(),
+                root: self.root.display().to_string(),
+                stderr: err.to_string(),
+            }),
+        }
+    }
+}
+
+impl Drop for PatchLog {
+    fn drop(&mut self) {
+        if self.feeder.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The gitattributes that turn on git's built-in function-context drivers for hunk headers, by
+/// file extension (`diff=python` makes `@@ … @@ def save(self):` name the enclosing function).
+/// Languages git has no driver for (JavaScript, TypeScript, …) get its default: the last line
+/// before the hunk that starts with a letter, `_` or `$` — a top-level declaration.
+pub const DRIVER_ATTRIBUTES: &str = "\
+*.py diff=python\n*.pyi diff=python\n*.rs diff=rust\n*.go diff=golang\n*.java diff=java\n\
+*.kt diff=kotlin\n*.kts diff=kotlin\n*.cs diff=csharp\n*.c diff=cpp\n*.h diff=cpp\n*.cc diff=cpp\n\
+*.cpp diff=cpp\n*.cxx diff=cpp\n*.hpp diff=cpp\n*.hh diff=cpp\n*.rb diff=ruby\n*.php diff=php\n\
+*.ex diff=elixir\n*.exs diff=elixir\n*.sh diff=bash\n*.bash diff=bash\n*.pl diff=perl\n*.pm diff=perl\n\
+*.md diff=markdown\n*.css diff=css\n*.html diff=html\n*.tex diff=tex\n*.f90 diff=fortran\n\
+*.m diff=objc\n*.mm diff=objc\n*.pas diff=pascal\n*.scm diff=scheme\n";
 
 #[cfg(test)]
 mod tests {

@@ -16,9 +16,14 @@
 //! | `ledger`  | 8-byte big-endian ns + 4-byte sequence | `LedgerEntry` as JSON |
 //! | `conversations` | conversation id (UTF-8)         | `Vec<answer::Turn>` as JSON |
 //! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw bytes of `embed::quant::QuantizedVector::to_bytes` (f32 LE scale + one i8 per dimension: 388 bytes at 384 dims) |
+//! | `history` | root prefix (UTF-8, empty for one root) + `0x00` + hex commit id | `history::Commit` as JSON |
+//! | `history-state` | root prefix (UTF-8) + `0x00`        | `history::RootState` as JSON (HEAD mined, commit order) |
+//! | `idle-jobs` | job name (`semantic`, `history`, `notes`) | `jobs::JobRun` as JSON (the job's last run) |
 //!
-//! The last four trees are `RecordTree`s: the store keeps their JSON without knowing the types, which
-//! belong to the layers above (`sleep`, `ledger`, `answer`).
+//! `notes`, `failures`, `ledger`, `conversations` and the last three trees are `RecordTree`s: the
+//! store keeps their JSON without knowing the types, which belong to the layers above (`sleep`,
+//! `ledger`, `answer`, `history`, `jobs`). Trees added later start empty in an older store: adding
+//! one needs no schema change.
 //!
 //! Guarantees: each batch of indexed files is flushed to disk before the next starts, so a crash
 //! loses at most the batch in flight. Facts are written before the file record that points at them, so a crash leaves at
@@ -93,6 +98,9 @@ pub struct Store {
     ledger: sled::Tree,
     conversations: sled::Tree,
     embeddings: sled::Tree,
+    history: sled::Tree,
+    history_state: sled::Tree,
+    idle_jobs: sled::Tree,
     path: PathBuf,
 }
 
@@ -163,6 +171,9 @@ impl Store {
             ledger: open_tree("ledger")?,
             conversations: open_tree("conversations")?,
             embeddings: open_tree("embeddings")?,
+            history: open_tree("history")?,
+            history_state: open_tree("history-state")?,
+            idle_jobs: open_tree("idle-jobs")?,
             db,
             path: dir.to_path_buf(),
         })
@@ -216,6 +227,9 @@ impl Store {
             &self.ledger,
             &self.conversations,
             &self.embeddings,
+            &self.history,
+            &self.history_state,
+            &self.idle_jobs,
         ] {
             tree.clear()?;
         }
@@ -429,6 +443,12 @@ pub enum RecordTree {
     Ledger,
     /// Conversations by id.
     Conversations,
+    /// Mined commits by root prefix + `0x00` + hex id.
+    History,
+    /// What the history miner last did, by root prefix.
+    HistoryState,
+    /// Each idle job's last run, by job name.
+    IdleJobs,
 }
 
 impl Store {
@@ -438,6 +458,9 @@ impl Store {
             RecordTree::Failures => &self.failures,
             RecordTree::Ledger => &self.ledger,
             RecordTree::Conversations => &self.conversations,
+            RecordTree::History => &self.history,
+            RecordTree::HistoryState => &self.history_state,
+            RecordTree::IdleJobs => &self.idle_jobs,
         }
     }
 
@@ -471,6 +494,53 @@ impl Store {
     pub fn remove_record(&self, tree: RecordTree, key: &[u8]) -> Result<()> {
         self.record_tree(tree).remove(key)?;
         Ok(())
+    }
+
+    /// Writes many records at once (one sled batch: all or none).
+    pub fn put_records<T: Serialize>(&self, tree: RecordTree, records: &[(Vec<u8>, T)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in records {
+            batch.insert(key.as_slice(), serde_json::to_vec(value)?);
+        }
+        self.record_tree(tree).apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Removes many records at once.
+    pub fn remove_records(&self, tree: RecordTree, keys: &[Vec<u8>]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for key in keys {
+            batch.remove(key.as_slice());
+        }
+        self.record_tree(tree).apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The keys that start with `prefix`, in key order (values are not decoded).
+    pub fn record_keys(&self, tree: RecordTree, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for key in self.record_tree(tree).scan_prefix(prefix).keys() {
+            keys.push(key?.to_vec());
+        }
+        Ok(keys)
+    }
+
+    /// Every record whose key starts with `prefix`, in key order, with its key (undecodable ones
+    /// skipped).
+    pub fn records_with_prefix<T: DeserializeOwned>(&self, tree: RecordTree, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
+        let mut out = Vec::new();
+        for item in self.record_tree(tree).scan_prefix(prefix) {
+            let (key, value) = item?;
+            if let Some(record) = decode_json(&value, tree.what(), &String::from_utf8_lossy(&key)) {
+                out.push((key.to_vec(), record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bytes of keys and values a record tree holds (for `status` and measurements).
+    pub fn record_bytes(&self, tree: RecordTree) -> u64 {
+        self.record_tree(tree).iter().filter_map(|item| item.ok()).map(|(k, v)| (k.len() + v.len()) as u64).sum()
     }
 
     /// A number that grows with every call, also across restarts (for keys that must not collide).
@@ -582,6 +652,9 @@ impl RecordTree {
             RecordTree::Failures => "failure",
             RecordTree::Ledger => "ledger entry",
             RecordTree::Conversations => "conversation",
+            RecordTree::History => "commit",
+            RecordTree::HistoryState => "history state",
+            RecordTree::IdleJobs => "idle job run",
         }
     }
 }

@@ -39,6 +39,8 @@ struct Status {
     /// Every note stored, whatever model wrote it.
     notes_stored: usize,
     ledger: crate::ledger::Totals,
+    /// Each idle job's last run (`jobs::JobRun`: done, pending, seconds, outcome), `null` if never.
+    idle_jobs: BTreeMap<&'static str, Option<crate::jobs::JobRun>>,
 }
 
 pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
@@ -63,6 +65,7 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
         notes: None,
         notes_stored: 0,
         ledger: crate::ledger::Totals::default(),
+        idle_jobs: crate::jobs::Job::ALL.iter().map(|job| (job.name(), None)).collect(),
     };
     if dir.exists() {
         let store = super::open_store(cli, &roots)?;
@@ -83,6 +86,9 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
         status.store_bytes = store.size_on_disk();
         status.notes_stored = store.notes()?.len();
         status.ledger = crate::ledger::totals(&store.ledger(0)?);
+        for job in crate::jobs::Job::ALL {
+            status.idle_jobs.insert(job.name(), crate::jobs::JobStore::job_run(&store, job)?);
+        }
         let config = super::load_config(&root);
         if let Ok(Some(provider)) = crate::llm::from_config(&config.llm) {
             let facts = crate::index::all_facts(&store)?;
@@ -100,6 +106,28 @@ pub fn run(cli: &Cli, args: &StatusArgs) -> Result<()> {
         Format::Text => print!("{}", render(&status)),
     }
     Ok(())
+}
+
+/// A job's last run in a line: `done 31,278 commits · pending 0 · last run 41.2 s (done)`.
+fn job_line(job: crate::jobs::Job, run: Option<crate::jobs::JobRun>) -> String {
+    let Some(run) = run else {
+        return match job {
+            crate::jobs::Job::Notes => "never run (needs a chat model: [llm] in reverie.toml)".into(),
+            _ => "never run (`reverie think`, or the server while you are idle)".into(),
+        };
+    };
+    let unit = match job {
+        crate::jobs::Job::Semantic => "files",
+        crate::jobs::Job::History => "commits",
+        crate::jobs::Job::Notes => "notes",
+    };
+    format!(
+        "done {} {unit} · pending {} · last run {:.1} s ({})",
+        thousands(run.done),
+        thousands(run.pending),
+        run.seconds,
+        run.outcome
+    )
 }
 
 fn render(status: &Status) -> String {
@@ -154,6 +182,10 @@ fn render(status: &Status) -> String {
         thousands(test.tokens()),
         test.calls
     );
+    let _ = writeln!(out, "  idle jobs:");
+    for job in crate::jobs::Job::ALL {
+        let _ = writeln!(out, "    {:<9} {}", job.name(), job_line(job, status.idle_jobs.get(job.name()).cloned().flatten()));
+    }
     if status.skipped.is_empty() {
         let _ = writeln!(out, "  skipped: none");
     } else {

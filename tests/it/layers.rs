@@ -7,7 +7,8 @@
 //!    `idle`, `eval` (pure helpers);
 //! 2. `syntax` (bytes → facts), then `workspace` (files), `document` (open buffers), `git`;
 //! 3. `graph` (reference graph, PageRank), `search` (BM25, file priors, the facts index), `snapshot`;
-//! 4. `store` (the disk; keeps JSON records of higher layers without knowing their types), `index`;
+//! 4. `store` (the disk; keeps JSON records of higher layers without knowing their types), `index`,
+//!    `jobs` (the idle jobs' last runs), `history` (the project's history, mined with `git`);
 //! 5. `llm` (the network), `ledger`, `embed` (embedding providers and vectors);
 //! 6. `sleep` (notes, planning, scheduling, the runner), `answer` (retrieval, fusion, direct answers);
 //! 7. the edges: `config` (assembles every section), `ask` (one answer flow), `server`, `cli`.
@@ -38,6 +39,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("snapshot", &["hash", "syntax", "graph", "search"]),
     ("store", &["hash", "syntax", "workspace"]),
     ("index", &["hash", "syntax", "workspace", "graph", "snapshot", "store"]),
+    ("jobs", &["store"]),
+    ("history", &["units", "redact", "workspace", "git", "snapshot", "store", "jobs"]),
     ("llm", &["hash", "tokens", "units", "redact", "dirs"]),
     ("ledger", &["tokens", "llm", "store"]),
     ("embed", &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "llm", "ledger"]),

@@ -15,6 +15,7 @@ mod facts_fixtures;
 mod faults;
 mod helix;
 mod helix_wire;
+mod history;
 mod interface_hash;
 mod languages;
 mod layers;
