@@ -237,7 +237,13 @@ impl Git {
             String::from_utf8_lossy(&text).trim().to_string()
         });
         let stdout = BufReader::with_capacity(256 * 1024, child.stdout.take().expect("piped stdout"));
-        Ok(PatchLog { child, stdout: Some(stdout), feeder: Some(feeder), errors: Some(errors), root: root.to_path_buf() })
+        Ok(PatchLog {
+            child,
+            stdout: Some(stdout),
+            feeder: Some(feeder),
+            errors: Some(errors),
+            root: root.to_path_buf(),
+        })
     }
 }
 

@@ -531,7 +531,11 @@ impl Store {
 
     /// Every record whose key starts with `prefix`, in key order, with its key (undecodable ones
     /// skipped).
-    pub fn records_with_prefix<T: DeserializeOwned>(&self, tree: RecordTree, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>> {
+    pub fn records_with_prefix<T: DeserializeOwned>(
+        &self,
+        tree: RecordTree,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>> {
         let mut out = Vec::new();
         for item in self.record_tree(tree).scan_prefix(prefix) {
             let (key, value) = item?;

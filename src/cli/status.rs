@@ -185,7 +185,12 @@ fn render(status: &Status) -> String {
     );
     let _ = writeln!(out, "  idle jobs:");
     for job in crate::jobs::Job::ALL {
-        let _ = writeln!(out, "    {:<9} {}", job.name(), job_line(job, status.idle_jobs.get(job.name()).cloned().flatten()));
+        let _ = writeln!(
+            out,
+            "    {:<9} {}",
+            job.name(),
+            job_line(job, status.idle_jobs.get(job.name()).cloned().flatten())
+        );
     }
     if status.skipped.is_empty() {
         let _ = writeln!(out, "  skipped: none");

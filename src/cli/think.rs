@@ -106,12 +106,16 @@ fn fit_adapter(store: &Store, snapshot: &Snapshot, embedder: &dyn crate::embed::
     for (prefix, _) in store.root_states()? {
         commits.extend(store.stored_commits(&prefix)?);
     }
-    let report = super::runtime()?.block_on(crate::embed::adapter::refresh(store, snapshot, &commits, embedder, &|| false))?;
+    let report =
+        super::runtime()?.block_on(crate::embed::adapter::refresh(store, snapshot, &commits, embedder, &|| false))?;
     let state = crate::embed::adapter::stored_state(store, &embedder.model_id())?;
     let epochs = state.as_ref().map_or(0, |s| s.epochs_done);
     let complete = state.is_some_and(|s| s.complete);
     let pending = if complete { 0 } else { u64::from(crate::embed::adapter::EPOCHS.saturating_sub(epochs)) };
-    store.put_job_run(Job::Adapter, &JobRun::ended_now(report.seconds, u64::from(epochs), pending, report.summary.clone()))?;
+    store.put_job_run(
+        Job::Adapter,
+        &JobRun::ended_now(report.seconds, u64::from(epochs), pending, report.summary.clone()),
+    )?;
     Ok(report)
 }
 
@@ -128,12 +132,8 @@ fn embed(
     let passages = learned.embedding_items();
     let report = super::semantic::update(&super::runtime()?, store, snapshot, root, config, embedder, &passages)?;
     let outcome = if report.cancelled { "cancelled" } else { "done" };
-    let run = JobRun::ended_now(
-        report.elapsed.as_secs_f64(),
-        report.files_done as u64,
-        report.files_left as u64,
-        outcome,
-    );
+    let run =
+        JobRun::ended_now(report.elapsed.as_secs_f64(), report.files_done as u64, report.files_left as u64, outcome);
     store.put_job_run(Job::Semantic, &run)?;
     Ok(SemanticJob {
         embedded: report.embedded - report.passages,
@@ -342,7 +342,8 @@ fn report_with_notes(
     notes: NotesOutcome,
 ) -> Result<()> {
     let report = &notes.report;
-    let counts = crate::sleep::note_counts(store, &notes.snapshot, &crate::sleep::model_id(provider), &config.sleep.kinds());
+    let counts =
+        crate::sleep::note_counts(store, &notes.snapshot, &crate::sleep::model_id(provider), &config.sleep.kinds());
     if !args.dry_run {
         let run = JobRun::ended_now(
             report.elapsed_ms / 1000.0,
@@ -386,7 +387,10 @@ fn report_with_notes(
         );
         println!("  tokens this pass: {} prompt + {} completion", report.prompt_tokens, report.completion_tokens);
     }
-    println!("  notes: {} fresh, {} stale, {} missing, {} failed", counts.fresh, counts.stale, counts.missing, counts.failed);
+    println!(
+        "  notes: {} fresh, {} stale, {} missing, {} failed",
+        counts.fresh, counts.stale, counts.missing, counts.failed
+    );
     println!(
         "  ledger: sleep {} tokens in {} calls · test {} tokens in {} calls",
         totals.sleep.tokens(),

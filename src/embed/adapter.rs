@@ -101,22 +101,28 @@ pub fn project_pairs(snapshot: &Snapshot, commits: &[crate::history::Commit]) ->
                 pairs.push(Pair { question: line.to_string(), target, source: PairSource::Doc });
             }
         }
-        for test in &facts.tests {
+        // Each reference belongs to the last test that starts before it, if that test encloses it.
+        let mut tests: Vec<&crate::syntax::facts::TestCase> = facts.tests.iter().collect();
+        tests.sort_by_key(|t| t.span.start_byte);
+        let mut called: Vec<Vec<&str>> = vec![Vec::new(); tests.len()];
+        for reference in &facts.references {
+            let after = tests.partition_point(|t| t.span.start_byte <= reference.span.start_byte);
+            let Some(t) = after.checked_sub(1) else { continue };
+            if reference.span.end_byte <= tests[t].span.end_byte && !called[t].contains(&reference.name.as_str()) {
+                called[t].push(&reference.name);
+            }
+        }
+        for (test, names) in tests.iter().zip(called) {
             let question = test_question(&test.name);
             if words(&question) < 2 {
                 continue;
             }
-            let mut seen = HashSet::new();
             let mut taken = 0;
-            for reference in &facts.references {
+            for name in names {
                 if taken == MAX_TEST_TARGETS {
                     break;
                 }
-                let inside = reference.span.start_byte >= test.span.start_byte && reference.span.end_byte <= test.span.end_byte;
-                if !inside || !seen.insert(reference.name.as_str()) {
-                    continue;
-                }
-                let named = snapshot.definitions_named(&reference.name, None);
+                let named = snapshot.definitions_named(name, None);
                 let [(at_path, at)] = named.as_slice() else { continue };
                 if crate::search::prior::is_supporting(at_path) {
                     continue;
@@ -140,7 +146,9 @@ pub fn project_pairs(snapshot: &Snapshot, commits: &[crate::history::Commit]) ->
     questions.sort();
     let kept: HashSet<String> = questions.iter().take(MAX_QUESTIONS).map(|(_, q)| q.to_string()).collect();
     pairs.retain(|p| kept.contains(&p.question));
-    pairs.sort_by(|a, b| (Digest::of(a.question.as_bytes()), a.target).cmp(&(Digest::of(b.question.as_bytes()), b.target)));
+    pairs.sort_by(|a, b| {
+        (Digest::of(a.question.as_bytes()), a.target).cmp(&(Digest::of(b.question.as_bytes()), b.target))
+    });
     pairs
 }
 
@@ -474,10 +482,11 @@ pub async fn refresh(
     }
     let pairs: Vec<Pair> = all.into_iter().filter(|p| answer_vectors.contains_key(&p.target)).collect();
     report.pairs = pairs.len();
-    let digest = pairs
-        .iter()
-        .fold(DigestBuilder::new(), |b, p| b.part(p.question.as_bytes()).part(&p.target.0))
-        .finish();
+    let mut builder = DigestBuilder::new();
+    pairs.iter().for_each(|p| {
+        builder.part(p.question.as_bytes()).part(&p.target.0);
+    });
+    let digest = builder.finish();
     let mut state = stored_state(store, &model_id)?.unwrap_or_default();
     if state.pairs_digest == Some(digest) && state.complete {
         report.unchanged = true;
@@ -611,7 +620,8 @@ fn finish(
     report.adopted = state.complete && state.adopted;
     report.base = state.base.clone();
     report.adapted = state.adapted.clone();
-    report.summary = if report.cancelled { format!("cancelled after {} epochs", state.epochs_done) } else { state.summary() };
+    report.summary =
+        if report.cancelled { format!("cancelled after {} epochs", state.epochs_done) } else { state.summary() };
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -671,7 +681,8 @@ mod tests {
 
     #[test]
     fn the_adoption_rule_needs_a_better_mrr_no_worse_recall_and_enough_pairs() {
-        let figures = |pairs, recall_at_10, mrr| Figures { pairs, candidates: 100, recall_at_1: 0.0, recall_at_10, mrr };
+        let figures =
+            |pairs, recall_at_10, mrr| Figures { pairs, candidates: 100, recall_at_1: 0.0, recall_at_10, mrr };
         let base = figures(100, 0.5, 0.30);
         assert!(should_adopt(&base, &figures(100, 0.5, 0.32)));
         assert!(!should_adopt(&base, &figures(100, 0.5, 0.302)), "within the margin");
@@ -703,7 +714,10 @@ mod tests {
         use crate::syntax::{Language, extract};
         use std::sync::Arc;
         let files = [
-            ("src/cookies.py", "def sign_cookie(value):\n    \"\"\"Sign a session cookie with the secret key.\"\"\"\n    return value\n"),
+            (
+                "src/cookies.py",
+                "def sign_cookie(value):\n    \"\"\"Sign a session cookie with the secret key.\"\"\"\n    return value\n",
+            ),
             ("tests/test_cookies.py", "def test_cookie_is_signed():\n    assert sign_cookie(1)\n"),
         ];
         let snapshot = Snapshot::new(
@@ -773,11 +787,10 @@ mod tests {
     fn workspace(n: usize) -> (tempfile::TempDir, Store, Snapshot) {
         use crate::syntax::{Language, extract};
         use std::sync::Arc;
-        let vocabulary = ["cookie", "session", "signed", "token", "cache", "query", "header", "route", "user", "form"];
         let mut source = String::new();
         for i in 0..n {
-            let (a, b, c) = (vocabulary[i % 10], vocabulary[(i / 10) % 10], vocabulary[(i * 7 / 3) % 10]);
-            source.push_str(&format!("def f{i}():\n    \"\"\"Handle the {a} {b} {c} case {i}.\"\"\"\n    return {i}\n\n"));
+            let (a, b, c) = (3 * i, 3 * i + 1, 3 * i + 2);
+            source.push_str(&format!("def f{i}():\n    \"\"\"Handle w{a} w{b} w{c}.\"\"\"\n    return {i}\n\n"));
         }
         let facts = Arc::new(extract(source.as_bytes(), Language::Python));
         let snapshot = Snapshot::new([(Arc::from("src/app.py"), facts.clone())].into_iter().collect());
@@ -789,8 +802,12 @@ mod tests {
             .enumerate()
             .map(|(i, def)| {
                 let doc = words_vector(def.doc.as_deref().unwrap_or(""));
-                let permuted: Vec<f32> = (0..16).map(|k| if k % 2 == 0 { doc[(k + 3) % 16] } else { -doc[(k + 5) % 16] }).collect();
-                (definition_key("src/app.py", &facts.content_hash, i as u32), quant::QuantizedVector::quantize(&permuted).to_bytes())
+                let permuted: Vec<f32> =
+                    (0..16).map(|k| if k % 2 == 0 { doc[(k + 3) % 16] } else { -doc[(k + 5) % 16] }).collect();
+                (
+                    definition_key("src/app.py", &facts.content_hash, i as u32),
+                    quant::QuantizedVector::quantize(&permuted).to_bytes(),
+                )
             })
             .collect();
         store.put_embeddings(&model_key("words"), &vectors).unwrap();

@@ -316,7 +316,17 @@ fn mine(
             let sender = sender.clone();
             let (queue, running) = (&queue, &running);
             scope.spawn(move || {
-                run_worker(worker, &options.git, &plan.root, options.files_listed, attributes, queue, running, cancel, &sender)
+                run_worker(
+                    worker,
+                    &options.git,
+                    &plan.root,
+                    options.files_listed,
+                    attributes,
+                    queue,
+                    running,
+                    cancel,
+                    &sender,
+                )
             });
         }
         drop(sender);
@@ -403,7 +413,11 @@ fn run_worker(
         running.lock().unwrap_or_else(|e| e.into_inner()).retain(|(w, _)| *w != worker);
         let finished = match Arc::try_unwrap(log) {
             Ok(log) => log.into_inner().unwrap_or_else(|e| e.into_inner()).finish(),
-            Err(_) => Err(GitError::Failed { command: "log".into(), root: root.display().to_string(), stderr: "stopped".into() }),
+            Err(_) => Err(GitError::Failed {
+                command: "log".into(),
+                root: root.display().to_string(),
+                stderr: "stopped".into(),
+            }),
         };
         if cancel.load(Ordering::Relaxed) || receiver_gone {
             return;
@@ -498,10 +512,7 @@ mod tests {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "py") {
                 let key = crate::workspace::key_for(dir, None, path);
-                let facts = crate::syntax::extract(
-                    &std::fs::read(path).unwrap(),
-                    crate::syntax::Language::Python,
-                );
+                let facts = crate::syntax::extract(&std::fs::read(path).unwrap(), crate::syntax::Language::Python);
                 files.insert(Arc::<str>::from(key), Arc::new(facts));
             }
         }
@@ -645,8 +656,13 @@ mod tests {
                 text.len(),
             ));
         }
-        let mut child =
-            Command::new("git").arg("-C").arg(dir).args(["fast-import", "--quiet"]).stdin(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["fast-import", "--quiet"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
         drop(child.stdin.take());
         assert!(child.wait().unwrap().success());
@@ -737,15 +753,25 @@ mod tests {
         let url = format!("file://{}", fx.dir().display());
         git(clones.path(), &["clone", "-q", "--depth", "2", &url, shallow.to_str().unwrap()]);
         let roots = vec![shallow.clone()];
-        let report =
-            refresh_with(&Options::default(), &fx.store, &roots, &snapshot_of(&shallow), &AtomicBool::new(false), &|_| {})
-                .unwrap();
+        let report = refresh_with(
+            &Options::default(),
+            &fx.store,
+            &roots,
+            &snapshot_of(&shallow),
+            &AtomicBool::new(false),
+            &|_| {},
+        )
+        .unwrap();
         assert_eq!(report.commits, 2, "{report:?}");
         assert!(report.status.iter().any(|l| l.contains("shallow clone")), "{report:?}");
         let history = fx.history();
         let boundary = history.commit(1).unwrap();
         assert_eq!(boundary.subject(), "commit 2");
-        assert_eq!((boundary.files().count(), boundary.files_touched()), (0, 0), "its diff against nothing is not kept");
+        assert_eq!(
+            (boundary.files().count(), boundary.files_touched()),
+            (0, 0),
+            "its diff against nothing is not kept"
+        );
         assert_eq!(history.commit(0).unwrap().files().collect::<Vec<_>>(), ["a.py"]);
     }
 

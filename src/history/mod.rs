@@ -186,11 +186,8 @@ impl History {
             format!("{}\n{}", commit.subject, commit.body)
         };
         let files = commit.files.iter().map(|f| self.paths.intern(f)).collect();
-        let definitions = commit
-            .definitions
-            .iter()
-            .map(|(path, name)| (self.paths.intern(path), self.names.intern(name)))
-            .collect();
+        let definitions =
+            commit.definitions.iter().map(|(path, name)| (self.paths.intern(path), self.names.intern(name))).collect();
         self.commits.push(Entry {
             id,
             message: message.into(),
@@ -246,12 +243,7 @@ impl History {
         let entries: usize = self
             .commits
             .iter()
-            .map(|e| {
-                e.message.len()
-                    + e.issues.len() * 4
-                    + e.files.len() * 4
-                    + e.definitions.len() * 8
-            })
+            .map(|e| e.message.len() + e.issues.len() * 4 + e.files.len() * 4 + e.definitions.len() * 8)
             .sum();
         let interned = |i: &Interner| {
             let text: usize = i.strings.iter().map(|s| s.len()).sum();

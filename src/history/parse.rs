@@ -57,7 +57,8 @@ impl Parser {
             && let Some(id) = line.strip_prefix(b"\0")
         {
             let done = self.current.take();
-            self.current = Some(ParsedCommit { id: String::from_utf8_lossy(id).trim().to_string(), ..Default::default() });
+            self.current =
+                Some(ParsedCommit { id: String::from_utf8_lossy(id).trim().to_string(), ..Default::default() });
             self.in_message = true;
             self.in_hunk = false;
             return done;
@@ -174,15 +175,68 @@ fn unquote(text: &[u8]) -> (Vec<u8>, &[u8]) {
 
 /// Words that open a definition in some language.
 const DEFINING: &[&str] = &[
-    "def", "class", "fn", "fun", "func", "function", "struct", "enum", "trait", "interface", "impl", "module", "mod",
-    "defmodule", "defp", "defmacro", "defstruct", "sub", "type", "object", "record", "protocol", "extension",
-    "namespace", "union", "macro_rules", "let", "val", "var", "const",
+    "def",
+    "class",
+    "fn",
+    "fun",
+    "func",
+    "function",
+    "struct",
+    "enum",
+    "trait",
+    "interface",
+    "impl",
+    "module",
+    "mod",
+    "defmodule",
+    "defp",
+    "defmacro",
+    "defstruct",
+    "sub",
+    "type",
+    "object",
+    "record",
+    "protocol",
+    "extension",
+    "namespace",
+    "union",
+    "macro_rules",
+    "let",
+    "val",
+    "var",
+    "const",
 ];
 /// Words that may stand before one.
 const MODIFIERS: &[&str] = &[
-    "pub", "crate", "super", "async", "static", "public", "private", "protected", "internal", "abstract", "final",
-    "override", "virtual", "export", "default", "unsafe", "extern", "inline", "open", "sealed", "data", "suspend",
-    "declare", "readonly", "partial", "local", "inline", "case", "companion",
+    "pub",
+    "crate",
+    "super",
+    "async",
+    "static",
+    "public",
+    "private",
+    "protected",
+    "internal",
+    "abstract",
+    "final",
+    "override",
+    "virtual",
+    "export",
+    "default",
+    "unsafe",
+    "extern",
+    "inline",
+    "open",
+    "sealed",
+    "data",
+    "suspend",
+    "declare",
+    "readonly",
+    "partial",
+    "local",
+    "inline",
+    "case",
+    "companion",
 ];
 /// Words before `(` that are not a definition's name.
 const NOT_NAMES: &[&str] = &[
@@ -275,7 +329,12 @@ pub fn candidate_names(text: &str) -> Vec<&str> {
     // The name before the first `(`.
     if let Some(at) = tokens.iter().position(|t| *t == Token::Punct('(')) {
         if let Some(Token::Word(w)) = at.checked_sub(1).map(|p| tokens[p]) {
-            if is_name(w) && !DEFINING.contains(&w) && !MODIFIERS.contains(&w) && !NOT_NAMES.contains(&w) && !names.contains(&w) {
+            if is_name(w)
+                && !DEFINING.contains(&w)
+                && !MODIFIERS.contains(&w)
+                && !NOT_NAMES.contains(&w)
+                && !names.contains(&w)
+            {
                 names.push(w);
             }
         }

@@ -43,7 +43,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("history", &["units", "redact", "workspace", "git", "snapshot", "store", "jobs"]),
     ("llm", &["hash", "tokens", "units", "redact", "dirs"]),
     ("ledger", &["tokens", "llm", "store"]),
-    ("embed", &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "history", "llm", "ledger"]),
+    (
+        "embed",
+        &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "history", "llm", "ledger"],
+    ),
     (
         "sleep",
         &["hash", "tokens", "units", "redact", "syntax", "graph", "search", "snapshot", "store", "llm", "ledger"],
