@@ -55,9 +55,9 @@ const SPOT_NAME: &str = "filter";
 const QUESTION: &str = "What does QuerySet.get do when several rows match?";
 /// How long any single wait may take before the bench gives up.
 const TIMEOUT: Duration = Duration::from_secs(120);
-/// Embedding Django at idle on 2 cores, from a fresh cache (issue 10).
+/// Embedding Django at idle on 2 cores, from a fresh cache: the target the semantic index was built to.
 const TARGET_EMBED_SECS: f64 = 15.0 * 60.0;
-/// The server's memory with the embedder loaded and Django's vectors (issue 10), MB = 10^6 bytes.
+/// The server's memory with the embedder loaded and Django's vectors (its target), MB = 10^6 bytes.
 const TARGET_EMBED_RSS_BYTES: f64 = 300e6;
 /// `reverie/ask` once the vectors exist.
 const TARGET_ASK_P99_SECS: f64 = 0.050;
@@ -288,9 +288,9 @@ impl Drop for Scratch {
     }
 }
 
-/// `tests/fetch-embed-model.sh`: the server's default embedder looks for the model where it puts it.
+/// `scripts/fetch-embed-model.sh`: the server's default embedder looks for the model where it puts it.
 fn ensure_embedding_model() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fetch-embed-model.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-embed-model.sh");
     let out = Command::new(&script)
         .stderr(Stdio::inherit())
         .output()

@@ -4,7 +4,7 @@
 //! user comes back). The figures behind the `[embed]` defaults (`src/embed/local.rs`). Not a test:
 //! it asserts nothing and prints tables.
 //!
-//!   cargo run --example embed_throughput -- "$(tests/fetch-embed-model.sh)" [ITEMS]
+//!   cargo run --example embed_throughput -- "$(scripts/fetch-embed-model.sh)" [ITEMS]
 //!   cargo run --example embed_throughput -- MODEL_DIR --tree SOURCE_DIR [SAMPLE]
 //!
 //! With `--tree`, it extracts every definition of the tree's source files, builds what the idle pass

@@ -7,7 +7,10 @@
 //! call is recorded in the ledger as test-time spending whether it succeeded or not; a failed call
 //! still yields an answer — the ranked context, `source: context` — with the model's error handed
 //! back for the caller to show. A question is always answered. Error-site items quote the real source
-//! lines (`quote_error_sites`), read by the caller's reader.
+//! lines (`quote_error_sites`), read by the caller's reader. A model's answer is checked against the
+//! code before anyone sees it (`ground`): what it names that is in neither the workspace nor the
+//! language is marked and listed, and an answer made mostly of such names is set aside for the
+//! context unless the user asked to see it.
 
 use crate::answer::{self, Answer, ConversationStore, ItemKind, LearnedContext, Plan, Question, Source, Turn, Usage};
 use crate::embed::semantic::Nearby;
@@ -62,6 +65,11 @@ pub trait Surroundings: Sync {
     fn nearest(&self, question: &str) -> impl Future<Output = Nearby> + Send;
     /// A piece of the model's answer, as it streams.
     fn on_chunk(&self, text: &str);
+    /// Show a model's answer even when it names mostly code that is not in the workspace (marked)
+    /// instead of setting it aside for the context (`ground`): the user asked for it.
+    fn show_unverified(&self) -> bool;
+    /// How the user asks for that here, said in the line that replaces a set-aside answer.
+    fn how_to_show_unverified(&self) -> &str;
 }
 
 /// What an answer is computed from, read once per question.
@@ -82,6 +90,9 @@ pub struct Answered {
     pub model_error: Option<LlmError>,
     /// How the context was sized for a model of known speed (in-process), to tell the user.
     pub sized: Option<Sizing>,
+    /// What the model's answer names as code and where each name was found (`ground`); `None`
+    /// for an answer that did not come from a model.
+    pub grounding: Option<answer::grounding::Grounding>,
 }
 
 /// A context sized so an in-process model answers within `llm.answer_time`.
@@ -99,6 +110,7 @@ pub const NO_OVERVIEW_YET: &str = "No architecture overview has been written yet
 /// way a question is answered, at every edge: the nearest definitions by embedding, the
 /// conversation so far, a context sized to the model's speed, the plan (`answer::plan_answer`, off
 /// the async threads), the model's call with its ledger entry, error sites quoted from the source,
+/// the model's answer checked against the code (`ground`),
 /// the note that no overview exists yet when one is asked for, and the turn remembered. `started`
 /// is when the question arrived (time already spent comes off an in-process model's time).
 pub async fn ask(
@@ -148,14 +160,24 @@ pub async fn ask(
                 source: Source::Context,
                 context: Vec::new(),
                 usage: Usage::default(),
+                unverified: Vec::new(),
+                set_aside: false,
             };
-            return Answered { answer, model_error: None, sized };
+            return Answered { answer, model_error: None, sized, grounding: None };
         }
     };
     let on_chunk = |text: &str| around.on_chunk(text);
     let mut answered = complete(plan, provider.as_deref(), store.as_deref(), &question.text, &on_chunk).await;
     answered.sized = sized;
     quote_error_sites(&mut answered.answer, &question.text, &|key| around.source_of(key));
+    answered.grounding = ground(
+        &mut answered.answer,
+        &knowledge.snapshot,
+        &question.text,
+        &|key| around.source_of(key),
+        around.show_unverified(),
+        around.how_to_show_unverified(),
+    );
     if no_overview && answered.answer.source != Source::Model {
         answered.answer.answer = format!("{NO_OVERVIEW_YET}\n\n{}", answered.answer.answer);
     }
@@ -207,7 +229,7 @@ async fn complete(
     on_chunk: OnChunk<'_>,
 ) -> Answered {
     let (request, context) = match plan {
-        Plan::Done(answer) => return Answered { answer, model_error: None, sized: None },
+        Plan::Done(answer) => return Answered { answer, model_error: None, sized: None, grounding: None },
         Plan::Model { request, context } => (request, context),
     };
     let Some(provider) = provider else {
@@ -217,8 +239,10 @@ async fn complete(
             source: Source::Context,
             context,
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
-        return Answered { answer, model_error: None, sized: None };
+        return Answered { answer, model_error: None, sized: None, grounding: None };
     };
     match call_model(provider, ledger, question, &request, on_chunk).await {
         Ok(response) => Answered {
@@ -231,9 +255,12 @@ async fn complete(
                     test_completion_tokens: response.usage.completion_tokens,
                     llm_calls: 1,
                 },
+                unverified: Vec::new(),
+                set_aside: false,
             },
             model_error: None,
             sized: None,
+            grounding: None,
         },
         Err(err) => Answered {
             answer: Answer {
@@ -241,9 +268,12 @@ async fn complete(
                 source: Source::Context,
                 context,
                 usage: Usage { llm_calls: 1, ..Usage::default() },
+                unverified: Vec::new(),
+                set_aside: false,
             },
             model_error: Some(err),
             sized: None,
+            grounding: None,
         },
     }
 }
@@ -286,6 +316,38 @@ fn dedent(lines: &[&str]) -> String {
     lines.iter().map(|l| l.get(indent..).unwrap_or(l.trim_start()).trim_end()).collect::<Vec<_>>().join("\n")
 }
 
+/// Checks a model's answer against the workspace (`answer::grounding`): its unverified names are
+/// listed in `unverified` and marked where they stand, or — when the answer is mostly unverified and
+/// `show_unverified` is off — its prose is set aside for the ranked context (`source: context`,
+/// `set_aside`), with one line that names them and says `how_to_see` it anyway. Other answers (from
+/// facts, anticipated, the context) are left as they are. `source_of` reads a workspace file by key.
+/// Returns the check, for callers that report it.
+fn ground(
+    answer: &mut Answer,
+    snapshot: &crate::snapshot::Snapshot,
+    question: &str,
+    source_of: &dyn Fn(&str) -> Option<String>,
+    show_unverified: bool,
+    how_to_see: &str,
+) -> Option<answer::grounding::Grounding> {
+    if answer.source != Source::Model {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let grounding = answer::grounding::check(snapshot, &answer.answer, Some(source_of));
+    answer.unverified = grounding.unverified();
+    let (checked, unverified) = grounding.counts();
+    tracing::info!("checked {checked} names of the answer, {unverified} unverified, in {:?}", started.elapsed());
+    if answer::grounding::set_aside(&grounding) && !show_unverified {
+        answer.answer = answer::render_set_aside_answer(question, &answer.context, &answer.unverified, how_to_see);
+        answer.source = Source::Context;
+        answer.set_aside = true;
+    } else {
+        answer.answer = answer::grounding::mark(&answer.answer, &grounding);
+    }
+    Some(grounding)
+}
+
 /// Adds the question and its answer to `conversation`, so follow-ups are read in their light.
 fn remember(store: &Store, conversation: &str, question: &str, answer: &Answer) -> anyhow::Result<()> {
     store.add_turn(conversation, Turn { question: question.to_string(), answer: answer.answer.clone() })
@@ -319,6 +381,8 @@ mod tests {
             source: Source::Context,
             context,
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let read = |key: &str| match key {
             "go/router.go" => Some(router.to_string()),

@@ -72,7 +72,7 @@ impl Default for IndexConfig {
 
 impl IndexConfig {
     pub fn walk_options(&self) -> WalkOptions {
-        WalkOptions { max_file_size: self.max_file_size, follow_symlinks: self.follow_symlinks }
+        WalkOptions { max_file_size: self.max_file_size, follow_symlinks: self.follow_symlinks, excluded: Vec::new() }
     }
 }
 
@@ -237,14 +237,14 @@ mod tests {
     fn the_embed_section_has_defaults_and_reports_bad_values() {
         let (config, unknown) = Config::parse("").unwrap();
         assert!(unknown.is_empty());
-        assert_eq!((config.embed.provider.as_str(), config.embed.model.as_str()), ("local", "all-MiniLM-L6-v2"));
+        assert_eq!((config.embed.provider.name(), config.embed.model.as_str()), ("local", "all-MiniLM-L6-v2"));
         assert_eq!((config.embed.max_tokens, config.embed.batch, config.embed.threads), (64, None, None));
         let (config, _) = Config::parse(
             "[embed]\nprovider = \"openai\"\nmodel = \"nomic-embed-text\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n\
              api_key_env = \"EMBED_KEY\"\nbatch = 16\nthreads = 2\nmax_tokens = 256\n",
         )
         .unwrap();
-        assert_eq!(config.embed.provider, "openai");
+        assert_eq!(config.embed.provider, crate::embed::EmbedProvider::OpenAi);
         assert_eq!((config.embed.batch, config.embed.threads, config.embed.max_tokens), (Some(16), Some(2), 256));
         assert_eq!(config.embed.api_key_env.as_deref(), Some("EMBED_KEY"));
         for bad in ["provider = \"onnx\"", "batch = 0", "max_tokens = 0", "threads = -1"] {
@@ -262,6 +262,37 @@ mod tests {
             problems[0].0.contains("`embed.provider`") && problems[0].0.contains("use local, openai or none"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn closed_sets_name_the_file_the_key_and_the_allowed_values() {
+        let (config, unknown) =
+            Config::parse("[llm]\nprovider = \"anthropic\"\n[sleep]\nnotes = [\"summary\", \"module\"]\n").unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(config.llm.provider, crate::llm::LlmProvider::Anthropic);
+        assert_eq!(config.sleep.kinds(), [crate::sleep::NoteKind::FileSummary, crate::sleep::NoteKind::ModuleSummary]);
+        assert_eq!(Config::parse("[llm]\nprovider = \"\"\n").unwrap().0.llm.provider, crate::llm::LlmProvider::None);
+        assert_eq!(Config::default().sleep.kinds(), crate::sleep::NoteKind::ALL);
+        let cases = [
+            (
+                serde_json::json!({"llm": {"provider": "ollama"}}),
+                "reverie.toml: has a bad value for `llm.provider`: `ollama` is not a provider; use openai, anthropic, local or none",
+            ),
+            (
+                serde_json::json!({"embed": {"provider": "onnx"}}),
+                "reverie.toml: has a bad value for `embed.provider`: `onnx` is not a provider; use local, openai or none",
+            ),
+            (
+                serde_json::json!({"sleep": {"notes": ["summary", "sumary"]}}),
+                "reverie.toml: has a bad value for `sleep.notes`: `sumary` is not a note kind; use summary, playbook, questions, module or overview",
+            ),
+        ];
+        for (value, expected) in cases {
+            let (config, problems) =
+                Config::from_layers(vec![Layer { source: "reverie.toml".into(), value: Ok(value) }]);
+            assert_eq!(config, Config::default(), "the layer with the mistake is skipped");
+            assert_eq!(problems, [ConfigProblem(format!("{expected}; using the defaults for it"))]);
+        }
     }
 
     #[test]

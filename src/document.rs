@@ -9,6 +9,9 @@ use tree_sitter::{InputEdit, Point, Tree};
 
 pub struct Document {
     pub key: String,
+    /// Whether the buffer is one of the workspace's files, whose facts count (else a document from
+    /// elsewhere — reverie's own answers, `/tmp`, another project — open for hover, never indexed).
+    pub in_workspace: bool,
     pub version: i32,
     pub text: String,
     pub language: Option<Language>,
@@ -29,7 +32,7 @@ impl Document {
     /// A new document. It is not parsed here: the server parses it in the background
     /// (`parse_input` / `install_tree`), or on first use (`tree`).
     pub fn new(key: String, version: i32, text: String, language: Option<Language>) -> Document {
-        Document { key, version, text, language, tree: None, tree_stale: language.is_some() }
+        Document { key, in_workspace: true, version, text, language, tree: None, tree_stale: language.is_some() }
     }
 
     /// What a background parse needs: the text, its version, the language and the old tree (already

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How far back to look: the most recent commits (merges left out: they repeat their parents' files).
 pub const CHURN_COMMITS: usize = 300;
@@ -60,6 +61,9 @@ fn changed_paths(root: &Path) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// How often a command that can be stopped looks at its cancel flag.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The oldest git the history miner works with (`rev-parse --is-shallow-repository` came in 2.15).
 pub const MIN_VERSION: (u32, u32) = (2, 15);
@@ -144,6 +148,57 @@ impl Git {
         Err(GitError::Failed { command: args.join(" "), root: root.display().to_string(), stderr })
     }
 
+    /// Runs git in `root` like `run`, but kills it and returns `Ok(None)` within a few milliseconds
+    /// of `cancel` being set (a `rev-list` over a large history takes seconds).
+    fn run_until(&self, root: &Path, args: &[&str], cancel: &AtomicBool) -> Result<Option<Vec<u8>>, GitError> {
+        let mut child = self
+            .command(root)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|err| self.spawn_error(err))?;
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let out = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stdout.read_to_end(&mut bytes);
+            bytes
+        });
+        let err = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stderr.read_to_end(&mut bytes);
+            bytes
+        });
+        let status = loop {
+            if cancel.load(Ordering::Relaxed) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => std::thread::sleep(CANCEL_POLL),
+                Err(err) => {
+                    return Err(GitError::Failed {
+                        command: args.join(" "),
+                        root: root.display().to_string(),
+                        stderr: err.to_string(),
+                    });
+                }
+            }
+        };
+        let stdout = out.join().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).trim().to_string();
+        if status.success() {
+            return Ok(Some(stdout));
+        }
+        if stderr.contains("not a git repository") {
+            return Err(GitError::NotARepository { root: root.display().to_string() });
+        }
+        Err(GitError::Failed { command: args.join(" "), root: root.display().to_string(), stderr })
+    }
+
     /// The version (`2.47.3`), checked against `MIN_VERSION`.
     pub fn version(&self) -> Result<String, GitError> {
         let output = Command::new(&self.program)
@@ -177,21 +232,30 @@ impl Git {
     /// The non-merge commits reachable from HEAD that changed something under `root`, newest first
     /// (`git rev-list` order, never by date), at most `limit`; with `since`, only those `since` does
     /// not reach.
-    pub fn commits(&self, root: &Path, limit: usize, since: Option<&str>) -> Result<Vec<RevListed>, GitError> {
+    /// `None` when `cancel` stopped it.
+    pub fn commits(
+        &self,
+        root: &Path,
+        limit: usize,
+        since: Option<&str>,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<RevListed>>, GitError> {
         let limit = format!("--max-count={limit}");
         let mut args = vec!["rev-list", "--no-merges", "--parents", &limit, "HEAD"];
         let exclude = since.map(|since| format!("^{since}"));
         args.extend(exclude.as_deref());
         args.extend(["--", "."]);
-        let out = self.run(root, &args)?;
-        Ok(String::from_utf8_lossy(&out)
-            .lines()
-            .filter_map(|line| {
-                let mut ids = line.split_ascii_whitespace();
-                let id = ids.next()?.to_string();
-                Some(RevListed { id, parents: ids.count() })
-            })
-            .collect())
+        let Some(out) = self.run_until(root, &args, cancel)? else { return Ok(None) };
+        Ok(Some(
+            String::from_utf8_lossy(&out)
+                .lines()
+                .filter_map(|line| {
+                    let mut ids = line.split_ascii_whitespace();
+                    let id = ids.next()?.to_string();
+                    Some(RevListed { id, parents: ids.count() })
+                })
+                .collect(),
+        ))
     }
 
     /// Whether commit `ancestor` is reachable from `descendant` (false when either is unknown, e.g.

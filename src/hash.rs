@@ -1,7 +1,7 @@
 //! Content digests.
 //!
-//! Everything reverie derives is keyed by a digest of what it was derived from (architecture.md,
-//! "content-addressed everything"). This module is the one place that decides which hash function that
+//! Everything reverie derives is keyed by a digest of what it was derived from (the README's
+//! invariant "Content-addressed, with two digests per file"). This module is the one place that decides which hash function that
 //! is (BLAKE3) and how a digest is written down (lowercase hex).
 
 use serde::{Deserialize, Serialize};

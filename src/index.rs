@@ -3,8 +3,10 @@
 //! Walk the roots; trust a file whose size and mtime match its record (unless the mtime is too close
 //! to when it was read — then hash it, "hash on doubt"); read and hash the rest; parse only bytes whose
 //! facts the store does not hold yet, on all cores; write results in batches as they arrive; drop
-//! records of files that are gone and facts nothing points at; re-rank the graph only if some file's
-//! content changed. A warm start with nothing changed therefore reads no file and parses nothing.
+//! records of files that are gone and facts nothing points at; re-rank the graph only if what it is
+//! built from changed — the set of files, or a file's definition names or references
+//! (`graph::graph_digest`); a body edit that names nothing new re-ranks nothing. A warm start with
+//! nothing changed therefore reads no file and parses nothing.
 
 use crate::graph::{self, Focus};
 use crate::hash::{Digest, DigestBuilder};
@@ -59,6 +61,28 @@ pub struct IndexReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
+impl IndexReport {
+    /// One line for the editor: the files, the time, and what this run did — so a run with nothing
+    /// to do says so ("indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped").
+    pub fn summary(&self) -> String {
+        let head = format!("indexed {} file{} in {:.1} s", self.files, plural(self.files), self.elapsed_ms / 1000.0);
+        let skipped = format!("{} skipped", self.skipped.len());
+        let removed = if self.removed > 0 { format!(", {} removed", self.removed) } else { String::new() };
+        let kept = self.unchanged + self.rehashed;
+        match (self.parsed, kept) {
+            (parsed, 0) => format!("{head} ({parsed} parsed{removed}, {skipped})"),
+            (0, _) => format!("{head}: nothing changed since the last index{removed}, {skipped}"),
+            (parsed, kept) => {
+                format!("{head}: {parsed} parsed, {kept} unchanged since the last index{removed}, {skipped}")
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 enum Checked {
     /// Same bytes as recorded (or as facts already stored): only the record changes.
     Known(FileRecord),
@@ -86,12 +110,57 @@ pub fn index(
         skipped: walk.skipped.clone(),
         ..IndexReport::default()
     };
-    let mut records: HashMap<String, FileRecord> = store.file_records()?.into_iter().collect();
     let now = now_ns();
+    let (to_read, mut current) = trust_or_read(store, &walk.files, &mut report)?;
+    let total = to_read.len();
+    let parsed_facts =
+        check_and_write(store, to_read, options.max_file_size, now, progress, &mut report, &mut current)?;
+    tracing::debug!("checked, parsed and wrote {total} files by {:?}", started.elapsed());
+    report.skipped.sort_by(|a, b| a.key.cmp(&b.key));
+    store.replace_skipped(&report.skipped)?;
+    store.collect_garbage()?;
 
+    current.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, record) in &current {
+        *report.files_by_language.entry(record.language.name().to_string()).or_insert(0) += 1;
+        report.bytes += record.size;
+        report.definitions += u64::from(record.definitions);
+        report.references += u64::from(record.references);
+    }
+    report.files = current.len();
+
+    let inputs = graph_inputs(&current);
+    let snapshot = store.graph()?;
+    if snapshot.inputs == Some(inputs) {
+        report.graph_edges = snapshot.edges;
+    } else {
+        progress(Progress::Ranking);
+        let mut facts = load_facts(store, &current, parsed_facts)?;
+        if facts.len() < current.len() {
+            repair_facts(store, &walk.files, options.max_file_size, now, &mut facts, &mut report)?;
+        }
+        rank_graph(store, &facts, inputs, &mut report)?;
+        tracing::debug!("ranked {} edges by {:?}", report.graph_edges, started.elapsed());
+    }
+    store.flush()?;
+    tracing::debug!("flushed by {:?}", started.elapsed());
+    report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report.peak_rss_bytes = peak_rss_bytes();
+    Ok(report)
+}
+
+/// The walked files split into those to read (with their old record, if any) and those trusted from
+/// their record (`current`); records of files that are gone are removed from the store.
+#[allow(clippy::type_complexity)]
+fn trust_or_read<'a>(
+    store: &Store,
+    files: &'a [SourceFile],
+    report: &mut IndexReport,
+) -> Result<(Vec<(&'a SourceFile, Option<FileRecord>)>, Vec<(String, FileRecord)>)> {
+    let mut records: HashMap<String, FileRecord> = store.file_records()?.into_iter().collect();
     let mut to_read: Vec<(&SourceFile, Option<FileRecord>)> = Vec::new();
-    let mut current: Vec<(String, FileRecord)> = Vec::with_capacity(walk.files.len());
-    for file in &walk.files {
+    let mut current: Vec<(String, FileRecord)> = Vec::with_capacity(files.len());
+    for file in files {
         let record = records.remove(&file.key);
         match record {
             Some(record) if is_trusted(&record, file) && store.has_facts(record.language, &record.content_hash)? => {
@@ -105,13 +174,26 @@ pub fn index(
     let gone: Vec<String> = records.into_keys().collect();
     report.removed = gone.len();
     store.remove_files(&gone)?;
+    Ok((to_read, current))
+}
 
+/// Reads, hashes and (when the store has no facts for the bytes) parses `to_read` on all cores,
+/// writing records and facts in batches of `WRITE_BATCH` as they arrive; adds each file's record to
+/// `current`. Returns the facts parsed, by key.
+fn check_and_write(
+    store: &Store,
+    to_read: Vec<(&SourceFile, Option<FileRecord>)>,
+    max_size: u64,
+    now: u64,
+    progress: &(dyn Fn(Progress) + Sync),
+    report: &mut IndexReport,
+    current: &mut Vec<(String, FileRecord)>,
+) -> Result<HashMap<String, FileFacts>> {
     let total = to_read.len();
     let mut parsed_facts: HashMap<String, FileFacts> = HashMap::new();
     let mut write_error: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<(&SourceFile, Checked)>(WRITE_BATCH * 2);
-        let max_size = options.max_file_size;
         scope.spawn(move || {
             to_read.into_par_iter().for_each_with(sender, |sender, (file, record)| {
                 let checked = check(store, file, record, max_size, now);
@@ -163,69 +245,58 @@ pub fn index(
             write_error = Some(err);
         }
     });
-    if let Some(err) = write_error {
-        return Err(err.context(format!("writing to the store at {}", store.path().display())));
+    match write_error {
+        Some(err) => Err(err.context(format!("writing to the store at {}", store.path().display()))),
+        None => Ok(parsed_facts),
     }
-    tracing::debug!("checked, parsed and wrote {total} files by {:?}", started.elapsed());
-    report.skipped.sort_by(|a, b| a.key.cmp(&b.key));
-    store.replace_skipped(&report.skipped)?;
-    store.collect_garbage()?;
+}
 
-    current.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, record) in &current {
-        *report.files_by_language.entry(record.language.name().to_string()).or_insert(0) += 1;
-        report.bytes += record.size;
-        report.definitions += u64::from(record.definitions);
-        report.references += u64::from(record.references);
-    }
-    report.files = current.len();
-
-    let inputs = graph_inputs(&current);
-    let snapshot = store.graph()?;
-    if snapshot.inputs == Some(inputs) {
-        report.graph_edges = snapshot.edges;
-    } else {
-        progress(Progress::Ranking);
-        let mut facts = load_facts(store, &current, parsed_facts)?;
-        if facts.len() < current.len() {
-            // Some stored facts did not decode (see `Store::facts`): extract those files again now.
-            let have: HashSet<&str> = facts.iter().map(|(k, _)| k.as_str()).collect();
-            let missing: Vec<&SourceFile> = walk.files.iter().filter(|f| !have.contains(f.key.as_str())).collect();
-            let mut repaired = Vec::new();
-            for file in missing {
-                match workspace::read_source(&file.path, options.max_file_size) {
-                    Ok(bytes) => {
-                        if let Checked::Parsed(record, file_facts) = parse(file, &bytes, now) {
-                            report.parsed += 1;
-                            report.parsed_bytes += record.size;
-                            repaired.push((file.key.clone(), record, *file_facts));
-                        }
-                    }
-                    Err(reason) => tracing::warn!("{} could not be re-read to repair its facts: {reason}", file.key),
+/// Some stored facts did not decode (see `Store::facts`): extracts the files of `files` missing from
+/// `facts` again, stores them and adds them to `facts` (kept sorted by key).
+fn repair_facts(
+    store: &Store,
+    files: &[SourceFile],
+    max_size: u64,
+    now: u64,
+    facts: &mut Vec<(String, FileFacts)>,
+    report: &mut IndexReport,
+) -> Result<()> {
+    let have: HashSet<&str> = facts.iter().map(|(k, _)| k.as_str()).collect();
+    let missing: Vec<&SourceFile> = files.iter().filter(|f| !have.contains(f.key.as_str())).collect();
+    let mut repaired = Vec::new();
+    for file in missing {
+        match workspace::read_source(&file.path, max_size) {
+            Ok(bytes) => {
+                if let Checked::Parsed(record, file_facts) = parse(file, &bytes, now) {
+                    report.parsed += 1;
+                    report.parsed_bytes += record.size;
+                    repaired.push((file.key.clone(), record, *file_facts));
                 }
             }
-            let batch: Vec<(String, FileRecord, &FileFacts)> =
-                repaired.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
-            store.write_indexed(&batch)?;
-            facts.extend(repaired.into_iter().map(|(k, _, f)| (k, f)));
-            facts.sort_by(|a, b| a.0.cmp(&b.0));
+            Err(reason) => tracing::warn!("{} could not be re-read to repair its facts: {reason}", file.key),
         }
-        let files: Vec<graph::GraphFile> = facts.iter().map(|(k, f)| (k.as_str(), f)).collect();
-        let file_graph = graph::build(&files);
-        let ranking = graph::rank(&file_graph, &Focus::default());
-        let mut file_ranks: Vec<(String, f64)> =
-            file_graph.files.iter().cloned().zip(ranking.file_ranks.iter().copied()).collect();
-        file_ranks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        report.graph_edges = file_graph.edges.len() as u64;
-        report.graph_rebuilt = true;
-        store.set_graph(&GraphSnapshot { inputs: Some(inputs), file_ranks, edges: report.graph_edges })?;
-        tracing::debug!("ranked {} edges by {:?}", report.graph_edges, started.elapsed());
     }
-    store.flush()?;
-    tracing::debug!("flushed by {:?}", started.elapsed());
-    report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    report.peak_rss_bytes = peak_rss_bytes();
-    Ok(report)
+    let batch: Vec<(String, FileRecord, &FileFacts)> =
+        repaired.iter().map(|(k, r, f)| (k.clone(), r.clone(), f)).collect();
+    store.write_indexed(&batch)?;
+    facts.extend(repaired.into_iter().map(|(k, _, f)| (k, f)));
+    facts.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(())
+}
+
+/// Builds the reference graph of `facts`, ranks its files and stores the ranking with the `inputs`
+/// it came from.
+fn rank_graph(store: &Store, facts: &[(String, FileFacts)], inputs: Digest, report: &mut IndexReport) -> Result<()> {
+    let files: Vec<graph::GraphFile> = facts.iter().map(|(k, f)| (k.as_str(), f)).collect();
+    let file_graph = graph::build(&files);
+    let ranking = graph::rank(&file_graph, &Focus::default());
+    let mut file_ranks: Vec<(String, f64)> =
+        file_graph.files.iter().cloned().zip(ranking.file_ranks.iter().copied()).collect();
+    file_ranks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    report.graph_edges = file_graph.edges.len() as u64;
+    report.graph_rebuilt = true;
+    store.set_graph(&GraphSnapshot { inputs: Some(inputs), file_ranks, edges: report.graph_edges })?;
+    Ok(())
 }
 
 /// Size and mtime match, and the mtime is old enough to be trusted.
@@ -298,7 +369,7 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
     let now = now_ns();
     let mut update = Update::default();
     let mut files: Vec<PathBuf> = Vec::new();
-    for path in paths {
+    for path in paths.iter().filter(|path| !options.excludes(path)) {
         match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 if rules.is_ignored(path, true) {
@@ -311,7 +382,7 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
                     .build()
                     .flatten()
                 {
-                    if entry.file_type().is_some_and(|t| t.is_file()) {
+                    if entry.file_type().is_some_and(|t| t.is_file()) && !options.excludes(entry.path()) {
                         files.push(entry.into_path());
                     }
                 }
@@ -444,4 +515,30 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_what_the_run_did() {
+        let report = |parsed, unchanged, removed| IndexReport {
+            files: 8,
+            parsed,
+            unchanged,
+            removed,
+            elapsed_ms: 40.0,
+            ..IndexReport::default()
+        };
+        assert_eq!(report(8, 0, 0).summary(), "indexed 8 files in 0.0 s (8 parsed, 0 skipped)");
+        assert_eq!(
+            report(0, 8, 0).summary(),
+            "indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped"
+        );
+        assert_eq!(
+            report(2, 6, 1).summary(),
+            "indexed 8 files in 0.0 s: 2 parsed, 6 unchanged since the last index, 1 removed, 0 skipped"
+        );
+    }
 }

@@ -1,8 +1,23 @@
 //! Durations and sizes as people write them in configuration and on the command line (`20s`,
-//! `500ms`, `2MiB`): parsing and serde deserializers; and counts as people read them (`1,234,567`).
-//! Pure; every error says what was expected.
+//! `500ms`, `2MiB`): parsing and serde deserializers; names from a closed set (`provider = "local"`);
+//! and counts as people read them (`1,234,567`). Pure; every error says what was expected.
 
 use serde::{Deserialize, Deserializer};
+
+/// The one of `choices` named `given` (a closed set in the configuration: providers, note kinds);
+/// otherwise an error that lists the names allowed: "`onnx` is not a provider; use local, openai or none".
+pub fn one_of<T: Copy>(given: &str, what: &str, choices: &[T], name: impl Fn(T) -> &'static str) -> Result<T, String> {
+    if let Some(&choice) = choices.iter().find(|&&choice| name(choice) == given) {
+        return Ok(choice);
+    }
+    let names: Vec<&str> = choices.iter().map(|&choice| name(choice)).collect();
+    let allowed = match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(format!("`{given}` is not {what}; use {allowed}"))
+}
 
 /// Parses a duration: seconds as a number (`20`, `0.5`) or with a unit (`500ms`, `20s`, `2m`).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -104,6 +119,16 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3 fortnights").is_err());
+    }
+
+    #[test]
+    fn a_name_outside_its_set_lists_the_allowed_ones() {
+        let name = |n: u8| ["local", "openai", "none"][n as usize];
+        assert_eq!(one_of("openai", "a provider", &[0, 1, 2], name), Ok(1));
+        assert_eq!(
+            one_of("onnx", "a provider", &[0, 1, 2], name),
+            Err("`onnx` is not a provider; use local, openai or none".to_string())
+        );
     }
 
     #[test]

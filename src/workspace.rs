@@ -24,11 +24,21 @@ pub struct WalkOptions {
     pub max_file_size: u64,
     /// Follow symbolic links (loops are detected and skipped).
     pub follow_symlinks: bool,
+    /// Folders never looked into, with everything under them: reverie's own cache (its answer
+    /// documents, its stores) when it lies inside a workspace.
+    pub excluded: Vec<PathBuf>,
 }
 
 impl Default for WalkOptions {
     fn default() -> Self {
-        WalkOptions { max_file_size: 1024 * 1024, follow_symlinks: false }
+        WalkOptions { max_file_size: 1024 * 1024, follow_symlinks: false, excluded: Vec::new() }
+    }
+}
+
+impl WalkOptions {
+    /// Whether `path` lies in an excluded folder.
+    pub fn excludes(&self, path: &Path) -> bool {
+        self.excluded.iter().any(|folder| path.starts_with(folder))
     }
 }
 
@@ -130,6 +140,15 @@ pub fn key_for(root: &Path, prefix: Option<&str>, path: &Path) -> String {
     key
 }
 
+/// The path of the file `key` names: the inverse of `key_for` (with several roots, the root whose
+/// folder name starts the key). Pure; the file need not exist. `None` with no roots or no such root.
+pub fn path_of_key(roots: &[PathBuf], key: &str) -> Option<PathBuf> {
+    roots.iter().find_map(|root| match root_prefix(roots, root) {
+        Some(prefix) => key.strip_prefix(&prefix)?.strip_prefix('/').map(|rest| root.join(rest)),
+        None => Some(root.join(key)),
+    })
+}
+
 fn walk_root(root: &Path, prefix: Option<&str>, options: &WalkOptions, out: &mut Walk) {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(true)
@@ -140,6 +159,10 @@ fn walk_root(root: &Path, prefix: Option<&str>, options: &WalkOptions, out: &mut
         .require_git(false)
         .follow_links(options.follow_symlinks)
         .add_custom_ignore_filename(IGNORE_FILE)
+        .filter_entry({
+            let excluded = options.excluded.clone();
+            move |entry| !excluded.iter().any(|folder| entry.path().starts_with(folder))
+        })
         .build();
     for entry in walker {
         let entry = match entry {
@@ -372,6 +395,20 @@ mod tests {
             );
         }
         assert!(rules.is_ignored(Path::new("/elsewhere/a.py"), false));
+    }
+
+    #[test]
+    fn a_key_leads_back_to_its_path() {
+        let one = [PathBuf::from("/ws")];
+        assert_eq!(path_of_key(&one, "go/router.go"), Some(PathBuf::from("/ws/go/router.go")));
+        let two = [PathBuf::from("/src/api"), PathBuf::from("/src/web")];
+        for path in ["/src/api/main.go", "/src/web/app.ts"] {
+            let root = two.iter().find(|r| Path::new(path).starts_with(r)).unwrap();
+            let key = key_for(root, root_prefix(&two, root).as_deref(), Path::new(path));
+            assert_eq!(path_of_key(&two, &key), Some(PathBuf::from(path)), "{key}");
+        }
+        assert_eq!(path_of_key(&two, "other/x.go"), None);
+        assert_eq!(path_of_key(&[], "a.py"), None);
     }
 
     #[test]

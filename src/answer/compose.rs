@@ -46,20 +46,29 @@ const TURN_ANSWER_CHARS: usize = 1200;
 const SYSTEM: &str = "You are reverie, a coding assistant that already studied this codebase. The context \
 below is what it learned ahead of time (summaries, playbooks, anticipated questions) and facts from the \
 code (definitions, error messages). Use it first and do not re-derive what it already says. Answer the \
-question directly and briefly, and cite files as path:line. If the context does not contain the answer, \
-say what to read next.";
+question directly and briefly, and cite files as path:line. Name only functions, classes, files and \
+settings that appear in the context, written exactly as there; never invent one. If the context does \
+not contain the answer, say \"not in the context\" and what to read next.";
+
+/// An item's header line in a prompt: `[n] path:lines`, and whether it is a note and possibly
+/// outdated. The citation alone: a small model's context is better spent on code than on why each
+/// item was chosen (the reasons took ~15 estimated tokens an item).
+pub fn citation(n: usize, item: &ContextItem) -> String {
+    let lines = if item.start_line == item.end_line {
+        item.start_line.to_string()
+    } else {
+        format!("{}-{}", item.start_line, item.end_line)
+    };
+    let note = if item.kind == super::ItemKind::Note { " (learned note)" } else { "" };
+    let stale = if item.stale { " (possibly outdated)" } else { "" };
+    format!("[{n}] {}:{lines}{note}{stale}", item.path)
+}
 
 /// The model request for `question` given the retrieved `context`.
 pub fn model_request(question: &Question, context: &[ContextItem], completion_budget: u32) -> ChatRequest {
     let mut body = String::from("Context, most relevant first:\n");
     for (i, item) in context.iter().enumerate() {
-        let lines = if item.start_line == item.end_line {
-            item.start_line.to_string()
-        } else {
-            format!("{}-{}", item.start_line, item.end_line)
-        };
-        let stale = if item.stale { " (possibly outdated)" } else { "" };
-        let _ = writeln!(body, "[{}] {}:{} — {}{stale}", i + 1, item.path, lines, item.reason);
+        let _ = writeln!(body, "{}", citation(i + 1, item));
         if !item.text.is_empty() {
             let _ = writeln!(body, "{}", item.text);
         }
@@ -109,19 +118,45 @@ pub fn model_request(question: &Question, context: &[ContextItem], completion_bu
 
 /// The answer when no model is configured: the context itself, what to read and why.
 pub fn render_context_answer(question: &str, context: &[ContextItem]) -> String {
-    let mut out = String::new();
     if context.is_empty() {
-        let _ = writeln!(
-            out,
-            "reverie found nothing in this workspace that matches \"{}\". Try naming a function, class or file, or paste the error message.",
+        return format!(
+            "reverie found nothing in this workspace that matches \"{}\". Try naming a function, class or file, or paste the error message.\n",
             question.trim()
         );
-        return out;
     }
-    let _ = writeln!(
-        out,
-        "No model is configured, so this is the context reverie would give one: what to read, best first.\n"
+    let mut out = String::from(
+        "No model is configured, so this is the context reverie would give one: what to read, best first.\n\n",
     );
+    write_context(&mut out, context);
+    out
+}
+
+/// The answer when the model's was set aside for naming code that is not in the workspace
+/// (`grounding::set_aside`): one line saying so, with `unverified` and `how_to_see` it anyway, then
+/// the context as `render_context_answer` shows it.
+pub fn render_set_aside_answer(
+    question: &str,
+    context: &[ContextItem],
+    unverified: &[String],
+    how_to_see: &str,
+) -> String {
+    let names: Vec<String> = unverified.iter().take(6).map(|n| format!("`{n}`")).collect();
+    let more = if unverified.len() > 6 { ", …" } else { "" };
+    let mut out = format!(
+        "{} The model's answer named code that does not exist in this workspace ({}{more}), so this is what reverie found instead; {how_to_see}.\n\n",
+        super::grounding::MARK,
+        names.join(", ")
+    );
+    if context.is_empty() {
+        out.push_str(&render_context_answer(question, context));
+    } else {
+        write_context(&mut out, context);
+    }
+    out
+}
+
+/// The context as a numbered list: each item's citation, why it is there, and its text.
+fn write_context(out: &mut String, context: &[ContextItem]) {
     for (i, item) in context.iter().enumerate() {
         let lines = if item.start_line == item.end_line {
             format!("{}", item.start_line)
@@ -133,7 +168,6 @@ pub fn render_context_answer(question: &str, context: &[ContextItem]) -> String 
             let _ = writeln!(out, "   ```\n   {}\n   ```", item.text.replace('\n', "\n   "));
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -388,7 +388,7 @@ pub fn anticipated(learned: &LearnedContext, question: &Question) -> Option<Dire
 
 /// Where a file's references go in a list of callers: the project's own code, then tests and
 /// examples, then docs, then vendored code.
-fn caller_order(file: &str) -> u8 {
+pub(super) fn caller_order(file: &str) -> u8 {
     use crate::search::prior::{is_prose, is_supporting, is_vendored};
     if is_vendored(file) {
         3

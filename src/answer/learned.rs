@@ -3,8 +3,9 @@
 //! questions indexed for matching.
 //!
 //! A note's *reliability* is how many of the symbols it names really are definitions where it says
-//! (its file, for a file's notes), smoothed: `(found + 1) / (named + 2)`, halved when stale. A small
-//! model's notes name symbols that do not exist; ranking trusts a note only as far as this goes.
+//! (its file, for a file's notes; `grounding::is_defined`, the lookup answers are checked with too),
+//! smoothed: `(found + 1) / (named + 2)`, halved when stale. A small model's notes name symbols that
+//! do not exist; ranking trusts a note only as far as this goes.
 
 use crate::hash::{Digest, DigestBuilder};
 use crate::search::{Bm25, path_tokens, tokenize};
@@ -131,12 +132,17 @@ impl LearnedContext {
         self.notes.is_empty()
     }
 
-    /// The fresh file summary of `file`, for hover cards.
+    /// The file summary of `file` and whether it is fresh, for hover cards.
     pub fn summary_of(&self, file: &str) -> Option<(&Note, bool)> {
+        self.note_of(file, NoteKind::FileSummary)
+    }
+
+    /// The note of `kind` about `file` and whether it is fresh.
+    pub fn note_of(&self, file: &str, kind: NoteKind) -> Option<(&Note, bool)> {
         self.notes
             .iter()
             .zip(&self.fresh)
-            .find(|(n, _)| n.kind == NoteKind::FileSummary && n.subject == file)
+            .find(|(n, _)| n.kind == kind && n.subject == file)
             .map(|(n, fresh)| (n, *fresh))
     }
 }
@@ -152,19 +158,8 @@ pub fn passage_key(note_key: &Digest, question: Option<usize>) -> Digest {
 /// for a file's notes, anywhere for a directory's or the workspace's).
 fn reliability(note: &Note, snapshot: &Snapshot) -> f64 {
     let named = crate::sleep::prompt::named_symbols(&note.body);
-    let found = named
-        .iter()
-        .filter(|name| {
-            if note.kind.is_file_level() {
-                snapshot
-                    .files
-                    .get(note.subject.as_str())
-                    .is_some_and(|f| f.definitions.iter().any(|d| &d.name == *name))
-            } else {
-                !snapshot.definitions_named(name, None).is_empty()
-            }
-        })
-        .count();
+    let file = note.kind.is_file_level().then_some(note.subject.as_str());
+    let found = named.iter().filter(|name| super::grounding::is_defined(snapshot, name, file)).count();
     (found as f64 + 1.0) / (named.len() as f64 + 2.0)
 }
 

@@ -8,16 +8,19 @@
 
 mod compose;
 mod direct;
+pub mod grounding;
 mod learned;
 mod names;
 mod retrieve;
+mod subject;
 mod symbol;
 
-pub use compose::{ConversationStore, Turn, model_request, render_context_answer};
+pub use compose::{ConversationStore, Turn, citation, model_request, render_context_answer, render_set_aside_answer};
 pub use direct::{ANTICIPATED_MATCH, Direct, anticipated, structural};
 pub use learned::{LearnedContext, note_text};
 pub use names::{Name, files_named_in, identifiers_in, is_code_shaped, names_in};
 pub use retrieve::{MAX_PER_FILE, Rankers, WEIGHTS, Weights, candidates, candidates_weighted, rank_files, select};
+pub use subject::{Intent, Subject};
 pub use symbol::describe_symbol;
 
 use crate::llm::ChatRequest;
@@ -41,6 +44,10 @@ pub struct Question {
     /// The learned passages nearest the question by embedding, by passage key
     /// (`learned::Passage::key`), best first, with their cosine.
     pub semantic_notes: Vec<(crate::hash::Digest, f32)>,
+    /// The symbol a code action asks about ("Explain …", "How to debug …"): its context is built
+    /// from the symbol outward before the general ranking fills the rest (`subject.rs`). `None` for
+    /// a question typed by hand.
+    pub subject: Option<Subject>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -155,6 +162,12 @@ pub struct Answer {
     pub source: Source,
     pub context: Vec<ContextItem>,
     pub usage: Usage,
+    /// Names the model's answer wrote that are in neither the workspace nor the language
+    /// (`grounding`), whether its prose is shown (marked) or set aside.
+    pub unverified: Vec<String>,
+    /// The model's answer named mostly such code and the context stands in for it (`source` is
+    /// then `context`).
+    pub set_aside: bool,
 }
 
 /// What to do for a question.
@@ -185,13 +198,18 @@ pub fn plan_answer(
     completion_budget: u32,
 ) -> Plan {
     let retrieval = retrieval_question(snapshot, question);
-    if let Some(direct) = learned.and_then(|l| anticipated(l, question)) {
-        return Plan::Done(from_direct(direct));
+    let ranked = || candidates(snapshot, learned, &retrieval, Rankers::default());
+    // A code action about a symbol: its centred context, never a guess from the question's words.
+    let centred = subject::centred_context(snapshot, learned, question, ranked);
+    if centred.is_none() {
+        if let Some(direct) = learned.and_then(|l| anticipated(l, question)) {
+            return Plan::Done(from_direct(direct));
+        }
+        if let Some(direct) = structural(snapshot, &retrieval) {
+            return Plan::Done(from_direct(direct));
+        }
     }
-    if let Some(direct) = structural(snapshot, &retrieval) {
-        return Plan::Done(from_direct(direct));
-    }
-    let context = select(candidates(snapshot, learned, &retrieval, Rankers::default()), question.budget);
+    let context = centred.unwrap_or_else(|| select(ranked(), question.budget));
     if have_model {
         let request = model_request(question, &context, completion_budget);
         return Plan::Model { request, context };
@@ -201,9 +219,18 @@ pub fn plan_answer(
         source: Source::Context,
         context,
         usage: Usage::default(),
+        unverified: Vec::new(),
+        set_aside: false,
     })
 }
 
 fn from_direct(direct: Direct) -> Answer {
-    Answer { answer: direct.answer, source: direct.source, context: direct.context, usage: Usage::default() }
+    Answer {
+        answer: direct.answer,
+        source: direct.source,
+        context: direct.context,
+        usage: Usage::default(),
+        unverified: Vec::new(),
+        set_aside: false,
+    }
 }

@@ -194,7 +194,7 @@ pub fn files_named_in(snapshot: &Snapshot, question: &str) -> Vec<String> {
 /// `flask/app.py`) or another machine's copy of the tree (a traceback's
 /// `/usr/lib/python3/site-packages/django/db/models/query.py`). Only the files that share the
 /// longest such tail.
-fn files_at_path<'a>(snapshot: &'a Snapshot, path: &str) -> Vec<&'a str> {
+pub(super) fn files_at_path<'a>(snapshot: &'a Snapshot, path: &str) -> Vec<&'a str> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let needed = parts.len().min(2);
     let mut best = (needed, Vec::new());

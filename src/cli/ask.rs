@@ -25,6 +25,10 @@ pub struct AskArgs {
     /// Continue a conversation: follow-ups see the earlier questions and answers.
     #[arg(long, value_name = "ID")]
     pub conversation: Option<String>,
+    /// Show the model's answer even when it names mostly code that is not in this workspace (its
+    /// unverified names marked ⚠) instead of setting it aside for the ranked context.
+    #[arg(long)]
+    pub show_unverified: bool,
     #[command(flatten)]
     pub model: super::ModelArgs,
     #[arg(long, value_enum, default_value_t)]
@@ -47,8 +51,24 @@ struct JsonAnswer<'a> {
     source: &'a str,
     context: Vec<JsonItem<'a>>,
     usage: &'a crate::answer::Usage,
+    /// The names the model's answer wrote that are in neither the workspace nor the language.
+    unverified: &'a [String],
+    /// The model's answer was mostly such names and the ranked context stands in for it.
+    set_aside: bool,
+    /// Every name the model's answer wrote, with where it was found (`workspace`, `language`,
+    /// `unverified`): what the grounding check saw, for measurements.
+    checked: Vec<JsonChecked<'a>>,
     latency_ms: f64,
 }
+
+#[derive(Serialize)]
+struct JsonChecked<'a> {
+    name: &'a str,
+    found: &'static str,
+}
+
+/// How `reverie ask` shows a set-aside answer anyway.
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with --show-unverified";
 
 impl AskArgs {
     fn path(&self) -> PathBuf {
@@ -104,7 +124,10 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         root: root.clone(),
         max_file_size: config.index.max_file_size,
         nearest,
-        streaming: args.format == Format::Text,
+        // The model's text is shown once checked against the workspace, not as it streams: a dot
+        // per piece on stderr says it is coming.
+        streaming: args.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        show_unverified: args.show_unverified,
     };
     let answered = runtime.block_on(crate::ask::ask(knowledge, question, args.conversation.as_deref(), &around, asked));
     if let Some(sized) = &answered.sized {
@@ -119,6 +142,9 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     }
     if let Some(err) = &answered.model_error {
         eprintln!("reverie: the model could not answer ({err}); showing the context instead");
+    }
+    if around.streaming && answered.answer.usage.llm_calls > 0 {
+        eprintln!();
     }
     let answer = answered.answer;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -141,13 +167,21 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                     })
                     .collect(),
                 usage: &answer.usage,
+                unverified: &answer.unverified,
+                set_aside: answer.set_aside,
+                checked: answered
+                    .grounding
+                    .iter()
+                    .flat_map(|g| &g.claims)
+                    .map(|c| JsonChecked { name: &c.name, found: c.verdict.name() })
+                    .collect(),
                 latency_ms,
             };
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
             if answer.source == crate::answer::Source::Model {
-                println!("\n");
+                println!("{}\n", answer.answer.trim_end());
                 for (i, item) in answer.context.iter().enumerate() {
                     println!("[{}] {}:{}-{}  {}", i + 1, item.path, item.start_line, item.end_line, item.reason);
                 }
@@ -168,12 +202,13 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
 }
 
 /// The asking flow's surroundings on the command line: files from the disk, the store's vectors, and
-/// streamed text to stdout (as text only: JSON is printed whole at the end).
+/// a dot on stderr per streamed piece (the answer is printed once checked; JSON whole at the end).
 struct OnTheCommandLine {
     root: PathBuf,
     max_file_size: u64,
     nearest: Option<super::semantic::Nearest>,
     streaming: bool,
+    show_unverified: bool,
 }
 
 impl crate::ask::Surroundings for OnTheCommandLine {
@@ -188,10 +223,18 @@ impl crate::ask::Surroundings for OnTheCommandLine {
         }
     }
 
-    fn on_chunk(&self, text: &str) {
+    fn on_chunk(&self, _: &str) {
         if self.streaming {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
+            eprint!(".");
+            let _ = std::io::stderr().flush();
         }
+    }
+
+    fn show_unverified(&self) -> bool {
+        self.show_unverified
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        SHOW_UNVERIFIED
     }
 }

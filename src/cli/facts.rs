@@ -16,10 +16,8 @@ pub struct FactsArgs {
 
 pub fn run(args: &FactsArgs) -> Result<()> {
     let language = Language::from_path(&args.file).with_context(|| {
-        format!(
-            "{}: not a language reverie parses (Rust, Python, JavaScript, TypeScript, Go, Java, C, C++)",
-            args.file.display()
-        )
+        let titles: Vec<&str> = Language::ALL.iter().map(|l| l.spec().title).filter(|t| !t.is_empty()).collect();
+        format!("{}: not a file reverie keeps (it parses {})", args.file.display(), titles.join(", "))
     })?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let facts = extract(&bytes, language);

@@ -1,6 +1,6 @@
 //! `reverie index`: refresh the index of a folder and summarize it.
 
-use super::{Cli, Format, human_bytes, thousands};
+use super::{Cli, Format, files_line, human_bytes, thousands};
 use crate::index::{IndexReport, Progress};
 use anyhow::Result;
 use clap::Args;
@@ -72,15 +72,7 @@ fn render(report: &IndexReport, store: &crate::store::Store) -> String {
     let mut out = String::new();
     let secs = report.elapsed_ms / 1000.0;
     let _ = writeln!(out, "Indexed {} in {:.2} s", report.roots.join(", "), secs);
-    let languages: Vec<String> =
-        report.files_by_language.iter().map(|(lang, n)| format!("{lang} {}", thousands(*n as u64))).collect();
-    let _ = writeln!(
-        out,
-        "  {} files ({}): {}",
-        thousands(report.files as u64),
-        human_bytes(report.bytes),
-        if languages.is_empty() { "no supported source files".to_string() } else { languages.join(", ") }
-    );
+    let _ = writeln!(out, "  {}", files_line(report.files, report.bytes, &report.files_by_language));
     let rate = if secs > 0.0 { report.parsed_bytes as f64 / 1e6 / secs } else { 0.0 };
     let _ = writeln!(
         out,

@@ -1,14 +1,14 @@
-//! The command line: `reverie serve | index | map | status | ask | think | facts | eval`. Each command
-//! lives in its own module and prints text for people or JSON for scripts; progress bars go to
-//! stderr, only on a terminal. Logs go to stderr too, coloured only on a terminal (an editor reading
-//! the server's stderr gets plain text).
+//! The command line: `reverie serve | index | map | status | ask | think | notes | facts | eval`.
+//! Each command lives in its own module and prints text for people or JSON for scripts; progress bars
+//! go to stderr, only on a terminal. Logs go to stderr too, coloured only on a terminal (an editor
+//! reading the server's stderr gets plain text).
 
 mod ask;
 mod eval;
-mod eval_rank;
 mod facts;
 mod index;
 mod map;
+mod notes;
 mod semantic;
 mod serve;
 mod status;
@@ -68,6 +68,12 @@ pub enum Command {
     /// Needs a model ([llm] in reverie.toml). --dry-run shows every prompt after redaction and the
     /// token estimate, and sends nothing.
     Think(think::ThinkArgs),
+    /// Print what reverie learned (its notes) as markdown: the overview, folder and file summaries,
+    /// debugging playbooks, anticipated questions; stale notes are marked.
+    ///
+    /// Refreshes the index first, to tell which notes were written for code that has changed since.
+    /// Calls no model.
+    Notes(notes::NotesArgs),
     /// Print the facts reverie extracts from one file (for checking what it sees).
     Facts(facts::FactsArgs),
     /// Measure whether sleep-time compute pays, on the localization dev set (real questions with
@@ -97,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(&cli, args),
         Command::Think(args) => think::run(&cli, args),
         Command::Ask(args) => ask::run(&cli, args),
+        Command::Notes(args) => notes::run(&cli, args),
         Command::Facts(args) => facts::run(args),
         Command::Eval(args) => eval::run(&cli, args),
     };
@@ -167,7 +174,7 @@ impl ModelArgs {
     /// The configuration with the command line's model in place of the configured one.
     fn apply(&self, mut config: crate::config::Config) -> crate::config::Config {
         if let Some(path) = &self.local_model {
-            config.llm.provider = "local".into();
+            config.llm.provider = crate::llm::LlmProvider::Local;
             config.llm.model_path = Some(path.clone());
         }
         config
@@ -181,6 +188,14 @@ fn load_config(root: &Path) -> crate::config::Config {
         eprintln!("reverie: config: {problem}");
     }
     config
+}
+
+/// What an index holds, as `index` and `status` say it: `1,234 files (5.6 MB): python 1,200, rst 34`.
+fn files_line(files: usize, bytes: u64, by_language: &std::collections::BTreeMap<String, usize>) -> String {
+    let languages: Vec<String> =
+        by_language.iter().map(|(lang, n)| format!("{lang} {}", thousands(*n as u64))).collect();
+    let languages = if languages.is_empty() { "no supported source files".to_string() } else { languages.join(", ") };
+    format!("{} files ({}): {languages}", thousands(files as u64), human_bytes(bytes))
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -1,6 +1,6 @@
 //! `reverie status`: what the cache holds for a folder, without changing it.
 
-use super::{Cli, Format, human_bytes, thousands};
+use super::{Cli, Format, files_line, human_bytes, thousands};
 use crate::ledger::LedgerStore;
 use crate::sleep::NoteStore;
 use anyhow::Result;
@@ -139,15 +139,7 @@ fn render(status: &Status) -> String {
         let _ = writeln!(out, "  not indexed yet: run `reverie index {}`", status.root);
         return out;
     }
-    let languages: Vec<String> =
-        status.files_by_language.iter().map(|(l, n)| format!("{l} {}", thousands(*n as u64))).collect();
-    let _ = writeln!(
-        out,
-        "  {} files ({}): {}",
-        thousands(status.files as u64),
-        human_bytes(status.bytes),
-        languages.join(", ")
-    );
+    let _ = writeln!(out, "  {}", files_line(status.files, status.bytes, &status.files_by_language));
     let _ = writeln!(
         out,
         "  {} definitions · {} references · {} graph edges",

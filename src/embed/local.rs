@@ -133,7 +133,7 @@ pub fn resolve_model_dir(model: &str, search_dirs: &[PathBuf]) -> Result<PathBuf
     let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
     bail!(
         "the embedding model {model:?} was not found (looked in {}; a model directory holds {}); run \
-         tests/fetch-embed-model.sh to get all-MiniLM-L6-v2, set embed.model to a model directory, or set \
+         scripts/fetch-embed-model.sh to get all-MiniLM-L6-v2, set embed.model to a model directory, or set \
          embed.provider = \"none\"",
         if looked.is_empty() { "nowhere".to_string() } else { looked.join(", ") },
         REQUIRED.join(", ")

@@ -1,4 +1,4 @@
-//! Embeddings: the semantic index's vectors, computed while the user is idle (issue 10, item 4).
+//! Embeddings: the semantic index's vectors, computed while the user is idle.
 //!
 //! What is here, and how the server and `reverie think` use it:
 //!
@@ -74,15 +74,44 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
+/// Which embedder `[embed]` uses: in-process (`local`, the default), any `/v1/embeddings` server
+/// (`openai`), or none (no semantic index).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EmbedProvider {
+    #[default]
+    Local,
+    OpenAi,
+    None,
+}
+
+impl EmbedProvider {
+    pub const ALL: [EmbedProvider; 3] = [EmbedProvider::Local, EmbedProvider::OpenAi, EmbedProvider::None];
+
+    /// The name written in `embed.provider`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EmbedProvider::Local => "local",
+            EmbedProvider::OpenAi => "openai",
+            EmbedProvider::None => "none",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EmbedProvider {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<EmbedProvider, D::Error> {
+        let given = String::deserialize(deserializer)?;
+        crate::units::one_of(&given, "a provider", &EmbedProvider::ALL, EmbedProvider::name)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// The `[embed]` section: the embedding model of the semantic index (`crate::embed`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct EmbedConfig {
-    /// `local` (in-process, the default), `openai` (any `/v1/embeddings` server) or `none`.
-    #[serde(deserialize_with = "de_provider")]
-    pub provider: String,
-    /// For `local`: a model name (looked up in the cache's `models/` and where
-    /// `tests/fetch-embed-model.sh` puts it) or a directory holding `model.safetensors`,
+    pub provider: EmbedProvider,
+    /// For `local`: a model name (looked up in the cache's `models/`, where
+    /// `scripts/fetch-embed-model.sh` puts it) or a directory holding `model.safetensors`,
     /// `config.json` and `tokenizer.json`. For `openai`: the server's model name.
     pub model: String,
     /// For `openai`: e.g. `http://localhost:11434/v1` (Ollama); default `https://api.openai.com/v1`.
@@ -103,7 +132,7 @@ pub struct EmbedConfig {
 impl Default for EmbedConfig {
     fn default() -> Self {
         EmbedConfig {
-            provider: "local".into(),
+            provider: EmbedProvider::Local,
             model: "all-MiniLM-L6-v2".into(),
             base_url: None,
             api_key_env: None,
@@ -111,14 +140,6 @@ impl Default for EmbedConfig {
             threads: None,
             max_tokens: 64,
         }
-    }
-}
-
-fn de_provider<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let provider = String::deserialize(deserializer)?;
-    match provider.as_str() {
-        "local" | "openai" | "none" => Ok(provider),
-        other => Err(serde::de::Error::custom(format!("`{other}` is not a provider; use local, openai or none"))),
     }
 }
 
@@ -249,20 +270,10 @@ pub fn stored_index(store: &crate::store::Store, model_id: &str) -> Result<quant
     Ok(index)
 }
 
-/// Where a model given by name (not a path) is looked for, in order: `<cache root>/models/NAME`,
-/// then `${REVERIE_TEST_MODEL_DIR:-~/.cache/reverie-test}/NAME`, where `tests/fetch-embed-model.sh`
-/// puts all-MiniLM-L6-v2.
+/// Where a model given by name (not a path) is looked for: `crate::dirs::model_dirs`, where
+/// `scripts/fetch-embed-model.sh` puts all-MiniLM-L6-v2.
 pub fn model_search_dirs(cache_root: Option<&std::path::Path>) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(root) = cache_root {
-        dirs.push(root.join("models"));
-    }
-    if let Some(dir) = std::env::var_os("REVERIE_TEST_MODEL_DIR").filter(|v| !v.is_empty()) {
-        dirs.push(PathBuf::from(dir));
-    } else if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        dirs.push(PathBuf::from(home).join(".cache").join("reverie-test"));
-    }
-    dirs
+    crate::dirs::model_dirs(cache_root)
 }
 
 /// Builds the configured embedder; `Ok(None)` for `provider = "none"`. Errors say what is missing
@@ -273,14 +284,13 @@ pub fn from_config(
     limits: &crate::llm::LlmConfig,
     search_dirs: &[PathBuf],
 ) -> Result<Option<Arc<dyn Embedder>>> {
-    match config.provider.as_str() {
-        "none" => Ok(None),
-        "local" => {
+    match config.provider {
+        EmbedProvider::None => Ok(None),
+        EmbedProvider::Local => {
             let dir = local::resolve_model_dir(&config.model, search_dirs)?;
             Ok(Some(Arc::new(local::LocalEmbedder::load(&dir, &local::LocalOptions::from_config(config))?)))
         }
-        "openai" => Ok(Some(Arc::new(openai::OpenAiEmbedder::new(config, limits)?))),
-        other => anyhow::bail!("embed.provider {other:?} is not known; use local, openai or none"),
+        EmbedProvider::OpenAi => Ok(Some(Arc::new(openai::OpenAiEmbedder::new(config, limits)?))),
     }
 }
 

@@ -3,7 +3,6 @@
 //! baseline's recall, and direct-answer latency percentiles. Pure: per-record results in, the
 //! serialized report's figures out; `tables.rs` prints them, `amortize.rs` adds the cost accounting.
 
-use super::amortize::Amortization;
 use super::{BUDGETS, CURVE_GRID, Curve, Item, Scores, Summary};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -115,18 +114,6 @@ pub struct E2eRow {
     pub latency_ms: f64,
     pub gold_in_context: bool,
     pub error: Option<String>,
-}
-
-/// Everything `tables::render` prints (the report's fields after the workspaces, in output order).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Figures {
-    pub systems: Vec<SystemReport>,
-    pub reach: Vec<Reach>,
-    pub latency: Vec<Latency>,
-    pub amortization: Amortization,
-    pub e2e_skipped: Option<String>,
-    pub e2e_budget: usize,
-    pub e2e: Vec<E2eRow>,
 }
 
 /// System `s`'s budget curves, one per record.

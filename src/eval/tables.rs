@@ -3,10 +3,23 @@
 //! `Figures` in, text out; the JSON output is `Figures` serialized.
 
 use super::amortize::Amortization;
-use super::figures::{E2E_CONTEXTS, E2eRow, Figures, Latency, Reach, SYSTEMS, SystemReport};
+use super::figures::{E2E_CONTEXTS, E2eRow, Latency, Reach, SYSTEMS, SystemReport};
 use super::{Summary, mean_of};
 use crate::units::thousands;
+use serde::Serialize;
 use std::fmt::Write as _;
+
+/// Everything `render` prints (the report's fields after the workspaces, in output order).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Figures {
+    pub systems: Vec<SystemReport>,
+    pub reach: Vec<Reach>,
+    pub latency: Vec<Latency>,
+    pub amortization: Amortization,
+    pub e2e_skipped: Option<String>,
+    pub e2e_budget: usize,
+    pub e2e: Vec<E2eRow>,
+}
 
 fn pct(x: f64) -> String {
     format!("{:5.1}", x * 100.0)
@@ -34,6 +47,26 @@ fn summary_row(out: &mut String, label: &str, s: &Summary) {
         pct(s.budget_recall[1]),
         pct(s.budget_recall[2]),
     );
+}
+
+/// A column of a text table: its width, and whether its cells align left (names) or right (figures).
+#[derive(Clone, Copy, Debug)]
+pub enum Column {
+    Left(usize),
+    Right(usize),
+}
+
+/// One line of a text table: two spaces of indent, then each cell padded to its column, one space
+/// between cells (a cell wider than its column pushes the rest right). Figures come formatted.
+pub fn table_row(columns: &[Column], cells: &[&dyn std::fmt::Display]) -> String {
+    let mut line = String::from(" ");
+    for (column, cell) in columns.iter().zip(cells) {
+        let _ = match *column {
+            Column::Left(width) => write!(line, " {cell:<width$}"),
+            Column::Right(width) => write!(line, " {cell:>width$}"),
+        };
+    }
+    line
 }
 
 /// The tables, numbered 1–5, each opening with a blank line.
@@ -126,23 +159,14 @@ fn reach(out: &mut String, reach: &[Reach]) {
 /// 3. Direct-answer latency.
 fn latency(out: &mut String, latency: &[Latency]) {
     let _ = writeln!(out, "\n3. Direct answers — the asking flow with no model (ask::ask) (target p50/p99 ≤ 10 ms)");
-    let _ = writeln!(
-        out,
-        "  {:<42} {:>5} {:>7} {:>8} {:>8} {:>8} {:>14}",
-        "questions", "asked", "direct", "p50 ms", "p99 ms", "max ms", "fallback p50"
-    );
+    use Column::{Left, Right};
+    let columns = [Left(42), Right(5), Right(7), Right(8), Right(8), Right(8), Right(14)];
+    let header: [&dyn std::fmt::Display; 7] =
+        [&"questions", &"asked", &"direct", &"p50 ms", &"p99 ms", &"max ms", &"fallback p50"];
+    let _ = writeln!(out, "{}", table_row(&columns, &header));
     for l in latency {
-        let _ = writeln!(
-            out,
-            "  {:<42} {:>5} {:>7} {:>8} {:>8} {:>8} {:>14}",
-            l.kind,
-            l.asked,
-            l.direct,
-            ms(l.p50_ms),
-            ms(l.p99_ms),
-            ms(l.max_ms),
-            ms(l.fallback_p50_ms)
-        );
+        let (p50, p99, max, fallback) = (ms(l.p50_ms), ms(l.p99_ms), ms(l.max_ms), ms(l.fallback_p50_ms));
+        let _ = writeln!(out, "{}", table_row(&columns, &[&l.kind, &l.asked, &l.direct, &p50, &p99, &max, &fallback]));
     }
     let _ = writeln!(
         out,
@@ -199,25 +223,26 @@ fn end_to_end(out: &mut String, f: &Figures) {
             let _ = writeln!(out, "  skipped: {why}");
         }
         None => {
-            let _ = writeln!(
-                out,
-                "  {:<28} {:<15} {:>5} {:>8} {:>8} {:>6} {:>10} {:>5}",
-                "record", "context", "items", "ctx tok", "prompt", "compl", "latency s", "gold"
-            );
+            use Column::{Left, Right};
+            let columns = [Left(28), Left(15), Right(5), Right(8), Right(8), Right(6), Right(10), Right(5)];
+            let header: [&dyn std::fmt::Display; 8] =
+                [&"record", &"context", &"items", &"ctx tok", &"prompt", &"compl", &"latency s", &"gold"];
+            let _ = writeln!(out, "{}", table_row(&columns, &header));
             for row in &f.e2e {
-                let _ = writeln!(
-                    out,
-                    "  {:<28} {:<15} {:>5} {:>8} {:>8} {:>6} {:>10.1} {:>5}{}",
-                    row.id,
-                    row.context,
-                    row.items,
-                    row.context_tokens,
-                    row.prompt_tokens,
-                    row.completion_tokens,
-                    row.latency_ms / 1000.0,
-                    if row.gold_in_context { "yes" } else { "no" },
-                    row.error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default()
-                );
+                let latency = format!("{:.1}", row.latency_ms / 1000.0);
+                let gold = if row.gold_in_context { "yes" } else { "no" };
+                let cells: [&dyn std::fmt::Display; 8] = [
+                    &row.id,
+                    &row.context,
+                    &row.items,
+                    &row.context_tokens,
+                    &row.prompt_tokens,
+                    &row.completion_tokens,
+                    &latency,
+                    &gold,
+                ];
+                let error = row.error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default();
+                let _ = writeln!(out, "{}{error}", table_row(&columns, &cells));
             }
             for label in E2E_CONTEXTS {
                 let rows: Vec<&E2eRow> = f.e2e.iter().filter(|e| e.context == label && e.error.is_none()).collect();

@@ -1,5 +1,5 @@
 //! The repo map: the best-ranked definitions of the workspace, rendered as an outline that fits a
-//! token budget (aider's idea; research.md). Each line is `line  signature`, indented by nesting, under
+//! token budget (aider's idea, `aider/repomap.py`). Each line is `line  signature`, indented by nesting, under
 //! the file's path, so every entry is also a citation.
 //!
 //! The candidates are the definitions the ranking points at (best first), then every other

@@ -1,7 +1,7 @@
 //! The reference graph: files are nodes, and a file that references an identifier points at the files
 //! that define it.
 //!
-//! Edge weights follow aider's repo map (research.md): an identifier counts for more when it is long
+//! Edge weights follow aider's repo map (`aider/repomap.py`): an identifier counts for more when it is long
 //! and specific (`snake_case`/`camelCase`, 8+ characters), for less when it is private (`_x`) or
 //! defined in many files; repeated references count with the square root of their number. Identifiers
 //! defined in more than `MAX_DEFINERS` files (`get`, `__init__`, `new`) carry no signal about *which*

@@ -86,7 +86,7 @@ impl Parser {
             return None;
         }
         let listed = commit.files_touched as usize <= self.files_listed;
-        let Some(file) = commit.files.last_mut().filter(|_| listed) else { return None };
+        let file = commit.files.last_mut().filter(|_| listed)?;
         if let Some(rest) = line.strip_prefix(b"@@ ") {
             self.in_hunk = true;
             // `-a,b +c,d @@ function context`
@@ -327,17 +327,15 @@ pub fn candidate_names(text: &str) -> Vec<&str> {
         i += 1;
     }
     // The name before the first `(`.
-    if let Some(at) = tokens.iter().position(|t| *t == Token::Punct('(')) {
-        if let Some(Token::Word(w)) = at.checked_sub(1).map(|p| tokens[p]) {
-            if is_name(w)
-                && !DEFINING.contains(&w)
-                && !MODIFIERS.contains(&w)
-                && !NOT_NAMES.contains(&w)
-                && !names.contains(&w)
-            {
-                names.push(w);
-            }
-        }
+    if let Some(at) = tokens.iter().position(|t| *t == Token::Punct('('))
+        && let Some(Token::Word(w)) = at.checked_sub(1).map(|p| tokens[p])
+        && is_name(w)
+        && !DEFINING.contains(&w)
+        && !MODIFIERS.contains(&w)
+        && !NOT_NAMES.contains(&w)
+        && !names.contains(&w)
+    {
+        names.push(w);
     }
     names
 }
@@ -376,10 +374,10 @@ pub fn cited_issues(text: &str) -> Vec<u32> {
             }
         } else if b == b'/' {
             for word in [&b"issues/"[..], b"pull/", b"ticket/"] {
-                if bytes.get(i + 1..i + 1 + word.len()) == Some(word) {
-                    if let Some(n) = digits_at(i + 1 + word.len()) {
-                        push(n);
-                    }
+                if bytes.get(i + 1..i + 1 + word.len()) == Some(word)
+                    && let Some(n) = digits_at(i + 1 + word.len())
+                {
+                    push(n);
                 }
             }
         }

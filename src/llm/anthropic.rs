@@ -103,18 +103,9 @@ impl Anthropic {
             .header("x-api-key", key_header)
             .header("anthropic-version", API_VERSION)
             .body(body);
-        let mut response = call.send(builder).await?;
+        let response = call.send(builder).await?;
 
-        let outcome = if request.stream && http::is_event_stream(&response) {
-            read_stream(&call, response, request, on_chunk).await?
-        } else {
-            let body = call.read_limited(&mut response, http::MAX_BODY_BYTES, false).await?;
-            let outcome = parse_body(&call, &body, request)?;
-            if request.stream && !outcome.answer.text.is_empty() {
-                on_chunk(&outcome.answer.text);
-            }
-            outcome
-        };
+        let outcome: Outcome = http::read_reply(&call, response, request, on_chunk).await?;
         Ok(outcome.into_response(request, &self.model, started.elapsed()))
     }
 }
@@ -269,83 +260,90 @@ fn reported_error(call: &Call<'_>, value: &Value) -> LlmError {
     }
 }
 
-fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url the Anthropic API?")))?;
-    if value.get("type").and_then(Value::as_str) == Some("error") {
-        return Err(reported_error(call, &value));
+impl http::Reply for Outcome {
+    fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url the Anthropic API?")))?;
+        if value.get("type").and_then(Value::as_str) == Some("error") {
+            return Err(reported_error(call, &value));
+        }
+        let Some(content) = value.get("content").and_then(Value::as_array) else {
+            return Err(call.invalid("the response has no `content` array"));
+        };
+        let mut outcome = Outcome::new(request);
+        outcome.model = value.get("model").and_then(Value::as_str).map(str::to_string);
+        outcome.stop_reason = value.get("stop_reason").and_then(Value::as_str).map(str::to_string);
+        outcome.absorb_usage(value.get("usage"));
+        // Only text blocks are the answer (thinking and tool-use blocks are not).
+        for block in content.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("text")) {
+            outcome.push_text(block.get("text").and_then(Value::as_str).unwrap_or_default(), None);
+        }
+        Ok(outcome)
     }
-    let Some(content) = value.get("content").and_then(Value::as_array) else {
-        return Err(call.invalid("the response has no `content` array"));
-    };
-    let mut outcome = Outcome::new(request);
-    outcome.model = value.get("model").and_then(Value::as_str).map(str::to_string);
-    outcome.stop_reason = value.get("stop_reason").and_then(Value::as_str).map(str::to_string);
-    outcome.absorb_usage(value.get("usage"));
-    // Only text blocks are the answer (thinking and tool-use blocks are not).
-    for block in content.iter().filter(|b| b.get("type").and_then(Value::as_str) == Some("text")) {
-        outcome.push_text(block.get("text").and_then(Value::as_str).unwrap_or_default(), None);
-    }
-    Ok(outcome)
-}
 
-async fn read_stream(
-    call: &Call<'_>,
-    response: reqwest::Response,
-    request: &ChatRequest,
-    on_chunk: OnChunk<'_>,
-) -> Result<Outcome, LlmError> {
-    let mut outcome = Outcome::new(request);
-    let mut events = call.events(response);
-    let truncated = || call.invalid("the stream ended before `message_stop`: the connection closed mid-answer");
-    loop {
-        let (event, last) = match events.next().await? {
-            Next::Event(event) => (event, false),
-            Next::LastEvent(event) => (event, true),
-            Next::End => return Err(truncated()),
-        };
-        let value: Value = match serde_json::from_str(&event.data) {
-            Ok(value) => value,
-            // An event cut by the connection closing is a truncation, not a server speaking nonsense.
-            Err(_) if last => return Err(truncated()),
-            Err(e) => return Err(call.invalid(format!("invalid JSON in a `{}` event: {e}", event.event))),
-        };
-        // The data's `type` is authoritative; the event name is the same word when both are present.
-        let kind = value.get("type").and_then(Value::as_str).unwrap_or(&event.event);
-        match kind {
-            "message_start" => {
-                let message = value.get("message");
-                outcome.model = message.and_then(|m| m.get("model")).and_then(Value::as_str).map(str::to_string);
-                outcome.absorb_usage(message.and_then(|m| m.get("usage")));
-            }
-            "content_block_start" => {
-                let block = value.get("content_block");
-                if block.and_then(|b| b.get("type")).and_then(Value::as_str) == Some("text") {
-                    let text = block.and_then(|b| b.get("text")).and_then(Value::as_str).unwrap_or_default();
-                    outcome.push_text(text, Some(on_chunk));
+    async fn read_stream(
+        call: &Call<'_>,
+        response: reqwest::Response,
+        request: &ChatRequest,
+        on_chunk: OnChunk<'_>,
+    ) -> Result<Outcome, LlmError> {
+        let mut outcome = Outcome::new(request);
+        let mut events = call.events(response);
+        let truncated = || call.invalid("the stream ended before `message_stop`: the connection closed mid-answer");
+        loop {
+            let (event, last) = match events.next().await? {
+                Next::Event(event) => (event, false),
+                Next::LastEvent(event) => (event, true),
+                Next::End => return Err(truncated()),
+            };
+            let value: Value = match serde_json::from_str(&event.data) {
+                Ok(value) => value,
+                // An event cut by the connection closing is a truncation, not a server speaking nonsense.
+                Err(_) if last => return Err(truncated()),
+                Err(e) => return Err(call.invalid(format!("invalid JSON in a `{}` event: {e}", event.event))),
+            };
+            // The data's `type` is authoritative; the event name is the same word when both are present.
+            let kind = value.get("type").and_then(Value::as_str).unwrap_or(&event.event);
+            match kind {
+                "message_start" => {
+                    let message = value.get("message");
+                    outcome.model = message.and_then(|m| m.get("model")).and_then(Value::as_str).map(str::to_string);
+                    outcome.absorb_usage(message.and_then(|m| m.get("usage")));
                 }
-            }
-            "content_block_delta" => {
-                let delta = value.get("delta");
-                if delta.and_then(|d| d.get("type")).and_then(Value::as_str) == Some("text_delta") {
-                    let text = delta.and_then(|d| d.get("text")).and_then(Value::as_str).unwrap_or_default();
-                    outcome.push_text(text, Some(on_chunk));
+                "content_block_start" => {
+                    let block = value.get("content_block");
+                    if block.and_then(|b| b.get("type")).and_then(Value::as_str) == Some("text") {
+                        let text = block.and_then(|b| b.get("text")).and_then(Value::as_str).unwrap_or_default();
+                        outcome.push_text(text, Some(on_chunk));
+                    }
                 }
-            }
-            "message_delta" => {
-                if let Some(reason) = value.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str) {
-                    outcome.stop_reason = Some(reason.to_string());
+                "content_block_delta" => {
+                    let delta = value.get("delta");
+                    if delta.and_then(|d| d.get("type")).and_then(Value::as_str) == Some("text_delta") {
+                        let text = delta.and_then(|d| d.get("text")).and_then(Value::as_str).unwrap_or_default();
+                        outcome.push_text(text, Some(on_chunk));
+                    }
                 }
-                outcome.absorb_usage(value.get("usage"));
+                "message_delta" => {
+                    if let Some(reason) = value.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str)
+                    {
+                        outcome.stop_reason = Some(reason.to_string());
+                    }
+                    outcome.absorb_usage(value.get("usage"));
+                }
+                "message_stop" => return Ok(outcome),
+                "error" => return Err(reported_error(call, &value)),
+                // `ping`, `content_block_stop` and event types added later carry nothing we need.
+                _ => {}
             }
-            "message_stop" => return Ok(outcome),
-            "error" => return Err(reported_error(call, &value)),
-            // `ping`, `content_block_stop` and event types added later carry nothing we need.
-            _ => {}
+            if outcome.answer.cut {
+                // Dropping the response closes the connection: the server stops sending.
+                return Ok(outcome);
+            }
         }
-        if outcome.answer.cut {
-            // Dropping the response closes the connection: the server stops sending.
-            return Ok(outcome);
-        }
+    }
+
+    fn text(&self) -> &str {
+        &self.answer.text
     }
 }

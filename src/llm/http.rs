@@ -1,11 +1,11 @@
 //! The HTTP plumbing the two HTTP providers (`openai`, `anthropic`) share: the client (with the
 //! connect timeout), the first-token and total deadlines, status → `LlmError` mapping (401/403 →
 //! `Auth`, 429 → `RateLimited` with `Retry-After`, else `Http` with a short, key-redacted body
-//! excerpt), bounded body reads, the hard cap on answer length and token usage (reported or
-//! estimated).
+//! excerpt), bounded body reads, a streamed or whole reply read alike (`read_reply`), the hard cap
+//! on answer length and token usage (reported or estimated).
 
 use super::sse::{SseEvent, SseParser};
-use crate::llm::{ChatRequest, LlmConfig, LlmError, TokenUsage};
+use crate::llm::{ChatRequest, LlmConfig, LlmError, OnChunk, TokenUsage};
 use crate::tokens::estimate_tokens;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::collections::VecDeque;
@@ -268,12 +268,48 @@ impl Events<'_> {
 
 /// Whether the server answered with Server-Sent Events (some ignore `stream: true` and send one JSON
 /// document, which callers take as is).
-pub fn is_event_stream(response: &reqwest::Response) -> bool {
+fn is_event_stream(response: &reqwest::Response) -> bool {
     response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
+}
+
+/// What one attempt read, before it becomes a `ChatResponse`: each provider reads its own wire format,
+/// as one JSON document or as a stream of events.
+pub trait Reply: Sized + Send {
+    /// The reply as one JSON document.
+    fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Self, LlmError>;
+    /// The reply as Server-Sent Events, each piece of the answer passed to `on_chunk` as it comes.
+    fn read_stream(
+        call: &Call<'_>,
+        response: reqwest::Response,
+        request: &ChatRequest,
+        on_chunk: OnChunk<'_>,
+    ) -> impl Future<Output = Result<Self, LlmError>> + Send;
+    /// The answer read so far.
+    fn text(&self) -> &str;
+}
+
+/// Reads the reply in `response`: as a stream when one was asked for and the server sends one, else
+/// as one JSON document (some servers ignore `stream: true`: the document is taken as is, and its
+/// whole answer goes to `on_chunk` at once, as a stream's pieces would).
+pub async fn read_reply<R: Reply>(
+    call: &Call<'_>,
+    mut response: reqwest::Response,
+    request: &ChatRequest,
+    on_chunk: OnChunk<'_>,
+) -> Result<R, LlmError> {
+    if request.stream && is_event_stream(&response) {
+        return R::read_stream(call, response, request, on_chunk).await;
+    }
+    let body = call.read_limited(&mut response, MAX_BODY_BYTES, false).await?;
+    let reply = R::parse_body(call, &body, request)?;
+    if request.stream && !reply.text().is_empty() {
+        on_chunk(reply.text());
+    }
+    Ok(reply)
 }
 
 /// The innermost error message: "Connection refused (os error 111)" rather than three layers

@@ -41,7 +41,7 @@ const PROVIDER: &str = "local";
 
 /// How to get a small model that works, for the errors about a missing one.
 const HOW_TO_GET_A_MODEL: &str = "set llm.model_path to a GGUF file, e.g. SmolLM2-135M-Instruct (98 MB): \
-     run tests/fetch-model.sh from the reverie source tree, which prints the path";
+     run scripts/fetch-model.sh from the reverie source tree, which prints the path";
 
 /// Prompt tokens evaluated per llama.cpp batch. Cancellation is checked between batches, so this bounds
 /// how long a dropped call keeps the CPU: ~0.7 s at 180 tokens/s. Larger batches gain little on a CPU.
@@ -760,7 +760,7 @@ mod tests {
 
     #[test]
     fn missing_model_is_a_config_error_that_says_how_to_get_one() {
-        let config = LlmConfig { provider: "local".into(), ..LlmConfig::default() };
+        let config = LlmConfig { provider: crate::llm::LlmProvider::Local, ..LlmConfig::default() };
         let Err(LlmError::Config { detail, .. }) = Local::new(&config) else { panic!("expected a config error") };
         assert!(detail.contains("llm.model_path is not set") && detail.contains("fetch-model.sh"), "{detail}");
 

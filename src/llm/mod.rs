@@ -146,12 +146,48 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// Which model `[llm]` uses: none (facts only, the default), any OpenAI-compatible server, Anthropic's
+/// API, or llama.cpp in-process (`local`, cargo feature `local`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LlmProvider {
+    #[default]
+    None,
+    OpenAi,
+    Anthropic,
+    Local,
+}
+
+impl LlmProvider {
+    pub const ALL: [LlmProvider; 4] =
+        [LlmProvider::OpenAi, LlmProvider::Anthropic, LlmProvider::Local, LlmProvider::None];
+
+    /// The name written in `llm.provider`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LlmProvider::None => "none",
+            LlmProvider::OpenAi => "openai",
+            LlmProvider::Anthropic => "anthropic",
+            LlmProvider::Local => "local",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LlmProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LlmProvider, D::Error> {
+        let given = String::deserialize(deserializer)?;
+        if given.is_empty() {
+            return Ok(LlmProvider::None);
+        }
+        crate::units::one_of(&given, "a provider", &LlmProvider::ALL, LlmProvider::name)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// The `[llm]` section of the configuration.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct LlmConfig {
-    /// `none` (default: facts only), `openai`, `anthropic` or `local`.
-    pub provider: String,
+    pub provider: LlmProvider,
     pub model: String,
     /// For `openai`: e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1` (Ollama).
     /// For `anthropic`: default `https://api.anthropic.com`.
@@ -189,7 +225,7 @@ pub struct LlmConfig {
 impl Default for LlmConfig {
     fn default() -> Self {
         LlmConfig {
-            provider: "none".into(),
+            provider: LlmProvider::None,
             model: String::new(),
             base_url: None,
             api_key_env: None,
@@ -214,17 +250,11 @@ pub const HOW_TO_ENABLE: &str = "reverie is running on facts alone. To let it th
 
 /// Builds the configured provider, wrapped in `Resilient`; `Ok(None)` when none is configured.
 pub fn from_config(config: &LlmConfig) -> Result<Option<Arc<Resilient>>, LlmError> {
-    let provider: Arc<dyn Provider> = match config.provider.as_str() {
-        "" | "none" => return Ok(None),
-        "openai" => Arc::new(openai::OpenAi::new(config)?),
-        "anthropic" => Arc::new(anthropic::Anthropic::new(config)?),
-        "local" => local_provider(config)?,
-        other => {
-            return Err(LlmError::Config {
-                provider: other.to_string(),
-                detail: "unknown llm.provider; use openai, anthropic, local or none".into(),
-            });
-        }
+    let provider: Arc<dyn Provider> = match config.provider {
+        LlmProvider::None => return Ok(None),
+        LlmProvider::OpenAi => Arc::new(openai::OpenAi::new(config)?),
+        LlmProvider::Anthropic => Arc::new(anthropic::Anthropic::new(config)?),
+        LlmProvider::Local => local_provider(config)?,
     };
     Ok(Some(Arc::new(Resilient::new(provider, config))))
 }

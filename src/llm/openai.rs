@@ -91,19 +91,9 @@ impl OpenAi {
             value.set_sensitive(true);
             builder = builder.header(AUTHORIZATION, value);
         }
-        let mut response = call.send(builder).await?;
+        let response = call.send(builder).await?;
 
-        // Some servers ignore `stream: true` and answer with one JSON document; take it as is.
-        let outcome = if request.stream && http::is_event_stream(&response) {
-            read_stream(&call, response, request, on_chunk).await?
-        } else {
-            let body = call.read_limited(&mut response, http::MAX_BODY_BYTES, false).await?;
-            let outcome = parse_body(&call, &body, request)?;
-            if request.stream && !outcome.answer.text.is_empty() {
-                on_chunk(&outcome.answer.text);
-            }
-            outcome
-        };
+        let outcome: Outcome = http::read_reply(&call, response, request, on_chunk).await?;
         Ok(outcome.into_response(request, &self.model, started.elapsed()))
     }
 }
@@ -281,46 +271,52 @@ impl Outcome {
     }
 }
 
-fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
-    let wire: WireResponse = serde_json::from_slice(body)
-        .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url an OpenAI-compatible API?")))?;
-    if wire.error.is_none() && wire.choices.is_empty() {
-        return Err(call.invalid("the response has no choices"));
+impl http::Reply for Outcome {
+    fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
+        let wire: WireResponse = serde_json::from_slice(body)
+            .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url an OpenAI-compatible API?")))?;
+        if wire.error.is_none() && wire.choices.is_empty() {
+            return Err(call.invalid("the response has no choices"));
+        }
+        let mut outcome = Outcome::new(request);
+        outcome.absorb(call, wire, None)?;
+        Ok(outcome)
     }
-    let mut outcome = Outcome::new(request);
-    outcome.absorb(call, wire, None)?;
-    Ok(outcome)
-}
 
-async fn read_stream(
-    call: &Call<'_>,
-    response: reqwest::Response,
-    request: &ChatRequest,
-    on_chunk: OnChunk<'_>,
-) -> Result<Outcome, LlmError> {
-    let mut outcome = Outcome::new(request);
-    let mut events = call.events(response);
-    let truncated = || call.invalid("the stream ended before `data: [DONE]`: the connection closed mid-answer");
-    loop {
-        let (event, last) = match events.next().await? {
-            Next::Event(event) => (event, false),
-            Next::LastEvent(event) => (event, true),
-            Next::End => return Err(truncated()),
-        };
-        let data = event.data.trim();
-        if data == "[DONE]" {
-            return Ok(outcome);
+    async fn read_stream(
+        call: &Call<'_>,
+        response: reqwest::Response,
+        request: &ChatRequest,
+        on_chunk: OnChunk<'_>,
+    ) -> Result<Outcome, LlmError> {
+        let mut outcome = Outcome::new(request);
+        let mut events = call.events(response);
+        let truncated = || call.invalid("the stream ended before `data: [DONE]`: the connection closed mid-answer");
+        loop {
+            let (event, last) = match events.next().await? {
+                Next::Event(event) => (event, false),
+                Next::LastEvent(event) => (event, true),
+                Next::End => return Err(truncated()),
+            };
+            let data = event.data.trim();
+            if data == "[DONE]" {
+                return Ok(outcome);
+            }
+            let wire: WireResponse = match serde_json::from_str(data) {
+                Ok(wire) => wire,
+                // An event cut by the connection closing is a truncation, not a server speaking nonsense.
+                Err(_) if last => return Err(truncated()),
+                Err(e) => return Err(call.invalid(format!("invalid JSON in a stream chunk: {e}"))),
+            };
+            outcome.absorb(call, wire, Some(on_chunk))?;
+            if outcome.answer.cut {
+                // Dropping the response closes the connection: the server stops sending.
+                return Ok(outcome);
+            }
         }
-        let wire: WireResponse = match serde_json::from_str(data) {
-            Ok(wire) => wire,
-            // An event cut by the connection closing is a truncation, not a server speaking nonsense.
-            Err(_) if last => return Err(truncated()),
-            Err(e) => return Err(call.invalid(format!("invalid JSON in a stream chunk: {e}"))),
-        };
-        outcome.absorb(call, wire, Some(on_chunk))?;
-        if outcome.answer.cut {
-            // Dropping the response closes the connection: the server stops sending.
-            return Ok(outcome);
-        }
+    }
+
+    fn text(&self) -> &str {
+        &self.answer.text
     }
 }

@@ -4,7 +4,7 @@
 //! Guarantees: a pure function of the `initialize` params (tested with the exact params Helix, Neovim
 //! and VS Code send); an unknown client gets exactly what it advertises.
 
-use tower_lsp_server::ls_types::InitializeParams;
+use tower_lsp_server::ls_types::{ClientInfo, InitializeParams};
 
 /// The editors reverie knows by name (for what they handle without advertising it, and for saying
 /// where their settings live).
@@ -25,6 +25,9 @@ pub struct ClientSupport {
     /// `window/showDocument`: answers open as documents.
     pub show_document: bool,
     pub watched_files_registration: bool,
+    /// `reverie/status` notifications: only for a client that declares it handles them
+    /// (`ext::STATUS_NOTIFICATION_CAPABILITY`); others log each as unhandled (Helix).
+    pub status_notifications: bool,
 }
 
 /// Helix handles `window/showDocument` since 24.03 without advertising it (`handle_show_document`
@@ -51,7 +54,40 @@ impl ClientSupport {
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
+            status_notifications: params
+                .capabilities
+                .experimental
+                .as_ref()
+                .and_then(|experimental| experimental.pointer(super::ext::STATUS_NOTIFICATION_CAPABILITY))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
         }
+    }
+
+    /// One line for the log: who the client is and what reverie will do with it, e.g. `client
+    /// code-server 1.100.3 (VS Code): answers open as documents; progress shown; file changes from
+    /// the disk and the client`.
+    pub fn describe(&self, info: Option<&ClientInfo>) -> String {
+        let who = match info {
+            Some(ClientInfo { name, version: Some(version) }) => format!("{name} {version}"),
+            Some(ClientInfo { name, version: None }) => name.clone(),
+            None => "without clientInfo".to_string(),
+        };
+        let editor = match self.editor {
+            Editor::Helix => " (Helix)",
+            Editor::Neovim => " (Neovim)",
+            Editor::VsCode => " (VS Code)",
+            Editor::Other => "",
+        };
+        let answers = if self.show_document { "answers open as documents" } else { "answers shown as messages" };
+        let progress = if self.work_done_progress { "progress shown" } else { "no progress (status only)" };
+        let watching = if self.watched_files_registration {
+            "file changes from the disk and the client"
+        } else {
+            "file changes from the disk"
+        };
+        let status = if self.status_notifications { "; status notifications" } else { "" };
+        format!("client {who}{editor}: {answers}; {progress}; {watching}{status}")
     }
 }
 
@@ -73,6 +109,12 @@ impl Editor {
         } else {
             Editor::Other
         }
+    }
+
+    /// The title of a `$/progress` ("indexing"): Helix shows it after the server's name already
+    /// ("reverie: indexing ⋅ 3/8 files"); other clients show it alone, so it names reverie itself.
+    pub fn progress_title(self, what: &str) -> String {
+        if self == Editor::Helix { what.to_string() } else { format!("reverie: {what}") }
     }
 
     /// Whether the editor shows a server's message as one status line — line breaks dropped, cut at
@@ -121,6 +163,46 @@ mod tests {
             assert_eq!(Editor::from_name(name), Editor::VsCode, "{name}");
         }
         assert_eq!(Editor::from_name("Emacs"), Editor::Other);
+    }
+
+    #[test]
+    fn progress_titles_name_reverie_once() {
+        assert_eq!(Editor::Helix.progress_title("indexing"), "indexing");
+        for editor in [Editor::Neovim, Editor::VsCode, Editor::Other] {
+            assert_eq!(editor.progress_title("indexing"), "reverie: indexing");
+        }
+    }
+
+    #[test]
+    fn status_notifications_go_to_clients_that_declare_them() {
+        let params = |experimental: serde_json::Value| -> InitializeParams {
+            serde_json::from_value(serde_json::json!({"capabilities": {"experimental": experimental}})).unwrap()
+        };
+        let declared = params(serde_json::json!({"reverie": {"statusNotification": true}}));
+        assert!(ClientSupport::from_initialize(&declared).status_notifications);
+        for other in [serde_json::json!(null), serde_json::json!({"reverie": {}}), serde_json::json!({"x": 1})] {
+            assert!(!ClientSupport::from_initialize(&params(other.clone())).status_notifications, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_client_is_described_in_words() {
+        let support = ClientSupport {
+            editor: Editor::VsCode,
+            work_done_progress: true,
+            show_document: false,
+            watched_files_registration: true,
+            status_notifications: true,
+        };
+        let info = ClientInfo { name: "code-server".into(), version: Some("1.100.3".into()) };
+        assert_eq!(
+            support.describe(Some(&info)),
+            "client code-server 1.100.3 (VS Code): answers shown as messages; progress shown; file changes from the disk and the client; status notifications"
+        );
+        assert_eq!(
+            ClientSupport::default().describe(None),
+            "client without clientInfo: answers shown as messages; no progress (status only); file changes from the disk"
+        );
     }
 
     #[test]

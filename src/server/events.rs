@@ -93,9 +93,9 @@ async fn reindex(session: &Arc<Session>, announce: bool) {
         let _ = tokio::task::spawn_blocking(move || session.start_watcher(&watch_roots)).await;
     }
 
-    let progress = Progress::begin(session, "reverie: indexing").await;
+    let progress = Progress::begin(session, "indexing").await;
     let (sender, mut receiver) = mpsc::unbounded_channel::<(usize, usize)>();
-    let walk_options = session.config().index.walk_options();
+    let walk_options = session.walk_options();
     let task_store = store.clone();
     let task_roots = roots.clone();
     let work = tokio::task::spawn_blocking(move || {
@@ -134,12 +134,7 @@ async fn reindex(session: &Arc<Session>, announce: bool) {
             if !open.is_empty() {
                 apply_changes(session, Vec::new(), open).await;
             }
-            let message = format!(
-                "indexed {count} files in {:.1} s ({} parsed, {} skipped)",
-                report.elapsed_ms / 1000.0,
-                report.parsed,
-                report.skipped.len()
-            );
+            let message = report.summary();
             // The editors' log (VS Code's output channel at its default level) says it too.
             tracing::info!("{message}");
             // Ready before saying so: a `reverie.status` asked on the message reads the new state.
@@ -184,7 +179,7 @@ async fn apply_changes(session: &Arc<Session>, paths: Vec<PathBuf>, buffers: Vec
         }
         return;
     };
-    let options = session.config().index.walk_options();
+    let options = session.walk_options();
     // Paths of open buffers are handled from the buffer, not the disk.
     let open_paths: Vec<PathBuf> =
         session.documents().keys().filter_map(|uri| uri.parse().ok().and_then(|u| super::proto::path_of(&u))).collect();
@@ -219,7 +214,7 @@ async fn refresh_buffers(
     for uri in buffers {
         let (input, key) = {
             let documents = session.documents();
-            let Some(doc) = documents.get(&uri) else { continue };
+            let Some(doc) = documents.get(&uri).filter(|doc| doc.in_workspace) else { continue };
             let Some(language) = doc.language else { continue };
             // Parse incrementally from the edited old tree, off the request path.
             let input = doc.parse_input().unwrap_or_else(|| (doc.text.clone(), doc.version, language, None));

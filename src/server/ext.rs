@@ -47,6 +47,29 @@ pub struct AskParams {
     /// Stream the answer as `reverie/answerChunk` notifications carrying this token.
     #[serde(default)]
     pub token: Option<String>,
+    /// Show the model's answer even when it names mostly code that is not in the workspace (its
+    /// unverified names marked) instead of setting it aside for the context.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub show_unverified: bool,
+    /// The symbol the question is about, as a code action names it (the code actions fill it in):
+    /// its context is built from the symbol's definition outward. Absent for a typed question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<AskSubject>,
+}
+
+/// `reverie/ask`'s `subject`: `{"name": "get_signing_serializer", "intent": "explain"}`, with
+/// `intent` one of `explain`, `debug`, `usages`; the definition is the one of that name at
+/// `position` in `textDocument`, else the nearest by name.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct AskSubject {
+    pub name: String,
+    pub intent: crate::answer::Intent,
+}
+
+impl From<AskSubject> for crate::answer::Subject {
+    fn from(subject: AskSubject) -> Self {
+        crate::answer::Subject { name: subject.name, intent: subject.intent }
+    }
 }
 
 /// `reverie/status` (client → server): what the server is doing now. Takes no parameters.
@@ -65,6 +88,11 @@ impl Notification for StatusNotification {
     type Params = StatusParams;
     const METHOD: &'static str = "reverie/status";
 }
+
+/// Where a client declares that it handles `reverie/status` notifications, as a JSON pointer into
+/// its `capabilities.experimental`: `{"reverie": {"statusNotification": true}}`. Only such clients
+/// are sent them; any client can ask `reverie/status`.
+pub const STATUS_NOTIFICATION_CAPABILITY: &str = "/reverie/statusNotification";
 
 /// `reverie/answerChunk` (server → client): a piece of a streamed answer, for the `token` the client
 /// gave in `reverie/ask`.
@@ -228,5 +256,60 @@ mod tests {
             MESSAGES.iter().map(|(method, kind)| (method.to_string(), kind.name().to_string())).collect();
         declared.extend(Command::ALL.map(|c| (c.name().to_string(), "command".to_string())));
         assert_eq!(documented, declared, "README.md's protocol table and src/server/ext.rs disagree");
+    }
+
+    /// The README's `reverie/ask` row lists exactly the params `AskParams` reads and the fields an
+    /// `Answer` carries.
+    #[test]
+    fn the_readme_lists_every_field_of_reverie_ask() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let row = readme.lines().find(|l| l.starts_with("| `reverie/ask` request |")).expect("no reverie/ask row");
+        let payload = row.split('|').nth(3).unwrap_or_default();
+        let (params_text, result_text) = payload.split_once("→").expect("`params` → `result`");
+        // Top-level names of a `{a, b?, c: [{…}], d}` written in backticks.
+        let names = |text: &str| -> BTreeSet<String> {
+            let inner = text.split('`').nth(1).unwrap_or_default();
+            let inner = inner.trim().trim_start_matches('{').trim_end_matches('}');
+            let mut depth = 0;
+            let mut names = BTreeSet::new();
+            let mut current = String::new();
+            for c in inner.chars().chain([',']) {
+                match c {
+                    '[' | '{' => depth += 1,
+                    ']' | '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        let name = current.split(':').next().unwrap_or_default().trim().trim_end_matches('?');
+                        names.insert(name.to_string());
+                        current.clear();
+                    }
+                    _ if depth == 0 => current.push(c),
+                    _ => {}
+                }
+            }
+            names
+        };
+        let keys =
+            |value: serde_json::Value| -> BTreeSet<String> { value.as_object().unwrap().keys().cloned().collect() };
+        // Every optional field set, so each is serialized.
+        let params = AskParams {
+            question: "q".into(),
+            text_document: Some(TextDocumentIdentifier { uri: "file:///a.py".parse().unwrap() }),
+            position: Some(Position::default()),
+            budget: Some(1),
+            conversation: Some("c".into()),
+            token: Some("t".into()),
+            show_unverified: true,
+            subject: Some(AskSubject { name: "f".into(), intent: crate::answer::Intent::Explain }),
+        };
+        assert_eq!(names(params_text), keys(serde_json::to_value(&params).unwrap()), "reverie/ask params");
+        let answer = Answer {
+            answer: String::new(),
+            source: crate::answer::Source::Model,
+            context: Vec::new(),
+            usage: crate::answer::Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
+        };
+        assert_eq!(names(result_text), keys(serde_json::to_value(&answer).unwrap()), "reverie/ask result");
     }
 }

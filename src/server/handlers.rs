@@ -4,11 +4,11 @@
 
 use super::client::ClientSupport;
 use super::events::Event;
-use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, COMMANDS, Command};
+use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, AskSubject, COMMANDS, Command};
 use super::proto;
 use super::session::{Session, Setup};
 use super::status::ServerState;
-use crate::answer::{Answer, ContextItem, ItemKind, Question};
+use crate::answer::{Answer, ContextItem, Intent, ItemKind, Question};
 use crate::convert::{Encoding, LineIndex};
 use crate::document::{ByteEdit, Document};
 use crate::syntax::Language;
@@ -40,7 +40,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> Result<Initial
     }
     let roots: Vec<PathBuf> = roots.into_iter().map(|r| r.canonicalize().unwrap_or(r)).collect();
     let support = ClientSupport::from_initialize(&params);
-    tracing::info!("client {:?}: {support:?}", params.client_info.as_ref().map(|i| (&i.name, &i.version)));
+    tracing::info!("{}", support.describe(params.client_info.as_ref()));
     session.set_up(Setup { encoding, roots, support, init_options: params.initialization_options });
 
     Ok(InitializeResult {
@@ -97,20 +97,28 @@ pub async fn initialized(session: &Arc<Session>) {
     session.start();
 }
 
-fn key_for_uri(session: &Session, uri: &Uri) -> (Option<PathBuf>, String) {
-    let path = proto::path_of(uri);
-    let key = path.as_deref().and_then(|p| session.key_of(p)).unwrap_or_else(|| uri.as_str().to_string());
-    (path, key)
-}
-
 pub fn did_open(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     let doc = params.text_document;
-    let (path, key) = key_for_uri(session, &doc.uri);
+    let path = proto::path_of(&doc.uri);
     let language = path.as_deref().and_then(Language::from_path).or_else(|| language_from_id(&doc.language_id));
-    let document = Document::new(key, doc.version, doc.text, language);
+    let (key, in_workspace) = document_key(session, &doc.uri, path.as_deref());
+    let mut document = Document::new(key, doc.version, doc.text, language);
+    document.in_workspace = in_workspace;
     session.documents().insert(doc.uri.as_str().to_string(), document);
     session.touch();
     session.send(Event::Buffer(doc.uri.as_str().to_string()));
+}
+
+/// An open document's key, and whether it is one of the workspace's files. A document from
+/// elsewhere — reverie's own answer documents, a file in `/tmp`, another project's — is keyed by its
+/// URI and stays open for hover, but is never indexed, counted or cited. With no workspace folder,
+/// every open file but reverie's own counts: they are all the server knows.
+fn document_key(session: &Session, uri: &Uri, path: Option<&std::path::Path>) -> (String, bool) {
+    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
+    if let Some(key) = path.filter(|_| !own).and_then(|path| session.key_of(path)) {
+        return (key, true);
+    }
+    (uri.as_str().to_string(), session.roots().is_empty() && !own)
 }
 
 /// The language of an open document from the `languageId` the editor sent (VS Code's ids, Neovim's
@@ -146,7 +154,9 @@ pub fn did_change(session: &Arc<Session>, params: DidChangeTextDocumentParams) {
             }
         }
         doc.version = params.text_document.version;
-        session.edited(&doc.key);
+        if doc.in_workspace {
+            session.edited(&doc.key);
+        }
     }
     session.touch();
     session.send(Event::Buffer(uri));
@@ -209,15 +219,18 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
     session.touch();
     let uri = params.text_document.uri.clone();
     let encoding = session.encoding();
-    let subject = {
+    // The text asked about, and the identifier it is when it is one (a selection of `a + b` is not).
+    let (subject, symbol) = {
         let mut documents = session.documents();
         let Some(doc) = documents.get_mut(uri.as_str()) else { return Ok(None) };
         let (start, end) = proto::range_offsets(&doc.text, params.range, encoding);
+        let at = doc.identifier_at(start);
         if end > start {
             let selected = doc.text[start..end].trim().to_string();
-            doc.identifier_at(start).filter(|name| *name == selected).or(Some(selected).filter(|s| !s.is_empty()))
+            let symbol = at.filter(|name| *name == selected);
+            (symbol.clone().or(Some(selected).filter(|s| !s.is_empty())), symbol)
         } else {
-            doc.identifier_at(start)
+            (at.clone(), at)
         }
     };
     let Some(subject) = subject else { return Ok(Some(Vec::new())) };
@@ -227,25 +240,26 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
         (
             format!("reverie: Explain {short}"),
             format!("Explain `{subject}`: what it does, how it is used and why it exists."),
+            Intent::Explain,
         ),
         (
             format!("reverie: How to debug {short}"),
             format!(
                 "How do I debug `{subject}`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it."
             ),
+            Intent::Debug,
         ),
-        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?")),
+        (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?"), Intent::Usages),
     ];
     let actions = questions
         .into_iter()
-        .map(|(title, question)| {
+        .map(|(title, question, intent)| {
             let ask = AskParams {
                 question,
                 text_document: Some(TextDocumentIdentifier { uri: uri.clone() }),
                 position: Some(params.range.start),
-                budget: None,
-                conversation: None,
-                token: None,
+                subject: symbol.clone().map(|name| AskSubject { name, intent }),
+                ..AskParams::default()
             };
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
@@ -277,8 +291,12 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     if params.question.trim().is_empty() {
         return Err(Error::invalid_params("`question` is empty: ask something, e.g. \"where is the config loaded?\""));
     }
-    let mut question =
-        Question { text: params.question, budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET), ..Question::default() };
+    let mut question = Question {
+        text: params.question,
+        budget: params.budget.unwrap_or(DEFAULT_ASK_BUDGET),
+        subject: params.subject.map(Into::into),
+        ..Question::default()
+    };
     if let Some(doc_id) = &params.text_document {
         (question.focus_file, question.focus_line) = focus(session, &doc_id.uri, params.position);
     }
@@ -294,7 +312,7 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
         llm: session.config().llm,
     };
     let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let around = InSession { session: session.clone(), chunks };
+    let around = InSession { session: session.clone(), chunks, show_unverified: params.show_unverified };
     let client = session.client().clone();
     let token = params.token;
     let forward = async move {
@@ -336,7 +354,11 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     Ok(answer)
 }
 
-/// The file key and 0-based line a question is asked from: the open buffer's, else the path's.
+/// How a client sees a set-aside answer anyway (VS Code's chat has a button, Neovim's float `s`).
+const SHOW_UNVERIFIED: &str = "to see it anyway, ask again with \"showUnverified\": true";
+
+/// The file key and 0-based line a question is asked from: the open buffer's, else the path's;
+/// none from a document outside the workspace.
 fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<String>, Option<u32>) {
     let documents = session.documents();
     if let Some(doc) = documents.get(uri.as_str()) {
@@ -345,7 +367,8 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
             let offset = proto::offset(&doc.text, &index, position, session.encoding());
             index.position(&doc.text, offset, session.encoding()).line
         });
-        return (Some(doc.key.clone()), line);
+        // A document from outside the workspace (an answer, a file in /tmp) is no focus.
+        return (doc.in_workspace.then(|| doc.key.clone()), line);
     }
     drop(documents);
     (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))
@@ -356,6 +379,7 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
 struct InSession {
     session: Arc<Session>,
     chunks: tokio::sync::mpsc::UnboundedSender<String>,
+    show_unverified: bool,
 }
 
 impl crate::ask::Surroundings for InSession {
@@ -369,6 +393,14 @@ impl crate::ask::Surroundings for InSession {
 
     fn on_chunk(&self, text: &str) {
         let _ = self.chunks.send(text.to_string());
+    }
+
+    fn show_unverified(&self) -> bool {
+        self.show_unverified
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        SHOW_UNVERIFIED
     }
 }
 
@@ -480,8 +512,11 @@ fn state_name(state: ServerState) -> &'static str {
 /// advertised or known from `clientInfo`), else as a short message — the citations first, then
 /// where the full answer is — with the full answer in the log (`window/logMessage`).
 async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
-    let markdown = format!("# {}\n\n{}\n\n_source: {}_\n", question.trim(), answer.answer, answer.source.name());
-    let file = write_answer_file(session, &markdown);
+    let snapshot = session.snapshot();
+    let is_key = |key: &str| snapshot.files.contains_key(key);
+    let folder = super::answer_docs::folder(session.cache_dir());
+    let markdown = super::answer_docs::render(question, answer, &session.roots(), folder.as_deref(), &is_key);
+    let file = folder.and_then(|folder| super::answer_docs::write(&folder, &markdown));
     if session.support().show_document
         && let Some(uri) = file.as_ref().and_then(|path| proto::uri_of(path))
     {
@@ -494,7 +529,6 @@ async fn show_answer(session: &Arc<Session>, question: &str, answer: &Answer) {
         }
     }
     session.client().log_message(MessageType::INFO, &markdown).await;
-    let snapshot = session.snapshot();
     let within = |item: &ContextItem| enclosing_name(&snapshot, item);
     session.client().show_message(MessageType::INFO, short_answer(answer, file.as_deref(), &within)).await;
 }
@@ -555,60 +589,15 @@ fn enclosing_name(snapshot: &crate::snapshot::Snapshot, item: &ContextItem) -> O
     facts.definitions.get(index as usize).map(|d| d.name.clone())
 }
 
-fn write_answer_file(session: &Session, markdown: &str) -> Option<PathBuf> {
-    let dir = crate::dirs::cache_root(session.cache_dir()).ok()?.join("answers");
-    std::fs::create_dir_all(&dir).ok()?;
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let path = dir.join(format!("answer-{stamp}.md"));
-    std::fs::write(&path, markdown).ok()?;
-    prune_answer_files(&dir, KEPT_ANSWER_FILES);
-    Some(path)
-}
-
-/// Answer documents kept in the cache (the newest; an editor may still show the older ones).
-const KEPT_ANSWER_FILES: usize = 50;
-
-/// Removes all but the `keep` newest `answer-<ms>.md` files of `dir` (names sort by time).
-fn prune_answer_files(dir: &std::path::Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut answers: Vec<(u128, PathBuf)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let stamp = name.strip_prefix("answer-")?.strip_suffix(".md")?.parse().ok()?;
-            Some((stamp, e.path()))
-        })
-        .collect();
-    answers.sort_by_key(|a| std::cmp::Reverse(a.0));
-    for (_, old) in answers.into_iter().skip(keep) {
-        let _ = std::fs::remove_file(old);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::answer::{ContextItem, Usage};
 
-    #[test]
-    fn only_the_newest_answer_files_are_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        for stamp in [5, 1, 30, 12] {
-            std::fs::write(dir.path().join(format!("answer-{stamp}.md")), "x").unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), "not an answer").unwrap();
-        prune_answer_files(dir.path(), 2);
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, vec!["answer-12.md", "answer-30.md", "notes.txt"]);
-    }
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {
-        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1 }
+        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1, semantic: None }
     }
 
     #[test]
@@ -664,6 +653,8 @@ mod tests {
             source: crate::answer::Source::Facts,
             context: vec![item("go/router.go", 9, "return errors.New(\"empty route path\")")],
             usage: Usage::default(),
+            unverified: Vec::new(),
+            set_aside: false,
         };
         let register_route = |_: &ContextItem| Some("RegisterRoute".to_string());
         let line = short_answer(&answer, Some(std::path::Path::new("/cache/answers/answer-1.md")), &register_route);

@@ -1,6 +1,6 @@
 //! The hover card: `answer::describe_symbol`'s card (signature, doc, definition site, learned
 //! summary), marked as reverie's, with its references listed by caller — the definition that
-//! encloses each reference — each with its line and a link that opens it.
+//! encloses each reference — each with its line and a link that opens it (`links.rs`).
 //!
 //! Guarantees: pure (a function of the snapshot, the learned context and the workspace roots); at
 //! most `MAX_CALLERS` callers are listed, the rest counted.
@@ -9,7 +9,7 @@ use crate::answer::{LearnedContext, describe_symbol};
 use crate::snapshot::Snapshot;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Most callers listed on a card.
 const MAX_CALLERS: usize = 8;
@@ -37,7 +37,10 @@ pub fn card(
     // The card up to its references section, which is written here with callers and lines.
     let head: Vec<&str> = described.lines().take_while(|line| !is_references_line(line)).collect();
     let mut out = String::from("**reverie**\n\n");
-    out.push_str(head.join("\n").trim_end());
+    // The definition site and any other citation in the head open the real file too.
+    let is_key = |key: &str| snapshot.files.contains_key(key);
+    let head = super::links::link_citations(head.join("\n").trim_end(), roots, super::links::Target::Uri, &is_key);
+    out.push_str(&head);
     out.push_str("\n\n");
     let callers = callers(snapshot, name);
     if callers.is_empty() {
@@ -48,11 +51,7 @@ pub fn card(
     let files = callers.iter().map(|c| c.file.as_str()).collect::<std::collections::BTreeSet<_>>().len();
     let _ = writeln!(out, "{total} reference{} in {files} file{}:", plural(total as usize), plural(files));
     for caller in callers.iter().take(MAX_CALLERS) {
-        let place = format!("{}:{}", caller.file, caller.line);
-        let link = match link_to(roots, &caller.file, caller.line) {
-            Some(uri) => format!("[{place}]({uri})"),
-            None => format!("`{place}`"),
-        };
+        let link = super::links::link(roots, &caller.file, &caller.line.to_string(), super::links::Target::Uri);
         let who = match &caller.within {
             Some(within) => format!("`{within}`"),
             None => "top level".to_string(),
@@ -107,16 +106,6 @@ pub fn callers(snapshot: &Snapshot, name: &str) -> Vec<Caller> {
     callers
 }
 
-/// A `file://` link to `key`'s `line` under the first root that has it.
-fn link_to(roots: &[PathBuf], key: &str, line: u32) -> Option<String> {
-    let path = roots.iter().map(|root| root.join(key)).find(|p| p.exists()).or_else(|| {
-        let root = roots.first()?;
-        Some(root.join(key))
-    })?;
-    let uri = super::proto::uri_of(Path::new(&path))?;
-    Some(format!("{}#L{line}", uri.as_str()))
-}
-
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -155,9 +144,10 @@ mod tests {
         let card = card(&snapshot, None, "check", None, &[PathBuf::from("/ws")]).unwrap();
         assert!(card.starts_with("**reverie**"), "{card}");
         assert!(card.contains("def check(x)"), "{card}");
+        assert!(card.contains("defined at [/ws/rules.py:1-2](file:///ws/rules.py#L1)"), "{card}");
         assert!(card.contains("3 references in 1 file:"), "{card}");
-        assert!(card.contains("- `add_line_item` — [cart.py:2](file:///ws/cart.py#L2) (2 references)"), "{card}");
-        assert!(card.contains("- top level — [cart.py:6](file:///ws/cart.py#L6)"), "{card}");
+        assert!(card.contains("- `add_line_item` — [/ws/cart.py:2](file:///ws/cart.py#L2) (2 references)"), "{card}");
+        assert!(card.contains("- top level — [/ws/cart.py:6](file:///ws/cart.py#L6)"), "{card}");
         assert_eq!(card.matches(" in 1 file").count(), 1, "one references section: {card}");
     }
 

@@ -11,13 +11,17 @@
 //!
 //! The other modules: `client.rs` what the client can do (capabilities and `clientInfo`),
 //! `hover.rs` the hover card, `think.rs` the thinking pass and `semantic.rs` the embedding pass (each
-//! with its own state, given the narrow handle of `pass.rs`), `status.rs` the status payload.
+//! with its own state, given the narrow handle of `pass.rs`), `status.rs` the status payload,
+//! `answer_docs.rs` the markdown documents answers open as, `links.rs` citations as links to the
+//! real file and line.
 
+mod answer_docs;
 mod client;
 mod events;
 pub mod ext;
 mod handlers;
 mod hover;
+mod links;
 mod pass;
 mod proto;
 mod semantic;

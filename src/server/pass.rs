@@ -86,14 +86,19 @@ impl PassHandle {
         !self.session.user_idle() || self.session.was_shut_down()
     }
 
+    /// The semantic index was built (for the current facts) with `counts`: the status shows them.
+    pub(super) fn semantic_index_built(&self, counts: super::status::SemanticCounts) {
+        self.session.semantic_index_built(counts);
+    }
+
     /// Says what the pass is doing, in the status.
     pub(super) fn working(&self, message: String) {
         self.session.set_status(ServerState::Thinking, None, Some(message));
     }
 
-    /// `$/progress` for the pass (nothing when the client shows none).
-    pub(super) async fn progress(&self, title: &str) -> Progress {
-        Progress::begin(&self.session, title).await
+    /// `$/progress` for the pass, of `what` ("thinking"; nothing when the client shows none).
+    pub(super) async fn progress(&self, what: &str) -> Progress {
+        Progress::begin(&self.session, what).await
     }
 
     /// The pass ended with `message`: the next idle work starts if the user is still idle, else

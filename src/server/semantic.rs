@@ -14,6 +14,7 @@
 
 use super::pass::PassHandle;
 use super::session::Progress;
+use super::status::SemanticCounts;
 use crate::embed::Embedder;
 use crate::embed::semantic::{self, Nearby, SemanticIndex};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -129,9 +130,17 @@ impl SemanticPass {
         .await;
         match built {
             Ok(Ok(index)) => {
-                let mut state = self.lock();
-                if state.index.as_ref().is_none_or(|(g, _)| *g <= generation) {
-                    state.index = Some((generation, Arc::new(index)));
+                let counts = SemanticCounts { embedded: index.len(), definitions: index.definitions() };
+                let current = {
+                    let mut state = self.lock();
+                    let current = state.index.as_ref().is_none_or(|(g, _)| *g <= generation);
+                    if current {
+                        state.index = Some((generation, Arc::new(index)));
+                    }
+                    current
+                };
+                if current {
+                    handle.semantic_index_built(counts);
                 }
             }
             Ok(Err(err)) => tracing::warn!("could not load the semantic index: {err:#}"),
@@ -171,7 +180,7 @@ impl SemanticPass {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            let progress = handle.progress("reverie: embedding").await;
+            let progress = handle.progress("embedding").await;
             let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
             let on_progress = |done: usize, total: usize| {
                 let _ = steps.send((done, total));

@@ -94,6 +94,16 @@ impl Session {
         self.options.cache_dir.as_deref()
     }
 
+    /// What the walk and the watcher look at: the configured options, never reverie's own cache
+    /// (its answer documents and stores, when it lies inside a workspace).
+    pub(super) fn walk_options(&self) -> crate::workspace::WalkOptions {
+        let mut options = self.config().index.walk_options();
+        if let Ok(cache) = crate::dirs::cache_root(self.cache_dir()) {
+            options.excluded.push(cache.canonicalize().unwrap_or(cache));
+        }
+        options
+    }
+
     pub(super) fn send(&self, event: Event) {
         let _ = self.events.send(event);
     }
@@ -110,6 +120,13 @@ impl Session {
     pub(super) fn set_status(&self, state: ServerState, files: Option<usize>, message: Option<String>) {
         let params = self.state.update_status(state, files, message);
         let _ = self.status_updates.send(params);
+    }
+
+    /// The semantic index was built with `counts`: the status says so when that changed.
+    pub(super) fn semantic_index_built(&self, counts: super::status::SemanticCounts) {
+        if let Some(params) = self.state.set_semantic_counts(counts) {
+            let _ = self.status_updates.send(params);
+        }
     }
 
     /// The definitions and note passages nearest `question` by embedding, for the current facts.
@@ -168,7 +185,7 @@ impl Session {
         }
         match activity {
             Activity::Active if state != ServerState::Thinking => {
-                self.set_status(ServerState::Ready, None, Some("ready".into()))
+                self.set_status(ServerState::Ready, None, Some(self.ready_message()))
             }
             Activity::Active => {}
             Activity::Idle => self.start_idle_work(),
@@ -206,9 +223,12 @@ impl Session {
     pub(super) fn start(self: &Arc<Self>) {
         let Some(Loops { events, status_updates: mut updates }) = lock(&self.loops).take() else { return };
         let client = self.client.clone();
+        let notify = self.support().status_notifications;
         tokio::spawn(async move {
             while let Some(params) = updates.recv().await {
-                client.send_notification::<StatusNotification>(params).await;
+                if notify {
+                    client.send_notification::<StatusNotification>(params).await;
+                }
             }
         });
         let idle = self.clone();
@@ -257,7 +277,8 @@ pub(super) struct Progress {
 }
 
 impl Progress {
-    pub(super) async fn begin(session: &Session, title: &str) -> Progress {
+    /// Begins the progress of `what` ("indexing"), titled as the client shows it best.
+    pub(super) async fn begin(session: &Session, what: &str) -> Progress {
         if !session.support().work_done_progress {
             return Progress { ongoing: None };
         }
@@ -265,7 +286,8 @@ impl Progress {
         if session.client.create_work_done_progress(token.clone()).await.is_err() {
             return Progress { ongoing: None };
         }
-        let ongoing = session.client.progress(token, title.to_string()).with_percentage(0).begin().await;
+        let title = session.support().editor.progress_title(what);
+        let ongoing = session.client.progress(token, title).with_percentage(0).begin().await;
         Progress { ongoing: Some(ongoing) }
     }
 

@@ -8,7 +8,7 @@
 //! across an `.await` or a client call.
 
 use super::client::{ClientSupport, Editor};
-use super::status::{ServerState, StatusParams};
+use super::status::{SemanticCounts, ServerState, StatusParams};
 use crate::config::{Config, ConfigProblem, Layer};
 use crate::convert::Encoding;
 use crate::document::Document;
@@ -42,6 +42,7 @@ static UNSET: Setup = Setup {
         work_done_progress: false,
         show_document: false,
         watched_files_registration: false,
+        status_notifications: false,
     },
     init_options: None,
 };
@@ -231,6 +232,16 @@ impl State {
         status.stale = stale;
     }
 
+    /// Sets how far the semantic index covers the code; returns the params to tell the client when
+    /// that changed.
+    pub fn set_semantic_counts(&self, counts: SemanticCounts) -> Option<StatusParams> {
+        let mut status = lock(&self.status);
+        (status.semantic != Some(counts)).then(|| {
+            status.semantic = Some(counts);
+            status.clone()
+        })
+    }
+
     /// Whether the user is idle now (by the idle clock).
     pub fn user_idle(&self) -> bool {
         lock(&self.idle).state() == Activity::Idle
@@ -251,16 +262,21 @@ impl State {
         lock(&self.idle).next_deadline()
     }
 
-    /// The key of `path` in the workspace, if it is under a root.
+    /// The key of `path` if it is one of the workspace's files: under a root and not left out by the
+    /// walk (hidden, ignored); a path through a symbolic link is tried resolved too. `None` for
+    /// anything else — such a document is never indexed, counted or cited. (reverie's own cache is
+    /// the session's to leave out: `Session::walk_options`, `handlers::document_key`.)
     pub fn key_of(&self, path: &Path) -> Option<String> {
-        match self.rules.get() {
-            Some(rules) => rules.locate(path).map(|(_, key)| key),
+        let locate = |path: &Path| match self.rules.get() {
+            Some(rules) => rules.locate(path).filter(|_| !rules.is_ignored(path, false)).map(|(_, key)| key),
             None => {
                 let roots = &self.setup().roots;
                 let root = roots.iter().find(|r| path.starts_with(r))?;
-                Some(crate::workspace::key_for(root, None, path))
+                let prefix = crate::workspace::root_prefix(roots, root);
+                Some(crate::workspace::key_for(root, prefix.as_deref(), path))
             }
-        }
+        };
+        locate(path).or_else(|| locate(&path.canonicalize().ok()?))
     }
 
     /// Re-merges the configuration layers with `settings` (from the editor) on top. Returns the
@@ -319,11 +335,25 @@ impl State {
 
     /// The status message of an idle server with nothing left to do.
     pub fn idle_message(&self) -> String {
+        format!("idle: {}", self.answering_without_model().unwrap_or_else(|| "every note is fresh".to_string()))
+    }
+
+    /// The status message when the user is back: with no model, how questions are answered, as the
+    /// idle message says it, so `ready` and `idle` read as one condition.
+    pub fn ready_message(&self) -> String {
+        match self.answering_without_model() {
+            Some(how) => format!("ready: {how}"),
+            None => "ready".to_string(),
+        }
+    }
+
+    /// With no model configured, how questions are answered (and the Ollama server on offer).
+    fn answering_without_model(&self) -> Option<String> {
         let configured = lock(&self.configured);
         match (&configured.provider, &configured.ollama_offer) {
-            (Some(_), _) => "idle: every note is fresh".to_string(),
-            (None, Some(offer)) => format!("idle: {offer}"),
-            (None, None) => "idle: no model configured, answering from facts".to_string(),
+            (Some(_), _) => None,
+            (None, Some(offer)) => Some(offer.clone()),
+            (None, None) => Some("no model configured, answering from facts".to_string()),
         }
     }
 
@@ -401,7 +431,7 @@ impl State {
 
     /// What the scheduler should know about the user's attention.
     pub fn signals(&self, churn: &HashMap<String, u32>) -> crate::sleep::schedule::Signals {
-        let open_files = self.documents().values().map(|d| d.key.clone()).collect();
+        let open_files = self.documents().values().filter(|d| d.in_workspace).map(|d| d.key.clone()).collect();
         let attention = lock(&self.attention);
         crate::sleep::schedule::Signals {
             open_files,
@@ -452,6 +482,7 @@ mod tests {
                 work_done_progress: false,
                 show_document: false,
                 watched_files_registration: false,
+                status_notifications: false,
             },
             init_options: Some(serde_json::json!({"server": {"idle_after": "3s"}})),
         });
@@ -486,7 +517,8 @@ mod tests {
         assert_eq!(config.server.idle_after, std::time::Duration::from_secs(3));
         assert_eq!(config.llm.answer_tokens, 123, "settings win over initializationOptions");
         assert!(state.provider().is_none());
-        assert!(state.idle_message().contains("no model configured"), "{}", state.idle_message());
+        assert_eq!(state.idle_message(), "idle: no model configured, answering from facts");
+        assert_eq!(state.ready_message(), "ready: no model configured, answering from facts");
     }
 
     #[test]
@@ -508,6 +540,9 @@ mod tests {
         let second = state.update_status(ServerState::Idle, None, None);
         assert_eq!((second.files, second.notes, second.stale), (4, 3, 1));
         assert_eq!(second.message, "indexed 4 files");
+        let counts = SemanticCounts { embedded: 2, definitions: 5 };
+        assert_eq!(state.set_semantic_counts(counts).map(|s| s.semantic), Some(Some(counts)));
+        assert_eq!(state.set_semantic_counts(counts), None, "unchanged: nothing to tell");
         assert_eq!(state.next_generation(Some(5)), ServerState::Idle);
         assert_eq!((state.status().files, state.generation()), (5, 1));
         state.update_status(ServerState::Indexing, None, None);

@@ -30,4 +30,17 @@ pub struct StatusParams {
     /// Incremented each time the server's view of the workspace changes (an index, a file change,
     /// an edit in an open buffer), so clients and tests can wait for "after my change".
     pub generation: u64,
+    /// The semantic index as last built: definitions with a vector of all the snapshot's. Absent
+    /// until an embedder is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<SemanticCounts>,
+}
+
+/// How far the semantic index covers the code (`semantic index: 2,168 of 2,168 definitions`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SemanticCounts {
+    /// Definitions with a vector.
+    pub embedded: usize,
+    /// Definitions in the snapshot.
+    pub definitions: usize,
 }

@@ -74,7 +74,7 @@ impl ThinkingPass {
                 signals,
                 asked,
             };
-            let progress = handle.progress("reverie: thinking").await;
+            let progress = handle.progress("thinking").await;
             let (steps, mut step_receiver) = mpsc::unbounded_channel::<Step>();
             let planned = AtomicUsize::new(0);
             let done = AtomicUsize::new(0);

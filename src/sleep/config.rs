@@ -2,7 +2,7 @@
 //! read by `config` (which assembles every section) and by the runner.
 
 use super::NoteKind;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// The `[sleep]` section: what reverie may spend thinking ahead.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -18,8 +18,9 @@ pub struct SleepConfig {
     /// After the user becomes active, a model call still running is cancelled after this long.
     #[serde(deserialize_with = "crate::units::de_duration")]
     pub grace_period: std::time::Duration,
-    /// Which notes to write: summary, playbook, questions, module, overview.
-    pub notes: Vec<String>,
+    /// Which notes to write, by name: summary, playbook, questions, module, overview.
+    #[serde(deserialize_with = "de_note_kinds")]
+    pub notes: Vec<NoteKind>,
 }
 
 impl Default for SleepConfig {
@@ -30,14 +31,24 @@ impl Default for SleepConfig {
             job_prompt_tokens: 1500,
             job_completion_tokens: 400,
             grace_period: std::time::Duration::from_secs(2),
-            notes: NoteKind::ALL.iter().map(|k| k.name().to_string()).collect(),
+            notes: NoteKind::ALL.to_vec(),
         }
     }
 }
 
 impl SleepConfig {
-    /// The note kinds to write (unknown names are ignored; `Config` reports them).
+    /// The note kinds to write.
     pub fn kinds(&self) -> Vec<NoteKind> {
-        self.notes.iter().filter_map(|n| NoteKind::from_name(n)).collect()
+        self.notes.clone()
     }
+}
+
+/// `notes = ["summary", "playbook"]`: each name one of `NoteKind::name`'s (an unknown one is an error
+/// that lists them).
+fn de_note_kinds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<NoteKind>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|name| crate::units::one_of(name, "a note kind", &NoteKind::ALL, NoteKind::name))
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
 }

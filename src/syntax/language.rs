@@ -8,7 +8,8 @@
 //! A language is one entry in the `languages!` table below: its grammar, names, file extensions and
 //! file names, LSP language ids and editor names, doc style and query files. Everything else — the
 //! enum, `Language::ALL`, lookups by path and by LSP id, the per-language compiled queries — is
-//! derived from it, and `tests/it/languages.rs` checks the editor configurations and the README against it.
+//! derived from it, and so are the editor configurations' language lists and the README's language
+//! line: `tests/it/languages.rs` checks them, and rewrites them with `UPDATE_EXPECT=1`.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -16,8 +17,8 @@ use std::sync::OnceLock;
 use tree_sitter::Query;
 
 /// Declares the languages: one entry each, from which `Language`, `Language::ALL` and the spec table
-/// are all generated, so that adding a language is one entry here plus its query files (and the
-/// editor lists the `tests/it/languages.rs` test checks against this table).
+/// are all generated, so that adding a language is one entry here, its query files, a fixture, and
+/// one `UPDATE_EXPECT=1 cargo test --test it languages` to rewrite the editor lists and the README.
 macro_rules! languages {
     ($($(#[$attr:meta])* $variant:ident { $($field:ident: $value:expr),* $(,)? })*) => {
         /// A language reverie extracts facts from. The discriminant is the position in `SPECS` and is
@@ -54,6 +55,9 @@ pub struct LanguageSpec {
     pub nvim_filetypes: &'static [&'static str],
     /// Helix language names (`editors/helix/languages.toml`).
     pub helix_names: &'static [&'static str],
+    /// The language servers Helix users usually run for it; reverie goes after them in each of
+    /// `helix_names`' entries of `editors/helix/languages.toml`.
+    pub helix_servers: &'static [&'static str],
     pub doc_style: DocStyle,
     /// The tree-sitter grammar; `None` for plain text, which is kept and counted but not parsed.
     pub grammar: Option<fn() -> tree_sitter::Language>,
@@ -85,20 +89,20 @@ pub enum DocStyle {
 languages! {
     Rust {
         name: "rust", title: "Rust", extensions: &["rs"], file_names: &[],
-        lsp_ids: &["rust"], nvim_filetypes: &["rust"], helix_names: &["rust"],
+        lsp_ids: &["rust"], nvim_filetypes: &["rust"], helix_names: &["rust"], helix_servers: &["rust-analyzer"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_rust::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/rust/tags.scm"), include_str!("../../grammars/rust/facts.scm")],
     }
     Python {
         name: "python", title: "Python", extensions: &["py", "pyi"], file_names: &[],
-        lsp_ids: &["python"], nvim_filetypes: &["python"], helix_names: &["python"],
+        lsp_ids: &["python"], nvim_filetypes: &["python"], helix_names: &["python"], helix_servers: &["pylsp"],
         doc_style: DocStyle::Docstring, grammar: Some(|| tree_sitter_python::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/python/tags.scm"), include_str!("../../grammars/python/facts.scm")],
     }
     JavaScript {
         name: "javascript", title: "JavaScript/JSX", extensions: &["js", "mjs", "cjs", "jsx"], file_names: &[],
         lsp_ids: &["javascript", "javascriptreact"], nvim_filetypes: &["javascript", "javascriptreact"],
-        helix_names: &["javascript", "jsx"],
+        helix_names: &["javascript", "jsx"], helix_servers: &["typescript-language-server"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_javascript::LANGUAGE.into()),
         queries: &[
             include_str!("../../grammars/javascript/tags.scm"),
@@ -109,6 +113,7 @@ languages! {
     TypeScript {
         name: "typescript", title: "TypeScript", extensions: &["ts", "mts", "cts"], file_names: &[],
         lsp_ids: &["typescript"], nvim_filetypes: &["typescript"], helix_names: &["typescript"],
+        helix_servers: &["typescript-language-server"],
         doc_style: DocStyle::PrecedingComments,
         grammar: Some(|| tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()),
         queries: &[
@@ -120,6 +125,7 @@ languages! {
     Tsx {
         name: "tsx", title: "TSX", extensions: &["tsx"], file_names: &[],
         lsp_ids: &["typescriptreact"], nvim_filetypes: &["typescriptreact"], helix_names: &["tsx"],
+        helix_servers: &["typescript-language-server"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_typescript::LANGUAGE_TSX.into()),
         queries: &[
             include_str!("../../grammars/typescript/tags.scm"),
@@ -130,26 +136,26 @@ languages! {
     }
     Go {
         name: "go", title: "Go", extensions: &["go"], file_names: &[],
-        lsp_ids: &["go"], nvim_filetypes: &["go"], helix_names: &["go"],
+        lsp_ids: &["go"], nvim_filetypes: &["go"], helix_names: &["go"], helix_servers: &["gopls"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_go::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/go/tags.scm"), include_str!("../../grammars/go/facts.scm")],
     }
     Java {
         name: "java", title: "Java", extensions: &["java"], file_names: &[],
-        lsp_ids: &["java"], nvim_filetypes: &["java"], helix_names: &["java"],
+        lsp_ids: &["java"], nvim_filetypes: &["java"], helix_names: &["java"], helix_servers: &["jdtls"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_java::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/java/tags.scm"), include_str!("../../grammars/java/facts.scm")],
     }
     C {
         name: "c", title: "C", extensions: &["c", "h"], file_names: &[],
-        lsp_ids: &["c"], nvim_filetypes: &["c"], helix_names: &["c"],
+        lsp_ids: &["c"], nvim_filetypes: &["c"], helix_names: &["c"], helix_servers: &["clangd"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_c::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/c/tags.scm"), include_str!("../../grammars/c/facts.scm")],
     }
     Cpp {
         name: "cpp", title: "C++",
         extensions: &["cc", "cpp", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp", "inl"], file_names: &[],
-        lsp_ids: &["cpp"], nvim_filetypes: &["cpp"], helix_names: &["cpp"],
+        lsp_ids: &["cpp"], nvim_filetypes: &["cpp"], helix_names: &["cpp"], helix_servers: &["clangd"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_cpp::LANGUAGE.into()),
         queries: &[
             include_str!("../../grammars/cpp/tags.scm"),
@@ -162,73 +168,77 @@ languages! {
         name: "ruby", title: "Ruby", extensions: &["rb", "rake", "gemspec", "ru"],
         file_names: &["Rakefile", "Gemfile", "Guardfile", "Vagrantfile", "Podfile"],
         lsp_ids: &["ruby"], nvim_filetypes: &["ruby"], helix_names: &["ruby"],
+        helix_servers: &["ruby-lsp", "solargraph"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_ruby::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/ruby/tags.scm"), include_str!("../../grammars/ruby/facts.scm")],
     }
     Php {
         name: "php", title: "PHP", extensions: &["php", "phtml", "php8", "phpt"], file_names: &[],
-        lsp_ids: &["php"], nvim_filetypes: &["php"], helix_names: &["php"],
+        lsp_ids: &["php"], nvim_filetypes: &["php"], helix_names: &["php"], helix_servers: &["intelephense"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_php::LANGUAGE_PHP.into()),
         queries: &[include_str!("../../grammars/php/tags.scm"), include_str!("../../grammars/php/facts.scm")],
     }
     CSharp {
         name: "csharp", title: "C#", extensions: &["cs", "csx"], file_names: &[],
-        lsp_ids: &["csharp"], nvim_filetypes: &["cs"], helix_names: &["c-sharp"],
+        lsp_ids: &["csharp"], nvim_filetypes: &["cs"], helix_names: &["c-sharp"], helix_servers: &["omnisharp"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_c_sharp::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/csharp/tags.scm"), include_str!("../../grammars/csharp/facts.scm")],
     }
     Lua {
         name: "lua", title: "Lua", extensions: &["lua", "rockspec"], file_names: &[],
-        lsp_ids: &["lua"], nvim_filetypes: &["lua"], helix_names: &["lua"],
+        lsp_ids: &["lua"], nvim_filetypes: &["lua"], helix_names: &["lua"], helix_servers: &["lua-language-server"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_lua::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/lua/tags.scm"), include_str!("../../grammars/lua/facts.scm")],
     }
     Bash {
         name: "bash", title: "Bash", extensions: &["sh", "bash", "bats", "ksh"], file_names: &["PKGBUILD"],
         lsp_ids: &["shellscript"], nvim_filetypes: &["sh", "bash"], helix_names: &["bash"],
+        helix_servers: &["bash-language-server"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_bash::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/bash/tags.scm"), include_str!("../../grammars/bash/facts.scm")],
     }
     Kotlin {
         name: "kotlin", title: "Kotlin", extensions: &["kt", "kts"], file_names: &[],
         lsp_ids: &["kotlin"], nvim_filetypes: &["kotlin"], helix_names: &["kotlin"],
+        helix_servers: &["kotlin-language-server"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_kotlin_ng::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/kotlin/tags.scm"), include_str!("../../grammars/kotlin/facts.scm")],
     }
     Swift {
         name: "swift", title: "Swift", extensions: &["swift"], file_names: &[],
-        lsp_ids: &["swift"], nvim_filetypes: &["swift"], helix_names: &["swift"],
+        lsp_ids: &["swift"], nvim_filetypes: &["swift"], helix_names: &["swift"], helix_servers: &["sourcekit-lsp"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_swift::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/swift/tags.scm"), include_str!("../../grammars/swift/facts.scm")],
     }
     Scala {
         name: "scala", title: "Scala", extensions: &["scala", "sc", "sbt"], file_names: &[],
-        lsp_ids: &["scala"], nvim_filetypes: &["scala", "sbt"], helix_names: &["scala"],
+        lsp_ids: &["scala"], nvim_filetypes: &["scala", "sbt"], helix_names: &["scala"], helix_servers: &["metals"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_scala::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/scala/tags.scm"), include_str!("../../grammars/scala/facts.scm")],
     }
     Elixir {
         name: "elixir", title: "Elixir", extensions: &["ex", "exs"], file_names: &[],
-        lsp_ids: &["elixir"], nvim_filetypes: &["elixir"], helix_names: &["elixir"],
+        lsp_ids: &["elixir"], nvim_filetypes: &["elixir"], helix_names: &["elixir"], helix_servers: &["elixir-ls"],
         doc_style: DocStyle::DocAttribute, grammar: Some(|| tree_sitter_elixir::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/elixir/tags.scm"), include_str!("../../grammars/elixir/facts.scm")],
     }
     Haskell {
         name: "haskell", title: "Haskell", extensions: &["hs", "hs-boot"], file_names: &[],
         lsp_ids: &["haskell"], nvim_filetypes: &["haskell"], helix_names: &["haskell"],
+        helix_servers: &["haskell-language-server"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_haskell::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/haskell/tags.scm"), include_str!("../../grammars/haskell/facts.scm")],
     }
     OCaml {
         name: "ocaml", title: "OCaml", extensions: &["ml"], file_names: &[],
-        lsp_ids: &["ocaml"], nvim_filetypes: &["ocaml"], helix_names: &["ocaml"],
+        lsp_ids: &["ocaml"], nvim_filetypes: &["ocaml"], helix_names: &["ocaml"], helix_servers: &["ocamllsp"],
         doc_style: DocStyle::PrecedingOrFollowingDocComment,
         grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML.into()),
         queries: &[include_str!("../../grammars/ocaml/tags.scm"), include_str!("../../grammars/ocaml/facts.scm")],
     }
     Zig {
         name: "zig", title: "Zig", extensions: &["zig"], file_names: &[],
-        lsp_ids: &["zig"], nvim_filetypes: &["zig"], helix_names: &["zig"],
+        lsp_ids: &["zig"], nvim_filetypes: &["zig"], helix_names: &["zig"], helix_servers: &["zls"],
         doc_style: DocStyle::PrecedingComments, grammar: Some(|| tree_sitter_zig::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/zig/tags.scm"), include_str!("../../grammars/zig/facts.scm")],
     }
@@ -236,7 +246,7 @@ languages! {
         name: "markdown", title: "Markdown", extensions: &["md", "markdown", "mdown", "mkd"], file_names: &[],
         // Not a Neovim filetype of the plugin: its answer window is a markdown scratch buffer, which the
         // FileType autocommand would attach the server to. Markdown files are indexed from disk.
-        lsp_ids: &["markdown"], nvim_filetypes: &[], helix_names: &["markdown"],
+        lsp_ids: &["markdown"], nvim_filetypes: &[], helix_names: &["markdown"], helix_servers: &["marksman"],
         doc_style: DocStyle::FirstParagraph, grammar: Some(|| tree_sitter_md::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/markdown/facts.scm")],
     }
@@ -257,19 +267,20 @@ languages! {
             "Justfile", "justfile", "BUILD", "WORKSPACE", "CODEOWNERS", "Caddyfile", "go.mod", "go.work",
             "Pipfile",
         ],
-        lsp_ids: &[], nvim_filetypes: &[], helix_names: &[],
+        lsp_ids: &[], nvim_filetypes: &[], helix_names: &[], helix_servers: &[],
         doc_style: DocStyle::None, grammar: None, queries: &[],
     }
     OCamlInterface {
         name: "ocaml-interface", title: "OCaml interfaces", extensions: &["mli"], file_names: &[],
         lsp_ids: &["ocaml.interface"], nvim_filetypes: &["ocamlinterface"], helix_names: &["ocaml-interface"],
+        helix_servers: &["ocamllsp"],
         doc_style: DocStyle::PrecedingOrFollowingDocComment,
         grammar: Some(|| tree_sitter_ocaml::LANGUAGE_OCAML_INTERFACE.into()),
         queries: &[include_str!("../../grammars/ocaml/interface.scm")],
     }
     Rst {
         name: "rst", title: "reStructuredText", extensions: &["rst", "rest"], file_names: &[],
-        lsp_ids: &["restructuredtext"], nvim_filetypes: &["rst"], helix_names: &["rst"],
+        lsp_ids: &["restructuredtext"], nvim_filetypes: &["rst"], helix_names: &["rst"], helix_servers: &[],
         doc_style: DocStyle::FirstParagraph, grammar: Some(|| tree_sitter_rst::LANGUAGE.into()),
         queries: &[include_str!("../../grammars/rst/facts.scm")],
     }

@@ -150,8 +150,8 @@ fn the_model_gets_the_learned_context_first_and_conversations_carry_over() {
     assert_eq!(request["stream"], true, "answers stream");
     let prompt = prompt_of(request);
     assert!(prompt.starts_with("Context, most relevant first:"), "{prompt}");
-    assert!(prompt.contains("— the learned summary\nPurpose of"), "learned summaries are in the context: {prompt}");
-    assert!(prompt.contains("— an anticipated question\nQ: "), "anticipated questions are in the context: {prompt}");
+    assert!(prompt.contains("(learned note)\nPurpose of"), "learned summaries are in the context: {prompt}");
+    assert!(prompt.contains("(learned note)\nQ: "), "anticipated questions are in the context: {prompt}");
     assert!(prompt.ends_with("Question: explain how configuration gets loaded for the app"), "{prompt}");
 
     // A follow-up in the same conversation sees the first exchange.

@@ -276,5 +276,5 @@ fn facts_prints_one_file() {
     assert!(text.contains("def method load_settings 5-8 in Settings | def load_settings(self, path)"), "{text}");
     assert!(text.contains("error raise \"settings path must not be empty\" 7 in load_settings"), "{text}");
     let out = ws.run(&["facts", "README"]);
-    assert!(stderr(&out).contains("not a language reverie parses"));
+    assert!(stderr(&out).contains("not a file reverie keeps (it parses Rust, Python, "), "{}", stderr(&out));
 }

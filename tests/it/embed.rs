@@ -38,7 +38,7 @@ const QUESTION: &str = "where is the session cookie signed?";
 /// question but "session".
 const PARAPHRASE: &str = "src/flask/sessions.py\nclass SecureCookieSessionInterface > def get_signing_serializer(self, app)\n\
     return URLSafeTimedSerializer(app.secret_key, salt=self.salt, key_derivation='hmac', digest_method=hashlib.sha1)";
-/// What the zero-token answer wrongly cited for this question (issue 10): it names `session`.
+/// What the zero-token answer once wrongly cited for this question: it names `session`.
 const DECOY: &str =
     "src/flask/globals.py\nsession = LocalProxy(_cv_request, 'session')\nThe session for the current request.";
 
@@ -199,11 +199,14 @@ fn a_missing_model_says_how_to_get_it() {
     let err = reverie::embed::local::resolve_model_dir("all-MiniLM-L6-v2", &[nowhere.path().to_path_buf()])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("tests/fetch-embed-model.sh") && err.contains(&nowhere.path().display().to_string()), "{err}");
+    assert!(
+        err.contains("scripts/fetch-embed-model.sh") && err.contains(&nowhere.path().display().to_string()),
+        "{err}"
+    );
     let config = EmbedConfig { model: nowhere.path().display().to_string(), ..EmbedConfig::default() };
     let err = reverie::embed::from_config(&config, &LlmConfig::default(), &[]).err().unwrap().to_string();
     assert!(err.contains("was not found"), "{err}");
-    let none = EmbedConfig { provider: "none".into(), ..EmbedConfig::default() };
+    let none = EmbedConfig { provider: reverie::embed::EmbedProvider::None, ..EmbedConfig::default() };
     assert!(reverie::embed::from_config(&none, &LlmConfig::default(), &[]).unwrap().is_none());
     // A directory with broken files is an error naming the file, never a panic.
     for file in ["model.safetensors", "config.json", "tokenizer.json"] {
@@ -411,7 +414,7 @@ fn limits() -> LlmConfig {
 fn remote(server: &Server, batch: usize, key: bool) -> OpenAiEmbedder {
     init();
     let config = EmbedConfig {
-        provider: "openai".into(),
+        provider: reverie::embed::EmbedProvider::OpenAi,
         model: "nomic-embed-text".into(),
         base_url: Some(format!("{}/v1", server.url())),
         api_key_env: key.then(|| KEY_ENV.to_string()),
@@ -507,7 +510,7 @@ fn remote_errors_are_clear_and_never_show_the_key() {
     // A key variable that is not set is a configuration error before anything is sent.
     let server = Server::always(Reply::json(200, &json!({})));
     let config = EmbedConfig {
-        provider: "openai".into(),
+        provider: reverie::embed::EmbedProvider::OpenAi,
         model: "m".into(),
         base_url: Some(server.url()),
         api_key_env: Some("REVERIE_EMBED_TEST_UNSET_KEY".into()),

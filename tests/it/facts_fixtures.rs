@@ -1,7 +1,7 @@
 //! Fixture tests for fact extraction: every source file under `tests/fixtures/facts/<language>/` is
 //! extracted and compared with the `.facts` file next to it (the `render_facts` text).
 //!
-//! To accept new output after a deliberate change: `UPDATE_FIXTURES=1 cargo test --test it -- facts_fixtures::`,
+//! To accept new output after a deliberate change: `UPDATE_EXPECT=1 cargo test --test it -- facts_fixtures::`,
 //! then review the diff of the `.facts` files like code.
 
 use reverie::syntax::{Language, extract, render_facts};
@@ -25,7 +25,7 @@ fn fixture_sources() -> Vec<PathBuf> {
 
 #[test]
 fn facts_match_fixtures() {
-    let update = std::env::var_os("UPDATE_FIXTURES").is_some();
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failures = Vec::new();
     let sources = fixture_sources();
     for source in &sources {
@@ -44,7 +44,7 @@ fn facts_match_fixtures() {
     }
     assert!(
         failures.is_empty(),
-        "{} fixture(s) differ; if the change is intended run UPDATE_FIXTURES=1 cargo test --test it -- facts_fixtures::\n{}",
+        "{} fixture(s) differ; if the change is intended run UPDATE_EXPECT=1 cargo test --test it -- facts_fixtures::\n{}",
         failures.len(),
         failures.join("\n")
     );

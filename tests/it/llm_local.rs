@@ -1,6 +1,6 @@
 //! The `local` provider (llama.cpp in-process) against a real model: SmolLM2-135M-Instruct, Q4_1.
 //!
-//! The model is found by `crate::util::test_model` (`tests/fetch-model.sh` puts it in place). Without it the
+//! The model is found by `crate::util::test_model` (`scripts/fetch-model.sh` puts it in place). Without it the
 //! tests say how to fetch it and pass, unless `REVERIE_REQUIRE_TOOLS=1`, which makes it a failure.
 //!
 //! What happens inside a generation (cancellation, speed) is observed through the provider's tracing
@@ -21,7 +21,7 @@ fn provider() -> Option<Arc<dyn Provider>> {
     // A fixed seed: sampled answers (temperature 0.7 below) are the same at every run. Unseeded, one
     // run in many sampled a string that ran to `max_tokens` and cut the JSON short (CI rehearsal).
     let config = LlmConfig {
-        provider: "local".into(),
+        provider: reverie::llm::LlmProvider::Local,
         model_path: Some(path),
         context_tokens: 2048,
         seed: Some(7),
@@ -85,8 +85,12 @@ fn the_measured_speed_is_kept_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("kept-speed.gguf");
     std::fs::copy(&path, &copy).unwrap();
-    let config =
-        LlmConfig { provider: "local".into(), model_path: Some(copy), context_tokens: 2048, ..LlmConfig::default() };
+    let config = LlmConfig {
+        provider: reverie::llm::LlmProvider::Local,
+        model_path: Some(copy),
+        context_tokens: 2048,
+        ..LlmConfig::default()
+    };
     let first = reverie::llm::local::Local::new(&config).unwrap();
     let file = first.speed_file().expect("a cache directory").to_path_buf();
     let measured = first.speed().expect("measured");
@@ -137,7 +141,7 @@ async fn max_tokens_is_respected() {
 async fn the_context_bounds_prompt_and_answer() {
     let Some(provider) = provider() else { return };
     let config = LlmConfig {
-        provider: "local".into(),
+        provider: reverie::llm::LlmProvider::Local,
         model_path: crate::util::test_model(),
         context_tokens: 64,
         ..LlmConfig::default()

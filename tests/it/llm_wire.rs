@@ -5,7 +5,9 @@
 //! seconds; tests wait on server events and channels (with timeouts), never on sleeps.
 
 use crate::util::http::{Event, Framing, Reply, Server};
-use reverie::llm::{self, ChatRequest, ChatResponse, LlmConfig, LlmError, Message, Provider, Resilient, Role};
+use reverie::llm::{
+    self, ChatRequest, ChatResponse, LlmConfig, LlmError, LlmProvider, Message, Provider, Resilient, Role,
+};
 use reverie::tokens::estimate_tokens;
 use serde_json::{Value, json};
 use std::sync::{Mutex, Once};
@@ -31,9 +33,9 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn config(provider: &str, base: String) -> LlmConfig {
+fn config(provider: LlmProvider, base: String) -> LlmConfig {
     LlmConfig {
-        provider: provider.into(),
+        provider,
         model: "test-model".into(),
         base_url: Some(base),
         api_key_env: None,
@@ -47,11 +49,11 @@ fn config(provider: &str, base: String) -> LlmConfig {
 }
 
 fn openai(server: &Server) -> LlmConfig {
-    config("openai", format!("{}/v1", server.url()))
+    config(LlmProvider::OpenAi, format!("{}/v1", server.url()))
 }
 
 fn anthropic(server: &Server) -> LlmConfig {
-    LlmConfig { api_key_env: Some(ANTHROPIC_KEY_ENV.into()), ..config("anthropic", server.url()) }
+    LlmConfig { api_key_env: Some(ANTHROPIC_KEY_ENV.into()), ..config(LlmProvider::Anthropic, server.url()) }
 }
 
 /// The provider as `from_config` builds it, with millisecond backoff so retries are quick.
@@ -544,7 +546,7 @@ async fn an_answer_ten_times_too_long_is_cut_with_finish_reason_length() {
 async fn connection_refused_is_a_connect_error_naming_the_url() {
     init();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = config("openai", format!("http://127.0.0.1:{port}/v1"));
+    let config = config(LlmProvider::OpenAi, format!("http://127.0.0.1:{port}/v1"));
     let error = run(&build(&config), &request(false)).await.0.unwrap_err();
     let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
     assert!(matches!(&error, LlmError::Connect { url: u, .. } if *u == url), "{error:?}");

@@ -3,7 +3,7 @@
 //! token counts, and `reverie ask` answers with it. A 135M model writes weak prose, so this checks
 //! structure, anchors and accounting, not eloquence.
 //!
-//! Needs `--features local` and the model (`tests/fetch-model.sh`, which tests/run.sh runs). Without
+//! Needs `--features local` and the model (`scripts/fetch-model.sh`, which tests/run.sh runs). Without
 //! the model the test says how to get it and passes, unless REVERIE_REQUIRE_TOOLS=1 (CI).
 
 #![cfg(feature = "local")]

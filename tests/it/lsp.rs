@@ -70,11 +70,14 @@ async fn hover_shows_definition_signature_doc_and_callers() {
     let hover = client.hover(&ws.path("app.py"), 5, 8).await;
     let text = hover_text(&hover);
     assert!(text.contains("def load_settings(self, path)"), "{text}");
-    assert!(text.contains("method defined at `lib.py:4-7`"), "{text}");
+    let lib = ws.root().join("lib.py");
+    let defined = format!("method defined at [{}:4-7]({}#L4)", lib.display(), file_uri(&lib));
+    assert!(text.contains(&defined), "{defined} in {text}");
     assert!(text.starts_with("**reverie**"), "the card says whose it is: {text}");
     assert!(text.contains("1 reference in 1 file"), "{text}");
     // The caller by name, with its line and a link that opens it.
-    let link = format!("[app.py:6]({}#L6)", file_uri(&ws.root().join("app.py")));
+    let app = ws.root().join("app.py");
+    let link = format!("[{}:6]({}#L6)", app.display(), file_uri(&app));
     assert!(text.contains(&format!("- `main` — {link}")), "{text}");
     let hover = client.hover(&ws.path("app.py"), 4, 10).await;
     assert!(hover_text(&hover).contains("Holds configuration."), "{hover}");
@@ -169,7 +172,10 @@ async fn code_actions_ask_and_show_the_answer() {
     let shown_path = shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
     let markdown = std::fs::read_to_string(&shown_path).unwrap();
     assert!(markdown.starts_with("# Explain `load_settings`"), "{markdown}");
-    assert!(markdown.contains("`lib.py:4-7`"), "{markdown}");
+    let lib = ws.root().join("lib.py");
+    // The label is the absolute path; the target the same file relative to the document, at the line.
+    let cited = format!("[{}:4-7](", lib.display());
+    assert!(markdown.contains(&cited) && markdown.contains("/lib.py#L4)"), "links the real file and line: {markdown}");
 
     // A client that refuses the document gets a short message, citations first, and the full answer
     // in the log.
@@ -190,7 +196,10 @@ async fn code_actions_ask_and_show_the_answer() {
         })
         .await;
     let log = log["params"]["message"].as_str().unwrap();
-    assert!(log.contains("`lib.py:10` — function `def configure_logging(level)`"), "{log}");
+    assert!(
+        log.contains("/lib.py:10](") && log.contains("/lib.py#L10) — function `def configure_logging(level)`"),
+        "{log}"
+    );
     assert!(log.contains("_source: facts_"), "a structural question needs no model: {log}");
 
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
@@ -198,6 +207,128 @@ async fn code_actions_ask_and_show_the_answer() {
     let unknown = client.request("workspace/executeCommand", json!({"command": "reverie.nope"})).await;
     assert!(unknown["error"]["message"].as_str().unwrap().contains("unknown command `reverie.nope`"), "{unknown}");
     assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// The code actions on a real project (five files of Flask 3.0.3, `tests/fixtures/projects/flask`):
+/// the actions the server offers on `get_signing_serializer`, executed with their own arguments,
+/// answer from the symbol outward — the definition, then its callers (Explain); its tests and callers
+/// (How to debug); the facts' list of uses (Where is … used?), the code before the fixture's README
+/// that mentions it — from its definition and from a call.
+#[tokio::test]
+async fn code_actions_centre_on_their_symbol_in_a_real_project() {
+    let ws = Workspace::from_project("flask");
+    let (mut client, _) = started(&ws, &["utf-16"], Value::Null).await;
+    let path = ws.path("src/flask/sessions.py");
+    client.open(&path, "python", &std::fs::read_to_string(&path).unwrap()).await;
+    // (line, character), 0-based: the name in `def get_signing_serializer` (:307), and the call in
+    // `open_session` (:321, `s = self.get_signing_serializer(app)`).
+    for (line, character) in [(306, 10), (320, 20)] {
+        let range =
+            json!({"start": {"line": line, "character": character}, "end": {"line": line, "character": character}});
+        let actions = client
+            .result(
+                "textDocument/codeAction",
+                json!({"textDocument": {"uri": file_uri(&path)}, "range": range, "context": {"diagnostics": []}}),
+            )
+            .await;
+        let actions = actions.as_array().unwrap().clone();
+        let titles: Vec<&str> = actions.iter().map(|a| a["title"].as_str().unwrap()).collect();
+        assert_eq!(
+            titles,
+            [
+                "reverie: Explain get_signing_serializer",
+                "reverie: How to debug get_signing_serializer",
+                "reverie: Where is get_signing_serializer used?"
+            ]
+        );
+        let mut answers = Vec::new();
+        for (action, intent) in actions.iter().zip(["explain", "debug", "usages"]) {
+            let arguments = action["command"]["arguments"].clone();
+            assert_eq!(arguments[0]["subject"], json!({"name": "get_signing_serializer", "intent": intent}));
+            let answer = client
+                .result(
+                    "workspace/executeCommand",
+                    json!({"command": action["command"]["command"], "arguments": arguments}),
+                )
+                .await;
+            let places = places_of(&answer);
+            answers.push((answer, places));
+        }
+        let (explain, places) = &answers[0];
+        assert_eq!(explain["source"], "context", "{explain}");
+        assert_eq!(
+            places[..4],
+            [
+                "src/flask/sessions.py:307 the method you asked about: `SecureCookieSessionInterface.get_signing_serializer`",
+                "src/flask/sessions.py:320 method `open_session` calls `get_signing_serializer` at :321",
+                "src/flask/sessions.py:334 method `save_session` calls `get_signing_serializer` at :368",
+                "src/flask/sessions.py:288 `get_signing_serializer` is a method of class `SecureCookieSessionInterface`",
+            ],
+            "{places:#?}"
+        );
+        let (debug, places) = &answers[1];
+        let first8 = &places[..8.min(places.len())];
+        assert_eq!(first8[0], places_of(explain)[0], "the definition first");
+        for caller in
+            ["src/flask/sessions.py:320 method `open_session`", "src/flask/sessions.py:334 method `save_session`"]
+        {
+            assert!(first8.iter().any(|p| p.starts_with(caller)), "{caller} in {first8:#?}");
+        }
+        let tests: Vec<&Value> =
+            debug["context"].as_array().unwrap()[..first8.len()].iter().filter(|c| c["kind"] == "test").collect();
+        assert!(
+            tests.iter().any(|t| t["path"] == "tests/test_reqctx.py"
+                && t["reason"] == "test `test_session_error_pops_context` overrides `open_session` at :210, which calls `get_signing_serializer`"),
+            "{first8:#?}"
+        );
+        let (usages, places) = &answers[2];
+        assert_eq!(usages["source"], "facts", "{usages}");
+        assert_eq!(
+            places,
+            &[
+                "src/flask/sessions.py:321 uses `get_signing_serializer` in `open_session`",
+                "src/flask/sessions.py:368 uses `get_signing_serializer` in `save_session`",
+                "README.md:5 uses `get_signing_serializer` in `Flask 3.0.3, in part`"
+            ]
+        );
+    }
+    // The document the first Explain opened (what Helix shows) lists the items in the same order.
+    let shown = client.wait_for(|m| m["method"] == "window/showDocument").await;
+    let document =
+        std::fs::read_to_string(shown["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap()).unwrap();
+    assert!(document.starts_with("# Explain `get_signing_serializer`"), "{document}");
+    let at = |place: &str| document.find(place).unwrap_or_else(|| panic!("{place} in {document}"));
+    assert!(
+        at("1. `src/flask/sessions.py:307-318`") < at("2. `src/flask/sessions.py:320-332`")
+            && at("2. `src/flask/sessions.py:320-332`") < at("3. `src/flask/sessions.py:334-379`"),
+        "{document}"
+    );
+    // The same question typed by hand is ranked as before: no item is there for calling it.
+    let typed = client
+        .result(
+            "reverie/ask",
+            json!({"question": "Explain `get_signing_serializer`: what it does, how it is used and why it exists."}),
+        )
+        .await;
+    assert!(
+        !typed["context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"].as_str().unwrap().contains("calls `get_signing_serializer`")),
+        "{typed}"
+    );
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// `path:start_line reason` of each item of an answer's context.
+fn places_of(answer: &Value) -> Vec<String> {
+    answer["context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}:{} {}", c["path"].as_str().unwrap(), c["start_line"], c["reason"].as_str().unwrap()))
+        .collect()
 }
 
 #[tokio::test]
@@ -319,7 +450,9 @@ async fn idle_after_quiet_time_and_ready_on_activity() {
     client.hover(&ws.path("app.py"), 0, 0).await;
     client
         .wait_for(|m| {
-            m["method"] == "reverie/status" && m["params"]["state"] == "ready" && m["params"]["message"] == "ready"
+            m["method"] == "reverie/status"
+                && m["params"]["state"] == "ready"
+                && m["params"]["message"] == "ready: no model configured, answering from facts"
         })
         .await;
     assert_eq!(client.shutdown().await, Some(0));
@@ -434,6 +567,44 @@ async fn rapid_keystrokes_apply_in_order() {
     client.result("shutdown", Value::Null).await;
 }
 
+/// The status says how far the semantic index covers the code (`semantic: {embedded, definitions}`)
+/// once it is built: here at idle time, with an embedder on a loopback `/v1/embeddings` server.
+#[tokio::test]
+async fn the_status_says_how_far_the_semantic_index_covers_the_code() {
+    let embeddings = crate::util::http::Server::start(|_, request| {
+        let inputs = request.json()["input"].as_array().cloned().unwrap_or_default();
+        let data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let text = text.as_str().unwrap_or_default();
+                json!({"object": "embedding", "index": i, "embedding": [text.len() as f32, 1.0, 0.5, 0.25]})
+            })
+            .collect();
+        crate::util::http::Reply::json(200, &json!({"object": "list", "data": data, "model": "fake-embed"}))
+    });
+    let ws = workspace();
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    let options = json!({
+        "server": {"idle_after": "300ms"},
+        "embed": {"provider": "openai", "model": "fake-embed", "base_url": format!("{}/v1", embeddings.url())}
+    });
+    client.initialize(&ws.root(), &["utf-16"], options).await;
+    let covered = client
+        .wait_for(|m| {
+            let semantic = &m["params"]["semantic"];
+            m["method"] == "reverie/status"
+                && semantic["definitions"].as_u64().is_some_and(|n| n > 0)
+                && semantic["embedded"] == semantic["definitions"]
+        })
+        .await;
+    // lib.py's `Settings`, `load_settings`, `configure_logging` and app.py's `main`.
+    assert_eq!(covered["params"]["semantic"], json!({"embedded": 4, "definitions": 4}), "{covered}");
+    let asked = client.result("reverie/status", Value::Null).await;
+    assert_eq!(asked["semantic"], json!({"embedded": 4, "definitions": 4}), "{asked}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
 /// With no model configured, a local Ollama server that answers is offered in the idle status, and
 /// only its model list is asked for; with none answering, the status says facts only.
 #[tokio::test]
@@ -497,7 +668,7 @@ async fn answers_open_as_documents_where_the_client_can_show_one() {
     ];
     for (name, params, document) in clients {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
-        client.initialize_with(params).await;
+        client.initialize_with(crate::util::lsp::with_status_notifications(params)).await;
         client.wait_for_status("ready", 1).await;
         let question = format!("where is configure_logging defined? ({name})");
         client
@@ -563,11 +734,11 @@ async fn commands_say_what_they_do() {
     client
         .initialize_with(crate::util::lsp::helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null))
         .await;
-    client.wait_for_status("ready", 1).await;
+    client.wait_for_indexed().await;
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     client.wait_for_message("re-indexing").await;
     let (_, done) = client.wait_for_message("reverie: indexed 2 files").await;
-    assert!(done.contains("parsed"), "{done}");
+    assert!(done.contains("nothing changed since the last index, 0 skipped"), "says what it did: {done}");
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
     assert_eq!(status["files"], 2);
     // Ready, or already idle when the machine is slow enough for the idle clock to run out.
@@ -594,7 +765,7 @@ async fn commands_say_what_they_do() {
     for (name, hint) in [("Neovim", "settings = { llm"), ("Visual Studio Code", "reverie.llm.provider")] {
         let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
         client.initialize_with(crate::util::lsp::client_initialize_params(&ws.root(), name, "1", true)).await;
-        client.wait_for_status("ready", 1).await;
+        client.wait_for_indexed().await;
         let think = client.result("workspace/executeCommand", json!({"command": "reverie.think"})).await;
         assert!(think["message"].as_str().unwrap().contains(hint), "{name}: {think}");
         assert_eq!(client.shutdown().await, Some(0));

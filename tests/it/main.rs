@@ -6,6 +6,7 @@
 mod util;
 
 mod answer;
+mod answer_docs;
 mod churn;
 mod cli;
 mod crash;
@@ -13,6 +14,7 @@ mod embed;
 mod eval;
 mod facts_fixtures;
 mod faults;
+mod grounding;
 mod helix;
 mod helix_wire;
 mod history;

@@ -100,7 +100,8 @@ fn neovim_drives_the_server() {
         let result = run(&nvim, "lsp_test.lua", &ws);
         assert!(result.contains("hover: **reverie**"), "{version}: {result}");
         assert!(result.contains("```python def load_settings(self, path) ```"), "{version}: {result}");
-        assert!(result.contains("- `main` — [app.py:6](file://"), "the caller by name: {version}: {result}");
+        assert!(result.contains("- `main` — [/"), "the caller by name: {version}: {result}");
+        assert!(result.contains("/app.py:6](file://"), "a link to the caller's line: {version}: {result}");
         assert!(result.contains("action: reverie: Explain load_settings"), "{version}: {result}");
         // 0.7 does not advertise window/showDocument; 0.11 does.
         if version.contains("v0.7") {
@@ -130,11 +131,30 @@ fn the_neovim_plugin_works_as_a_user_would_use_it() {
         assert!(result.contains("statusline: reverie: ready (3 files"), "{version}: {result}");
         assert!(result.contains("`lib.py:4`"), "{version}: {result}");
         assert!(result.contains("jumped: lib.py:4"), "{version}: {result}");
+        assert!(result.contains("gf from the float: lib.py:4"), "{version}: {result}");
+        if !version.contains("v0.7") {
+            assert!(result.contains("gf from the answer document: lib.py:4"), "{version}: {result}");
+        }
         assert!(
             result.contains("follow-up source: facts"),
             "{version}: the follow-up was read with the first question: {result}"
         );
         assert!(result.contains("status: ready 3"), "{version}: {result}");
+        // The float starts at the top and lists the citations in the server's order: the definition,
+        // then its callers (the project's code before its test), then its class.
+        assert!(result.contains("explain top line: 1"), "{version}: {result}");
+        let citations: Vec<&str> =
+            result.lines().filter_map(|l| l.strip_prefix("explain citation: ")).take(4).collect();
+        assert_eq!(
+            citations,
+            [
+                "[1] lib.py:4  the method you asked about: `Settings.load_settings`",
+                "[2] app.py:4  function `main` calls `load_settings` at :6",
+                "[3] tests/test_lib.py:4  function `test_load_settings` calls `load_settings` at :5",
+                "[4] lib.py:1  `load_settings` is a method of class `Settings`",
+            ],
+            "{version}: {result}"
+        );
     }
 }
 
@@ -157,5 +177,34 @@ fn neovim_sees_progress_and_notes_while_the_server_thinks() {
             .unwrap_or(0);
         assert!(during >= 1, "the notes count grows during the pass: {version}: {result}");
         assert!(result.contains("end: 3 notes stored this pass"), "{version}: {result}");
+    }
+}
+
+/// The float shows the answer as the server checked it: a mostly invented one set aside for the
+/// context, then, on `s`, the model's answer with its invented names marked.
+#[test]
+fn the_neovim_float_shows_the_checked_answer_and_a_set_aside_one_on_request() {
+    use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
+    let fake = FakeOpenAi::start(|request| {
+        if job_of(request).0 == "other" {
+            Reply::Text("The `ConfigLoader` class reads it with `load_config_file()` from config/loader.py:12.".into())
+        } else {
+            Reply::Text(valid_note(request))
+        }
+    });
+    for (nvim, version) in neovims() {
+        let ws = workspace();
+        ws.write("reverie.toml", fake.llm_config());
+        let result = run(&nvim, "grounding_test.lua", &ws);
+        assert!(
+            result.contains("⚠ The model's answer named code that does not exist in this workspace (`ConfigLoader`, `load_config_file`, `config/loader.py:12`)"),
+            "{version}: {result}"
+        );
+        assert!(result.contains("s shows it anyway"), "{version}: {result}");
+        assert!(
+            result.contains("shown: # explain how configuration gets loaded for the app |  | The `ConfigLoader`⚠ class reads it with `load_config_file()`⚠ from config/loader.py:12⚠."),
+            "{version}: {result}"
+        );
+        assert!(result.contains("⚠ Not found in this workspace: `ConfigLoader`"), "{version}: {result}");
     }
 }

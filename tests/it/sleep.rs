@@ -267,3 +267,45 @@ fn git_churn_puts_often_changed_files_first() {
     assert_eq!(first.len(), 1);
     assert!(first.iter().next().unwrap().ends_with(" busy.py"), "{first:?}");
 }
+
+#[test]
+fn notes_print_what_was_learned_and_mark_the_stale_ones() {
+    let (ws, _fake) = setup("");
+    let before = ws.ok(&["notes", "."]);
+    assert!(before.contains("No notes yet: `reverie think"), "{before}");
+    think(&ws, &[]);
+
+    let all = ws.ok(&["notes", "."]);
+    assert!(all.contains("9 notes, 0 stale"), "{all}");
+    let overview = all.find("## Architecture overview\n\nThe whole workspace").expect("the overview first");
+    let folder = all.find("## Folder `pkg`\n\nDirectory pkg").expect("the folder's summary");
+    let file = all.find("## Summary of `pkg/lib.py`\n\nPurpose of pkg/lib.py").expect("the file's summary");
+    assert!(overview < folder && folder < file, "overview, then folders, then files:\n{all}");
+    assert!(all.contains("## Anticipated questions about `app.py`\n\nQ: What does"), "{all}");
+    assert!(!all.contains("(stale)"), "{all}");
+
+    // A body edit leaves the file's notes written for code that is gone: they are marked, the others not.
+    ws.write("app.py", format!("{APP_PY}    print(\"done\")\n"));
+    let after = ws.ok(&["notes", ".", "app.py"]);
+    assert!(after.contains("## Summary of `app.py` *(stale)*"), "{after}");
+    assert!(!after.contains("pkg/lib.py"), "only the notes about app.py:\n{after}");
+
+    let kinds = ws.json(&["notes", ".", "--kind", "overview", "--kind", "module"]);
+    let shown: Vec<(String, String, bool)> = kinds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["kind"].as_str().unwrap().into(), n["subject"].as_str().unwrap().into(), n["fresh"] == true))
+        .collect();
+    assert_eq!(shown[0].0, "overview", "{kinds}");
+    assert!(shown[1..].iter().all(|(kind, _, _)| kind == "module"), "{kinds}");
+    assert!(shown.iter().any(|(_, subject, _)| subject == "pkg"), "{kinds}");
+
+    let wrong = ws.run(&["notes", ".", "--kind", "summaries"]);
+    assert!(!wrong.status.success());
+    assert!(
+        crate::util::stderr(&wrong).contains("use summary, playbook, questions, module or overview"),
+        "{}",
+        crate::util::stderr(&wrong)
+    );
+}

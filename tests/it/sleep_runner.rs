@@ -22,7 +22,7 @@ fn snapshot(files: &[(&str, &str)]) -> Arc<Snapshot> {
 
 fn provider(fake: &FakeOpenAi) -> Arc<reverie::llm::Resilient> {
     let config = LlmConfig {
-        provider: "openai".into(),
+        provider: reverie::llm::LlmProvider::OpenAi,
         model: "fake-model".into(),
         base_url: Some(fake.base_url()),
         max_retries: 0,
@@ -32,7 +32,11 @@ fn provider(fake: &FakeOpenAi) -> Arc<reverie::llm::Resilient> {
 }
 
 fn summaries_only() -> SleepConfig {
-    SleepConfig { notes: vec!["summary".into()], grace_period: Duration::from_millis(200), ..SleepConfig::default() }
+    SleepConfig {
+        notes: vec![reverie::sleep::NoteKind::FileSummary],
+        grace_period: Duration::from_millis(200),
+        ..SleepConfig::default()
+    }
 }
 
 #[tokio::test]

@@ -23,6 +23,9 @@ local ok, err = pcall(function()
     cmd = { os.getenv("REVERIE_BIN"), "serve" },
     root_dir = ws,
     workspace_folders = { { uri = vim.uri_from_fname(ws), name = "ws" } },
+    -- reverie sends reverie/status notifications only to clients that declare they handle them.
+    capabilities = vim.tbl_deep_extend("force", vim.lsp.protocol.make_client_capabilities(),
+      { experimental = { reverie = { statusNotification = true } } }),
     handlers = {
       ["reverie/status"] = function(_, result) table.insert(statuses, result) end,
       ["$/progress"] = function(_, result) table.insert(progress, result) end,

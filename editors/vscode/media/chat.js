@@ -21,8 +21,29 @@
     return e;
   }
 
-  function scrollDown() {
-    log.scrollTop = log.scrollHeight;
+  /** Items of a long list shown before "N more". */
+  const SHOWN_ITEMS = 8;
+
+  // A turn reads top-down: its start (the question, then the best item) is what the view shows.
+  function showStart(t) {
+    log.scrollTop = t.offsetTop - log.offsetTop;
+  }
+
+  // Shows the first SHOWN_ITEMS items of `list` and puts the rest behind a "N more" button.
+  function collapse(list) {
+    if (!list) return;
+    const items = Array.from(list.children).filter((c) => c.tagName === 'LI');
+    if (items.length <= SHOWN_ITEMS) return;
+    const rest = items.slice(SHOWN_ITEMS);
+    for (const li of rest) li.hidden = true;
+    const more = el('button', 'more', rest.length + ' more');
+    more.type = 'button';
+    more.title = 'Show the other ' + rest.length + ' items';
+    more.addEventListener('click', () => {
+      for (const li of rest) li.hidden = false;
+      more.remove();
+    });
+    list.after(more);
   }
 
   function addQuestion(m) {
@@ -39,7 +60,7 @@
     a.appendChild(el('span', 'thinking', 'reverie is answering…'));
     section.appendChild(a);
     log.appendChild(section);
-    scrollDown();
+    showStart(section);
   }
 
   window.addEventListener('message', (event) => {
@@ -58,7 +79,6 @@
         t.dataset.state = 'streaming';
         t.classList.add('streaming');
         t.querySelector('.answer').innerHTML = m.html;
-        scrollDown();
         break;
       }
       case 'answer': {
@@ -67,7 +87,11 @@
         t.dataset.state = 'done';
         t.dataset.source = m.source;
         t.classList.remove('pending', 'streaming');
-        t.querySelector('.answer').innerHTML = m.html;
+        const answer = t.querySelector('.answer');
+        answer.innerHTML = m.html;
+        // An answer that is a list of places (no model: the context; facts: the callers) shows its
+        // first items; a model's prose is left whole.
+        if (m.source === 'context' || m.source === 'facts') collapse(answer.querySelector(':scope > ol, :scope > ul'));
         const meta = el('div', 'meta');
         const badge = el('span', 'source source-' + m.source, m.label);
         badge.title = m.detail;
@@ -75,6 +99,13 @@
         if (m.detail) meta.appendChild(el('span', 'detail', m.detail));
         if (m.usage) meta.appendChild(el('span', 'usage', m.usage));
         t.appendChild(meta);
+        if (m.setAside) {
+          // The model's answer named code that is not in the workspace: offer it anyway, marked.
+          const again = el('button', 'show-unverified', "Show the model's answer anyway");
+          again.type = 'button';
+          again.dataset.turn = String(m.id);
+          t.appendChild(again);
+        }
         if (m.context) {
           const details = el('details', 'sources');
           details.open = true;
@@ -83,8 +114,9 @@
           body.innerHTML = m.context;
           details.appendChild(body);
           t.appendChild(details);
+          collapse(body.querySelector('ol'));
         }
-        scrollDown();
+        showStart(t);
         break;
       }
       case 'error': {
@@ -107,6 +139,12 @@
   });
 
   document.addEventListener('click', (event) => {
+    const again = event.target.closest('button.show-unverified');
+    if (again) {
+      again.disabled = true;
+      vscode.postMessage({ type: 'showUnverified', id: Number(again.dataset.turn) });
+      return;
+    }
     const a = event.target.closest('a.cite');
     if (a) {
       event.preventDefault();

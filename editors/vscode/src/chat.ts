@@ -15,6 +15,10 @@ export interface Question {
   textDocument?: { uri: string };
   position?: { line: number; character: number };
   budget?: number;
+  /** Show the model's answer even when it names code not in the workspace (marked, not set aside). */
+  showUnverified?: boolean;
+  /** The symbol a code action or command asks about: the server centres the context on it. */
+  subject?: { name: string; intent: 'explain' | 'debug' | 'usages' };
   /** Shown under the question, e.g. "at shop/cart.py:7". */
   where?: string;
 }
@@ -38,6 +42,8 @@ type ToWebview =
       context: string;
       usage: string;
       contextCount: number;
+      /** The model's answer was set aside: the view offers to ask again showing it. */
+      setAside: boolean;
     }
   | { type: 'error'; id: number; message: string }
   | { type: 'busy'; busy: boolean };
@@ -46,6 +52,7 @@ type FromWebview =
   | { type: 'ready' }
   | { type: 'ask'; question: string }
   | { type: 'open'; path: string; line: number }
+  | { type: 'showUnverified'; id: number }
   | { type: 'newChat' };
 
 function newConversationId(): string {
@@ -59,9 +66,14 @@ export class ChatPanel implements vscode.Disposable {
   /** Everything posted since the last reset, replayed if the webview reloads. */
   private transcript: ToWebview[] = [];
   private conversation = newConversationId();
+  /** Identifies a question's place in the view and its stream, across conversations. */
   private nextId = 1;
+  /** The question's number in the current conversation (for the log): 1 again after "New chat". */
+  private turn = 0;
   private pending: Promise<unknown> = Promise.resolve();
   private busyCount = 0;
+  /** Each turn's question, to ask again showing a set-aside answer. */
+  private questions = new Map<number, Question>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -101,7 +113,9 @@ export class ChatPanel implements vscode.Disposable {
   /** Starts a new conversation (clears the view). */
   newChat(): void {
     this.conversation = newConversationId();
+    this.turn = 0;
     this.transcript = [];
+    this.questions.clear();
     this.post({ type: 'reset', conversation: this.conversation });
   }
 
@@ -109,9 +123,11 @@ export class ChatPanel implements vscode.Disposable {
   submit(question: Question): Promise<void> {
     this.show(true);
     const id = this.nextId++;
+    this.questions.set(id, question);
     this.post({ type: 'question', id, question: question.question, where: question.where });
     const conversation = this.conversation;
-    this.log(`asking (conversation ${conversation}, turn ${id}): ${question.question}`);
+    this.turn += 1;
+    this.log(`asking (conversation ${conversation}, turn ${this.turn}): ${question.question}`);
     this.setBusy(+1);
     // One question at a time per conversation: a follow-up must see the previous turn.
     const run = this.pending.then(() => this.run(id, conversation, question));
@@ -147,6 +163,7 @@ export class ChatPanel implements vscode.Disposable {
         context: renderContext(sourcesOf(answer)),
         usage: renderUsage(answer),
         contextCount: sourcesOf(answer).length,
+        setAside: answer.set_aside === true,
       });
     } catch (err) {
       if (timer) clearTimeout(timer);
@@ -175,6 +192,13 @@ export class ChatPanel implements vscode.Disposable {
       case 'open':
         void this.openCitation(m.path, m.line);
         break;
+      case 'showUnverified': {
+        // Asks the same question again, keeping the model's answer (its unverified names marked).
+        const question = this.questions.get(m.id);
+        this.log(`chat view: show the set-aside answer of turn ${m.id}`);
+        if (question) void this.submit({ ...question, showUnverified: true, where: 'the model\'s answer, shown anyway' });
+        break;
+      }
       case 'newChat':
         this.newChat();
         break;

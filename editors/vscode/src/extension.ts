@@ -131,6 +131,7 @@ class Reverie implements vscode.Disposable {
               textDocument: first.textDocument,
               position: first.position,
               budget: first.budget,
+              subject: first.subject,
               where: this.whereOf(first),
             });
             return undefined;
@@ -140,6 +141,15 @@ class Reverie implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('reverie', 'reverie', serverOptions, clientOptions);
+    // The server sends `reverie/status` notifications only to clients that say they handle them.
+    client.registerFeature({
+      fillClientCapabilities: (capabilities) => {
+        capabilities.experimental = { ...(capabilities.experimental ?? {}), reverie: { statusNotification: true } };
+      },
+      initialize: () => undefined,
+      getState: () => ({ kind: 'static' }),
+      clear: () => undefined,
+    });
     client.onNotification('reverie/status', (s: ServerStatus) => this.status.update(s));
     client.onNotification('reverie/answerChunk', (p: { token: string; text: string }) =>
       this.chunkHandlers.get(p.token)?.(p.text),
@@ -299,7 +309,9 @@ class Reverie implements vscode.Disposable {
   }
 
   /** The symbol at the cursor (or the selected text). */
-  private subject(): { subject: string; focus: Pick<Question, 'textDocument' | 'position' | 'where'> } | undefined {
+  private subject():
+    | { subject: string; symbol?: string; focus: Pick<Question, 'textDocument' | 'position' | 'where'> }
+    | undefined {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
       void vscode.window.showInformationMessage('reverie: open a file and put the cursor on a symbol first.');
@@ -319,6 +331,8 @@ class Reverie implements vscode.Disposable {
     const relative = vscode.workspace.asRelativePath(doc.uri);
     return {
       subject: subject.split(/\s+/).join(' '),
+      // An identifier (not a selected expression): the server centres the context on its definition.
+      symbol: /^[A-Za-z_$][\w$]*$/.test(subject) ? subject : undefined,
       focus: {
         textDocument: doc.uri.scheme === 'file' ? { uri: doc.uri.toString() } : undefined,
         position: { line: start.line, character: start.character },
@@ -332,6 +346,7 @@ class Reverie implements vscode.Disposable {
     if (!s) return;
     await this.chat.submit({
       question: `Explain \`${s.subject}\`: what it does, how it is used and why it exists.`,
+      subject: s.symbol ? { name: s.symbol, intent: 'explain' } : undefined,
       ...s.focus,
     });
   }
@@ -341,6 +356,7 @@ class Reverie implements vscode.Disposable {
     if (!s) return;
     await this.chat.submit({
       question: `How do I debug \`${s.subject}\`? Likely failure modes, error messages, where to put a breakpoint and which tests cover it.`,
+      subject: s.symbol ? { name: s.symbol, intent: 'debug' } : undefined,
       ...s.focus,
     });
   }

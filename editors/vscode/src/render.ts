@@ -27,6 +27,10 @@ export interface Answer {
   source: string;
   context: ContextItem[];
   usage?: { test_prompt_tokens?: number; test_completion_tokens?: number; llm_calls?: number };
+  /** Names the model's answer wrote that are not in the workspace (marked ⚠ in `answer`). */
+  unverified?: string[];
+  /** The model's answer named mostly such code and was replaced by the context (`source: context`). */
+  set_aside?: boolean;
 }
 
 export function escapeHtml(text: string): string {
@@ -41,7 +45,7 @@ export function escapeHtml(text: string): string {
 /** A citation: `path:line` or `path:start-end`. The path is relative to the workspace (or absolute). */
 const CITATION = /^(?<path>[^\s:`'"()<>]+\.[A-Za-z0-9_+-]+|[^\s:`'"()<>]*\/[^\s:`'"()<>]+):(?<start>\d+)(?:-(?<end>\d+))?$/;
 const CITATION_IN_TEXT =
-  /(?<![\w/.-])(?<path>(?:\/|\.{1,2}\/)?[\w.-]+(?:\/[\w.-]+)*\.[A-Za-z0-9_+-]+):(?<start>\d+)(?:-(?<end>\d+))?(?![\w])/g;
+  /(?<![\w/.-])(?<path>(?:\/|\.{1,2}\/)?[\w.-]+(?:\/[\w.-]+)*\.[A-Za-z0-9_+-]+):(?<start>\d+)(?:-(?<end>\d+))?(?![\w⚠])/g; // ⚠: marked as not found
 
 export interface Citation {
   path: string;
@@ -114,7 +118,16 @@ export function renderMarkdown(markdown: string, isKnownPath: (path: string) => 
       },
     },
   });
-  return marked.parse(markdown, { async: false }) as string;
+  return unlinkUnverified(marked.parse(markdown, { async: false }) as string);
+}
+
+/** The server marks a name it did not find in the workspace with ⚠ after it, and lists them in a
+ * paragraph of their own: a citation so marked (a missing file, a line past the end) stays text. */
+function unlinkUnverified(html: string): string {
+  const link = /<a class="cite"[^>]*>(.*?)<\/a>/g;
+  return html
+    .replace(/<a class="cite"[^>]*>(<code>[^<]*<\/code>)<\/a>⚠/g, '$1⚠')
+    .replace(/<p>⚠ (?:N|n)ot found in this workspace:.*?<\/p>/gs, (p) => p.replace(link, '$1'));
 }
 
 /** How the chat labels an answer's source. */

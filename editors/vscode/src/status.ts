@@ -10,6 +10,15 @@ export interface ServerStatus {
   stale: number;
   message: string;
   generation?: number;
+  /** The semantic index as last built: definitions with a vector, of all (absent without an embedder). */
+  semantic?: { embedded: number; definitions: number };
+}
+
+/** `semantic index: 2,168 of 2,168 definitions`, or '' before the index is built. */
+export function describeSemantic(s: ServerStatus): string {
+  if (!s.semantic) return '';
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `semantic index: ${n(s.semantic.embedded)} of ${n(s.semantic.definitions)} definitions`;
 }
 
 const ICONS: Record<string, string> = {
@@ -59,6 +68,8 @@ export class StatusBar implements vscode.Disposable {
     tooltip.appendMarkdown(`**reverie: ${s.state}**\n\n`);
     tooltip.appendMarkdown(`- ${s.files} indexed files\n`);
     tooltip.appendMarkdown(`- ${fresh} fresh notes, ${s.stale} stale\n`);
+    const semantic = describeSemantic(s);
+    if (semantic) tooltip.appendMarkdown(`- ${semantic}\n`);
     if (s.message) tooltip.appendMarkdown(`\n${escapeMarkdown(s.message)}\n`);
     tooltip.appendMarkdown('\n_Click for the status._');
     this.item.tooltip = tooltip;

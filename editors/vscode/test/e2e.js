@@ -9,10 +9,14 @@
 //      into the answer (chat) view — partial text is visible while the model still holds the stream —
 //      and is labelled with its source;
 //   3. a follow-up typed in the chat view is answered in the same conversation (the model receives the
-//      first turn), and a structural follow-up is answered from facts (labelled `facts`);
+//      first turn), and a structural follow-up is answered from facts (labelled `facts`); an answer
+//      reads top-down: its start in view, its first 8 places shown and the rest behind "N more";
 //   4. clicking a citation in an answer and one in its sources list opens the right file at the right
-//      line (active tab, window title, cursor position in the status bar);
-//   5. "Explain symbol" asks about the symbol at the cursor; "Show status" and "Think now" answer;
+//      line (active tab, window title, cursor position in the status bar); an answer document (the
+//      markdown file `reverie.ask` opens where the server shows documents, made here by a second
+//      server) opened in the markdown preview: clicking its citation opens the real file at the line;
+//   5. "Explain symbol" asks about the symbol at the cursor, and the model's context starts from its
+//      definition and caller; "Show status" and "Think now" answer;
 //   6. a change in the Settings UI reaches the server (workspace/didChangeConfiguration): the next
 //      question goes to the newly configured model;
 //   6b. a settings change that restarts the server (a cleared setting) keeps reverie.serverPath, set as a
@@ -30,6 +34,7 @@ const http = require('http');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const { fileURLToPath, pathToFileURL } = require('url');
 
 const env = (name) => {
   const value = process.env[name];
@@ -100,6 +105,12 @@ function writeFixture() {
       '    def total(self):',
       '        tax = self.settings.get("tax", 0.0)',
       '        return sum(price for _, price in self.items) * (1 + tax)',
+      '',
+      // Ten more callers of load_config: "where is it used?" lists twelve places, more than the chat
+      // shows before "N more".
+      ...['prices', 'taxes', 'currency', 'discounts', 'shipping', 'coupons', 'stock', 'suppliers', 'returns', 'gifts'].flatMap(
+        (what) => ['', '', `def ${what}_settings(path):`, `    return load_config(path).get("${what}", {})`],
+      ),
       '',
     ].join('\n'),
   );
@@ -175,6 +186,59 @@ function startFakeModel() {
 }
 
 // ---------- code-server ----------
+
+/** Asks a second `reverie serve` (its own cache, no model) `question` with `reverie.ask`, as a client
+ * that shows documents; returns the path of the answer document it opens. */
+function answerDocument(question) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(REVERIE_BIN, ['serve'], {
+      env: { ...process.env, REVERIE_CACHE_DIR: path.join(WORK, 'answer-cache'), REVERIE_LOG: 'warn' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const send = (message) => {
+      const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...message }));
+      child.stdin.write(`Content-Length: ${body.length}\r\n\r\n`);
+      child.stdin.write(body);
+    };
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`no answer document for ${JSON.stringify(question)} within 30 s`));
+    }, 30000);
+    const on = (m) => {
+      if (m.id === 1 && !m.method) send({ method: 'initialized', params: {} });
+      else if (m.method === '$/progress' && m.params.value.kind === 'end' && /^indexed/.test(m.params.value.message || '')) {
+        send({ id: 2, method: 'workspace/executeCommand', params: { command: 'reverie.ask', arguments: [{ question }] } });
+      } else if (m.method === 'window/showDocument') {
+        send({ id: m.id, result: { success: true } });
+        clearTimeout(timer);
+        child.kill();
+        resolve(fileURLToPath(m.params.uri));
+      } else if (m.method && m.id !== undefined) send({ id: m.id, result: null });
+    };
+    let buffer = Buffer.alloc(0);
+    child.stdout.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const head = buffer.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, head).toString())[1]);
+        if (buffer.length < head + 4 + length) return;
+        const message = JSON.parse(buffer.subarray(head + 4, head + 4 + length).toString());
+        buffer = buffer.subarray(head + 4 + length);
+        on(message);
+      }
+    });
+    send({
+      id: 1,
+      method: 'initialize',
+      params: {
+        processId: null,
+        rootUri: pathToFileURL(WS).href,
+        capabilities: { window: { workDoneProgress: true, showDocument: { support: true } } },
+      },
+    });
+  });
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -391,6 +455,33 @@ async function drive(page, model, port) {
   say('answer 3 [' + source3 + ']:', JSON.stringify((await turn3.locator('.answer').innerText()).trim().slice(0, 160)));
   if (source3 !== 'facts') throw new Error(`a structural question should be answered from facts, got ${source3}`);
 
+  // The answer reads top-down: its start is in view (not scrolled to its last item), its first 8
+  // places are shown and the rest wait behind "N more".
+  const places = turn3.locator('.answer > ul > li');
+  const total3 = await places.count();
+  if (total3 < 11) throw new Error(`expected the twelve places load_config is used, got ${total3}`);
+  const visible3 = await turn3.locator('.answer > ul > li:visible').count();
+  if (visible3 !== 8) throw new Error(`expected 8 places shown before "more", got ${visible3} of ${total3}`);
+  const more3 = turn3.locator('.answer > button.more');
+  if ((await turn3.locator('.sources button.more').count()) !== 1) throw new Error('the sources list is not cut to 8 with "more" too');
+  const moreText = (await more3.innerText()).trim();
+  if (moreText !== `${total3 - 8} more`) throw new Error(`the "more" button says ${JSON.stringify(moreText)}, expected "${total3 - 8} more"`);
+  const view = await chat.locator('#log').evaluate((log) => {
+    const turn = log.querySelector('#turn-3');
+    const box = log.getBoundingClientRect();
+    const question = turn.querySelector('.question').getBoundingClientRect();
+    const firstPlace = turn.querySelector('.answer > ul > li').getBoundingClientRect();
+    return { top: box.top, bottom: box.bottom, question: question.top, first: firstPlace.bottom, scrollTop: log.scrollTop, max: log.scrollHeight - log.clientHeight };
+  });
+  if (!(view.question >= view.top - 1 && view.first <= view.bottom + 1)) {
+    throw new Error(`the start of the answer is not in view: ${JSON.stringify(view)}`);
+  }
+  say(`answer 3 reads top-down: ${visible3} of ${total3} places shown, "${moreText}", start in view ${JSON.stringify(view)}`);
+  await more3.click();
+  await waitFor('every place to show after "more"', async () => (await turn3.locator('.answer > ul > li:visible').count()) === total3, 5000);
+  if (await more3.count()) throw new Error('the "more" button stays after showing everything');
+  say(`"${moreText}" shows all ${total3} places`);
+
   // 4. Citations open the file at the line: one in the answer text, one in the sources list.
   await turn1.locator('.answer a.cite[data-path="shop/cart.py"][data-line="7"]').click();
   await expectEditor(page, 'cart.py', 7);
@@ -400,6 +491,34 @@ async function drive(page, model, port) {
   await sourceLink.click();
   await expectEditor(page, 'config.py', sourceLine);
   say(`clicked shop/config.py:${sourceLine} in the sources -> config.py, line ${sourceLine}`);
+
+  // 4b. An answer document in the markdown preview: its citation is a link to the real file and line.
+  const doc = await answerDocument('where is load_config defined?');
+  const docText = fs.readFileSync(doc, 'utf8');
+  const configPy = fs.realpathSync(path.join(WS, 'shop', 'config.py'));
+  const wantedLink = `[${configPy}:10](${path.relative(path.dirname(doc), configPy)}#L10)`;
+  if (!docText.includes(wantedLink)) throw new Error(`the answer document does not link config.py:10: ${docText}`);
+  await runCommand(page, 'File: Open File...');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 15000 });
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(doc);
+  await page.keyboard.press('Enter');
+  await waitFor('the answer document to open', async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc)), 15000);
+  await runCommand(page, 'Markdown: Open Preview');
+  let previewLink;
+  await waitFor('the preview to show the citation link', async () => {
+    for (const frame of page.frames()) {
+      const link = frame.locator('a[href*="config.py"], a[data-href*="config.py"]');
+      if (await link.count().catch(() => 0)) {
+        previewLink = link.first();
+        return true;
+      }
+    }
+    return false;
+  }, 30000);
+  await previewLink.click();
+  await expectEditor(page, 'config.py', 10);
+  say('clicked config.py:10 in an answer document\'s markdown preview -> config.py, line 10');
 
   // 5. Explain symbol at the cursor (config.py, on `load_config` at line 10).
   await page.keyboard.press('Control+G');
@@ -412,6 +531,13 @@ async function drive(page, model, port) {
   await turn4.locator('.question .text', { hasText: 'Explain `load_config`' }).waitFor({ timeout: 30000 });
   await chat.locator('#turn-4[data-state="done"]').waitFor({ timeout: 30000 });
   say('explain symbol:', JSON.stringify((await turn4.locator('.question').innerText()).replace(/\s+/g, ' ').trim()));
+  // The command names its symbol, so the model's context starts from it: the definition, then its
+  // nearest caller.
+  const explained = JSON.stringify(requestAsking(model, 'Explain `load_config`').body.messages);
+  if (!/\[1\] shop\/config\.py:10-15.*\[2\] shop\/cart\.py:6-8/.test(explained)) {
+    throw new Error(`the explain context does not start from load_config and its caller: ${explained.slice(0, 600)}`);
+  }
+  say('explain symbol: the context starts at shop/config.py:10-15, then its caller shop/cart.py:6-8');
 
   // The server's code action "reverie: How to debug `load_config`" (it runs reverie.ask) is answered
   // in the chat view too, not in a separate document.

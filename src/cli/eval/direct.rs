@@ -90,4 +90,12 @@ impl crate::ask::Surroundings for NoSources {
     }
 
     fn on_chunk(&self, _: &str) {}
+
+    fn show_unverified(&self) -> bool {
+        false
+    }
+
+    fn how_to_show_unverified(&self) -> &str {
+        "no model answers here"
+    }
 }

@@ -3,7 +3,7 @@
 //! the ledger as a test-phase entry.
 
 use super::EvalArgs;
-use super::measure::prompt_tokens;
+use super::count::prompt_tokens;
 use crate::answer::{self, ContextItem, Question};
 use crate::eval::Record;
 use crate::eval::figures::E2eRow;
@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The default model for end-to-end answers (what `tests/fetch-model.sh` downloads).
-const TEST_MODEL: &str = ".cache/reverie-test/SmolLM2-135M-Instruct.Q4_1.gguf";
+/// The default model for end-to-end answers (what `scripts/fetch-model.sh` downloads), looked for in
+/// `dirs::model_dirs`.
+const TEST_MODEL: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 /// Completion tokens per answer, the model's context window, the longest question answered.
 const ANSWER_TOKENS: u32 = 128;
 const CONTEXT_TOKENS: u32 = 8192;
@@ -30,7 +31,7 @@ pub(super) fn provider(args: &EvalArgs) -> (Option<Arc<crate::llm::Resilient>>, 
             None,
             Some(
                 "this reverie was built without the local model (llama.cpp); rebuild with --features local \
-                 (needs cmake, clang, libclang-dev) and fetch a model with tests/fetch-model.sh"
+                 (needs cmake, clang, libclang-dev) and fetch a model with scripts/fetch-model.sh"
                     .into(),
             ),
         );
@@ -40,12 +41,12 @@ pub(super) fn provider(args: &EvalArgs) -> (Option<Arc<crate::llm::Resilient>>, 
         .clone()
         .or_else(|| args.think_local.clone())
         .or_else(|| std::env::var_os("REVERIE_TEST_MODEL").map(PathBuf::from))
-        .or_else(|| super::home().ok().map(|h| h.join(TEST_MODEL)));
+        .or_else(|| crate::dirs::model_dirs(None).into_iter().map(|d| d.join(TEST_MODEL)).find(|m| m.is_file()));
     let Some(model) = model.filter(|m| m.is_file()) else {
-        return (None, Some("no GGUF model found: pass --e2e-model MODEL.gguf or run tests/fetch-model.sh".into()));
+        return (None, Some("no GGUF model found: pass --e2e-model MODEL.gguf or run scripts/fetch-model.sh".into()));
     };
     let llm = LlmConfig {
-        provider: "local".into(),
+        provider: crate::llm::LlmProvider::Local,
         model_path: Some(model.clone()),
         context_tokens: CONTEXT_TOKENS,
         answer_tokens: ANSWER_TOKENS,

@@ -4,27 +4,23 @@
 //!
 //! Every ranking passes through `answer::select` without a budget (at most `MAX_PER_FILE` items per
 //! file, as answering does), so the three are treated alike. Tokens are counted the same way for every
-//! system (`prompt_tokens`): the item exactly as `answer::model_request` puts it in a prompt.
+//! system (`count.rs`): the item exactly as `answer::model_request` puts it in a prompt.
 
+use super::count::{metric_items, walk};
 use super::raw::{RawChunks, text_of};
-use super::report::WorkspaceRow;
 use super::{EvalArgs, direct, e2e, think};
-use crate::answer::{self, ContextItem, ItemKind, LearnedContext, Question, Rankers};
+use crate::answer::{self, LearnedContext, Question, Rankers};
 use crate::cli::Cli;
+use crate::eval::Record;
 use crate::eval::figures::{E2E_CONTEXTS, E2eRow, Scored, Timing};
-use crate::eval::{Item, Record};
 use crate::ledger::LedgerStore;
 use crate::sleep::NoteStore;
 use crate::tokens::estimate_tokens;
 use anyhow::Result;
+use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// How tokens are counted, for the output.
-pub(super) const TOKEN_COUNTING: &str = "tokens::estimate_tokens (3.5 chars/token) of each item as answer::model_request renders \
-it: the citation line `[n] path:lines — reason` + the item's text (facts: signature + doc; notes: the note; raw chunks: the \
-60-line window's full text)";
 
 /// What every workspace's measurement shares.
 pub(super) struct Setup<'a> {
@@ -35,6 +31,25 @@ pub(super) struct Setup<'a> {
     pub e2e_provider: Option<Arc<crate::llm::Resilient>>,
     /// End-to-end answers per workspace (records, each answered with both contexts).
     pub e2e_quota: usize,
+}
+
+/// One workspace measured.
+#[derive(Clone, Debug, Serialize)]
+pub(super) struct WorkspaceRow {
+    pub workspace: String,
+    pub records: usize,
+    pub files: usize,
+    pub index_seconds: f64,
+    pub parsed: usize,
+    /// Gold files of its records, and how many of them are in the index.
+    pub gold_files: usize,
+    pub gold_indexed: usize,
+    pub think: Option<crate::sleep::ThinkReport>,
+    pub notes: usize,
+    pub fresh_notes: usize,
+    pub anticipated_questions: usize,
+    pub sleep_tokens: u64,
+    pub sleep_calls: u64,
 }
 
 /// The results of the workspaces measured so far.
@@ -147,43 +162,4 @@ impl Setup<'_> {
         });
         Ok(())
     }
-}
-
-/// What `item` takes in a prompt: its citation line and text as `answer::model_request` renders them
-/// (keep in step with `answer/compose.rs`). A raw chunk's text is read only when needed, so its
-/// window's estimate is in `tokens`. (`ContextItem::tokens` leaves the reason out, which undercounts
-/// many small items; measured end to end it was ~1.7× low for facts and notes.)
-pub(super) fn prompt_tokens(item: &ContextItem) -> usize {
-    let lines = if item.start_line == item.end_line {
-        item.start_line.to_string()
-    } else {
-        format!("{}-{}", item.start_line, item.end_line)
-    };
-    let stale = if item.stale { " (possibly outdated)" } else { "" };
-    let citation = estimate_tokens(&format!("[10] {}:{} — {}{stale}\n", item.path, lines, item.reason));
-    let text = if item.kind == ItemKind::Chunk {
-        item.tokens
-    } else if item.text.is_empty() {
-        0
-    } else {
-        estimate_tokens(&item.text) + 1
-    };
-    citation + text
-}
-
-/// The first items of `ranking` that fit in `budget` (the walk of budget recall).
-fn walk(ranking: &[ContextItem], budget: usize) -> Vec<ContextItem> {
-    let mut used = 0;
-    ranking
-        .iter()
-        .take_while(|item| {
-            used += prompt_tokens(item);
-            used <= budget
-        })
-        .cloned()
-        .collect()
-}
-
-fn metric_items(ranking: &[ContextItem]) -> Vec<Item> {
-    ranking.iter().map(|item| Item { path: item.path.clone(), tokens: prompt_tokens(item) }).collect()
 }

@@ -17,7 +17,7 @@
 //!
 //! Tokens are counted the same way for every system: `tokens::estimate_tokens` (3.5 characters per
 //! token) of the item exactly as `answer::model_request` puts it in a prompt — its citation line
-//! (`[n] path:lines — reason`) and its text. For facts and notes the text is the signature and doc,
+//! (`[n] path:lines`, `answer::citation`) and its text. For facts and notes the text is the signature and doc,
 //! or the note; for raw chunks, the window's whole text.
 //!
 //! Then: the test-time tokens each system needs to reach the raw baseline's recall at 8k (and 2k,
@@ -27,23 +27,23 @@
 //! to end by the local model with the learned context and with raw chunks at the same budget
 //! (`e2e.rs`). The figures and tables are `crate::eval`'s; `report.rs` puts the report together.
 //!
-//! `--ranking` and `--questions` hand over to `eval_rank.rs`, the ranking benchmark.
+//! `--ranking` and `--questions` hand over to `rank.rs`, the ranking benchmark.
 
+mod count;
 mod direct;
 mod e2e;
 mod measure;
+mod rank;
 mod raw;
 mod report;
 mod think;
 
-pub(super) use raw::RawChunks;
-
-use super::eval_rank::{self, Case};
 use super::{Cli, Format};
 use crate::eval::{self, Record};
 use anyhow::{Context, Result};
 use clap::Args;
 use measure::{Gathered, Setup};
+use rank::Case;
 use report::{Inputs, Report};
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,7 @@ const DEFAULT_DATA: &str = "../shared/data/dev-localization.jsonl";
 #[command(after_help = "Examples:\n  \
 shared/data/fetch-dev-workspaces.sh ~/.cache/reverie-dev-workspaces Django==4.0.3 sympy==1.1.1\n  \
 reverie eval --project Django --limit 20\n  \
-reverie eval --think-local ~/.cache/reverie-test/SmolLM2-135M-Instruct.Q4_1.gguf --think-jobs 20 --format json")]
+reverie eval --think-local \"$(scripts/fetch-model.sh)\" --think-jobs 20 --format json")]
 pub struct EvalArgs {
     /// Where the dev-set workspaces are, one `<package>-<version>/` folder each [default:
     /// ~/.cache/reverie-dev-workspaces]. Missing ones are skipped with the command that fetches them.
@@ -87,7 +87,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub e2e: usize,
     /// The GGUF model for end-to-end answers [default: --think-local's, else $REVERIE_TEST_MODEL,
-    /// else ~/.cache/reverie-test/SmolLM2-135M-Instruct.Q4_1.gguf].
+    /// else SmolLM2-135M-Instruct.Q4_1.gguf in ~/.cache/reverie/models, where scripts/fetch-model.sh puts it].
     #[arg(long, value_name = "MODEL.gguf")]
     pub e2e_model: Option<PathBuf>,
     /// The context budget of end-to-end answers, the same for both contexts.
@@ -189,7 +189,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
                 .collect();
             groups.push((workspaces_dir.join(&name), cases));
         }
-        return eval_rank::run(cli, "localization dev set (bug reports)", groups, &weights(args)?, args.format);
+        return rank::run(cli, "localization dev set (bug reports)", groups, &weights(args)?, args.format);
     }
     let mut budget = args.limit.unwrap_or(usize::MAX);
     let mut todo: Vec<(String, Vec<Record>)> = Vec::new();
@@ -259,7 +259,7 @@ fn unreadable_data(data: &Path, err: &std::io::Error) -> anyhow::Error {
 
 /// `--questions DIR`: the natural-language set, ranking only.
 fn run_questions(cli: &Cli, args: &EvalArgs, dir: &Path) -> Result<()> {
-    let cases = eval_rank::load_nl_questions(dir)?;
+    let cases = rank::load_nl_questions(dir)?;
     let workspaces = match &args.workspaces {
         Some(dir) => dir.clone(),
         None => home()?.join(".cache/reverie-questions"),
@@ -282,7 +282,7 @@ fn run_questions(cli: &Cli, args: &EvalArgs, dir: &Path) -> Result<()> {
         );
     }
     anyhow::ensure!(!present.is_empty(), "no workspace of {} is fetched into {}", dir.display(), workspaces.display());
-    eval_rank::run(cli, "natural-language questions", present, &weights(args)?, args.format)
+    rank::run(cli, "natural-language questions", present, &weights(args)?, args.format)
 }
 
 /// The command that fetches the workspaces `specs` (`package==version`); many are shortened to the

@@ -2,32 +2,16 @@
 //! then the figures `crate::eval` computes and prints. JSON is the report serialized, with the
 //! figures' fields after the workspaces'.
 
-use super::measure::{Gathered, TOKEN_COUNTING};
+use super::count::TOKEN_COUNTING;
+use super::measure::{Gathered, WorkspaceRow};
 use crate::cli::thousands;
 use crate::eval::amortize::{self, WorkspaceSleep};
-use crate::eval::figures::{self, Figures};
+use crate::eval::figures;
+use crate::eval::tables::Column::{Left, Right};
+use crate::eval::tables::{Figures, table_row};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-
-/// One workspace measured.
-#[derive(Clone, Debug, Serialize)]
-pub(super) struct WorkspaceRow {
-    pub workspace: String,
-    pub records: usize,
-    pub files: usize,
-    pub index_seconds: f64,
-    pub parsed: usize,
-    /// Gold files of its records, and how many of them are in the index.
-    pub gold_files: usize,
-    pub gold_indexed: usize,
-    pub think: Option<crate::sleep::ThinkReport>,
-    pub notes: usize,
-    pub fresh_notes: usize,
-    pub anticipated_questions: usize,
-    pub sleep_tokens: u64,
-    pub sleep_calls: u64,
-}
 
 /// Where the run's questions and workspaces came from, and what was skipped.
 pub(super) struct Inputs {
@@ -109,24 +93,26 @@ impl Report {
         }
 
         let _ = writeln!(out, "\nWorkspaces");
-        let _ = writeln!(
-            out,
-            "  {:<22} {:>7} {:>7} {:>8} {:>11} {:>12} {:>13} {:>12}",
-            "workspace", "records", "files", "index s", "gold found", "notes/fresh", "anticipated", "sleep tokens"
-        );
+        let columns = [Left(22), Right(7), Right(7), Right(8), Right(11), Right(12), Right(13), Right(12)];
+        let header: [&dyn std::fmt::Display; 8] = [
+            &"workspace",
+            &"records",
+            &"files",
+            &"index s",
+            &"gold found",
+            &"notes/fresh",
+            &"anticipated",
+            &"sleep tokens",
+        ];
+        let _ = writeln!(out, "{}", table_row(&columns, &header));
         for w in &r.workspaces {
-            let _ = writeln!(
-                out,
-                "  {:<22} {:>7} {:>7} {:>8.1} {:>11} {:>12} {:>13} {:>12}",
-                w.workspace,
-                w.records,
-                thousands(w.files as u64),
-                w.index_seconds,
-                format!("{}/{}", w.gold_indexed, w.gold_files),
-                format!("{}/{}", w.notes, w.fresh_notes),
-                w.anticipated_questions,
-                thousands(w.sleep_tokens),
-            );
+            let (files, seconds) = (thousands(w.files as u64), format!("{:.1}", w.index_seconds));
+            let (gold, notes) =
+                (format!("{}/{}", w.gold_indexed, w.gold_files), format!("{}/{}", w.notes, w.fresh_notes));
+            let sleep_tokens = thousands(w.sleep_tokens);
+            let cells: [&dyn std::fmt::Display; 8] =
+                [&w.workspace, &w.records, &files, &seconds, &gold, &notes, &w.anticipated_questions, &sleep_tokens];
+            let _ = writeln!(out, "{}", table_row(&columns, &cells));
             if let Some(think) = &w.think {
                 let _ = writeln!(
                     out,

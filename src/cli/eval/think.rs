@@ -12,7 +12,11 @@ use std::time::Instant;
 /// The provider of the thinking pass, if one was asked for.
 pub(super) fn provider(args: &EvalArgs, config: &crate::config::Config) -> Result<Option<Arc<crate::llm::Resilient>>> {
     if let Some(model) = &args.think_local {
-        let llm = LlmConfig { provider: "local".into(), model_path: Some(model.clone()), ..LlmConfig::default() };
+        let llm = LlmConfig {
+            provider: crate::llm::LlmProvider::Local,
+            model_path: Some(model.clone()),
+            ..LlmConfig::default()
+        };
         let provider = crate::llm::from_config(&llm).map_err(anyhow::Error::from)?;
         return Ok(provider);
     }

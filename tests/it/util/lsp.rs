@@ -278,7 +278,8 @@ impl LspClient {
             "capabilities": {
                 "general": {"positionEncodings": encodings},
                 "window": {"workDoneProgress": true, "showDocument": {"support": true}},
-                "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
+                "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}},
+                "experimental": {"reverie": {"statusNotification": true}}
             }
         }))
         .await
@@ -289,6 +290,39 @@ impl LspClient {
         let result = self.result("initialize", params).await;
         self.notify("initialized", json!({})).await;
         result
+    }
+
+    /// Waits for the end of the indexing `$/progress` (for clients that get no `reverie/status`
+    /// notifications, as Helix); returns its message ("indexed 2 files in 0.0 s (2 parsed, 0 skipped)").
+    pub async fn wait_for_indexed(&mut self) -> String {
+        let begin = self
+            .wait_for(|m| {
+                m["method"] == "$/progress"
+                    && m["params"]["value"]["kind"] == "begin"
+                    && m["params"]["value"]["title"].as_str().is_some_and(|t| t.ends_with("indexing"))
+            })
+            .await;
+        let token = begin["params"]["token"].clone();
+        let end = self
+            .wait_for(|m| {
+                m["method"] == "$/progress" && m["params"]["token"] == token && m["params"]["value"]["kind"] == "end"
+            })
+            .await;
+        end["params"]["value"]["message"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Asks `reverie/status` until `until` holds for it (for clients that get no status
+    /// notifications); each ask is a round trip, no sleep. Fails the test after `TIMEOUT`.
+    pub async fn poll_status(&mut self, until: impl Fn(&Value) -> bool) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let status = self.result("reverie/status", Value::Null).await;
+            if until(&status) {
+                return status;
+            }
+            assert!(started.elapsed() < TIMEOUT, "the status never reached the expected state: {status}");
+            tokio::task::yield_now().await;
+        }
     }
 
     /// Waits for a `window/showMessage` whose text contains `text`; returns (type, text).
@@ -418,6 +452,13 @@ pub fn helix_initialize_params(root: &std::path::Path, version: &str, config: Va
         "workspaceFolders": [{"uri": uri, "name": root.file_name().and_then(|n| n.to_str()).unwrap_or("ws")}],
         "clientInfo": {"name": "helix", "version": version}
     })
+}
+
+/// `params` with the client capability that asks for `reverie/status` notifications, as the VS Code
+/// extension and the Neovim plugin declare it (other clients are not sent them).
+pub fn with_status_notifications(mut params: Value) -> Value {
+    params["capabilities"]["experimental"] = json!({"reverie": {"statusNotification": true}});
+    params
 }
 
 /// `initialize` params of another client: `clientInfo` `name`/`version`, and whether it advertises

@@ -27,6 +27,25 @@ impl Workspace {
         ws
     }
 
+    /// A workspace holding a copy of the project under `tests/fixtures/projects/<name>`.
+    pub fn from_project(name: &str) -> Workspace {
+        let ws = Workspace::new();
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects").join(name);
+        let mut pending = vec![source.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display())) {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let rel = path.strip_prefix(&source).unwrap().to_str().unwrap().to_string();
+                    ws.write(&rel, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        ws
+    }
+
     pub fn root(&self) -> PathBuf {
         self.dir.path().canonicalize().unwrap()
     }
@@ -89,8 +108,9 @@ pub fn stderr(out: &Output) -> String {
 }
 
 /// The test model for the `local` provider: `REVERIE_TEST_MODEL` (a GGUF path), else
-/// `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/SmolLM2-135M-Instruct.Q4_1.gguf`, where
-/// `tests/fetch-model.sh` puts it. `None` (after saying how to fetch it) when it is missing, unless
+/// SmolLM2-135M-Instruct.Q4_1.gguf where reverie looks for models by name (`reverie::dirs::model_dirs`:
+/// `~/.cache/reverie/models`, where `scripts/fetch-model.sh` puts it, or the earlier
+/// `~/.cache/reverie-test`). `None` (after saying how to fetch it) when it is missing, unless
 /// `REVERIE_REQUIRE_TOOLS=1` (CI), which makes a missing model a failure.
 #[cfg(feature = "local")]
 pub fn test_model() -> Option<PathBuf> {
@@ -100,19 +120,14 @@ pub fn test_model() -> Option<PathBuf> {
             assert!(path.is_file(), "REVERIE_TEST_MODEL names {}, which is not a file", path.display());
             path
         }
-        None => {
-            let dir = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
-            });
-            dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")
-        }
+        None => model_by_name("SmolLM2-135M-Instruct.Q4_1.gguf", |path| path.is_file()),
     };
     if path.is_file() {
         return Some(path);
     }
     let how = format!(
-        "the test model is missing at {}: run tests/fetch-model.sh (puts SmolLM2-135M-Instruct, 98 MB, in \
-         ~/.cache/reverie-test) or set REVERIE_TEST_MODEL to a GGUF file",
+        "the test model is missing at {}: run scripts/fetch-model.sh (puts SmolLM2-135M-Instruct, 98 MB, in \
+         ~/.cache/reverie/models) or set REVERIE_TEST_MODEL to a GGUF file",
         path.display()
     );
     assert!(std::env::var("REVERIE_REQUIRE_TOOLS").as_deref() != Ok("1"), "{how} (REVERIE_REQUIRE_TOOLS=1)");
@@ -120,31 +135,37 @@ pub fn test_model() -> Option<PathBuf> {
     None
 }
 
+/// The first of reverie's model directories holding `name` as `present` says, else where it would be
+/// fetched to (the first).
+fn model_by_name(name: &str, present: impl Fn(&std::path::Path) -> bool) -> PathBuf {
+    let candidates: Vec<PathBuf> = reverie::dirs::model_dirs(None).into_iter().map(|dir| dir.join(name)).collect();
+    candidates.iter().find(|path| present(path)).unwrap_or(&candidates[0]).clone()
+}
+
 /// The embedding model for the in-process embedder (a directory with all-MiniLM-L6-v2's
 /// `model.safetensors`, `config.json`, `tokenizer.json`): `REVERIE_TEST_EMBED_MODEL`, else
-/// `${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/all-MiniLM-L6-v2`, where
-/// `tests/fetch-embed-model.sh` puts it. `None` (after saying how to fetch it) when it is missing,
-/// unless `REVERIE_REQUIRE_TOOLS=1` (CI), which makes a missing model a failure.
+/// all-MiniLM-L6-v2 where reverie looks for models by name (`~/.cache/reverie/models`, where
+/// `scripts/fetch-embed-model.sh` puts it, or the earlier `~/.cache/reverie-test`). `None` (after
+/// saying how to fetch it) when it is missing, unless `REVERIE_REQUIRE_TOOLS=1` (CI), which makes a
+/// missing model a failure.
 pub fn test_embed_model() -> Option<PathBuf> {
+    let complete = |dir: &std::path::Path| {
+        ["model.safetensors", "config.json", "tokenizer.json"].iter().all(|f| dir.join(f).is_file())
+    };
     let dir = match std::env::var_os("REVERIE_TEST_EMBED_MODEL") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
             assert!(dir.is_dir(), "REVERIE_TEST_EMBED_MODEL names {}, which is not a directory", dir.display());
             dir
         }
-        None => {
-            let base = std::env::var_os("REVERIE_TEST_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/reverie-test")
-            });
-            base.join("all-MiniLM-L6-v2")
-        }
+        None => model_by_name("all-MiniLM-L6-v2", complete),
     };
-    if ["model.safetensors", "config.json", "tokenizer.json"].iter().all(|f| dir.join(f).is_file()) {
+    if complete(&dir) {
         return Some(dir);
     }
     let how = format!(
-        "the embedding test model is missing at {}: run tests/fetch-embed-model.sh (puts all-MiniLM-L6-v2, 87 MB, \
-         in ~/.cache/reverie-test) or set REVERIE_TEST_EMBED_MODEL to its directory",
+        "the embedding test model is missing at {}: run scripts/fetch-embed-model.sh (puts all-MiniLM-L6-v2, \
+         87 MB, in ~/.cache/reverie/models) or set REVERIE_TEST_EMBED_MODEL to its directory",
         dir.display()
     );
     assert!(std::env::var("REVERIE_REQUIRE_TOOLS").as_deref() != Ok("1"), "{how} (REVERIE_REQUIRE_TOOLS=1)");

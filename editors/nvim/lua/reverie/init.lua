@@ -79,6 +79,9 @@ local function start(bufnr)
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fn.fnamemodify(root, ":t") } },
     init_options = config.settings,
+    -- The server sends reverie/status notifications (the statusline) only to clients that declare them.
+    capabilities = vim.tbl_deep_extend("force", vim.lsp.protocol.make_client_capabilities(),
+      { experimental = { reverie = { statusNotification = true } } }),
     handlers = handlers,
   }
   if vim.lsp.start then
@@ -117,12 +120,90 @@ local function answer_lines(question, result)
   local lines = { "# " .. question, "" }
   for _, l in ipairs(vim.split(result.answer or "", "\n", { plain = true })) do table.insert(lines, l) end
   table.insert(lines, "")
-  table.insert(lines, "_source: " .. (result.source or "?") .. "_  (<CR> on a citation opens it, f asks a follow-up, q closes)")
+  if result.set_aside then
+    table.insert(lines, "_the model's answer named code that is not in this workspace: s shows it anyway_")
+  end
+  table.insert(lines, "_source: " .. (result.source or "?") .. "_  (<CR> or gf on a citation opens it, f asks a follow-up, q closes)")
   table.insert(lines, "")
   for i, item in ipairs(result.context or {}) do
     table.insert(lines, string.format("[%d] %s:%d  %s", i, item.path, item.start_line, item.reason or ""))
   end
   return lines
+end
+
+-- The citations on `line`, in order, as { path, lnum, s, e } (byte columns, 1-based): `path:line`
+-- (relative to the workspace, or absolute) and `file://` links with a line anchor (`#L9`).
+local function citations_on(line)
+  local found = {}
+  local init = 1
+  while true do
+    local s, e, uri, lnum = line:find("(file://[^%s#%)>]+)#L(%d+)", init)
+    if not s then break end
+    table.insert(found, { path = vim.uri_to_fname(uri), lnum = tonumber(lnum), s = s, e = e })
+    init = e + 1
+  end
+  init = 1
+  while true do
+    local s, e, path, lnum = line:find("([%w%._/%-]+%.%w+):(%d+)", init)
+    if not s then break end
+    local inside = false
+    for _, c in ipairs(found) do
+      if s >= c.s and s <= c.e then inside = true end
+    end
+    if not inside then table.insert(found, { path = path, lnum = tonumber(lnum), s = s, e = e }) end
+    init = e + 1
+  end
+  table.sort(found, function(a, b) return a.s < b.s end)
+  return found
+end
+
+-- Opens the file and line cited on `line`: the citation under byte column `col` (0-based, as
+-- nvim_win_get_cursor gives it) or the next one after it; without `col`, the first.
+function M.follow_citation(line, col)
+  local citations = citations_on(line)
+  if #citations == 0 then return false end
+  local chosen = citations[1]
+  if col then
+    chosen = nil
+    for _, c in ipairs(citations) do
+      if c.e >= col + 1 then chosen = c break end
+    end
+    chosen = chosen or citations[#citations]
+  end
+  local path = chosen.path
+  if path:sub(1, 1) ~= "/" then
+    local client = M.client()
+    local root = client and client.config.root_dir or vim.loop.cwd()
+    path = root .. "/" .. path
+  end
+  if state.float_win and vim.api.nvim_get_current_win() == state.float_win then
+    close_float()
+    if state.origin_win and vim.api.nvim_win_is_valid(state.origin_win) then
+      vim.api.nvim_set_current_win(state.origin_win)
+    end
+  end
+  vim.cmd("edit " .. vim.fn.fnameescape(path))
+  local last = vim.api.nvim_buf_line_count(0)
+  vim.api.nvim_win_set_cursor(0, { math.min(chosen.lnum, last), 0 })
+  return true
+end
+
+-- `gf` (and `gF`) on a citation opens the cited file at its line: in the answer float and in an
+-- answer document the server opened (window/showDocument), whose paths Neovim's own `gf` would
+-- open without the line.
+local function map_goto_citation(buf)
+  for _, lhs in ipairs({ "gf", "gF" }) do
+    vim.api.nvim_buf_set_keymap(buf, "n", lhs, "", {
+      callback = function()
+        local col = vim.api.nvim_win_get_cursor(0)[2]
+        if not M.follow_citation(vim.api.nvim_get_current_line(), col) then
+          vim.cmd("normal! " .. lhs)
+        end
+      end,
+      silent = true,
+      nowait = true,
+    })
+  end
 end
 
 local function show(lines, origin_win)
@@ -143,28 +224,13 @@ local function show(lines, origin_win)
   local function map(lhs, fn) vim.api.nvim_buf_set_keymap(buf, "n", lhs, "", { callback = fn, silent = true, nowait = true }) end
   map("q", close_float)
   map("<CR>", function() M.follow_citation(vim.api.nvim_get_current_line()) end)
+  map_goto_citation(buf)
   map("f", function()
     local q = vim.fn.input("Follow-up: ")
     if q ~= "" then M.ask(q) end
   end)
   local _ = opts
   return buf
-end
-
--- Opens the file and line cited on `line` (`path:line` anywhere in it).
-function M.follow_citation(line)
-  local path, lnum = line:match("([%w%._/%-]+%.%w+):(%d+)")
-  if not path then return false end
-  local client = M.client()
-  local root = client and client.config.root_dir or vim.loop.cwd()
-  local full = path:sub(1, 1) == "/" and path or (root .. "/" .. path)
-  close_float()
-  if state.origin_win and vim.api.nvim_win_is_valid(state.origin_win) then
-    vim.api.nvim_set_current_win(state.origin_win)
-  end
-  vim.cmd("edit " .. vim.fn.fnameescape(full))
-  vim.api.nvim_win_set_cursor(0, { tonumber(lnum), 0 })
-  return true
 end
 
 function M._render_stream()
@@ -194,12 +260,14 @@ function M.ask(question, opts)
     budget = config.budget,
     conversation = state.conversation,
     token = "nvim-" .. tostring(vim.loop.hrtime()),
+    subject = opts.subject,
   }
   if vim.api.nvim_buf_get_name(bufnr) ~= "" then
     local cursor = vim.api.nvim_win_get_cursor(origin)
     params.textDocument = { uri = vim.uri_from_bufnr(bufnr) }
     params.position = { line = cursor[1] - 1, character = cursor[2] }
   end
+  if opts.show_unverified then params.showUnverified = true end
   local buf = show({ "# " .. question, "", "_thinking…_" }, origin)
   state.streaming = { token = params.token, chunks = {}, buf = buf, question = question }
   client.request("reverie/ask", params, function(err, result)
@@ -210,7 +278,13 @@ function M.ask(question, opts)
         return
       end
       state.last_answer = result
-      show(answer_lines(question, result), origin)
+      -- The streamed text is replaced by the answer as checked: unverified names marked, or set aside.
+      local answer_buf = show(answer_lines(question, result), origin)
+      if result.set_aside then
+        vim.api.nvim_buf_set_keymap(answer_buf, "n", "s", "", {
+          callback = function() M.ask(question, { show_unverified = true }) end, silent = true, nowait = true,
+        })
+      end
       if opts.on_answer then opts.on_answer(result) end
     end)
   end, bufnr)
@@ -233,6 +307,11 @@ function M.setup(opts)
     pattern = config.filetypes,
     callback = function(args) start(args.buf) end,
   })
+  vim.api.nvim_create_autocmd("BufReadPost", {
+    group = group,
+    pattern = "*/answers/answer-*.md",
+    callback = function(args) map_goto_citation(args.buf) end,
+  })
   vim.api.nvim_create_user_command("ReverieAsk", function(cmd)
     local q = cmd.args
     if q == "" then q = vim.fn.input("Ask reverie: ") end
@@ -241,7 +320,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command("ReverieExplain", function()
     local word = vim.fn.expand("<cword>")
     if word == "" then notify("put the cursor on a symbol") return end
-    M.ask("Explain `" .. word .. "`: what it does, how it is used and why it exists.")
+    -- The symbol itself goes along: the server builds the context from its definition outward.
+    M.ask("Explain `" .. word .. "`: what it does, how it is used and why it exists.",
+      { subject = { name = word, intent = "explain" } })
   end, { desc = "Explain the symbol under the cursor" })
   vim.api.nvim_create_user_command("ReverieStatus", function() M.status() end, { desc = "Show reverie's status" })
   vim.api.nvim_create_user_command("ReverieThink", function()

@@ -67,3 +67,14 @@ test('a context-only answer is not repeated as its sources', () => {
   assert.deepEqual(r.sourcesOf({ answer: '1. `shop/cart.py:1-3` …', source: 'context', context: [item] }), []);
   assert.deepEqual(r.sourcesOf({ answer: 'It is…', source: 'model', context: [item] }), [item]);
 });
+
+test('names the server marked as not found keep their mark, and a marked citation is no link', () => {
+  const answer =
+    'The `FlaskContext`⚠ class; see shop/cart.py:900⚠ and shop/cart.py:7.\n\n⚠ Not found in this workspace: `FlaskContext`, `shop/cart.py:900` (the file has 12 lines)\n';
+  const html = r.renderMarkdown(answer, known);
+  assert.match(html, /<code>FlaskContext<\/code>⚠ class/);
+  assert.match(html, /shop\/cart.py:900⚠/);
+  assert.doesNotMatch(html, /data-line="900"/);
+  assert.match(html, /data-path="shop\/cart.py" data-line="7"/);
+  assert.match(html, /⚠ Not found in this workspace: <code>FlaskContext<\/code>/);
+});

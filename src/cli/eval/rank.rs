@@ -7,7 +7,7 @@
 //! `--questions DIR`, workspaces fetched by `tests/questions/fetch-workspaces.sh`).
 //!
 //! Systems, each a ranking of context items for a question:
-//! - **whole-file BM25**: the anchor (`shared/guide/benchmarks.md`): every indexed file one document,
+//! - **whole-file BM25**: the anchor, the strongest plain baseline: every indexed file one document,
 //!   identifier-aware terms, k1 1.2, b 0.75; prose files (`Language::is_prose`) are scored but not
 //!   listed, since the gold is code (before reStructuredText had its own language, `.rst` files were
 //!   plain text and left out this way; when it got one they entered the list and the anchor's Acc@5
@@ -22,8 +22,10 @@
 //! definition's lines overlap one of the first 10 items; natural-language set only), recall within
 //! 1k/2k/8k tokens (1k: about what a local model reads in its `llm.answer_time`), direct answers given and how many cite no gold file, and question latency.
 
-use super::{Cli, Format};
-use crate::answer::{self, ContextItem, Question, Rankers};
+use super::raw::RawChunks;
+use crate::answer::{self, ContextItem, LearnedContext, Question, Rankers};
+use crate::cli::semantic::Nearest;
+use crate::cli::{Cli, Format};
 use crate::eval::{self, Item};
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
@@ -33,7 +35,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A gold definition of the natural-language set.
 #[derive(Clone, Debug, Deserialize)]
@@ -222,38 +224,87 @@ pub fn run(
     format: Format,
 ) -> Result<()> {
     let systems = systems();
-    let mut with_notes = false;
-    let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
-    let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
-    let mut by_kind: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
-    let mut misses = Vec::new();
-    let mut directs = Vec::new();
+    let mut tallies = Tallies::new(systems.len());
     let workspaces = groups.len();
-    let runtime = super::runtime()?;
-    // The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept
-    // for every workspace; each workspace's vectors are brought up to date first (cached in its store).
-    let mut embedder: Option<Option<Arc<dyn crate::embed::Embedder>>> = None;
-    let mut semantic_note = String::from("semantic channel: off (no embedder)");
+    let runtime = crate::cli::runtime()?;
+    let mut semantic = Semantic::default();
     for (dir, cases) in groups {
-        let root = super::workspace_root(&dir)?;
-        let config = super::load_config(&root);
+        let workspace = Workspace::open(cli, &runtime, &dir, &mut semantic)?;
+        tallies.with_notes |= !workspace.learned.is_empty();
+        eprintln!(
+            "reverie eval: {}: {} files, indexes built in {:.1} s, {} question(s)",
+            dir.display(),
+            workspace.snapshot.files.len(),
+            workspace.built_in.as_secs_f64(),
+            cases.len()
+        );
+        for case in &cases {
+            workspace.rank_case(&runtime, &systems, case, weights, &mut tallies);
+        }
+    }
+    let report = tallies.report(set, &systems, semantic.note(weights), workspaces);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print!("{}", render(&report)),
+    }
+    Ok(())
+}
+
+/// The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept for
+/// every workspace, and what the report says of it.
+struct Semantic {
+    embedder: Option<Option<Arc<dyn crate::embed::Embedder>>>,
+    note: String,
+}
+
+impl Default for Semantic {
+    fn default() -> Semantic {
+        Semantic { embedder: None, note: String::from("semantic channel: off (no embedder)") }
+    }
+}
+
+impl Semantic {
+    /// The report's line on the semantic channel, with the weights when they are not the built-in ones.
+    fn note(&self, weights: &answer::Weights) -> String {
+        let note = &self.note;
+        if *weights == answer::WEIGHTS { note.clone() } else { format!("{note}; {weights:?}") }
+    }
+}
+
+/// One workspace, indexed, with what every system ranks from.
+struct Workspace {
+    snapshot: Arc<Snapshot>,
+    text_index: Arc<crate::search::TextIndex>,
+    chunks: RawChunks,
+    learned: LearnedContext,
+    /// The semantic index, when there is an embedder.
+    nearest: Option<Nearest>,
+    /// The time the indexes took after the snapshot was loaded.
+    built_in: Duration,
+}
+
+impl Workspace {
+    /// Indexes `dir` (into the usual cache), builds every system's index, and brings the workspace's
+    /// vectors up to date (cached in its store).
+    fn open(cli: &Cli, runtime: &tokio::runtime::Runtime, dir: &Path, channel: &mut Semantic) -> Result<Workspace> {
+        let root = crate::cli::workspace_root(dir)?;
+        let config = crate::cli::load_config(&root);
         let roots = vec![root.clone()];
-        let store = super::open_store(cli, &roots)?;
-        super::index::index_with_progress(&store, &roots, &config)?;
+        let store = crate::cli::open_store(cli, &roots)?;
+        crate::cli::index::index_with_progress(&store, &roots, &config)?;
         let snapshot = Arc::new(crate::index::snapshot(&store)?);
         let started = Instant::now();
         let text_index = snapshot.text_index();
         snapshot.facts_index();
-        let chunks = super::eval::RawChunks::build(&root, &snapshot, config.index.max_file_size);
-        let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
-        with_notes |= !learned.is_empty();
-        let embedder = embedder.get_or_insert_with(|| super::semantic::embedder(cli, &config)).clone();
+        let chunks = RawChunks::build(&root, &snapshot, config.index.max_file_size);
+        let learned = LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
+        let embedder = channel.embedder.get_or_insert_with(|| crate::cli::semantic::embedder(cli, &config)).clone();
         let nearest = match embedder {
             Some(embedder) => {
                 let passages = learned.embedding_items();
                 let report =
-                    super::semantic::update(&runtime, &store, &snapshot, &root, &config, &*embedder, &passages)?;
-                let nearest = super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder.clone())?;
+                    crate::cli::semantic::update(runtime, &store, &snapshot, &root, &config, &*embedder, &passages)?;
+                let nearest = Nearest::load(&store, &snapshot, Some(&learned), embedder.clone())?;
                 eprintln!(
                     "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
                     dir.display(),
@@ -264,136 +315,183 @@ pub fn run(
                     nearest.index.passages(),
                     passages.len()
                 );
-                semantic_note = format!("semantic channel: {}", embedder.model_id());
+                channel.note = format!("semantic channel: {}", embedder.model_id());
                 Some(nearest)
             }
             None => None,
         };
-        eprintln!(
-            "reverie eval: {}: {} files, indexes built in {:.1} s, {} question(s)",
-            dir.display(),
-            snapshot.files.len(),
-            started.elapsed().as_secs_f64(),
-            cases.len()
-        );
-        for case in &cases {
-            let terms = crate::terms::tokenize(&case.question);
-            // Embedding the question is part of reverie's latency.
+        Ok(Workspace { snapshot, text_index, chunks, learned, nearest, built_in: started.elapsed() })
+    }
+
+    /// Ranks `case` with every system, scores each ranking and adds it to `tallies`.
+    fn rank_case(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        systems: &[System],
+        case: &Case,
+        weights: &answer::Weights,
+        tallies: &mut Tallies,
+    ) {
+        let terms = crate::terms::tokenize(&case.question);
+        // Embedding the question is part of reverie's latency.
+        let started = Instant::now();
+        let nearby = self.nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
+        let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        for (s, system) in systems.iter().enumerate() {
+            let question = Question {
+                text: case.question.clone(),
+                budget: usize::MAX,
+                semantic: nearby.definitions.clone(),
+                semantic_notes: nearby.passages.clone(),
+                ..Question::default()
+            };
             let started = Instant::now();
-            let nearby = nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
-            let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
-            for (s, system) in systems.iter().enumerate() {
-                let question = Question {
-                    text: case.question.clone(),
-                    budget: usize::MAX,
-                    semantic: nearby.definitions.clone(),
-                    semantic_notes: nearby.passages.clone(),
-                    ..Question::default()
-                };
-                let started = Instant::now();
-                let (ranking, direct) = match system {
-                    System::WholeFile => {
-                        (whole_file_items(&snapshot, &text_index.rank_files(&terms, usize::MAX)), false)
-                    }
-                    System::Chunks => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
-                    System::Reverie => match answer::structural(&snapshot, &question) {
-                        Some(direct) => (direct.context, true),
-                        None => (
-                            answer::select(
-                                answer::candidates_weighted(&snapshot, None, &question, Rankers::default(), weights),
-                                usize::MAX,
-                            ),
-                            false,
-                        ),
-                    },
-                    System::Ablation(_, rankers) => (
-                        answer::select(
-                            answer::candidates_weighted(&snapshot, None, &question, *rankers, weights),
-                            usize::MAX,
-                        ),
-                        false,
-                    ),
-                    System::Learned(_, rankers) => (
-                        answer::select(
-                            answer::candidates_weighted(&snapshot, Some(&learned), &question, *rankers, weights),
-                            usize::MAX,
-                        ),
-                        false,
-                    ),
-                };
-                let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
-                let uses_semantic = match system {
-                    System::Reverie => semantic,
-                    System::Ablation(_, rankers) | System::Learned(_, rankers) => {
-                        (rankers.semantic || rankers.notes) && semantic
-                    }
-                    _ => false,
-                };
-                let ms = started.elapsed().as_secs_f64() * 1000.0 + if uses_semantic { embed_ms } else { 0.0 };
-                let outcome = measure(&snapshot, case, &ranking);
-                if *system == System::Reverie && direct {
-                    let listed = items(&ranking);
-                    let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
-                    let verdict = if outcome.any_gold { "right" } else { "WRONG" };
-                    directs.push(format!(
-                        "{} [{}] {verdict}: cites {cited:?}, gold {:?}",
-                        case.id, case.kind, case.gold_files
-                    ));
+            let (ranking, direct) = self.rank(*system, &terms, case, &question, weights);
+            let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
+            let uses_semantic = match system {
+                System::Reverie => semantic,
+                System::Ablation(_, rankers) | System::Learned(_, rankers) => {
+                    (rankers.semantic || rankers.notes) && semantic
                 }
-                if *system == System::Reverie && outcome.acc5 < 1.0 {
-                    let listed = items(&ranking);
-                    let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
-                    let gold: Vec<String> = if case.gold_definitions.is_empty() {
-                        case.gold_files.clone()
-                    } else {
-                        case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
-                    };
-                    misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
-                }
-                let group = by_group
-                    .entry(case.group.clone())
-                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
-                let kind = by_kind
-                    .entry(case.kind.clone())
-                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
-                for tally in [&mut totals[s], &mut group[s], &mut kind[s]] {
-                    outcome.add_to(tally, direct, ms);
-                }
+                _ => false,
+            };
+            let ms = started.elapsed().as_secs_f64() * 1000.0 + if uses_semantic { embed_ms } else { 0.0 };
+            let outcome = measure(&self.snapshot, case, &ranking);
+            if *system == System::Reverie {
+                tallies.note_reverie(case, &ranking, &outcome, direct);
             }
+            tallies.add(s, case, &outcome, direct, ms);
         }
     }
-    let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
-    // Rows with notes say nothing when no workspace has any.
-    let shown: Vec<bool> = systems.iter().map(|s| with_notes || !matches!(s, System::Learned(..))).collect();
-    let figures = |tallies: &[Tally]| -> Vec<Figures> {
-        tallies
-            .iter()
-            .zip(&labels)
-            .zip(&shown)
-            .filter(|(_, shown)| **shown)
-            .map(|((t, l), _)| t.figures(l.clone()))
-            .collect()
-    };
-    let report = Report {
-        set: set.to_string(),
-        semantic: if *weights == answer::WEIGHTS { semantic_note } else { format!("{semantic_note}; {weights:?}") },
-        workspaces,
-        figures: figures(&totals),
-        by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
-        by_kind: by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
-        misses,
-        directs,
-    };
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print!("{}", render(&report)),
+
+    /// `system`'s ranking for `question`, and whether it is a direct answer's.
+    fn rank(
+        &self,
+        system: System,
+        terms: &[String],
+        case: &Case,
+        question: &Question,
+        weights: &answer::Weights,
+    ) -> (Vec<ContextItem>, bool) {
+        let snapshot = &self.snapshot;
+        match system {
+            System::WholeFile => (whole_file_items(snapshot, &self.text_index.rank_files(terms, usize::MAX)), false),
+            System::Chunks => (answer::select(self.chunks.ranking(&case.question), usize::MAX), false),
+            System::Reverie => match answer::structural(snapshot, question) {
+                Some(direct) => (direct.context, true),
+                None => (
+                    answer::select(
+                        answer::candidates_weighted(snapshot, None, question, Rankers::default(), weights),
+                        usize::MAX,
+                    ),
+                    false,
+                ),
+            },
+            System::Ablation(_, rankers) => (
+                answer::select(answer::candidates_weighted(snapshot, None, question, rankers, weights), usize::MAX),
+                false,
+            ),
+            System::Learned(_, rankers) => (
+                answer::select(
+                    answer::candidates_weighted(snapshot, Some(&self.learned), question, rankers, weights),
+                    usize::MAX,
+                ),
+                false,
+            ),
+        }
     }
-    Ok(())
+}
+
+/// Every system's tallies, overall, per project and per question kind, and reverie's misses and
+/// direct answers.
+struct Tallies {
+    systems: usize,
+    /// Some workspace has notes (else the rows with notes are left out).
+    with_notes: bool,
+    totals: Vec<Tally>,
+    by_group: BTreeMap<String, Vec<Tally>>,
+    by_kind: BTreeMap<String, Vec<Tally>>,
+    misses: Vec<String>,
+    directs: Vec<String>,
+}
+
+impl Tallies {
+    fn new(systems: usize) -> Tallies {
+        Tallies {
+            systems,
+            with_notes: false,
+            totals: (0..systems).map(|_| Tally::default()).collect(),
+            by_group: BTreeMap::new(),
+            by_kind: BTreeMap::new(),
+            misses: Vec::new(),
+            directs: Vec::new(),
+        }
+    }
+
+    /// Keeps reverie's direct answer on `case`, judged, or its miss at Acc@5.
+    fn note_reverie(&mut self, case: &Case, ranking: &[ContextItem], outcome: &Outcome, direct: bool) {
+        if direct {
+            let listed = items(ranking);
+            let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+            let verdict = if outcome.any_gold { "right" } else { "WRONG" };
+            self.directs
+                .push(format!("{} [{}] {verdict}: cites {cited:?}, gold {:?}", case.id, case.kind, case.gold_files));
+        }
+        if outcome.acc5 < 1.0 {
+            let listed = items(ranking);
+            let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+            let gold: Vec<String> = if case.gold_definitions.is_empty() {
+                case.gold_files.clone()
+            } else {
+                case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
+            };
+            self.misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
+        }
+    }
+
+    /// Adds system `s`'s `outcome` on `case` (a direct answer's or not, in `ms`) overall, to its
+    /// project and to its kind.
+    fn add(&mut self, s: usize, case: &Case, outcome: &Outcome, direct: bool, ms: f64) {
+        let systems = self.systems;
+        let group =
+            self.by_group.entry(case.group.clone()).or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
+        let kind =
+            self.by_kind.entry(case.kind.clone()).or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
+        for tally in [&mut self.totals[s], &mut group[s], &mut kind[s]] {
+            outcome.add_to(tally, direct, ms);
+        }
+    }
+
+    /// The report of `set`, one row per system shown.
+    fn report(self, set: &str, systems: &[System], semantic: String, workspaces: usize) -> Report {
+        let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
+        // Rows with notes say nothing when no workspace has any.
+        let shown: Vec<bool> = systems.iter().map(|s| self.with_notes || !matches!(s, System::Learned(..))).collect();
+        let figures = |tallies: &[Tally]| -> Vec<Figures> {
+            tallies
+                .iter()
+                .zip(&labels)
+                .zip(&shown)
+                .filter(|(_, shown)| **shown)
+                .map(|((t, l), _)| t.figures(l.clone()))
+                .collect()
+        };
+        Report {
+            set: set.to_string(),
+            semantic,
+            workspaces,
+            figures: figures(&self.totals),
+            by_group: self.by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
+            by_kind: self.by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
+            misses: self.misses,
+            directs: self.directs,
+        }
+    }
 }
 
 /// Whole-file BM25's ranking as context items: each source file whole (tokens = bytes / 4, as the
 /// anchor counts). Documentation and text files without a grammar, which the walk also keeps, are
-/// not source files and not part of the anchor (`shared/guide/benchmarks.md`).
+/// not source files and not part of the anchor.
 fn whole_file_items(snapshot: &Snapshot, files: &[(Arc<str>, f64)]) -> Vec<ContextItem> {
     files
         .iter()

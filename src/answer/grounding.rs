@@ -1,0 +1,1149 @@
+//! Whether the code a text names exists. A model's answer (or a note) writes names as code — inline
+//! code, code blocks, `Type.method`, `module.function`, `path/to/file.py:123` — and a small model
+//! invents some (`FlaskContext`, `session.cookies[0]`, `requests.get` in a project that never uses
+//! requests). Each name is looked up here and is either *grounded* — in the workspace's facts, or one
+//! of the language's own names (`syntax::is_own_name`: keywords, builtins, the standard library) — or
+//! *unverified*: found nowhere. Nothing is ever judged wrong for being absent from the model's context;
+//! only for being absent from the workspace and the language.
+//!
+//! What counts as a name:
+//! - in prose: inline code (read as a snippet, below); bare words shaped like code (`get_app`,
+//!   `FlaskContext`, `__init__`, `run()`), dotted chains (`Flask.route`, `flask.app`), paths with a
+//!   source extension or a `/`, with an optional `:line` or `:start-end`;
+//! - in a snippet (a code block or inline code): every identifier chain it *uses*, minus what the
+//!   snippet binds itself (assignments, parameters, loop variables, `def`/`class`/`fn`/`let` names,
+//!   keyword arguments, object keys) and minus string literals and comments; an import is a use
+//!   (`import requests` claims `requests` exists) that also binds its name;
+//! - one-letter identifiers, numbers and URLs never count.
+//!
+//! How a name is looked up, strongest evidence first:
+//! - a path: a workspace file whose path ends with it (`names::files_at_path`), and a cited line
+//!   inside that file (`FileFacts::line_count`);
+//! - a single name: a definition, a reference, an import's segment, a file or folder name; else a
+//!   language's own name; else, for a name standing alone or after a dot, the same identifier in the
+//!   workspace's text (comments, strings, attribute accesses that are not facts: `status_code`);
+//! - a chain `a.b`: `a` a standard module with known members (`json.loads`, not `json.loadz`); `a` a
+//!   workspace type or module, or the language's own receiver (`self`, `this`), then `b` as above; `a`
+//!   anything else (a variable, `session`, `engine`): the text `a.b` must be written somewhere in the
+//!   workspace's sources — `session.cookies` is not, even though `request.cookies` is. Without a
+//!   source reader (notes), `a` and `b` are looked up separately.
+//!
+//! Notes' reliability (`learned.rs`) counts their named symbols with `is_defined` here, the first
+//! rung of the same lookup. Pure but for the `source` reader the caller passes.
+
+use crate::snapshot::Snapshot;
+use crate::syntax::Language;
+use crate::syntax::facts::DefKind;
+use std::collections::{HashMap, HashSet};
+
+/// How a name was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// In the workspace: a file, a definition, a reference, an import, or its text.
+    Workspace,
+    /// One of the language's own names (keyword, builtin, standard library).
+    Language,
+    /// Found nowhere.
+    Unverified,
+}
+
+impl Verdict {
+    /// `workspace`, `language` or `unverified`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Workspace => "workspace",
+            Verdict::Language => "language",
+            Verdict::Unverified => "unverified",
+        }
+    }
+}
+
+/// One name a text writes as code, and whether it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// As written, without call parentheses or indexing: `session.cookies`, `src/app.py:900`.
+    pub name: String,
+    /// Where a mark for it goes in the text: just after the inline code, the word, or the code block.
+    pub mark_at: usize,
+    /// Inside a fenced code block (marked after the block, not in the code).
+    pub in_block: bool,
+    pub verdict: Verdict,
+    /// Why an unverified path is unverified (`the file has 120 lines`), when that helps.
+    pub detail: Option<String>,
+}
+
+/// Every claim of a text, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grounding {
+    pub claims: Vec<Claim>,
+}
+
+impl Grounding {
+    /// The unverified names, once each, in order of appearance.
+    pub fn unverified(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.claims
+            .iter()
+            .filter(|c| c.verdict == Verdict::Unverified && seen.insert(c.name.clone()))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Distinct names checked, and how many of them are unverified.
+    pub fn counts(&self) -> (usize, usize) {
+        let names: HashSet<&str> = self.claims.iter().map(|c| c.name.as_str()).collect();
+        (names.len(), self.unverified().len())
+    }
+}
+
+/// Whether `name` is defined in the workspace — in `file` when one is given. The lookup a note's
+/// named symbols get (`learned.rs`) and the first rung of every name's.
+pub fn is_defined(snapshot: &Snapshot, name: &str, file: Option<&str>) -> bool {
+    match file {
+        Some(file) => snapshot.files.get(file).is_some_and(|f| f.definitions.iter().any(|d| d.name == name)),
+        None => snapshot.definitions_by_name.contains_key(name),
+    }
+}
+
+/// Reads a workspace file's text by key (an open buffer or the disk), if it can.
+pub type SourceReader<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The names methods reach their object by, by convention (`self`, `cls`) or by keyword (`this`):
+/// what follows them is looked up as a member.
+const RECEIVERS: &[&str] = &["self", "cls", "this", "Self", "super"];
+
+/// Files read at most to find one `a.b` written in the workspace.
+const MAX_FILES_READ_PER_CHAIN: usize = 40;
+
+/// Checks every name `text` writes as code (see the module docs). `source` reads workspace files
+/// for chains on variables; `None` looks their parts up separately.
+pub fn check(snapshot: &Snapshot, text: &str, source: Option<SourceReader<'_>>) -> Grounding {
+    let lookup = Lookup::new(snapshot, source);
+    let mut claims = Vec::new();
+    for written in written_names(text, &lookup.languages) {
+        let (verdict, detail) = match &written.what {
+            What::Path { path, line } => lookup.path(path, *line),
+            What::Chain { parts, alone } => (lookup.chain(parts, *alone, &written.languages), None),
+        };
+        claims.push(Claim {
+            name: written.name,
+            mark_at: written.mark_at,
+            in_block: written.in_block,
+            verdict,
+            detail,
+        });
+    }
+    Grounding { claims }
+}
+
+/// A name found in the text, before it is looked up.
+#[derive(Debug, PartialEq)]
+struct Written {
+    name: String,
+    what: What,
+    mark_at: usize,
+    in_block: bool,
+    /// The languages whose own names count (a code block's tag, else the workspace's).
+    languages: Vec<Language>,
+}
+
+#[derive(Debug, PartialEq)]
+enum What {
+    Path {
+        path: String,
+        line: Option<(u32, u32)>,
+    },
+    /// `alone`: written as a global (prose, or a snippet's unbound name), not after a bound variable.
+    Chain {
+        parts: Vec<String>,
+        alone: bool,
+    },
+}
+
+struct Lookup<'a> {
+    snapshot: &'a Snapshot,
+    source: Option<SourceReader<'a>>,
+    text_index: std::sync::Arc<crate::search::TextIndex>,
+    /// The workspace's languages with a grammar, most files first.
+    languages: Vec<Language>,
+    /// Segments of import paths (`werkzeug`, `datastructures` of `werkzeug.datastructures`).
+    import_segments: HashSet<String>,
+    /// File stems and folder names (`app`, `flask`).
+    module_names: HashSet<String>,
+    /// Sources read so far.
+    read: std::cell::RefCell<HashMap<String, Option<String>>>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(snapshot: &'a Snapshot, source: Option<SourceReader<'a>>) -> Lookup<'a> {
+        let mut counts: HashMap<Language, usize> = HashMap::new();
+        let mut import_segments = HashSet::new();
+        let mut module_names = HashSet::new();
+        for (key, facts) in &snapshot.files {
+            if facts.language.grammar().is_some() {
+                *counts.entry(facts.language).or_default() += 1;
+            }
+            for import in &facts.imports {
+                import_segments.extend(
+                    import
+                        .path
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            for part in key.split('/') {
+                module_names.insert(part.rsplit_once('.').map_or(part, |(stem, _)| stem).to_string());
+            }
+        }
+        let mut languages: Vec<(Language, usize)> = counts.into_iter().collect();
+        languages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Lookup {
+            snapshot,
+            source,
+            text_index: snapshot.text_index(),
+            languages: languages.into_iter().map(|(l, _)| l).collect(),
+            import_segments,
+            module_names,
+            read: Default::default(),
+        }
+    }
+
+    fn path(&self, path: &str, line: Option<(u32, u32)>) -> (Verdict, Option<String>) {
+        let files = super::names::files_at_path(self.snapshot, path);
+        if files.is_empty() {
+            return (Verdict::Unverified, None);
+        }
+        let Some((start, end)) = line else { return (Verdict::Workspace, None) };
+        let longest = files.iter().filter_map(|f| self.snapshot.files.get(*f)).map(|f| f.line_count).max().unwrap_or(0);
+        if start >= 1 && start <= end && end <= longest {
+            (Verdict::Workspace, None)
+        } else {
+            (Verdict::Unverified, Some(format!("the file has {longest} lines")))
+        }
+    }
+
+    /// A fact of the workspace: defined, referenced, imported, or a file or folder's name.
+    fn in_facts(&self, name: &str) -> bool {
+        is_defined(self.snapshot, name, None)
+            || self.snapshot.references_by_name.contains_key(name)
+            || self.import_segments.contains(name)
+            || self.module_names.contains(name)
+    }
+
+    /// Written in the workspace's text as this identifier (case aside).
+    fn in_text(&self, name: &str) -> bool {
+        let terms = crate::terms::tokenize(name);
+        // A name of several parts keeps its whole form as a term; a one-part name is its only term.
+        let whole = name.to_lowercase();
+        terms.contains(&whole) && self.text_index.file_share(&whole) > 0.0
+    }
+
+    fn own(&self, languages: &[Language], name: &str) -> bool {
+        languages.iter().any(|&l| crate::syntax::is_own_name(l, name))
+    }
+
+    /// One name standing alone or after a dot.
+    fn single(&self, name: &str, languages: &[Language]) -> Verdict {
+        if self.in_facts(name) {
+            Verdict::Workspace
+        } else if self.own(languages, name) {
+            Verdict::Language
+        } else if self.in_text(name) {
+            Verdict::Workspace
+        } else {
+            Verdict::Unverified
+        }
+    }
+
+    fn chain(&self, parts: &[String], alone: bool, languages: &[Language]) -> Verdict {
+        let Some((head, tail)) = parts.split_first() else { return Verdict::Unverified };
+        if !alone {
+            // After a variable the snippet bound itself: only what follows it is a claim.
+            return self.members(tail, languages, Verdict::Workspace);
+        }
+        if tail.is_empty() {
+            return self.single(head, languages);
+        }
+        if RECEIVERS.contains(&head.as_str()) {
+            // `self.load`, `this.router`: a member of whatever class the text is about.
+            return self.members(tail, languages, Verdict::Workspace);
+        }
+        let workspace_kind = self
+            .snapshot
+            .definitions_by_name
+            .get(head.as_str())
+            .and_then(|defs| defs.first())
+            .map(|(file, i)| self.snapshot.files[file].definitions[*i as usize].kind);
+        let type_or_module = matches!(
+            workspace_kind,
+            Some(DefKind::Class | DefKind::Interface | DefKind::Type | DefKind::Enum | DefKind::Module)
+        ) || self.module_names.contains(head.as_str())
+            || self.import_segments.contains(head.as_str());
+        if workspace_kind.is_none() {
+            for &language in languages {
+                match crate::syntax::is_own_member(language, head, &tail[0]) {
+                    Some(true) => return Verdict::Language,
+                    // A workspace file of the same name (its own `parser.py`) may define it.
+                    Some(false) if !self.module_names.contains(head.as_str()) => return Verdict::Unverified,
+                    _ => {}
+                }
+            }
+        }
+        if type_or_module {
+            return self.members(tail, languages, Verdict::Workspace);
+        }
+        if workspace_kind.is_none() && self.own(languages, head) {
+            // `str.join`, `Vec::new`, `console.log`: the receiver is the language's.
+            return self.members(tail, languages, Verdict::Language);
+        }
+        // A variable or an unknown name: `a.b` must be written in the workspace.
+        match self.written_somewhere(head, &tail[0]) {
+            Some(true) => self.members(&tail[1..], languages, Verdict::Workspace),
+            Some(false) => Verdict::Unverified,
+            None if workspace_kind.is_some() || self.in_facts(head) => {
+                self.members(tail, languages, Verdict::Workspace)
+            }
+            None => Verdict::Unverified,
+        }
+    }
+
+    /// Names after a dot: each one looked up alone; `base` when all are found.
+    fn members(&self, parts: &[String], languages: &[Language], base: Verdict) -> Verdict {
+        if parts.iter().any(|part| self.single(part, languages) == Verdict::Unverified) {
+            Verdict::Unverified
+        } else {
+            base
+        }
+    }
+
+    /// Whether `head.member` (or `head::member`, `head->member`) is written in a workspace file that
+    /// uses the word `member`; `None` without a reader or when no file uses the word.
+    fn written_somewhere(&self, head: &str, member: &str) -> Option<bool> {
+        let source = self.source?;
+        let terms = crate::terms::tokenize(member);
+        if terms.is_empty() {
+            return None;
+        }
+        let files = self.text_index.rank_files(&terms, MAX_FILES_READ_PER_CHAIN);
+        if files.is_empty() {
+            return Some(false);
+        }
+        let mut read = self.read.borrow_mut();
+        for (file, _) in files {
+            let text = read.entry(file.to_string()).or_insert_with(|| source(&file));
+            if text.as_deref().is_some_and(|t| contains_member_access(t, head, member)) {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+}
+
+/// Whether `text` writes `head` then `.`, `::`, `->` or `?.` then `member`, as whole words.
+fn contains_member_access(text: &str, head: &str, member: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(found) = text[from..].find(head) {
+        let start = from + found;
+        let end = start + head.len();
+        from = end;
+        if text[..start].chars().next_back().is_some_and(is_word) {
+            continue;
+        }
+        let rest = text[end..].trim_start();
+        let Some(rest) = ["?.", ".", "::", "->"].iter().find_map(|sep| rest.strip_prefix(sep)) else { continue };
+        let rest = rest.trim_start();
+        if rest.starts_with(member) && !rest[member.len()..].chars().next().is_some_and(is_word) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Languages named by a code block's tag (`python`, `py`, `rs`, `ts`, `jsx`).
+fn language_of_tag(tag: &str) -> Option<Language> {
+    let tag = tag.trim().to_lowercase();
+    let tag = tag.split(|c: char| c.is_whitespace() || c == ',' || c == '{').next().unwrap_or("");
+    Language::from_lsp_id(tag).or_else(|| Language::from_extension(tag)).filter(|l| l.grammar().is_some())
+}
+
+/// A code block that holds output or data, not code (```text, ```json, ```console): nothing in it
+/// is a claim about the workspace's code.
+fn is_output_tag(tag: &str) -> bool {
+    let tag = tag.trim().to_lowercase();
+    matches!(tag.as_str(), "text" | "txt" | "plaintext" | "output" | "console" | "log" | "json" | "csv" | "diff")
+}
+
+/// The names `text` writes as code, in order (see the module docs).
+fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let mut block: Option<(String, usize, String)> = None; // (fence, code start, tag)
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        if let Some((fence, code_start, tag)) = &block {
+            if trimmed.starts_with(fence.as_str())
+                && trimmed.trim_end().chars().all(|c| c == fence.as_bytes()[0] as char)
+            {
+                let languages = match language_of_tag(tag) {
+                    Some(l) => vec![l],
+                    None => workspace.to_vec(),
+                };
+                let end_of_fence = start + line.trim_end_matches(['\n', '\r']).len();
+                let code = if is_output_tag(tag) { "" } else { &text[*code_start..start] };
+                for (name, what) in snippet_names(code, &languages) {
+                    out.push(Written {
+                        name,
+                        what,
+                        mark_at: end_of_fence,
+                        in_block: true,
+                        languages: languages.clone(),
+                    });
+                }
+                block = None;
+            }
+            continue;
+        }
+        let fence_len = trimmed.chars().take_while(|&c| c == '`' || c == '~').count();
+        if fence_len >= 3 && trimmed.chars().take(fence_len).all(|c| c == trimmed.chars().next().unwrap_or('`')) {
+            let fence: String = trimmed.chars().take(fence_len).collect();
+            block = Some((fence, offset, trimmed[fence_len..].trim().to_string()));
+            continue;
+        }
+        prose_names(line, start, workspace, &mut out);
+    }
+    if let Some((_, code_start, tag)) = block.filter(|(_, _, tag)| !is_output_tag(tag)) {
+        // An unclosed block (an answer cut short) is still checked, marked at the end.
+        let languages = language_of_tag(&tag).map_or_else(|| workspace.to_vec(), |l| vec![l]);
+        for (name, what) in snippet_names(&text[code_start..], &languages) {
+            out.push(Written { name, what, mark_at: text.len(), in_block: true, languages: languages.clone() });
+        }
+    }
+    out.sort_by_key(|w| w.mark_at);
+    out
+}
+
+/// The names of one line of prose at `base` in the text: inline code spans and bare code-like words.
+fn prose_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Written>) {
+    let mut blanked = line.as_bytes().to_vec();
+    let mut i = 0;
+    while i < line.len() {
+        if line.as_bytes()[i] != b'`' {
+            i += 1;
+            continue;
+        }
+        let ticks = line.as_bytes()[i..].iter().take_while(|&&b| b == b'`').count();
+        let open_end = i + ticks;
+        let Some(close) = line[open_end..].find(&"`".repeat(ticks)) else {
+            i = open_end;
+            continue;
+        };
+        let code = &line[open_end..open_end + close];
+        let mark_at = base + open_end + close + ticks;
+        if !reads_as_a_command(code, languages) {
+            for (name, what) in snippet_names(code, languages) {
+                out.push(Written { name, what, mark_at, in_block: false, languages: languages.to_vec() });
+            }
+        }
+        for b in &mut blanked[i..open_end + close + ticks] {
+            *b = b' ';
+        }
+        i = open_end + close + ticks;
+    }
+    // Bare words: the line with its inline code blanked out.
+    bare_names(&String::from_utf8_lossy(&blanked), base, languages, out);
+}
+
+/// Inline code that is a shell command (`pip install flask`, `flask run`): plain lowercase words
+/// with no code punctuation, the first not a keyword of the workspace's languages.
+fn reads_as_a_command(code: &str, languages: &[Language]) -> bool {
+    let words: Vec<&str> = code.split_whitespace().collect();
+    words.len() >= 2
+        && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || " -_/".contains(c))
+        && !languages.iter().any(|&l| crate::syntax::is_keyword(l, words[0]))
+}
+
+/// Source extensions and a few more that name files in answers.
+fn is_file_extension(ext: &str) -> bool {
+    crate::syntax::Language::from_extension(&ext.to_lowercase()).is_some()
+        || matches!(ext, "txt" | "cfg" | "ini" | "toml" | "json" | "yaml" | "yml" | "html" | "css" | "lock")
+}
+
+/// Bare words of prose that read as code: paths, dotted chains, snake_case, CamelCase, calls.
+fn bare_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Written>) {
+    let is_path_char = |c: char| c.is_alphanumeric() || "_./-:\\".contains(c);
+    let mut i = 0;
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        if !(c.is_alphanumeric() || c == '_' || c == '.' || c == '/') {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && is_path_char(chars[j].1) {
+            j += 1;
+        }
+        let end = chars.get(j).map_or(line.len(), |(e, _)| *e);
+        let token = line[at..end].trim_end_matches([':', '.', '-', '/', '\\']);
+        let next = line[at + token.len()..].chars().next();
+        i = j;
+        if token.is_empty() || token.contains("://") || token.starts_with("www.") {
+            continue;
+        }
+        if token.starts_with('_') && token.ends_with('_') && !(token.starts_with("__") && token.ends_with("__")) {
+            continue; // _emphasis_
+        }
+        if let Some(written) = path_in(token).filter(|_| token.contains('/') || !token.chars().any(char::is_uppercase))
+        {
+            out.push(Written {
+                name: token.to_string(),
+                what: written,
+                mark_at: base + at + token.len(),
+                in_block: false,
+                languages: languages.to_vec(),
+            });
+            continue;
+        }
+        if token.contains(['/', '\\', '-', ':']) {
+            continue;
+        }
+        let parts: Vec<&str> = token.split('.').collect();
+        if parts.iter().any(|p| !is_identifier(p)) {
+            continue;
+        }
+        let called = next == Some('(');
+        let shaped = parts.iter().any(|p| looks_like_code(p));
+        let dotted = parts.len() >= 2
+            && parts.iter().all(|p| p.len() >= 2)
+            && !matches!(parts.last().copied(), Some("com" | "org" | "net" | "io" | "dev"));
+        let long_enough = parts.iter().map(|p| p.len()).sum::<usize>() >= 2;
+        if long_enough && (shaped || dotted || (called && parts[0].len() >= 2)) {
+            let mark_at = base + at + token.len() + if called { closing_paren(&line[at + token.len()..]) } else { 0 };
+            out.push(Written {
+                name: token.to_string(),
+                what: What::Chain { parts: parts.iter().map(|p| p.to_string()).collect(), alone: true },
+                mark_at,
+                in_block: false,
+                languages: languages.to_vec(),
+            });
+        }
+    }
+}
+
+/// The length of a call's `(…)` at the start of `rest` when it closes on the line, else 0.
+fn closing_paren(rest: &str) -> usize {
+    let mut depth = 0;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    0
+}
+
+fn is_identifier(word: &str) -> bool {
+    word.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Shaped like code in prose: snake_case or a dunder, or CamelCase with a lowercase letter after an
+/// inner capital (`FlaskContext`, `getValue`; not `JSON`, `I`).
+fn looks_like_code(word: &str) -> bool {
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    if word.contains('_') {
+        return letters >= 2;
+    }
+    let chars: Vec<char> = word.chars().collect();
+    chars.windows(2).skip(1).any(|w| w[0].is_uppercase() && w[1].is_lowercase())
+        || chars.windows(2).any(|w| w[0].is_lowercase() && w[1].is_uppercase())
+}
+
+/// A path with a known extension or a folder, with an optional `:line` or `:start-end` (`#L12` too).
+fn path_in(token: &str) -> Option<What> {
+    let (path, lines) = match token.rsplit_once(':') {
+        Some((path, lines)) if !lines.is_empty() && lines.chars().all(|c| c.is_ascii_digit() || c == '-') => {
+            (path, Some(lines))
+        }
+        _ => (token, None),
+    };
+    let (path, lines) = match path.rsplit_once("#L") {
+        Some((p, l)) if lines.is_none() && l.chars().all(|c| c.is_ascii_digit() || c == '-') => (p, Some(l)),
+        _ => (path, lines),
+    };
+    let (_, file) = path.rsplit_once(['/', '\\']).unwrap_or(("", path));
+    let (stem, ext) = file.rsplit_once('.')?;
+    if stem.is_empty() || !is_file_extension(ext) || !path.chars().any(|c| c.is_alphabetic()) {
+        return None;
+    }
+    let line = lines.and_then(|l| {
+        let (a, b) = l.split_once('-').unwrap_or((l, l));
+        Some((a.parse().ok()?, b.parse().ok()?))
+    });
+    Some(What::Path { path: path.replace('\\', "/"), line })
+}
+
+/// Words that bind the next name in a snippet (`def name`, `let name`, `for name`).
+const BINDERS: &[&str] = &[
+    "def",
+    "class",
+    "fn",
+    "function",
+    "let",
+    "const",
+    "var",
+    "struct",
+    "enum",
+    "trait",
+    "type",
+    "interface",
+    "func",
+    "mut",
+    "as",
+    "static",
+    "mod",
+    "module",
+    "namespace",
+    "typedef",
+    "lambda",
+    "val",
+    "defp",
+    "local",
+];
+
+/// A snippet's token: an identifier chain with what surrounds it.
+#[derive(Debug)]
+struct Token {
+    parts: Vec<String>,
+    start: usize,
+    end: usize,
+}
+
+/// The names a snippet uses and does not bind itself (see the module docs), once each.
+fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
+    let hash_comments =
+        languages.iter().any(|l| matches!(l, Language::Python | Language::Ruby | Language::Bash | Language::Elixir))
+            || languages.is_empty();
+    let slash_comments = !languages.iter().all(|l| matches!(l, Language::Python));
+    let clean = blank_strings_and_comments(code, hash_comments, slash_comments);
+    let mut out = Vec::new();
+    // Paths in inline code (`src/app.py:12`) are checked as paths.
+    let trimmed = code.trim();
+    if !trimmed.contains(char::is_whitespace)
+        && let Some(what) = path_in(trimmed)
+    {
+        out.push((trimmed.to_string(), what));
+        return out;
+    }
+    let tokens = chains(&clean);
+    let mut bound: HashSet<String> = HashSet::new();
+    // Names bound by an import stand for what they import: their uses are claims about it.
+    let mut imported: HashSet<String> = HashSet::new();
+    // First pass: what the snippet binds.
+    for (k, token) in tokens.iter().enumerate() {
+        let before = clean[..token.start].trim_end();
+        let after = clean[token.end..].trim_start();
+        let prev_word = tokens.get(k.wrapping_sub(1)).filter(|p| clean[p.end..token.start].trim().is_empty());
+        let binder = prev_word.is_some_and(|p| p.parts.len() == 1 && BINDERS.contains(&p.parts[0].as_str()));
+        let assigned = (after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>"))
+            || after.starts_with(":=")
+            || (after.starts_with(',') && line_has_assignment(&clean, token.end));
+        if binder || (assigned && token.parts.len() == 1) {
+            bound.insert(token.parts[0].clone());
+        }
+        if is_parameter(&clean, token, before, after) {
+            bound.insert(token.parts[0].clone());
+        }
+        if after.starts_with("=>") && token.parts.len() == 1 {
+            bound.insert(token.parts[0].clone());
+        }
+        if in_for_header(&clean, token.start) && token.parts.len() == 1 {
+            bound.insert(token.parts[0].clone());
+        }
+        if let Some(name) = imported_binding(&clean, token) {
+            bound.insert(name.clone());
+            imported.insert(name);
+        }
+    }
+    // Second pass: the uses.
+    for (k, token) in tokens.iter().enumerate() {
+        let head = &token.parts[0];
+        let after = clean[token.end..].trim_start();
+        let prev_word = tokens.get(k.wrapping_sub(1)).filter(|p| clean[p.end..token.start].trim().is_empty());
+        if prev_word.is_some_and(|p| p.parts.len() == 1 && BINDERS.contains(&p.parts[0].as_str())) {
+            continue; // the name being defined
+        }
+        if token.parts.len() == 1 && (head.chars().count() < 2 || after.starts_with(':') && !after.starts_with("::")) {
+            continue; // a one-letter name, or a key, label or parameter name
+        }
+        if token.parts.len() == 1 && languages.iter().any(|&l| crate::syntax::is_keyword(l, head)) {
+            continue; // a keyword says nothing about the workspace
+        }
+        if token.parts.len() == 1 && after.starts_with('=') && !after.starts_with("==") {
+            continue; // an assignment or a keyword argument
+        }
+        if token.parts.len() > 1 && after.starts_with('=') && !after.starts_with("==") {
+            continue; // an attribute being set
+        }
+        let on_import_line = imported_binding(&clean, token).is_some();
+        let alone = !bound.contains(head) || imported.contains(head);
+        if !alone && token.parts.len() == 1 {
+            continue; // a use of a name the snippet bound
+        }
+        if alone && imported.contains(head) && token.parts.len() == 1 && !on_import_line {
+            continue; // the import itself is the claim
+        }
+        let named_alone = tokens.len() == 1;
+        let called = after.starts_with('(');
+        let type_like = head.starts_with(char::is_uppercase) || (head.starts_with("__") && head.ends_with("__"));
+        if token.parts.len() == 1 && !(named_alone || called || type_like || on_import_line) {
+            continue; // a plain value the snippet uses but never binds (`url`): a placeholder
+        }
+        let name = token.parts.join(".");
+        let what = What::Chain { parts: token.parts.clone(), alone };
+        out.push((name, what));
+    }
+    let mut seen = HashSet::new();
+    out.retain(|(name, _)| seen.insert(name.clone()));
+    out
+}
+
+/// Whether the statement holding `at` assigns (`a, b = f()`) — a top-level `=` after `at`.
+fn line_has_assignment(code: &str, at: usize) -> bool {
+    let line_end = code[at..].find('\n').map_or(code.len(), |e| at + e);
+    let rest = &code[at..line_end];
+    for (i, c) in rest.char_indices() {
+        if c == '=' {
+            let prev = rest[..i].chars().next_back();
+            let next = rest[i + 1..].chars().next();
+            if next != Some('=') && next != Some('>') && !matches!(prev, Some('=' | '!' | '<' | '>')) {
+                return true;
+            }
+        }
+        if c == '(' || c == '[' {
+            return false;
+        }
+    }
+    false
+}
+
+/// Whether `token` is a parameter in the parameter list of a `def`/`fn`/`function`/`func`/`lambda`
+/// (its first name, or a name right after `(` or `,` before `:` in `name: Type`).
+fn is_parameter(code: &str, token: &Token, before: &str, after: &str) -> bool {
+    if token.parts.len() != 1 {
+        return false;
+    }
+    // Find the innermost unclosed `(` before the token on the same statement.
+    let mut depth = 0i32;
+    let mut open = None;
+    for (i, c) in code[..token.start].char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' if depth == 0 => {
+                open = Some(i);
+                break;
+            }
+            '(' => depth -= 1,
+            '\n' if depth == 0 => break,
+            _ => {}
+        }
+    }
+    let lambda_header = {
+        let line_start = code[..token.start].rfind('\n').map_or(0, |i| i + 1);
+        let line = &code[line_start..token.start];
+        line.contains("lambda ") && !line[line.rfind("lambda ").unwrap_or(0)..].contains(':')
+    };
+    if lambda_header {
+        return true;
+    }
+    let Some(open) = open else { return false };
+    let head = code[..open].trim_end();
+    let words: Vec<&str> = head.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let n = words.len();
+    let defines = (n >= 2 && ["def", "fn", "function", "func", "async"].contains(&words[n - 2]))
+        || (n >= 1 && ["function", "func", "fn"].contains(&words[n - 1]))
+        || closes_into_arrow(code, open);
+    if !defines {
+        return false;
+    }
+    // `name` first in its parameter (`name: Type`, `name=default`, `*name`), or last (`Type name`).
+    let first = before.ends_with(['(', ',', '*', '&']) || before.ends_with("mut");
+    let last = after.starts_with([',', ')']);
+    first || last
+}
+
+/// Whether the parenthesis opened at `open` closes and is followed by `=>` (a JavaScript arrow).
+fn closes_into_arrow(code: &str, open: usize) -> bool {
+    let mut depth = 0;
+    for (i, c) in code[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return code[open + i + 1..].trim_start().starts_with("=>");
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether `at` lies between a `for` and its `in`/`of` on one line (a loop variable).
+fn in_for_header(code: &str, at: usize) -> bool {
+    let line_start = code[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = &code[line_start..at];
+    let words: Vec<&str> =
+        before.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let Some(for_at) = words.iter().rposition(|w| *w == "for") else { return false };
+    !words[for_at + 1..].iter().any(|w| *w == "in" || *w == "of")
+}
+
+/// The name an import statement binds at `token`: `import a.b` binds `a`, `from m import x` binds
+/// `x`, `use a::b` binds `b`, `import { x } from`, `#include` nothing.
+fn imported_binding(code: &str, token: &Token) -> Option<String> {
+    let line_start = code[..token.start].rfind('\n').map_or(0, |i| i + 1);
+    let line = code[line_start..token.start].trim_start();
+    let first = line.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
+    match first {
+        "import" | "from" | "use" | "require" | "using" => {}
+        _ => return None,
+    }
+    if first == "from" && !line.contains(" import") {
+        return None; // the module of `from m import x` is claimed, binds nothing
+    }
+    if first == "use" || line.contains(" import") || line.starts_with("import") {
+        return Some(if first == "use" { token.parts.last()?.clone() } else { token.parts[0].clone() });
+    }
+    None
+}
+
+/// Identifier chains (`a`, `a.b`, `a::b`, `a->b`, `a?.b`) of already-cleaned code.
+fn chains(code: &str) -> Vec<Token> {
+    let bytes = code.as_bytes();
+    let is_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80;
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_start(bytes[i]) || (i > 0 && (is_word(bytes[i - 1]) || bytes[i - 1] == b'$')) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut parts = Vec::new();
+        let mut end;
+        loop {
+            let word_start = i;
+            while i < bytes.len() && is_word(bytes[i]) {
+                i += 1;
+            }
+            parts.push(code[word_start..i].to_string());
+            end = i;
+            let sep = ["?.", ".", "::", "->"].iter().find(|s| code[i..].starts_with(**s)).map(|s| s.len());
+            match sep {
+                Some(len) if i + len < bytes.len() && is_start(bytes[i + len]) => i += len,
+                _ => break,
+            }
+        }
+        // Numbers with a suffix (`1.0f`) and digits-first words are not names.
+        if parts.iter().all(|p| is_identifier(p)) {
+            out.push(Token { parts, start, end });
+        }
+        i = end.max(start + 1);
+    }
+    out
+}
+
+/// `code` with string literals' contents and comments replaced by spaces (offsets kept).
+fn blank_strings_and_comments(code: &str, hash_comments: bool, slash_comments: bool) -> String {
+    let bytes = code.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for b in &mut out[from..to] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    };
+    while i < bytes.len() {
+        if !code.is_char_boundary(i) {
+            i += 1;
+            continue;
+        }
+        let rest = &code[i..];
+        // `#include`, `#define` and other directives say nothing checkable either.
+        let directive = bytes[i] == b'#' && code[..i].rsplit('\n').next().is_some_and(|l| l.trim().is_empty());
+        if (hash_comments && bytes[i] == b'#' && !rest.starts_with("#[") && !rest.starts_with("#!"))
+            || (slash_comments && rest.starts_with("//"))
+            || (directive && !rest.starts_with("#["))
+        {
+            let end = rest.find('\n').map_or(code.len(), |e| i + e);
+            blank(&mut out, i, end);
+            i = end;
+            continue;
+        }
+        if slash_comments && rest.starts_with("/*") {
+            let end = rest[2..].find("*/").map_or(code.len(), |e| i + 2 + e + 2);
+            blank(&mut out, i, end);
+            i = end;
+            continue;
+        }
+        if let Some(quote) = ["\"\"\"", "'''"].into_iter().find(|q| rest.starts_with(q)) {
+            let end = rest[3..].find(quote).map_or(code.len(), |e| i + 3 + e + 3);
+            blank(&mut out, i, end);
+            i = end;
+            continue;
+        }
+        if matches!(bytes[i], b'"' | b'\'' | b'`') {
+            let quote = bytes[i];
+            let line_end = if quote == b'`' { code.len() } else { rest.find('\n').map_or(code.len(), |e| i + e) };
+            let mut j = i + 1;
+            let mut closed = None;
+            while j < line_end {
+                if bytes[j] == b'\\' {
+                    j += 2;
+                    continue;
+                }
+                if bytes[j] == quote {
+                    closed = Some(j);
+                    break;
+                }
+                j += 1;
+            }
+            match closed {
+                Some(close) => {
+                    blank(&mut out, i, close + 1);
+                    i = close + 1;
+                }
+                None => i += 1, // a lifetime (`'a`) or an apostrophe
+            }
+            continue;
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mark after an unverified name.
+pub const MARK: &str = "⚠";
+
+/// `text` with each unverified name marked where it stands (`` `FlaskContext`⚠ ``; a code block's
+/// after the block, on a line of its own) and the list of them under it. A text with none is
+/// returned as it is.
+pub fn mark(text: &str, grounding: &Grounding) -> String {
+    let unverified = grounding.unverified();
+    if unverified.is_empty() {
+        return text.to_string();
+    }
+    // (position, what to insert), inserted from the end so earlier positions stay valid.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let mut blocks: Vec<(usize, Vec<String>)> = Vec::new();
+    for claim in grounding.claims.iter().filter(|c| c.verdict == Verdict::Unverified) {
+        if claim.in_block {
+            match blocks.iter_mut().find(|(at, _)| *at == claim.mark_at) {
+                Some((_, names)) if !names.contains(&claim.name) => names.push(claim.name.clone()),
+                Some(_) => {}
+                None => blocks.push((claim.mark_at, vec![claim.name.clone()])),
+            }
+        } else if !inserts.iter().any(|(at, _)| *at == claim.mark_at) {
+            inserts.push((claim.mark_at, MARK.to_string()));
+        }
+    }
+    for (at, names) in blocks {
+        inserts.push((at, format!("\n{MARK} not found in this workspace: {}", quoted(&names))));
+    }
+    inserts.sort_by_key(|insert| std::cmp::Reverse(insert.0));
+    let mut out = text.to_string();
+    for (at, insert) in inserts {
+        if out.is_char_boundary(at.min(out.len())) {
+            out.insert_str(at.min(out.len()), &insert);
+        }
+    }
+    let listed: Vec<String> = unverified
+        .iter()
+        .map(|name| {
+            let detail = grounding.claims.iter().find(|c| &c.name == name).and_then(|c| c.detail.as_deref());
+            match detail {
+                Some(detail) => format!("`{name}` ({detail})"),
+                None => format!("`{name}`"),
+            }
+        })
+        .collect();
+    format!("{}\n\n{MARK} Not found in this workspace: {}\n", out.trim_end(), listed.join(", "))
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// An answer is set aside when at least this many of its distinct names are unverified…
+pub const SET_ASIDE_MIN_UNVERIFIED: usize = 2;
+/// …and they are at least this share of the names it checks.
+pub const SET_ASIDE_SHARE: f64 = 0.5;
+
+/// Whether the answer is mostly unverified and is better replaced by the context (see the
+/// constants; chosen on real answers, `tests/it/grounding.rs`'s figures).
+pub fn set_aside(grounding: &Grounding) -> bool {
+    let (checked, unverified) = grounding.counts();
+    unverified >= SET_ASIDE_MIN_UNVERIFIED && unverified as f64 >= SET_ASIDE_SHARE * checked as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::extract;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    /// A small Flask: the real names the issue's inventions were written against.
+    const FLASK: &[(&str, &str)] = &[
+        (
+            "src/flask/app.py",
+            "from werkzeug.datastructures import Headers\nimport os\n\nclass Flask(App):\n    request_class = Request\n\n    def make_response(self, rv):\n        \"\"\"Convert the return value.\"\"\"\n        status_code = rv.status_code\n        return rv\n\n    def register_blueprint(self, blueprint, **options):\n        blueprint.register(self, options)\n\n    def route(self, rule):\n        return rule\n",
+        ),
+        (
+            "src/flask/sessions.py",
+            "class SecureCookieSessionInterface:\n    def get_signing_serializer(self, app):\n        return None\n\n    def open_session(self, app, request):\n        val = request.cookies.get(self.get_cookie_name(app))\n        return val\n",
+        ),
+        ("src/flask/globals.py", "session = LocalProxy(\"session\")\nrequest = LocalProxy(\"request\")\n"),
+        ("src/flask/ctx.py", "class AppContext:\n    def __enter__(self):\n        return self\n"),
+        ("src/flask/helpers.py", "def get_root_path(import_name):\n    return import_name\n"),
+        ("src/flask/blueprints.py", "class Blueprint:\n    def __init__(self, name):\n        self._blueprints = []\n"),
+    ];
+
+    fn flask() -> Snapshot {
+        let mut map = BTreeMap::new();
+        for (key, source) in FLASK {
+            map.insert(Arc::<str>::from(*key), Arc::new(extract(source.as_bytes(), Language::Python)));
+        }
+        Snapshot::new(map)
+    }
+
+    fn read(key: &str) -> Option<String> {
+        FLASK.iter().find(|(k, _)| *k == key).map(|(_, s)| s.to_string())
+    }
+
+    fn verdicts(text: &str) -> Vec<(String, Verdict)> {
+        check(&flask(), text, Some(&read)).claims.into_iter().map(|c| (c.name, c.verdict)).collect()
+    }
+
+    fn unverified(text: &str) -> Vec<String> {
+        check(&flask(), text, Some(&read)).unverified()
+    }
+
+    #[test]
+    fn the_inventions_of_a_small_model_are_unverified() {
+        // Written by SmolLM2-135M about Flask 3.0.3 (issue 22).
+        let text = "The session cookie signed by `{cookie_name}` is stored in the `session.cookies[0]`. \
+                    The `__enter__` method of the `FlaskContext` class calls `get_package_path()` and \
+                    `_get_current_context`; see `Blueprint.__init_blueprints`.";
+        assert_eq!(
+            unverified(text),
+            [
+                "cookie_name",
+                "session.cookies",
+                "FlaskContext",
+                "get_package_path",
+                "_get_current_context",
+                "Blueprint.__init_blueprints"
+            ]
+        );
+    }
+
+    #[test]
+    fn real_names_are_grounded_in_the_workspace_or_the_language() {
+        let text = "`SecureCookieSessionInterface.get_signing_serializer` signs it; `Flask.make_response` \
+                    converts `rv.status_code`; `request.cookies` holds it; `__enter__` of `AppContext`; \
+                    `sorted()` and `dict.items()` and `json.loads` are Python's; register_blueprint() and \
+                    Flask.route too; `os.path.join`; `Headers`; `werkzeug.datastructures`; `self.route`.";
+        let found = verdicts(text);
+        assert!(found.iter().all(|(_, v)| *v != Verdict::Unverified), "{found:?}");
+        let language: Vec<&str> =
+            found.iter().filter(|(_, v)| *v == Verdict::Language).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(language, ["sorted", "dict.items", "json.loads", "os.path.join"]);
+        assert_eq!(unverified("`json.loadz` reads it"), ["json.loadz"]);
+    }
+
+    #[test]
+    fn paths_must_exist_and_cited_lines_lie_inside_the_file() {
+        let text = "See src/flask/app.py:7, `flask/sessions.py:2-3`, app.py and src/flask/app.py:900; \
+                    `src/flask/views.py` and docs at https://flask.palletsprojects.com/en/latest/app.py.";
+        assert_eq!(unverified(text), ["src/flask/app.py:900", "src/flask/views.py"]);
+        let grounding = check(&flask(), "see src/flask/app.py:900", None);
+        assert_eq!(grounding.claims[0].detail.as_deref(), Some("the file has 16 lines"));
+    }
+
+    #[test]
+    fn a_code_block_is_checked_for_what_it_uses_not_what_it_binds() {
+        let text = "Like this:\n\n```python\nimport socket\nimport requests\nfrom flask import Flask\n\n\
+                    app = Flask(__name__)\nengine.register_blueprint(Flask)\n\n@app.route(\"/users\")\n\
+                    def users(limit=10, *args):\n    # the comment names nothing_here\n    \
+                    response = requests.get('https://example.com/api/users', timeout=limit)\n    \
+                    data, count = response.json(), 0\n    for item in data:\n        print(item, len(data), \
+                    count, args)\n    handler = lambda event: event.value\n    return {\"key\": data}\n```\n";
+        assert_eq!(unverified(text), ["requests", "engine.register_blueprint", "requests.get"]);
+        let names: Vec<String> = verdicts(text).into_iter().map(|(n, _)| n).collect();
+        for local in [
+            "app",
+            "users",
+            "limit",
+            "response",
+            "data",
+            "item",
+            "timeout",
+            "handler",
+            "event",
+            "nothing_here",
+            "count",
+        ] {
+            assert!(!names.contains(&local.to_string()), "{local} was checked: {names:?}");
+        }
+        for used in ["socket", "Flask", "__name__", "app.route", "len", "response.json"] {
+            assert!(names.contains(&used.to_string()), "{used} was not checked: {names:?}");
+        }
+    }
+
+    #[test]
+    fn english_is_not_code() {
+        let text = "It uses JSON over HTTP, e.g. with a URL; see the docs (v3.0.3) at 10:15, i.e. _soon_. \
+                    Then **restart** it: `pip install flask` and `flask run`.\n\n```text\nFlaskContext missing\n```\n";
+        assert!(verdicts(text).is_empty(), "{:?}", verdicts(text));
+    }
+
+    #[test]
+    fn marks_stand_where_the_names_do_and_are_listed_under_the_answer() {
+        let text = "The `__enter__` method of `FlaskContext` opens it.\n\n```python\nrequests.get(url)\n```\n\
+                    See src/flask/app.py:900.";
+        let grounding = check(&flask(), text, Some(&read));
+        let marked = mark(text, &grounding);
+        assert_eq!(
+            marked,
+            "The `__enter__` method of `FlaskContext`⚠ opens it.\n\n```python\nrequests.get(url)\n```\n\
+             ⚠ not found in this workspace: `requests.get`\nSee src/flask/app.py:900⚠.\n\n\
+             ⚠ Not found in this workspace: `FlaskContext`, `requests.get`, `src/flask/app.py:900` (the file has \
+             16 lines)\n"
+        );
+        assert_eq!(mark("`Flask` is real.", &check(&flask(), "`Flask` is real.", None)), "`Flask` is real.");
+    }
+
+    #[test]
+    fn an_answer_is_set_aside_when_most_of_what_it_names_is_invented() {
+        let invented = "The `FlaskContext` calls `get_package_path()` from `Flask`.";
+        assert!(set_aside(&check(&flask(), invented, Some(&read))));
+        let grounded = "`Flask.make_response` calls `get_package_path()`; `Flask.route` registers it.";
+        assert!(!set_aside(&check(&flask(), grounded, Some(&read))));
+    }
+}
