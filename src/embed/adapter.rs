@@ -159,7 +159,7 @@ fn words(text: &str) -> usize {
 /// `test_session_cookie_is_signed` → `session cookie is signed`; `TestSignedCookie` → `signed cookie`.
 fn test_question(name: &str) -> String {
     let mut out = Vec::new();
-    for part in name.split(|c: char| c == '_' || c == '.' || c == ' ' || c == ':') {
+    for part in name.split(['_', '.', ' ', ':']) {
         let mut word = String::new();
         for c in part.chars() {
             if c.is_uppercase() && !word.is_empty() {
@@ -177,7 +177,7 @@ fn test_question(name: &str) -> String {
 
 /// Whether `question` is held out from training (one in five, by its digest).
 pub fn held_out(question: &str) -> bool {
-    Digest::of(question.as_bytes()).0[0] % 5 == 0
+    Digest::of(question.as_bytes()).0[0].is_multiple_of(5)
 }
 
 /// A linear map over one model's vectors, row-major.
