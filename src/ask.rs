@@ -81,6 +81,8 @@ pub struct Knowledge {
     pub store: Option<Arc<Store>>,
     /// The model, if one is configured and wanted for this question.
     pub provider: Option<Arc<dyn Provider>>,
+    /// The history mined at idle, as the past-changes channel's index (none before a history pass).
+    pub past: Option<Arc<crate::search::PastChanges>>,
     pub llm: crate::llm::LlmConfig,
 }
 
@@ -145,7 +147,12 @@ pub async fn ask(
     // Retrieval and personalized PageRank take milliseconds on a large workspace: off the async threads.
     let have_model = provider.is_some();
     let snapshot = knowledge.snapshot.clone();
+    let past = knowledge.past.clone();
     let planned = tokio::task::spawn_blocking(move || {
+        let mut question = question;
+        if let Some(past) = past {
+            question.past = past.for_question(&question.text);
+        }
         let plan = answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, answer_tokens);
         (plan, question)
     })

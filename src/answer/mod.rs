@@ -48,6 +48,10 @@ pub struct Question {
     /// from the symbol outward before the general ranking fills the rest (`subject.rs`). `None` for
     /// a question typed by hand.
     pub subject: Option<Subject>,
+    /// The files that the project's past commits most like the question changed, best first (empty
+    /// without a mined history): the caller searches the history mined at idle time
+    /// (`search::PastChanges::files`).
+    pub past: Vec<crate::search::PastFile>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

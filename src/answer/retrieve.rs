@@ -14,11 +14,14 @@
 //! 6. PageRank personalized to the open file and the named identifiers (only with an open file);
 //! 7. the definition under the cursor;
 //! 8. semantic: the definitions whose embedding is nearest the question's (`Question::semantic`,
-//!    computed by the caller from the index built at idle time, `embed::semantic`).
+//!    computed by the caller from the index built at idle time, `embed::semantic`);
+//! 9. past changes: the files changed by the project's commits most like the question
+//!    (`Question::past`, computed by the caller from the history mined at idle time,
+//!    `search::PastChanges`); the items of those files say which past fixes changed them.
 //!
-//! Rankings by relevance (3–6, 8) are scaled by the file's prior (`search::prior`: vendored and minified
+//! Each channel is a step of `Channels`. Rankings by relevance (3–6, 8, 9) are scaled by the file's prior (`search::prior`: vendored and minified
 //! code counts less, tests and docs half); what the question points at itself (1, 2, 7) is not.
-//! File-level rankings (named files, whole-file text) add to every item of the file, and a file
+//! File-level rankings (named files, whole-file text, past changes) add to every item of the file, and a file
 //! ranked high there gets its best-matching code as an item if no other channel gave it one.
 //! Items are keyed by location; at most `MAX_PER_FILE` per file; the budget is filled greedily in
 //! fused order; every item cites path and lines. `rank_files` exposes the fused file order for
@@ -28,7 +31,7 @@ use super::learned::{LearnedContext, note_text};
 use super::names::{files_named_in, names_in};
 use super::{ContextItem, ItemKind, Question};
 use crate::graph::{self, Focus};
-use crate::search::{FactDoc, prior, tokenize};
+use crate::search::{FactDoc, PastFile, prior, tokenize};
 use crate::sleep::NoteKind;
 use crate::snapshot::Snapshot;
 use crate::syntax::facts::{Definition, ErrorSite};
@@ -82,6 +85,8 @@ pub struct Weights {
     pub notes: f64,
     pub graph: f64,
     pub semantic: f64,
+    /// Past changes: files changed by the commits most like the question (`search::PastChanges`).
+    pub history: f64,
 }
 
 /// Last tuned with `eval --weights` on both dev sets in the same runs (Acc@5, anchor = whole-file
@@ -105,6 +110,7 @@ pub const WEIGHTS: Weights = Weights {
     notes: 0.6,
     graph: 0.5,
     semantic: 1.5,
+    history: 1.0,
 };
 
 /// Which channels to use (all by default; measurements switch some off).
@@ -121,11 +127,22 @@ pub struct Rankers {
     pub graph: bool,
     /// Nearest definitions by embedding (when the question carries them).
     pub semantic: bool,
+    /// Files changed by similar past commits (when the question carries them).
+    pub history: bool,
 }
 
 impl Default for Rankers {
     fn default() -> Self {
-        Rankers { errors: true, names: true, facts_bm25: true, text: true, notes: true, graph: true, semantic: true }
+        Rankers {
+            errors: true,
+            names: true,
+            facts_bm25: true,
+            text: true,
+            notes: true,
+            graph: true,
+            semantic: true,
+            history: true,
+        }
     }
 }
 
@@ -138,6 +155,11 @@ impl Rankers {
     /// The semantic channel alone.
     pub fn only_semantic() -> Rankers {
         Rankers { semantic: true, ..Rankers::none() }
+    }
+
+    /// The past-changes channel alone.
+    pub fn only_history() -> Rankers {
+        Rankers { history: true, ..Rankers::none() }
     }
 
     /// The learned context alone (its BM25 and, with vectors, its nearest passages).
@@ -154,6 +176,7 @@ impl Rankers {
             notes: false,
             graph: false,
             semantic: false,
+            history: false,
         }
     }
 
@@ -182,9 +205,10 @@ impl Weights {
                 "notes" => &mut w.notes,
                 "graph" => &mut w.graph,
                 "semantic" => &mut w.semantic,
+                "history" => &mut w.history,
                 other => {
                     return Err(format!(
-                        "`{other}` is no channel weight (errors, named_files, names, unique_names, facts_bm25, text_docs, text_files, notes, graph, semantic)"
+                        "`{other}` is no channel weight (errors, named_files, names, unique_names, facts_bm25, text_docs, text_files, notes, graph, semantic, history)"
                     ));
                 }
             };
@@ -204,7 +228,8 @@ pub fn candidates(
     candidates_weighted(snapshot, learned, question, rankers, &WEIGHTS)
 }
 
-/// `candidates` with other channel weights (measurements).
+/// `candidates` with other channel weights (measurements): each channel adds its lists, then they
+/// are fused.
 pub fn candidates_weighted(
     snapshot: &Snapshot,
     learned: Option<&LearnedContext>,
@@ -212,15 +237,79 @@ pub fn candidates_weighted(
     rankers: Rankers,
     w: &Weights,
 ) -> Vec<ContextItem> {
-    let mut lists: Vec<Ranked> = Vec::new();
-    let mut file_lists: Vec<(f64, bool, Vec<Arc<str>>)> = Vec::new();
-    let text_index = snapshot.text_index();
-    let names = if rankers.names { names_in(snapshot, &text_index, &question.text) } else { Vec::new() };
-    let named: Vec<String> = names.iter().map(|n| n.name.clone()).collect();
-    let tokens = tokenize(&question.text);
-
-    // 1. Quoted error messages.
+    let mut channels = Channels::new(snapshot, question, rankers, w);
     if rankers.errors {
+        channels.quoted_errors();
+    }
+    if rankers.names {
+        channels.named();
+    }
+    if rankers.facts_bm25 {
+        channels.facts_bm25();
+    }
+    if rankers.text {
+        channels.full_text();
+    }
+    if rankers.notes
+        && let Some(learned) = learned.filter(|l| !l.is_empty())
+    {
+        channels.notes(learned);
+    }
+    // Without an open file the graph only says what is central to the whole codebase, which cost
+    // 0.9 Acc@5 on the dev set and 0.7 on the question set.
+    if rankers.graph && question.focus_file.is_some() {
+        channels.graph();
+    }
+    channels.cursor();
+    if rankers.semantic && !question.semantic.is_empty() {
+        channels.semantic();
+    }
+    if rankers.history && !question.past.is_empty() {
+        channels.past_changes();
+    }
+    channels.fuse()
+}
+
+/// The lists the channels rank, gathered for one question (`candidates_weighted`'s steps).
+struct Channels<'a> {
+    snapshot: &'a Snapshot,
+    question: &'a Question,
+    w: &'a Weights,
+    text_index: Arc<crate::search::TextIndex>,
+    names: Vec<crate::answer::Name>,
+    tokens: Vec<String>,
+    lists: Vec<Ranked>,
+    /// File-level lists: (weight, with the file prior, files best first).
+    file_lists: Vec<(f64, bool, Vec<Arc<str>>)>,
+    /// Files in whole-file full-text order (empty with the channel off).
+    whole_files: Vec<Arc<str>>,
+    /// The past-changes channel ranked: its first files' items cite the past fixes.
+    past_used: bool,
+}
+
+impl<'a> Channels<'a> {
+    fn new(snapshot: &'a Snapshot, question: &'a Question, rankers: Rankers, w: &'a Weights) -> Channels<'a> {
+        let text_index = snapshot.text_index();
+        let names = if rankers.names { names_in(snapshot, &text_index, &question.text) } else { Vec::new() };
+        Channels {
+            snapshot,
+            question,
+            w,
+            text_index,
+            names,
+            tokens: tokenize(&question.text),
+            lists: Vec::new(),
+            file_lists: Vec::new(),
+            whole_files: Vec::new(),
+            past_used: false,
+        }
+    }
+
+    /// Channel 1: Error-message sites whose text the question quotes; then quoted text no error site holds
+    /// (a message kept in a constant, built by a format call): the code whose words contain every
+    /// word of the quote.
+    fn quoted_errors(&mut self) {
+        let (snapshot, question) = (self.snapshot, self.question);
         let mut errors = Vec::new();
         for (key, facts) in &snapshot.files {
             for site in &facts.error_sites {
@@ -231,17 +320,15 @@ pub fn candidates_weighted(
             }
         }
         errors.sort_by_key(|e| std::cmp::Reverse(e.0));
-        lists.push(Ranked::asked_for(w.errors, errors.into_iter().map(|(_, item)| item).collect()));
-        // Quoted text that no error site holds (a message kept in a constant, built by a format
-        // call): the code whose words contain every word of the quote.
+        self.lists.push(Ranked::asked_for(self.w.errors, errors.into_iter().map(|(_, item)| item).collect()));
         let mut quoted_items = Vec::new();
         for fragment in quoted(&question.text) {
             let terms = tokenize(&fragment);
             if terms.len() < 2 {
                 continue;
             }
-            for (doc, _) in text_index.bm25.search(&terms, PER_RANKER) {
-                let (key, i) = &text_index.docs[doc as usize];
+            for (doc, _) in self.text_index.bm25.search(&terms, PER_RANKER) {
+                let (key, i) = &self.text_index.docs[doc as usize];
                 let Some(facts) = snapshot.files.get(key) else { continue };
                 let has_all = terms.iter().all(|t| facts.text[*i as usize].terms.contains(t));
                 if has_all
@@ -252,18 +339,21 @@ pub fn candidates_weighted(
                 }
             }
         }
-        lists.push(Ranked::asked_for(w.errors * 0.75, quoted_items));
+        self.lists.push(Ranked::asked_for(self.w.errors * 0.75, quoted_items));
     }
 
-    // 2. Named files and definitions, the most specific names first.
-    if rankers.names {
+    /// Channel 2: Named files and definitions, the most specific names first.
+    fn named(&mut self) {
+        let (snapshot, question) = (self.snapshot, self.question);
         let files: Vec<Arc<str>> = files_named_in(snapshot, &question.text)
             .into_iter()
             .filter_map(|k| snapshot.files.get_key_value(k.as_str()).map(|(k, _)| k.clone()))
             .collect();
-        file_lists.push((w.named_files, false, files));
+        self.file_lists.push((self.w.named_files, false, files));
         let (mut exact, mut unique) = (Vec::new(), Vec::new());
-        for name in names.iter().filter(|n| snapshot.definitions_by_name[&n.name].len() <= MAX_DEFINITIONS_PER_NAME) {
+        for name in
+            self.names.iter().filter(|n| snapshot.definitions_by_name[&n.name].len() <= MAX_DEFINITIONS_PER_NAME)
+        {
             // A name written as code that one definition has is the question pointing at it.
             let list = if name.as_code && snapshot.definitions_by_name[&name.name].len() == 1 {
                 &mut unique
@@ -289,15 +379,16 @@ pub fn candidates_weighted(
                 ));
             }
         }
-        lists.push(Ranked::asked_for(w.names, exact));
-        lists.push(Ranked::asked_for(w.unique_names, unique));
+        self.lists.push(Ranked::asked_for(self.w.names, exact));
+        self.lists.push(Ranked::asked_for(self.w.unique_names, unique));
     }
 
-    // 3. BM25 over facts.
-    if rankers.facts_bm25 {
+    /// Channel 3: BM25 over facts.
+    fn facts_bm25(&mut self) {
+        let snapshot = self.snapshot;
         let index = snapshot.facts_index();
-        let hits: Vec<(u32, f64)> = index.bm25.search(&tokens, PER_RANKER);
-        let floor = MIN_RELATIVE_SCORE * index.bm25.best_score(&tokens);
+        let hits: Vec<(u32, f64)> = index.bm25.search(&self.tokens, PER_RANKER);
+        let floor = MIN_RELATIVE_SCORE * index.bm25.best_score(&self.tokens);
         let hits = hits.into_iter().filter(|(_, score)| *score >= floor);
         // Many definitions of one name ("view", "get") match a plain word alike: keep the first few.
         let mut per_name: HashMap<&str, usize> = HashMap::new();
@@ -320,34 +411,38 @@ pub fn candidates_weighted(
                 }
             })
             .collect();
-        lists.push(Ranked::by_relevance(w.facts_bm25, items));
+        self.lists.push(Ranked::by_relevance(self.w.facts_bm25, items));
     }
 
-    // 4. Full text: which code uses the question's words, and which files.
-    let mut whole_files: Vec<Arc<str>> = Vec::new();
-    if rankers.text {
-        let hits = text_index.bm25.search(&tokens, PER_RANKER);
+    /// Channel 4: Full text: which code uses the question's words, and which files.
+    fn full_text(&mut self) {
+        let hits = self.text_index.bm25.search(&self.tokens, PER_RANKER);
         let items = hits
             .into_iter()
             .filter_map(|(doc, _)| {
-                let (key, i) = &text_index.docs[doc as usize];
-                text_item(snapshot, key, *i as usize, &tokens, USES_WORDS)
+                let (key, i) = &self.text_index.docs[doc as usize];
+                text_item(self.snapshot, key, *i as usize, &self.tokens, USES_WORDS)
             })
             .collect();
-        lists.push(Ranked::by_relevance(w.text_docs, items));
-        whole_files = text_index.rank_files(&tokens, PER_RANKER).into_iter().map(|(f, _)| f).collect();
-        file_lists.push((w.text_files, true, whole_files.clone()));
+        self.lists.push(Ranked::by_relevance(self.w.text_docs, items));
+        self.whole_files = self.text_index.rank_files(&self.tokens, PER_RANKER).into_iter().map(|(f, _)| f).collect();
+        self.file_lists.push((self.w.text_files, true, self.whole_files.clone()));
     }
 
-    // 5. BM25 over the learned context.
-    if rankers.notes
-        && let Some(learned) = learned.filter(|l| !l.is_empty())
-    {
+    /// Channel 5: The learned context: BM25 over its passages and the passages nearest by embedding, each
+    /// counting as far as its note is reliable.
+    fn notes(&mut self, learned: &LearnedContext) {
         let reliable = |p: &usize| learned.reliability[learned.passages[*p].note] >= MIN_NOTE_RELIABILITY;
-        let by_words: Vec<usize> =
-            learned.bm25.search(&tokens, PER_RANKER).into_iter().map(|(p, _)| p as usize).filter(reliable).collect();
-        let floor = question.semantic_notes.first().map_or(0.0, |(_, cosine)| cosine - SEMANTIC_MARGIN);
-        let by_meaning: Vec<usize> = question
+        let by_words: Vec<usize> = learned
+            .bm25
+            .search(&self.tokens, PER_RANKER)
+            .into_iter()
+            .map(|(p, _)| p as usize)
+            .filter(reliable)
+            .collect();
+        let floor = self.question.semantic_notes.first().map_or(0.0, |(_, cosine)| cosine - SEMANTIC_MARGIN);
+        let by_meaning: Vec<usize> = self
+            .question
             .semantic_notes
             .iter()
             .take(PER_RANKER)
@@ -357,15 +452,16 @@ pub fn candidates_weighted(
             .collect();
         for passages in [by_words, by_meaning] {
             let factors = passages.iter().map(|&p| learned.reliability[learned.passages[p].note]).collect();
-            let items = passages.into_iter().map(|p| passage_item(learned, p, snapshot)).collect();
-            lists.push(Ranked { factors, ..Ranked::by_relevance(w.notes, items) });
+            let items = passages.into_iter().map(|p| passage_item(learned, p, self.snapshot)).collect();
+            self.lists.push(Ranked { factors, ..Ranked::by_relevance(self.w.notes, items) });
         }
     }
 
-    // 6. The graph, personalized to the open file. Without one it only says what is central to
-    // the whole codebase, which cost 0.9 Acc@5 on the dev set and 0.7 on the question set.
-    if rankers.graph && question.focus_file.is_some() {
-        let focus = Focus { files: question.focus_file.iter().cloned().collect(), identifiers: named.clone() };
+    /// Channel 6: The graph, personalized to the open file and the named identifiers.
+    fn graph(&mut self) {
+        let snapshot = self.snapshot;
+        let named: Vec<String> = self.names.iter().map(|n| n.name.clone()).collect();
+        let focus = Focus { files: self.question.focus_file.iter().cloned().collect(), identifiers: named };
         let ranking = graph::rank(&snapshot.graph, &focus);
         let mut items = Vec::new();
         for (file, name, _) in ranking.definitions.iter().take(PER_RANKER) {
@@ -381,31 +477,36 @@ pub fn candidates_weighted(
                 }
             }
         }
-        lists.push(Ranked::by_relevance(w.graph, items));
+        self.lists.push(Ranked::by_relevance(self.w.graph, items));
     }
 
-    // 7. The definition under the cursor.
-    if let (Some(key), Some(line)) = (&question.focus_file, question.focus_line)
-        && let Some((key, facts)) = snapshot.files.get_key_value(key.as_str())
-        && let Some(def) = facts
-            .definitions
-            .iter()
-            .filter(|d| d.span.start.line <= line && line <= d.span.end.line)
-            .min_by_key(|d| d.span.end.line - d.span.start.line)
-    {
-        // First for "what does this do?"; after the symbols a question names.
-        let weight = if named.is_empty() { 3.0 } else { 0.8 };
-        lists.push(Ranked::asked_for(
-            weight,
-            vec![definition_item(key, def, ItemKind::Definition, "where your cursor is".into())],
-        ));
+    /// Channel 7: The definition under the cursor: first for "what does this do?", after the symbols a
+    /// question names.
+    fn cursor(&mut self) {
+        let question = self.question;
+        if let (Some(key), Some(line)) = (&question.focus_file, question.focus_line)
+            && let Some((key, facts)) = self.snapshot.files.get_key_value(key.as_str())
+            && let Some(def) = facts
+                .definitions
+                .iter()
+                .filter(|d| d.span.start.line <= line && line <= d.span.end.line)
+                .min_by_key(|d| d.span.end.line - d.span.start.line)
+        {
+            let weight = if self.names.is_empty() { 3.0 } else { 0.8 };
+            self.lists.push(Ranked::asked_for(
+                weight,
+                vec![definition_item(key, def, ItemKind::Definition, "where your cursor is".into())],
+            ));
+        }
     }
 
-    // 8. Semantic: the definitions nearest the question by embedding.
-    if rankers.semantic && !question.semantic.is_empty() {
+    /// Channel 8: Semantic: the definitions nearest the question by embedding.
+    fn semantic(&mut self) {
+        let snapshot = self.snapshot;
         let mut per_name: HashMap<&str, usize> = HashMap::new();
-        let floor = question.semantic[0].1 - SEMANTIC_MARGIN;
-        let items = question
+        let floor = self.question.semantic[0].1 - SEMANTIC_MARGIN;
+        let items = self
+            .question
             .semantic
             .iter()
             .take(PER_RANKER)
@@ -420,22 +521,81 @@ pub fn candidates_weighted(
                 })
             })
             .collect();
-        lists.push(Ranked::by_relevance(w.semantic, items));
+        self.lists.push(Ranked::by_relevance(self.w.semantic, items));
     }
 
-    // Files that rank high as a whole get their best-matching code when no channel gave them an item.
-    let covered: HashSet<&str> = lists.iter().flat_map(|l| l.items.iter().map(|i| i.path.as_str())).collect();
-    let mut own = Vec::new();
-    for file in whole_files.iter().take(FILES_WITH_OWN_ITEM).filter(|f| !covered.contains(&***f)) {
-        if let Some(item) = best_text_item(snapshot, file, &tokens) {
-            own.push(item);
+    /// Channel 9: Past changes: the files that the project's commits most like the question changed
+    /// (`Question::past`), as a file-level list; the first few get an item of their own when no
+    /// other channel gave them one, saying which past fixes changed them.
+    fn past_changes(&mut self) {
+        let snapshot = self.snapshot;
+        let files: Vec<Arc<str>> = self
+            .question
+            .past
+            .iter()
+            .filter_map(|p| snapshot.files.get_key_value(p.file.as_str()).map(|(k, _)| k.clone()))
+            .take(PER_RANKER)
+            .collect();
+        self.file_lists.push((self.w.history, true, files.clone()));
+        self.past_used = true;
+        let covered: HashSet<&str> = self.lists.iter().flat_map(|l| l.items.iter().map(|i| i.path.as_str())).collect();
+        let own: Vec<ContextItem> = files
+            .iter()
+            .take(FILES_WITH_OWN_ITEM)
+            .filter(|f| !covered.contains(&***f))
+            .filter_map(|f| best_text_item(snapshot, f, &self.tokens))
+            .collect();
+        if !own.is_empty() {
+            self.lists.push(Ranked::by_relevance(0.0, own));
         }
     }
-    if !own.is_empty() {
-        lists.push(Ranked::by_relevance(0.0, own));
-    }
 
-    fuse(lists, &file_lists)
+    /// Files that rank high as a whole get their best-matching code when no channel gave them an
+    /// item; then every list is fused, and items of files that similar past changes lifted say so.
+    fn fuse(mut self) -> Vec<ContextItem> {
+        let covered: HashSet<&str> = self.lists.iter().flat_map(|l| l.items.iter().map(|i| i.path.as_str())).collect();
+        let mut own = Vec::new();
+        for file in self.whole_files.iter().take(FILES_WITH_OWN_ITEM).filter(|f| !covered.contains(&***f)) {
+            if let Some(item) = best_text_item(self.snapshot, file, &self.tokens) {
+                own.push(item);
+            }
+        }
+        if !own.is_empty() {
+            self.lists.push(Ranked::by_relevance(0.0, own));
+        }
+        let mut fused = fuse(self.lists, &self.file_lists);
+        if !self.past_used {
+            return fused;
+        }
+        let cited: HashMap<&str, &PastFile> =
+            self.question.past.iter().take(FILES_WITH_OWN_ITEM).map(|p| (p.file.as_str(), p)).collect();
+        for item in &mut fused {
+            if let Some(past) = cited.get(item.path.as_str()) {
+                item.reason = format!("{}; {}", item.reason, past_reason(past));
+            }
+        }
+        fused
+    }
+}
+
+/// Why a file is here by its history: "changed by 3 similar past fixes: `Fixed #27626 -- Moved
+/// MEDIA_URL validation…` (a1b2c3d)".
+fn past_reason(past: &PastFile) -> String {
+    let examples: Vec<String> = past
+        .examples
+        .iter()
+        .map(|(id, subject)| {
+            let short: String = subject.chars().take(60).collect();
+            let ellipsis = if short.len() < subject.len() { "…" } else { "" };
+            format!("`{short}{ellipsis}` ({id})")
+        })
+        .collect();
+    let fixes = if past.commits == 1 {
+        "1 similar past change".to_string()
+    } else {
+        format!("{} similar past changes", past.commits)
+    };
+    format!("changed by {fixes}: {}", examples.join(", "))
 }
 
 /// The reason of a full-text item.

@@ -13,6 +13,16 @@ pub struct Record {
     pub pypi: Release,
     pub question: String,
     pub gold_paths: Vec<String>,
+    /// The upstream commit the fix was written against (for asking with history, in a git working
+    /// copy at that commit).
+    #[serde(default)]
+    pub base_commit: Option<String>,
+    /// `owner/name` of a repository that holds `base_commit` with its history.
+    #[serde(default)]
+    pub git_mirror: Option<String>,
+    /// The gold files relative to the repository root (`gold_paths` are relative to the sdist).
+    #[serde(default)]
+    pub gold_paths_git: Option<Vec<String>>,
 }
 
 /// The PyPI release a record's workspace is made of.

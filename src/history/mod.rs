@@ -6,16 +6,19 @@
 //!   enough to keep in the server's memory: paths and names interned, ids as 20 bytes; `load`);
 //! - `parse.rs`: `git log --patch` → commits, files, candidate names, cited issues (pure);
 //! - `mine.rs`: `refresh`, the incremental, preemptible pass (git runs through `git::Git`);
-//! - `stored.rs`: the typed view of the store's `history` and `history-state` trees.
+//! - `stored.rs`: the typed view of the store's `history` and `history-state` trees;
+//! - `past.rs`: the history as the "past changes" channel's index (`search::PastChanges`).
 //!
 //! Guarantees: only commits reachable from HEAD are ever kept (never other refs, the reflog or
 //! stashes; never dates as a proxy); messages are redacted (`redact::redact`) before they are stored.
 
 pub mod mine;
 pub mod parse;
+mod past;
 pub mod stored;
 
 pub use mine::{HistoryReport, Options, Progress, refresh, refresh_with};
+pub use past::past_changes;
 pub use stored::{HistoryStore, RootState};
 
 use serde::{Deserialize, Serialize};

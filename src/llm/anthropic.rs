@@ -11,7 +11,7 @@
 //! stream that ends before `message_stop` is `InvalidResponse`; an `error` event is an error. The
 //! hard length cap of `http::Answer` applies. Dropping the future aborts the request.
 
-use super::http::{self, Answer, Call, Deadlines, Next};
+use super::http::{self, Answer, Call, Deadlines, Events};
 use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, OnChunk, Provider, Role};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
@@ -103,9 +103,7 @@ impl Anthropic {
             .header("x-api-key", key_header)
             .header("anthropic-version", API_VERSION)
             .body(body);
-        let response = call.send(builder).await?;
-
-        let outcome: Outcome = http::read_reply(&call, response, request, on_chunk).await?;
+        let outcome: Outcome = http::exchange(&call, builder, request, on_chunk).await?;
         Ok(outcome.into_response(request, &self.model, started.elapsed()))
     }
 }
@@ -283,27 +281,15 @@ impl http::Reply for Outcome {
 
     async fn read_stream(
         call: &Call<'_>,
-        response: reqwest::Response,
+        mut events: Events<'_>,
         request: &ChatRequest,
         on_chunk: OnChunk<'_>,
     ) -> Result<Outcome, LlmError> {
         let mut outcome = Outcome::new(request);
-        let mut events = call.events(response);
-        let truncated = || call.invalid("the stream ended before `message_stop`: the connection closed mid-answer");
-        loop {
-            let (event, last) = match events.next().await? {
-                Next::Event(event) => (event, false),
-                Next::LastEvent(event) => (event, true),
-                Next::End => return Err(truncated()),
-            };
-            let value: Value = match serde_json::from_str(&event.data) {
-                Ok(value) => value,
-                // An event cut by the connection closing is a truncation, not a server speaking nonsense.
-                Err(_) if last => return Err(truncated()),
-                Err(e) => return Err(call.invalid(format!("invalid JSON in a `{}` event: {e}", event.event))),
-            };
+        // Only `message_stop` ends the answer (no `done` marker).
+        while let Some((name, value)) = events.next_json::<Value>("message_stop", None).await? {
             // The data's `type` is authoritative; the event name is the same word when both are present.
-            let kind = value.get("type").and_then(Value::as_str).unwrap_or(&event.event);
+            let kind = value.get("type").and_then(Value::as_str).unwrap_or(&name);
             match kind {
                 "message_start" => {
                     let message = value.get("message");
@@ -341,6 +327,7 @@ impl http::Reply for Outcome {
                 return Ok(outcome);
             }
         }
+        Ok(outcome)
     }
 
     fn text(&self) -> &str {

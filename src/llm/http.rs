@@ -1,7 +1,7 @@
 //! The HTTP plumbing the two HTTP providers (`openai`, `anthropic`) share: the client (with the
 //! connect timeout), the first-token and total deadlines, status → `LlmError` mapping (401/403 →
 //! `Auth`, 429 → `RateLimited` with `Retry-After`, else `Http` with a short, key-redacted body
-//! excerpt), bounded body reads, a streamed or whole reply read alike (`read_reply`), the hard cap
+//! excerpt), bounded body reads, a streamed or whole reply read alike (`exchange`), a stream's events as JSON (`Events::next_json`), the hard cap
 //! on answer length and token usage (reported or estimated).
 
 use super::sse::{SseEvent, SseParser};
@@ -224,7 +224,7 @@ pub struct Events<'c> {
 }
 
 /// What `Events::next` yields.
-pub enum Next {
+enum Next {
     Event(SseEvent),
     /// The last event, flushed at the end of the stream without its closing blank line: if it
     /// does not parse, the stream was cut mid-event.
@@ -234,7 +234,34 @@ pub enum Next {
 }
 
 impl Events<'_> {
-    pub async fn next(&mut self) -> Result<Next, LlmError> {
+    /// The next event's name and its data parsed as JSON; `None` when the data is `done`, the marker
+    /// some streams close with (OpenAI's `[DONE]`). The connection closing first, or its last event
+    /// cut mid-JSON, is a truncation: "the stream ended before `{end}`", the event that closes an answer.
+    pub async fn next_json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        end: &str,
+        done: Option<&str>,
+    ) -> Result<Option<(String, T)>, LlmError> {
+        let call = self.call;
+        let truncated = || call.invalid(format!("the stream ended before `{end}`: the connection closed mid-answer"));
+        let (event, last) = match self.next().await? {
+            Next::Event(event) => (event, false),
+            Next::LastEvent(event) => (event, true),
+            Next::End => return Err(truncated()),
+        };
+        let data = event.data.trim();
+        if done == Some(data) {
+            return Ok(None);
+        }
+        match serde_json::from_str(data) {
+            Ok(value) => Ok(Some((event.event, value))),
+            // An event cut by the connection closing is a truncation, not a server speaking nonsense.
+            Err(_) if last => Err(truncated()),
+            Err(e) => Err(call.invalid(format!("invalid JSON in a `{}` event: {e}", event.event))),
+        }
+    }
+
+    async fn next(&mut self) -> Result<Next, LlmError> {
         loop {
             if let Some(event) = self.queue.pop_front() {
                 self.first_seen = true;
@@ -284,7 +311,7 @@ pub trait Reply: Sized + Send {
     /// The reply as Server-Sent Events, each piece of the answer passed to `on_chunk` as it comes.
     fn read_stream(
         call: &Call<'_>,
-        response: reqwest::Response,
+        events: Events<'_>,
         request: &ChatRequest,
         on_chunk: OnChunk<'_>,
     ) -> impl Future<Output = Result<Self, LlmError>> + Send;
@@ -292,17 +319,19 @@ pub trait Reply: Sized + Send {
     fn text(&self) -> &str;
 }
 
-/// Reads the reply in `response`: as a stream when one was asked for and the server sends one, else
-/// as one JSON document (some servers ignore `stream: true`: the document is taken as is, and its
-/// whole answer goes to `on_chunk` at once, as a stream's pieces would).
-pub async fn read_reply<R: Reply>(
+/// Sends `request` (built by a provider as `builder`) and reads the reply: as a stream when one was
+/// asked for and the server sends one, else as one JSON document (some servers ignore `stream: true`:
+/// the document is taken as is, and its whole answer goes to `on_chunk` at once, as a stream's pieces
+/// would).
+pub async fn exchange<R: Reply>(
     call: &Call<'_>,
-    mut response: reqwest::Response,
+    builder: reqwest::RequestBuilder,
     request: &ChatRequest,
     on_chunk: OnChunk<'_>,
 ) -> Result<R, LlmError> {
+    let mut response = call.send(builder).await?;
     if request.stream && is_event_stream(&response) {
-        return R::read_stream(call, response, request, on_chunk).await;
+        return R::read_stream(call, call.events(response), request, on_chunk).await;
     }
     let body = call.read_limited(&mut response, MAX_BODY_BYTES, false).await?;
     let reply = R::parse_body(call, &body, request)?;

@@ -9,7 +9,7 @@
 //! at the hard cap in `http::Answer` (finish reason `length`). One attempt per call; retries
 //! and the concurrency limit are `Resilient`'s. Dropping the future aborts the request.
 
-use super::http::{self, Answer, Call, Deadlines, Next};
+use super::http::{self, Answer, Call, Deadlines, Events};
 use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, OnChunk, Provider, Role};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -91,9 +91,7 @@ impl OpenAi {
             value.set_sensitive(true);
             builder = builder.header(AUTHORIZATION, value);
         }
-        let response = call.send(builder).await?;
-
-        let outcome: Outcome = http::read_reply(&call, response, request, on_chunk).await?;
+        let outcome: Outcome = http::exchange(&call, builder, request, on_chunk).await?;
         Ok(outcome.into_response(request, &self.model, started.elapsed()))
     }
 }
@@ -285,35 +283,18 @@ impl http::Reply for Outcome {
 
     async fn read_stream(
         call: &Call<'_>,
-        response: reqwest::Response,
+        mut events: Events<'_>,
         request: &ChatRequest,
         on_chunk: OnChunk<'_>,
     ) -> Result<Outcome, LlmError> {
         let mut outcome = Outcome::new(request);
-        let mut events = call.events(response);
-        let truncated = || call.invalid("the stream ended before `data: [DONE]`: the connection closed mid-answer");
-        loop {
-            let (event, last) = match events.next().await? {
-                Next::Event(event) => (event, false),
-                Next::LastEvent(event) => (event, true),
-                Next::End => return Err(truncated()),
-            };
-            let data = event.data.trim();
-            if data == "[DONE]" {
-                return Ok(outcome);
-            }
-            let wire: WireResponse = match serde_json::from_str(data) {
-                Ok(wire) => wire,
-                // An event cut by the connection closing is a truncation, not a server speaking nonsense.
-                Err(_) if last => return Err(truncated()),
-                Err(e) => return Err(call.invalid(format!("invalid JSON in a stream chunk: {e}"))),
-            };
+        while let Some((_, wire)) = events.next_json::<WireResponse>("data: [DONE]", Some("[DONE]")).await? {
             outcome.absorb(call, wire, Some(on_chunk))?;
             if outcome.answer.cut {
-                // Dropping the response closes the connection: the server stops sending.
-                return Ok(outcome);
+                break; // Dropping the response closes the connection: the server stops sending.
             }
         }
+        Ok(outcome)
     }
 
     fn text(&self) -> &str {

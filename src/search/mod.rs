@@ -1,6 +1,7 @@
 //! Search over facts, shared by the sleep-time engine and answering: identifier-aware tokens and
 //! BM25 (`bm25.rs`), the lexical index over definitions and error messages (`facts_index.rs`), the
-//! full-text index over code bodies (`text_index.rs`), and
+//! full-text index over code bodies (`text_index.rs`), the project's past commits as answered
+//! questions (`past.rs`), and
 //! how much a file counts before any question is asked (`prior.rs`).
 //!
 //! Pure: everything here is built from facts in memory and tested with strings. It sits below
@@ -9,10 +10,12 @@
 
 mod bm25;
 mod facts_index;
+mod past;
 pub mod prior;
 mod text_index;
 
 pub use bm25::{Bm25, split_identifier, tokenize};
 pub use facts_index::{FactDoc, FactsIndex, path_tokens};
+pub use past::{FileVote, PastChanges, PastCommit, PastFile, QUESTION_FILES, VOTING, Voting};
 pub use prior::{file_weight, is_vendored};
 pub use text_index::{TextDocAt, TextIndex};

@@ -269,7 +269,8 @@ mod tests {
         // Top-level names of a `{a, b?, c: [{…}], d}` written in backticks.
         let names = |text: &str| -> BTreeSet<String> {
             let inner = text.split('`').nth(1).unwrap_or_default();
-            let inner = inner.trim().trim_start_matches('{').trim_end_matches('}');
+            let inner = inner.trim();
+            let inner = inner.strip_prefix('{').and_then(|i| i.strip_suffix('}')).unwrap_or(inner);
             let mut depth = 0;
             let mut names = BTreeSet::new();
             let mut current = String::new();

@@ -303,12 +303,15 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     let provider = session.provider();
     // The learned context is built on first use after a change: off the async threads.
     let for_learned = session.clone();
-    let learned = tokio::task::spawn_blocking(move || for_learned.learned()).await.ok().flatten();
+    let (learned, past) = tokio::task::spawn_blocking(move || (for_learned.learned(), for_learned.past_changes()))
+        .await
+        .unwrap_or_default();
     let knowledge = crate::ask::Knowledge {
         snapshot: session.snapshot(),
         learned,
         store: session.store(),
         provider: provider.clone().map(|p| p as Arc<dyn crate::llm::Provider>),
+        past,
         llm: session.config().llm,
     };
     let (chunks, mut chunk_receiver) = tokio::sync::mpsc::unbounded_channel::<String>();

@@ -20,6 +20,7 @@ mod client;
 mod events;
 pub mod ext;
 mod handlers;
+mod history;
 mod hover;
 mod links;
 mod pass;

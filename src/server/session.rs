@@ -8,6 +8,7 @@
 
 use super::events::Event;
 use super::ext::StatusNotification;
+use super::history::HistoryPass;
 use super::pass::PassHandle;
 use super::semantic::SemanticPass;
 use super::state::{State, lock};
@@ -41,6 +42,7 @@ struct Loops {
 /// The idle passes' own states.
 #[derive(Default)]
 struct Passes {
+    history: Arc<HistoryPass>,
     semantic: Arc<SemanticPass>,
     thinking: Arc<ThinkingPass>,
 }
@@ -134,6 +136,17 @@ impl Session {
         self.passes.semantic.nearest(self.generation(), question).await
     }
 
+    /// The stored history changed: the past-changes channel reads it again.
+    pub(super) fn history_changed(&self) {
+        self.passes.history.forget_past_changes();
+    }
+
+    /// The past-changes channel's index over the mined history, read from the store on first use
+    /// after a change (blocking: call it off the async threads); none before any history is mined.
+    pub(super) fn past_changes(&self) -> Option<Arc<crate::search::PastChanges>> {
+        self.passes.history.past_changes(&*self.store()?)
+    }
+
     /// New facts: the semantic index follows them.
     pub(super) fn facts_changed(self: &Arc<Self>) {
         self.passes.semantic.follow_facts(PassHandle::new(self));
@@ -177,6 +190,7 @@ impl Session {
 
     fn on_activity_change(self: &Arc<Self>, activity: Activity) {
         if activity == Activity::Active {
+            self.passes.history.user_back();
             self.passes.thinking.user_back();
         }
         let state = self.status().state;
@@ -199,15 +213,19 @@ impl Session {
         }
     }
 
-    /// The work of idle time, one pass at a time: embedding what has no vector yet (cheap, no
-    /// tokens), then thinking. Each pass hands the idle time on when it ends (`PassHandle::hand_on`).
+    /// The work of idle time, one pass at a time: the project's history (seconds, no tokens), then
+    /// embedding what has no vector yet (cheap, no tokens), then thinking. Each pass hands the idle
+    /// time on when it ends (`PassHandle::hand_on`).
     pub(super) fn start_idle_work(self: &Arc<Self>) {
         if self.passes.thinking.is_running() {
             // One pass at a time: the next one runs at the next idle time.
             return;
         }
         let handle = PassHandle::new(self);
-        if self.passes.semantic.start(&handle) || self.passes.thinking.start(&handle) {
+        if self.passes.history.start(&handle)
+            || self.passes.semantic.start(&handle)
+            || self.passes.thinking.start(&handle)
+        {
             return;
         }
         self.set_status(ServerState::Idle, None, Some(self.idle_message()));

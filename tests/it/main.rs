@@ -26,6 +26,7 @@ mod llm_wire;
 mod local_e2e;
 mod lsp;
 mod neovim;
+mod past_changes;
 mod privacy;
 mod repo_map;
 mod robustness;

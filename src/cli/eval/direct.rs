@@ -67,6 +67,7 @@ pub(super) fn latencies(
                 learned: Some(learned.clone()),
                 store: None,
                 provider: None,
+                past: None,
                 llm: crate::llm::LlmConfig::default(),
             };
             let started = Instant::now();

@@ -29,6 +29,8 @@
 //!
 //! `--ranking` and `--questions` hand over to `rank.rs`, the ranking benchmark.
 
+mod baselines;
+mod checkouts;
 mod count;
 mod direct;
 mod e2e;
@@ -41,6 +43,7 @@ mod think;
 use super::{Cli, Format};
 use crate::eval::{self, Record};
 use anyhow::{Context, Result};
+use checkouts::Checkout;
 use clap::Args;
 use measure::{Gathered, Setup};
 use rank::Case;
@@ -97,6 +100,12 @@ pub struct EvalArgs {
     /// same run — on the dev set (no thinking, no end-to-end answers).
     #[arg(long)]
     pub ranking: bool,
+    /// With --ranking: ask each record at its `base_commit` in the git working copies in DIR
+    /// (`DIR/<owner>__<name>`, built by shared/data/make-dev-checkouts.sh; HEAD is moved), a
+    /// project's records in commit order, with the past-changes channel over the commits reachable
+    /// from that commit. Gold files are `gold_paths_git`.
+    #[arg(long, value_name = "DIR", requires = "ranking")]
+    pub checkouts: Option<PathBuf>,
     /// Measure the ranking on the natural-language question set in DIR (`tests/questions`: one
     /// `<project>/questions.jsonl` each), with workspaces in --workspaces (default
     /// ~/.cache/reverie-questions; fetch with tests/questions/fetch-workspaces.sh).
@@ -136,6 +145,9 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         data.display(),
         args.project.join(", ")
     );
+    if let (true, Some(dir)) = (args.ranking, &args.checkouts) {
+        return run_checkouts(cli, args, records, dir);
+    }
     let workspaces_dir = match &args.workspaces {
         Some(dir) => dir.clone(),
         None => home()?.join(".cache/reverie-dev-workspaces"),
@@ -185,6 +197,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
                     question: r.question.clone(),
                     gold_files: r.gold_paths.clone(),
                     gold_definitions: Vec::new(),
+                    base_commit: None,
                 })
                 .collect();
             groups.push((workspaces_dir.join(&name), cases));
@@ -255,6 +268,58 @@ fn unreadable_data(data: &Path, err: &std::io::Error) -> anyhow::Error {
         "pass --data FILE (or set REVERIE_DEV_SET=FILE): the dev set's JSON lines, dev-localization.jsonl".into()
     };
     anyhow::anyhow!("cannot read the question set {}: {err}\n  {what}", data.display())
+}
+
+/// `--ranking --checkouts DIR`: each record at its base commit in its project's working copy,
+/// a project's records in commit order (so each move, and the index refresh, is small).
+fn run_checkouts(cli: &Cli, args: &EvalArgs, records: Vec<Record>, dir: &Path) -> Result<()> {
+    let mut groups: Vec<(PathBuf, Vec<Record>)> = Vec::new();
+    for record in records {
+        let Some(_) = &record.base_commit else {
+            eprintln!("reverie eval: {} names no base_commit; skipped", record.id);
+            continue;
+        };
+        let folder = dir.join(record.repo.replace('/', "__"));
+        match groups.iter_mut().find(|(f, _)| *f == folder) {
+            Some((_, group)) => group.push(record),
+            None => groups.push((folder, vec![record])),
+        }
+    }
+    let (present, missing): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(folder, _)| folder.join(".git").exists());
+    for (folder, group) in &missing {
+        eprintln!(
+            "reverie eval: skipping {} ({} records): no working copy; build it with shared/data/make-dev-checkouts.sh",
+            folder.display(),
+            group.len()
+        );
+    }
+    let mut left = args.limit.unwrap_or(usize::MAX);
+    let mut groups = Vec::new();
+    for (folder, mut group) in present {
+        let checkout = Checkout::open(&folder)?;
+        let bases: Vec<String> = group.iter().filter_map(|r| r.base_commit.clone()).collect();
+        let times = checkout.commit_times(&bases)?;
+        group.sort_by_key(|r| (r.base_commit.as_ref().and_then(|b| times.get(b)).copied(), r.id.clone()));
+        group.truncate(left);
+        left -= group.len();
+        let cases: Vec<Case> = group
+            .into_iter()
+            .map(|r| Case {
+                id: r.id.clone(),
+                group: r.pypi.package.clone(),
+                kind: "bug report".into(),
+                question: r.question.clone(),
+                gold_files: r.gold_paths_git.clone().unwrap_or_else(|| r.gold_paths.clone()),
+                gold_definitions: Vec::new(),
+                base_commit: r.base_commit.clone(),
+            })
+            .collect();
+        if !cases.is_empty() {
+            groups.push((folder, cases));
+        }
+    }
+    anyhow::ensure!(!groups.is_empty(), "no working copy of these records is in {}", dir.display());
+    rank::run(cli, "localization dev set at base commits, with history", groups, &weights(args)?, args.format)
 }
 
 /// `--questions DIR`: the natural-language set, ranking only.

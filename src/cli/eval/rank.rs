@@ -7,7 +7,7 @@
 //! `--questions DIR`, workspaces fetched by `tests/questions/fetch-workspaces.sh`).
 //!
 //! Systems, each a ranking of context items for a question:
-//! - **whole-file BM25**: the anchor, the strongest plain baseline: every indexed file one document,
+//! - **whole-file BM25**: the anchor (`shared/guide/benchmarks.md`): every indexed file one document,
 //!   identifier-aware terms, k1 1.2, b 0.75; prose files (`Language::is_prose`) are scored but not
 //!   listed, since the gold is code (before reStructuredText had its own language, `.rst` files were
 //!   plain text and left out this way; when it got one they entered the list and the anchor's Acc@5
@@ -22,9 +22,7 @@
 //! definition's lines overlap one of the first 10 items; natural-language set only), recall within
 //! 1k/2k/8k tokens (1k: about what a local model reads in its `llm.answer_time`), direct answers given and how many cite no gold file, and question latency.
 
-use super::raw::RawChunks;
-use crate::answer::{self, ContextItem, LearnedContext, Question, Rankers};
-use crate::cli::semantic::Nearest;
+use crate::answer::{self, ContextItem, Question, Rankers};
 use crate::cli::{Cli, Format};
 use crate::eval::{self, Item};
 use crate::snapshot::Snapshot;
@@ -35,7 +33,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A gold definition of the natural-language set.
 #[derive(Clone, Debug, Deserialize)]
@@ -67,6 +65,9 @@ pub struct Case {
     pub question: String,
     pub gold_files: Vec<String>,
     pub gold_definitions: Vec<GoldDefinition>,
+    /// Ask at this commit: the workspace is a git working copy whose HEAD moves there first, and
+    /// the past-changes channel sees the commits reachable from it (`eval --ranking --checkouts`).
+    pub base_commit: Option<String>,
 }
 
 /// The systems measured, in report order.
@@ -74,11 +75,18 @@ pub struct Case {
 enum System {
     WholeFile,
     Chunks,
+    /// The baselines of `shared/guide/benchmarks.md` (`eval/baselines.rs`).
+    EveryFile,
+    CodeFiles,
+    NamedThenCode,
     Reverie,
     Ablation(&'static str, Rankers),
     /// Ranked with the workspace's notes (the other rows rank without them); measured only when
     /// some workspace has notes.
     Learned(&'static str, Rankers),
+    /// Every channel with the past-changes channel tuned otherwise: `REVERIE_EVAL_HISTORY`'s n-th
+    /// variant (`Variant`).
+    Tuned(usize),
 }
 
 impl System {
@@ -86,29 +94,81 @@ impl System {
         match self {
             System::WholeFile => "whole-file BM25 (anchor)".into(),
             System::Chunks => "chunk BM25 (60 lines)".into(),
+            System::EveryFile => "BM25, every file (baseline 1)".into(),
+            System::CodeFiles => "BM25, code files (baseline 2)".into(),
+            System::NamedThenCode => "named files, then BM25 code files (baseline 3)".into(),
             System::Reverie => "reverie (ask --no-llm)".into(),
             System::Ablation(label, _) | System::Learned(label, _) => format!("  {label}"),
+            System::Tuned(n) => format!("  history variant {n}"),
         }
     }
 }
 
-fn systems() -> Vec<System> {
+/// The strongest plain baseline: what every gain is judged against.
+const STRONGEST: System = System::NamedThenCode;
+
+/// A way to run the past-changes channel, for tuning on the dev set: `REVERIE_EVAL_HISTORY` holds
+/// variants separated by `;`, each `name=value` pairs separated by `,` — `weight` (the channel's
+/// fusion weight), `commits`, `damping`, `max_files` (`search::Voting`).
+#[derive(Clone, Debug)]
+struct Variant {
+    text: String,
+    weight: f64,
+    voting: crate::search::Voting,
+}
+
+fn variants() -> Result<Vec<Variant>> {
+    let Ok(spec) = std::env::var("REVERIE_EVAL_HISTORY") else { return Ok(Vec::new()) };
+    let mut variants = Vec::new();
+    for text in spec.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+        let mut variant =
+            Variant { text: text.to_string(), weight: answer::WEIGHTS.history, voting: crate::search::VOTING };
+        for pair in text.split(',') {
+            let (name, value) =
+                pair.split_once('=').with_context(|| format!("REVERIE_EVAL_HISTORY: `{pair}` is not name=value"))?;
+            let value: f64 =
+                value.trim().parse().with_context(|| format!("REVERIE_EVAL_HISTORY: `{value}` is not a number"))?;
+            match name.trim() {
+                "weight" => variant.weight = value,
+                "commits" => variant.voting.commits = value as usize,
+                "damping" => variant.voting.damping = value,
+                "max_files" => variant.voting.max_files = value as u32,
+                other => anyhow::bail!("REVERIE_EVAL_HISTORY: `{other}` is not weight, commits, damping or max_files"),
+            }
+        }
+        variants.push(variant);
+    }
+    Ok(variants)
+}
+
+fn systems(chunks: bool) -> Vec<System> {
     let all = Rankers::default();
-    vec![
-        System::WholeFile,
-        System::Chunks,
+    let index_only = Rankers { semantic: false, history: false, notes: false, ..all };
+    let mut systems = vec![System::WholeFile];
+    if chunks {
+        systems.push(System::Chunks);
+    }
+    systems.extend([
+        System::EveryFile,
+        System::CodeFiles,
+        System::NamedThenCode,
         System::Reverie,
         System::Ablation("fused context, no direct answers", all),
+        System::Ablation("index only", index_only),
+        System::Ablation("index + semantic", Rankers { semantic: true, ..index_only }),
+        System::Ablation("index + history", Rankers { history: true, ..index_only }),
         System::Ablation("without full text", Rankers { text: false, ..all }),
         System::Ablation("without facts BM25", Rankers { facts_bm25: false, ..all }),
         System::Ablation("without names", Rankers { names: false, ..all }),
-        System::Ablation("without graph", Rankers { graph: false, ..all }),
         System::Ablation("without semantic", Rankers { semantic: false, ..all }),
+        System::Ablation("without history", Rankers { history: false, ..all }),
         System::Ablation("full text alone", Rankers::only_text()),
         System::Ablation("semantic alone", Rankers::only_semantic()),
+        System::Ablation("history alone", Rankers::only_history()),
         System::Learned("with notes", all),
         System::Learned("notes alone", Rankers::only_notes()),
-    ]
+    ]);
+    systems
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -129,6 +189,10 @@ struct Figures {
     direct_wrong: usize,
     p50_ms: Option<f64>,
     p99_ms: Option<f64>,
+    /// Against the strongest plain baseline, record by record: (right here and wrong there, wrong
+    /// here and right there) at Acc@5 and Acc@1, with the exact McNemar p of each.
+    vs_strongest_acc5: (usize, usize, f64),
+    vs_strongest_acc1: (usize, usize, f64),
 }
 
 #[derive(Default)]
@@ -148,7 +212,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn figures(&self, system: String) -> Figures {
+    fn figures(&self, system: String, strongest: &Tally) -> Figures {
         let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
         Figures {
             system,
@@ -166,8 +230,30 @@ impl Tally {
             direct_wrong: self.direct_wrong,
             p50_ms: eval::percentile(&self.ms, 50.0),
             p99_ms: eval::percentile(&self.ms, 99.0),
+            vs_strongest_acc5: mcnemar(&self.acc5, &strongest.acc5),
+            vs_strongest_acc1: mcnemar(&self.acc1, &strongest.acc1),
         }
     }
+}
+
+/// Records right in `ours` and wrong in `theirs`, the reverse, and the exact two-sided McNemar p
+/// (binomial with p = ½ over the discordant records).
+fn mcnemar(ours: &[f64], theirs: &[f64]) -> (usize, usize, f64) {
+    let gained = ours.iter().zip(theirs).filter(|(o, t)| **o >= 1.0 && **t < 1.0).count();
+    let lost = ours.iter().zip(theirs).filter(|(o, t)| **o < 1.0 && **t >= 1.0).count();
+    (gained, lost, exact_mcnemar_p(gained, lost))
+}
+
+fn exact_mcnemar_p(gained: usize, lost: usize) -> f64 {
+    let n = gained + lost;
+    if n == 0 {
+        return 1.0;
+    }
+    let k = gained.min(lost);
+    // P(X <= k) for X ~ Binomial(n, 1/2), in logs so large n does not overflow.
+    let ln_choose = |n: usize, k: usize| -> f64 { (1..=k).map(|i| ((n - k + i) as f64).ln() - (i as f64).ln()).sum() };
+    let tail: f64 = (0..=k).map(|i| (ln_choose(n, i) - n as f64 * std::f64::consts::LN_2).exp()).sum();
+    (2.0 * tail).min(1.0)
 }
 
 #[derive(Serialize)]
@@ -175,6 +261,12 @@ struct Report {
     set: String,
     /// The semantic channel's model, or why it is off.
     semantic: String,
+    /// Where the past-changes channel's commits came from, and what mining them cost.
+    history: String,
+    /// The row every gain is judged against.
+    strongest: String,
+    /// What each "history variant" row ran with.
+    variants: Vec<String>,
     workspaces: usize,
     figures: Vec<Figures>,
     by_group: BTreeMap<String, Vec<Figures>>,
@@ -208,6 +300,7 @@ pub fn load_nl_questions(dir: &Path) -> Result<Vec<Case>> {
                 question: q.question,
                 gold_files,
                 gold_definitions: q.gold,
+                base_commit: None,
             });
         }
     }
@@ -223,26 +316,263 @@ pub fn run(
     weights: &answer::Weights,
     format: Format,
 ) -> Result<()> {
-    let systems = systems();
-    let mut tallies = Tallies::new(systems.len());
+    let with_history = groups.iter().any(|(_, cases)| cases.iter().any(|c| c.base_commit.is_some()));
+    // Chunk BM25 re-reads every file: measured on the sdists, not at each base commit.
+    let mut systems = systems(!with_history);
+    let variants = variants()?;
+    systems.extend((0..variants.len()).map(System::Tuned));
+    let mut with_notes = false;
+    let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
+    let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let mut directs = Vec::new();
     let workspaces = groups.len();
     let runtime = crate::cli::runtime()?;
-    let mut semantic = Semantic::default();
+    // The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept
+    // for every workspace; each workspace's vectors are brought up to date first (cached in its
+    // store). Not at each base commit: embedding every definition again there (~75 definitions/s)
+    // would take hours, so with history the semantic channel is off unless REVERIE_EVAL_SEMANTIC=1.
+    let semantic_wanted = !with_history || std::env::var_os("REVERIE_EVAL_SEMANTIC").is_some_and(|v| v == "1");
+    let mut embedder: Option<Option<Arc<dyn crate::embed::Embedder>>> = None;
+    let mut semantic_note = String::from(if semantic_wanted {
+        "semantic channel: off (no embedder)"
+    } else {
+        "semantic channel: off at base commits (REVERIE_EVAL_SEMANTIC=1 turns it on)"
+    });
+    let mut history_note = String::from("history: off (no base commits)");
+    let (mut mined_seconds, mut history_seconds, mut history_records) = (0.0, 0.0, 0usize);
     for (dir, cases) in groups {
-        let workspace = Workspace::open(cli, &runtime, &dir, &mut semantic)?;
-        tallies.with_notes |= !workspace.learned.is_empty();
-        eprintln!(
-            "reverie eval: {}: {} files, indexes built in {:.1} s, {} question(s)",
-            dir.display(),
-            workspace.snapshot.files.len(),
-            workspace.built_in.as_secs_f64(),
-            cases.len()
-        );
+        let root = crate::cli::workspace_root(&dir)?;
+        let config = crate::cli::load_config(&root);
+        let roots = vec![root.clone()];
+        let store = crate::cli::open_store(cli, &roots)?;
+        let checkout = match with_history {
+            true => Some(super::checkouts::Checkout::open(&root)?),
+            false => None,
+        };
+        let mut file_terms = super::baselines::FileTerms::default();
+        let mut at: Option<(Option<String>, Prepared)> = None;
         for case in &cases {
-            workspace.rank_case(&runtime, &systems, case, weights, &mut tallies);
+            if at.as_ref().is_none_or(|(base, _)| *base != case.base_commit) {
+                let started = Instant::now();
+                if let (Some(checkout), Some(base)) = (&checkout, &case.base_commit) {
+                    checkout.move_to(base)?;
+                }
+                crate::cli::index::index_with_progress(&store, &roots, &config)?;
+                let snapshot = Arc::new(crate::index::snapshot(&store)?);
+                let text_index = snapshot.text_index();
+                snapshot.facts_index();
+                drop(text_index);
+                let chunks =
+                    (!with_history).then(|| super::raw::RawChunks::build(&root, &snapshot, config.index.max_file_size));
+                let baselines = file_terms.baselines(&root, &snapshot, config.index.max_file_size);
+                let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
+                with_notes |= !learned.is_empty();
+                let indexed = started.elapsed().as_secs_f64();
+                let nearest = match semantic_wanted {
+                    true => {
+                        let embedder =
+                            embedder.get_or_insert_with(|| crate::cli::semantic::embedder(cli, &config)).clone();
+                        match embedder {
+                            Some(embedder) => {
+                                let passages = learned.embedding_items();
+                                let report = crate::cli::semantic::update(
+                                    &runtime, &store, &snapshot, &root, &config, &*embedder, &passages,
+                                )?;
+                                let nearest = crate::cli::semantic::Nearest::load(
+                                    &store,
+                                    &snapshot,
+                                    Some(&learned),
+                                    embedder.clone(),
+                                )?;
+                                eprintln!(
+                                    "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
+                                    dir.display(),
+                                    report.embedded,
+                                    report.elapsed.as_secs_f64(),
+                                    nearest.index.len(),
+                                    nearest.index.definitions(),
+                                    nearest.index.passages(),
+                                    passages.len()
+                                );
+                                semantic_note = format!("semantic channel: {}", embedder.model_id());
+                                Some(nearest)
+                            }
+                            None => None,
+                        }
+                    }
+                    false => None,
+                };
+                let past = match &checkout {
+                    Some(_) => {
+                        let started = Instant::now();
+                        let mined = crate::history::refresh(
+                            &store,
+                            &roots,
+                            &snapshot,
+                            &std::sync::atomic::AtomicBool::new(false),
+                            &|_| {},
+                        )?;
+                        mined_seconds += started.elapsed().as_secs_f64();
+                        let past = crate::history::past_changes(&crate::history::load(&store)?);
+                        history_seconds += started.elapsed().as_secs_f64();
+                        history_records += 1;
+                        history_note = format!(
+                            "history: the commits reachable from each base commit, mined by history::refresh; {} at the last ({})",
+                            past.len(),
+                            mined.status.join("; ")
+                        );
+                        Some(past)
+                    }
+                    None => None,
+                };
+                eprintln!(
+                    "reverie eval: {}{}: {} files, indexed in {:.1} s{}, {} question(s) here",
+                    dir.display(),
+                    case.base_commit.as_deref().map(|b| format!(" at {}", &b[..b.len().min(10)])).unwrap_or_default(),
+                    snapshot.files.len(),
+                    indexed,
+                    past.as_ref().map(|p| format!(", {} past commits", p.len())).unwrap_or_default(),
+                    cases.iter().filter(|c| c.base_commit == case.base_commit).count()
+                );
+                at = Some((case.base_commit.clone(), Prepared { snapshot, chunks, baselines, learned, nearest, past }));
+            }
+            let Some((_, prepared)) = &at else { continue };
+            let Prepared { snapshot, chunks, baselines, learned, nearest, past } = prepared;
+            let terms = crate::terms::tokenize(&case.question);
+            let text_index = snapshot.text_index();
+            // Embedding the question and searching the history are part of reverie's latency.
+            let started = Instant::now();
+            let nearby = nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
+            let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let started = Instant::now();
+            let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
+            let past_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let tuned: Vec<Vec<crate::search::PastFile>> = variants
+                .iter()
+                .map(|v| {
+                    past.as_ref().map(|p| p.files(&terms, &v.voting, crate::search::QUESTION_FILES)).unwrap_or_default()
+                })
+                .collect();
+            for (s, system) in systems.iter().enumerate() {
+                let question = Question {
+                    text: case.question.clone(),
+                    budget: usize::MAX,
+                    semantic: nearby.definitions.clone(),
+                    semantic_notes: nearby.passages.clone(),
+                    past: match system {
+                        System::Tuned(n) => tuned[*n].clone(),
+                        _ => past_files.clone(),
+                    },
+                    ..Question::default()
+                };
+                let started = Instant::now();
+                let fused = |learned: Option<&crate::answer::LearnedContext>, rankers: Rankers| {
+                    answer::select(
+                        answer::candidates_weighted(snapshot, learned, &question, rankers, weights),
+                        usize::MAX,
+                    )
+                };
+                let (ranking, direct) = match system {
+                    System::WholeFile => {
+                        (whole_file_items(snapshot, &text_index.rank_files(&terms, usize::MAX)), false)
+                    }
+                    System::Chunks => match chunks {
+                        Some(chunks) => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
+                        None => (Vec::new(), false),
+                    },
+                    System::EveryFile => (baselines.every_file(snapshot, &case.question), false),
+                    System::CodeFiles => (baselines.code_files(snapshot, &case.question), false),
+                    System::NamedThenCode => (baselines.named_then_code(snapshot, &case.question), false),
+                    System::Reverie => match answer::structural(snapshot, &question) {
+                        Some(direct) => (direct.context, true),
+                        None => (fused(None, Rankers::default()), false),
+                    },
+                    System::Ablation(_, rankers) => (fused(None, *rankers), false),
+                    System::Learned(_, rankers) => (fused(Some(learned), *rankers), false),
+                    System::Tuned(n) => {
+                        let weights = answer::Weights { history: variants[*n].weight, ..*weights };
+                        let candidates =
+                            answer::candidates_weighted(snapshot, None, &question, Rankers::default(), &weights);
+                        (answer::select(candidates, usize::MAX), false)
+                    }
+                };
+                let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
+                let rankers = match system {
+                    System::Reverie | System::Tuned(_) => Some(Rankers::default()),
+                    System::Ablation(_, rankers) | System::Learned(_, rankers) => Some(*rankers),
+                    _ => None,
+                };
+                let extra = rankers.map_or(0.0, |r| {
+                    let embedded = if (r.semantic || r.notes) && semantic { embed_ms } else { 0.0 };
+                    embedded + if r.history { past_ms } else { 0.0 }
+                });
+                let ms = started.elapsed().as_secs_f64() * 1000.0 + extra;
+                let outcome = measure(snapshot, case, &ranking);
+                if *system == System::Reverie && direct {
+                    let listed = items(&ranking);
+                    let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+                    let verdict = if outcome.any_gold { "right" } else { "WRONG" };
+                    directs.push(format!(
+                        "{} [{}] {verdict}: cites {cited:?}, gold {:?}",
+                        case.id, case.kind, case.gold_files
+                    ));
+                }
+                if *system == System::Reverie && outcome.acc5 < 1.0 {
+                    let listed = items(&ranking);
+                    let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+                    let gold: Vec<String> = if case.gold_definitions.is_empty() {
+                        case.gold_files.clone()
+                    } else {
+                        case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
+                    };
+                    misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
+                }
+                let group = by_group
+                    .entry(case.group.clone())
+                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
+                let kind = by_kind
+                    .entry(case.kind.clone())
+                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
+                for tally in [&mut totals[s], &mut group[s], &mut kind[s]] {
+                    outcome.add_to(tally, direct, ms);
+                }
+            }
         }
     }
-    let report = tallies.report(set, &systems, semantic.note(weights), workspaces);
+    if history_records > 0 {
+        history_note = format!(
+            "{history_note}; mined and searchable in {:.1} s over {history_records} base commits ({:.1} s of it mining)",
+            history_seconds, mined_seconds
+        );
+    }
+    let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
+    // Rows with notes say nothing when no workspace has any.
+    let shown: Vec<bool> = systems.iter().map(|s| with_notes || !matches!(s, System::Learned(..))).collect();
+    let strongest = systems.iter().position(|s| *s == STRONGEST).unwrap_or(0);
+    let figures = |tallies: &[Tally]| -> Vec<Figures> {
+        tallies
+            .iter()
+            .zip(&labels)
+            .zip(&shown)
+            .filter(|(_, shown)| **shown)
+            .map(|((t, l), _)| t.figures(l.clone(), &tallies[strongest]))
+            .collect()
+    };
+    let report = Report {
+        set: set.to_string(),
+        semantic: if *weights == answer::WEIGHTS { semantic_note } else { format!("{semantic_note}; {weights:?}") },
+        variants: variants.iter().enumerate().map(|(n, v)| format!("history variant {n}: {}", v.text)).collect(),
+        history: history_note,
+        strongest: STRONGEST.label(),
+        workspaces,
+        figures: figures(&totals),
+        by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
+        by_kind: by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
+        misses,
+        directs,
+    };
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", render(&report)),
@@ -250,248 +580,19 @@ pub fn run(
     Ok(())
 }
 
-/// The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept for
-/// every workspace, and what the report says of it.
-struct Semantic {
-    embedder: Option<Option<Arc<dyn crate::embed::Embedder>>>,
-    note: String,
-}
-
-impl Default for Semantic {
-    fn default() -> Semantic {
-        Semantic { embedder: None, note: String::from("semantic channel: off (no embedder)") }
-    }
-}
-
-impl Semantic {
-    /// The report's line on the semantic channel, with the weights when they are not the built-in ones.
-    fn note(&self, weights: &answer::Weights) -> String {
-        let note = &self.note;
-        if *weights == answer::WEIGHTS { note.clone() } else { format!("{note}; {weights:?}") }
-    }
-}
-
-/// One workspace, indexed, with what every system ranks from.
-struct Workspace {
+/// One workspace state, ready to rank in: at a base commit with history, else as fetched.
+struct Prepared {
     snapshot: Arc<Snapshot>,
-    text_index: Arc<crate::search::TextIndex>,
-    chunks: RawChunks,
-    learned: LearnedContext,
-    /// The semantic index, when there is an embedder.
-    nearest: Option<Nearest>,
-    /// The time the indexes took after the snapshot was loaded.
-    built_in: Duration,
-}
-
-impl Workspace {
-    /// Indexes `dir` (into the usual cache), builds every system's index, and brings the workspace's
-    /// vectors up to date (cached in its store).
-    fn open(cli: &Cli, runtime: &tokio::runtime::Runtime, dir: &Path, channel: &mut Semantic) -> Result<Workspace> {
-        let root = crate::cli::workspace_root(dir)?;
-        let config = crate::cli::load_config(&root);
-        let roots = vec![root.clone()];
-        let store = crate::cli::open_store(cli, &roots)?;
-        crate::cli::index::index_with_progress(&store, &roots, &config)?;
-        let snapshot = Arc::new(crate::index::snapshot(&store)?);
-        let started = Instant::now();
-        let text_index = snapshot.text_index();
-        snapshot.facts_index();
-        let chunks = RawChunks::build(&root, &snapshot, config.index.max_file_size);
-        let learned = LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
-        let embedder = channel.embedder.get_or_insert_with(|| crate::cli::semantic::embedder(cli, &config)).clone();
-        let nearest = match embedder {
-            Some(embedder) => {
-                let passages = learned.embedding_items();
-                let report =
-                    crate::cli::semantic::update(runtime, &store, &snapshot, &root, &config, &*embedder, &passages)?;
-                let nearest = Nearest::load(&store, &snapshot, Some(&learned), embedder.clone())?;
-                eprintln!(
-                    "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
-                    dir.display(),
-                    report.embedded,
-                    report.elapsed.as_secs_f64(),
-                    nearest.index.len(),
-                    nearest.index.definitions(),
-                    nearest.index.passages(),
-                    passages.len()
-                );
-                channel.note = format!("semantic channel: {}", embedder.model_id());
-                Some(nearest)
-            }
-            None => None,
-        };
-        Ok(Workspace { snapshot, text_index, chunks, learned, nearest, built_in: started.elapsed() })
-    }
-
-    /// Ranks `case` with every system, scores each ranking and adds it to `tallies`.
-    fn rank_case(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-        systems: &[System],
-        case: &Case,
-        weights: &answer::Weights,
-        tallies: &mut Tallies,
-    ) {
-        let terms = crate::terms::tokenize(&case.question);
-        // Embedding the question is part of reverie's latency.
-        let started = Instant::now();
-        let nearby = self.nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
-        let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        for (s, system) in systems.iter().enumerate() {
-            let question = Question {
-                text: case.question.clone(),
-                budget: usize::MAX,
-                semantic: nearby.definitions.clone(),
-                semantic_notes: nearby.passages.clone(),
-                ..Question::default()
-            };
-            let started = Instant::now();
-            let (ranking, direct) = self.rank(*system, &terms, case, &question, weights);
-            let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
-            let uses_semantic = match system {
-                System::Reverie => semantic,
-                System::Ablation(_, rankers) | System::Learned(_, rankers) => {
-                    (rankers.semantic || rankers.notes) && semantic
-                }
-                _ => false,
-            };
-            let ms = started.elapsed().as_secs_f64() * 1000.0 + if uses_semantic { embed_ms } else { 0.0 };
-            let outcome = measure(&self.snapshot, case, &ranking);
-            if *system == System::Reverie {
-                tallies.note_reverie(case, &ranking, &outcome, direct);
-            }
-            tallies.add(s, case, &outcome, direct, ms);
-        }
-    }
-
-    /// `system`'s ranking for `question`, and whether it is a direct answer's.
-    fn rank(
-        &self,
-        system: System,
-        terms: &[String],
-        case: &Case,
-        question: &Question,
-        weights: &answer::Weights,
-    ) -> (Vec<ContextItem>, bool) {
-        let snapshot = &self.snapshot;
-        match system {
-            System::WholeFile => (whole_file_items(snapshot, &self.text_index.rank_files(terms, usize::MAX)), false),
-            System::Chunks => (answer::select(self.chunks.ranking(&case.question), usize::MAX), false),
-            System::Reverie => match answer::structural(snapshot, question) {
-                Some(direct) => (direct.context, true),
-                None => (
-                    answer::select(
-                        answer::candidates_weighted(snapshot, None, question, Rankers::default(), weights),
-                        usize::MAX,
-                    ),
-                    false,
-                ),
-            },
-            System::Ablation(_, rankers) => (
-                answer::select(answer::candidates_weighted(snapshot, None, question, rankers, weights), usize::MAX),
-                false,
-            ),
-            System::Learned(_, rankers) => (
-                answer::select(
-                    answer::candidates_weighted(snapshot, Some(&self.learned), question, rankers, weights),
-                    usize::MAX,
-                ),
-                false,
-            ),
-        }
-    }
-}
-
-/// Every system's tallies, overall, per project and per question kind, and reverie's misses and
-/// direct answers.
-struct Tallies {
-    systems: usize,
-    /// Some workspace has notes (else the rows with notes are left out).
-    with_notes: bool,
-    totals: Vec<Tally>,
-    by_group: BTreeMap<String, Vec<Tally>>,
-    by_kind: BTreeMap<String, Vec<Tally>>,
-    misses: Vec<String>,
-    directs: Vec<String>,
-}
-
-impl Tallies {
-    fn new(systems: usize) -> Tallies {
-        Tallies {
-            systems,
-            with_notes: false,
-            totals: (0..systems).map(|_| Tally::default()).collect(),
-            by_group: BTreeMap::new(),
-            by_kind: BTreeMap::new(),
-            misses: Vec::new(),
-            directs: Vec::new(),
-        }
-    }
-
-    /// Keeps reverie's direct answer on `case`, judged, or its miss at Acc@5.
-    fn note_reverie(&mut self, case: &Case, ranking: &[ContextItem], outcome: &Outcome, direct: bool) {
-        if direct {
-            let listed = items(ranking);
-            let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
-            let verdict = if outcome.any_gold { "right" } else { "WRONG" };
-            self.directs
-                .push(format!("{} [{}] {verdict}: cites {cited:?}, gold {:?}", case.id, case.kind, case.gold_files));
-        }
-        if outcome.acc5 < 1.0 {
-            let listed = items(ranking);
-            let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
-            let gold: Vec<String> = if case.gold_definitions.is_empty() {
-                case.gold_files.clone()
-            } else {
-                case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
-            };
-            self.misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
-        }
-    }
-
-    /// Adds system `s`'s `outcome` on `case` (a direct answer's or not, in `ms`) overall, to its
-    /// project and to its kind.
-    fn add(&mut self, s: usize, case: &Case, outcome: &Outcome, direct: bool, ms: f64) {
-        let systems = self.systems;
-        let group =
-            self.by_group.entry(case.group.clone()).or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
-        let kind =
-            self.by_kind.entry(case.kind.clone()).or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
-        for tally in [&mut self.totals[s], &mut group[s], &mut kind[s]] {
-            outcome.add_to(tally, direct, ms);
-        }
-    }
-
-    /// The report of `set`, one row per system shown.
-    fn report(self, set: &str, systems: &[System], semantic: String, workspaces: usize) -> Report {
-        let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
-        // Rows with notes say nothing when no workspace has any.
-        let shown: Vec<bool> = systems.iter().map(|s| self.with_notes || !matches!(s, System::Learned(..))).collect();
-        let figures = |tallies: &[Tally]| -> Vec<Figures> {
-            tallies
-                .iter()
-                .zip(&labels)
-                .zip(&shown)
-                .filter(|(_, shown)| **shown)
-                .map(|((t, l), _)| t.figures(l.clone()))
-                .collect()
-        };
-        Report {
-            set: set.to_string(),
-            semantic,
-            workspaces,
-            figures: figures(&self.totals),
-            by_group: self.by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
-            by_kind: self.by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
-            misses: self.misses,
-            directs: self.directs,
-        }
-    }
+    chunks: Option<super::raw::RawChunks>,
+    baselines: super::baselines::Baselines,
+    learned: crate::answer::LearnedContext,
+    nearest: Option<crate::cli::semantic::Nearest>,
+    past: Option<crate::search::PastChanges>,
 }
 
 /// Whole-file BM25's ranking as context items: each source file whole (tokens = bytes / 4, as the
 /// anchor counts). Documentation and text files without a grammar, which the walk also keeps, are
-/// not source files and not part of the anchor.
+/// not source files and not part of the anchor (`shared/guide/benchmarks.md`).
 fn whole_file_items(snapshot: &Snapshot, files: &[(Arc<str>, f64)]) -> Vec<ContextItem> {
     files
         .iter()
@@ -638,34 +739,49 @@ fn table(out: &mut String, rows: &[Figures]) {
 
 fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Ranking: {} ({} workspaces; {})\n", report.set, report.workspaces, report.semantic);
+    let _ = writeln!(
+        out,
+        "# Ranking: {} ({} workspaces; {}; {})\n",
+        report.set, report.workspaces, report.semantic, report.history
+    );
     table(&mut out, &report.figures);
-    if let (Some(anchor), Some(ours)) = (report.figures.first(), report.figures.get(2)) {
-        let _ = writeln!(
-            out,
-            "\nreverie vs the anchor (whole-file BM25, same run): Acc@5 {:+.1} points, hit@5 {:+.1}, MRR {:+.3}",
-            (ours.acc5 - anchor.acc5) * 100.0,
-            (ours.hit5 - anchor.hit5) * 100.0,
-            ours.mrr - anchor.mrr
-        );
+    for variant in &report.variants {
+        let _ = writeln!(out, "- {variant}");
     }
+    let row = |rows: &'_ [Figures], label: &str| rows.iter().position(|f| f.system.trim() == label);
+    let strongest = row(&report.figures, &report.strongest);
+    let _ = writeln!(
+        out,
+        "\n## Against the strongest plain baseline ({}), record by record\n\n| system | Acc@5 gained | lost | p | Acc@1 gained | lost | p |\n|---|---|---|---|---|---|---|",
+        report.strongest
+    );
+    for f in report.figures.iter().filter(|f| f.system.trim() != report.strongest) {
+        let ((g5, l5, p5), (g1, l1, p1)) = (f.vs_strongest_acc5, f.vs_strongest_acc1);
+        let _ = writeln!(out, "| {} | {g5} | {l5} | {p5:.3} | {g1} | {l1} | {p1:.3} |", f.system);
+    }
+    // Per group: the strongest baseline beside reverie, the index alone and each idle channel.
+    let columns: Vec<(&str, Option<usize>)> = [
+        ("baseline 3", strongest),
+        ("index only", row(&report.figures, "index only")),
+        ("+ semantic", row(&report.figures, "index + semantic")),
+        ("+ history", row(&report.figures, "index + history")),
+        ("reverie", row(&report.figures, "reverie (ask --no-llm)")),
+    ]
+    .into_iter()
+    .filter(|(_, i)| i.is_some())
+    .collect();
     for (title, groups) in [("project", &report.by_group), ("question kind", &report.by_kind)] {
-        let _ = writeln!(out, "\n## By {title} (anchor, chunks, reverie)\n");
-        let _ = writeln!(
-            out,
-            "| {title} | n | Acc@5 anchor | Acc@5 chunks | Acc@5 reverie | hit@5 anchor | hit@5 reverie |\n|---|---|---|---|---|---|---|"
-        );
+        let _ = writeln!(out, "\n## By {title}: Acc@1 / Acc@5\n");
+        let header: String = columns.iter().map(|(name, _)| format!(" {name} |")).collect();
+        let rule: String = columns.iter().map(|_| "---|").collect();
+        let _ = writeln!(out, "| {title} | n |{header}\n|---|---|{rule}");
         for (name, rows) in groups {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                rows[0].questions,
-                pct(rows[0].acc5),
-                pct(rows[1].acc5),
-                pct(rows[2].acc5),
-                pct(rows[0].hit5),
-                pct(rows[2].hit5)
-            );
+            let cells: String = columns
+                .iter()
+                .filter_map(|(_, i)| rows.get((*i)?))
+                .map(|f| format!(" {} / {} |", pct(f.acc1), pct(f.acc5)))
+                .collect();
+            let _ = writeln!(out, "| {name} | {} |{cells}", rows.first().map_or(0, |f| f.questions));
         }
     }
     if !report.directs.is_empty() {

@@ -1,0 +1,17 @@
+//! The mined history as the "past changes" channel's index (`search::PastChanges`): each commit's
+//! message searched, its files voted for. Built once per loaded `History` (the server keeps it with
+//! the snapshot; `eval --ranking --checkouts` at each base commit).
+
+use super::History;
+use crate::search::{PastChanges, PastCommit};
+
+/// The searchable form of `history` (its commits newest first, so ties go to the newer).
+pub fn past_changes(history: &History) -> PastChanges {
+    PastChanges::new(history.commits().map(|c| PastCommit {
+        id: c.id(),
+        subject: c.subject().to_string(),
+        message: c.message().to_string(),
+        files: c.files().map(str::to_string).collect(),
+        files_touched: c.files_touched(),
+    }))
+}

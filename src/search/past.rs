@@ -1,0 +1,230 @@
+//! "Past changes": the project's history as answered questions. Each commit reachable from HEAD is a
+//! question someone once had (its message) with its answer (the files it changed). A new question's
+//! lexically similar commits — BM25 over their messages — vote for the files they changed, each vote
+//! weighted by the commit's similarity and damped by how many files it touched (a 300-file refactor
+//! says little about any one of them).
+//!
+//! Pure: built from commits the caller mined (`crate::history`), queried with terms
+//! (`crate::terms`). The caller guarantees the leakage rule (only commits reachable from HEAD).
+
+use super::bm25::Bm25;
+use std::collections::HashMap;
+
+/// One past commit as the channel sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PastCommit {
+    /// The full hexadecimal id.
+    pub id: String,
+    /// The message's first line.
+    pub subject: String,
+    /// Subject and body: what is searched.
+    pub message: String,
+    /// Workspace keys of the files it changed.
+    pub files: Vec<String>,
+    /// How many files it changed (also when `files` is capped).
+    pub files_touched: u32,
+}
+
+/// How votes are counted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Voting {
+    /// Similar commits that vote.
+    pub commits: usize,
+    /// A commit's vote per file is its similarity / files_touched^damping (0: no damping; 0.5: a
+    /// 100-file commit counts a tenth of a one-file fix per file; 1: split evenly).
+    pub damping: f64,
+    /// Commits that touched more files than this do not vote at all.
+    pub max_files: u32,
+}
+
+/// Tuned on the dev set with history (`reverie eval --ranking --checkouts`).
+pub const VOTING: Voting = Voting { commits: 30, damping: 0.5, max_files: 100 };
+
+/// A file the similar past commits changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileVote {
+    pub file: String,
+    pub score: f64,
+    /// The commits that voted (indexes in the order given to `PastChanges::new`), most similar first.
+    pub commits: Vec<u32>,
+}
+
+/// A file the similar past commits changed, with the evidence to cite: what the question carries
+/// into the ranking (`answer::Question::past`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PastFile {
+    pub file: String,
+    pub score: f64,
+    /// How many of the similar commits changed it.
+    pub commits: usize,
+    /// The most similar of them: (short id, subject).
+    pub examples: Vec<(String, String)>,
+}
+
+/// Files a question carries (the fusion reads about as many of each channel's).
+pub const QUESTION_FILES: usize = 100;
+
+/// Examples kept per `PastFile`.
+const EXAMPLES: usize = 2;
+
+/// The searchable history: BM25 over the messages, and per commit what a citation needs (short id,
+/// subject) and the files it changed, interned. Messages are not kept (the index holds their terms).
+#[derive(Debug, Default)]
+pub struct PastChanges {
+    bm25: Bm25,
+    commits: Vec<Entry>,
+    paths: Vec<Box<str>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    id: [u8; 7],
+    subject: Box<str>,
+    files: Box<[u32]>,
+    files_touched: u32,
+}
+
+impl PastChanges {
+    /// From commits in any order (ties in similarity go to the earlier one: give them newest first).
+    pub fn new(commits: impl IntoIterator<Item = PastCommit>) -> PastChanges {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut paths: Vec<Box<str>> = Vec::new();
+        let mut entries = Vec::new();
+        let mut documents: Vec<Vec<String>> = Vec::new();
+        for commit in commits {
+            let files = commit
+                .files
+                .iter()
+                .map(|f| {
+                    *ids.entry(f.clone()).or_insert_with(|| {
+                        paths.push(f.as_str().into());
+                        paths.len() as u32 - 1
+                    })
+                })
+                .collect();
+            let mut id = [b'0'; 7];
+            for (slot, byte) in id.iter_mut().zip(commit.id.bytes()) {
+                *slot = byte;
+            }
+            documents.push(crate::terms::tokenize(&commit.message));
+            entries.push(Entry { id, subject: commit.subject.into(), files, files_touched: commit.files_touched });
+        }
+        PastChanges { bm25: Bm25::new(documents.iter()), commits: entries, paths }
+    }
+
+    pub fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+
+    /// (short id, subject) of commit `index`.
+    pub fn cite(&self, index: u32) -> (String, String) {
+        let entry = &self.commits[index as usize];
+        (String::from_utf8_lossy(&entry.id).into_owned(), entry.subject.to_string())
+    }
+
+    /// The commits whose messages are most like `terms`, with their BM25 scores, best first.
+    pub fn similar(&self, terms: &[String], limit: usize) -> Vec<(u32, f64)> {
+        self.bm25.search(terms, limit)
+    }
+
+    /// Files changed by the commits most like `terms`, best first (see the module docs).
+    pub fn votes(&self, terms: &[String], voting: &Voting) -> Vec<FileVote> {
+        let similar: Vec<(u32, f64)> = self
+            .similar(terms, voting.commits * 4)
+            .into_iter()
+            .filter(|(c, _)| {
+                let touched = self.commits[*c as usize].files_touched;
+                touched > 0 && touched <= voting.max_files
+            })
+            .take(voting.commits)
+            .collect();
+        let Some(&(_, best)) = similar.first() else { return Vec::new() };
+        let mut votes: HashMap<u32, (f64, Vec<u32>)> = HashMap::new();
+        for (c, score) in similar {
+            let commit = &self.commits[c as usize];
+            let vote = (score / best) / f64::from(commit.files_touched).powf(voting.damping);
+            for &file in &commit.files {
+                let entry = votes.entry(file).or_default();
+                entry.0 += vote;
+                entry.1.push(c);
+            }
+        }
+        let mut votes: Vec<FileVote> = votes
+            .into_iter()
+            .map(|(file, (score, commits))| FileVote { file: self.paths[file as usize].to_string(), score, commits })
+            .collect();
+        votes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.file.cmp(&b.file)));
+        votes
+    }
+
+    /// What a question carries into the ranking (`answer::Question::past`): its files by `VOTING`,
+    /// at most `QUESTION_FILES`.
+    pub fn for_question(&self, question: &str) -> Vec<PastFile> {
+        self.files(&crate::terms::tokenize(question), &VOTING, QUESTION_FILES)
+    }
+
+    /// `votes` with their evidence, at most `limit` files.
+    pub fn files(&self, terms: &[String], voting: &Voting, limit: usize) -> Vec<PastFile> {
+        self.votes(terms, voting)
+            .into_iter()
+            .take(limit)
+            .map(|v| PastFile {
+                commits: v.commits.len(),
+                examples: v.commits.iter().take(EXAMPLES).map(|&c| self.cite(c)).collect(),
+                file: v.file,
+                score: v.score,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(id: &str, message: &str, files: &[&str]) -> PastCommit {
+        PastCommit {
+            id: id.into(),
+            subject: message.lines().next().unwrap_or("").into(),
+            message: message.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            files_touched: files.len() as u32,
+        }
+    }
+
+    #[test]
+    fn similar_fixes_vote_for_what_they_changed_and_big_commits_count_less() {
+        let mut refactor: Vec<String> = (0..50).map(|i| format!("pkg/m{i}.py")).collect();
+        refactor.push("pkg/other.py".into());
+        let refactor_files: Vec<&str> = refactor.iter().map(String::as_str).collect();
+        let past = PastChanges::new(vec![
+            commit(
+                "a1b2c3d4e5f6",
+                "Fixed #1 -- Moved MEDIA_URL validation to settings",
+                &["conf/settings.py", "tests/t.py"],
+            ),
+            commit("b2", "Refactored media handling and validation everywhere", &refactor_files),
+            commit("c3", "Docs: typo", &["docs/index.rst"]),
+        ]);
+        let votes = past.votes(&crate::terms::tokenize("MEDIA_URL validation fails"), &VOTING);
+        assert_eq!(votes[0].file, "conf/settings.py");
+        assert_eq!(votes[0].commits, vec![0]);
+        assert_eq!(past.cite(0), ("a1b2c3d".into(), "Fixed #1 -- Moved MEDIA_URL validation to settings".into()));
+        let other = votes.iter().find(|v| v.file == "pkg/other.py").unwrap();
+        assert!(other.score < votes[0].score / 5.0, "{other:?}");
+        assert!(votes.iter().all(|v| v.file != "docs/index.rst"), "a commit about nothing asked does not vote");
+        assert!(past.votes(&crate::terms::tokenize("unrelated words"), &VOTING).is_empty());
+    }
+
+    #[test]
+    fn commits_over_the_cap_do_not_vote() {
+        let many: Vec<String> = (0..200).map(|i| format!("m{i}.py")).collect();
+        let files: Vec<&str> = many.iter().map(String::as_str).collect();
+        let past = PastChanges::new(vec![commit("a", "Reformatted with black", &files)]);
+        assert!(past.votes(&crate::terms::tokenize("black reformatted"), &VOTING).is_empty());
+    }
+}

@@ -1,0 +1,85 @@
+//! The past-changes channel on the real binary: after `reverie think` mined the history, `ask`
+//! lifts the files that past commits like the question changed and says which commits; and the
+//! leakage rule — a later commit on another branch, however like the question, changes no answer.
+
+use crate::util::Workspace;
+use serde_json::Value;
+use std::process::Command;
+
+fn git(ws: &Workspace, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(ws.dir.path())
+        .env("HOME", ws.home.path())
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn commit(ws: &Workspace, message: &str) {
+    git(ws, &["add", "-A"]);
+    git(ws, &["commit", "-q", "-m", message]);
+}
+
+const QUESTION: &str = "the discount is applied twice at checkout";
+
+/// A shop whose discount code shares no word with the question; its history says where discounts
+/// were fixed before.
+fn shop() -> Workspace {
+    let ws = Workspace::with(&[
+        ("shop/pricing.py", "def reduce(amount, rate):\n    return amount * (1 - rate)\n"),
+        ("shop/cart.py", "def add(cart, item):\n    cart.append(item)\n"),
+        ("shop/mail.py", "def send(to, body):\n    print(to, body)\n"),
+    ]);
+    git(&ws, &["init", "-q", "-b", "main"]);
+    commit(&ws, "Added the shop.");
+    ws.write("shop/pricing.py", "def reduce(amount, rate):\n    return round(amount * (1 - rate), 2)\n");
+    commit(&ws, "Fixed #12 -- The discount was applied twice when the checkout was retried.");
+    ws.write("shop/mail.py", "def send(to, body):\n    print(to, body, sep='\\n')\n");
+    commit(&ws, "Mails put the body on its own line.");
+    ws
+}
+
+/// The cited places, best first, and the answer's text (which gives each one's reason).
+fn context(ws: &Workspace) -> (Vec<String>, String) {
+    let json: Value = ws.json(&["ask", ".", QUESTION, "--no-llm"]);
+    let places = json["context"]
+        .as_array()
+        .expect("a context")
+        .iter()
+        .map(|i| format!("{}:{}-{}", i["path"].as_str().unwrap(), i["start_line"], i["end_line"]))
+        .collect();
+    (places, json["answer"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn similar_past_fixes_lift_what_they_changed_and_say_so() {
+    let ws = shop();
+    ws.ok(&["think", "."]);
+    let (places, answer) = context(&ws);
+    assert_eq!(places[0], "shop/pricing.py:1-2", "{answer}");
+    assert!(
+        answer.contains("changed by 1 similar past change: `Fixed #12 -- The discount was applied twice when the"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_later_commit_on_another_branch_changes_no_answer() {
+    let ws = shop();
+    ws.ok(&["think", "."]);
+    let before = context(&ws);
+    git(&ws, &["checkout", "-q", "-b", "later"]);
+    ws.write("shop/cart.py", "def add(cart, item):\n    if item not in cart:\n        cart.append(item)\n");
+    commit(&ws, "Fixed #13 -- The discount was applied twice at checkout: the cart held the item twice.");
+    git(&ws, &["checkout", "-q", "main"]);
+    ws.ok(&["think", "."]);
+    assert_eq!(context(&ws), before, "only commits reachable from HEAD count");
+    // The same commit reachable from HEAD does change the answer: the test can fail.
+    git(&ws, &["merge", "-q", "--ff-only", "later"]);
+    ws.ok(&["think", "."]);
+    let (places, answer) = context(&ws);
+    assert_ne!((&places, &answer), (&before.0, &before.1));
+    assert!(places.iter().any(|p| p.starts_with("shop/cart.py")) && answer.contains("Fixed #13"), "{answer}");
+}
