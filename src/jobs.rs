@@ -1,5 +1,5 @@
 //! The idle jobs and their last runs: what `reverie status` (and the server's `reverie/status`)
-//! shows for each piece of idle work — the semantic index, the history, the notes.
+//! shows for each piece of idle work — the semantic index, the history, the adapter, the notes.
 //!
 //! One small record per job (`JobRun`, JSON in the store's `idle-jobs` tree, replaced by each run):
 //! when it ended, how long it took, how many items it has done and how many are left, and how it
@@ -18,17 +18,20 @@ pub enum Job {
     Semantic,
     /// Mining the project's history (`history`).
     History,
+    /// Fitting the semantic space to the project (`embed::adapter`).
+    Adapter,
     /// Writing notes with a chat model (`sleep`).
     Notes,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::Semantic, Job::History, Job::Notes];
+    pub const ALL: [Job; 4] = [Job::Semantic, Job::History, Job::Adapter, Job::Notes];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::Semantic => "semantic",
             Job::History => "history",
+            Job::Adapter => "adapter",
             Job::Notes => "notes",
         }
     }

@@ -18,7 +18,8 @@
 //! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw bytes of `embed::quant::QuantizedVector::to_bytes` (f32 LE scale + one i8 per dimension: 388 bytes at 384 dims) |
 //! | `history` | root prefix (UTF-8, empty for one root) + `0x00` + hex commit id | `history::Commit` as JSON |
 //! | `history-state` | root prefix (UTF-8) + `0x00`        | `history::RootState` as JSON (HEAD mined, commit order) |
-//! | `idle-jobs` | job name (`semantic`, `history`, `notes`) | `jobs::JobRun` as JSON (the job's last run) |
+//! | `idle-jobs` | job name (`semantic`, `history`, `notes`, `adapter`) | `jobs::JobRun` as JSON (the job's last run) |
+//! | `adapter` | 32-byte `embed::model_key` + a name (`state`, or `q` + 32-byte content key) | bytes encoded by `embed::adapter` (the trained map and its figures; a training question's vector) |
 //!
 //! `notes`, `failures`, `ledger`, `conversations` and the last three trees are `RecordTree`s: the
 //! store keeps their JSON without knowing the types, which belong to the layers above (`sleep`,
@@ -101,6 +102,7 @@ pub struct Store {
     history: sled::Tree,
     history_state: sled::Tree,
     idle_jobs: sled::Tree,
+    adapter: sled::Tree,
     path: PathBuf,
 }
 
@@ -174,6 +176,7 @@ impl Store {
             history: open_tree("history")?,
             history_state: open_tree("history-state")?,
             idle_jobs: open_tree("idle-jobs")?,
+            adapter: open_tree("adapter")?,
             db,
             path: dir.to_path_buf(),
         })
@@ -230,6 +233,7 @@ impl Store {
             &self.history,
             &self.history_state,
             &self.idle_jobs,
+            &self.adapter,
         ] {
             tree.clear()?;
         }
@@ -640,6 +644,53 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// The semantic adapter's values (opaque bytes, encoded by `embed::adapter`), keyed by the embedding
+/// model's key and a name: another model's values are never read, and `retain_adapter` drops them.
+impl Store {
+    pub fn put_adapter_value(&self, model: &Digest, name: &[u8], value: &[u8]) -> Result<()> {
+        self.adapter.insert(adapter_key(model, name), value)?;
+        Ok(())
+    }
+
+    /// Writes many values at once (one sled batch: all or none).
+    pub fn put_adapter_values(&self, model: &Digest, values: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (name, value) in values {
+            batch.insert(adapter_key(model, name), value.as_slice());
+        }
+        self.adapter.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub fn adapter_value(&self, model: &Digest, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.adapter.get(adapter_key(model, name))?.map(|v| v.to_vec()))
+    }
+
+    /// Deletes the adapter values of every model but `model` (after a model change). Returns how many.
+    pub fn retain_adapter(&self, model: &Digest) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in self.adapter.iter().keys() {
+            let key = key?;
+            if !key.starts_with(&model.0) {
+                batch.remove(key);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.adapter.apply_batch(batch)?;
+        }
+        Ok(removed)
+    }
+}
+
+fn adapter_key(model: &Digest, name: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32 + name.len());
+    key.extend_from_slice(&model.0);
+    key.extend_from_slice(name);
+    key
 }
 
 fn embedding_key(model: &Digest, item: &Digest) -> [u8; 64] {

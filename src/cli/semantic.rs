@@ -1,6 +1,7 @@
 //! The semantic index from the command line: load the configured embedder, bring a workspace's
 //! vectors up to date with a progress bar (`reverie think`, `reverie eval`), and find the definitions
-//! nearest a question (`reverie ask`, `reverie eval`). The server does the same at idle time
+//! nearest a question (`reverie ask`, `reverie eval`), through the project's adopted adapter unless
+//! `REVERIE_ADAPTER=off`. The server does the same at idle time
 //! (`server/think.rs`).
 
 use super::Cli;
@@ -79,7 +80,12 @@ impl Nearest {
         embedder: Arc<dyn Embedder>,
     ) -> Result<Nearest> {
         let passages: Vec<Digest> = learned.map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
-        Ok(Nearest { index: SemanticIndex::load(store, &embedder.model_id(), snapshot, &passages)?, embedder })
+        let mut index = SemanticIndex::load(store, &embedder.model_id(), snapshot, &passages)?;
+        // `REVERIE_ADAPTER=off` searches the base model's space (to measure what the adapter buys).
+        if std::env::var("REVERIE_ADAPTER").is_ok_and(|v| v == "off") {
+            index = index.without_adapter();
+        }
+        Ok(Nearest { index, embedder })
     }
 
     /// The definitions and passages nearest `question`, best first; empty when nothing is embedded

@@ -119,6 +119,7 @@ fn job_line(job: crate::jobs::Job, run: Option<crate::jobs::JobRun>) -> String {
     let unit = match job {
         crate::jobs::Job::Semantic => "files",
         crate::jobs::Job::History => "commits",
+        crate::jobs::Job::Adapter => "epochs",
         crate::jobs::Job::Notes => "notes",
     };
     format!(

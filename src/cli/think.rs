@@ -1,14 +1,16 @@
 //! `reverie think`: the idle work, now — refresh the index, then each idle job in turn: embed what
-//! the semantic index lacks, mine the project's history, write the notes that are missing or stale
+//! the semantic index lacks, mine the project's history, fit the semantic space to the project's
+//! own pairs (`embed::adapter`), write the notes that are missing or stale
 //! (within the token budgets, with a progress bar), and embed the new notes' passages.
 //!
 //! Without a chat model, every job that needs none still runs and reports; the notes are skipped
 //! with one line saying they need a model, and the command succeeds. With `--format json` the
-//! output holds one object per job (`semantic`, `history`, `notes`). Each job's last run is kept for
+//! output holds one object per job (`semantic`, `history`, `adapter`, `notes`). Each job's last run is kept for
 //! `reverie status` (`jobs`).
 
 use super::{Cli, Format};
 use crate::config::Config;
+use crate::embed::adapter::AdapterReport;
 use crate::history::HistoryReport;
 use crate::jobs::{Job, JobRun, JobStore};
 use crate::ledger::LedgerStore;
@@ -67,10 +69,16 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         None => None,
     };
     let history = if args.dry_run { None } else { Some(mine_history(&store, &roots, &snapshot)?) };
+    // The adapter learns from the vectors and the history just brought up to date.
+    let adapter = match &embedder {
+        Some(embedder) => Some(fit_adapter(&store, &snapshot, &**embedder)?),
+        None => None,
+    };
+    let jobs = Jobs { semantic: semantic.as_ref(), history: history.as_ref(), adapter: adapter.as_ref() };
 
     let provider = crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)?;
     if provider.is_none() && !args.dry_run {
-        return report_without_notes(args.format, semantic.as_ref(), history.as_ref());
+        return report_without_notes(args.format, &jobs);
     }
     let provider_ref: Option<&dyn crate::llm::Provider> = provider.as_deref().map(|p| p as &dyn crate::llm::Provider);
     let notes = write_notes(&store, snapshot, &root, &roots, &config, provider_ref, args)?;
@@ -81,7 +89,34 @@ pub fn run(cli: &Cli, args: &ThinkArgs) -> Result<()> {
         // The notes are stored; only their vectors wait for the next pass.
         eprintln!("reverie: the new notes were not embedded ({err:#}); the next `think` or idle pass will");
     }
-    report_with_notes(&store, args, &config, provider_ref, semantic.as_ref(), history.as_ref(), notes)
+    report_with_notes(&store, args, &config, provider_ref, &jobs, notes)
+}
+
+/// The reports of the jobs that need no chat model.
+struct Jobs<'a> {
+    semantic: Option<&'a SemanticJob>,
+    history: Option<&'a HistoryReport>,
+    adapter: Option<&'a AdapterReport>,
+}
+
+/// Fits the semantic space to the project's pairs (`embed::adapter`), and keeps the run for `status`.
+fn fit_adapter(store: &Store, snapshot: &Snapshot, embedder: &dyn crate::embed::Embedder) -> Result<AdapterReport> {
+    use crate::history::HistoryStore;
+    let mut commits = Vec::new();
+    for (prefix, _) in store.root_states()? {
+        commits.extend(store.stored_commits(&prefix)?);
+    }
+    let report =
+        super::runtime()?.block_on(crate::embed::adapter::refresh(store, snapshot, &commits, embedder, &|| false))?;
+    let state = crate::embed::adapter::stored_state(store, &embedder.model_id())?;
+    let epochs = state.as_ref().map_or(0, |s| s.epochs_done);
+    let complete = state.is_some_and(|s| s.complete);
+    let pending = if complete { 0 } else { u64::from(crate::embed::adapter::EPOCHS.saturating_sub(epochs)) };
+    store.put_job_run(
+        Job::Adapter,
+        &JobRun::ended_now(report.seconds, u64::from(epochs), pending, report.summary.clone()),
+    )?;
+    Ok(report)
 }
 
 /// Embeds what the semantic index lacks (definitions, and the stored notes' passages), and keeps the
@@ -242,18 +277,19 @@ const NOTES_NEED_A_MODEL: &str =
     "notes: skipped, they need a chat model — none is configured ([llm] in reverie.toml, or --local-model F.gguf)";
 
 /// The report when no chat model is configured: the jobs that ran, and one line for the notes.
-fn report_without_notes(format: Format, semantic: Option<&SemanticJob>, history: Option<&HistoryReport>) -> Result<()> {
+fn report_without_notes(format: Format, jobs: &Jobs) -> Result<()> {
     match format {
         Format::Json => {
             let json = serde_json::json!({
-                "semantic": semantic,
-                "history": history,
+                "semantic": jobs.semantic,
+                "history": jobs.history,
+                "adapter": jobs.adapter,
                 "notes": {"skipped": "no chat model configured", "how_to_enable": crate::llm::HOW_TO_ENABLE},
             });
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Text => {
-            print_jobs(semantic, history);
+            print_jobs(jobs);
             println!("{NOTES_NEED_A_MODEL}");
         }
     }
@@ -261,18 +297,24 @@ fn report_without_notes(format: Format, semantic: Option<&SemanticJob>, history:
 }
 
 /// One line per job that ran (and the history's status lines).
-fn print_jobs(semantic: Option<&SemanticJob>, history: Option<&HistoryReport>) {
-    if let Some(job) = semantic {
+fn print_jobs(jobs: &Jobs) {
+    if let Some(job) = jobs.semantic {
         println!(
             "semantic: {} definitions and {} note passages embedded in {:.1} s ({})",
             job.embedded, job.passages, job.seconds, job.model
         );
     }
-    if let Some(report) = history {
+    if let Some(report) = jobs.history {
         println!("{}", history_line(report));
         for line in &report.status {
             println!("  history: {line}");
         }
+    }
+    if let Some(report) = jobs.adapter {
+        println!(
+            "adapter: {} ({} pairs, {} questions embedded, {} epochs in {:.1} s)",
+            report.summary, report.pairs, report.embedded, report.epochs, report.seconds
+        );
     }
 }
 
@@ -296,8 +338,7 @@ fn report_with_notes(
     args: &ThinkArgs,
     config: &Config,
     provider: Option<&dyn crate::llm::Provider>,
-    semantic: Option<&SemanticJob>,
-    history: Option<&HistoryReport>,
+    jobs: &Jobs,
     notes: NotesOutcome,
 ) -> Result<()> {
     let report = &notes.report;
@@ -315,8 +356,9 @@ fn report_with_notes(
     let totals = crate::ledger::totals(&store.ledger(0)?);
     if args.format == Format::Json {
         let json = serde_json::json!({
-            "semantic": semantic,
-            "history": history,
+            "semantic": jobs.semantic,
+            "history": jobs.history,
+            "adapter": jobs.adapter,
             "report": report,
             "failures": notes.failures,
             "notes": counts,
@@ -326,7 +368,7 @@ fn report_with_notes(
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    print_jobs(semantic, history);
+    print_jobs(jobs);
     if args.dry_run {
         println!(
             "Dry run: {} notes would be written, ~{} tokens; nothing was sent.",

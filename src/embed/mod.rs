@@ -30,6 +30,11 @@
 //!   `drop_embeddings` (a model's), `retain_embeddings` (garbage collection: keep one model's vectors
 //!   of live content keys).
 //!
+//! - [`adapter`]: the semantic space fitted to the project — a linear map of the question's vector
+//!   learned at idle from the project's own pairs (commit → definitions, doc → definition, test →
+//!   definitions), used by [`semantic::SemanticIndex::nearby`] only when it beats the base model
+//!   on held-out pairs.
+//!
 //! Without an embedder (`provider = "none"`, or the model is not found: [`from_config`] says why and
 //! how to fetch it) everything else works from the other channels.
 //!
@@ -50,6 +55,7 @@
 //! let hits = index.top_k(&query, 50);                                           // item keys + cosine
 //! ```
 
+pub mod adapter;
 mod bert;
 mod inplace;
 pub mod local;

@@ -199,6 +199,8 @@ pub struct SemanticIndex {
     flat: quant::FlatIndex<DefinitionAt>,
     definitions: usize,
     passages: quant::FlatIndex<Digest>,
+    /// The project's adopted map of questions ([`super::adapter`]), if any.
+    adapter: Option<super::adapter::Adapter>,
 }
 
 impl SemanticIndex {
@@ -236,7 +238,8 @@ impl SemanticIndex {
         let mut passages = passages.unwrap_or_else(|| quant::FlatIndex::new(0));
         flat.shrink_to_fit();
         passages.shrink_to_fit();
-        Ok(SemanticIndex { model_id: model_id.to_string(), flat, definitions, passages })
+        let adapter = super::adapter::adopted(store, model_id)?.filter(|a| a.dims == flat.dims());
+        Ok(SemanticIndex { model_id: model_id.to_string(), flat, definitions, passages, adapter })
     }
 
     pub fn model_id(&self) -> &str {
@@ -266,9 +269,24 @@ impl SemanticIndex {
         self.flat.top_k(query, k).into_iter().map(|hit| (hit.key, hit.score)).collect()
     }
 
-    /// The [`NEAREST`] definitions and passages to `query`.
+    /// The [`NEAREST`] definitions and passages to the question whose vector is `query`; for the
+    /// definitions (what the adapter was trained on) the question goes through the project's adopted
+    /// adapter when there is one.
     pub fn nearby(&self, query: &[f32]) -> Nearby {
-        Nearby { definitions: self.search(query, NEAREST), passages: self.search_passages(query, NEAREST) }
+        let mapped = self.adapter.as_ref().map(|a| a.apply(query));
+        let definitions = self.search(mapped.as_deref().unwrap_or(query), NEAREST);
+        Nearby { definitions, passages: self.search_passages(query, NEAREST) }
+    }
+
+    /// Whether questions go through an adopted adapter.
+    pub fn adapted(&self) -> bool {
+        self.adapter.is_some()
+    }
+
+    /// The same index searched with the base model's space (for measuring, or when switched off).
+    pub fn without_adapter(mut self) -> SemanticIndex {
+        self.adapter = None;
+        self
     }
 
     /// Learned passages with a vector.

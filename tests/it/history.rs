@@ -1,6 +1,7 @@
 //! The project's history on the real binary: `reverie think` with no chat model mines it (and the
 //! other idle work that needs no model), says the notes need a model, and succeeds; `reverie status`
-//! lists each idle job's last run. A later commit on another branch and a stash are never mined.
+//! lists each idle job's last run (the adapter's with an embedder). A later commit on another branch and
+//! a stash are never mined.
 
 use crate::util::Workspace;
 use std::process::Command;
@@ -85,4 +86,27 @@ fn outside_git_or_without_git_think_says_why_there_is_no_history_and_succeeds() 
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", crate::util::stderr(&out));
     assert!(stdout.contains("git was not found"), "{stdout}");
+}
+
+/// With an embedder and no chat model, `think` also runs the adapter job after the embeddings and
+/// the history, reports it (`"adapter"` in JSON, one line in text) and `status` lists its last run
+/// with the held-out verdict. A project this small has too few pairs: the adapter says so and stays off.
+#[test]
+fn think_without_a_model_fits_the_adapter_and_status_shows_it() {
+    let Some(model) = crate::util::test_embed_model() else { return };
+    let ws = project();
+    ws.write("reverie.toml", format!("[embed]\nmodel = {:?}\n", model.display().to_string()));
+    let json = ws.json(&["think", "."]);
+    let adapter = &json["adapter"];
+    assert!(adapter.is_object(), "{json}");
+    assert_eq!(adapter["adopted"], false, "{json}");
+    assert!(adapter["summary"].as_str().unwrap().starts_with("not used: too few pairs"), "{json}");
+    assert_eq!(json["notes"]["skipped"], "no chat model configured", "{json}");
+
+    let text = ws.ok(&["think", "."]);
+    assert!(text.lines().any(|l| l.starts_with("adapter: not used: too few pairs")), "{text}");
+    let status = ws.json(&["status", "."]);
+    assert!(status["idle_jobs"]["adapter"]["outcome"].as_str().unwrap().contains("too few pairs"), "{status}");
+    let text = ws.ok(&["status", "."]);
+    assert!(text.contains("adapter   done 0 epochs"), "{text}");
 }

@@ -51,7 +51,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("history", &["units", "redact", "workspace", "git", "search", "snapshot", "store", "jobs"]),
     ("llm", &["hash", "tokens", "units", "dirs"]),
     ("ledger", &["tokens", "llm", "store"]),
-    ("embed", &["hash", "tokens", "units", "redact", "dirs", "syntax", "search", "snapshot", "store", "llm"]),
+    (
+        "embed",
+        &["hash", "tokens", "units", "redact", "dirs", "syntax", "search", "snapshot", "store", "history", "llm"],
+    ),
     ("sleep", &["hash", "tokens", "units", "redact", "syntax", "search", "snapshot", "store", "llm", "ledger"]),
     (
         "answer",
