@@ -5,7 +5,7 @@
 //! - Pairs ([`project_pairs`], pure): a commit's subject → the definitions its diff touched (from
 //!   `history`, when mined); a docstring's first line → its definition; a test's name (words of it)
 //!   → the project definitions its body calls, when the name is unambiguous. A pair's target is a
-//!   definition's vector key ([`super::semantic::definition_key`]), so only definitions that are
+//!   definition's vector key ([`super::definition_key`]), so only definitions that are
 //!   embedded count.
 //! - The map ([`Adapter`]): `dims × dims`, initialised to the identity, trained with InfoNCE over
 //!   in-batch negatives (a batch's other targets; duplicates of the positive are masked), Adam, and
@@ -24,8 +24,7 @@
 //! - Question time: [`super::semantic::SemanticIndex::load`] reads the adopted map
 //!   ([`adopted`]), and `nearby` maps the question's vector through it. Zero model tokens.
 
-use super::semantic::definition_key;
-use super::{Embedder, model_key, quant};
+use super::{Embedder, definition_key, model_key, quant};
 use crate::hash::{Digest, DigestBuilder};
 use crate::snapshot::Snapshot;
 use crate::store::Store;

@@ -185,6 +185,16 @@ pub fn model_key(model_id: &str) -> Digest {
     DigestBuilder::new().part(b"embed-model").part(model_id.as_bytes()).finish()
 }
 
+/// The store key of one definition's vector (under the model's key).
+pub fn definition_key(path: &str, content_hash: &Digest, index: u32) -> Digest {
+    DigestBuilder::new()
+        .part(b"embed-definition")
+        .part(path.as_bytes())
+        .part(&content_hash.0)
+        .part(&index.to_le_bytes())
+        .finish()
+}
+
 /// A content key for an embedded text: the digest of the text itself, so any change to what is
 /// embedded (the code, the path, the bound) gives a new key.
 pub fn item_key(text: &str) -> Digest {

@@ -14,7 +14,7 @@
 //! changes whenever the note is rewritten, so a bug report can meet the note written for it.
 
 use super::{definition_text, model_key, quant};
-use crate::hash::{Digest, DigestBuilder};
+use crate::hash::Digest;
 use crate::search::prior;
 use crate::snapshot::{DefinitionAt, Snapshot};
 use crate::store::Store;
@@ -26,15 +26,7 @@ use std::sync::Arc;
 /// Nearest definitions a question takes into the fusion (the server's and the CLI's).
 pub const NEAREST: usize = 100;
 
-/// The store key of one definition's vector (under the model's key).
-pub fn definition_key(path: &str, content_hash: &Digest, index: u32) -> Digest {
-    DigestBuilder::new()
-        .part(b"embed-definition")
-        .part(path.as_bytes())
-        .part(&content_hash.0)
-        .part(&index.to_le_bytes())
-        .finish()
-}
+pub use super::definition_key;
 
 /// What the idle pass embeds for one file: `(key, text)` per definition, given the file's source.
 pub fn file_items(path: &str, facts: &FileFacts, source: &str, max_tokens: usize) -> Vec<(Digest, String)> {
