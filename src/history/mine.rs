@@ -727,6 +727,7 @@ mod tests {
             refresh_with(&Options::default(), &fx.store, &roots, &snapshot, &cancel, &progress).unwrap()
         });
         let latency = stopped_at.lock().unwrap().unwrap().elapsed();
+        println!("stopped {:.1} ms after the cancel, {} commits kept", latency.as_secs_f64() * 1e3, report.commits);
         assert!(report.cancelled, "{report:?}");
         assert!(report.pending > 0 && report.commits == report.new, "{report:?}");
         assert_eq!(report.commits + report.pending, 5_000, "{report:?}");
