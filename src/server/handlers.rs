@@ -303,9 +303,8 @@ pub async fn ask(session: &Arc<Session>, params: AskParams) -> Result<Answer> {
     let provider = session.provider();
     // The learned context is built on first use after a change: off the async threads.
     let for_learned = session.clone();
-    let (learned, past) = tokio::task::spawn_blocking(move || (for_learned.learned(), for_learned.past_changes()))
-        .await
-        .unwrap_or_default();
+    let learned = tokio::task::spawn_blocking(move || for_learned.learned()).await.ok().flatten();
+    let past = session.past_changes();
     let knowledge = crate::ask::Knowledge {
         snapshot: session.snapshot(),
         learned,

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 /// Idle time after which HEAD is looked at again although no file changed.
 const RECHECK: Duration = Duration::from_secs(60);
 
-/// The history pass's own state, kept by the session.
+/// The history pass's own state, kept by the session, with the past-changes index it keeps loaded
+/// for questions (read after each pass that changed the history, never on the request path).
 #[derive(Default)]
 pub(super) struct HistoryPass {
     state: Mutex<HistoryState>,
@@ -42,23 +43,28 @@ impl HistoryPass {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The past-changes channel's index (reads the store the first time after a change: call it off
-    /// the async threads); none before any history is mined.
-    pub(super) fn past_changes(&self, store: &crate::store::Store) -> Option<Arc<PastChanges>> {
-        let mut past = self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if past.is_none() {
-            let history = crate::history::load(store).ok()?;
-            if history.is_empty() {
-                return None;
-            }
-            *past = Some(Arc::new(crate::history::past_changes(&history)));
-        }
-        past.clone()
+    /// The past-changes channel's index, if a pass loaded it (never reads the store: questions do
+    /// not wait for it).
+    pub(super) fn past_changes(&self) -> Option<Arc<PastChanges>> {
+        self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// A pass stored or dropped commits: the index is read again at the next question.
-    pub(super) fn forget_past_changes(&self) {
-        *self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    fn past_loaded(&self) -> bool {
+        self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some()
+    }
+
+    /// Reads the mined history into the past-changes index (blocking: seconds on Django's 31k
+    /// commits) and swaps it in; none while nothing is mined.
+    fn load_past_changes(&self, store: &crate::store::Store) {
+        let past = match crate::history::load(store) {
+            Ok(history) if !history.is_empty() => Some(Arc::new(crate::history::past_changes(&history))),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!("could not read the mined history: {err:#}");
+                return;
+            }
+        };
+        *self.past.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = past;
     }
 
     /// The user is back: a running pass stops (what it mined is kept).
@@ -125,8 +131,12 @@ impl HistoryPass {
                     state.checked = Some((generation, Instant::now()));
                 }
             }
-            if matches!(&report, Ok(r) if r.new > 0 || r.dropped > 0) {
-                handle.history_changed();
+            // The index questions use: read again after a change, and once after start.
+            if matches!(&report, Ok(r) if r.new > 0 || r.dropped > 0) || !pass.past_loaded() {
+                let loader = pass.clone();
+                if let Some(store) = handle.store() {
+                    let _ = tokio::task::spawn_blocking(move || loader.load_past_changes(&store)).await;
+                }
             }
             progress.end(&message).await;
             handle.hand_on(message);

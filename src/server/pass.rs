@@ -51,11 +51,6 @@ impl PassHandle {
         self.session.roots()
     }
 
-    /// The stored history changed: the past-changes channel reads it again.
-    pub(super) fn history_changed(&self) {
-        self.session.history_changed();
-    }
-
     /// The cache root the user chose (`--cache-dir`), if any.
     pub(super) fn cache_dir(&self) -> Option<std::path::PathBuf> {
         self.session.cache_dir().map(std::path::Path::to_path_buf)

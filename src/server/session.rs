@@ -135,15 +135,10 @@ impl Session {
         self.passes.semantic.nearest(self.generation(), question).await
     }
 
-    /// The stored history changed: the past-changes channel reads it again.
-    pub(super) fn history_changed(&self) {
-        self.passes.history.forget_past_changes();
-    }
-
-    /// The past-changes channel's index over the mined history, read from the store on first use
-    /// after a change (blocking: call it off the async threads); none before any history is mined.
+    /// The past-changes channel's index over the mined history, as the last history pass left it
+    /// (none before one ran: questions never wait for the store).
     pub(super) fn past_changes(&self) -> Option<Arc<crate::search::PastChanges>> {
-        self.passes.history.past_changes(&*self.store()?)
+        self.passes.history.past_changes()
     }
 
     /// New facts: the semantic index follows them.

@@ -32,7 +32,8 @@ fn workspace(prose: &'static str) -> (Workspace, FakeOpenAi) {
         Reply::Text(prose.into())
     });
     let ws = Workspace::with(&[("pkg/lib.py", LIB_PY), ("app.py", APP_PY)]);
-    ws.write("reverie.toml", fake.llm_config());
+    // Never idle during a test (a loaded machine can take 20 s): only the questions reach the model.
+    ws.write("reverie.toml", format!("{}\n[server]\nidle_after = \"1h\"\n", fake.llm_config()));
     (ws, fake)
 }
 
