@@ -116,6 +116,8 @@ pub fn link_citations(text: &str, roots: &[PathBuf], target: Target, is_key: &dy
                 fence = Some(marker);
                 out.push_str(line);
             }
+            // The grounding check's list of what is not in the workspace: nothing there to open.
+            None if trimmed.starts_with(crate::answer::grounding::MARK) => out.push_str(line),
             None => out.push_str(&link_line(line, roots, target, is_key)),
         }
     }
@@ -135,7 +137,9 @@ fn link_line(line: &str, roots: &[PathBuf], target: Target, is_key: &dyn Fn(&str
         };
         let span = &after[..close];
         match citation(span).filter(|(key, _)| is_key(key)) {
-            Some((key, lines)) if citation_len(span) == span.len() => out.push_str(&link(roots, key, lines, target)),
+            Some((key, lines)) if citation_len(span) == span.len() && !marked(&after[close + 1..]) => {
+                out.push_str(&link(roots, key, lines, target))
+            }
             _ => {
                 out.push('`');
                 out.push_str(span);
@@ -165,6 +169,7 @@ fn link_bare(text: &str, roots: &[PathBuf], target: Target, is_key: &dyn Fn(&str
             && let Some((key, lines)) = citation(rest)
             && is_key(key)
             && !in_link(&text[..at], &rest[citation_len(rest)..])
+            && !marked(&rest[citation_len(rest)..])
         {
             let len = citation_len(rest);
             out.push_str(&link(roots, key, lines, target));
@@ -178,6 +183,12 @@ fn link_bare(text: &str, roots: &[PathBuf], target: Target, is_key: &dyn Fn(&str
         at += c.len_utf8();
     }
     out
+}
+
+/// Whether a citation is followed by the grounding check's mark (a missing file, a line past the
+/// end): it stays text, as in VS Code's chat — a link would lead nowhere.
+fn marked(after: &str) -> bool {
+    after.starts_with(crate::answer::grounding::MARK)
 }
 
 /// Whether a citation between `before` and `after` is a link's label (`[…](`) or target (`](…`).

@@ -226,6 +226,23 @@ impl LspClient {
     }
 
     /// Waits for a notification or server request matching `matches` (including ones already received).
+    /// The text streamed as `reverie/answerChunk` for `token` so far, reading on until it holds at
+    /// least `chars` characters (chunks are notifications: they may arrive after the response).
+    pub async fn streamed(&mut self, token: &str, chars: usize) -> String {
+        loop {
+            let text: String = self
+                .received
+                .iter()
+                .filter(|m| m["method"] == "reverie/answerChunk" && m["params"]["token"] == token)
+                .map(|m| m["params"]["text"].as_str().unwrap_or_default().to_string())
+                .collect();
+            if text.chars().count() >= chars {
+                return text;
+            }
+            self.next_message().await;
+        }
+    }
+
     pub async fn wait_for(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
         if let Some(found) = self.received.iter().find(|m| matches(m)) {
             return found.clone();
