@@ -251,13 +251,12 @@ async fn refresh_buffers(
 /// indexes, the learned context and the semantic index follow it off the request path.
 fn publish_snapshot(session: &Arc<Session>, snapshot: Snapshot) {
     let snapshot = Arc::new(snapshot);
-    let files = session.replace_snapshot(snapshot.clone());
+    let state = session.publish(snapshot.clone());
     // Build the search indexes now, off the request path, so the first question does not wait.
     tokio::task::spawn_blocking(move || {
         snapshot.facts_index();
         snapshot.text_index();
     });
-    let state = session.next_generation(Some(files));
     session.set_status(state, None, None);
     // Rebuild the learned context off the request path, so hover finds it current.
     if session.store().is_some() {

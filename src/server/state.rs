@@ -200,6 +200,17 @@ impl State {
         lock(&self.status).generation
     }
 
+    /// Swaps in `snapshot` and counts the next generation in one step (a reader that sees the new
+    /// facts sees the new status, and the other way round); outside an index, the status' file count
+    /// follows it. Returns the state to announce.
+    pub fn publish(&self, snapshot: Arc<Snapshot>) -> ServerState {
+        let files = snapshot.files.len();
+        let mut current = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        let state = self.next_generation(Some(files));
+        *current = snapshot;
+        state
+    }
+
     /// A new view of the code: the next generation; outside an index, the file count follows it.
     pub fn next_generation(&self, files: Option<usize>) -> ServerState {
         let mut status = lock(&self.status);

@@ -59,7 +59,10 @@ fn think_and_ask_with_the_local_model() {
         .unwrap_or_else(|| panic!("ask says how it sized the context: {said}"));
     let sent: u64 = answer["context"].as_array().unwrap().iter().map(|c| c["tokens"].as_u64().unwrap()).sum();
     assert!(sent as usize <= budget, "{sent} tokens of context sent, {budget} allowed");
-    assert_eq!(answer["source"], "model");
+    // The model answered; its prose is shown, or set aside when it named mostly code that is not in
+    // the workspace (a 135M model may: then the ranked context stands in, `source: context`).
+    let set_aside = answer["set_aside"].as_bool().unwrap_or(false);
+    assert!(answer["source"] == "model" || set_aside, "{answer}");
     assert!(answer["usage"]["test_prompt_tokens"].as_u64().unwrap() > 0);
     let text = answer["answer"].as_str().unwrap();
     assert!(!text.trim().is_empty());
