@@ -3,24 +3,7 @@
 //! lists each idle job's last run (the adapter's with an embedder). A later commit on another branch and
 //! a stash are never mined.
 
-use crate::util::Workspace;
-use std::process::Command;
-
-fn git(ws: &Workspace, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(ws.dir.path())
-        .env("HOME", ws.home.path())
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn commit(ws: &Workspace, message: &str) {
-    git(ws, &["add", "-A"]);
-    git(ws, &["commit", "-q", "-m", message]);
-}
+use crate::util::{Workspace, commit, git};
 
 /// Two commits on `main`, a later one on `other`, a stash.
 fn project() -> Workspace {

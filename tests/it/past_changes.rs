@@ -2,25 +2,8 @@
 //! lifts the files that past commits like the question changed and says which commits; and the
 //! leakage rule — a later commit on another branch, however like the question, changes no answer.
 
-use crate::util::Workspace;
+use crate::util::{Workspace, commit, git};
 use serde_json::Value;
-use std::process::Command;
-
-fn git(ws: &Workspace, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(ws.dir.path())
-        .env("HOME", ws.home.path())
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn commit(ws: &Workspace, message: &str) {
-    git(ws, &["add", "-A"]);
-    git(ws, &["commit", "-q", "-m", message]);
-}
 
 const QUESTION: &str = "the discount is applied twice at checkout";
 

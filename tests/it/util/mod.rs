@@ -172,3 +172,21 @@ pub fn test_embed_model() -> Option<PathBuf> {
     eprintln!("skipping: {how}");
     None
 }
+
+/// Runs git in `ws` (a test identity, no signing, the workspace's own HOME); fails the test if git fails.
+pub fn git(ws: &Workspace, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(ws.dir.path())
+        .env("HOME", ws.home.path())
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Commits everything in `ws` with `message`.
+pub fn commit(ws: &Workspace, message: &str) {
+    git(ws, &["add", "-A"]);
+    git(ws, &["commit", "-q", "-m", message]);
+}
