@@ -240,7 +240,9 @@ impl<'a> Lookup<'a> {
     }
 
     fn own(&self, languages: &[Language], name: &str) -> bool {
-        languages.iter().any(|&l| crate::syntax::is_own_name(l, name))
+        // A receiver (`self`, `this`) is the language's own in every language that has one, whether
+        // or not its grammar makes it a keyword token (Python's does not).
+        RECEIVERS.contains(&name) || languages.iter().any(|&l| crate::syntax::is_own_name(l, name))
     }
 
     /// One name standing alone or after a dot.
@@ -1034,6 +1036,16 @@ mod tests {
 
     fn read(key: &str) -> Option<String> {
         FLASK.iter().find(|(k, _)| *k == key).map(|(_, s)| s.to_string())
+    }
+
+    #[test]
+    fn a_receiver_written_alone_is_the_language_s_own() {
+        let unverified: Vec<String> = verdicts("`self` holds the state.")
+            .into_iter()
+            .filter(|(_, v)| *v == Verdict::Unverified)
+            .map(|(n, _)| n)
+            .collect();
+        assert!(unverified.is_empty(), "{unverified:?}");
     }
 
     fn verdicts(text: &str) -> Vec<(String, Verdict)> {
