@@ -500,10 +500,21 @@ async function drive(page, model, port) {
   if (!docText.includes(wantedLink)) throw new Error(`the answer document does not link config.py:10: ${docText}`);
   await runCommand(page, 'File: Open File...');
   await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 15000 });
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(doc);
+  // The path is set in one step: typed key by key, the simple file dialog completes folder names as
+  // they are typed (a busy /tmp turns "/tmp/reverie-…" into another folder's name). It lists the folder
+  // asynchronously and refuses a path ("Please enter a path that exists") until it has: accept once
+  // the document is listed.
+  await page.locator('.quick-input-widget input').first().fill(doc);
+  await page
+    .locator('.quick-input-list .monaco-list-row .label-name', { hasText: path.basename(doc) })
+    .first()
+    .waitFor({ timeout: 15000 });
   await page.keyboard.press('Enter');
   await waitFor('the answer document to open', async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc)), 15000);
+  // The preview command is offered only while a markdown editor has focus (`editorLangId == markdown`):
+  // wait until the editor says Markdown, and put the focus in its text.
+  await waitFor('the answer document to be a markdown editor', async () => /^Markdown$/.test((await page.locator('[id="status.editor.mode"]').innerText().catch(() => '')).trim()), 15000);
+  await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
   await runCommand(page, 'Markdown: Open Preview');
   let previewLink;
   await waitFor('the preview to show the citation link', async () => {
@@ -681,14 +692,24 @@ async function openPalette(page) {
 
 /** Runs a command from the palette: types its label and clicks the row with exactly that label. */
 async function runCommand(page, label) {
-  await openPalette(page);
-  await page.keyboard.type(label);
   const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   const row = page
     .locator('.quick-input-list .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: exact }) })
     .first();
-  await row.waitFor({ timeout: 15000 });
+  // A command whose `when` clause became true while the palette was open is not listed until it is
+  // opened again: retry a few times before failing.
+  for (let attempt = 1; ; attempt++) {
+    await openPalette(page);
+    await page.keyboard.type(label);
+    try {
+      await row.waitFor({ timeout: 5000 });
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
   await row.click();
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15000 }).catch(() => {});
 }
