@@ -245,6 +245,26 @@ impl PastChanges {
         (commits.len() as u32, changes)
     }
 
+    /// The newest commits that changed `file` and say they fix something (`fix`, `bug`, `crash`,
+    /// `error`, `regression`, … in the message), as (short id, subject), at most `limit`: evidence
+    /// for a debugging playbook, with zero tokens.
+    pub fn fixes_of(&self, file: &str, limit: usize) -> Vec<(String, String)> {
+        const FIX_WORDS: [&str; 10] =
+            ["fix", "fixed", "fixes", "bug", "crash", "error", "regression", "fail", "fails", "broken"];
+        let Some(id) = self.paths.iter().position(|p| &**p == file) else { return Vec::new() };
+        let mut commits: Vec<u32> = self.file_commits[id].to_vec();
+        commits.sort_unstable();
+        commits
+            .into_iter()
+            .filter(|&c| {
+                let subject = crate::terms::tokenize(&self.commits[c as usize].subject);
+                subject.iter().any(|word| FIX_WORDS.contains(&word.as_str()))
+            })
+            .take(limit)
+            .map(|c| self.cite(c))
+            .collect()
+    }
+
     /// What a question carries into the ranking (`answer::Question::past`): its files by `VOTING`,
     /// at most `QUESTION_FILES`.
     pub fn for_question(&self, question: &str) -> Vec<PastFile> {
@@ -339,6 +359,20 @@ mod tests {
         assert_eq!(found, [("b.py", 2), ("c.py", 1), ("tests/test_a.py", 1)]);
         assert_eq!(past.changed_with("a.py", 2, 10).1.len(), 1);
         assert_eq!(past.changed_with("missing.py", 1, 10), (0, Vec::new()));
+    }
+
+    #[test]
+    fn fixes_of_a_file_are_its_newest_commits_that_say_they_fix() {
+        let past = PastChanges::new(vec![
+            commit("n1", "Fixed #9 -- Crash on empty carts", &["cart.py"]),
+            commit("n2", "Refactored the cart", &["cart.py"]),
+            commit("n3", "Fix rounding error in prices", &["cart.py", "prices.py"]),
+            commit("n4", "Fixed typo in docs", &["docs.rst"]),
+        ]);
+        let fixes: Vec<String> = past.fixes_of("cart.py", 5).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(fixes, ["n100000", "n300000"], "newest first, fixes only");
+        assert_eq!(past.fixes_of("cart.py", 1).len(), 1);
+        assert!(past.fixes_of("nowhere.py", 5).is_empty());
     }
 
     #[test]
