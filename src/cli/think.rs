@@ -165,18 +165,6 @@ struct NotesOutcome {
     dry_runs: Vec<serde_json::Value>,
 }
 
-/// The mined history as the past-changes index, when there is one.
-fn past_changes(store: &Store) -> Option<Arc<crate::search::PastChanges>> {
-    match crate::history::load(store) {
-        Ok(history) if !history.is_empty() => Some(Arc::new(crate::history::past_changes(&history))),
-        Ok(_) => None,
-        Err(err) => {
-            tracing::warn!("could not read the mined history: {err:#}");
-            None
-        }
-    }
-}
-
 /// Writes the notes that are missing or stale with the model (or, with `--dry-run`, prints what
 /// would be sent).
 fn write_notes(
@@ -201,7 +189,10 @@ fn write_notes(
         // Git history is the one attention signal a command line has.
         signals: crate::sleep::schedule::Signals { churn: crate::git::churn(roots), ..Default::default() },
         asked: Vec::new(),
-        past: past_changes(store),
+        past: crate::history::load_past_changes(store).unwrap_or_else(|err| {
+            tracing::warn!("could not read the mined history: {err:#}");
+            None
+        }),
     };
     let bar = progress_bar("{spinner} thinking [{bar:30}] {pos}/{len} notes  {wide_msg}", args.dry_run);
     let events = NoteEvents { bar: &bar, args, dry_runs: Mutex::default(), failures: Mutex::default() };
