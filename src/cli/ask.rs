@@ -112,12 +112,15 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         Some(embedder) => Some(super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?),
         None => None,
     };
+    tracing::debug!("facts, notes and vectors loaded by {:?}", started.elapsed());
+    let past = crate::history::load_past_changes(&store)?;
+    tracing::debug!("history loaded by {:?}", started.elapsed());
     let knowledge = crate::ask::Knowledge {
         snapshot,
         learned: Some(learned),
         store: Some(store.clone()),
         provider: provider.map(|p| p as Arc<dyn crate::llm::Provider>),
-        past: crate::history::load_past_changes(&store)?,
+        past,
         llm: config.llm.clone(),
     };
     let question = crate::answer::Question { text: question_text, budget: args.budget, ..Default::default() };

@@ -20,6 +20,10 @@ pub fn past_changes(history: &History) -> PastChanges {
 /// The stored history as the channel's index (reads every mined commit: seconds on Django's 31k);
 /// `None` while nothing is mined.
 pub fn load_past_changes(store: &crate::store::Store) -> anyhow::Result<Option<Arc<PastChanges>>> {
+    let started = std::time::Instant::now();
     let history = super::load(store)?;
-    Ok((!history.is_empty()).then(|| Arc::new(past_changes(&history))))
+    tracing::debug!("{} mined commits read by {:?}", history.len(), started.elapsed());
+    let past = (!history.is_empty()).then(|| Arc::new(past_changes(&history)));
+    tracing::debug!("past changes searchable by {:?}", started.elapsed());
+    Ok(past)
 }
