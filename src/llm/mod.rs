@@ -17,6 +17,7 @@
 //! are given.
 
 mod anthropic;
+mod api;
 pub mod gbnf;
 pub(crate) mod http;
 #[cfg(feature = "local")]
