@@ -11,7 +11,7 @@
 //! stream that ends before `message_stop` is `InvalidResponse`; an `error` event is an error. The
 //! hard length cap of `http::Answer` applies. Dropping the future aborts the request.
 
-use super::api::{Api, HttpProvider};
+use super::api::Api;
 use super::http::{self, Call, Events, Reading, Reply};
 use super::{ChatRequest, LlmConfig, LlmError, OnChunk, Role};
 use reqwest::RequestBuilder;
@@ -27,9 +27,6 @@ pub struct Messages {
     /// The variable holding the key (never the key: that is read per request).
     key_env: String,
 }
-
-/// The `anthropic` provider.
-pub type Anthropic = HttpProvider<Messages>;
 
 impl Api for Messages {
     const NAME: &'static str = NAME;

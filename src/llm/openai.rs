@@ -9,7 +9,7 @@
 //! at the hard cap in `http::Answer` (finish reason `length`). One attempt per call; retries
 //! and the concurrency limit are `Resilient`'s. Dropping the future aborts the request.
 
-use super::api::{Api, HttpProvider};
+use super::api::Api;
 use super::http::{self, Call, Events, Reading, Reply};
 use super::{ChatRequest, LlmConfig, LlmError, OnChunk, Role};
 use reqwest::RequestBuilder;
@@ -23,9 +23,6 @@ pub struct ChatCompletions {
     /// The variable holding the key (never the key: that is read per request).
     api_key_env: Option<String>,
 }
-
-/// The `openai` provider.
-pub type OpenAi = HttpProvider<ChatCompletions>;
 
 impl Api for ChatCompletions {
     const NAME: &'static str = NAME;

@@ -269,9 +269,17 @@ struct Report {
     /// What each "history variant" row ran with.
     variants: Vec<String>,
     workspaces: usize,
-    figures: Vec<Figures>,
-    by_group: BTreeMap<String, Vec<Figures>>,
-    by_kind: BTreeMap<String, Vec<Figures>>,
+    #[serde(flatten)]
+    measured: Breakdown<Figures>,
+}
+
+/// Per system, a `T` over every question, per project (`Case::group`) and per question kind; and
+/// reverie's direct answers and misses at Acc@5, said in words.
+#[derive(Serialize)]
+struct Breakdown<T> {
+    figures: Vec<T>,
+    by_group: BTreeMap<String, Vec<T>>,
+    by_kind: BTreeMap<String, Vec<T>>,
     misses: Vec<String>,
     /// reverie's direct (zero-token) answers, each judged against the gold.
     directs: Vec<String>,
@@ -448,37 +456,38 @@ impl Systems<'_> {
     }
 }
 
-/// A run's tallies, one per system: over every question, per project (`Case::group`) and per question
-/// kind; and reverie's direct answers and misses at Acc@5, said in words.
+/// A run's tallies, one per system (of `systems`).
 struct Tallies {
     systems: usize,
-    totals: Vec<Tally>,
-    by_group: BTreeMap<String, Vec<Tally>>,
-    by_kind: BTreeMap<String, Vec<Tally>>,
-    misses: Vec<String>,
-    directs: Vec<String>,
+    tallies: Breakdown<Tally>,
 }
 
 impl Tallies {
     fn new(systems: usize) -> Tallies {
-        Tallies {
-            systems,
-            totals: (0..systems).map(|_| Tally::default()).collect(),
+        let tallies = Breakdown {
+            figures: (0..systems).map(|_| Tally::default()).collect(),
             by_group: BTreeMap::new(),
             by_kind: BTreeMap::new(),
             misses: Vec::new(),
             directs: Vec::new(),
-        }
+        };
+        Tallies { systems, tallies }
     }
 
     /// Adds system `s`'s `outcome` on `case` to its totals, its project's and its kind's.
     fn add(&mut self, s: usize, case: &Case, outcome: &Outcome, direct: bool, ms: f64) {
         let systems = self.systems;
-        let group =
-            self.by_group.entry(case.group.clone()).or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
-        let kind =
-            self.by_kind.entry(case.kind.clone()).or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
-        for tally in [&mut self.totals[s], &mut group[s], &mut kind[s]] {
+        let group = self
+            .tallies
+            .by_group
+            .entry(case.group.clone())
+            .or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
+        let kind = self
+            .tallies
+            .by_kind
+            .entry(case.kind.clone())
+            .or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
+        for tally in [&mut self.tallies.figures[s], &mut group[s], &mut kind[s]] {
             outcome.add_to(tally, direct, ms);
         }
     }
@@ -489,7 +498,8 @@ impl Tallies {
             let listed = items(ranking);
             let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
             let verdict = if outcome.any_gold { "right" } else { "WRONG" };
-            self.directs
+            self.tallies
+                .directs
                 .push(format!("{} [{}] {verdict}: cites {cited:?}, gold {:?}", case.id, case.kind, case.gold_files));
         }
         if outcome.acc5 < 1.0 {
@@ -500,7 +510,7 @@ impl Tallies {
             } else {
                 case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
             };
-            self.misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
+            self.tallies.misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
         }
     }
 
@@ -537,11 +547,13 @@ impl Tallies {
             history: channels.history_note(),
             strongest: STRONGEST.label(),
             workspaces,
-            figures: figures(&self.totals),
-            by_group: self.by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
-            by_kind: self.by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
-            misses: self.misses,
-            directs: self.directs,
+            measured: Breakdown {
+                figures: figures(&self.tallies.figures),
+                by_group: self.tallies.by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
+                by_kind: self.tallies.by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
+                misses: self.tallies.misses,
+                directs: self.tallies.directs,
+            },
         }
     }
 }
@@ -700,33 +712,33 @@ fn render(report: &Report) -> String {
         "# Ranking: {} ({} workspaces; {}; {})\n",
         report.set, report.workspaces, report.semantic, report.history
     );
-    table(&mut out, &report.figures);
+    table(&mut out, &report.measured.figures);
     for variant in &report.variants {
         let _ = writeln!(out, "- {variant}");
     }
     let row = |rows: &'_ [Figures], label: &str| rows.iter().position(|f| f.system.trim() == label);
-    let strongest = row(&report.figures, &report.strongest);
+    let strongest = row(&report.measured.figures, &report.strongest);
     let _ = writeln!(
         out,
         "\n## Against the strongest plain baseline ({}), record by record\n\n| system | Acc@5 gained | lost | p | Acc@1 gained | lost | p |\n|---|---|---|---|---|---|---|",
         report.strongest
     );
-    for f in report.figures.iter().filter(|f| f.system.trim() != report.strongest) {
+    for f in report.measured.figures.iter().filter(|f| f.system.trim() != report.strongest) {
         let ((g5, l5, p5), (g1, l1, p1)) = (f.vs_strongest_acc5, f.vs_strongest_acc1);
         let _ = writeln!(out, "| {} | {g5} | {l5} | {p5:.3} | {g1} | {l1} | {p1:.3} |", f.system);
     }
     // Per group: the strongest baseline beside reverie, the index alone and each idle channel.
     let columns: Vec<(&str, Option<usize>)> = [
         ("baseline 3", strongest),
-        ("index only", row(&report.figures, "index only")),
-        ("+ semantic", row(&report.figures, "index + semantic")),
-        ("+ history", row(&report.figures, "index + history")),
-        ("reverie", row(&report.figures, "reverie (ask --no-llm)")),
+        ("index only", row(&report.measured.figures, "index only")),
+        ("+ semantic", row(&report.measured.figures, "index + semantic")),
+        ("+ history", row(&report.measured.figures, "index + history")),
+        ("reverie", row(&report.measured.figures, "reverie (ask --no-llm)")),
     ]
     .into_iter()
     .filter(|(_, i)| i.is_some())
     .collect();
-    for (title, groups) in [("project", &report.by_group), ("question kind", &report.by_kind)] {
+    for (title, groups) in [("project", &report.measured.by_group), ("question kind", &report.measured.by_kind)] {
         let _ = writeln!(out, "\n## By {title}: Acc@1 / Acc@5\n");
         let header: String = columns.iter().map(|(name, _)| format!(" {name} |")).collect();
         let rule: String = columns.iter().map(|_| "---|").collect();
@@ -740,15 +752,15 @@ fn render(report: &Report) -> String {
             let _ = writeln!(out, "| {name} | {} |{cells}", rows.first().map_or(0, |f| f.questions));
         }
     }
-    if !report.directs.is_empty() {
+    if !report.measured.directs.is_empty() {
         let _ = writeln!(out, "\n## reverie's direct answers\n");
-        for direct in &report.directs {
+        for direct in &report.measured.directs {
             let _ = writeln!(out, "- {direct}");
         }
     }
-    if !report.misses.is_empty() {
+    if !report.measured.misses.is_empty() {
         let _ = writeln!(out, "\n## reverie's misses at Acc@5\n");
-        for miss in &report.misses {
+        for miss in &report.measured.misses {
             let _ = writeln!(out, "- {miss}");
         }
     }
