@@ -209,9 +209,12 @@ pub fn hover(session: &Arc<Session>, params: HoverParams) -> Result<Option<Hover
     let snapshot = session.snapshot();
     let learned = session.learned_if_current();
     let roots = session.roots();
-    Ok(super::hover::card(&snapshot, learned.as_deref(), &name, Some(&key), &roots).map(|markdown| Hover {
-        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
-        range: None,
+    let past = session.past_changes();
+    Ok(super::hover::card(&snapshot, learned.as_deref(), past.as_deref(), &name, Some(&key), &roots).map(|markdown| {
+        Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
+            range: None,
+        }
     }))
 }
 
@@ -599,7 +602,16 @@ mod tests {
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {
-        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1, semantic: None }
+        StatusParams {
+            state,
+            files,
+            notes,
+            stale: 0,
+            message: message.into(),
+            generation: 1,
+            semantic: None,
+            jobs: Default::default(),
+        }
     }
 
     #[test]
