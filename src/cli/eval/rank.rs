@@ -25,6 +25,7 @@
 use super::workspace::{Channels, Prepared, Workspace};
 use crate::answer::{self, ContextItem, Question, Rankers};
 use crate::cli::{Cli, Format};
+use crate::eval::tables::pct;
 use crate::eval::{self, Item};
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
@@ -674,10 +675,6 @@ fn measure(snapshot: &Snapshot, case: &Case, ranking: &[ContextItem]) -> Outcome
         r8k: eval::budget_recall(&items, gold, 8_000),
         any_gold: files.iter().any(|f| gold.iter().any(|g| g == f)),
     }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:5.1}", x * 100.0)
 }
 
 fn table(out: &mut String, rows: &[Figures]) {
