@@ -758,12 +758,15 @@ mod tests {
 
     /// Each text's vector is the sum of one direction per word, so a question and its definition's
     /// text are near when they share words; the definitions' vectors are a fixed signed permutation
-    /// of that, so the base model is poor and a map helps.
-    struct Words;
+    /// of that, so the base model is poor and a map helps. Its field is the model's id.
+    struct Words(&'static str);
+
+    /// The test embedder under its own id.
+    const WORDS: Words = Words("words");
 
     impl Embedder for Words {
         fn model_id(&self) -> String {
-            "words".into()
+            self.0.into()
         }
         fn dims(&self) -> Option<usize> {
             Some(16)
@@ -831,12 +834,12 @@ mod tests {
         // Cancelled after a few checks: part of the questions embedded, nothing adopted.
         let checks = std::sync::atomic::AtomicUsize::new(0);
         let cancel_soon = || checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 5;
-        let first = refresh(&store, &snapshot, &[], &Words, &cancel_soon).await.unwrap();
+        let first = refresh(&store, &snapshot, &[], &WORDS, &cancel_soon).await.unwrap();
         assert!(first.cancelled && !first.adopted, "{first:?}");
         assert_eq!(first.embedded, 5 * 8);
         assert!(adopted(&store, "words").unwrap().is_none());
         // The next pass embeds only the rest, trains and adopts.
-        let second = refresh(&store, &snapshot, &[], &Words, &|| false).await.unwrap();
+        let second = refresh(&store, &snapshot, &[], &WORDS, &|| false).await.unwrap();
         assert!(!second.cancelled, "{second:?}");
         assert_eq!(second.embedded, first.pairs - first.embedded, "questions already embedded are not embedded again");
         assert_eq!(second.epochs, EPOCHS);
@@ -846,39 +849,18 @@ mod tests {
         let map = adopted(&store, "words").unwrap().expect("adopted");
         assert_eq!(map.dims, 16);
         // The same pairs again: nothing to do.
-        let third = refresh(&store, &snapshot, &[], &Words, &|| false).await.unwrap();
+        let third = refresh(&store, &snapshot, &[], &WORDS, &|| false).await.unwrap();
         assert!(third.unchanged && third.adopted && third.embedded == 0 && third.epochs == 0, "{third:?}");
     }
 
     #[tokio::test]
     async fn a_model_change_discards_the_adapter() {
         let (_dir, store, snapshot) = workspace(120);
-        let report = refresh(&store, &snapshot, &[], &Words, &|| false).await.unwrap();
+        let report = refresh(&store, &snapshot, &[], &WORDS, &|| false).await.unwrap();
         assert!(report.adapted.is_some(), "{report:?}");
         assert!(stored_state(&store, "words").unwrap().is_some());
-        /// The same vectors under another model id.
-        struct Other;
-        impl Embedder for Other {
-            fn model_id(&self) -> String {
-                "other".into()
-            }
-            fn dims(&self) -> Option<usize> {
-                Some(16)
-            }
-            fn max_batch(&self) -> usize {
-                8
-            }
-            fn max_tokens(&self) -> usize {
-                64
-            }
-            fn abortable(&self) -> bool {
-                true
-            }
-            fn embed<'a>(&'a self, texts: &'a [String]) -> super::super::EmbedFuture<'a> {
-                Words.embed(texts)
-            }
-        }
-        let other = refresh(&store, &snapshot, &[], &Other, &|| false).await.unwrap();
+        // The same vectors under another model id.
+        let other = refresh(&store, &snapshot, &[], &Words("other"), &|| false).await.unwrap();
         assert_eq!(other.pairs, 0, "the other model has no definition vectors: {other:?}");
         assert!(stored_state(&store, "words").unwrap().is_none(), "the old model's adapter is gone");
         assert!(adopted(&store, "words").unwrap().is_none());
