@@ -10,7 +10,8 @@
 //! 4. `store` (the disk; keeps JSON records of higher layers without knowing their types), `index`,
 //!    `jobs` (the idle jobs' last runs), `history` (the project's history, mined with `git`);
 //! 5. `llm` (the network), `ledger`, `embed` (embedding providers and vectors);
-//! 6. `sleep` (notes, planning, scheduling, the runner), `answer` (retrieval, fusion, direct answers);
+//! 6. `sleep` (notes, planning, scheduling, the runner), `answer` (retrieval, fusion, direct answers),
+//!    `share` (idle work shared through the git remote);
 //! 7. the edges: `config` (assembles every section), `ask` (one answer flow), `server`, `cli`.
 //!
 //! A new module gets a row here; a new import against the order fails this test, which says where the
@@ -60,7 +61,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "answer",
         &["hash", "terms", "tokens", "redact", "syntax", "graph", "search", "snapshot", "store", "llm", "sleep"],
     ),
-    ("config", &["units", "workspace", "llm", "embed", "sleep"]),
+    ("share", &["hash", "redact", "git", "snapshot", "store", "embed"]),
+    ("config", &["units", "workspace", "llm", "embed", "sleep", "share"]),
     ("ask", &["tokens", "redact", "search", "snapshot", "store", "llm", "ledger", "embed", "sleep", "answer"]),
     ("server", &["*except cli"]),
     ("cli", &["*"]),

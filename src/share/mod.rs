@@ -1,0 +1,368 @@
+//! Idle work shared through the team's git remote: what one machine computed (a CI job, the first
+//! teammate) for a commit, everyone else fetches instead of computing again.
+//!
+//! What is shared, and why:
+//! - **the semantic index's definition vectors** (`embed::semantic`): the bulk of idle work (about
+//!   70 definitions/s on two cores), keyed by the embedder's model id and by a digest of each
+//!   definition's file path, file content and place — so a pull imports exactly the vectors of files
+//!   whose content is the same here, and nothing else;
+//! - not the history: the remote already holds the commits, and mining them costs seconds
+//!   (`history::mine`); shared commit records would be a second, unverifiable copy of them;
+//! - not the adapter (`embed::adapter`): its map is keyed by the digest of pairs drawn from the local
+//!   history and facts, which a pull cannot check without mining first; training is deterministic,
+//!   so a clone with the same history and the shared vectors fits the same map by itself;
+//! - not the notes (nor their passages' vectors) yet: they are keyed by content too, and would be
+//!   the next kind under `refs/reverie/`.
+//!
+//! Where: one parentless commit per (embedder model, workspace folder in the repository) under
+//! `refs/reverie/embeddings/<model key>/<folder>` ([`reference`]), whose tree is `pack`'s manifest
+//! and shards, written and read with `git`'s plumbing (`crate::git`): branches, tags, HEAD, the
+//! index and the working tree are never touched. A push replaces the remote's ref (the newest
+//! push wins; git sends only the shards that changed).
+//!
+//! Guarantees:
+//! - nothing leaves that would not go to a provider: only files the workspace walk indexes (ignored
+//!   files never are), never a secret-looking file's vectors (`redact::is_secret_file`), and no
+//!   text at all — keys are digests, vectors are what an embedding provider returns;
+//! - a pull checks the format version, the embedder's model id, every shard's size and digest and
+//!   every vector, and imports only vectors whose key is a definition of this workspace without one;
+//!   a rejected manifest or shard is named with the reason and nothing stored is lost;
+//! - killing either side loses nothing: a push writes objects, then its local ref, then pushes (git
+//!   updates the remote ref last); a pull fetches (git writes the ref last), then imports shard by
+//!   shard, each one sled batch flushed to disk.
+
+pub mod pack;
+
+use crate::embed::{definition_key, model_key, quant};
+use crate::git::{Git, GitError};
+use crate::hash::{Digest, DigestBuilder};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// The `[share]` section: which git remote the server pulls shared idle work from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ShareConfig {
+    /// A remote of the workspace's repository (`origin`); none: the server never pulls.
+    #[serde(deserialize_with = "de_remote")]
+    pub remote: Option<String>,
+}
+
+/// Whether `name` can be a git remote's name (and never an option or a path trick).
+pub fn check_remote_name(name: &str) -> Result<(), String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
+    if name.is_empty()
+        || name.starts_with('-')
+        || name.starts_with('/')
+        || name.contains("..")
+        || !name.chars().all(fine)
+    {
+        return Err(format!(
+            "`{name}` is not a git remote's name (letters, digits, `-`, `_`, `.` and `/`, e.g. \"origin\")"
+        ));
+    }
+    Ok(())
+}
+
+fn de_remote<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    check_remote_name(&name).map_err(serde::de::Error::custom)?;
+    Ok(Some(name))
+}
+
+/// The ref a share of `model_id`'s vectors for the folder `prefix` of the repository lives under.
+pub fn reference(model_id: &str, prefix: &str) -> String {
+    let folder = if prefix.trim_end_matches('/').is_empty() {
+        "root".to_string()
+    } else {
+        DigestBuilder::new().part(b"share-folder").part(prefix.trim_end_matches('/').as_bytes()).finish().short()
+    };
+    format!("refs/reverie/embeddings/{}/{folder}", &model_key(model_id).to_hex()[..16])
+}
+
+/// What `push` did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PushReport {
+    pub remote: String,
+    pub reference: String,
+    pub commit: String,
+    pub model: String,
+    /// Vectors pushed, and the files they belong to.
+    pub vectors: u64,
+    pub files: usize,
+    /// Definitions that have no vector yet (not pushed; `reverie think` embeds them).
+    pub missing: u64,
+    /// Secret-looking files left out.
+    pub secret_files: usize,
+    pub shards: usize,
+    /// Bytes of the manifest and shards (before git's compression).
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// What `pull` did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PullReport {
+    pub remote: String,
+    pub reference: String,
+    /// The shared commit read; none when the remote has nothing for this folder and embedder.
+    pub commit: Option<String>,
+    pub model: String,
+    /// Vectors the share holds.
+    pub offered: u64,
+    /// Vectors imported: definitions here that had none, with the same file content.
+    pub imported: u64,
+    /// Shared vectors of definitions that already had one here.
+    pub already: u64,
+    /// Shared vectors of content this workspace does not have (other versions of files).
+    pub unmatched: u64,
+    /// What was rejected and why (the manifest, or shards); nothing of it was imported.
+    pub rejected: Vec<String>,
+    /// Definitions here that still have no vector (`reverie think` or the idle pass embeds them).
+    pub missing: u64,
+    /// Bytes of the shards read.
+    pub bytes: u64,
+    pub cancelled: bool,
+    pub seconds: f64,
+    /// Why nothing was read, when nothing was (`nothing shared …`, `every definition has a vector`).
+    pub note: Option<String>,
+}
+
+/// The definitions of `snapshot` whose vectors may be shared: every indexed file's but a
+/// secret-looking one's. Returns `(path, keys)` in path order, and how many secret files were left out.
+fn shareable(snapshot: &Snapshot) -> (Vec<(&str, Vec<Digest>)>, usize) {
+    let mut files = Vec::new();
+    let mut secret = 0;
+    for (path, facts) in &snapshot.files {
+        if facts.definitions.is_empty() {
+            continue;
+        }
+        if crate::redact::is_secret_file(Path::new(&**path)) {
+            secret += 1;
+            continue;
+        }
+        let keys = (0..facts.definitions.len() as u32).map(|i| definition_key(path, &facts.content_hash, i)).collect();
+        files.push((&**path, keys));
+    }
+    (files, secret)
+}
+
+/// Checks git and the remote before anything is written or read; returns the share's ref.
+fn prepare(git: &Git, root: &Path, model_id: &str, remote: &str) -> Result<String> {
+    check_remote_name(remote).map_err(anyhow::Error::msg)?;
+    git.version()?;
+    git.remote_url(root, remote).map_err(|err| match err {
+        GitError::NotARepository { root } => {
+            anyhow::anyhow!("{root} is not in a git repository; sharing goes through the repository's remote")
+        }
+        other => other.into(),
+    })?;
+    Ok(reference(model_id, &git.prefix(root)?))
+}
+
+/// Publishes the vectors of `model_id` for `snapshot`'s definitions to `remote`.
+pub fn push(
+    store: &Store,
+    git: &Git,
+    root: &Path,
+    snapshot: &Snapshot,
+    model_id: &str,
+    remote: &str,
+) -> Result<PushReport> {
+    let started = std::time::Instant::now();
+    let reference = prepare(git, root, model_id, remote)?;
+    let model = model_key(model_id);
+    let (files, secret_files) = shareable(snapshot);
+    let mut shards = vec![Vec::new(); pack::SHARDS];
+    let mut dims = None;
+    let (mut vectors, mut missing, mut with_vectors) = (0u64, 0u64, 0usize);
+    for (path, keys) in &files {
+        let mut any = false;
+        for (key, bytes) in keys.iter().zip(store.embeddings(&model, keys)) {
+            let decoded = bytes?.filter(|b| quant::QuantizedVector::from_bytes(b, dims).is_some());
+            let Some(bytes) = decoded else {
+                missing += 1;
+                continue;
+            };
+            dims.get_or_insert(bytes.len() - 4);
+            shards[pack::shard_of(path)].push((*key, bytes.to_vec()));
+            vectors += 1;
+            any = true;
+        }
+        with_vectors += usize::from(any);
+    }
+    let Some(dims) = dims else {
+        bail!(
+            "nothing to share: no definition of {} has a vector of `{model_id}` yet; run `reverie think` first",
+            root.display()
+        );
+    };
+    let head = git.repository(root)?.head;
+    let encoded = pack::encode(model_id, dims as u32, &shards, head);
+    let mut blobs = vec![(pack::MANIFEST.to_string(), git.write_blob(root, &encoded.manifest_bytes)?)];
+    let mut bytes = encoded.manifest_bytes.len() as u64;
+    for (name, shard) in &encoded.shards {
+        blobs.push((name.clone(), git.write_blob(root, shard)?));
+        bytes += shard.len() as u64;
+    }
+    let tree = git.write_tree(root, &blobs)?;
+    let message = format!("reverie share: {vectors} vectors of {model_id}");
+    let commit = git.write_commit(root, &tree, &message)?;
+    git.update_ref(root, &reference, &commit)?;
+    git.push_ref(root, remote, &commit, &reference)?;
+    Ok(PushReport {
+        remote: remote.to_string(),
+        reference,
+        commit,
+        model: model_id.to_string(),
+        vectors,
+        files: with_vectors,
+        missing,
+        secret_files,
+        shards: encoded.shards.len(),
+        bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Shards read (and held in memory) at once.
+const SHARDS_PER_READ: usize = 8;
+
+/// Fetches the share of `model_id` for this folder from `remote` and imports the vectors of this
+/// workspace's definitions that have none (see the module's guarantees). Stops between two groups
+/// of shards once `cancelled` is true; what was imported stays.
+pub fn pull(
+    store: &Store,
+    git: &Git,
+    root: &Path,
+    snapshot: &Snapshot,
+    model_id: &str,
+    remote: &str,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PullReport> {
+    let started = std::time::Instant::now();
+    let reference = prepare(git, root, model_id, remote)?;
+    let mut report = PullReport {
+        remote: remote.to_string(),
+        reference: reference.clone(),
+        model: model_id.to_string(),
+        ..PullReport::default()
+    };
+    let model = model_key(model_id);
+    let (files, _) = shareable(snapshot);
+    let mut wanted = HashSet::new();
+    let mut have = HashSet::new();
+    for (_, keys) in &files {
+        for key in keys {
+            if store.has_embedding(&model, key)? {
+                have.insert(*key);
+            } else {
+                wanted.insert(*key);
+            }
+        }
+    }
+    report.missing = wanted.len() as u64;
+    let finish = |mut report: PullReport| {
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    };
+    if git.remote_refs(root, remote, &reference)?.is_empty() {
+        report.note = Some(format!("nothing shared on `{remote}` for this folder and embedder yet"));
+        return finish(report);
+    }
+    git.fetch_ref(root, remote, &reference)?;
+    let commit =
+        git.resolve(root, &reference).with_context(|| format!("{reference} was fetched but does not resolve"))?;
+    report.commit = Some(commit.clone());
+    let entries = git.tree_entries(root, &commit)?;
+    let blobs: BTreeMap<String, (String, u64)> = entries
+        .into_iter()
+        .filter(|e| e.kind == "blob")
+        .map(|e| (e.name, (e.id, e.size.unwrap_or(u64::MAX))))
+        .collect();
+    let manifest = match blobs.get(pack::MANIFEST) {
+        None => Err("the share has no manifest".to_string()),
+        Some((_, size)) if *size > pack::MAX_MANIFEST_BYTES => Err(format!("the manifest is {size} bytes")),
+        Some((id, _)) => {
+            let bytes = git.read_blobs(root, std::slice::from_ref(id))?.pop().unwrap_or_default();
+            let sizes = blobs.iter().map(|(name, (_, size))| (name.clone(), *size)).collect();
+            pack::Manifest::check(&bytes, model_id, &sizes)
+        }
+    };
+    let manifest = match manifest {
+        Ok(manifest) => manifest,
+        Err(why) => {
+            report.rejected.push(format!("{commit}: {why}; nothing imported"));
+            return finish(report);
+        }
+    };
+    report.offered = manifest.vectors;
+
+    if wanted.is_empty() {
+        report.already = manifest.vectors;
+        report.note = Some("every definition here has a vector already".into());
+        return finish(report);
+    }
+    for group in manifest.shards.chunks(SHARDS_PER_READ) {
+        if cancelled() {
+            report.cancelled = true;
+            break;
+        }
+        let ids: Vec<String> = group.iter().map(|shard| blobs[&shard.name].0.clone()).collect();
+        let contents = git.read_blobs(root, &ids)?;
+        for (entry, bytes) in group.iter().zip(contents) {
+            report.bytes += bytes.len() as u64;
+            let vectors = match pack::decode_shard(&bytes, entry, &manifest) {
+                Ok(vectors) => vectors,
+                Err(why) => {
+                    report.rejected.push(format!("{why}; its vectors were not imported"));
+                    continue;
+                }
+            };
+            let mut batch = Vec::new();
+            for (key, vector) in vectors {
+                if wanted.remove(&key) {
+                    batch.push((key, vector));
+                } else if have.contains(&key) {
+                    report.already += 1;
+                } else {
+                    report.unmatched += 1;
+                }
+            }
+            report.imported += batch.len() as u64;
+            report.missing -= batch.len() as u64;
+            // One shard, one flushed batch: a kill keeps whole shards.
+            store.put_embeddings(&model, &batch)?;
+        }
+    }
+    finish(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_names_are_names_never_options_or_paths() {
+        for good in ["origin", "upstream", "team/share", "my-remote_2.x"] {
+            assert_eq!(check_remote_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "--upload-pack=evil", "-o", "/tmp/repo", "../up", "a b", "ori:gin", "file://x"] {
+            let err = check_remote_name(bad).unwrap_err();
+            assert!(err.contains("is not a git remote's name"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_ref_names_the_model_and_the_folder() {
+        let root = reference("local:all-MiniLM-L6-v2:abc:64", "");
+        assert!(root.starts_with("refs/reverie/embeddings/") && root.ends_with("/root"), "{root}");
+        assert_ne!(reference("local:other:abc:64", ""), root);
+        assert_ne!(reference("local:all-MiniLM-L6-v2:abc:64", "sub/"), root);
+        assert_eq!(reference("m", "sub/"), reference("m", "sub"));
+    }
+}
