@@ -42,7 +42,8 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
     let root = super::workspace_root(&target.path)?;
     let config = super::load_config(&root);
     let remote = target.remote.clone().or(config.share.remote.clone()).unwrap_or_else(|| "origin".into());
-    crate::share::check_remote_name(&remote).map_err(anyhow::Error::msg)?;
+    let git = crate::git::Git::default();
+    crate::share::check_remote(&git, &root, &remote)?;
     let roots = vec![root.clone()];
     let store = super::open_store(cli, &roots)?;
     super::index::index_with_progress(&store, &roots, &config)?;
@@ -51,7 +52,6 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
         bail!("no embedder ([embed] provider = \"none\", or its model is missing): there are no vectors to share");
     };
     let model_id = embedder.model_id();
-    let git = crate::git::Git::default();
     match &args.action {
         ShareAction::Push(_) => {
             let report = crate::share::push(&store, &git, &root, &snapshot, &model_id, &remote)?;

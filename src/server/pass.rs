@@ -1,4 +1,4 @@
-//! What an idle pass (embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
+//! What an idle pass (history `history.rs`, share `share.rs`, embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
 //! may do with it: read the current facts, sources, notes and configuration; say what it is doing
 //! (status and `$/progress`); learn that the user is back; and hand the idle time on when it ends.
 //!
@@ -96,6 +96,11 @@ impl PassHandle {
     /// The semantic index was built (for the current facts) with `counts`: the status shows them.
     pub(super) fn semantic_index_built(&self, counts: super::status::SemanticCounts) {
         self.session.semantic_index_built(counts);
+    }
+
+    /// Vectors were added to the store from elsewhere (a pull): the semantic index is rebuilt.
+    pub(super) fn vectors_added(&self) {
+        self.session.facts_changed();
     }
 
     /// Says what the pass is doing, in the status.

@@ -42,6 +42,7 @@ struct Loops {
 #[derive(Default)]
 struct Passes {
     history: Arc<HistoryPass>,
+    share: Arc<super::share::SharePass>,
     semantic: Arc<SemanticPass>,
     thinking: Arc<ThinkingPass>,
 }
@@ -185,6 +186,7 @@ impl Session {
     fn on_activity_change(self: &Arc<Self>, activity: Activity) {
         if activity == Activity::Active {
             self.passes.history.user_back();
+            self.passes.share.user_back();
             self.passes.thinking.user_back();
         }
         let state = self.status().state;
@@ -208,6 +210,7 @@ impl Session {
     }
 
     /// The work of idle time, one pass at a time: the project's history (seconds, no tokens), then
+    /// pulling what the team shared (`[share] remote`, once the embedder is loaded), then
     /// embedding what has no vector yet (cheap, no tokens), then thinking. Each pass hands the idle
     /// time on when it ends (`PassHandle::hand_on`).
     pub(super) fn start_idle_work(self: &Arc<Self>) {
@@ -217,6 +220,7 @@ impl Session {
         }
         let handle = PassHandle::new(self);
         if self.passes.history.start(&handle)
+            || self.passes.share.start(&handle, self.passes.semantic.model_id())
             || self.passes.semantic.start(&handle)
             || self.passes.thinking.start(&handle)
         {

@@ -151,8 +151,9 @@ fn shareable(snapshot: &Snapshot) -> (Vec<(&str, Vec<Digest>)>, usize) {
     (files, secret)
 }
 
-/// Checks git and the remote before anything is written or read; returns the share's ref.
-fn prepare(git: &Git, root: &Path, model_id: &str, remote: &str) -> Result<String> {
+/// Checks that git works and `root`'s repository has the remote `remote`, with an error that says
+/// what to do otherwise (callers check before any slow work).
+pub fn check_remote(git: &Git, root: &Path, remote: &str) -> Result<()> {
     check_remote_name(remote).map_err(anyhow::Error::msg)?;
     git.version()?;
     git.remote_url(root, remote).map_err(|err| match err {
@@ -161,6 +162,12 @@ fn prepare(git: &Git, root: &Path, model_id: &str, remote: &str) -> Result<Strin
         }
         other => other.into(),
     })?;
+    Ok(())
+}
+
+/// Checks git and the remote before anything is written or read; returns the share's ref.
+fn prepare(git: &Git, root: &Path, model_id: &str, remote: &str) -> Result<String> {
+    check_remote(git, root, remote)?;
     Ok(reference(model_id, &git.prefix(root)?))
 }
 
@@ -312,9 +319,17 @@ pub fn pull(
             report.cancelled = true;
             break;
         }
+        let mut group: Vec<&pack::ShardEntry> = group.iter().collect();
+        group.retain(|entry| match pack::check_size(entry, blobs[&entry.name].1) {
+            Ok(()) => true,
+            Err(why) => {
+                report.rejected.push(format!("{why}; its vectors were not imported"));
+                false
+            }
+        });
         let ids: Vec<String> = group.iter().map(|shard| blobs[&shard.name].0.clone()).collect();
         let contents = git.read_blobs(root, &ids)?;
-        for (entry, bytes) in group.iter().zip(contents) {
+        for (entry, bytes) in group.into_iter().zip(contents) {
             report.bytes += bytes.len() as u64;
             let vectors = match pack::decode_shard(&bytes, entry, &manifest) {
                 Ok(vectors) => vectors,

@@ -134,7 +134,8 @@ pub fn encode(model_id: &str, dims: u32, shards: &[Vec<(Digest, Vec<u8>)>], head
 
 impl Manifest {
     /// Parses a manifest and checks it describes a share this reverie reads, of `model_id`, whose
-    /// shards are the tree's blobs of the sizes given in `blobs` (name → bytes).
+    /// shards are among the tree's blobs `blobs` (name → bytes; a shard whose size differs is
+    /// rejected alone, by [`check_size`], before it is read).
     pub fn check(bytes: &[u8], model_id: &str, blobs: &BTreeMap<String, u64>) -> Result<Manifest, String> {
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|err| format!("the manifest does not parse ({err})"))?;
@@ -161,12 +162,8 @@ impl Manifest {
         }
         let mut total = 0u64;
         for shard in &manifest.shards {
-            match blobs.get(&shard.name) {
-                None => return Err(format!("{} is listed but not in the share", shard.name)),
-                Some(&size) if size != shard.bytes => {
-                    return Err(format!("{} is {size} bytes, the manifest says {}", shard.name, shard.bytes));
-                }
-                Some(_) => {}
+            if !blobs.contains_key(&shard.name) {
+                return Err(format!("{} is listed but not in the share", shard.name));
             }
             if shard.bytes > MAX_SHARD_BYTES {
                 return Err(format!("{} is {} bytes, more than a share holds", shard.name, shard.bytes));
@@ -178,6 +175,14 @@ impl Manifest {
         }
         Ok(manifest)
     }
+}
+
+/// Whether the blob of `entry` has the size the manifest says (checked before it is read).
+pub fn check_size(entry: &ShardEntry, size: u64) -> Result<(), String> {
+    if size != entry.bytes {
+        return Err(format!("{} is {size} bytes, the manifest says {} (truncated?)", entry.name, entry.bytes));
+    }
+    Ok(())
 }
 
 /// Decodes a shard the manifest lists as `entry`, checking its digest, header and every vector:
