@@ -17,11 +17,12 @@ pub struct ShareArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum ShareAction {
-    /// Publish the semantic index's vectors to the git remote, under refs/reverie/ (branches, tags
-    /// and the working tree are never touched; secret-looking files are left out).
+    /// Publish the semantic index's vectors and the fresh notes to the git remote, under
+    /// refs/reverie/ (branches, tags and the working tree are never touched; secret-looking files
+    /// are left out, notes redacted).
     Push(ShareTarget),
-    /// Fetch what was shared on the git remote and import the vectors of files whose content is the
-    /// same here (each shard checked: format, embedder, size, digest).
+    /// Fetch what was shared on the git remote and import the notes and vectors written for content
+    /// that is the same here (each part checked: format, embedder, size, digest, keys).
     Pull(ShareTarget),
 }
 
@@ -68,6 +69,13 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
                         report.reference,
                         report.seconds
                     );
+                    if let Some(reference) = &report.notes_reference {
+                        println!(
+                            "  and {} notes to {reference} ({} of the vectors are their passages')",
+                            thousands(report.notes),
+                            thousands(report.passages)
+                        );
+                    }
                     if report.missing > 0 {
                         println!(
                             "  {} definitions have no vector yet (`reverie think` embeds them)",
@@ -108,9 +116,16 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
                             thousands(report.unmatched)
                         ),
                     }
+                    if report.notes_offered > 0 {
+                        println!(
+                            "  notes: imported {} of {} shared (the others were written for other content, or are fresh here)",
+                            thousands(report.notes_imported),
+                            thousands(report.notes_offered)
+                        );
+                    }
                     if report.missing > 0 {
                         println!(
-                            "  {} definitions here still have no vector (`reverie think` embeds them)",
+                            "  {} definitions and passages here still have no vector (`reverie think` embeds them)",
                             thousands(report.missing)
                         );
                     }

@@ -98,8 +98,12 @@ impl PassHandle {
         self.session.semantic_index_built(counts);
     }
 
-    /// Vectors were added to the store from elsewhere (a pull): the semantic index is rebuilt.
-    pub(super) fn vectors_added(&self) {
+    /// Vectors (and with `notes`, notes) were added to the store from elsewhere (a pull): answers
+    /// use the notes at once, and the semantic index is rebuilt.
+    pub(super) async fn shared_work_added(&self, notes: bool) {
+        if notes {
+            self.notes_written().await;
+        }
         self.session.facts_changed();
     }
 
@@ -134,6 +138,15 @@ impl PassHandle {
     pub(super) fn finished(&self, message: String) {
         let state = if self.session.user_idle() { ServerState::Idle } else { ServerState::Ready };
         self.session.set_status(state, None, Some(message));
+    }
+}
+
+/// What a pass run off the async threads returned, its failure or panic as one line.
+pub(super) fn joined<T>(result: Result<anyhow::Result<T>, tokio::task::JoinError>) -> Result<T, String> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(format!("{err:#}")),
+        Err(err) => Err(err.to_string()),
     }
 }
 

@@ -76,11 +76,7 @@ impl SharePass {
                 })
             })
             .await;
-            let report = match result {
-                Ok(Ok(report)) => Ok(report),
-                Ok(Err(err)) => Err(format!("{err:#}")),
-                Err(err) => Err(err.to_string()),
-            };
+            let report = super::pass::joined(result);
             let message = match &report {
                 Ok(report) => summary(report),
                 Err(err) => {
@@ -102,8 +98,10 @@ impl SharePass {
                     state.checked = Some(Instant::now());
                 }
             }
-            if matches!(&report, Ok(r) if r.imported > 0) {
-                handle.vectors_added();
+            if let Ok(r) = &report
+                && (r.imported > 0 || r.notes_imported > 0)
+            {
+                handle.shared_work_added(r.notes_imported > 0).await;
             }
             progress.end(&message).await;
             handle.hand_on(message);
@@ -128,6 +126,9 @@ fn summary(report: &PullReport) -> String {
         Some(note) => format!("share: {note}"),
         None => format!("share: pulled {} vectors from {}", crate::units::thousands(report.imported), report.remote),
     };
+    if report.notes_imported > 0 {
+        line.push_str(&format!("; {} notes", crate::units::thousands(report.notes_imported)));
+    }
     if report.cancelled {
         line.push_str(" (paused; resumes when idle)");
     }

@@ -11,19 +11,23 @@
 //! - not the adapter (`embed::adapter`): its map is keyed by the digest of pairs drawn from the local
 //!   history and facts, which a pull cannot check without mining first; training is deterministic,
 //!   so a clone with the same history and the shared vectors fits the same map by itself;
-//! - not the notes (nor their passages' vectors) yet: they are keyed by content too, and would be
-//!   the next kind under `refs/reverie/`.
+//! - **the notes** (`sleep::Note`, written by a chat model: tokens and money) fresh for the pushed
+//!   facts, and their passages' vectors: a note is keyed by its kind, model and the content and
+//!   interface hashes it was written from, so a pull keeps exactly the notes this workspace's facts
+//!   would ask the same model for (`notes::acceptable`), and the vectors of their passages.
 //!
 //! Where: one parentless commit per (embedder model, workspace folder in the repository) under
 //! `refs/reverie/embeddings/<model key>/<folder>` ([`reference`]), whose tree is `pack`'s manifest
-//! and shards, written and read with `git`'s plumbing (`crate::git`): branches, tags, HEAD, the
-//! index and the working tree are never touched. A push replaces the remote's ref (the newest
-//! push wins; git sends only the shards that changed).
+//! and shards, and one per folder under `refs/reverie/notes/<folder>` (`notes`' manifest and
+//! blob), written and read with `git`'s plumbing (`crate::git`): branches, tags, HEAD, the
+//! index and the working tree are never touched. A push replaces the remote's refs (the newest
+//! push wins; git sends only the blobs that changed).
 //!
 //! Guarantees:
 //! - nothing leaves that would not go to a provider: only files the workspace walk indexes (ignored
-//!   files never are), never a secret-looking file's vectors (`redact::is_secret_file`), and no
-//!   text at all — keys are digests, vectors are what an embedding provider returns;
+//!   files never are), never a secret-looking file's vectors or notes (`redact::is_secret_file`),
+//!   no code — vector keys are digests, vectors are what an embedding provider returns — and notes
+//!   (model output about prompts that were redacted) with every string redacted again;
 //! - a pull checks the format version, the embedder's model id, every shard's size and digest and
 //!   every vector, and imports only vectors whose key is a definition of this workspace without one;
 //!   a rejected manifest or shard is named with the reason and nothing stored is lost;
@@ -31,11 +35,14 @@
 //!   updates the remote ref last); a pull fetches (git writes the ref last), then imports shard by
 //!   shard, each one sled batch flushed to disk.
 
+pub mod notes;
 pub mod pack;
 
+use crate::answer::LearnedContext;
 use crate::embed::{definition_key, model_key, quant};
 use crate::git::{Git, GitError};
 use crate::hash::{Digest, DigestBuilder};
+use crate::sleep::NoteStore;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
@@ -76,12 +83,22 @@ fn de_remote<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String
 
 /// The ref a share of `model_id`'s vectors for the folder `prefix` of the repository lives under.
 pub fn reference(model_id: &str, prefix: &str) -> String {
-    let folder = if prefix.trim_end_matches('/').is_empty() {
+    format!("refs/reverie/embeddings/{}/{}", &model_key(model_id).to_hex()[..16], folder(prefix))
+}
+
+/// The ref the notes about the folder `prefix` of the repository live under.
+pub fn notes_reference(prefix: &str) -> String {
+    format!("refs/reverie/notes/{}", folder(prefix))
+}
+
+/// A folder of the repository in a ref: `root` at the top, else a digest of its path.
+fn folder(prefix: &str) -> String {
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() {
         "root".to_string()
     } else {
-        DigestBuilder::new().part(b"share-folder").part(prefix.trim_end_matches('/').as_bytes()).finish().short()
-    };
-    format!("refs/reverie/embeddings/{}/{folder}", &model_key(model_id).to_hex()[..16])
+        DigestBuilder::new().part(b"share-folder").part(prefix.as_bytes()).finish().short()
+    }
 }
 
 /// What `push` did.
@@ -98,6 +115,11 @@ pub struct PushReport {
     pub missing: u64,
     /// Secret-looking files left out.
     pub secret_files: usize,
+    /// Of `vectors`, the notes' passages.
+    pub passages: u64,
+    /// Notes pushed (fresh ones), under `notes_reference`.
+    pub notes: u64,
+    pub notes_reference: Option<String>,
     pub shards: usize,
     /// Bytes of the manifest and shards (before git's compression).
     pub bytes: u64,
@@ -120,6 +142,9 @@ pub struct PullReport {
     pub already: u64,
     /// Shared vectors of content this workspace does not have (other versions of files).
     pub unmatched: u64,
+    /// Notes the share holds, and those imported (written for this content, none fresh here).
+    pub notes_offered: u64,
+    pub notes_imported: u64,
     /// What was rejected and why (the manifest, or shards); nothing of it was imported.
     pub rejected: Vec<String>,
     /// Definitions here that still have no vector (`reverie think` or the idle pass embeds them).
@@ -151,6 +176,73 @@ fn shareable(snapshot: &Snapshot) -> (Vec<(&str, Vec<Digest>)>, usize) {
     (files, secret)
 }
 
+/// The keys of the passages of the notes fresh for `snapshot` (the learned context's), whose
+/// vectors may be shared.
+fn shareable_passages(store: &Store, snapshot: &Snapshot) -> Result<Vec<Digest>> {
+    let learned = LearnedContext::new(store.notes()?, snapshot);
+    Ok(learned
+        .passages
+        .iter()
+        .filter(|p| learned.fresh[p.note])
+        .filter(|p| !crate::redact::is_secret_file(Path::new(&learned.notes[p.note].subject)))
+        .map(|p| p.key)
+        .collect())
+}
+
+/// Writes `blobs` as a tree, commits it, points the local `reference` at it and pushes it.
+fn publish(
+    git: &Git,
+    root: &Path,
+    remote: &str,
+    reference: &str,
+    blobs: &[(String, &[u8])],
+    message: &str,
+) -> Result<String> {
+    let mut written = Vec::new();
+    for (name, bytes) in blobs {
+        written.push((name.clone(), git.write_blob(root, bytes)?));
+    }
+    let tree = git.write_tree(root, &written)?;
+    let commit = git.write_commit(root, &tree, message)?;
+    git.update_ref(root, reference, &commit)?;
+    git.push_ref(root, remote, &commit, reference)?;
+    Ok(commit)
+}
+
+/// A share fetched from the remote: its commit and its blobs, by name, with id and size.
+struct Fetched {
+    commit: String,
+    blobs: BTreeMap<String, (String, u64)>,
+}
+
+impl Fetched {
+    /// Reads the blob `name` if it is at most `max` bytes.
+    fn read(&self, git: &Git, root: &Path, name: &str, max: u64) -> Result<Result<Vec<u8>, String>> {
+        match self.blobs.get(name) {
+            None => Ok(Err(format!("the share has no {name}"))),
+            Some((_, size)) if *size > max => Ok(Err(format!("{name} is {size} bytes, more than a share holds"))),
+            Some((id, _)) => Ok(Ok(git.read_blobs(root, std::slice::from_ref(id))?.pop().unwrap_or_default())),
+        }
+    }
+}
+
+/// Fetches `reference` from `remote` when the remote has it.
+fn fetch(git: &Git, root: &Path, remote: &str, reference: &str) -> Result<Option<Fetched>> {
+    if git.remote_refs(root, remote, reference)?.is_empty() {
+        return Ok(None);
+    }
+    git.fetch_ref(root, remote, reference)?;
+    let commit =
+        git.resolve(root, reference).with_context(|| format!("{reference} was fetched but does not resolve"))?;
+    let blobs = git
+        .tree_entries(root, &commit)?
+        .into_iter()
+        .filter(|e| e.kind == "blob")
+        .map(|e| (e.name, (e.id, e.size.unwrap_or(u64::MAX))))
+        .collect();
+    Ok(Some(Fetched { commit, blobs }))
+}
+
 /// Checks that git works and `root`'s repository has the remote `remote`, with an error that says
 /// what to do otherwise (callers check before any slow work).
 pub fn check_remote(git: &Git, root: &Path, remote: &str) -> Result<()> {
@@ -171,7 +263,8 @@ fn prepare(git: &Git, root: &Path, model_id: &str, remote: &str) -> Result<Strin
     Ok(reference(model_id, &git.prefix(root)?))
 }
 
-/// Publishes the vectors of `model_id` for `snapshot`'s definitions to `remote`.
+/// Publishes the vectors of `model_id` for `snapshot`'s definitions and fresh notes' passages, and
+/// the fresh notes, to `remote`.
 pub fn push(
     store: &Store,
     git: &Git,
@@ -184,23 +277,29 @@ pub fn push(
     let reference = prepare(git, root, model_id, remote)?;
     let model = model_key(model_id);
     let (files, secret_files) = shareable(snapshot);
+    let passages = shareable_passages(store, snapshot)?;
     let mut shards = vec![Vec::new(); pack::SHARDS];
     let mut dims = None;
-    let (mut vectors, mut missing, mut with_vectors) = (0u64, 0u64, 0usize);
-    for (path, keys) in &files {
+    let (mut vectors, mut missing, mut with_vectors, mut passage_vectors) = (0u64, 0u64, 0usize, 0u64);
+    // A file's definitions go to its path's shard; a passage to its key's.
+    let passage_group = passages.iter().map(|key| (key.to_hex(), vec![*key]));
+    let groups = files.iter().map(|(path, keys)| (path.to_string(), keys.clone())).chain(passage_group);
+    for (index, (place, keys)) in groups.enumerate() {
+        let is_file = index < files.len();
         let mut any = false;
-        for (key, bytes) in keys.iter().zip(store.embeddings(&model, keys)) {
+        for (key, bytes) in keys.iter().zip(store.embeddings(&model, &keys)) {
             let decoded = bytes?.filter(|b| quant::QuantizedVector::from_bytes(b, dims).is_some());
             let Some(bytes) = decoded else {
-                missing += 1;
+                missing += u64::from(is_file);
                 continue;
             };
             dims.get_or_insert(bytes.len() - 4);
-            shards[pack::shard_of(path)].push((*key, bytes.to_vec()));
+            shards[pack::shard_of(&place)].push((*key, bytes.to_vec()));
             vectors += 1;
+            passage_vectors += u64::from(!is_file);
             any = true;
         }
-        with_vectors += usize::from(any);
+        with_vectors += usize::from(any && is_file);
     }
     let Some(dims) = dims else {
         bail!(
@@ -210,17 +309,24 @@ pub fn push(
     };
     let head = git.repository(root)?.head;
     let encoded = pack::encode(model_id, dims as u32, &shards, head);
-    let mut blobs = vec![(pack::MANIFEST.to_string(), git.write_blob(root, &encoded.manifest_bytes)?)];
-    let mut bytes = encoded.manifest_bytes.len() as u64;
-    for (name, shard) in &encoded.shards {
-        blobs.push((name.clone(), git.write_blob(root, shard)?));
-        bytes += shard.len() as u64;
-    }
-    let tree = git.write_tree(root, &blobs)?;
+    let mut blobs: Vec<(String, &[u8])> = vec![(pack::MANIFEST.to_string(), &encoded.manifest_bytes)];
+    blobs.extend(encoded.shards.iter().map(|(name, bytes)| (name.clone(), bytes.as_slice())));
+    let mut bytes = blobs.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
     let message = format!("reverie share: {vectors} vectors of {model_id}");
-    let commit = git.write_commit(root, &tree, &message)?;
-    git.update_ref(root, &reference, &commit)?;
-    git.push_ref(root, remote, &commit, &reference)?;
+    let commit = publish(git, root, remote, &reference, &blobs, &message)?;
+
+    // The notes fresh for these facts, redacted.
+    let learned = LearnedContext::new(store.notes()?, snapshot);
+    let fresh = notes::shareable(learned.notes.clone(), &learned.fresh);
+    let mut notes_reference = None;
+    if !fresh.is_empty() {
+        let (manifest, blob) = notes::encode(&fresh);
+        let reference = notes_reference_for(git, root)?;
+        let blobs = [(pack::MANIFEST.to_string(), manifest.as_slice()), (notes::NOTES.to_string(), blob.as_slice())];
+        publish(git, root, remote, &reference, &blobs, &format!("reverie share: {} notes", fresh.len()))?;
+        bytes += (manifest.len() + blob.len()) as u64;
+        notes_reference = Some(reference);
+    }
     Ok(PushReport {
         remote: remote.to_string(),
         reference,
@@ -230,18 +336,26 @@ pub fn push(
         files: with_vectors,
         missing,
         secret_files,
+        passages: passage_vectors,
+        notes: fresh.len() as u64,
+        notes_reference,
         shards: encoded.shards.len(),
         bytes,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
+fn notes_reference_for(git: &Git, root: &Path) -> Result<String> {
+    Ok(notes_reference(&git.prefix(root)?))
+}
+
 /// Shards read (and held in memory) at once.
 const SHARDS_PER_READ: usize = 8;
 
-/// Fetches the share of `model_id` for this folder from `remote` and imports the vectors of this
-/// workspace's definitions that have none (see the module's guarantees). Stops between two groups
-/// of shards once `cancelled` is true; what was imported stays.
+/// Fetches what `remote` shares for this folder and imports the notes written for this content
+/// and the vectors of `model_id` this workspace's definitions and notes' passages lack (see the
+/// module's guarantees). Stops between two groups of shards once `cancelled` is true; what was
+/// imported stays.
 pub fn pull(
     store: &Store,
     git: &Git,
@@ -259,17 +373,18 @@ pub fn pull(
         model: model_id.to_string(),
         ..PullReport::default()
     };
+    pull_notes(store, git, root, snapshot, remote, &mut report)?;
+
     let model = model_key(model_id);
     let (files, _) = shareable(snapshot);
+    let passages = shareable_passages(store, snapshot)?;
     let mut wanted = HashSet::new();
     let mut have = HashSet::new();
-    for (_, keys) in &files {
-        for key in keys {
-            if store.has_embedding(&model, key)? {
-                have.insert(*key);
-            } else {
-                wanted.insert(*key);
-            }
+    for key in files.iter().flat_map(|(_, keys)| keys).chain(&passages) {
+        if store.has_embedding(&model, key)? {
+            have.insert(*key);
+        } else {
+            wanted.insert(*key);
         }
     }
     report.missing = wanted.len() as u64;
@@ -277,38 +392,23 @@ pub fn pull(
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     };
-    if git.remote_refs(root, remote, &reference)?.is_empty() {
+    let Some(share) = fetch(git, root, remote, &reference)? else {
         report.note = Some(format!("nothing shared on `{remote}` for this folder and embedder yet"));
         return finish(report);
-    }
-    git.fetch_ref(root, remote, &reference)?;
-    let commit =
-        git.resolve(root, &reference).with_context(|| format!("{reference} was fetched but does not resolve"))?;
-    report.commit = Some(commit.clone());
-    let entries = git.tree_entries(root, &commit)?;
-    let blobs: BTreeMap<String, (String, u64)> = entries
-        .into_iter()
-        .filter(|e| e.kind == "blob")
-        .map(|e| (e.name, (e.id, e.size.unwrap_or(u64::MAX))))
-        .collect();
-    let manifest = match blobs.get(pack::MANIFEST) {
-        None => Err("the share has no manifest".to_string()),
-        Some((_, size)) if *size > pack::MAX_MANIFEST_BYTES => Err(format!("the manifest is {size} bytes")),
-        Some((id, _)) => {
-            let bytes = git.read_blobs(root, std::slice::from_ref(id))?.pop().unwrap_or_default();
-            let sizes = blobs.iter().map(|(name, (_, size))| (name.clone(), *size)).collect();
-            pack::Manifest::check(&bytes, model_id, &sizes)
-        }
     };
+    report.commit = Some(share.commit.clone());
+    let manifest = share.read(git, root, pack::MANIFEST, pack::MAX_MANIFEST_BYTES)?.and_then(|bytes| {
+        let sizes = share.blobs.iter().map(|(name, (_, size))| (name.clone(), *size)).collect();
+        pack::Manifest::check(&bytes, model_id, &sizes)
+    });
     let manifest = match manifest {
         Ok(manifest) => manifest,
         Err(why) => {
-            report.rejected.push(format!("{commit}: {why}; nothing imported"));
+            report.rejected.push(format!("{}: {why}; nothing imported", share.commit));
             return finish(report);
         }
     };
     report.offered = manifest.vectors;
-
     if wanted.is_empty() {
         report.already = manifest.vectors;
         report.note = Some("every definition here has a vector already".into());
@@ -320,14 +420,14 @@ pub fn pull(
             break;
         }
         let mut group: Vec<&pack::ShardEntry> = group.iter().collect();
-        group.retain(|entry| match pack::check_size(entry, blobs[&entry.name].1) {
+        group.retain(|entry| match pack::check_size(entry, share.blobs[&entry.name].1) {
             Ok(()) => true,
             Err(why) => {
                 report.rejected.push(format!("{why}; its vectors were not imported"));
                 false
             }
         });
-        let ids: Vec<String> = group.iter().map(|shard| blobs[&shard.name].0.clone()).collect();
+        let ids: Vec<String> = group.iter().map(|shard| share.blobs[&shard.name].0.clone()).collect();
         let contents = git.read_blobs(root, &ids)?;
         for (entry, bytes) in group.into_iter().zip(contents) {
             report.bytes += bytes.len() as u64;
@@ -355,6 +455,42 @@ pub fn pull(
         }
     }
     finish(report)
+}
+
+/// Imports the shared notes written for exactly this content (`notes::acceptable`), each one
+/// stored durably; a rejected share is named in `report.rejected`.
+fn pull_notes(
+    store: &Store,
+    git: &Git,
+    root: &Path,
+    snapshot: &Snapshot,
+    remote: &str,
+    report: &mut PullReport,
+) -> Result<()> {
+    let Some(share) = fetch(git, root, remote, &notes_reference_for(git, root)?)? else { return Ok(()) };
+    let blob_size = share.blobs.get(notes::NOTES).map_or(0, |(_, size)| *size);
+    let checked = share
+        .read(git, root, pack::MANIFEST, pack::MAX_MANIFEST_BYTES)?
+        .and_then(|bytes| notes::check_manifest(&bytes, blob_size));
+    let shared = match checked {
+        Ok(manifest) => share.read(git, root, notes::NOTES, notes::MAX_NOTES_BYTES)?.and_then(|blob| {
+            report.bytes += blob.len() as u64;
+            notes::decode(&blob, &manifest)
+        }),
+        Err(why) => Err(why),
+    };
+    match shared {
+        Ok(shared) => {
+            report.notes_offered = shared.len() as u64;
+            let accepted = notes::acceptable(shared, &store.notes()?, snapshot);
+            for note in &accepted {
+                store.put_note(note)?;
+            }
+            report.notes_imported = accepted.len() as u64;
+        }
+        Err(why) => report.rejected.push(format!("{}: {why}; no note imported", share.commit)),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

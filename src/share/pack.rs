@@ -34,9 +34,10 @@ pub const MAGIC: &[u8; 8] = b"RVSHARD\0";
 pub const FORMAT_VERSION: u32 = 1;
 /// Shards of one share (a file's vectors always land in the same one).
 pub const SHARDS: usize = 64;
-/// The largest manifest and shard a pull reads (a hostile remote cannot make it read more).
+/// The largest manifest and shard a pull reads (a hostile remote cannot make it read more; a
+/// million definitions make 64 shards of ~6.5 MB).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
-pub const MAX_SHARD_BYTES: u64 = 64 << 20;
+pub const MAX_SHARD_BYTES: u64 = 16 << 20;
 /// The most dimensions a vector may have (all-MiniLM-L6-v2 has 384, large models 4,096).
 pub const MAX_DIMS: u32 = 8192;
 /// The manifest's name in the share's tree.

@@ -297,11 +297,10 @@ fn a_missing_remote_or_repository_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(crate::util::stderr(&out).contains("is not a git remote's name"), "{}", crate::util::stderr(&out));
     ws.write("reverie.toml", "[share]\nremote = \"-x\"\n");
-    let out = ws.run(&["share", "pull", "."]);
-    let err = crate::util::stderr(&out);
+    let err = crate::util::stderr(&ws.run(&["share", "pull", "."]));
     assert!(
-        err.contains("share.remote") || err.contains("[share]") || err.contains("is not a git remote's name"),
-        "{err}"
+        err.contains("has a bad value for `share.remote`: `-x` is not a git remote's name (letters, digits"),
+        "the config names the key and the problem: {err}"
     );
 }
 
@@ -334,4 +333,43 @@ async fn the_server_pulls_at_idle_before_embedding() {
     let embedded = client.wait_for(ended("embedded")).await;
     assert_eq!(embedded["params"]["value"]["message"], "embedded 0 definitions", "{embedded}");
     assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// Notes cost tokens: the notes fresh for the pushed commit travel too (redacted), a pull keeps
+/// those written for exactly this content, and `think` in the second clone writes no note and
+/// embeds no passage — the model is not called at all.
+#[test]
+fn notes_written_in_one_clone_are_not_written_again_in_the_other() {
+    use crate::util::openai_fake::{FakeOpenAi, Reply, valid_note};
+    let Some(model) = test_embed_model() else { return };
+    let fake = FakeOpenAi::start(|request| Reply::Text(valid_note(request)));
+    let Team { bare: _bare, first, second } = team(&model);
+    let config = format!(
+        "{}\n[embed]\nmodel = {:?}\n\n[sleep]\nnotes = [\"summary\", \"questions\"]\n",
+        fake.llm_config(),
+        model.display().to_string()
+    );
+    first.write("reverie.toml", &config);
+    second.write("reverie.toml", &config);
+    let thought = first.json(&["think", "."]);
+    let fresh = thought["notes"]["fresh"].as_u64().unwrap();
+    assert!(fresh >= 6, "{thought}");
+    let pushed = first.json(&["share", "push", "."]);
+    assert_eq!(pushed["notes"].as_u64(), Some(fresh), "{pushed}");
+    assert!(pushed["passages"].as_u64().unwrap() >= fresh, "{pushed}");
+    let calls = fake.requests().len();
+
+    let pulled = second.json(&["share", "pull", "."]);
+    assert_eq!(pulled["notes_imported"].as_u64(), Some(fresh), "{pulled}");
+    assert_eq!(pulled["missing"], 0, "{pulled}");
+    let rethought = second.json(&["think", "."]);
+    assert_eq!(rethought["report"]["stored"], 0, "{rethought}");
+    assert_eq!(rethought["notes"]["fresh"].as_u64(), Some(fresh), "{rethought}");
+    assert_eq!(
+        (rethought["semantic"]["embedded"].as_u64(), rethought["semantic"]["passages"].as_u64()),
+        (Some(0), Some(0)),
+        "{rethought}"
+    );
+    assert_eq!(fake.requests().len(), calls, "the second clone called the model");
+    assert_eq!(answers(&first), answers(&second));
 }
