@@ -1,11 +1,12 @@
 //! The session: the server's state (`state.rs`) with what talks to the outside — the client, the
 //! idle clock's task, the background event loop (`events.rs`), the watcher — and the idle passes'
-//! own states (`semantic.rs`, `think.rs`), started here and given a narrow handle (`pass.rs`).
+//! own states (`history.rs`, `semantic.rs`, `adapter.rs`, `think.rs`), started here and given a narrow handle (`pass.rs`).
 //!
 //! Request handlers read the state through the session (it dereferences to `State`) and return;
 //! anything slow is an `Event` for the loop. Status changes reach the client through one task, in
 //! order. No lock is held across an `.await` or a client call.
 
+use super::adapter::AdapterPass;
 use super::events::Event;
 use super::ext::StatusNotification;
 use super::history::HistoryPass;
@@ -44,6 +45,7 @@ struct Passes {
     history: Arc<HistoryPass>,
     share: Arc<super::share::SharePass>,
     semantic: Arc<SemanticPass>,
+    adapter: Arc<AdapterPass>,
     thinking: Arc<ThinkingPass>,
 }
 
@@ -187,6 +189,7 @@ impl Session {
         if activity == Activity::Active {
             self.passes.history.user_back();
             self.passes.share.user_back();
+            self.passes.adapter.user_back();
             self.passes.thinking.user_back();
         }
         let state = self.status().state;
@@ -211,7 +214,8 @@ impl Session {
 
     /// The work of idle time, one pass at a time: the project's history (seconds, no tokens), then
     /// pulling what the team shared (`[share] remote`, once the embedder is loaded), then
-    /// embedding what has no vector yet (cheap, no tokens), then thinking. Each pass hands the idle
+    /// embedding what has no vector yet (cheap, no tokens), then fitting the semantic space to the
+    /// project (no tokens), then thinking. Each pass hands the idle
     /// time on when it ends (`PassHandle::hand_on`).
     pub(super) fn start_idle_work(self: &Arc<Self>) {
         if self.passes.thinking.is_running() {
@@ -219,9 +223,11 @@ impl Session {
             return;
         }
         let handle = PassHandle::new(self);
+        let commits = self.passes.history.past_changes().map_or(0, |past| past.len());
         if self.passes.history.start(&handle)
             || self.passes.share.start(&handle, self.passes.semantic.model_id())
             || self.passes.semantic.start(&handle)
+            || self.passes.adapter.start(&handle, &self.passes.semantic, commits)
             || self.passes.thinking.start(&handle)
         {
             return;
