@@ -462,7 +462,8 @@ impl Git {
 
     /// The entries of the tree of `commit`, with blob sizes.
     pub fn tree_entries(&self, root: &Path, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
-        let out = self.run(root, &["ls-tree", "-l", "-z", commit])?;
+        // `--full-tree`: from a sub-folder, ls-tree would list only what lies under it.
+        let out = self.run(root, &["ls-tree", "--full-tree", "-l", "-z", commit])?;
         Ok(out
             .split(|&b| b == 0)
             .filter_map(|entry| {

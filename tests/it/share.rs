@@ -373,3 +373,27 @@ fn notes_written_in_one_clone_are_not_written_again_in_the_other() {
     assert_eq!(fake.requests().len(), calls, "the second clone called the model");
     assert_eq!(answers(&first), answers(&second));
 }
+
+/// A workspace that is a folder inside the repository shares under a ref of its own (git run from
+/// a sub-folder still sees the whole share), and a pull there imports what the same folder pushed.
+#[test]
+fn a_folder_inside_the_repository_shares_under_its_own_ref() {
+    let Some(model) = test_embed_model() else { return };
+    let Team { bare: _bare, first, second } = team(&model);
+    let config = format!("[embed]\nmodel = {:?}\n", model.display().to_string());
+    first.write("billing/reverie.toml", &config);
+    second.write("billing/reverie.toml", &config);
+    let folder = |ws: &Workspace| ws.root().join("billing").display().to_string();
+    assert_eq!(first.json(&["think", &folder(&first)])["semantic"]["embedded"], 3);
+    let pushed = first.json(&["share", "push", &folder(&first)]);
+    assert!(!pushed["reference"].as_str().unwrap().ends_with("/root"), "{pushed}");
+    let pulled = second.json(&["share", "pull", &folder(&second)]);
+    assert_eq!(
+        (pulled["imported"].as_u64(), pulled["rejected"].as_array().map(Vec::len)),
+        (Some(3), Some(0)),
+        "{pulled}"
+    );
+    // The repository's top folder has shared nothing yet.
+    let top = second.json(&["share", "pull", "."]);
+    assert_eq!(top["note"], "nothing shared on `origin` for this folder and embedder yet", "{top}");
+}
