@@ -1,6 +1,7 @@
 //! `reverie share push|pull`: the idle work shared through the workspace's git remote (`share`).
 //! Both refresh the index first (what is pushed and what a pull accepts are the current files'
-//! definitions) and load the configured embedder (its model id keys the vectors). A pull's run is
+//! definitions) and load the configured embedder (its model id keys the vectors); a pull mines the
+//! history's new commits too (a shared adapter is checked against the pairs it gives). A pull's run is
 //! kept for `reverie status` (the `share` job). Text prints a summary line, `--format json` the report.
 
 use super::{Cli, Format, human_bytes, thousands};
@@ -69,6 +70,9 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
                         report.reference,
                         report.seconds
                     );
+                    if let Some(reference) = &report.adapter_reference {
+                        println!("  and the adapter's trained map to {reference}");
+                    }
                     if let Some(reference) = &report.notes_reference {
                         println!(
                             "  and {} notes to {reference} ({} of the vectors are their passages')",
@@ -90,6 +94,8 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
             Ok(())
         }
         ShareAction::Pull(_) => {
+            // The adapter is checked against the pairs the history gives: mine what is new first.
+            super::think::mine_history(&store, &roots, &snapshot)?;
             let report = crate::share::pull(&store, &git, &root, &snapshot, &model_id, &remote, &|| false)?;
             let outcome = match (&report.note, report.rejected.len()) {
                 (_, 0) => report.note.clone().unwrap_or_else(|| "done".into()),
@@ -122,6 +128,9 @@ pub fn run(cli: &Cli, args: &ShareArgs) -> Result<()> {
                             thousands(report.notes_imported),
                             thousands(report.notes_offered)
                         );
+                    }
+                    if let Some(adapter) = &report.adapter {
+                        println!("  adapter: {adapter}");
                     }
                     if report.missing > 0 {
                         println!(

@@ -99,7 +99,7 @@ impl SharePass {
                 }
             }
             if let Ok(r) = &report
-                && (r.imported > 0 || r.notes_imported > 0)
+                && (r.imported > 0 || r.notes_imported > 0 || r.adapter.as_deref() == Some("imported"))
             {
                 handle.shared_work_added(r.notes_imported > 0).await;
             }
@@ -128,6 +128,9 @@ fn summary(report: &PullReport) -> String {
     };
     if report.notes_imported > 0 {
         line.push_str(&format!("; {} notes", crate::units::thousands(report.notes_imported)));
+    }
+    if report.adapter.as_deref() == Some("imported") {
+        line.push_str("; adapter imported");
     }
     if report.cancelled {
         line.push_str(" (paused; resumes when idle)");

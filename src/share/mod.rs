@@ -8,9 +8,10 @@
 //!   whose content is the same here, and nothing else;
 //! - not the history: the remote already holds the commits, and mining them costs seconds
 //!   (`history::mine`); shared commit records would be a second, unverifiable copy of them;
-//! - not the adapter (`embed::adapter`): its map is keyed by the digest of pairs drawn from the local
-//!   history and facts, which a pull cannot check without mining first; training is deterministic,
-//!   so a clone with the same history and the shared vectors fits the same map by itself;
+//! - **the adapter** (`embed::adapter`, embedding its questions and training: a minute on Flask)
+//!   when its training is complete: it is keyed by the digest of the pairs drawn from the history,
+//!   the facts and the vectors, so a pull accepts it only when this workspace's mined history,
+//!   facts and vectors give exactly that digest (and its map fits the vectors);
 //! - **the notes** (`sleep::Note`, written by a chat model: tokens and money) fresh for the pushed
 //!   facts, and their passages' vectors: a note is keyed by its kind, model and the content and
 //!   interface hashes it was written from, so a pull keeps exactly the notes this workspace's facts
@@ -86,6 +87,16 @@ pub fn reference(model_id: &str, prefix: &str) -> String {
     format!("refs/reverie/embeddings/{}/{}", &model_key(model_id).to_hex()[..16], folder(prefix))
 }
 
+/// The ref the adapter of `model_id` for the folder `prefix` of the repository lives under.
+pub fn adapter_reference(model_id: &str, prefix: &str) -> String {
+    format!("refs/reverie/adapter/{}/{}", &model_key(model_id).to_hex()[..16], folder(prefix))
+}
+
+/// The adapter's blob in its share's tree, the share's kind, and the largest one a pull reads.
+const ADAPTER: &str = "adapter.bin";
+const ADAPTER_KIND: &str = "adapter";
+const MAX_ADAPTER_BYTES: u64 = 64 << 20;
+
 /// The ref the notes about the folder `prefix` of the repository live under.
 pub fn notes_reference(prefix: &str) -> String {
     format!("refs/reverie/notes/{}", folder(prefix))
@@ -120,6 +131,8 @@ pub struct PushReport {
     /// Notes pushed (fresh ones), under `notes_reference`.
     pub notes: u64,
     pub notes_reference: Option<String>,
+    /// The adapter's trained state was pushed (complete trainings only), under this ref.
+    pub adapter_reference: Option<String>,
     pub shards: usize,
     /// Bytes of the manifest and shards (before git's compression).
     pub bytes: u64,
@@ -145,6 +158,8 @@ pub struct PullReport {
     /// Notes the share holds, and those imported (written for this content, none fresh here).
     pub notes_offered: u64,
     pub notes_imported: u64,
+    /// What became of a shared adapter: `imported`, `already here`, or why it was not used.
+    pub adapter: Option<String>,
     /// What was rejected and why (the manifest, or shards); nothing of it was imported.
     pub rejected: Vec<String>,
     /// Definitions here that still have no vector (`reverie think` or the idle pass embeds them).
@@ -327,6 +342,15 @@ pub fn push(
         bytes += (manifest.len() + blob.len()) as u64;
         notes_reference = Some(reference);
     }
+    let mut adapter_ref = None;
+    if let Some(state) = crate::embed::adapter::shareable_state(store, model_id)? {
+        let reference = adapter_reference(model_id, &git.prefix(root)?);
+        let manifest = pack::blob_manifest(ADAPTER_KIND, 1, &state);
+        let blobs = [(pack::MANIFEST.to_string(), manifest.as_slice()), (ADAPTER.to_string(), state.as_slice())];
+        publish(git, root, remote, &reference, &blobs, &format!("reverie share: the adapter of {model_id}"))?;
+        bytes += (manifest.len() + state.len()) as u64;
+        adapter_ref = Some(reference);
+    }
     Ok(PushReport {
         remote: remote.to_string(),
         reference,
@@ -339,6 +363,7 @@ pub fn push(
         passages: passage_vectors,
         notes: fresh.len() as u64,
         notes_reference,
+        adapter_reference: adapter_ref,
         shards: encoded.shards.len(),
         bytes,
         seconds: started.elapsed().as_secs_f64(),
@@ -412,6 +437,7 @@ pub fn pull(
     if wanted.is_empty() {
         report.already = manifest.vectors;
         report.note = Some("every definition here has a vector already".into());
+        pull_adapter(store, git, root, snapshot, model_id, remote, &mut report)?;
         return finish(report);
     }
     for group in manifest.shards.chunks(SHARDS_PER_READ) {
@@ -454,7 +480,49 @@ pub fn pull(
             store.put_embeddings(&model, &batch)?;
         }
     }
+    if !report.cancelled {
+        pull_adapter(store, git, root, snapshot, model_id, remote, &mut report)?;
+    }
     finish(report)
+}
+
+/// Imports the shared adapter when it was trained on exactly this workspace's pairs
+/// (`embed::adapter::accept_shared_state`); a corrupt one is named in `report.rejected`.
+fn pull_adapter(
+    store: &Store,
+    git: &Git,
+    root: &Path,
+    snapshot: &Snapshot,
+    model_id: &str,
+    remote: &str,
+    report: &mut PullReport,
+) -> Result<()> {
+    let reference = adapter_reference(model_id, &git.prefix(root)?);
+    let Some(share) = fetch(git, root, remote, &reference)? else { return Ok(()) };
+    let blob_size = share.blobs.get(ADAPTER).map_or(0, |(_, size)| *size);
+    let blob = share
+        .read(git, root, pack::MANIFEST, pack::MAX_MANIFEST_BYTES)?
+        .and_then(|bytes| pack::check_blob_manifest(&bytes, ADAPTER_KIND, blob_size, MAX_ADAPTER_BYTES))
+        .and_then(|manifest| {
+            let blob = share.read(git, root, ADAPTER, MAX_ADAPTER_BYTES).ok().and_then(Result::ok).unwrap_or_default();
+            pack::check_blob(&blob, &manifest).map(|()| blob)
+        });
+    let blob = match blob {
+        Ok(blob) => blob,
+        Err(why) => {
+            report.rejected.push(format!("{}: {why}; the adapter was not imported", share.commit));
+            return Ok(());
+        }
+    };
+    report.bytes += blob.len() as u64;
+    let commits = crate::history::stored::all_commits(store)?;
+    report.adapter =
+        Some(match crate::embed::adapter::accept_shared_state(store, snapshot, &commits, model_id, &blob)? {
+            Ok(true) => "imported".into(),
+            Ok(false) => "already here".into(),
+            Err(why) => format!("not used: {why}"),
+        });
+    Ok(())
 }
 
 /// Imports the shared notes written for exactly this content (`notes::acceptable`), each one
@@ -471,7 +539,7 @@ fn pull_notes(
     let blob_size = share.blobs.get(notes::NOTES).map_or(0, |(_, size)| *size);
     let checked = share
         .read(git, root, pack::MANIFEST, pack::MAX_MANIFEST_BYTES)?
-        .and_then(|bytes| notes::check_manifest(&bytes, blob_size));
+        .and_then(|bytes| pack::check_blob_manifest(&bytes, notes::KIND, blob_size, notes::MAX_NOTES_BYTES));
     let shared = match checked {
         Ok(manifest) => share.read(git, root, notes::NOTES, notes::MAX_NOTES_BYTES)?.and_then(|blob| {
             report.bytes += blob.len() as u64;

@@ -1,8 +1,8 @@
 //! The shared form of the notes (`sleep::Note`), pure: what `share push` writes and what
 //! `share pull` accepts.
 //!
-//! A share of notes is a manifest (JSON: format version, count, bytes and BLAKE3 digest of the
-//! notes blob) and one blob, `notes.json`, the notes as a JSON array. Only notes fresh for the
+//! A share of notes is a manifest (`pack::BlobManifest`: format version, count, bytes and BLAKE3
+//! digest of the notes blob) and one blob, `notes.json`, the notes as a JSON array. Only notes fresh for the
 //! pushing workspace's facts go, with every string of their body redacted (`redact::redact`), and
 //! never a note about a secret-looking file.
 //!
@@ -14,27 +14,17 @@
 //! Guarantees: [`decode`] accepts only what [`encode`] can have written (version, size, digest,
 //! JSON of notes) and says in one sentence what was wrong otherwise; nothing here panics on input.
 
+use super::pack::BlobManifest;
 use crate::hash::Digest;
 use crate::sleep::{Note, NoteKind};
 use crate::snapshot::Snapshot;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// The notes blob's name in the share's tree.
+/// The notes blob's name in the share's tree, and the share's kind.
 pub const NOTES: &str = "notes.json";
+pub const KIND: &str = "notes";
 /// The largest notes blob a pull reads.
 pub const MAX_NOTES_BYTES: u64 = 64 << 20;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotesManifest {
-    pub format: u32,
-    /// `notes`.
-    pub kind: String,
-    pub notes: u64,
-    pub bytes: u64,
-    /// BLAKE3 of the notes blob, hex.
-    pub digest: String,
-}
 
 /// The notes of `notes` worth sharing: fresh for `snapshot`, not about a secret-looking file, with
 /// every string of their bodies redacted.
@@ -62,42 +52,15 @@ fn redact_strings(value: &mut serde_json::Value) {
 /// The manifest's bytes and the notes blob.
 pub fn encode(notes: &[Note]) -> (Vec<u8>, Vec<u8>) {
     let blob = serde_json::to_vec(notes).unwrap_or_default();
-    let manifest = NotesManifest {
-        format: super::pack::FORMAT_VERSION,
-        kind: "notes".into(),
-        notes: notes.len() as u64,
-        bytes: blob.len() as u64,
-        digest: Digest::of(&blob).to_hex(),
-    };
-    (serde_json::to_vec_pretty(&manifest).unwrap_or_default(), blob)
-}
-
-/// Parses a manifest and checks the notes blob's size against it before the blob is read.
-pub fn check_manifest(bytes: &[u8], blob_size: u64) -> Result<NotesManifest, String> {
-    let manifest: NotesManifest =
-        serde_json::from_slice(bytes).map_err(|err| format!("the notes' manifest does not parse ({err})"))?;
-    if manifest.format != super::pack::FORMAT_VERSION || manifest.kind != "notes" {
-        return Err(format!(
-            "the notes' share has format version {} of `{}`, this reverie reads {} of `notes`",
-            manifest.format,
-            manifest.kind,
-            super::pack::FORMAT_VERSION
-        ));
-    }
-    if blob_size != manifest.bytes || blob_size > MAX_NOTES_BYTES {
-        return Err(format!("{NOTES} is {blob_size} bytes, the manifest says {} (truncated?)", manifest.bytes));
-    }
-    Ok(manifest)
+    (super::pack::blob_manifest(KIND, notes.len() as u64, &blob), blob)
 }
 
 /// Decodes the notes blob, checking it against its manifest.
-pub fn decode(blob: &[u8], manifest: &NotesManifest) -> Result<Vec<Note>, String> {
-    if Digest::of(blob).to_hex() != manifest.digest {
-        return Err(format!("{NOTES} does not match its digest in the manifest (corrupt)"));
-    }
+pub fn decode(blob: &[u8], manifest: &BlobManifest) -> Result<Vec<Note>, String> {
+    super::pack::check_blob(blob, manifest)?;
     let notes: Vec<Note> = serde_json::from_slice(blob).map_err(|err| format!("{NOTES} does not parse ({err})"))?;
-    if notes.len() as u64 != manifest.notes {
-        return Err(format!("{NOTES} holds {} notes, the manifest says {}", notes.len(), manifest.notes));
+    if notes.len() as u64 != manifest.items {
+        return Err(format!("{NOTES} holds {} notes, the manifest says {}", notes.len(), manifest.items));
     }
     Ok(notes)
 }
@@ -188,9 +151,10 @@ mod tests {
             shareable(vec![note_for(&snap, "a.py", serde_json::json!({"purpose": format!("uses {key}")}))], &[true]);
         assert!(!notes[0].body.to_string().contains(key), "secrets are redacted: {}", notes[0].body);
         let (manifest, blob) = encode(&notes);
-        let manifest = check_manifest(&manifest, blob.len() as u64).unwrap();
+        let check = |size| super::super::pack::check_blob_manifest(&manifest, KIND, size, MAX_NOTES_BYTES);
+        let manifest = check(blob.len() as u64).unwrap();
         assert_eq!(decode(&blob, &manifest).unwrap(), notes);
-        assert!(check_manifest(&serde_json::to_vec(&manifest).unwrap(), 3).unwrap_err().contains("truncated"));
+        assert!(check(3).unwrap_err().contains("truncated"));
         let mut flipped = blob.clone();
         flipped[5] ^= 1;
         assert!(decode(&flipped, &manifest).unwrap_err().contains("corrupt"));

@@ -230,6 +230,55 @@ pub fn decode_shard(bytes: &[u8], entry: &ShardEntry, manifest: &Manifest) -> Re
     Ok(out)
 }
 
+/// The manifest of a share that is one blob (the notes, the adapter's state): its kind, how many
+/// items the blob holds, its bytes and BLAKE3 digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobManifest {
+    pub format: u32,
+    pub kind: String,
+    pub items: u64,
+    pub bytes: u64,
+    /// BLAKE3 of the blob, hex.
+    pub digest: String,
+}
+
+/// The manifest of `blob`, a share of `kind` holding `items`.
+pub fn blob_manifest(kind: &str, items: u64, blob: &[u8]) -> Vec<u8> {
+    let manifest = BlobManifest {
+        format: FORMAT_VERSION,
+        kind: kind.into(),
+        items,
+        bytes: blob.len() as u64,
+        digest: Digest::of(blob).to_hex(),
+    };
+    serde_json::to_vec_pretty(&manifest).unwrap_or_default()
+}
+
+/// Parses a one-blob manifest of `kind` and checks the blob's size (`blob_size`, from the tree,
+/// at most `max`) against it before the blob is read.
+pub fn check_blob_manifest(bytes: &[u8], kind: &str, blob_size: u64, max: u64) -> Result<BlobManifest, String> {
+    let manifest: BlobManifest =
+        serde_json::from_slice(bytes).map_err(|err| format!("the {kind} manifest does not parse ({err})"))?;
+    if manifest.format != FORMAT_VERSION || manifest.kind != kind {
+        return Err(format!(
+            "the share has format version {} of `{}`, this reverie reads {FORMAT_VERSION} of `{kind}`",
+            manifest.format, manifest.kind
+        ));
+    }
+    if blob_size != manifest.bytes || blob_size > max {
+        return Err(format!("the {kind} blob is {blob_size} bytes, the manifest says {} (truncated?)", manifest.bytes));
+    }
+    Ok(manifest)
+}
+
+/// Checks a one-blob share's blob against its manifest's digest.
+pub fn check_blob(blob: &[u8], manifest: &BlobManifest) -> Result<(), String> {
+    if Digest::of(blob).to_hex() != manifest.digest {
+        return Err(format!("the {} blob does not match its digest in the manifest (corrupt)", manifest.kind));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,7 +64,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "answer",
         &["hash", "terms", "tokens", "redact", "syntax", "graph", "search", "snapshot", "store", "llm", "sleep"],
     ),
-    ("share", &["hash", "redact", "git", "snapshot", "store", "embed", "sleep", "answer"]),
+    ("share", &["hash", "redact", "git", "snapshot", "store", "history", "embed", "sleep", "answer"]),
     ("config", &["units", "workspace", "llm", "embed", "sleep", "share"]),
     ("ask", &["tokens", "redact", "search", "snapshot", "store", "llm", "ledger", "embed", "sleep", "answer"]),
     ("server", &["*except cli"]),

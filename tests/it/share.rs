@@ -125,7 +125,11 @@ fn a_second_clone_pulls_what_the_first_pushed_and_embeds_nothing() {
     let reference = pushed["reference"].as_str().unwrap();
     assert!(reference.starts_with("refs/reverie/embeddings/"), "{pushed}");
     let on_remote = git_in(bare.path(), &["for-each-ref", "--format=%(objectname) %(refname)", "refs/reverie/"]);
-    assert_eq!(on_remote.trim(), format!("{} {reference}", pushed["commit"].as_str().unwrap()));
+    let adapter_ref = pushed["adapter_reference"].as_str().unwrap();
+    assert!(adapter_ref.starts_with("refs/reverie/adapter/"), "{pushed}");
+    let refs: Vec<&str> = on_remote.lines().map(|line| line.split_once(' ').unwrap().1).collect();
+    assert_eq!(refs, [adapter_ref, reference], "only reverie's refs are added: {on_remote}");
+    assert!(on_remote.contains(&format!("{} {reference}", pushed["commit"].as_str().unwrap())), "{on_remote}");
 
     // Nothing of the secret file left: not its text, not its path, not its definition's vector key.
     let secret = FILES.iter().find(|(path, _)| path.contains("secret")).unwrap();
@@ -150,8 +154,11 @@ fn a_second_clone_pulls_what_the_first_pushed_and_embeds_nothing() {
         (Some(6), Some(0)),
         "{pulled}"
     );
+    assert_eq!(pulled["adapter"], "imported", "{pulled}");
     let rethought = second.json(&["think", "."]);
     assert_eq!(rethought["semantic"]["embedded"], 0, "{rethought}");
+    let adapter = &rethought["adapter"];
+    assert_eq!((adapter["unchanged"].as_bool(), adapter["embedded"].as_u64()), (Some(true), Some(0)), "{rethought}");
     assert_eq!(answers(&first), answers(&second));
 
     // A second pull finds everything in place and imports nothing.
@@ -329,7 +336,10 @@ async fn the_server_pulls_at_idle_before_embedding() {
         }
     };
     let pulled = client.wait_for(ended("share: ")).await;
-    assert_eq!(pulled["params"]["value"]["message"], "share: pulled 6 vectors from origin", "{pulled}");
+    assert_eq!(
+        pulled["params"]["value"]["message"], "share: pulled 6 vectors from origin; adapter imported",
+        "{pulled}"
+    );
     let embedded = client.wait_for(ended("embedded")).await;
     assert_eq!(embedded["params"]["value"]["message"], "embedded 0 definitions", "{embedded}");
     assert_eq!(client.shutdown().await, Some(0));
