@@ -19,8 +19,9 @@
 //!
 //! Where: one parentless commit per (embedder model, workspace folder in the repository) under
 //! `refs/reverie/embeddings/<model key>/<folder>` ([`reference`]), whose tree is `pack`'s manifest
-//! and shards, and one per folder under `refs/reverie/notes/<folder>` (`notes`' manifest and
-//! blob), written and read with `git`'s plumbing (`crate::git`): branches, tags, HEAD, the
+//! and shards; one per (model, folder) under `refs/reverie/adapter/<model key>/<folder>` and one
+//! per folder under `refs/reverie/notes/<folder>` (a one-blob manifest, `pack::BlobManifest`, and
+//! the blob), written and read with `git`'s plumbing (`crate::git`): branches, tags, HEAD, the
 //! index and the working tree are never touched. A push replaces the remote's refs (the newest
 //! push wins; git sends only the blobs that changed).
 //!
@@ -29,9 +30,11 @@
 //!   files never are), never a secret-looking file's vectors or notes (`redact::is_secret_file`),
 //!   no code — vector keys are digests, vectors are what an embedding provider returns — and notes
 //!   (model output about prompts that were redacted) with every string redacted again;
-//! - a pull checks the format version, the embedder's model id, every shard's size and digest and
-//!   every vector, and imports only vectors whose key is a definition of this workspace without one;
-//!   a rejected manifest or shard is named with the reason and nothing stored is lost;
+//! - a pull checks the format version, the embedder's model id, every blob's size and digest and
+//!   every vector, and imports only vectors whose key is a definition (or a fresh note's passage)
+//!   of this workspace without one, notes written for this content, and an adapter trained on this
+//!   workspace's pairs; a rejected manifest, shard or blob is named with the reason and nothing
+//!   stored is lost;
 //! - killing either side loses nothing: a push writes objects, then its local ref, then pushes (git
 //!   updates the remote ref last); a pull fetches (git writes the ref last), then imports shard by
 //!   shard, each one sled batch flushed to disk.
@@ -429,7 +432,8 @@ pub fn pull(
     let manifest = match manifest {
         Ok(manifest) => manifest,
         Err(why) => {
-            report.rejected.push(format!("{}: {why}; nothing imported", share.commit));
+            report.rejected.push(format!("{}: {why}; no vector imported", share.commit));
+            pull_adapter(store, git, root, snapshot, model_id, remote, &mut report)?;
             return finish(report);
         }
     };

@@ -274,10 +274,28 @@ fn a_corrupt_truncated_or_foreign_share_is_rejected_and_the_store_keeps_what_it_
     assert!(!out.status.success());
     let why = report["rejected"][0].as_str().unwrap();
     assert!(
-        why.contains("the shared vectors are of the embedder `other:") && why.contains("nothing imported"),
+        why.contains("the shared vectors are of the embedder `other:") && why.contains("no vector imported"),
         "{report}"
     );
     assert_eq!(report["imported"], 0, "{report}");
+
+    // A corrupt adapter is named and not used.
+    let adapter_ref = pushed["adapter_reference"].as_str().unwrap();
+    forge(bare.path(), adapter_ref, |files| {
+        files
+            .into_iter()
+            .map(|(name, mut bytes)| {
+                if name == "adapter.bin" {
+                    bytes[0] ^= 1;
+                }
+                (name, bytes)
+            })
+            .collect()
+    });
+    let out = second.run(&["share", "pull", ".", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rejected = report["rejected"].to_string();
+    assert!(rejected.contains("the adapter blob does not match its digest in the manifest (corrupt)"), "{report}");
 
     // Everything pulled before is still there: only the new file is embedded.
     let thought = second.json(&["think", "."]);
