@@ -117,7 +117,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         learned: Some(learned),
         store: Some(store.clone()),
         provider: provider.map(|p| p as Arc<dyn crate::llm::Provider>),
-        past: past_changes(&store)?,
+        past: crate::history::load_past_changes(&store)?,
         llm: config.llm.clone(),
     };
     let question = crate::answer::Question { text: question_text, budget: args.budget, ..Default::default() };
@@ -200,13 +200,6 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The past-changes channel's index over the history an idle pass mined (`reverie think`, the
-/// server), if any: only commits reachable from HEAD are ever mined.
-fn past_changes(store: &crate::store::Store) -> Result<Option<Arc<crate::search::PastChanges>>> {
-    let mined = crate::history::load(store)?;
-    Ok((!mined.is_empty()).then(|| Arc::new(crate::history::past_changes(&mined))))
 }
 
 /// The asking flow's surroundings on the command line: files from the disk, the store's vectors, and

@@ -66,6 +66,11 @@ impl PassHandle {
         self.session.learned()
     }
 
+    /// The past-changes index the history pass keeps loaded, if any.
+    pub(super) fn past_changes(&self) -> Option<Arc<crate::search::PastChanges>> {
+        self.session.past_changes()
+    }
+
     pub(super) fn notes_version(&self) -> u64 {
         self.session.notes_version()
     }
