@@ -435,14 +435,21 @@ pub fn adopted(store: &Store, model_id: &str) -> Result<Option<Adapter>> {
     Ok(stored_state(store, model_id)?.filter(|s| s.complete && s.adopted).and_then(|s| s.adapter))
 }
 
-/// The pairs of `snapshot` and `commits` whose answer has a vector of `model`, those vectors
-/// (normalized), and the digest of the pairs: what a training on them is keyed by.
+/// The pairs whose answer has a vector, those vectors (normalized), and the digest of the pairs:
+/// what a training on them is keyed by.
+struct EmbeddedPairs {
+    pairs: Vec<Pair>,
+    answer_vectors: HashMap<Digest, Vec<f32>>,
+    digest: Digest,
+}
+
+/// The [`EmbeddedPairs`] of `snapshot` and `commits` for `model`.
 fn embedded_pairs(
     store: &Store,
     snapshot: &Snapshot,
     commits: &[crate::history::Commit],
     model: &Digest,
-) -> Result<(Vec<Pair>, HashMap<Digest, Vec<f32>>, Digest)> {
+) -> Result<EmbeddedPairs> {
     let all = project_pairs(snapshot, commits);
     let targets: Vec<Digest> = all.iter().map(|p| p.target).collect::<HashSet<_>>().into_iter().collect();
     let mut answer_vectors: HashMap<Digest, Vec<f32>> = HashMap::new();
@@ -458,7 +465,7 @@ fn embedded_pairs(
     pairs.iter().for_each(|p| {
         builder.part(p.question.as_bytes()).part(&p.target.0);
     });
-    Ok((pairs, answer_vectors, builder.finish()))
+    Ok(EmbeddedPairs { pairs, answer_vectors, digest: builder.finish() })
 }
 
 /// The complete state of `model_id`'s adapter, encoded to travel (`share`), if training finished.
@@ -485,7 +492,7 @@ pub fn accept_shared_state(
         return Ok(Err(format!("the adapter was trained on `{}`'s vectors, not `{model_id}`'s", state.model_id)));
     }
     let model = model_key(model_id);
-    let (_, answer_vectors, digest) = embedded_pairs(store, snapshot, commits, &model)?;
+    let EmbeddedPairs { answer_vectors, digest, .. } = embedded_pairs(store, snapshot, commits, &model)?;
     if !state.complete || state.pairs_digest != Some(digest) {
         return Ok(Err("the adapter was trained on other pairs than this workspace's (another commit, or \
                        the history or vectors are not all here)"
@@ -541,7 +548,7 @@ pub async fn refresh(
     let model = model_key(&model_id);
     store.retain_adapter(&model)?;
     let mut report = AdapterReport::default();
-    let (pairs, answer_vectors, digest) = embedded_pairs(store, snapshot, commits, &model)?;
+    let EmbeddedPairs { pairs, answer_vectors, digest } = embedded_pairs(store, snapshot, commits, &model)?;
     report.pairs = pairs.len();
     let mut state = stored_state(store, &model_id)?.unwrap_or_default();
     if state.pairs_digest == Some(digest) && state.complete {
