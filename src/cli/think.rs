@@ -133,7 +133,7 @@ fn embed(
 }
 
 /// Mines the commits new since the last pass, with a progress bar on a terminal.
-fn mine_history(store: &Store, roots: &[PathBuf], snapshot: &Snapshot) -> Result<HistoryReport> {
+pub(super) fn mine_history(store: &Store, roots: &[PathBuf], snapshot: &Snapshot) -> Result<HistoryReport> {
     let bar = progress_bar("{spinner} history [{bar:30}] {pos}/{len} commits", false);
     let progress = |p: crate::history::Progress| {
         bar.set_length(p.total as u64);

@@ -435,6 +435,86 @@ pub fn adopted(store: &Store, model_id: &str) -> Result<Option<Adapter>> {
     Ok(stored_state(store, model_id)?.filter(|s| s.complete && s.adopted).and_then(|s| s.adapter))
 }
 
+/// The pairs whose answer has a vector, those vectors (normalized), and the digest of the pairs:
+/// what a training on them is keyed by.
+struct EmbeddedPairs {
+    pairs: Vec<Pair>,
+    answer_vectors: HashMap<Digest, Vec<f32>>,
+    digest: Digest,
+}
+
+/// The [`EmbeddedPairs`] of `snapshot` and `commits` for `model`.
+fn embedded_pairs(
+    store: &Store,
+    snapshot: &Snapshot,
+    commits: &[crate::history::Commit],
+    model: &Digest,
+) -> Result<EmbeddedPairs> {
+    let all = project_pairs(snapshot, commits);
+    let targets: Vec<Digest> = all.iter().map(|p| p.target).collect::<HashSet<_>>().into_iter().collect();
+    let mut answer_vectors: HashMap<Digest, Vec<f32>> = HashMap::new();
+    for (key, bytes) in targets.iter().zip(store.embeddings(model, &targets)) {
+        if let Some(vector) = bytes?.and_then(|b| quant::QuantizedVector::from_bytes(&b, None)) {
+            let mut v = vector.dequantize();
+            quant::normalize(&mut v);
+            answer_vectors.insert(*key, v);
+        }
+    }
+    let pairs: Vec<Pair> = all.into_iter().filter(|p| answer_vectors.contains_key(&p.target)).collect();
+    let mut builder = DigestBuilder::new();
+    pairs.iter().for_each(|p| {
+        builder.part(p.question.as_bytes()).part(&p.target.0);
+    });
+    Ok(EmbeddedPairs { pairs, answer_vectors, digest: builder.finish() })
+}
+
+/// The complete state of `model_id`'s adapter, encoded to travel (`share`), if training finished.
+pub fn shareable_state(store: &Store, model_id: &str) -> Result<Option<Vec<u8>>> {
+    Ok(stored_state(store, model_id)?.filter(|s| s.complete).map(|s| postcard::to_stdvec(&s)).transpose()?)
+}
+
+/// Stores a state another machine trained (`bytes`, from [`shareable_state`]) when it is
+/// `model_id`'s, complete, trained on exactly the pairs this workspace's facts, history and vectors
+/// give (its pairs digest, which covers every question and answer), with a sound map (`dims ×
+/// dims` finite weights, `dims` those of the vectors), and this workspace has no complete training on
+/// those pairs yet. `Ok(Err(why))` when it is refused; `Ok(Ok(false))` when there was nothing to do.
+pub fn accept_shared_state(
+    store: &Store,
+    snapshot: &Snapshot,
+    commits: &[crate::history::Commit],
+    model_id: &str,
+    bytes: &[u8],
+) -> Result<Result<bool, String>> {
+    let Ok(state) = postcard::from_bytes::<AdapterState>(bytes) else {
+        return Ok(Err("the adapter's state does not decode".into()));
+    };
+    if state.model_id != model_id {
+        return Ok(Err(format!("the adapter was trained on `{}`'s vectors, not `{model_id}`'s", state.model_id)));
+    }
+    let model = model_key(model_id);
+    let EmbeddedPairs { answer_vectors, digest, .. } = embedded_pairs(store, snapshot, commits, &model)?;
+    if !state.complete || state.pairs_digest != Some(digest) {
+        return Ok(Err("the adapter was trained on other pairs than this workspace's (another commit, or \
+                       the history or vectors are not all here)"
+            .into()));
+    }
+    let dims = answer_vectors.values().next().map(Vec::len);
+    if let Some(adapter) = &state.adapter
+        && (Some(adapter.dims) != dims
+            || adapter.weights.len() != adapter.dims * adapter.dims
+            || !adapter.weights.iter().all(|w| w.is_finite()))
+    {
+        return Ok(Err("the adapter's map does not fit the vectors".into()));
+    }
+    if stored_state(store, model_id)?.is_some_and(|mine| mine.complete && mine.pairs_digest == Some(digest)) {
+        return Ok(Ok(false));
+    }
+    store.retain_adapter(&model)?;
+    put_state(store, &state)?;
+    store.flush()?;
+    Ok(Ok(true))
+}
+
 /// What one pass did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AdapterReport {
@@ -468,24 +548,8 @@ pub async fn refresh(
     let model = model_key(&model_id);
     store.retain_adapter(&model)?;
     let mut report = AdapterReport::default();
-    // The pairs whose answer has a vector, with it.
-    let all = project_pairs(snapshot, commits);
-    let targets: Vec<Digest> = all.iter().map(|p| p.target).collect::<HashSet<_>>().into_iter().collect();
-    let mut answer_vectors: HashMap<Digest, Vec<f32>> = HashMap::new();
-    for (key, bytes) in targets.iter().zip(store.embeddings(&model, &targets)) {
-        if let Some(vector) = bytes?.and_then(|b| quant::QuantizedVector::from_bytes(&b, None)) {
-            let mut v = vector.dequantize();
-            quant::normalize(&mut v);
-            answer_vectors.insert(*key, v);
-        }
-    }
-    let pairs: Vec<Pair> = all.into_iter().filter(|p| answer_vectors.contains_key(&p.target)).collect();
+    let EmbeddedPairs { pairs, answer_vectors, digest } = embedded_pairs(store, snapshot, commits, &model)?;
     report.pairs = pairs.len();
-    let mut builder = DigestBuilder::new();
-    pairs.iter().for_each(|p| {
-        builder.part(p.question.as_bytes()).part(&p.target.0);
-    });
-    let digest = builder.finish();
     let mut state = stored_state(store, &model_id)?.unwrap_or_default();
     if state.pairs_digest == Some(digest) && state.complete {
         report.unchanged = true;

@@ -109,11 +109,7 @@ impl HistoryPass {
                     Some(step) = step_receiver.recv() => report_step(&handle, &progress, step).await,
                 }
             };
-            let report = match result {
-                Ok(Ok(report)) => Ok(report),
-                Ok(Err(err)) => Err(format!("{err:#}")),
-                Err(err) => Err(err.to_string()),
-            };
+            let report = super::pass::joined(result);
             let message = match &report {
                 Ok(report) => summary(report),
                 Err(err) => {

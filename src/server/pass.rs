@@ -1,4 +1,4 @@
-//! What an idle pass (embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
+//! What an idle pass (history `history.rs`, share `share.rs`, embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
 //! may do with it: read the current facts, sources, notes and configuration; say what it is doing
 //! (status and `$/progress`); learn that the user is back; and hand the idle time on when it ends.
 //!
@@ -103,6 +103,15 @@ impl PassHandle {
         self.session.semantic_index_built(counts);
     }
 
+    /// Vectors (and with `notes`, notes) were added to the store from elsewhere (a pull): answers
+    /// use the notes at once, and the semantic index is rebuilt.
+    pub(super) async fn shared_work_added(&self, notes: bool) {
+        if notes {
+            self.notes_written().await;
+        }
+        self.session.facts_changed();
+    }
+
     /// Says what the pass is doing, in the status.
     pub(super) fn working(&self, message: String) {
         self.session.set_status(ServerState::Thinking, None, Some(message));
@@ -134,6 +143,15 @@ impl PassHandle {
     pub(super) fn finished(&self, message: String) {
         let state = if self.session.user_idle() { ServerState::Idle } else { ServerState::Ready };
         self.session.set_status(state, None, Some(message));
+    }
+}
+
+/// What a pass run off the async threads returned, its failure or panic as one line.
+pub(super) fn joined<T>(result: Result<anyhow::Result<T>, tokio::task::JoinError>) -> Result<T, String> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(format!("{err:#}")),
+        Err(err) => Err(err.to_string()),
     }
 }
 

@@ -30,6 +30,7 @@ mod past_changes;
 mod privacy;
 mod repo_map;
 mod robustness;
+mod share;
 mod sizes;
 mod sleep;
 mod sleep_runner;
