@@ -130,11 +130,37 @@ pub fn workspace_id(roots: &[PathBuf]) -> String {
     format!("{name}-{}", builder.finish().short())
 }
 
+/// How long `Store::open` waits for another holder of the store's lock to let go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether sled refused to open a store because another handle holds its lock.
+fn is_locked(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains("could not acquire lock")
+}
+
 impl Store {
     /// Opens (or creates, or rebuilds) the store in `dir`.
+    ///
+    /// A store locked by another process (a server while a command runs, or a store this process
+    /// just dropped whose flusher has not let go yet) is waited for up to `LOCK_WAIT`, then refused
+    /// with an error that says so: it is never taken for a broken store and rebuilt.
     pub fn open(dir: &Path) -> Result<(Store, OpenOutcome)> {
         let existed = dir.join("db").exists() || dir.join("conf").exists();
-        match Store::try_open(dir) {
+        let waiting_since = std::time::Instant::now();
+        let opened = loop {
+            match Store::try_open(dir) {
+                Err(err) if is_locked(&err) && waiting_since.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(err) if is_locked(&err) => anyhow::bail!(
+                    "the store at {} is in use by another reverie process (a server or another command); \
+                     it was left as it is: try again when that one has finished",
+                    dir.display()
+                ),
+                other => break other,
+            }
+        };
+        match opened {
             Ok(store) => {
                 let outcome = store.check_versions()?;
                 let outcome = match outcome {

@@ -88,6 +88,26 @@ fn undecodable_records_are_rebuilt_not_served() {
     }
 }
 
+/// A store another handle holds (a server while `reverie ask` runs) is refused with a message that
+/// says so after a short wait, and never rebuilt: what the holder stored is all still there.
+#[test]
+fn a_store_in_use_is_refused_not_rebuilt() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("store");
+    let (held, _) = Store::open(&dir).unwrap();
+    assert_eq!(run(&held, ws.path()).parsed, 2);
+    held.flush().unwrap();
+    let err = format!("{:#}", Store::open(&dir).err().expect("the store is in use"));
+    assert!(err.contains("is in use by another reverie process"), "{err}");
+    let report = run(&held, ws.path());
+    assert_eq!((report.parsed, report.definitions), (0, 2), "the holder's index is intact");
+    drop(held);
+    let (store, outcome) = Store::open(&dir).unwrap();
+    assert_eq!(outcome, OpenOutcome::Existing);
+    assert_eq!(run(&store, ws.path()).parsed, 0);
+}
+
 #[test]
 fn an_unopenable_store_is_rebuilt() {
     let cache = tempfile::tempdir().unwrap();
