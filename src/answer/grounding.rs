@@ -123,6 +123,7 @@ pub fn check(snapshot: &Snapshot, text: &str, source: Option<SourceReader<'_>>) 
     for written in written_names(text, &lookup.languages) {
         let (verdict, detail) = match &written.what {
             What::Path { path, line } => lookup.path(path, *line),
+            What::Header(header) => (lookup.header(header, &written.languages), None),
             What::Chain { parts, alone } => (lookup.chain(parts, *alone, &written.languages), None),
         };
         claims.push(Claim {
@@ -153,6 +154,8 @@ enum What {
         path: String,
         line: Option<(u32, u32)>,
     },
+    /// A header an `#include` line names (`stdio.h`, `brotli/decode.h`).
+    Header(String),
     /// `alone`: written as a global (prose, or a snippet's unbound name), not after a bound variable.
     Chain {
         parts: Vec<String>,
@@ -223,6 +226,22 @@ impl<'a> Lookup<'a> {
         }
     }
 
+    /// A workspace file whose path ends with `header`, or a standard header of the languages (C's
+    /// and C++'s always: an `#include` line says the code is theirs, whatever its block's tag).
+    fn header(&self, header: &str, languages: &[Language]) -> Verdict {
+        if !super::names::files_at_path(self.snapshot, header).is_empty() {
+            Verdict::Workspace
+        } else if languages
+            .iter()
+            .chain(&[Language::C, Language::Cpp])
+            .any(|&l| crate::syntax::is_own_header(l, header))
+        {
+            Verdict::Language
+        } else {
+            Verdict::Unverified
+        }
+    }
+
     /// A fact of the workspace: defined, referenced, imported, or a file or folder's name.
     fn in_facts(&self, name: &str) -> bool {
         is_defined(self.snapshot, name, None)
@@ -286,8 +305,14 @@ impl<'a> Lookup<'a> {
             for &language in languages {
                 match crate::syntax::is_own_member(language, head, &tail[0]) {
                     Some(true) => return Verdict::Language,
-                    // A workspace file of the same name (its own `parser.py`) may define it.
-                    Some(false) if !self.module_names.contains(head.as_str()) => return Verdict::Unverified,
+                    // A workspace file of the same name (its own `parser.py`) may define it, and a
+                    // variable may share a module's name (Go's `flag.Name` on a `*pflag.Flag`).
+                    Some(false)
+                        if !self.module_names.contains(head.as_str())
+                            && self.written_somewhere(head, &tail[0]) != Some(true) =>
+                    {
+                        return Verdict::Unverified;
+                    }
                     _ => {}
                 }
             }
@@ -370,6 +395,39 @@ fn language_of_tag(tag: &str) -> Option<Language> {
     Language::from_lsp_id(tag).or_else(|| Language::from_extension(tag)).filter(|l| l.grammar().is_some())
 }
 
+/// The languages whose own names count in a code block: its tag's, else the workspace's; C's and
+/// C++'s too when it includes headers (a model labels C code `python` now and then).
+fn block_languages(tag: &str, code: &str, workspace: &[Language]) -> Vec<Language> {
+    let mut languages = match language_of_tag(tag) {
+        Some(l) => vec![l],
+        None => workspace.to_vec(),
+    };
+    if !includes(code).is_empty() {
+        for c in [Language::C, Language::Cpp] {
+            if !languages.contains(&c) {
+                languages.push(c);
+            }
+        }
+    }
+    languages
+}
+
+/// The headers a snippet's `#include` lines name (`#include <stdio.h>`, `#include "brotli/decode.h"`).
+fn includes(code: &str) -> Vec<String> {
+    code.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix('#')?.trim_start().strip_prefix("include")?.trim();
+            let close = match rest.chars().next()? {
+                '<' => '>',
+                '"' => '"',
+                _ => return None,
+            };
+            let header = &rest[1..];
+            Some(header[..header.find(close)?].trim().to_string()).filter(|h| !h.is_empty())
+        })
+        .collect()
+}
+
 /// A code block that holds output or data, not code (```text, ```json, ```console): nothing in it
 /// is a claim about the workspace's code.
 fn is_output_tag(tag: &str) -> bool {
@@ -390,12 +448,10 @@ fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
             if trimmed.starts_with(fence.as_str())
                 && trimmed.trim_end().chars().all(|c| c == fence.as_bytes()[0] as char)
             {
-                let languages = match language_of_tag(tag) {
-                    Some(l) => vec![l],
-                    None => workspace.to_vec(),
-                };
+                let code = &text[*code_start..start];
+                let languages = block_languages(tag, code, workspace);
                 let end_of_fence = start + line.trim_end_matches(['\n', '\r']).len();
-                let code = if is_output_tag(tag) { "" } else { &text[*code_start..start] };
+                let code = if is_output_tag(tag) { "" } else { code };
                 for (name, what) in snippet_names(code, &languages) {
                     out.push(Written {
                         name,
@@ -419,7 +475,7 @@ fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
     }
     if let Some((_, code_start, tag)) = block.filter(|(_, _, tag)| !is_output_tag(tag)) {
         // An unclosed block (an answer cut short) is still checked, marked at the end.
-        let languages = language_of_tag(&tag).map_or_else(|| workspace.to_vec(), |l| vec![l]);
+        let languages = block_languages(&tag, &text[code_start..], workspace);
         for (name, what) in snippet_names(&text[code_start..], &languages) {
             out.push(Written { name, what, mark_at: text.len(), in_block: true, languages: languages.clone() });
         }
@@ -647,8 +703,12 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
         out.push((trimmed.to_string(), what));
         return out;
     }
+    for header in includes(code) {
+        out.push((header.clone(), What::Header(header)));
+    }
     let tokens = chains(&clean);
-    let mut bound: HashSet<String> = HashSet::new();
+    let (destructured_keys, destructured_bound) = destructured(&clean, &tokens);
+    let mut bound: HashSet<String> = destructured_bound;
     // Names bound by an import stand for what they import: their uses are claims about it.
     let mut imported: HashSet<String> = HashSet::new();
     // First pass: what the snippet binds.
@@ -669,6 +729,9 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
         if after.starts_with("=>") && token.parts.len() == 1 {
             bound.insert(token.parts[0].clone());
         }
+        if token.parts.len() == 1 && declared_after_type(before, after, prev_word, languages) {
+            bound.insert(token.parts[0].clone());
+        }
         if in_for_header(&clean, token.start) && token.parts.len() == 1 {
             bound.insert(token.parts[0].clone());
         }
@@ -680,6 +743,11 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
     // Second pass: the uses.
     for (k, token) in tokens.iter().enumerate() {
         let head = &token.parts[0];
+        if destructured_keys.contains(&token.start) {
+            // `const { getHeaders } = …` claims the object has `getHeaders`.
+            out.push((head.clone(), What::Chain { parts: token.parts.clone(), alone: true }));
+            continue;
+        }
         let after = clean[token.end..].trim_start();
         let prev_word = tokens.get(k.wrapping_sub(1)).filter(|p| clean[p.end..token.start].trim().is_empty());
         if prev_word.is_some_and(|p| p.parts.len() == 1 && BINDERS.contains(&p.parts[0].as_str())) {
@@ -718,6 +786,84 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
     let mut seen = HashSet::new();
     out.retain(|(name, _)| seen.insert(name.clone()));
     out
+}
+
+/// JavaScript's destructuring, `const { getHeaders, route: r, ...rest } = require('x')`: its keys
+/// (`getHeaders`, `route`) claim the object has them — each is looked up alone — and the names it
+/// binds (`getHeaders`, `r`, `rest`) are the snippet's. Returns the keys' token starts and the bound
+/// names.
+fn destructured(clean: &str, tokens: &[Token]) -> (HashSet<usize>, HashSet<String>) {
+    let mut keys = HashSet::new();
+    let mut bound = HashSet::new();
+    for (k, token) in tokens.iter().enumerate() {
+        if token.parts.len() != 1 || !matches!(token.parts[0].as_str(), "const" | "let" | "var") {
+            continue;
+        }
+        let rest = &clean[token.end..];
+        let Some(open) = rest.find(|c: char| !c.is_whitespace()).filter(|&i| rest[i..].starts_with('{')) else {
+            continue;
+        };
+        let open = token.end + open;
+        let Some(close) = matching_brace(clean, open) else { continue };
+        let after = clean[close + 1..].trim_start();
+        if !(after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>")) {
+            continue;
+        }
+        for inner in tokens[k + 1..].iter().take_while(|t| t.start < close) {
+            if inner.parts.len() != 1 {
+                continue;
+            }
+            let before = clean[open..inner.start].trim_end();
+            let after = clean[inner.end..close].trim_start();
+            if before.ends_with(':') || before.ends_with("...") {
+                bound.insert(inner.parts[0].clone()); // an alias or the rest
+            } else if before.ends_with(['{', ',']) {
+                keys.insert(inner.start);
+                if !after.starts_with(':') {
+                    bound.insert(inner.parts[0].clone());
+                }
+            }
+        }
+    }
+    (keys, bound)
+}
+
+/// The `}` that closes the `{` at `open`, if it closes.
+fn matching_brace(code: &str, open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, c) in code[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A C-family declaration's name, right after its type: `std::vector<int> v;`, `Config cfg{…}`,
+/// `int main(void)`, `char *buf = …` — a type word that is not a keyword (`new Foo(…)`, `return x;`
+/// declare nothing) or a `>`, `*`, `&` just before, and `;`, `=`, `{`, `[`, `,`, `)`, `(` just after.
+/// Only where types come first (C, C++, Java, C#; Go's `c Command` is the other way round).
+fn declared_after_type(before: &str, after: &str, prev_word: Option<&Token>, languages: &[Language]) -> bool {
+    let type_first = |l: &Language| matches!(l, Language::C | Language::Cpp | Language::Java | Language::CSharp);
+    if !languages.iter().any(type_first) || after.starts_with("==") {
+        return false;
+    }
+    match prev_word {
+        Some(prev) => {
+            (prev.parts.len() > 1 || !languages.iter().any(|&l| crate::syntax::is_keyword(l, &prev.parts[0])))
+                && after.starts_with([';', '=', '{', '[', ',', ')', '('])
+        }
+        None if before.ends_with('>') && !before.ends_with("->") => after.starts_with([';', '=', '{', '[', ',', ')']),
+        None if before.ends_with(['*', '&']) && !before.ends_with("&&") => after.starts_with([';', '=', '[']),
+        None => false,
+    }
 }
 
 /// Whether the statement holding `at` assigns (`a, b = f()`) — a top-level `=` after `at`.
@@ -1149,6 +1295,93 @@ mod tests {
              16 lines)\n"
         );
         assert_eq!(mark("`Flask` is real.", &check(&flask(), "`Flask` is real.", None)), "`Flask` is real.");
+    }
+
+    /// A snapshot of `files` (key, source), each parsed as the language of its extension.
+    fn workspace(files: &[(&str, &str)]) -> Snapshot {
+        let mut map = BTreeMap::new();
+        for (key, source) in files {
+            let language = Language::from_extension(key.rsplit_once('.').map_or("", |(_, e)| e)).unwrap();
+            map.insert(Arc::<str>::from(*key), Arc::new(extract(source.as_bytes(), language)));
+        }
+        Snapshot::new(map)
+    }
+
+    fn unverified_in(files: &[(&'static str, &'static str)], text: &str) -> (Vec<String>, Vec<(String, Verdict)>) {
+        let read = |key: &str| files.iter().find(|(k, _)| *k == key).map(|(_, s)| s.to_string());
+        let grounding = check(&workspace(files), text, Some(&read));
+        (grounding.unverified(), grounding.claims.into_iter().map(|c| (c.name, c.verdict)).collect())
+    }
+
+    const FASTIFY: &[(&str, &str)] = &[(
+        "fastify.js",
+        "function fastify(opts) {\n  const { route, addHook } = require('./lib/route')\n  return { route, addHook }\n}\nmodule.exports = fastify\n",
+    )];
+
+    #[test]
+    fn destructured_keys_are_claims_and_what_they_bind_is_the_snippet_s() {
+        // Written by SmolLM2-135M about fastify: the keys were not checked at all.
+        let text = "```js\nconst { getHeaders, route: addRoute, getFastfireHeaders = null, ...rest } = require('fastify')\n\
+                    addRoute(rest, getHeaders())\n```";
+        let (unverified, claims) = unverified_in(FASTIFY, text);
+        assert_eq!(unverified, ["getFastfireHeaders"]);
+        let names: Vec<&str> = claims.iter().map(|(n, _)| n.as_str()).collect();
+        for key in ["getHeaders", "route", "getFastfireHeaders", "require"] {
+            assert!(names.contains(&key), "{key} was not checked: {names:?}");
+        }
+        for local in ["addRoute", "rest"] {
+            assert!(!names.contains(&local), "{local} was checked: {names:?}");
+        }
+    }
+
+    #[test]
+    fn a_plain_word_in_backticks_is_a_claim() {
+        let (unverified, _) = unverified_in(FASTIFY, "`Fastfire` registers the plugin; `fastify` is real.");
+        assert_eq!(unverified, ["Fastfire"]);
+    }
+
+    const BROTLI: &[(&str, &str)] = &[(
+        "c/include/brotli/decode.h",
+        "typedef struct BrotliDecoderStateStruct BrotliDecoderState;\nBrotliDecoderState* BrotliDecoderCreateInstance(int alloc);\n",
+    )];
+
+    #[test]
+    fn includes_are_checked_as_headers_whatever_the_block_s_tag() {
+        // A C snippet labelled `python`: its `#include`s were comments, its `printf` Python's.
+        let text = "```python\n#include <stdio.h>\n#include \"brotli/decode.h\"\n#include <brotli/fast_decode.h>\n\
+                    int main(void) {\n  BrotliDecoderState* s = BrotliDecoderCreateInstance(0);\n  printf(\"%p\", (void*)s);\n  \
+                    memcpy(NULL, NULL, sizeof(size_t));\n  return 0;\n}\n```";
+        let (unverified, claims) = unverified_in(BROTLI, text);
+        assert_eq!(unverified, ["brotli/fast_decode.h"]);
+        let verdict = |name: &str| claims.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        assert_eq!(verdict("stdio.h"), Some(Verdict::Language));
+        assert_eq!(verdict("brotli/decode.h"), Some(Verdict::Workspace));
+        assert_eq!(verdict("printf"), Some(Verdict::Language));
+        let (unverified, _) = unverified_in(BROTLI, "Add `#include <brotli/encode_fast.h>` first.");
+        assert_eq!(unverified, ["brotli/encode_fast.h"]);
+    }
+
+    const COBRA: &[(&str, &str)] = &[(
+        "command.go",
+        "package cobra\n\nimport \"fmt\"\n\nfunc (c *Command) Find(args []string) (*Command, error) {\n\tflag := c.Flags().Lookup(args[0])\n\tif flag.Name == \"\" {\n\t\treturn nil, fmt.Errorf(\"unknown\")\n\t}\n\treturn c, nil\n}\n",
+    )];
+
+    #[test]
+    fn go_s_literals_builtins_and_standard_library_are_its_own() {
+        let text = "`Find` returns `false`, `nil` or `true`; it calls `fmt.Errorf`, `strings.HasPrefix`, `len(args)` \
+                    and `append`, and reads `flag.Name`; `fmt.Printline` and `strings.HasPrefixFold` do not exist.\n\n\
+                    ```go\nfunc ok() bool { var x int = iota; _ = x; return false }\n```";
+        let (unverified, _) = unverified_in(COBRA, text);
+        assert_eq!(unverified, ["fmt.Printline", "strings.HasPrefixFold"]);
+    }
+
+    #[test]
+    fn c_and_cpp_standard_names_are_their_own() {
+        let text = "```cpp\n#include <vector>\n#include <memory>\nstd::vector<int> v;\nv.push_back(1);\n\
+                    auto p = std::make_unique<BrotliDecoderState>();\nstd::cout << v.size() << std::endl;\n\
+                    BrotliFastDecoder(p.get());\n```";
+        let (unverified, _) = unverified_in(BROTLI, text);
+        assert_eq!(unverified, ["BrotliFastDecoder"]);
     }
 
     #[test]
