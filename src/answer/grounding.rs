@@ -250,12 +250,22 @@ impl<'a> Lookup<'a> {
             || self.module_names.contains(name)
     }
 
-    /// Written in the workspace's text as this identifier (case aside).
+    /// Written in the workspace's text as this identifier: the index finds it case aside, and, with
+    /// a source reader, a file it ranks writes it in this very case as a whole word (Go's
+    /// `UseLine` is not `useLine`).
     fn in_text(&self, name: &str) -> bool {
         let terms = crate::terms::tokenize(name);
         // A name of several parts keeps its whole form as a term; a one-part name is its only term.
         let whole = name.to_lowercase();
-        terms.contains(&whole) && self.text_index.file_share(&whole) > 0.0
+        if !(terms.contains(&whole) && self.text_index.file_share(&whole) > 0.0) {
+            return false;
+        }
+        let Some(source) = self.source else { return true };
+        let mut read = self.read.borrow_mut();
+        self.text_index.rank_files(&[whole], MAX_FILES_READ_PER_CHAIN).into_iter().any(|(file, _)| {
+            let text = read.entry(file.to_string()).or_insert_with(|| source(&file));
+            text.as_deref().is_some_and(|t| contains_word(t, name))
+        })
     }
 
     fn own(&self, languages: &[Language], name: &str) -> bool {
@@ -365,6 +375,14 @@ impl<'a> Lookup<'a> {
         }
         Some(false)
     }
+}
+
+/// Whether `text` writes `word` as a whole word, in this case.
+fn contains_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(is_word) && !text[at + word.len()..].chars().next().is_some_and(is_word)
+    })
 }
 
 /// Whether `text` writes `head` then `.`, `::`, `->` or `?.` then `member`, as whole words.
@@ -566,10 +584,12 @@ fn bare_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Wri
             });
             continue;
         }
-        if token.contains(['/', '\\', '-', ':']) {
+        // `base_class::XMLOutputArchive` is a chain like `Flask.route`.
+        let chain = token.replace("::", ".");
+        if chain.contains(['/', '\\', '-', ':']) {
             continue;
         }
-        let parts: Vec<&str> = token.split('.').collect();
+        let parts: Vec<&str> = chain.split('.').collect();
         if parts.iter().any(|p| !is_identifier(p)) {
             continue;
         }
@@ -1363,7 +1383,7 @@ mod tests {
 
     const COBRA: &[(&str, &str)] = &[(
         "command.go",
-        "package cobra\n\nimport \"fmt\"\n\nfunc (c *Command) Find(args []string) (*Command, error) {\n\tflag := c.Flags().Lookup(args[0])\n\tif flag.Name == \"\" {\n\t\treturn nil, fmt.Errorf(\"unknown\")\n\t}\n\treturn c, nil\n}\n",
+        "package cobra\n\nimport \"fmt\"\n\n// UseLine puts out the full usage line.\nfunc (c *Command) UseLine() string { return c.Use }\n\nfunc (c *Command) Find(args []string) (*Command, error) {\n\tflag := c.Flags().Lookup(args[0])\n\tif flag.Name == \"\" {\n\t\treturn nil, fmt.Errorf(\"unknown\")\n\t}\n\treturn c, nil\n}\n",
     )];
 
     #[test]
@@ -1373,6 +1393,25 @@ mod tests {
                     ```go\nfunc ok() bool { var x int = iota; _ = x; return false }\n```";
         let (unverified, _) = unverified_in(COBRA, text);
         assert_eq!(unverified, ["fmt.Printline", "strings.HasPrefixFold"]);
+    }
+
+    #[test]
+    fn a_name_is_found_in_the_workspace_s_text_only_in_its_own_case() {
+        // Written by SmolLM2-135M about cobra, which has `UseLine` (exported) and no `useLine`.
+        let (unverified, _) = unverified_in(COBRA, "It calls `useLine()` and `Find`, and `Lookup`.");
+        assert_eq!(unverified, ["useLine"]);
+    }
+
+    #[test]
+    fn a_chain_written_with_colons_in_prose_is_checked() {
+        // Written by SmolLM2-135M about cereal: `XMLOut` (cut short) is nowhere.
+        let cereal: &[(&str, &str)] = &[(
+            "include/cereal/archives/xml.hpp",
+            "namespace cereal {\nclass XMLOutputArchive {\npublic:\n  void saveValue(int v);\n};\n}\n",
+        )];
+        let text = "it uses it as a cereal::XMLOutputArchive and then as a cereal::XMLOut of std::vector.";
+        let (unverified, _) = unverified_in(cereal, text);
+        assert_eq!(unverified, ["cereal::XMLOut"]);
     }
 
     #[test]
