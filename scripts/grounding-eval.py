@@ -6,6 +6,10 @@ For each question (the first N of every project in tests/questions/ whose worksp
   2. `reverie ask WS Q --local-model M --format json`, saved as ID.model.json (the JSON carries the
      model's own prose as `model_answer`, the checker's `unverified`, `checked` and `set_aside`).
 Saved answers are reused on a second run (`--fresh` asks again), so the judgement can be rerun alone.
+`--recheck` checks the saved prose again with another binary, without the model: a fake
+OpenAI-compatible server on loopback streams each saved `model_answer` back to
+`reverie ask` (saved as ID.recheck.json), so two versions of the check are compared on the same
+prose; its latencies and citations are not the model's and are not reported.
 
 The judgement is independent of the checker: it extracts the names the model's prose writes as code
 with its own simple reader (inline code, code blocks minus what they bind, code-shaped words) and
@@ -36,6 +40,9 @@ Usage:
 
 import argparse
 import builtins
+import http.server
+import tempfile
+import threading
 import importlib
 import json
 import keyword
@@ -211,7 +218,8 @@ def bound_in(code):
     bound |= set(re.findall(r"\b([A-Za-z_]\w*)\s*(?::=|(?<![=!<>])=(?![=>]))", code))
     for group in re.findall(r"[{\[(]([^{}\[\]()]*)[}\])]\s*(?::=|=(?![=>]))", code):
         bound |= words_of(group)
-    for params in re.findall(r"(?:def|fn|function|func)\s*\w*\s*\(([^)]*)\)", code):
+    # A parameter list, closed or cut short with the answer (`def f(\n    cache=None,\n    on_write`).
+    for params in re.findall(r"(?:def|fn|function|func)\s*\w*\s*\(([^)]*)(?:\)|\Z)", code):
         bound |= set(re.findall(r"(?:^|,)\s*[*&]*\s*(?:mut\s+)?([A-Za-z_]\w*)", params))
         bound |= set(re.findall(r"([A-Za-z_]\w*)\s*(?:,|$)", params))
     for params in re.findall(r"\(([^()]*)\)\s*=>", code):
@@ -332,6 +340,60 @@ def run_ask(args, ws, question, extra):
     return answer
 
 
+class ScriptedModel:
+    """An OpenAI-compatible server on loopback that answers every chat completion with `text`."""
+
+    def __init__(self):
+        model = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    chunk = {"choices": [{"index": 0, "delta": {"content": model.text}}]}
+                    done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+                    for event in (chunk, done):
+                        self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                else:
+                    out = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": model.text},
+                                                   "finish_reason": "stop"}], "usage": usage}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+
+        self.text = ""
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.config_home = tempfile.mkdtemp()
+        os.makedirs(os.path.join(self.config_home, "reverie"))
+        with open(os.path.join(self.config_home, "reverie", "config.toml"), "w") as f:
+            f.write(f'[llm]\nprovider = "openai"\nmodel = "scripted"\n'
+                    f'base_url = "http://127.0.0.1:{self.server.server_port}/v1"\n')
+
+
+def recheck(args, ws, question, text, scripted):
+    scripted.text = text
+    env = dict(os.environ, XDG_CONFIG_HOME=scripted.config_home)
+    cmd = [args.binary, "ask", ws, question, "--format", "json", "--cache-dir", args.cache_dir]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
+    answer = json.loads(done.stdout)
+    if (answer.get("model_answer") or "").strip() != text.strip():
+        raise RuntimeError(f"the scripted answer did not come back for {question!r}: {done.stderr[-1000:]}")
+    return answer
+
+
 def first_citation(answer):
     c = answer.get("context") or []
     return f"{c[0]['path']}:{c[0]['start_line']}-{c[0]['end_line']}" if c else None
@@ -350,6 +412,8 @@ def main():
     ap.add_argument("--answer-time", type=float, default=10.0, help="llm.answer_time, seconds")
     ap.add_argument("--fresh", action="store_true", help="ask again even when an answer is saved")
     ap.add_argument("--judge-only", action="store_true", help="judge the saved answers, ask nothing")
+    ap.add_argument("--recheck", action="store_true",
+                    help="check the saved model answers again with --binary (no model), then judge those")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -357,6 +421,7 @@ def main():
     if not args.judge_only and not args.model:
         sys.exit("--model FILE.gguf is needed to ask (or --judge-only)")
 
+    scripted = ScriptedModel() if args.recheck else None
     lang_cache, workspaces = {}, {}
     rows, disagreements = [], []
     for project, language, ws, qid, question in questions:
@@ -370,6 +435,14 @@ def main():
         if not model_file.exists():
             continue
         nollm, model = json.loads(nollm_file.read_text()), json.loads(model_file.read_text())
+        if args.recheck and model.get("model_answer") is not None:
+            recheck_file = out / f"{qid}.recheck.json"
+            if args.fresh or not recheck_file.exists():
+                recheck_file.write_text(json.dumps(recheck(args, ws, question, model["model_answer"], scripted), indent=1))
+            checked_again = json.loads(recheck_file.read_text())
+            # The model's run keeps its citations and times; the check is the new one's.
+            for key in ("unverified", "set_aside", "checked"):
+                model[key] = checked_again[key]
         if ws not in workspaces:
             workspaces[ws] = Workspace(ws)
         lang_words, lang_members = language_names(LANG_OF_PROJECT[language], args, lang_cache)
@@ -425,6 +498,9 @@ def main():
 
 
 def report(rows, args, out):
+    if args.recheck:
+        print("(--recheck: the saved model answers checked again by", args.binary, "; times and citations are the"
+              " model run's)")
     n = len(rows)
     if not n:
         print("no answers")
