@@ -77,6 +77,11 @@ impl JobStore for Store {
     }
 }
 
+/// The last run of each job that ever ran, by job name (a job whose run cannot be read is left out).
+pub fn last_runs(store: &Store) -> std::collections::BTreeMap<String, JobRun> {
+    Job::ALL.iter().filter_map(|job| Some((job.name().to_string(), store.job_run(*job).ok()??))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

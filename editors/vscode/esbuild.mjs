@@ -17,7 +17,7 @@ await esbuild.build({
 });
 // The pure modules, unbundled from vscode, for the unit tests (test/unit/).
 await esbuild.build({
-  entryPoints: ['src/settings.ts', 'src/render.ts', 'src/log.ts'],
+  entryPoints: ['src/settings.ts', 'src/render.ts', 'src/log.ts', 'src/statusText.ts'],
   bundle: true,
   outdir: 'out/pure',
   format: 'cjs',

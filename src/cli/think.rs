@@ -101,21 +101,10 @@ struct Jobs<'a> {
 
 /// Fits the semantic space to the project's pairs (`embed::adapter`), and keeps the run for `status`.
 fn fit_adapter(store: &Store, snapshot: &Snapshot, embedder: &dyn crate::embed::Embedder) -> Result<AdapterReport> {
-    use crate::history::HistoryStore;
-    let mut commits = Vec::new();
-    for (prefix, _) in store.root_states()? {
-        commits.extend(store.stored_commits(&prefix)?);
-    }
+    let commits = crate::history::stored::all_commits(store)?;
     let report =
         super::runtime()?.block_on(crate::embed::adapter::refresh(store, snapshot, &commits, embedder, &|| false))?;
-    let state = crate::embed::adapter::stored_state(store, &embedder.model_id())?;
-    let epochs = state.as_ref().map_or(0, |s| s.epochs_done);
-    let complete = state.is_some_and(|s| s.complete);
-    let pending = if complete { 0 } else { u64::from(crate::embed::adapter::EPOCHS.saturating_sub(epochs)) };
-    store.put_job_run(
-        Job::Adapter,
-        &JobRun::ended_now(report.seconds, u64::from(epochs), pending, report.summary.clone()),
-    )?;
+    crate::embed::adapter::record_run(store, &embedder.model_id(), &report)?;
     Ok(report)
 }
 

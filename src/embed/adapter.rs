@@ -603,6 +603,18 @@ pub async fn refresh(
     finish(store, state, report, started)
 }
 
+/// Keeps a pass's run for `status` (the `adapter` job: epochs done, epochs left, its one line).
+pub fn record_run(store: &Store, model_id: &str, report: &AdapterReport) -> Result<()> {
+    use crate::jobs::{Job, JobRun, JobStore};
+    let state = stored_state(store, model_id)?;
+    let epochs = state.as_ref().map_or(0, |s| s.epochs_done);
+    let pending = if state.is_some_and(|s| s.complete) { 0 } else { u64::from(EPOCHS.saturating_sub(epochs)) };
+    store.put_job_run(
+        Job::Adapter,
+        &JobRun::ended_now(report.seconds, u64::from(epochs), pending, report.summary.clone()),
+    )
+}
+
 fn finish(
     store: &Store,
     mut state: AdapterState,

@@ -92,3 +92,12 @@ impl HistoryStore for Store {
         self.remove_records(RecordTree::History, &keys)
     }
 }
+
+/// Every mined commit of every root (what the adapter learns from).
+pub fn all_commits(store: &Store) -> Result<Vec<Commit>> {
+    let mut commits = Vec::new();
+    for (prefix, _) in store.root_states()? {
+        commits.extend(store.stored_commits(&prefix)?);
+    }
+    Ok(commits)
+}

@@ -599,7 +599,16 @@ mod tests {
     use crate::server::StatusParams;
 
     fn status(state: ServerState, files: usize, notes: usize, message: &str) -> StatusParams {
-        StatusParams { state, files, notes, stale: 0, message: message.into(), generation: 1, semantic: None }
+        StatusParams {
+            state,
+            files,
+            notes,
+            stale: 0,
+            message: message.into(),
+            generation: 1,
+            semantic: None,
+            jobs: Default::default(),
+        }
     }
 
     #[test]

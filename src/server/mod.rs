@@ -15,6 +15,7 @@
 //! `answer_docs.rs` the markdown documents answers open as, `links.rs` citations as links to the
 //! real file and line.
 
+mod adapter;
 mod answer_docs;
 mod client;
 mod events;
@@ -75,7 +76,11 @@ impl Backend {
     }
 
     async fn status(&self) -> Result<StatusParams> {
-        Ok(self.session.status())
+        let mut status = self.session.status();
+        if let Some(store) = self.session.store() {
+            status.jobs = tokio::task::spawn_blocking(move || crate::jobs::last_runs(&store)).await.unwrap_or_default();
+        }
+        Ok(status)
     }
 
     async fn malformed(&self, params: serde_json::Value) -> Result<()> {

@@ -107,15 +107,20 @@ impl SemanticPass {
         });
     }
 
-    fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+    pub(super) fn embedder(&self) -> Option<Arc<dyn Embedder>> {
         match &self.lock().embedder {
             Loaded::Ready(embedder) => Some(embedder.clone()),
             _ => None,
         }
     }
 
+    /// Whether a pass left nothing to embed for the current facts and notes.
+    pub(super) fn is_complete(&self, handle: &PassHandle) -> bool {
+        self.lock().complete_for == Some((handle.generation(), handle.notes_version()))
+    }
+
     /// Rebuilds the index for the current snapshot, off the async threads.
-    async fn rebuild_index(&self, handle: &PassHandle) {
+    pub(super) async fn rebuild_index(&self, handle: &PassHandle) {
         let (Some(embedder), Some(store)) = (self.embedder(), handle.store()) else { return };
         let generation = handle.generation();
         let snapshot = handle.snapshot();
@@ -198,6 +203,18 @@ impl SemanticPass {
             // The steps sent as the last round finished.
             while let Ok((done, total)) = step_receiver.try_recv() {
                 report_step(&handle, &progress, done, total).await;
+            }
+            if let Ok(report) = &report {
+                let outcome = if report.cancelled { "cancelled" } else { "done" };
+                let run = crate::jobs::JobRun::ended_now(
+                    report.elapsed.as_secs_f64(),
+                    report.files_done as u64,
+                    report.files_left as u64,
+                    outcome,
+                );
+                if let Err(err) = crate::jobs::JobStore::put_job_run(&*store, crate::jobs::Job::Semantic, &run) {
+                    tracing::warn!("could not keep the embedding pass's run: {err:#}");
+                }
             }
             let message = match &report {
                 Ok(report) if report.cancelled => format!(

@@ -1,11 +1,12 @@
 //! The session: the server's state (`state.rs`) with what talks to the outside — the client, the
 //! idle clock's task, the background event loop (`events.rs`), the watcher — and the idle passes'
-//! own states (`semantic.rs`, `think.rs`), started here and given a narrow handle (`pass.rs`).
+//! own states (`history.rs`, `semantic.rs`, `adapter.rs`, `think.rs`), started here and given a narrow handle (`pass.rs`).
 //!
 //! Request handlers read the state through the session (it dereferences to `State`) and return;
 //! anything slow is an `Event` for the loop. Status changes reach the client through one task, in
 //! order. No lock is held across an `.await` or a client call.
 
+use super::adapter::AdapterPass;
 use super::events::Event;
 use super::ext::StatusNotification;
 use super::history::HistoryPass;
@@ -43,6 +44,7 @@ struct Loops {
 struct Passes {
     history: Arc<HistoryPass>,
     semantic: Arc<SemanticPass>,
+    adapter: Arc<AdapterPass>,
     thinking: Arc<ThinkingPass>,
 }
 
@@ -185,6 +187,7 @@ impl Session {
     fn on_activity_change(self: &Arc<Self>, activity: Activity) {
         if activity == Activity::Active {
             self.passes.history.user_back();
+            self.passes.adapter.user_back();
             self.passes.thinking.user_back();
         }
         let state = self.status().state;
@@ -208,7 +211,8 @@ impl Session {
     }
 
     /// The work of idle time, one pass at a time: the project's history (seconds, no tokens), then
-    /// embedding what has no vector yet (cheap, no tokens), then thinking. Each pass hands the idle
+    /// embedding what has no vector yet (cheap, no tokens), then fitting the semantic space to the
+    /// project (no tokens), then thinking. Each pass hands the idle
     /// time on when it ends (`PassHandle::hand_on`).
     pub(super) fn start_idle_work(self: &Arc<Self>) {
         if self.passes.thinking.is_running() {
@@ -216,8 +220,10 @@ impl Session {
             return;
         }
         let handle = PassHandle::new(self);
+        let commits = self.passes.history.past_changes().map_or(0, |past| past.len());
         if self.passes.history.start(&handle)
             || self.passes.semantic.start(&handle)
+            || self.passes.adapter.start(&handle, &self.passes.semantic, commits)
             || self.passes.thinking.start(&handle)
         {
             return;

@@ -34,6 +34,11 @@ pub struct StatusParams {
     /// until an embedder is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semantic: Option<SemanticCounts>,
+    /// Each idle job's last run (`semantic`, `history`, `adapter`, `notes`), by job name; only in
+    /// the answer to a `reverie/status` request (notifications leave it out), and only the jobs that
+    /// ever ran.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub jobs: std::collections::BTreeMap<String, crate::jobs::JobRun>,
 }
 
 /// How far the semantic index covers the code (`semantic index: 2,168 of 2,168 definitions`).

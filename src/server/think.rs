@@ -107,6 +107,15 @@ impl ThinkingPass {
             }
             *pass.running() = None;
             let counts = handle.notes_written().await;
+            let run = crate::jobs::JobRun::ended_now(
+                report.elapsed_ms / 1000.0,
+                counts.fresh as u64,
+                (counts.stale + counts.missing) as u64,
+                report.stopped.clone().unwrap_or_else(|| "done".into()),
+            );
+            if let Err(err) = crate::jobs::JobStore::put_job_run(&*store, crate::jobs::Job::Notes, &run) {
+                tracing::warn!("could not keep the thinking pass's run: {err:#}");
+            }
             let message = format!(
                 "{} notes stored this pass ({} fresh, {} stale, {} failed){}",
                 report.stored,

@@ -572,7 +572,8 @@ async fn rapid_keystrokes_apply_in_order() {
 }
 
 /// The status says how far the semantic index covers the code (`semantic: {embedded, definitions}`)
-/// once it is built: here at idle time, with an embedder on a loopback `/v1/embeddings` server.
+/// once it is built: here at idle time, with an embedder on a loopback `/v1/embeddings` server; the
+/// adapter pass follows, and `reverie/status` lists each idle job's last run.
 #[tokio::test]
 async fn the_status_says_how_far_the_semantic_index_covers_the_code() {
     let embeddings = crate::util::http::Server::start(|_, request| {
@@ -606,6 +607,24 @@ async fn the_status_says_how_far_the_semantic_index_covers_the_code() {
     assert_eq!(covered["params"]["semantic"], json!({"embedded": 4, "definitions": 4}), "{covered}");
     let asked = client.result("reverie/status", Value::Null).await;
     assert_eq!(asked["semantic"], json!({"embedded": 4, "definitions": 4}), "{asked}");
+    // Then the adapter pass (four definitions are too few pairs to fit a space), and the answer to
+    // `reverie/status` lists each idle job's last run; notifications leave them out.
+    let fitted = client
+        .wait_for(|m| {
+            m["method"] == "$/progress"
+                && m["params"]["value"]["kind"] == "end"
+                && m["params"]["value"]["message"].as_str().is_some_and(|t| t.starts_with("adapter: "))
+        })
+        .await;
+    assert!(fitted["params"]["value"]["message"].as_str().unwrap().contains("too few pairs"), "{fitted}");
+    let notified: Vec<&Value> = client.received.iter().filter(|m| m["method"] == "reverie/status").collect();
+    assert!(notified.iter().all(|m| m["params"].get("jobs").is_none()), "{notified:?}");
+    let asked = client.result("reverie/status", Value::Null).await;
+    assert_eq!(asked["jobs"]["semantic"]["outcome"], "done", "{asked}");
+    assert_eq!(asked["jobs"]["semantic"]["pending"], 0, "{asked}");
+    assert!(asked["jobs"]["adapter"]["outcome"].as_str().unwrap().contains("too few pairs"), "{asked}");
+    assert!(asked["jobs"]["history"]["outcome"].is_string(), "{asked}");
+    assert!(asked["jobs"].get("notes").is_none(), "{asked}");
     assert_eq!(client.shutdown().await, Some(0));
 }
 

@@ -1,25 +1,9 @@
 // The status bar item: follows `reverie/status` notifications; a click shows the full status.
 
 import * as vscode from 'vscode';
+import { describeSemantic, describeStatus, type ServerStatus } from './statusText';
 
-/** The `reverie/status` payload. */
-export interface ServerStatus {
-  state: 'indexing' | 'idle' | 'thinking' | 'ready' | 'error' | string;
-  files: number;
-  notes: number;
-  stale: number;
-  message: string;
-  generation?: number;
-  /** The semantic index as last built: definitions with a vector, of all (absent without an embedder). */
-  semantic?: { embedded: number; definitions: number };
-}
-
-/** `semantic index: 2,168 of 2,168 definitions`, or '' before the index is built. */
-export function describeSemantic(s: ServerStatus): string {
-  if (!s.semantic) return '';
-  const n = (x: number) => x.toLocaleString('en-US');
-  return `semantic index: ${n(s.semantic.embedded)} of ${n(s.semantic.definitions)} definitions`;
-}
+export { describeStatus, type ServerStatus } from './statusText';
 
 const ICONS: Record<string, string> = {
   indexing: '$(sync~spin)',
@@ -31,13 +15,6 @@ const ICONS: Record<string, string> = {
   stopped: '$(debug-disconnect)',
   missing: '$(warning)',
 };
-
-export function describeStatus(s: ServerStatus): string {
-  const fresh = Math.max(0, s.notes - s.stale);
-  const files = `${s.files} file${s.files === 1 ? '' : 's'}`;
-  const notes = `${fresh} fresh note${fresh === 1 ? '' : 's'}, ${s.stale} stale`;
-  return `reverie: ${s.state} — ${files}; ${notes}${s.message ? `. ${s.message}` : ''}`;
-}
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
