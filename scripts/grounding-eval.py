@@ -418,7 +418,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     questions = load_questions(args)
-    if not args.judge_only and not args.model:
+    if not args.judge_only and not args.recheck and not args.model:
         sys.exit("--model FILE.gguf is needed to ask (or --judge-only)")
 
     scripted = ScriptedModel() if args.recheck else None
@@ -426,7 +426,7 @@ def main():
     rows, disagreements = [], []
     for project, language, ws, qid, question in questions:
         nollm_file, model_file = out / f"{qid}.nollm.json", out / f"{qid}.model.json"
-        if not args.judge_only and (args.fresh or not model_file.exists()):
+        if not args.judge_only and not args.recheck and (args.fresh or not model_file.exists()):
             nollm = run_ask(args, ws, question, ["--no-llm"])
             model = run_ask(args, ws, question, ["--local-model", args.model])
             nollm_file.write_text(json.dumps(nollm, indent=1))

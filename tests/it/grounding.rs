@@ -101,6 +101,8 @@ fn a_mostly_invented_answer_is_set_aside_for_the_context_unless_asked_for() {
         "{text}"
     );
     assert_eq!(answer["context"][0], no_model["context"][0], "the first citation is the no-model answer's");
+    assert_eq!(answer["model_answer"], MOSTLY_INVENTED, "the model's own prose is kept for measuring");
+    assert!(no_model.get("model_answer").is_none(), "{no_model}");
 
     let shown = ws.json(&["ask", ".", QUESTION, "--show-unverified"]);
     assert_eq!(shown["source"], "model", "{shown}");
