@@ -126,9 +126,8 @@ impl PastChanges {
                 entry.files.iter().for_each(|&file| file_commits[file as usize].push(index as u32));
             }
         }
-        let expanded = Bm25::new(
-            file_commits.iter().map(|commits| commits.iter().flat_map(|&c| documents[c as usize].iter())),
-        );
+        let expanded =
+            Bm25::new(file_commits.iter().map(|commits| commits.iter().flat_map(|&c| documents[c as usize].iter())));
         PastChanges {
             bm25: Bm25::new(documents.iter()),
             commits: entries,
