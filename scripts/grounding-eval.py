@@ -200,7 +200,8 @@ class Workspace:
 BIND = re.compile(
     r"\b(?:def|class|fn|function|func|let|const|var|struct|enum|trait|type|interface|mut|static|mod|typedef|"
     r"namespace|import|as|for|package)\s+\**([A-Za-z_][A-Za-z0-9_]*)")
-PATH = re.compile(r"(?<![\w/.])((?:[\w.-]+/)*[\w-]+\.(?:py|rs|go|c|h|cc|cpp|hpp|js|ts|tsx|mjs|java)(?::\d+(?:-\d+)?)?)")
+PATH = re.compile(r"(?<![\w/.])((?:[\w.-]+/)*[\w-]+\.(?:py|rs|go|c|h|cc|cpp|hpp|js|ts|tsx|mjs|java)(?!\w)"
+                  r"(?::\d+(?:-\d+)?)?)")
 
 
 def strip_code(code, lang):

@@ -17,7 +17,9 @@
 //!   literals and comments; an import is a use (`import requests` claims `requests` exists) that also
 //!   binds its name, and so is a destructured key (`const { getHeaders } = require(…)`); an
 //!   `#include` names a header, which must be a workspace file or a standard header — whatever the
-//!   block's tag says, a block that includes headers is C's and C++'s too;
+//!   block's tag says, a block that includes headers is C's and C++'s too; a name it uses unbound is
+//!   a claim when called, capitalized or shaped like code (`requestBody`), a placeholder when a
+//!   plain word (`url`);
 //! - one-letter identifiers, numbers and URLs never count.
 //!
 //! How a name is looked up, strongest evidence first:
@@ -853,8 +855,8 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
         let named_alone = tokens.len() == 1;
         let called = after.starts_with('(');
         let type_like = head.starts_with(char::is_uppercase) || (head.starts_with("__") && head.ends_with("__"));
-        if token.parts.len() == 1 && !(named_alone || called || type_like || on_import_line) {
-            continue; // a plain value the snippet uses but never binds (`url`): a placeholder
+        if token.parts.len() == 1 && !(named_alone || called || type_like || on_import_line || looks_like_code(head)) {
+            continue; // a plain word the snippet uses but never binds (`url`): a placeholder
         }
         let name = token.parts.join(".");
         let what = What::Chain { parts: token.parts.clone(), alone };
@@ -881,11 +883,13 @@ fn destructured(clean: &str, tokens: &[Token]) -> (HashSet<usize>, HashSet<Strin
             continue;
         };
         let open = token.end + open;
-        let Some(close) = matching_brace(clean, open) else { continue };
-        let after = clean[close + 1..].trim_start();
+        // A pattern cut short with the answer (`const {\n  getBody,`) is still one.
+        let close = matching_brace(clean, open);
+        let after = close.map_or("=", |close| clean[close + 1..].trim_start());
         if !(after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>")) {
             continue;
         }
+        let close = close.unwrap_or(clean.len());
         for inner in tokens[k + 1..].iter().take_while(|t| t.start < close) {
             if inner.parts.len() != 1 {
                 continue;
@@ -1417,6 +1421,16 @@ mod tests {
         for local in ["addRoute", "rest"] {
             assert!(!names.contains(&local), "{local} was checked: {names:?}");
         }
+    }
+
+    #[test]
+    fn a_destructuring_cut_short_and_a_free_code_shaped_value_are_claims() {
+        // Written by SmolLM2-135M about fastify, both answers cut at the model's answer length.
+        let (unverified, _) = unverified_in(FASTIFY, "```javascript\nconst {\n  getHeadersByHeaderLength,\n  route");
+        assert_eq!(unverified, ["getHeadersByHeaderLength"]);
+        let text = "```javascript\nfunction preventRequestLimit(opts) {\n  if (typeof requestBody === \"undefined\" || !url) {\n    return opts\n  }\n}\n```";
+        let (unverified, _) = unverified_in(FASTIFY, text);
+        assert_eq!(unverified, ["requestBody"], "`url` is a placeholder, `requestBody` a name");
     }
 
     #[test]
