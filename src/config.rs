@@ -32,6 +32,7 @@ pub struct Config {
     pub llm: crate::llm::LlmConfig,
     pub sleep: crate::sleep::SleepConfig,
     pub embed: crate::embed::EmbedConfig,
+    pub share: crate::share::ShareConfig,
 }
 
 impl Config {

@@ -7,8 +7,12 @@
 //!   repository is (HEAD, shallow or not), the non-merge commits reachable from HEAD, and their
 //!   patches as a stream (`PatchLog`) that can be stopped at once. Each failure is a `GitError` that
 //!   says what is wrong (git missing or too old, not a repository, a command that failed).
+//! - the plumbing that shares idle work through a remote (`share`): blobs, trees and parentless
+//!   commits written with `hash-object`, `mktree`, `commit-tree`; refs under `refs/reverie/` only,
+//!   set with `update-ref`, pushed and fetched one at a time; trees and blobs read back with
+//!   `ls-tree` and `cat-file --batch`. Never a branch, a tag, HEAD, the index or the working tree.
 //!
-//! Only HEAD is ever read: never other refs, the reflog or stashes. Output is made independent of
+//! The history reads only HEAD: never other refs, the reflog or stashes. Output is made independent of
 //! the user's configuration where it matters (prefixes, colour, renames, external diffs, textconv,
 //! signatures, pager, output encoding). Keys are workspace keys (`workspace::key_for`), so they
 //! match the facts; `--relative` makes paths relative to a root that is a sub-folder of the
@@ -77,6 +81,10 @@ pub enum GitError {
     TooOld { found: String },
     #[error("{root} is not in a git repository; there is no history to mine")]
     NotARepository { root: String },
+    #[error(
+        "the git repository of {root} has no remote named `{remote}` (`git remote -v` lists them; set [share] remote in reverie.toml)"
+    )]
+    NoRemote { root: String, remote: String },
     #[error("`git {command}` failed in {root}: {stderr}")]
     Failed { command: String, root: String, stderr: String },
 }
@@ -137,7 +145,31 @@ impl Git {
 
     /// Runs git in `root`, returning its standard output.
     fn run(&self, root: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let output = self.command(root).args(args).output().map_err(|err| self.spawn_error(err))?;
+        self.run_with_input(root, args, None)
+    }
+
+    /// Runs git in `root` with `input` on its standard input (none: `/dev/null`), returning its
+    /// standard output.
+    fn run_with_input(&self, root: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+        let mut command = self.command(root);
+        command.args(args);
+        let output = match input {
+            None => command.output(),
+            Some(input) => {
+                command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+                let mut child = command.spawn().map_err(|err| self.spawn_error(err))?;
+                let mut stdin = child.stdin.take().expect("piped stdin");
+                let input = input.to_vec();
+                // git may write before it has read everything: a thread keeps both pipes moving.
+                let feeder = std::thread::spawn(move || {
+                    let _ = stdin.write_all(&input);
+                });
+                let output = child.wait_with_output();
+                let _ = feeder.join();
+                output
+            }
+        }
+        .map_err(|err| self.spawn_error(err))?;
         if output.status.success() {
             return Ok(output.stdout);
         }
@@ -308,6 +340,172 @@ impl Git {
             errors: Some(errors),
             root: root.to_path_buf(),
         })
+    }
+}
+
+/// One entry of a tree (`Git::tree_entries`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// `blob`, `tree` or `commit`.
+    pub kind: String,
+    pub id: String,
+    /// Bytes of a blob (`None` for anything else).
+    pub size: Option<u64>,
+    pub name: String,
+}
+
+/// The plumbing that shares reverie's idle work through a remote (`share`): objects are written
+/// with `hash-object`, `mktree` and `commit-tree`, published under reverie's own refs with
+/// `update-ref` and `push`, and read back with `ls-remote`, `fetch`, `ls-tree` and `cat-file`.
+/// None of these touches a branch, a tag, HEAD, the index or the working tree.
+impl Git {
+    /// The path of `root` inside its repository's working tree (`""` at the top, else `sub/dir/`).
+    pub fn prefix(&self, root: &Path) -> Result<String, GitError> {
+        Ok(String::from_utf8_lossy(&self.run(root, &["rev-parse", "--show-prefix"])?).trim().to_string())
+    }
+
+    /// The URL of the remote `name`; a clear error when the repository has no such remote.
+    pub fn remote_url(&self, root: &Path, name: &str) -> Result<String, GitError> {
+        match self.run(root, &["remote", "get-url", "--", name]) {
+            Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_string()),
+            Err(GitError::Failed { stderr, .. })
+                if stderr.contains("No such remote") || stderr.contains("no such remote") =>
+            {
+                Err(GitError::NoRemote { root: root.display().to_string(), remote: name.to_string() })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes `bytes` as a blob into the object database; returns its id.
+    pub fn write_blob(&self, root: &Path, bytes: &[u8]) -> Result<String, GitError> {
+        let out = self.run_with_input(root, &["hash-object", "-w", "--no-filters", "--stdin"], Some(bytes))?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
+    /// Writes a tree of blobs `(name, blob id)` (names without `/`); returns its id.
+    pub fn write_tree(&self, root: &Path, blobs: &[(String, String)]) -> Result<String, GitError> {
+        let mut input = Vec::new();
+        for (name, id) in blobs {
+            input.extend_from_slice(format!("100644 blob {id}\t{name}").as_bytes());
+            input.push(0);
+        }
+        let out = self.run_with_input(root, &["mktree", "-z"], Some(&input))?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
+    /// Writes a commit of `tree` with no parent, by reverie (whatever the user's identity and
+    /// signing settings), with `message`; returns its id.
+    pub fn write_commit(&self, root: &Path, tree: &str, message: &str) -> Result<String, GitError> {
+        let args = ["-c", "commit.gpgSign=false", "commit-tree", "--no-gpg-sign", tree, "-m", message];
+        let mut command = self.command(root);
+        command.args(args);
+        for (name, value) in [
+            ("GIT_AUTHOR_NAME", "reverie"),
+            ("GIT_AUTHOR_EMAIL", "reverie@localhost"),
+            ("GIT_COMMITTER_NAME", "reverie"),
+            ("GIT_COMMITTER_EMAIL", "reverie@localhost"),
+        ] {
+            command.env(name, value);
+        }
+        let output = command.output().map_err(|err| self.spawn_error(err))?;
+        if !output.status.success() {
+            return Err(GitError::Failed {
+                command: args.join(" "),
+                root: root.display().to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
+    /// Points `reference` (which must be under `refs/reverie/`) at `id`.
+    pub fn update_ref(&self, root: &Path, reference: &str, id: &str) -> Result<(), GitError> {
+        assert!(reference.starts_with("refs/reverie/"), "reverie writes only its own refs");
+        self.run(root, &["update-ref", "-m", "reverie share", reference, id]).map(drop)
+    }
+
+    /// The commit `reference` names locally, if it exists.
+    pub fn resolve(&self, root: &Path, reference: &str) -> Option<String> {
+        let arg = format!("{reference}^{{commit}}");
+        let out = self.run(root, &["rev-parse", "--verify", "-q", &arg]).ok()?;
+        Some(String::from_utf8_lossy(&out).trim().to_string()).filter(|id| !id.is_empty())
+    }
+
+    /// Publishes commit `id` as `reference` (under `refs/reverie/`) on `remote`, replacing what was
+    /// there. Nothing else is pushed: no branch, no tag.
+    pub fn push_ref(&self, root: &Path, remote: &str, id: &str, reference: &str) -> Result<(), GitError> {
+        assert!(reference.starts_with("refs/reverie/"), "reverie pushes only its own refs");
+        let refspec = format!("+{id}:{reference}");
+        self.run(root, &["push", "--quiet", "--no-follow-tags", remote, &refspec]).map(drop)
+    }
+
+    /// The refs of `remote` matching `pattern` (`refs/reverie/embeddings/*`), as `(id, name)`.
+    pub fn remote_refs(&self, root: &Path, remote: &str, pattern: &str) -> Result<Vec<(String, String)>, GitError> {
+        let out = self.run(root, &["ls-remote", "--refs", remote, pattern])?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|line| {
+                let (id, name) = line.split_once('\t')?;
+                Some((id.to_string(), name.to_string()))
+            })
+            .collect())
+    }
+
+    /// Fetches `reference` (under `refs/reverie/`) from `remote` into the same local ref (its objects
+    /// first; the ref is written last, by git). No tags, no other ref.
+    pub fn fetch_ref(&self, root: &Path, remote: &str, reference: &str) -> Result<(), GitError> {
+        assert!(reference.starts_with("refs/reverie/"), "reverie fetches only into its own refs");
+        let refspec = format!("+{reference}:{reference}");
+        self.run(root, &["fetch", "--quiet", "--no-tags", remote, &refspec]).map(drop)
+    }
+
+    /// The entries of the tree of `commit`, with blob sizes.
+    pub fn tree_entries(&self, root: &Path, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
+        // `--full-tree`: from a sub-folder, ls-tree would list only what lies under it.
+        let out = self.run(root, &["ls-tree", "--full-tree", "-l", "-z", commit])?;
+        Ok(out
+            .split(|&b| b == 0)
+            .filter_map(|entry| {
+                let entry = std::str::from_utf8(entry).ok()?;
+                let (meta, name) = entry.split_once('\t')?;
+                let mut fields = meta.split_ascii_whitespace();
+                let (_mode, kind, id, size) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+                Some(TreeEntry {
+                    kind: kind.to_string(),
+                    id: id.to_string(),
+                    size: size.parse().ok(),
+                    name: name.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    /// The contents of the blobs `ids`, in order, read by one `cat-file --batch`.
+    pub fn read_blobs(&self, root: &Path, ids: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
+        let mut input = ids.join("\n");
+        input.push('\n');
+        let out = self.run_with_input(root, &["cat-file", "--batch"], Some(input.as_bytes()))?;
+        let failed = |why: &str| GitError::Failed {
+            command: "cat-file --batch".into(),
+            root: root.display().to_string(),
+            stderr: why.to_string(),
+        };
+        let mut blobs = Vec::with_capacity(ids.len());
+        let mut rest = &out[..];
+        for id in ids {
+            let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| failed("output ends early"))?;
+            let header = String::from_utf8_lossy(&rest[..end]).to_string();
+            let mut fields = header.split_ascii_whitespace();
+            let (Some(_), Some("blob"), Some(size)) = (fields.next(), fields.next(), fields.next()) else {
+                return Err(failed(&format!("{id} is not a blob here ({header})")));
+            };
+            let size: usize = size.parse().map_err(|_| failed(&format!("bad size in {header}")))?;
+            let body = rest.get(end + 1..end + 1 + size).ok_or_else(|| failed("output ends within a blob"))?;
+            blobs.push(body.to_vec());
+            rest = rest.get(end + 2 + size..).unwrap_or_default();
+        }
+        Ok(blobs)
     }
 }
 

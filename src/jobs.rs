@@ -1,5 +1,5 @@
 //! The idle jobs and their last runs: what `reverie status` (and the server's `reverie/status`)
-//! shows for each piece of idle work — the semantic index, the history, the adapter, the notes.
+//! shows for each piece of idle work — the vectors pulled from the team's remote, the semantic index, the history, the adapter, the notes.
 //!
 //! One small record per job (`JobRun`, JSON in the store's `idle-jobs` tree, replaced by each run):
 //! when it ended, how long it took, how many items it has done and how many are left, and how it
@@ -22,10 +22,12 @@ pub enum Job {
     Adapter,
     /// Writing notes with a chat model (`sleep`).
     Notes,
+    /// Pulling what a teammate or CI shared through the git remote (`share`).
+    Share,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [Job::Semantic, Job::History, Job::Adapter, Job::Notes];
+    pub const ALL: [Job; 5] = [Job::Share, Job::Semantic, Job::History, Job::Adapter, Job::Notes];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -33,6 +35,7 @@ impl Job {
             Job::History => "history",
             Job::Adapter => "adapter",
             Job::Notes => "notes",
+            Job::Share => "share",
         }
     }
 }

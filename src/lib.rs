@@ -24,6 +24,7 @@ pub mod llm;
 pub mod redact;
 pub mod search;
 pub mod server;
+pub mod share;
 pub mod sleep;
 pub mod snapshot;
 pub mod store;

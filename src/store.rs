@@ -18,7 +18,7 @@
 //! | `embeddings` | 32-byte `embed::model_key` + 32-byte content key | raw bytes of `embed::quant::QuantizedVector::to_bytes` (f32 LE scale + one i8 per dimension: 388 bytes at 384 dims) |
 //! | `history` | root prefix (UTF-8, empty for one root) + `0x00` + hex commit id | `history::Commit` as JSON |
 //! | `history-state` | root prefix (UTF-8) + `0x00`        | `history::RootState` as JSON (HEAD mined, commit order) |
-//! | `idle-jobs` | job name (`semantic`, `history`, `notes`, `adapter`) | `jobs::JobRun` as JSON (the job's last run) |
+//! | `idle-jobs` | job name (`share`, `semantic`, `history`, `notes`, `adapter`) | `jobs::JobRun` as JSON (the job's last run) |
 //! | `adapter` | 32-byte `embed::model_key` + a name (`state`, or `q` + 32-byte content key) | bytes encoded by `embed::adapter` (the trained map and its figures; a training question's vector) |
 //!
 //! `notes`, `failures`, `ledger`, `conversations` and the last three trees are `RecordTree`s: the

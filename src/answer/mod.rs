@@ -9,6 +9,7 @@
 mod compose;
 mod direct;
 pub mod grounding;
+mod items;
 mod learned;
 mod names;
 mod retrieve;

@@ -27,12 +27,12 @@
 //! fused order; every item cites path and lines. `rank_files` exposes the fused file order for
 //! measurements.
 
-use super::learned::{LearnedContext, note_text};
+use super::items::{WITHHELD, definition_item, error_item, is_secret, item, passage_item};
+use super::learned::LearnedContext;
 use super::names::{files_named_in, names_in};
 use super::{ContextItem, ItemKind, Question};
 use crate::graph::{self, Focus};
 use crate::search::{FactDoc, PastFile, prior, tokenize};
-use crate::sleep::NoteKind;
 use crate::snapshot::Snapshot;
 use crate::syntax::facts::{Definition, ErrorSite};
 use crate::tokens::estimate_tokens;
@@ -315,7 +315,7 @@ impl<'a> Channels<'a> {
             for site in &facts.error_sites {
                 if let Some(matched) = longest_quoted_fragment(&site.message, &question.text) {
                     let within = site.definition.and_then(|d| facts.definitions.get(d as usize));
-                    errors.push((matched, error_item(key, site, within)));
+                    errors.push((matched, produced_here(key, site, within)));
                 }
             }
         }
@@ -407,7 +407,7 @@ impl<'a> Channels<'a> {
                 FactDoc::ErrorSite { file, index } => {
                     let facts = snapshot.files.get(file)?;
                     let site = &facts.error_sites[*index as usize];
-                    Some(error_item(file, site, site.definition.and_then(|d| facts.definitions.get(d as usize))))
+                    Some(produced_here(file, site, site.definition.and_then(|d| facts.definitions.get(d as usize))))
                 }
             })
             .collect();
@@ -634,19 +634,18 @@ fn text_item(snapshot: &Snapshot, file: &str, i: usize, tokens: &[String], reaso
             } else {
                 format!("module-level code using: {}", words.join(", "))
             };
-            ContextItem {
-                path: key.to_string(),
-                start_line: text_doc.start_line,
-                end_line: text_doc.end_line,
-                kind: ItemKind::Code,
-                score: 0.0,
-                tokens: estimate_tokens(&text) + estimate_tokens(key) + 4,
-                reason: reason.into(),
-                text,
-                stale: false,
-            }
+            item(key, text_doc.start_line, text_doc.end_line, ItemKind::Code, reason.into(), text)
         }
     })
+}
+
+/// An error site whose message the question quotes, as an item; `within`: the definition it is in.
+fn produced_here(key: &str, site: &ErrorSite, within: Option<&Definition>) -> ContextItem {
+    let reason = match within.filter(|_| !is_secret(key)) {
+        Some(def) => format!("this error message is produced here, in `{}`", def.name),
+        None => "this error message is produced here".into(),
+    };
+    error_item(key, site, reason)
 }
 
 /// The document of `file` that matches `tokens` best, as an item.
@@ -793,110 +792,6 @@ fn shortened(mut item: ContextItem, max_tokens: usize) -> ContextItem {
 pub fn rank_files(candidates: &[ContextItem]) -> Vec<String> {
     let mut seen = HashSet::new();
     candidates.iter().filter(|c| seen.insert(c.path.clone())).map(|c| c.path.clone()).collect()
-}
-
-/// The text shown for items of files that look like they hold secrets (it may reach a model).
-const WITHHELD: &str = "(withheld: the file looks like it holds secrets)";
-
-fn is_secret(key: &str) -> bool {
-    crate::redact::is_secret_file(std::path::Path::new(key))
-}
-
-fn definition_item(key: &str, def: &Definition, kind: ItemKind, reason: String) -> ContextItem {
-    let mut text = if is_secret(key) { WITHHELD.to_string() } else { def.signature.clone() };
-    if let Some(doc) = def.doc.as_ref().filter(|_| !is_secret(key)) {
-        let first = doc.split("\n\n").next().unwrap_or(doc);
-        text.push('\n');
-        text.push_str(first.trim());
-    }
-    let (start_line, end_line) = def.span.lines_1based();
-    let tokens = estimate_tokens(&text) + estimate_tokens(key) + 4;
-    let reason = if is_secret(key) {
-        format!("a {} in a file that looks like it holds secrets", def.kind.name())
-    } else {
-        format!("{} `{}`: {reason}", def.kind.name(), def.name)
-    };
-    ContextItem { path: key.to_string(), start_line, end_line, kind, score: 0.0, tokens, reason, text, stale: false }
-}
-
-fn error_item(key: &str, site: &ErrorSite, within: Option<&Definition>) -> ContextItem {
-    let (start_line, end_line) = site.span.lines_1based();
-    let text = if is_secret(key) { WITHHELD.to_string() } else { format!("{} \"{}\"", site.kind.name(), site.message) };
-    let reason = match within.filter(|_| !is_secret(key)) {
-        Some(def) => format!("this error message is produced here, in `{}`", def.name),
-        None => "this error message is produced here".into(),
-    };
-    let tokens = estimate_tokens(&text) + estimate_tokens(key) + 4;
-    ContextItem {
-        path: key.to_string(),
-        start_line,
-        end_line,
-        kind: ItemKind::ErrorSite,
-        score: 0.0,
-        tokens,
-        reason,
-        text,
-        stale: false,
-    }
-}
-
-/// A learned passage as a context item, cited at its note's first anchor (or its file).
-fn passage_item(learned: &LearnedContext, passage: usize, snapshot: &Snapshot) -> ContextItem {
-    let p = &learned.passages[passage];
-    let note = &learned.notes[p.note];
-    let fresh = learned.fresh[p.note];
-    let text = match p.question {
-        Some(_) => p.text.clone(),
-        None => note_text(note),
-    };
-    let anchor = match p.question {
-        Some(q) => {
-            let symbols: Vec<&str> = note.body["questions"][q]["symbols"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.as_str())
-                .collect();
-            note.anchors
-                .iter()
-                .find(|a| a.symbol.as_deref().is_some_and(|s| symbols.contains(&s)))
-                .or(note.anchors.first())
-        }
-        None => note.anchors.first(),
-    };
-    let (path, start_line, end_line) = match anchor {
-        Some(a) if note.kind.is_file_level() => (
-            a.path.clone(),
-            1.max(if p.question.is_some() { a.start_line } else { 1 }),
-            if p.question.is_some() { a.end_line } else { file_end(snapshot, &a.path) },
-        ),
-        _ if note.kind.is_file_level() => (note.subject.clone(), 1, file_end(snapshot, &note.subject)),
-        _ => (if note.subject.is_empty() { ".".to_string() } else { note.subject.clone() }, 1, 1),
-    };
-    let what = match (note.kind, p.question) {
-        (NoteKind::Questions, Some(_)) => "an anticipated question",
-        (NoteKind::FileSummary, _) => "the learned summary",
-        (NoteKind::Playbook, _) => "the debugging playbook",
-        (NoteKind::ModuleSummary, _) => "the directory's summary",
-        (NoteKind::Overview, _) => "the architecture overview",
-        (NoteKind::Questions, None) => "anticipated questions",
-    };
-    let tokens = estimate_tokens(&text) + estimate_tokens(&path) + 4;
-    ContextItem {
-        path,
-        start_line,
-        end_line,
-        kind: ItemKind::Note,
-        score: 0.0,
-        tokens,
-        reason: format!("{what}{}", if fresh { "" } else { " (stale: the code changed since it was written)" }),
-        text,
-        stale: !fresh,
-    }
-}
-
-fn file_end(snapshot: &Snapshot, key: &str) -> u32 {
-    snapshot.files.get(key).map_or(1, |f| f.line_count.max(1))
 }
 
 /// The length of the longest literal fragment of `message` (split at format placeholders such as

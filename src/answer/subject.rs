@@ -17,13 +17,13 @@
 //! define gives no centred context (the question is answered as if typed). Files that look like they
 //! hold secrets show no text.
 
+use super::items::{error_item, file_end, is_secret, item, tokens_of, withheld_definition};
 use super::learned::{LearnedContext, note_text};
 use super::{ContextItem, ItemKind, Question, select};
 use crate::sleep::NoteKind;
 use crate::snapshot::{DefinitionAt, Snapshot};
 use crate::syntax::FileFacts;
 use crate::syntax::facts::{DefKind, Definition, RefKind, Reference, Span};
-use crate::tokens::estimate_tokens;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -146,7 +146,7 @@ fn centred_items(
         Intent::Explain => {
             out.extend(callers[..first_callers].iter().map(|c| c.item(&at)));
             if let Some(parent) = def.parent.and_then(|p| facts.definitions.get(p as usize)) {
-                out.push(definition_item(
+                out.push(brief_definition_item(
                     key,
                     parent,
                     format!("`{}` is a {} of {} `{}`", def.name, def.kind.name(), parent.kind.name(), parent.name),
@@ -173,6 +173,10 @@ fn centred_items(
     }
     let mut seen = HashSet::new();
     out.retain(|item| seen.insert((item.path.clone(), item.start_line, item.end_line)));
+    // Centred items are there because the symbol is, not by a ranking: each scores 1.
+    for item in &mut out {
+        item.score = 1.0;
+    }
     Some(out)
 }
 
@@ -228,7 +232,7 @@ impl Caller<'_> {
             (false, false) => ("uses", at_lines(&self.lines)),
         };
         match self.def {
-            Some(def) => definition_item(
+            Some(def) => brief_definition_item(
                 &self.key,
                 def,
                 format!("{} `{}` {verb} `{}` {lines}", def.kind.name(), def.name, at.def.name),
@@ -353,7 +357,7 @@ struct Callee<'a> {
 
 impl Callee<'_> {
     fn item(&self, at: &Symbol) -> ContextItem {
-        definition_item(
+        brief_definition_item(
             &self.key,
             self.def,
             format!("`{}` calls {} `{}` at :{}", at.def.name, self.def.kind.name(), self.def.name, self.line),
@@ -418,12 +422,6 @@ fn error_sites(at: &Symbol, callees: &[Callee]) -> Vec<ContextItem> {
         }
     }
     out
-}
-
-fn error_item(key: &str, site: &crate::syntax::facts::ErrorSite, reason: String) -> ContextItem {
-    let (start, end) = site.span.lines_1based();
-    let text = if is_secret(key) { WITHHELD.to_string() } else { format!("{} \"{}\"", site.kind.name(), site.message) };
-    item(key, start, end, ItemKind::ErrorSite, reason, text)
 }
 
 /// How a test reaches the subject, strongest first.
@@ -538,8 +536,12 @@ fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
         Some(parent) => format!("{parent}.{}", at.def.name),
         None => at.def.name.clone(),
     };
-    let mut item =
-        definition_item(&at.key, at.def, format!("the {} you asked about: `{qualified}`", at.def.kind.name()), true);
+    let mut item = brief_definition_item(
+        &at.key,
+        at.def,
+        format!("the {} you asked about: `{qualified}`", at.def.kind.name()),
+        true,
+    );
     let role = learned.and_then(|l| l.note_of(&at.key, NoteKind::FileSummary)).and_then(|(note, fresh)| {
         let role = note.body["key_symbols"]
             .as_array()?
@@ -557,19 +559,13 @@ fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
     item
 }
 
-/// A definition as an item: its signature and, with `with_doc`, the start of its doc.
-fn definition_item(key: &str, def: &Definition, reason: String, with_doc: bool) -> ContextItem {
-    let (start, end) = def.span.lines_1based();
+/// A definition in brief: its signature and, with `with_doc`, the start of its doc, each cut short
+/// (`SIGNATURE_CHARS`, `DOC_CHARS`); the reason as given.
+fn brief_definition_item(key: &str, def: &Definition, reason: String, with_doc: bool) -> ContextItem {
     if is_secret(key) {
-        return item(
-            key,
-            start,
-            end,
-            ItemKind::Definition,
-            format!("a {} in a file that looks like it holds secrets", def.kind.name()),
-            WITHHELD.into(),
-        );
+        return withheld_definition(key, def, ItemKind::Definition);
     }
+    let (start, end) = def.span.lines_1based();
     let mut text = cut(&def.signature, SIGNATURE_CHARS);
     if with_doc && let Some(doc) = &def.doc {
         let first = doc.split("\n\n").next().unwrap_or(doc).trim();
@@ -589,17 +585,11 @@ fn note_item(snapshot: &Snapshot, learned: Option<&LearnedContext>, key: &str, k
         _ => "the learned summary",
     };
     let stale = if fresh { "" } else { " (stale: the code changed since it was written)" };
-    let end = snapshot.files.get(key).map_or(1, |f| f.line_count.max(1));
-    let mut item = item(key, 1, end, ItemKind::Note, format!("{what} of `{key}`{stale}"), note_text(note));
-    item.stale = !fresh;
-    Some(item)
-}
-
-/// The text shown for items of files that look like they hold secrets (it may reach a model).
-const WITHHELD: &str = "(withheld: the file looks like it holds secrets)";
-
-fn is_secret(key: &str) -> bool {
-    crate::redact::is_secret_file(std::path::Path::new(key))
+    let reason = format!("{what} of `{key}`{stale}");
+    Some(ContextItem {
+        stale: !fresh,
+        ..item(key, 1, file_end(snapshot, key), ItemKind::Note, reason, note_text(note))
+    })
 }
 
 fn cut(text: &str, max_chars: usize) -> String {
@@ -612,15 +602,6 @@ fn cut(text: &str, max_chars: usize) -> String {
     }
     out.push('…');
     out
-}
-
-fn tokens_of(path: &str, text: &str) -> usize {
-    estimate_tokens(text) + estimate_tokens(path) + 4
-}
-
-fn item(path: &str, start_line: u32, end_line: u32, kind: ItemKind, reason: String, text: String) -> ContextItem {
-    let tokens = tokens_of(path, &text);
-    ContextItem { path: path.to_string(), start_line, end_line, kind, score: 1.0, tokens, reason, text, stale: false }
 }
 
 #[cfg(test)]

@@ -116,12 +116,15 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         Some(embedder) => Some(super::semantic::Nearest::load(&store, &snapshot, Some(&learned), embedder)?),
         None => None,
     };
+    tracing::debug!("facts, notes and vectors loaded by {:?}", started.elapsed());
+    let past = crate::history::load_past_changes(&store)?;
+    tracing::debug!("history loaded by {:?}", started.elapsed());
     let knowledge = crate::ask::Knowledge {
         snapshot,
         learned: Some(learned),
         store: Some(store.clone()),
         provider: provider.map(|p| p as Arc<dyn crate::llm::Provider>),
-        past: past_changes(&store)?,
+        past,
         llm: config.llm.clone(),
     };
     let question = crate::answer::Question { text: question_text, budget: args.budget, ..Default::default() };
@@ -205,13 +208,6 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The past-changes channel's index over the history an idle pass mined (`reverie think`, the
-/// server), if any: only commits reachable from HEAD are ever mined.
-fn past_changes(store: &crate::store::Store) -> Result<Option<Arc<crate::search::PastChanges>>> {
-    let mined = crate::history::load(store)?;
-    Ok((!mined.is_empty()).then(|| Arc::new(crate::history::past_changes(&mined))))
 }
 
 /// The asking flow's surroundings on the command line: files from the disk, the store's vectors, and

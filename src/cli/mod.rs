@@ -1,4 +1,4 @@
-//! The command line: `reverie serve | index | map | status | ask | think | notes | facts | eval`.
+//! The command line: `reverie serve | index | map | status | ask | think | notes | facts | eval | share`.
 //! Each command lives in its own module and prints text for people or JSON for scripts; progress bars
 //! go to stderr, only on a terminal. Logs go to stderr too, coloured only on a terminal (an editor
 //! reading the server's stderr gets plain text).
@@ -11,6 +11,7 @@ mod map;
 mod notes;
 mod semantic;
 mod serve;
+mod share;
 mod status;
 mod think;
 
@@ -84,6 +85,12 @@ pub enum Command {
     /// baseline's recall; direct-answer latency; the amortized cost per question from the ledger; and,
     /// with the local model, a few answers end to end. --think / --think-local write notes first.
     Eval(eval::EvalArgs),
+    /// Share idle work through the workspace's git remote: `push` publishes the semantic index's
+    /// vectors under refs/reverie/, `pull` imports those of files whose content is the same here.
+    ///
+    /// A CI job runs `reverie think` then `reverie share push`; teammates (and the server, with
+    /// [share] remote = "origin") pull instead of embedding again.
+    Share(share::ShareArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -106,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Notes(args) => notes::run(&cli, args),
         Command::Facts(args) => facts::run(args),
         Command::Eval(args) => eval::run(&cli, args),
+        Command::Share(args) => share::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

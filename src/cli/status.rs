@@ -113,6 +113,7 @@ fn job_line(job: crate::jobs::Job, run: Option<crate::jobs::JobRun>) -> String {
     let Some(run) = run else {
         return match job {
             crate::jobs::Job::Notes => "never run (needs a chat model: [llm] in reverie.toml)".into(),
+            crate::jobs::Job::Share => "never run (`reverie share pull`, or the server with [share] remote)".into(),
             _ => "never run (`reverie think`, or the server while you are idle)".into(),
         };
     };
@@ -121,6 +122,7 @@ fn job_line(job: crate::jobs::Job, run: Option<crate::jobs::JobRun>) -> String {
         crate::jobs::Job::History => "commits",
         crate::jobs::Job::Adapter => "epochs",
         crate::jobs::Job::Notes => "notes",
+        crate::jobs::Job::Share => "vectors pulled",
     };
     format!(
         "done {} {unit} · pending {} · last run {:.1} s ({})",

@@ -133,7 +133,7 @@ fn embed(
 }
 
 /// Mines the commits new since the last pass, with a progress bar on a terminal.
-fn mine_history(store: &Store, roots: &[PathBuf], snapshot: &Snapshot) -> Result<HistoryReport> {
+pub(super) fn mine_history(store: &Store, roots: &[PathBuf], snapshot: &Snapshot) -> Result<HistoryReport> {
     let bar = progress_bar("{spinner} history [{bar:30}] {pos}/{len} commits", false);
     let progress = |p: crate::history::Progress| {
         bar.set_length(p.total as u64);
@@ -189,6 +189,10 @@ fn write_notes(
         // Git history is the one attention signal a command line has.
         signals: crate::sleep::schedule::Signals { churn: crate::git::churn(roots), ..Default::default() },
         asked: Vec::new(),
+        past: crate::history::load_past_changes(store).unwrap_or_else(|err| {
+            tracing::warn!("could not read the mined history: {err:#}");
+            None
+        }),
     };
     let bar = progress_bar("{spinner} thinking [{bar:30}] {pos}/{len} notes  {wide_msg}", args.dry_run);
     let events = NoteEvents { bar: &bar, args, dry_runs: Mutex::default(), failures: Mutex::default() };

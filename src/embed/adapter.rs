@@ -435,6 +435,86 @@ pub fn adopted(store: &Store, model_id: &str) -> Result<Option<Adapter>> {
     Ok(stored_state(store, model_id)?.filter(|s| s.complete && s.adopted).and_then(|s| s.adapter))
 }
 
+/// The pairs whose answer has a vector, those vectors (normalized), and the digest of the pairs:
+/// what a training on them is keyed by.
+struct EmbeddedPairs {
+    pairs: Vec<Pair>,
+    answer_vectors: HashMap<Digest, Vec<f32>>,
+    digest: Digest,
+}
+
+/// The [`EmbeddedPairs`] of `snapshot` and `commits` for `model`.
+fn embedded_pairs(
+    store: &Store,
+    snapshot: &Snapshot,
+    commits: &[crate::history::Commit],
+    model: &Digest,
+) -> Result<EmbeddedPairs> {
+    let all = project_pairs(snapshot, commits);
+    let targets: Vec<Digest> = all.iter().map(|p| p.target).collect::<HashSet<_>>().into_iter().collect();
+    let mut answer_vectors: HashMap<Digest, Vec<f32>> = HashMap::new();
+    for (key, bytes) in targets.iter().zip(store.embeddings(model, &targets)) {
+        if let Some(vector) = bytes?.and_then(|b| quant::QuantizedVector::from_bytes(&b, None)) {
+            let mut v = vector.dequantize();
+            quant::normalize(&mut v);
+            answer_vectors.insert(*key, v);
+        }
+    }
+    let pairs: Vec<Pair> = all.into_iter().filter(|p| answer_vectors.contains_key(&p.target)).collect();
+    let mut builder = DigestBuilder::new();
+    pairs.iter().for_each(|p| {
+        builder.part(p.question.as_bytes()).part(&p.target.0);
+    });
+    Ok(EmbeddedPairs { pairs, answer_vectors, digest: builder.finish() })
+}
+
+/// The complete state of `model_id`'s adapter, encoded to travel (`share`), if training finished.
+pub fn shareable_state(store: &Store, model_id: &str) -> Result<Option<Vec<u8>>> {
+    Ok(stored_state(store, model_id)?.filter(|s| s.complete).map(|s| postcard::to_stdvec(&s)).transpose()?)
+}
+
+/// Stores a state another machine trained (`bytes`, from [`shareable_state`]) when it is
+/// `model_id`'s, complete, trained on exactly the pairs this workspace's facts, history and vectors
+/// give (its pairs digest, which covers every question and answer), with a sound map (`dims ×
+/// dims` finite weights, `dims` those of the vectors), and this workspace has no complete training on
+/// those pairs yet. `Ok(Err(why))` when it is refused; `Ok(Ok(false))` when there was nothing to do.
+pub fn accept_shared_state(
+    store: &Store,
+    snapshot: &Snapshot,
+    commits: &[crate::history::Commit],
+    model_id: &str,
+    bytes: &[u8],
+) -> Result<Result<bool, String>> {
+    let Ok(state) = postcard::from_bytes::<AdapterState>(bytes) else {
+        return Ok(Err("the adapter's state does not decode".into()));
+    };
+    if state.model_id != model_id {
+        return Ok(Err(format!("the adapter was trained on `{}`'s vectors, not `{model_id}`'s", state.model_id)));
+    }
+    let model = model_key(model_id);
+    let EmbeddedPairs { answer_vectors, digest, .. } = embedded_pairs(store, snapshot, commits, &model)?;
+    if !state.complete || state.pairs_digest != Some(digest) {
+        return Ok(Err("the adapter was trained on other pairs than this workspace's (another commit, or \
+                       the history or vectors are not all here)"
+            .into()));
+    }
+    let dims = answer_vectors.values().next().map(Vec::len);
+    if let Some(adapter) = &state.adapter
+        && (Some(adapter.dims) != dims
+            || adapter.weights.len() != adapter.dims * adapter.dims
+            || !adapter.weights.iter().all(|w| w.is_finite()))
+    {
+        return Ok(Err("the adapter's map does not fit the vectors".into()));
+    }
+    if stored_state(store, model_id)?.is_some_and(|mine| mine.complete && mine.pairs_digest == Some(digest)) {
+        return Ok(Ok(false));
+    }
+    store.retain_adapter(&model)?;
+    put_state(store, &state)?;
+    store.flush()?;
+    Ok(Ok(true))
+}
+
 /// What one pass did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AdapterReport {
@@ -468,24 +548,8 @@ pub async fn refresh(
     let model = model_key(&model_id);
     store.retain_adapter(&model)?;
     let mut report = AdapterReport::default();
-    // The pairs whose answer has a vector, with it.
-    let all = project_pairs(snapshot, commits);
-    let targets: Vec<Digest> = all.iter().map(|p| p.target).collect::<HashSet<_>>().into_iter().collect();
-    let mut answer_vectors: HashMap<Digest, Vec<f32>> = HashMap::new();
-    for (key, bytes) in targets.iter().zip(store.embeddings(&model, &targets)) {
-        if let Some(vector) = bytes?.and_then(|b| quant::QuantizedVector::from_bytes(&b, None)) {
-            let mut v = vector.dequantize();
-            quant::normalize(&mut v);
-            answer_vectors.insert(*key, v);
-        }
-    }
-    let pairs: Vec<Pair> = all.into_iter().filter(|p| answer_vectors.contains_key(&p.target)).collect();
+    let EmbeddedPairs { pairs, answer_vectors, digest } = embedded_pairs(store, snapshot, commits, &model)?;
     report.pairs = pairs.len();
-    let mut builder = DigestBuilder::new();
-    pairs.iter().for_each(|p| {
-        builder.part(p.question.as_bytes()).part(&p.target.0);
-    });
-    let digest = builder.finish();
     let mut state = stored_state(store, &model_id)?.unwrap_or_default();
     if state.pairs_digest == Some(digest) && state.complete {
         report.unchanged = true;
@@ -758,12 +822,15 @@ mod tests {
 
     /// Each text's vector is the sum of one direction per word, so a question and its definition's
     /// text are near when they share words; the definitions' vectors are a fixed signed permutation
-    /// of that, so the base model is poor and a map helps.
-    struct Words;
+    /// of that, so the base model is poor and a map helps. Its field is the model's id.
+    struct Words(&'static str);
+
+    /// The test embedder under its own id.
+    const WORDS: Words = Words("words");
 
     impl Embedder for Words {
         fn model_id(&self) -> String {
-            "words".into()
+            self.0.into()
         }
         fn dims(&self) -> Option<usize> {
             Some(16)
@@ -831,12 +898,12 @@ mod tests {
         // Cancelled after a few checks: part of the questions embedded, nothing adopted.
         let checks = std::sync::atomic::AtomicUsize::new(0);
         let cancel_soon = || checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 5;
-        let first = refresh(&store, &snapshot, &[], &Words, &cancel_soon).await.unwrap();
+        let first = refresh(&store, &snapshot, &[], &WORDS, &cancel_soon).await.unwrap();
         assert!(first.cancelled && !first.adopted, "{first:?}");
         assert_eq!(first.embedded, 5 * 8);
         assert!(adopted(&store, "words").unwrap().is_none());
         // The next pass embeds only the rest, trains and adopts.
-        let second = refresh(&store, &snapshot, &[], &Words, &|| false).await.unwrap();
+        let second = refresh(&store, &snapshot, &[], &WORDS, &|| false).await.unwrap();
         assert!(!second.cancelled, "{second:?}");
         assert_eq!(second.embedded, first.pairs - first.embedded, "questions already embedded are not embedded again");
         assert_eq!(second.epochs, EPOCHS);
@@ -846,39 +913,18 @@ mod tests {
         let map = adopted(&store, "words").unwrap().expect("adopted");
         assert_eq!(map.dims, 16);
         // The same pairs again: nothing to do.
-        let third = refresh(&store, &snapshot, &[], &Words, &|| false).await.unwrap();
+        let third = refresh(&store, &snapshot, &[], &WORDS, &|| false).await.unwrap();
         assert!(third.unchanged && third.adopted && third.embedded == 0 && third.epochs == 0, "{third:?}");
     }
 
     #[tokio::test]
     async fn a_model_change_discards_the_adapter() {
         let (_dir, store, snapshot) = workspace(120);
-        let report = refresh(&store, &snapshot, &[], &Words, &|| false).await.unwrap();
+        let report = refresh(&store, &snapshot, &[], &WORDS, &|| false).await.unwrap();
         assert!(report.adapted.is_some(), "{report:?}");
         assert!(stored_state(&store, "words").unwrap().is_some());
-        /// The same vectors under another model id.
-        struct Other;
-        impl Embedder for Other {
-            fn model_id(&self) -> String {
-                "other".into()
-            }
-            fn dims(&self) -> Option<usize> {
-                Some(16)
-            }
-            fn max_batch(&self) -> usize {
-                8
-            }
-            fn max_tokens(&self) -> usize {
-                64
-            }
-            fn abortable(&self) -> bool {
-                true
-            }
-            fn embed<'a>(&'a self, texts: &'a [String]) -> super::super::EmbedFuture<'a> {
-                Words.embed(texts)
-            }
-        }
-        let other = refresh(&store, &snapshot, &[], &Other, &|| false).await.unwrap();
+        // The same vectors under another model id.
+        let other = refresh(&store, &snapshot, &[], &Words("other"), &|| false).await.unwrap();
         assert_eq!(other.pairs, 0, "the other model has no definition vectors: {other:?}");
         assert!(stored_state(&store, "words").unwrap().is_none(), "the old model's adapter is gone");
         assert!(adopted(&store, "words").unwrap().is_none());

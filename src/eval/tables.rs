@@ -21,7 +21,8 @@ pub struct Figures {
     pub e2e: Vec<E2eRow>,
 }
 
-fn pct(x: f64) -> String {
+/// A share as a percentage, one decimal, right-aligned in five characters (` 92.6`).
+pub fn pct(x: f64) -> String {
     format!("{:5.1}", x * 100.0)
 }
 

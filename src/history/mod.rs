@@ -18,7 +18,7 @@ mod past;
 pub mod stored;
 
 pub use mine::{HistoryReport, Options, Progress, refresh, refresh_with};
-pub use past::past_changes;
+pub use past::{load_past_changes, past_changes};
 pub use stored::{HistoryStore, RootState};
 
 use serde::{Deserialize, Serialize};

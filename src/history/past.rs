@@ -4,6 +4,7 @@
 
 use super::History;
 use crate::search::{PastChanges, PastCommit};
+use std::sync::Arc;
 
 /// The searchable form of `history` (its commits newest first, so ties go to the newer).
 pub fn past_changes(history: &History) -> PastChanges {
@@ -14,4 +15,15 @@ pub fn past_changes(history: &History) -> PastChanges {
         files: c.files().map(str::to_string).collect(),
         files_touched: c.files_touched(),
     }))
+}
+
+/// The stored history as the channel's index (reads every mined commit: seconds on Django's 31k);
+/// `None` while nothing is mined.
+pub fn load_past_changes(store: &crate::store::Store) -> anyhow::Result<Option<Arc<PastChanges>>> {
+    let started = std::time::Instant::now();
+    let history = super::load(store)?;
+    tracing::debug!("{} mined commits read by {:?}", history.len(), started.elapsed());
+    let past = (!history.is_empty()).then(|| Arc::new(past_changes(&history)));
+    tracing::debug!("past changes searchable by {:?}", started.elapsed());
+    Ok(past)
 }

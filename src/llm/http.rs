@@ -1,13 +1,14 @@
 //! The HTTP plumbing the two HTTP providers (`openai`, `anthropic`) share: the client (with the
 //! connect timeout), the first-token and total deadlines, status → `LlmError` mapping (401/403 →
 //! `Auth`, 429 → `RateLimited` with `Retry-After`, else `Http` with a short, key-redacted body
-//! excerpt), bounded body reads, a streamed or whole reply read alike (`exchange`), a stream's events as JSON (`Events::next_json`), the hard cap
+//! excerpt), the POST with its key header, bounded body reads, a streamed or whole reply read alike
+//! into one `Reading` (`exchange`), a stream's events as JSON (`Events::next_json`), the hard cap
 //! on answer length and token usage (reported or estimated).
 
 use super::sse::{SseEvent, SseParser};
-use crate::llm::{ChatRequest, LlmConfig, LlmError, OnChunk, TokenUsage};
+use crate::llm::{ChatRequest, ChatResponse, LlmConfig, LlmError, OnChunk, TokenUsage};
 use crate::tokens::estimate_tokens;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -233,6 +234,13 @@ enum Next {
     End,
 }
 
+impl<'c> Events<'c> {
+    /// The call these events answer.
+    pub fn call(&self) -> &'c Call<'c> {
+        self.call
+    }
+}
+
 impl Events<'_> {
     /// The next event's name and its data parsed as JSON; `None` when the data is `done`, the marker
     /// some streams close with (OpenAI's `[DONE]`). The connection closing first, or its last event
@@ -303,42 +311,121 @@ fn is_event_stream(response: &reqwest::Response) -> bool {
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
 }
 
-/// What one attempt read, before it becomes a `ChatResponse`: each provider reads its own wire format,
-/// as one JSON document or as a stream of events.
-pub trait Reply: Sized + Send {
-    /// The reply as one JSON document.
-    fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Self, LlmError>;
-    /// The reply as Server-Sent Events, each piece of the answer passed to `on_chunk` as it comes.
+/// What one attempt read, whatever the wire format: the answer (capped), the model the server named,
+/// why it stopped (in the OpenAI words callers check: `stop`, `length`) and the token counts it
+/// reported.
+pub struct Reading {
+    pub answer: Answer,
+    pub model: Option<String>,
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+}
+
+impl Reading {
+    pub fn new(request: &ChatRequest) -> Reading {
+        Reading {
+            answer: Answer::new(request.max_tokens),
+            model: None,
+            finish_reason: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+        }
+    }
+
+    /// Adds `text` to the answer up to the cap, passing what is kept on to `on_chunk` when there is one.
+    pub fn push_text(&mut self, text: &str, on_chunk: Option<OnChunk<'_>>) {
+        let kept = self.answer.push(text);
+        if let Some(on_chunk) = on_chunk.filter(|_| !kept.is_empty()) {
+            on_chunk(kept);
+        }
+    }
+
+    /// The response, `latency` after the call began: a cut answer finishes with `length`; the model is
+    /// the one the server named, else `model` (the one asked for); usage as reported, else estimated.
+    fn into_response(self, request: &ChatRequest, model: &str, latency: Duration) -> ChatResponse {
+        let finish_reason = if self.answer.cut { Some("length".to_string()) } else { self.finish_reason };
+        ChatResponse {
+            usage: usage(request, &self.answer.text, self.prompt_tokens, self.completion_tokens),
+            text: self.answer.text,
+            model: self.model.filter(|m| !m.is_empty()).unwrap_or_else(|| model.to_string()),
+            finish_reason,
+            attempts: 1,
+            latency,
+        }
+    }
+}
+
+/// How one API's replies are read: as one JSON document or as a stream of events, each in its own
+/// wire format.
+pub trait Reply {
+    /// The reply as one JSON document, into `reading`.
+    fn parse_body(call: &Call<'_>, body: &[u8], reading: &mut Reading) -> Result<(), LlmError>;
+    /// The reply as Server-Sent Events (of `events.call()`), into `reading`, each piece of the answer
+    /// passed to `on_chunk` as it comes.
     fn read_stream(
-        call: &Call<'_>,
         events: Events<'_>,
-        request: &ChatRequest,
+        reading: &mut Reading,
         on_chunk: OnChunk<'_>,
-    ) -> impl Future<Output = Result<Self, LlmError>> + Send;
-    /// The answer read so far.
-    fn text(&self) -> &str;
+    ) -> impl Future<Output = Result<(), LlmError>> + Send;
+    /// What the API knows of a reading once it is over (none of it, unless it says).
+    fn settle(_reading: &mut Reading, _request: &ChatRequest) {}
+}
+
+/// `body` as JSON; a body that cannot be encoded is a configuration error.
+pub fn encode(provider: &str, body: &impl serde::Serialize) -> Result<Vec<u8>, LlmError> {
+    serde_json::to_vec(body)
+        .map_err(|e| LlmError::Config { provider: provider.into(), detail: format!("cannot encode the request: {e}") })
+}
+
+/// A chat request's POST of the JSON `body` to `url`, accepting an event stream when `request`
+/// streams and one JSON document otherwise.
+pub fn post(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    request: &ChatRequest,
+    body: Vec<u8>,
+) -> reqwest::RequestBuilder {
+    let accept = if request.stream { "text/event-stream" } else { "application/json" };
+    client.post(url.clone()).header(CONTENT_TYPE, "application/json").header(ACCEPT, accept).body(body)
+}
+
+/// A header that carries a key (`x-api-key: …`, `Authorization: Bearer …`), marked sensitive; a key
+/// with characters no header allows is a configuration error that names `key_env`, never the key.
+pub fn key_header(provider: &str, value: &str, key_env: &str) -> Result<HeaderValue, LlmError> {
+    let mut header = HeaderValue::from_str(value).map_err(|_| LlmError::Config {
+        provider: provider.into(),
+        detail: format!("${key_env} holds characters not allowed in an HTTP header; check the key"),
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
 }
 
 /// Sends `request` (built by a provider as `builder`) and reads the reply: as a stream when one was
 /// asked for and the server sends one, else as one JSON document (some servers ignore `stream: true`:
 /// the document is taken as is, and its whole answer goes to `on_chunk` at once, as a stream's pieces
-/// would).
+/// would). The response's latency counts from `started`; `model` is the one asked for.
 pub async fn exchange<R: Reply>(
     call: &Call<'_>,
     builder: reqwest::RequestBuilder,
     request: &ChatRequest,
     on_chunk: OnChunk<'_>,
-) -> Result<R, LlmError> {
+    model: &str,
+    started: std::time::Instant,
+) -> Result<ChatResponse, LlmError> {
     let mut response = call.send(builder).await?;
+    let mut reading = Reading::new(request);
     if request.stream && is_event_stream(&response) {
-        return R::read_stream(call, call.events(response), request, on_chunk).await;
+        R::read_stream(call.events(response), &mut reading, on_chunk).await?;
+    } else {
+        let body = call.read_limited(&mut response, MAX_BODY_BYTES, false).await?;
+        R::parse_body(call, &body, &mut reading)?;
+        if request.stream && !reading.answer.text.is_empty() {
+            on_chunk(&reading.answer.text);
+        }
     }
-    let body = call.read_limited(&mut response, MAX_BODY_BYTES, false).await?;
-    let reply = R::parse_body(call, &body, request)?;
-    if request.stream && !reply.text().is_empty() {
-        on_chunk(reply.text());
-    }
-    Ok(reply)
+    R::settle(&mut reading, request);
+    Ok(reading.into_response(request, model, started.elapsed()))
 }
 
 /// The innermost error message: "Connection refused (os error 111)" rather than three layers

@@ -17,6 +17,7 @@
 //! are given.
 
 mod anthropic;
+mod api;
 pub mod gbnf;
 pub(crate) mod http;
 #[cfg(feature = "local")]
@@ -252,8 +253,8 @@ pub const HOW_TO_ENABLE: &str = "reverie is running on facts alone. To let it th
 pub fn from_config(config: &LlmConfig) -> Result<Option<Arc<Resilient>>, LlmError> {
     let provider: Arc<dyn Provider> = match config.provider {
         LlmProvider::None => return Ok(None),
-        LlmProvider::OpenAi => Arc::new(openai::OpenAi::new(config)?),
-        LlmProvider::Anthropic => Arc::new(anthropic::Anthropic::new(config)?),
+        LlmProvider::OpenAi => Arc::new(api::HttpProvider::<openai::ChatCompletions>::new(config)?),
+        LlmProvider::Anthropic => Arc::new(api::HttpProvider::<anthropic::Messages>::new(config)?),
         LlmProvider::Local => local_provider(config)?,
     };
     Ok(Some(Arc::new(Resilient::new(provider, config))))

@@ -9,109 +9,56 @@
 //! at the hard cap in `http::Answer` (finish reason `length`). One attempt per call; retries
 //! and the concurrency limit are `Resilient`'s. Dropping the future aborts the request.
 
-use super::http::{self, Answer, Call, Deadlines, Events};
-use super::{ChatFuture, ChatRequest, ChatResponse, LlmConfig, LlmError, OnChunk, Provider, Role};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use super::api::Api;
+use super::http::{self, Call, Events, Reading, Reply};
+use super::{ChatRequest, LlmConfig, LlmError, OnChunk, Role};
+use reqwest::RequestBuilder;
+use reqwest::header::AUTHORIZATION;
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, Instant};
 
 const NAME: &str = "openai";
-const DEFAULT_BASE: &str = "https://api.openai.com/v1";
 
-pub struct OpenAi {
-    client: reqwest::Client,
-    url: reqwest::Url,
-    model: String,
+/// The Chat Completions API.
+pub struct ChatCompletions {
     /// The variable holding the key (never the key: that is read per request).
     api_key_env: Option<String>,
-    is_local: bool,
-    config: LlmConfig,
 }
 
-/// No key is ever held, but keep Debug output to what identifies the provider.
-impl std::fmt::Debug for OpenAi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAi").field("model", &self.model).field("is_local", &self.is_local).finish_non_exhaustive()
-    }
-}
+impl Api for ChatCompletions {
+    const NAME: &'static str = NAME;
+    const DEFAULT_BASE: &'static str = "https://api.openai.com/v1";
+    const EXAMPLE_MODELS: &'static str = "gpt-4o-mini or qwen2.5-coder:7b";
 
-impl OpenAi {
-    pub fn new(config: &LlmConfig) -> Result<OpenAi, LlmError> {
-        if config.model.trim().is_empty() {
-            return Err(LlmError::Config {
-                provider: NAME.into(),
-                detail: "llm.model is empty; name the model to use, e.g. gpt-4o-mini or qwen2.5-coder:7b".into(),
-            });
-        }
-        let base = config.base_url.as_deref().unwrap_or(DEFAULT_BASE);
-        let url = http::endpoint(NAME, base, "/chat/completions")?;
-        Ok(OpenAi {
-            client: http::client(NAME, config)?,
-            is_local: http::is_loopback(&url),
-            url,
-            model: config.model.clone(),
-            api_key_env: config.api_key_env.clone(),
-            config: config.clone(),
-        })
+    fn new(config: &LlmConfig) -> ChatCompletions {
+        ChatCompletions { api_key_env: config.api_key_env.clone() }
     }
 
-    async fn chat_once(&self, request: &ChatRequest, on_chunk: OnChunk<'_>) -> Result<ChatResponse, LlmError> {
-        let started = Instant::now();
-        let key = super::api_key(NAME, self.api_key_env.as_deref())?;
-        let call = Call {
-            provider: NAME,
-            url: http::shown(&self.url),
-            key_env: match &self.api_key_env {
-                Some(var) => var.clone(),
-                None => "OPENAI_API_KEY (name it in llm.api_key_env)".into(),
-            },
-            key: key.as_deref(),
-            connect_timeout: self.config.connect_timeout,
-            deadlines: Deadlines::start(&self.config),
-        };
-        let body = serde_json::to_vec(&wire_request(&self.model, request)).map_err(|e| LlmError::Config {
-            provider: NAME.into(),
-            detail: format!("cannot encode the request: {e}"),
-        })?;
-        let accept = if request.stream { "text/event-stream" } else { "application/json" };
-        let mut builder = self
-            .client
-            .post(self.url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, accept)
-            .body(body);
-        if let Some(key) = &key {
-            let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| LlmError::Config {
-                provider: NAME.into(),
-                detail: format!(
-                    "${} holds characters not allowed in an HTTP header; check the key",
-                    self.api_key_env.as_deref().unwrap_or_default()
-                ),
-            })?;
-            value.set_sensitive(true);
-            builder = builder.header(AUTHORIZATION, value);
-        }
-        let outcome: Outcome = http::exchange(&call, builder, request, on_chunk).await?;
-        Ok(outcome.into_response(request, &self.model, started.elapsed()))
-    }
-}
-
-impl Provider for OpenAi {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn model(&self) -> &str {
-        &self.model
+    fn path(_: &str) -> &'static str {
+        "/chat/completions"
     }
 
     /// Local when the server is on a loopback address (Ollama, llama.cpp's server on this machine).
-    fn is_local(&self) -> bool {
-        self.is_local
+    fn is_local(url: &reqwest::Url) -> bool {
+        http::is_loopback(url)
     }
 
-    fn chat<'a>(&'a self, request: &'a ChatRequest, on_chunk: OnChunk<'a>) -> ChatFuture<'a> {
-        Box::pin(self.chat_once(request, on_chunk))
+    fn key(&self) -> Result<(Option<String>, String), LlmError> {
+        let key = super::api_key(NAME, self.api_key_env.as_deref())?;
+        let key_env = match &self.api_key_env {
+            Some(var) => var.clone(),
+            None => "OPENAI_API_KEY (name it in llm.api_key_env)".into(),
+        };
+        Ok((key, key_env))
+    }
+
+    fn body(model: &str, request: &ChatRequest) -> Result<Vec<u8>, LlmError> {
+        http::encode(NAME, &wire_request(model, request))
+    }
+
+    fn authorize(&self, post: RequestBuilder, key: Option<&str>) -> Result<RequestBuilder, LlmError> {
+        let Some(key) = key else { return Ok(post) };
+        let key_env = self.api_key_env.as_deref().unwrap_or_default();
+        Ok(post.header(AUTHORIZATION, http::key_header(NAME, &format!("Bearer {key}"), key_env)?))
     }
 }
 
@@ -205,99 +152,57 @@ struct WireUsage {
     completion_tokens: Option<u64>,
 }
 
-/// What one attempt read, before it becomes a `ChatResponse`.
-struct Outcome {
-    answer: Answer,
-    model: Option<String>,
-    finish_reason: Option<String>,
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
+/// Takes in one document or chunk; `Err` when it is an error report rather than an answer.
+fn absorb(
+    reading: &mut Reading,
+    call: &Call<'_>,
+    wire: WireResponse,
+    on_chunk: Option<OnChunk<'_>>,
+) -> Result<(), LlmError> {
+    if let Some(error) = &wire.error {
+        let message = http::error_message(&serde_json::json!({ "error": error })).unwrap_or_else(|| error.to_string());
+        return Err(
+            call.invalid(format!("the server reported an error: {}", http::excerpt(message.as_bytes(), call.key)))
+        );
+    }
+    if wire.model.is_some() {
+        reading.model = wire.model;
+    }
+    if let Some(usage) = wire.usage {
+        reading.prompt_tokens = usage.prompt_tokens.or(reading.prompt_tokens);
+        reading.completion_tokens = usage.completion_tokens.or(reading.completion_tokens);
+    }
+    // n = 1: the first choice is the answer.
+    if let Some(choice) = wire.choices.into_iter().next() {
+        if let Some(content) = choice.message.or(choice.delta).and_then(|c| c.content) {
+            reading.push_text(&content, on_chunk);
+        }
+        if choice.finish_reason.is_some() {
+            reading.finish_reason = choice.finish_reason;
+        }
+    }
+    Ok(())
 }
 
-impl Outcome {
-    fn new(request: &ChatRequest) -> Outcome {
-        Outcome {
-            answer: Answer::new(request.max_tokens),
-            model: None,
-            finish_reason: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-        }
-    }
-
-    fn into_response(self, request: &ChatRequest, model: &str, latency: Duration) -> ChatResponse {
-        let finish_reason = if self.answer.cut { Some("length".to_string()) } else { self.finish_reason };
-        ChatResponse {
-            usage: http::usage(request, &self.answer.text, self.prompt_tokens, self.completion_tokens),
-            text: self.answer.text,
-            model: self.model.filter(|m| !m.is_empty()).unwrap_or_else(|| model.to_string()),
-            finish_reason,
-            attempts: 1,
-            latency,
-        }
-    }
-
-    /// Takes in one document or chunk; `Err` when it is an error report rather than an answer.
-    fn absorb(&mut self, call: &Call<'_>, wire: WireResponse, on_chunk: Option<OnChunk<'_>>) -> Result<(), LlmError> {
-        if let Some(error) = &wire.error {
-            let message =
-                http::error_message(&serde_json::json!({ "error": error })).unwrap_or_else(|| error.to_string());
-            return Err(
-                call.invalid(format!("the server reported an error: {}", http::excerpt(message.as_bytes(), call.key)))
-            );
-        }
-        if wire.model.is_some() {
-            self.model = wire.model;
-        }
-        if let Some(usage) = wire.usage {
-            self.prompt_tokens = usage.prompt_tokens.or(self.prompt_tokens);
-            self.completion_tokens = usage.completion_tokens.or(self.completion_tokens);
-        }
-        // n = 1: the first choice is the answer.
-        if let Some(choice) = wire.choices.into_iter().next() {
-            if let Some(content) = choice.message.or(choice.delta).and_then(|c| c.content) {
-                let kept = self.answer.push(&content);
-                if let Some(on_chunk) = on_chunk.filter(|_| !kept.is_empty()) {
-                    on_chunk(kept);
-                }
-            }
-            if choice.finish_reason.is_some() {
-                self.finish_reason = choice.finish_reason;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl http::Reply for Outcome {
-    fn parse_body(call: &Call<'_>, body: &[u8], request: &ChatRequest) -> Result<Outcome, LlmError> {
+impl Reply for ChatCompletions {
+    fn parse_body(call: &Call<'_>, body: &[u8], reading: &mut Reading) -> Result<(), LlmError> {
         let wire: WireResponse = serde_json::from_slice(body)
             .map_err(|e| call.invalid(format!("invalid JSON: {e}; is llm.base_url an OpenAI-compatible API?")))?;
         if wire.error.is_none() && wire.choices.is_empty() {
             return Err(call.invalid("the response has no choices"));
         }
-        let mut outcome = Outcome::new(request);
-        outcome.absorb(call, wire, None)?;
-        Ok(outcome)
+        absorb(reading, call, wire, None)?;
+        Ok(())
     }
 
-    async fn read_stream(
-        call: &Call<'_>,
-        mut events: Events<'_>,
-        request: &ChatRequest,
-        on_chunk: OnChunk<'_>,
-    ) -> Result<Outcome, LlmError> {
-        let mut outcome = Outcome::new(request);
+    async fn read_stream(mut events: Events<'_>, reading: &mut Reading, on_chunk: OnChunk<'_>) -> Result<(), LlmError> {
+        let call = events.call();
         while let Some((_, wire)) = events.next_json::<WireResponse>("data: [DONE]", Some("[DONE]")).await? {
-            outcome.absorb(call, wire, Some(on_chunk))?;
-            if outcome.answer.cut {
+            absorb(reading, call, wire, Some(on_chunk))?;
+            if reading.answer.cut {
                 break; // Dropping the response closes the connection: the server stops sending.
             }
         }
-        Ok(outcome)
-    }
-
-    fn text(&self) -> &str {
-        &self.answer.text
+        Ok(())
     }
 }

@@ -16,6 +16,6 @@ mod text_index;
 
 pub use bm25::{Bm25, split_identifier, tokenize};
 pub use facts_index::{FactDoc, FactsIndex, path_tokens};
-pub use past::{FileVote, PastChanges, PastCommit, PastFile, QUESTION_FILES, VOTING, Voting};
+pub use past::{CoChange, FileVote, PastChanges, PastCommit, PastFile, QUESTION_FILES, VOTING, Voting};
 pub use prior::{file_weight, is_vendored};
 pub use text_index::{TextDocAt, TextIndex};

@@ -68,6 +68,15 @@ pub struct PastFile {
     pub examples: Vec<(String, String)>,
 }
 
+/// A file that changed together with another in past commits: co-change, for "what else must
+/// change if I change X?".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoChange {
+    pub file: String,
+    /// Commits that changed both files.
+    pub together: u32,
+}
+
 /// Files a question carries (the fusion reads about as many of each channel's).
 pub const QUESTION_FILES: usize = 100;
 
@@ -214,6 +223,48 @@ impl PastChanges {
         }
     }
 
+    /// The files changed together with `file` at least `min_together` times, most often first, at
+    /// most `limit`; and how many commits changed `file` (commits over `EXPANSION_MAX_FILES` files
+    /// count for neither: a reformatting says nothing about what belongs together).
+    pub fn changed_with(&self, file: &str, min_together: u32, limit: usize) -> (u32, Vec<CoChange>) {
+        let Some(id) = self.paths.iter().position(|p| &**p == file) else { return (0, Vec::new()) };
+        let commits = &self.file_commits[id];
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for &c in commits.iter() {
+            for &other in self.commits[c as usize].files.iter().filter(|&&f| f as usize != id) {
+                *counts.entry(other).or_default() += 1;
+            }
+        }
+        let mut together: Vec<(u32, u32)> = counts.into_iter().filter(|(_, n)| *n >= min_together).collect();
+        together.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| self.paths[a.0 as usize].cmp(&self.paths[b.0 as usize])));
+        let changes = together
+            .into_iter()
+            .take(limit)
+            .map(|(f, n)| CoChange { file: self.paths[f as usize].to_string(), together: n })
+            .collect();
+        (commits.len() as u32, changes)
+    }
+
+    /// The newest commits that changed `file` and say they fix something (`fix`, `bug`, `crash`,
+    /// `error`, `regression`, … in the message), as (short id, subject), at most `limit`: evidence
+    /// for a debugging playbook, with zero tokens.
+    pub fn fixes_of(&self, file: &str, limit: usize) -> Vec<(String, String)> {
+        const FIX_WORDS: [&str; 10] =
+            ["fix", "fixed", "fixes", "bug", "crash", "error", "regression", "fail", "fails", "broken"];
+        let Some(id) = self.paths.iter().position(|p| &**p == file) else { return Vec::new() };
+        let mut commits: Vec<u32> = self.file_commits[id].to_vec();
+        commits.sort_unstable();
+        commits
+            .into_iter()
+            .filter(|&c| {
+                let subject = crate::terms::tokenize(&self.commits[c as usize].subject);
+                subject.iter().any(|word| FIX_WORDS.contains(&word.as_str()))
+            })
+            .take(limit)
+            .map(|c| self.cite(c))
+            .collect()
+    }
+
     /// What a question carries into the ranking (`answer::Question::past`): its files by `VOTING`,
     /// at most `QUESTION_FILES`.
     pub fn for_question(&self, question: &str) -> Vec<PastFile> {
@@ -289,6 +340,39 @@ mod tests {
         cited.sort();
         assert_eq!(cited, vec![0, 1], "both of its commits match the question");
         assert!(on.iter().all(|v| !v.commits.is_empty()));
+    }
+
+    #[test]
+    fn files_changed_together_are_counted_and_big_commits_ignored() {
+        let many: Vec<String> = (0..150).map(|i| format!("m{i}.py")).collect();
+        let mut reformat: Vec<&str> = many.iter().map(String::as_str).collect();
+        reformat.push("a.py");
+        let past = PastChanges::new(vec![
+            commit("1", "x", &["a.py", "b.py", "tests/test_a.py"]),
+            commit("2", "y", &["a.py", "b.py"]),
+            commit("3", "z", &["a.py", "c.py"]),
+            commit("4", "black", &reformat),
+        ]);
+        let (of, with) = past.changed_with("a.py", 1, 10);
+        assert_eq!(of, 3);
+        let found: Vec<(&str, u32)> = with.iter().map(|c| (c.file.as_str(), c.together)).collect();
+        assert_eq!(found, [("b.py", 2), ("c.py", 1), ("tests/test_a.py", 1)]);
+        assert_eq!(past.changed_with("a.py", 2, 10).1.len(), 1);
+        assert_eq!(past.changed_with("missing.py", 1, 10), (0, Vec::new()));
+    }
+
+    #[test]
+    fn fixes_of_a_file_are_its_newest_commits_that_say_they_fix() {
+        let past = PastChanges::new(vec![
+            commit("n1", "Fixed #9 -- Crash on empty carts", &["cart.py"]),
+            commit("n2", "Refactored the cart", &["cart.py"]),
+            commit("n3", "Fix rounding error in prices", &["cart.py", "prices.py"]),
+            commit("n4", "Fixed typo in docs", &["docs.rst"]),
+        ]);
+        let fixes: Vec<String> = past.fixes_of("cart.py", 5).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(fixes, ["n100000", "n300000"], "newest first, fixes only");
+        assert_eq!(past.fixes_of("cart.py", 1).len(), 1);
+        assert!(past.fixes_of("nowhere.py", 5).is_empty());
     }
 
     #[test]

@@ -209,9 +209,12 @@ pub fn hover(session: &Arc<Session>, params: HoverParams) -> Result<Option<Hover
     let snapshot = session.snapshot();
     let learned = session.learned_if_current();
     let roots = session.roots();
-    Ok(super::hover::card(&snapshot, learned.as_deref(), &name, Some(&key), &roots).map(|markdown| Hover {
-        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
-        range: None,
+    let past = session.past_changes();
+    Ok(super::hover::card(&snapshot, learned.as_deref(), past.as_deref(), &name, Some(&key), &roots).map(|markdown| {
+        Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
+            range: None,
+        }
     }))
 }
 

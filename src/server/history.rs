@@ -56,9 +56,8 @@ impl HistoryPass {
     /// Reads the mined history into the past-changes index (blocking: seconds on Django's 31k
     /// commits) and swaps it in; none while nothing is mined.
     fn load_past_changes(&self, store: &crate::store::Store) {
-        let past = match crate::history::load(store) {
-            Ok(history) if !history.is_empty() => Some(Arc::new(crate::history::past_changes(&history))),
-            Ok(_) => None,
+        let past = match crate::history::load_past_changes(store) {
+            Ok(past) => past,
             Err(err) => {
                 tracing::warn!("could not read the mined history: {err:#}");
                 return;
@@ -110,11 +109,7 @@ impl HistoryPass {
                     Some(step) = step_receiver.recv() => report_step(&handle, &progress, step).await,
                 }
             };
-            let report = match result {
-                Ok(Ok(report)) => Ok(report),
-                Ok(Err(err)) => Err(format!("{err:#}")),
-                Err(err) => Err(err.to_string()),
-            };
+            let report = super::pass::joined(result);
             let message = match &report {
                 Ok(report) => summary(report),
                 Err(err) => {

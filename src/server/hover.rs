@@ -2,10 +2,15 @@
 //! summary), marked as reverie's, with its references listed by caller — the definition that
 //! encloses each reference — each with its line and a link that opens it (`links.rs`).
 //!
-//! Guarantees: pure (a function of the snapshot, the learned context and the workspace roots); at
-//! most `MAX_CALLERS` callers are listed, the rest counted.
+//! When the history is mined, the card ends with the files most often changed together with the
+//! definition's file (co-change: what else may need to change).
+//!
+//! Guarantees: pure (a function of the snapshot, the learned context, the mined history and the
+//! workspace roots); at most `MAX_CALLERS` callers are listed, the rest counted; at most
+//! `MAX_CO_CHANGES` files changed together, each at least `MIN_TOGETHER` times.
 
 use crate::answer::{LearnedContext, describe_symbol};
+use crate::search::PastChanges;
 use crate::snapshot::Snapshot;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,6 +18,10 @@ use std::path::PathBuf;
 
 /// Most callers listed on a card.
 const MAX_CALLERS: usize = 8;
+/// Most files listed as changed together with the definition's file.
+const MAX_CO_CHANGES: usize = 3;
+/// Fewer shared commits than this is chance, not coupling.
+const MIN_TOGETHER: u32 = 2;
 
 /// One place that references the symbol: the file, the first line, the enclosing definition (`None`
 /// at the top level of the file) and how many references it holds.
@@ -29,11 +38,16 @@ pub struct Caller {
 pub fn card(
     snapshot: &Snapshot,
     learned: Option<&LearnedContext>,
+    past: Option<&PastChanges>,
     name: &str,
     from: Option<&str>,
     roots: &[PathBuf],
 ) -> Option<String> {
     let described = describe_symbol(snapshot, learned, name, from)?;
+    let co_changes = past.zip(snapshot.definitions_named(name, from).first()).map(|(past, (key, _))| {
+        let (of, with) = past.changed_with(key, MIN_TOGETHER, MAX_CO_CHANGES);
+        (key.clone(), of, with)
+    });
     // The card up to its references section, which is written here with callers and lines.
     let head: Vec<&str> = described.lines().take_while(|line| !is_references_line(line)).collect();
     let mut out = String::from("**reverie**\n\n");
@@ -45,8 +59,26 @@ pub fn card(
     let callers = callers(snapshot, name);
     if callers.is_empty() {
         let _ = writeln!(out, "No references to `{name}` in the workspace.");
-        return Some(out);
+    } else {
+        write_callers(&mut out, &callers, roots);
     }
+    if let Some((key, of, with)) = co_changes
+        && !with.is_empty()
+    {
+        let files: Vec<String> = with
+            .iter()
+            .map(|c| {
+                let link = super::links::link(roots, &c.file, "1", super::links::Target::Uri);
+                format!("{link} ({} of its {of} commits)", c.together)
+            })
+            .collect();
+        let _ = writeln!(out, "\nChanged together with `{key}` in past commits: {}", files.join(", "));
+    }
+    Some(out)
+}
+
+/// "N references in M files:" and the callers, each a link.
+fn write_callers(out: &mut String, callers: &[Caller], roots: &[PathBuf]) {
     let total: u32 = callers.iter().map(|c| c.references).sum();
     let files = callers.iter().map(|c| c.file.as_str()).collect::<std::collections::BTreeSet<_>>().len();
     let _ = writeln!(out, "{total} reference{} in {files} file{}:", plural(total as usize), plural(files));
@@ -62,7 +94,6 @@ pub fn card(
     if callers.len() > MAX_CALLERS {
         let _ = writeln!(out, "- … and {} more", callers.len() - MAX_CALLERS);
     }
-    Some(out)
 }
 
 /// `describe_symbol`'s references section starts with "N reference(s) in M file(s):" or "No references".
@@ -141,7 +172,7 @@ mod tests {
                 Caller { file: "cart.py".into(), line: 6, within: None, references: 1 },
             ]
         );
-        let card = card(&snapshot, None, "check", None, &[PathBuf::from("/ws")]).unwrap();
+        let card = card(&snapshot, None, None, "check", None, &[PathBuf::from("/ws")]).unwrap();
         assert!(card.starts_with("**reverie**"), "{card}");
         assert!(card.contains("def check(x)"), "{card}");
         assert!(card.contains("defined at [/ws/rules.py:1-2](file:///ws/rules.py#L1)"), "{card}");
@@ -154,7 +185,31 @@ mod tests {
     #[test]
     fn an_unreferenced_symbol_says_so() {
         let snapshot = snapshot(&[("rules.py", "def check(x):\n    return x\n")]);
-        let card = card(&snapshot, None, "check", None, &[]).unwrap();
+        let card = card(&snapshot, None, None, "check", None, &[]).unwrap();
         assert!(card.ends_with("No references to `check` in the workspace.\n"), "{card}");
+    }
+
+    #[test]
+    fn the_files_changed_together_with_the_definition_close_the_card() {
+        let snapshot = snapshot(&[("rules.py", "def check(x):\n    return x\n")]);
+        let commit = |id: &str, files: &[&str]| crate::search::PastCommit {
+            id: id.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            files_touched: files.len() as u32,
+            ..Default::default()
+        };
+        let past = PastChanges::new(vec![
+            commit("1", &["rules.py", "cart.py"]),
+            commit("2", &["rules.py", "cart.py", "docs.rst"]),
+            commit("3", &["rules.py"]),
+        ]);
+        let card = card(&snapshot, None, Some(&past), "check", None, &[PathBuf::from("/ws")]).unwrap();
+        assert!(
+            card.ends_with(
+                "Changed together with `rules.py` in past commits: [/ws/cart.py:1](file:///ws/cart.py#L1) (2 of its 3 commits)\n"
+            ),
+            "{card}"
+        );
+        assert!(!card.contains("docs.rst"), "changed together once is chance: {card}");
     }
 }

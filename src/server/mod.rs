@@ -28,6 +28,7 @@ mod pass;
 mod proto;
 mod semantic;
 mod session;
+mod share;
 mod state;
 mod status;
 mod think;

@@ -1,4 +1,4 @@
-//! What an idle pass (embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
+//! What an idle pass (history `history.rs`, share `share.rs`, embedding `semantic.rs`, thinking `think.rs`) sees of the session, and all it
 //! may do with it: read the current facts, sources, notes and configuration; say what it is doing
 //! (status and `$/progress`); learn that the user is back; and hand the idle time on when it ends.
 //!
@@ -66,6 +66,11 @@ impl PassHandle {
         self.session.learned()
     }
 
+    /// The past-changes index the history pass keeps loaded, if any.
+    pub(super) fn past_changes(&self) -> Option<Arc<crate::search::PastChanges>> {
+        self.session.past_changes()
+    }
+
     pub(super) fn notes_version(&self) -> u64 {
         self.session.notes_version()
     }
@@ -96,6 +101,15 @@ impl PassHandle {
     /// The semantic index was built (for the current facts) with `counts`: the status shows them.
     pub(super) fn semantic_index_built(&self, counts: super::status::SemanticCounts) {
         self.session.semantic_index_built(counts);
+    }
+
+    /// Vectors (and with `notes`, notes) were added to the store from elsewhere (a pull): answers
+    /// use the notes at once, and the semantic index is rebuilt.
+    pub(super) async fn shared_work_added(&self, notes: bool) {
+        if notes {
+            self.notes_written().await;
+        }
+        self.session.facts_changed();
     }
 
     /// Says what the pass is doing, in the status.
@@ -129,6 +143,15 @@ impl PassHandle {
     pub(super) fn finished(&self, message: String) {
         let state = if self.session.user_idle() { ServerState::Idle } else { ServerState::Ready };
         self.session.set_status(state, None, Some(message));
+    }
+}
+
+/// What a pass run off the async threads returned, its failure or panic as one line.
+pub(super) fn joined<T>(result: Result<anyhow::Result<T>, tokio::task::JoinError>) -> Result<T, String> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(format!("{err:#}")),
+        Err(err) => Err(err.to_string()),
     }
 }
 

@@ -56,14 +56,15 @@ impl SemanticPass {
 
     /// New facts: (re)builds the index for them, off the request path, once the embedder is loaded.
     /// The embedder (66 MB in memory for the default model) is loaded here only when the store holds
-    /// vectors already — questions need it then; otherwise the first idle pass loads it (`start`), so a
-    /// workspace never left idle costs no model memory.
+    /// vectors already — questions need it then — or `[share] remote` is set (the share pass pulls by
+    /// its model id); otherwise the first idle pass loads it (`start`), so a workspace never left
+    /// idle costs no model memory.
     pub(super) fn follow_facts(self: &Arc<Self>, handle: PassHandle) {
         let ready = matches!(self.lock().embedder, Loaded::Ready(_));
         if ready {
             let pass = self.clone();
             tokio::spawn(async move { pass.rebuild_index(&handle).await });
-        } else if handle.store().is_some_and(|store| store.has_embeddings()) {
+        } else if handle.store().is_some_and(|store| store.has_embeddings()) || handle.config().share.remote.is_some() {
             self.load(handle);
         }
     }
@@ -105,6 +106,11 @@ impl SemanticPass {
             // model could not be loaded).
             handle.resume_idle_work();
         });
+    }
+
+    /// The loaded embedder's model id (what shared vectors are keyed by); none until it is loaded.
+    pub(super) fn model_id(&self) -> Option<String> {
+        self.embedder().map(|embedder| embedder.model_id())
     }
 
     pub(super) fn embedder(&self) -> Option<Arc<dyn Embedder>> {

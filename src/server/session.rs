@@ -43,6 +43,7 @@ struct Loops {
 #[derive(Default)]
 struct Passes {
     history: Arc<HistoryPass>,
+    share: Arc<super::share::SharePass>,
     semantic: Arc<SemanticPass>,
     adapter: Arc<AdapterPass>,
     thinking: Arc<ThinkingPass>,
@@ -187,6 +188,7 @@ impl Session {
     fn on_activity_change(self: &Arc<Self>, activity: Activity) {
         if activity == Activity::Active {
             self.passes.history.user_back();
+            self.passes.share.user_back();
             self.passes.adapter.user_back();
             self.passes.thinking.user_back();
         }
@@ -211,6 +213,7 @@ impl Session {
     }
 
     /// The work of idle time, one pass at a time: the project's history (seconds, no tokens), then
+    /// pulling what the team shared (`[share] remote`, once the embedder is loaded), then
     /// embedding what has no vector yet (cheap, no tokens), then fitting the semantic space to the
     /// project (no tokens), then thinking. Each pass hands the idle
     /// time on when it ends (`PassHandle::hand_on`).
@@ -222,6 +225,7 @@ impl Session {
         let handle = PassHandle::new(self);
         let commits = self.passes.history.past_changes().map_or(0, |past| past.len());
         if self.passes.history.start(&handle)
+            || self.passes.share.start(&handle, self.passes.semantic.model_id())
             || self.passes.semantic.start(&handle)
             || self.passes.adapter.start(&handle, &self.passes.semantic, commits)
             || self.passes.thinking.start(&handle)

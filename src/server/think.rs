@@ -72,6 +72,7 @@ impl ThinkingPass {
                 source: &source,
                 signals,
                 asked,
+                past: handle.past_changes(),
             };
             let progress = handle.progress("thinking").await;
             let (steps, mut step_receiver) = mpsc::unbounded_channel::<Step>();

@@ -27,6 +27,9 @@ pub struct PromptContext<'a> {
     pub note_body: &'a dyn Fn(NoteKind, &str) -> Option<Value>,
     /// Questions people asked before, as examples for anticipated questions.
     pub asked: &'a [String],
+    /// The project's mined history, when there is one: a playbook's prompt lists the file's past
+    /// fixes.
+    pub past: Option<&'a crate::search::PastChanges>,
     pub prompt_budget: usize,
     pub completion_budget: u32,
 }
@@ -174,6 +177,13 @@ fn file_prompt(job: &Job, ctx: &PromptContext<'_>, body: &mut String, report: &m
         let tests = ctx.snapshot.tests_covering_file(key, 8);
         if !tests.is_empty() {
             let _ = writeln!(body, "Tests that use it: {}", tests.join(", "));
+        }
+        let fixes = ctx.past.map(|past| past.fixes_of(key, 6)).unwrap_or_default();
+        if !fixes.is_empty() {
+            let _ = writeln!(body, "Past fixes to this file (newest first):");
+            for (id, subject) in fixes {
+                let _ = writeln!(body, "  - {subject} ({id})");
+            }
         }
     }
     let users: Vec<String> = ctx

@@ -83,6 +83,8 @@ pub struct Thinker<'a> {
     pub source: &'a (dyn Fn(&str) -> Option<String> + Send + Sync),
     pub signals: Signals,
     pub asked: Vec<String>,
+    /// The project's mined history as the past-changes index, if any (playbooks cite past fixes).
+    pub past: Option<Arc<crate::search::PastChanges>>,
 }
 
 /// The model identity that note keys carry: `provider/model`.
@@ -204,6 +206,7 @@ impl Thinker<'_> {
             source: self.source,
             note_body: &note_body,
             asked: &self.asked,
+            past: self.past.as_deref(),
             prompt_budget: self.config.job_prompt_tokens,
             completion_budget: self.config.job_completion_tokens,
         };

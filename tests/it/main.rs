@@ -30,6 +30,8 @@ mod past_changes;
 mod privacy;
 mod repo_map;
 mod robustness;
+mod share;
+mod sizes;
 mod sleep;
 mod sleep_runner;
 mod store;

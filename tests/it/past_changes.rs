@@ -1,9 +1,12 @@
 //! The past-changes channel on the real binary: after `reverie think` mined the history, `ask`
 //! lifts the files that past commits like the question changed and says which commits; and the
 //! leakage rule — a later commit on another branch, however like the question, changes no answer.
+//! In the server, once the idle history pass ran, hover names the files changed together with the
+//! definition's file (co-change).
 
+use crate::util::lsp::LspClient;
 use crate::util::{Workspace, commit, git};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const QUESTION: &str = "the discount is applied twice at checkout";
 
@@ -65,4 +68,37 @@ fn a_later_commit_on_another_branch_changes_no_answer() {
     let (places, answer) = context(&ws);
     assert_ne!((&places, &answer), (&before.0, &before.1));
     assert!(places.iter().any(|p| p.starts_with("shop/cart.py")) && answer.contains("Fixed #13"), "{answer}");
+}
+
+/// Twice the price code changed with the cart: hovering a price definition says so, once the
+/// server's idle history pass has mined the commits.
+#[tokio::test]
+async fn hover_names_the_files_changed_together_with_the_definition() {
+    let ws = shop();
+    ws.write("shop/pricing.py", "def reduce(amount, rate):\n    return round(amount * (1 - rate), 3)\n");
+    ws.write("shop/cart.py", "def add(cart, item):\n    cart.append(item)\n    return cart\n");
+    commit(&ws, "Prices keep three decimals in the cart.");
+    let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
+    client.initialize(&ws.root(), &["utf-16"], json!({"server": {"idle_after": "300ms"}})).await;
+    let mined = client
+        .wait_for(|m| {
+            m["method"] == "$/progress"
+                && m["params"]["value"]["kind"] == "end"
+                && m["params"]["value"]["message"].as_str().is_some_and(|t| t.starts_with("history: "))
+        })
+        .await;
+    assert!(mined["params"]["value"]["message"].as_str().unwrap().starts_with("history: 4 commits"), "{mined}");
+    let pricing = ws.path("shop/pricing.py");
+    client.open(&pricing, "python", &std::fs::read_to_string(&pricing).unwrap()).await;
+    // The pass reads the mined history into memory before it ends: the hover has it.
+    let text = client.hover(&pricing, 0, 5).await["contents"]["value"].as_str().unwrap_or_default().to_string();
+    let cart = ws.root().join("shop/cart.py");
+    let expected = format!(
+        "Changed together with `shop/pricing.py` in past commits: [{}:1]({}#L1) (2 of its 3 commits)",
+        cart.display(),
+        crate::util::lsp::file_uri(&cart)
+    );
+    assert!(text.contains(&expected), "{expected} in {text}");
+    assert!(!text.contains("mail.py"), "{text}");
+    assert_eq!(client.shutdown().await, Some(0));
 }

@@ -4,7 +4,7 @@
 //! and a dry run sends nothing.
 
 use crate::util::Workspace;
-use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, valid_note};
+use crate::util::openai_fake::{FakeOpenAi, Reply, job_of, prompt_of, valid_note};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -185,6 +185,31 @@ fn a_dry_run_sends_nothing_and_shows_redactions() {
     assert!(!result.to_string().contains("AKIAZ7CANARY1234567X"), "the canary never appears");
     let text = ws.ok(&["think", ".", "--dry-run"]);
     assert!(text.contains("redacted: aws-access-key"), "{text}");
+}
+
+/// In a git repository, a file's playbook prompt lists the past commits that fixed it (newest
+/// first), and only those: zero-token evidence of how it broke before.
+#[test]
+fn a_playbook_prompt_lists_the_files_past_fixes() {
+    let (ws, fake) = setup("");
+    crate::util::git(&ws, &["init", "-q", "-b", "main"]);
+    crate::util::commit(&ws, "Added settings.");
+    ws.write("pkg/lib.py", LIB_PY.replace("must not be empty", "is empty"));
+    crate::util::commit(&ws, "Fixed #41 -- Crash when the settings path is empty.");
+    ws.write("pkg/lib.py", LIB_PY.replace("Holds configuration.", "Holds the configuration."));
+    crate::util::commit(&ws, "Reworded a docstring.");
+    think(&ws, &[]);
+    let prompts: Vec<String> = fake.requests().iter().filter(|r| job_of(r).0 == "playbook").map(prompt_of).collect();
+    let lib = prompts.iter().find(|p| p.contains("File: pkg/lib.py")).expect("a playbook for pkg/lib.py");
+    assert!(
+        lib.contains(
+            "Past fixes to this file (newest first):\n  - Fixed #41 -- Crash when the settings path is empty. ("
+        ),
+        "{lib}"
+    );
+    assert!(!lib.contains("Reworded a docstring"), "{lib}");
+    let app = prompts.iter().find(|p| p.contains("File: app.py")).expect("a playbook for app.py");
+    assert!(!app.contains("Past fixes"), "{app}");
 }
 
 #[test]

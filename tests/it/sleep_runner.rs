@@ -69,6 +69,7 @@ async fn a_result_for_outdated_inputs_is_dropped() {
         source: &source,
         signals: Default::default(),
         asked: vec![],
+        past: None,
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let outcomes = Mutex::new(Vec::new());
@@ -111,6 +112,7 @@ async fn activity_stops_new_jobs_and_cancels_a_slow_call_after_the_grace_period(
         source: &source,
         signals: Default::default(),
         asked: vec![],
+        past: None,
     };
 
     // Already active: nothing starts.

@@ -26,7 +26,7 @@ export interface JobRun {
 }
 
 /** The idle jobs in the order they run. */
-const JOBS = ['history', 'semantic', 'adapter', 'notes'];
+const JOBS = ['history', 'share', 'semantic', 'adapter', 'notes'];
 
 /** `idle work: history done 2 min ago (31,012); semantic done (2,168); …`, or '' when none ran. */
 export function describeJobs(s: ServerStatus, nowMs: number = Date.now()): string {

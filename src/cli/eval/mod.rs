@@ -39,6 +39,7 @@ mod rank;
 mod raw;
 mod report;
 mod think;
+mod workspace;
 
 use super::{Cli, Format};
 use crate::eval::{self, Record};

@@ -22,8 +22,10 @@
 //! definition's lines overlap one of the first 10 items; natural-language set only), recall within
 //! 1k/2k/8k tokens (1k: about what a local model reads in its `llm.answer_time`), direct answers given and how many cite no gold file, and question latency.
 
+use super::workspace::{Channels, Prepared, Workspace};
 use crate::answer::{self, ContextItem, Question, Rankers};
 use crate::cli::{Cli, Format};
+use crate::eval::tables::pct;
 use crate::eval::{self, Item};
 use crate::snapshot::Snapshot;
 use crate::tokens::estimate_tokens;
@@ -271,9 +273,17 @@ struct Report {
     /// What each "history variant" row ran with.
     variants: Vec<String>,
     workspaces: usize,
-    figures: Vec<Figures>,
-    by_group: BTreeMap<String, Vec<Figures>>,
-    by_kind: BTreeMap<String, Vec<Figures>>,
+    #[serde(flatten)]
+    measured: Breakdown<Figures>,
+}
+
+/// Per system, a `T` over every question, per project (`Case::group`) and per question kind; and
+/// reverie's direct answers and misses at Acc@5, said in words.
+#[derive(Serialize)]
+struct Breakdown<T> {
+    figures: Vec<T>,
+    by_group: BTreeMap<String, Vec<T>>,
+    by_kind: BTreeMap<String, Vec<T>>,
     misses: Vec<String>,
     /// reverie's direct (zero-token) answers, each judged against the gold.
     directs: Vec<String>,
@@ -321,261 +331,28 @@ pub fn run(
 ) -> Result<()> {
     let with_history = groups.iter().any(|(_, cases)| cases.iter().any(|c| c.base_commit.is_some()));
     // Chunk BM25 re-reads every file: measured on the sdists, not at each base commit.
-    let mut systems = systems(!with_history);
+    let mut list = systems(!with_history);
     let variants = variants()?;
-    systems.extend((0..variants.len()).map(System::Tuned));
-    let mut with_notes = false;
-    let mut totals: Vec<Tally> = systems.iter().map(|_| Tally::default()).collect();
-    let mut by_group: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
-    let mut by_kind: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
-    let mut misses = Vec::new();
-    let mut directs = Vec::new();
+    list.extend((0..variants.len()).map(System::Tuned));
+    let systems = Systems { list, variants, weights };
+    let mut tallies = Tallies::new(systems.list.len());
+    let mut channels = Channels::new(with_history);
     let workspaces = groups.len();
     let runtime = crate::cli::runtime()?;
-    // The semantic channel: the embedder of the first workspace's configuration (`[embed]`), kept
-    // for every workspace; each workspace's vectors are brought up to date first (cached in its
-    // store). Not at each base commit: embedding every definition again there (~75 definitions/s)
-    // would take hours, so with history the semantic channel is off unless REVERIE_EVAL_SEMANTIC=1.
-    let semantic_wanted = !with_history || std::env::var_os("REVERIE_EVAL_SEMANTIC").is_some_and(|v| v == "1");
-    let mut embedder: Option<Option<Arc<dyn crate::embed::Embedder>>> = None;
-    let mut semantic_note = String::from(if semantic_wanted {
-        "semantic channel: off (no embedder)"
-    } else {
-        "semantic channel: off at base commits (REVERIE_EVAL_SEMANTIC=1 turns it on)"
-    });
-    let mut history_note = String::from("history: off (no base commits)");
-    let (mut mined_seconds, mut history_seconds, mut history_records) = (0.0, 0.0, 0usize);
     for (dir, cases) in groups {
-        let root = crate::cli::workspace_root(&dir)?;
-        let config = crate::cli::load_config(&root);
-        let roots = vec![root.clone()];
-        let store = crate::cli::open_store(cli, &roots)?;
-        let checkout = match with_history {
-            true => Some(super::checkouts::Checkout::open(&root)?),
-            false => None,
-        };
-        let mut file_terms = super::baselines::FileTerms::default();
+        let mut workspace = Workspace::open(cli, &dir, with_history)?;
         let mut at: Option<(Option<String>, Prepared)> = None;
         for case in &cases {
             if at.as_ref().is_none_or(|(base, _)| *base != case.base_commit) {
-                let started = Instant::now();
-                if let (Some(checkout), Some(base)) = (&checkout, &case.base_commit) {
-                    checkout.move_to(base)?;
-                }
-                crate::cli::index::index_with_progress(&store, &roots, &config)?;
-                let snapshot = Arc::new(crate::index::snapshot(&store)?);
-                let text_index = snapshot.text_index();
-                snapshot.facts_index();
-                drop(text_index);
-                let chunks =
-                    (!with_history).then(|| super::raw::RawChunks::build(&root, &snapshot, config.index.max_file_size));
-                let baselines = file_terms.baselines(&root, &snapshot, config.index.max_file_size);
-                let learned = crate::answer::LearnedContext::new(crate::sleep::NoteStore::notes(&store)?, &snapshot);
-                with_notes |= !learned.is_empty();
-                let indexed = started.elapsed().as_secs_f64();
-                let nearest = match semantic_wanted {
-                    true => {
-                        let embedder =
-                            embedder.get_or_insert_with(|| crate::cli::semantic::embedder(cli, &config)).clone();
-                        match embedder {
-                            Some(embedder) => {
-                                let passages = learned.embedding_items();
-                                let report = crate::cli::semantic::update(
-                                    &runtime, &store, &snapshot, &root, &config, &*embedder, &passages,
-                                )?;
-                                let nearest = crate::cli::semantic::Nearest::load(
-                                    &store,
-                                    &snapshot,
-                                    Some(&learned),
-                                    embedder.clone(),
-                                )?;
-                                eprintln!(
-                                    "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
-                                    dir.display(),
-                                    report.embedded,
-                                    report.elapsed.as_secs_f64(),
-                                    nearest.index.len(),
-                                    nearest.index.definitions(),
-                                    nearest.index.passages(),
-                                    passages.len()
-                                );
-                                semantic_note = format!("semantic channel: {}", embedder.model_id());
-                                Some(nearest)
-                            }
-                            None => None,
-                        }
-                    }
-                    false => None,
-                };
-                let past = match &checkout {
-                    Some(_) => {
-                        let started = Instant::now();
-                        let mined = crate::history::refresh(
-                            &store,
-                            &roots,
-                            &snapshot,
-                            &std::sync::atomic::AtomicBool::new(false),
-                            &|_| {},
-                        )?;
-                        mined_seconds += started.elapsed().as_secs_f64();
-                        let past = crate::history::past_changes(&crate::history::load(&store)?);
-                        history_seconds += started.elapsed().as_secs_f64();
-                        history_records += 1;
-                        history_note = format!(
-                            "history: the commits reachable from each base commit, mined by history::refresh; {} at the last ({})",
-                            past.len(),
-                            mined.status.join("; ")
-                        );
-                        Some(past)
-                    }
-                    None => None,
-                };
-                eprintln!(
-                    "reverie eval: {}{}: {} files, indexed in {:.1} s{}, {} question(s) here",
-                    dir.display(),
-                    case.base_commit.as_deref().map(|b| format!(" at {}", &b[..b.len().min(10)])).unwrap_or_default(),
-                    snapshot.files.len(),
-                    indexed,
-                    past.as_ref().map(|p| format!(", {} past commits", p.len())).unwrap_or_default(),
-                    cases.iter().filter(|c| c.base_commit == case.base_commit).count()
-                );
-                at = Some((case.base_commit.clone(), Prepared { snapshot, chunks, baselines, learned, nearest, past }));
+                let here = cases.iter().filter(|c| c.base_commit == case.base_commit).count();
+                let prepared = channels.prepare(cli, &runtime, &mut workspace, case.base_commit.as_deref(), here)?;
+                at = Some((case.base_commit.clone(), prepared));
             }
             let Some((_, prepared)) = &at else { continue };
-            let Prepared { snapshot, chunks, baselines, learned, nearest, past } = prepared;
-            let terms = crate::terms::tokenize(&case.question);
-            let text_index = snapshot.text_index();
-            // Embedding the question and searching the history are part of reverie's latency.
-            let started = Instant::now();
-            let nearby = nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
-            let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let started = Instant::now();
-            let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
-            let past_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let tuned: Vec<Vec<crate::search::PastFile>> = variants
-                .iter()
-                .map(|v| {
-                    past.as_ref().map(|p| p.files(&terms, &v.voting, crate::search::QUESTION_FILES)).unwrap_or_default()
-                })
-                .collect();
-            for (s, system) in systems.iter().enumerate() {
-                let question = Question {
-                    text: case.question.clone(),
-                    budget: usize::MAX,
-                    semantic: nearby.definitions.clone(),
-                    semantic_notes: nearby.passages.clone(),
-                    past: match system {
-                        System::Tuned(n) => tuned[*n].clone(),
-                        _ => past_files.clone(),
-                    },
-                    ..Question::default()
-                };
-                let started = Instant::now();
-                let fused = |learned: Option<&crate::answer::LearnedContext>, rankers: Rankers| {
-                    answer::select(
-                        answer::candidates_weighted(snapshot, learned, &question, rankers, weights),
-                        usize::MAX,
-                    )
-                };
-                let (ranking, direct) = match system {
-                    System::WholeFile => {
-                        (whole_file_items(snapshot, &text_index.rank_files(&terms, usize::MAX)), false)
-                    }
-                    System::Chunks => match chunks {
-                        Some(chunks) => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
-                        None => (Vec::new(), false),
-                    },
-                    System::EveryFile => (baselines.every_file(snapshot, &case.question), false),
-                    System::CodeFiles => (baselines.code_files(snapshot, &case.question), false),
-                    System::NamedThenCode => (baselines.named_then_code(snapshot, &case.question), false),
-                    System::Reverie => match answer::structural(snapshot, &question) {
-                        Some(direct) => (direct.context, true),
-                        None => (fused(None, Rankers::default()), false),
-                    },
-                    System::Ablation(_, rankers) => (fused(None, *rankers), false),
-                    System::Learned(_, rankers) => (fused(Some(learned), *rankers), false),
-                    System::Tuned(n) => {
-                        let weights = answer::Weights { history: variants[*n].weight, ..*weights };
-                        let candidates =
-                            answer::candidates_weighted(snapshot, None, &question, Rankers::default(), &weights);
-                        (answer::select(candidates, usize::MAX), false)
-                    }
-                };
-                let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
-                let rankers = match system {
-                    System::Reverie | System::Tuned(_) => Some(Rankers::default()),
-                    System::Ablation(_, rankers) | System::Learned(_, rankers) => Some(*rankers),
-                    _ => None,
-                };
-                let extra = rankers.map_or(0.0, |r| {
-                    let embedded = if (r.semantic || r.notes) && semantic { embed_ms } else { 0.0 };
-                    embedded + if r.history { past_ms } else { 0.0 }
-                });
-                let ms = started.elapsed().as_secs_f64() * 1000.0 + extra;
-                let outcome = measure(snapshot, case, &ranking);
-                if *system == System::Reverie && direct {
-                    let listed = items(&ranking);
-                    let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
-                    let verdict = if outcome.any_gold { "right" } else { "WRONG" };
-                    directs.push(format!(
-                        "{} [{}] {verdict}: cites {cited:?}, gold {:?}",
-                        case.id, case.kind, case.gold_files
-                    ));
-                }
-                if *system == System::Reverie && outcome.acc5 < 1.0 {
-                    let listed = items(&ranking);
-                    let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
-                    let gold: Vec<String> = if case.gold_definitions.is_empty() {
-                        case.gold_files.clone()
-                    } else {
-                        case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
-                    };
-                    misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
-                }
-                let group = by_group
-                    .entry(case.group.clone())
-                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
-                let kind = by_kind
-                    .entry(case.kind.clone())
-                    .or_insert_with(|| systems.iter().map(|_| Tally::default()).collect());
-                for tally in [&mut totals[s], &mut group[s], &mut kind[s]] {
-                    outcome.add_to(tally, direct, ms);
-                }
-            }
+            systems.rank_case(&runtime, prepared, case, &mut tallies);
         }
     }
-    if history_records > 0 {
-        history_note = format!(
-            "{history_note}; mined and searchable in {:.1} s over {history_records} base commits ({:.1} s of it mining)",
-            history_seconds, mined_seconds
-        );
-    }
-    let labels: Vec<String> = systems.iter().map(|s| s.label()).collect();
-    // Rows with notes say nothing when no workspace has any.
-    let shown: Vec<bool> = systems.iter().map(|s| with_notes || !matches!(s, System::Learned(..))).collect();
-    let strongest = systems.iter().position(|s| *s == STRONGEST).unwrap_or(0);
-    let figures = |tallies: &[Tally]| -> Vec<Figures> {
-        tallies
-            .iter()
-            .zip(&labels)
-            .zip(&shown)
-            .filter(|(_, shown)| **shown)
-            .map(|((t, l), _)| t.figures(l.clone(), &tallies[strongest]))
-            .collect()
-    };
-    let report = Report {
-        set: set.to_string(),
-        semantic: if *weights == answer::WEIGHTS { semantic_note } else { format!("{semantic_note}; {weights:?}") },
-        variants: variants.iter().enumerate().map(|(n, v)| format!("history variant {n}: {}", v.text)).collect(),
-        history: history_note,
-        strongest: STRONGEST.label(),
-        workspaces,
-        figures: figures(&totals),
-        by_group: by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
-        by_kind: by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
-        misses,
-        directs,
-    };
+    let report = tallies.report(set, &systems, &channels, workspaces);
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", render(&report)),
@@ -583,14 +360,206 @@ pub fn run(
     Ok(())
 }
 
-/// One workspace state, ready to rank in: at a base commit with history, else as fetched.
-struct Prepared {
-    snapshot: Arc<Snapshot>,
-    chunks: Option<super::raw::RawChunks>,
-    baselines: super::baselines::Baselines,
-    learned: crate::answer::LearnedContext,
-    nearest: Option<crate::cli::semantic::Nearest>,
-    past: Option<crate::search::PastChanges>,
+/// What every question of a run is ranked with: the systems in report order, the history variants
+/// of `System::Tuned` and the fusion weights.
+struct Systems<'a> {
+    list: Vec<System>,
+    variants: Vec<Variant>,
+    weights: &'a answer::Weights,
+}
+
+impl Systems<'_> {
+    /// Ranks `case` with every system and adds what each scored to `tallies`.
+    fn rank_case(&self, runtime: &tokio::runtime::Runtime, prepared: &Prepared, case: &Case, tallies: &mut Tallies) {
+        let Prepared { snapshot, nearest, past, .. } = prepared;
+        let terms = crate::terms::tokenize(&case.question);
+        let text_index = snapshot.text_index();
+        // Embedding the question and searching the history are part of reverie's latency.
+        let started = Instant::now();
+        let nearby = nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
+        let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let started = Instant::now();
+        let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
+        let past_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let tuned: Vec<Vec<crate::search::PastFile>> = self
+            .variants
+            .iter()
+            .map(|v| {
+                past.as_ref().map(|p| p.files(&terms, &v.voting, crate::search::QUESTION_FILES)).unwrap_or_default()
+            })
+            .collect();
+        for (s, system) in self.list.iter().enumerate() {
+            let question = Question {
+                text: case.question.clone(),
+                budget: usize::MAX,
+                semantic: nearby.definitions.clone(),
+                semantic_notes: nearby.passages.clone(),
+                past: match system {
+                    System::Tuned(n) => tuned[*n].clone(),
+                    _ => past_files.clone(),
+                },
+                ..Question::default()
+            };
+            let started = Instant::now();
+            let (ranking, direct) = self.ranking(*system, prepared, case, &question, &terms, &text_index);
+            let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
+            let rankers = match system {
+                System::Reverie | System::Tuned(_) => Some(Rankers::default()),
+                System::Ablation(_, rankers) | System::Learned(_, rankers) => Some(*rankers),
+                _ => None,
+            };
+            let extra = rankers.map_or(0.0, |r| {
+                let embedded = if (r.semantic || r.notes) && semantic { embed_ms } else { 0.0 };
+                embedded + if r.history { past_ms } else { 0.0 }
+            });
+            let ms = started.elapsed().as_secs_f64() * 1000.0 + extra;
+            let outcome = measure(snapshot, case, &ranking);
+            if *system == System::Reverie {
+                tallies.note_reverie(case, &ranking, &outcome, direct);
+            }
+            tallies.add(s, case, &outcome, direct, ms);
+        }
+    }
+
+    /// `system`'s ranking for `question` (`case`'s, with `terms` its words), and whether it is a
+    /// direct answer's citations.
+    fn ranking(
+        &self,
+        system: System,
+        prepared: &Prepared,
+        case: &Case,
+        question: &Question,
+        terms: &[String],
+        text_index: &crate::search::TextIndex,
+    ) -> (Vec<ContextItem>, bool) {
+        let Prepared { snapshot, chunks, baselines, learned, .. } = prepared;
+        let fused = |learned: Option<&crate::answer::LearnedContext>, rankers: Rankers| {
+            answer::select(answer::candidates_weighted(snapshot, learned, question, rankers, self.weights), usize::MAX)
+        };
+        match system {
+            System::WholeFile => (whole_file_items(snapshot, &text_index.rank_files(terms, usize::MAX)), false),
+            System::Chunks => match chunks {
+                Some(chunks) => (answer::select(chunks.ranking(&case.question), usize::MAX), false),
+                None => (Vec::new(), false),
+            },
+            System::EveryFile => (baselines.every_file(snapshot, &case.question), false),
+            System::CodeFiles => (baselines.code_files(snapshot, &case.question), false),
+            System::NamedThenCode => (baselines.named_then_code(snapshot, &case.question), false),
+            System::Reverie => match answer::structural(snapshot, question) {
+                Some(direct) => (direct.context, true),
+                None => (fused(None, Rankers::default()), false),
+            },
+            System::Ablation(_, rankers) => (fused(None, rankers), false),
+            System::Learned(_, rankers) => (fused(Some(learned), rankers), false),
+            System::Tuned(n) => {
+                let weights = answer::Weights { history: self.variants[n].weight, ..*self.weights };
+                let candidates = answer::candidates_weighted(snapshot, None, question, Rankers::default(), &weights);
+                (answer::select(candidates, usize::MAX), false)
+            }
+        }
+    }
+}
+
+/// A run's tallies, one per system (of `systems`).
+struct Tallies {
+    systems: usize,
+    tallies: Breakdown<Tally>,
+}
+
+impl Tallies {
+    fn new(systems: usize) -> Tallies {
+        let tallies = Breakdown {
+            figures: (0..systems).map(|_| Tally::default()).collect(),
+            by_group: BTreeMap::new(),
+            by_kind: BTreeMap::new(),
+            misses: Vec::new(),
+            directs: Vec::new(),
+        };
+        Tallies { systems, tallies }
+    }
+
+    /// Adds system `s`'s `outcome` on `case` to its totals, its project's and its kind's.
+    fn add(&mut self, s: usize, case: &Case, outcome: &Outcome, direct: bool, ms: f64) {
+        let systems = self.systems;
+        let group = self
+            .tallies
+            .by_group
+            .entry(case.group.clone())
+            .or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
+        let kind = self
+            .tallies
+            .by_kind
+            .entry(case.kind.clone())
+            .or_insert_with(|| (0..systems).map(|_| Tally::default()).collect());
+        for tally in [&mut self.tallies.figures[s], &mut group[s], &mut kind[s]] {
+            outcome.add_to(tally, direct, ms);
+        }
+    }
+
+    /// Keeps reverie's direct answer on `case`, judged, and its miss at Acc@5.
+    fn note_reverie(&mut self, case: &Case, ranking: &[ContextItem], outcome: &Outcome, direct: bool) {
+        if direct {
+            let listed = items(ranking);
+            let cited: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+            let verdict = if outcome.any_gold { "right" } else { "WRONG" };
+            self.tallies
+                .directs
+                .push(format!("{} [{}] {verdict}: cites {cited:?}, gold {:?}", case.id, case.kind, case.gold_files));
+        }
+        if outcome.acc5 < 1.0 {
+            let listed = items(ranking);
+            let shown: Vec<&str> = eval::distinct_files(&listed).into_iter().take(5).collect();
+            let gold: Vec<String> = if case.gold_definitions.is_empty() {
+                case.gold_files.clone()
+            } else {
+                case.gold_definitions.iter().map(|g| format!("{}:{} {}", g.path, g.line, g.symbol)).collect()
+            };
+            self.tallies.misses.push(format!("{} [{}]: gold {gold:?}, shown {shown:?}", case.id, case.kind));
+        }
+    }
+
+    /// The report of the run: every system's figures against the strongest plain baseline.
+    fn report(self, set: &str, systems: &Systems, channels: &Channels, workspaces: usize) -> Report {
+        let labels: Vec<String> = systems.list.iter().map(|s| s.label()).collect();
+        // Rows with notes say nothing when no workspace has any.
+        let shown: Vec<bool> =
+            systems.list.iter().map(|s| channels.with_notes || !matches!(s, System::Learned(..))).collect();
+        let strongest = systems.list.iter().position(|s| *s == STRONGEST).unwrap_or(0);
+        let figures = |tallies: &[Tally]| -> Vec<Figures> {
+            tallies
+                .iter()
+                .zip(&labels)
+                .zip(&shown)
+                .filter(|(_, shown)| **shown)
+                .map(|((t, l), _)| t.figures(l.clone(), &tallies[strongest]))
+                .collect()
+        };
+        let (weights, semantic_note) = (systems.weights, &channels.semantic_note);
+        Report {
+            set: set.to_string(),
+            semantic: if *weights == answer::WEIGHTS {
+                semantic_note.clone()
+            } else {
+                format!("{semantic_note}; {weights:?}")
+            },
+            variants: systems
+                .variants
+                .iter()
+                .enumerate()
+                .map(|(n, v)| format!("history variant {n}: {}", v.text))
+                .collect(),
+            history: channels.history_note(),
+            strongest: STRONGEST.label(),
+            workspaces,
+            measured: Breakdown {
+                figures: figures(&self.tallies.figures),
+                by_group: self.tallies.by_group.iter().map(|(g, t)| (g.clone(), figures(t))).collect(),
+                by_kind: self.tallies.by_kind.iter().map(|(k, t)| (k.clone(), figures(t))).collect(),
+                misses: self.tallies.misses,
+                directs: self.tallies.directs,
+            },
+        }
+    }
 }
 
 /// Whole-file BM25's ranking as context items: each source file whole (tokens = bytes / 4, as the
@@ -708,10 +677,6 @@ fn measure(snapshot: &Snapshot, case: &Case, ranking: &[ContextItem]) -> Outcome
     }
 }
 
-fn pct(x: f64) -> String {
-    format!("{:5.1}", x * 100.0)
-}
-
 fn table(out: &mut String, rows: &[Figures]) {
     let _ = writeln!(
         out,
@@ -747,33 +712,33 @@ fn render(report: &Report) -> String {
         "# Ranking: {} ({} workspaces; {}; {})\n",
         report.set, report.workspaces, report.semantic, report.history
     );
-    table(&mut out, &report.figures);
+    table(&mut out, &report.measured.figures);
     for variant in &report.variants {
         let _ = writeln!(out, "- {variant}");
     }
     let row = |rows: &'_ [Figures], label: &str| rows.iter().position(|f| f.system.trim() == label);
-    let strongest = row(&report.figures, &report.strongest);
+    let strongest = row(&report.measured.figures, &report.strongest);
     let _ = writeln!(
         out,
         "\n## Against the strongest plain baseline ({}), record by record\n\n| system | Acc@5 gained | lost | p | Acc@1 gained | lost | p |\n|---|---|---|---|---|---|---|",
         report.strongest
     );
-    for f in report.figures.iter().filter(|f| f.system.trim() != report.strongest) {
+    for f in report.measured.figures.iter().filter(|f| f.system.trim() != report.strongest) {
         let ((g5, l5, p5), (g1, l1, p1)) = (f.vs_strongest_acc5, f.vs_strongest_acc1);
         let _ = writeln!(out, "| {} | {g5} | {l5} | {p5:.3} | {g1} | {l1} | {p1:.3} |", f.system);
     }
     // Per group: the strongest baseline beside reverie, the index alone and each idle channel.
     let columns: Vec<(&str, Option<usize>)> = [
         ("baseline 3", strongest),
-        ("index only", row(&report.figures, "index only")),
-        ("+ semantic", row(&report.figures, "index + semantic")),
-        ("+ history", row(&report.figures, "index + history")),
-        ("reverie", row(&report.figures, "reverie (ask --no-llm)")),
+        ("index only", row(&report.measured.figures, "index only")),
+        ("+ semantic", row(&report.measured.figures, "index + semantic")),
+        ("+ history", row(&report.measured.figures, "index + history")),
+        ("reverie", row(&report.measured.figures, "reverie (ask --no-llm)")),
     ]
     .into_iter()
     .filter(|(_, i)| i.is_some())
     .collect();
-    for (title, groups) in [("project", &report.by_group), ("question kind", &report.by_kind)] {
+    for (title, groups) in [("project", &report.measured.by_group), ("question kind", &report.measured.by_kind)] {
         let _ = writeln!(out, "\n## By {title}: Acc@1 / Acc@5\n");
         let header: String = columns.iter().map(|(name, _)| format!(" {name} |")).collect();
         let rule: String = columns.iter().map(|_| "---|").collect();
@@ -787,15 +752,15 @@ fn render(report: &Report) -> String {
             let _ = writeln!(out, "| {name} | {} |{cells}", rows.first().map_or(0, |f| f.questions));
         }
     }
-    if !report.directs.is_empty() {
+    if !report.measured.directs.is_empty() {
         let _ = writeln!(out, "\n## reverie's direct answers\n");
-        for direct in &report.directs {
+        for direct in &report.measured.directs {
             let _ = writeln!(out, "- {direct}");
         }
     }
-    if !report.misses.is_empty() {
+    if !report.measured.misses.is_empty() {
         let _ = writeln!(out, "\n## reverie's misses at Acc@5\n");
-        for miss in &report.misses {
+        for miss in &report.measured.misses {
             let _ = writeln!(out, "- {miss}");
         }
     }

@@ -55,6 +55,8 @@ pub(super) fn think(
         // No signals and no asked questions: the scheduler alone (PageRank, cost) picks the notes.
         signals: crate::sleep::schedule::Signals::default(),
         asked: Vec::new(),
+        // Sdists have no history.
+        past: None,
     };
     let planned = std::sync::atomic::AtomicUsize::new(0);
     let started = std::sync::Mutex::new(Instant::now());
