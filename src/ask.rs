@@ -95,6 +95,9 @@ pub struct Answered {
     /// What the model's answer names as code and where each name was found (`ground`); `None`
     /// for an answer that did not come from a model.
     pub grounding: Option<answer::grounding::Grounding>,
+    /// The model's answer as it wrote it, before it was marked or set aside; `None` for an answer
+    /// that did not come from a model. For measuring the check (`scripts/grounding-eval.py`).
+    pub model_text: Option<String>,
 }
 
 /// A context sized so an in-process model answers within `llm.answer_time`.
@@ -170,13 +173,14 @@ pub async fn ask(
                 unverified: Vec::new(),
                 set_aside: false,
             };
-            return Answered { answer, model_error: None, sized, grounding: None };
+            return Answered { answer, model_error: None, sized, grounding: None, model_text: None };
         }
     };
     let on_chunk = |text: &str| around.on_chunk(text);
     let mut answered = complete(plan, provider.as_deref(), store.as_deref(), &question.text, &on_chunk).await;
     answered.sized = sized;
     quote_error_sites(&mut answered.answer, &question.text, &|key| around.source_of(key));
+    answered.model_text = (answered.answer.source == Source::Model).then(|| answered.answer.answer.clone());
     answered.grounding = ground(
         &mut answered.answer,
         &knowledge.snapshot,
@@ -236,7 +240,9 @@ async fn complete(
     on_chunk: OnChunk<'_>,
 ) -> Answered {
     let (request, context) = match plan {
-        Plan::Done(answer) => return Answered { answer, model_error: None, sized: None, grounding: None },
+        Plan::Done(answer) => {
+            return Answered { answer, model_error: None, sized: None, grounding: None, model_text: None };
+        }
         Plan::Model { request, context } => (request, context),
     };
     let Some(provider) = provider else {
@@ -249,7 +255,7 @@ async fn complete(
             unverified: Vec::new(),
             set_aside: false,
         };
-        return Answered { answer, model_error: None, sized: None, grounding: None };
+        return Answered { answer, model_error: None, sized: None, grounding: None, model_text: None };
     };
     match call_model(provider, ledger, question, &request, on_chunk).await {
         Ok(response) => Answered {
@@ -268,6 +274,7 @@ async fn complete(
             model_error: None,
             sized: None,
             grounding: None,
+            model_text: None,
         },
         Err(err) => Answered {
             answer: Answer {
@@ -281,6 +288,7 @@ async fn complete(
             model_error: Some(err),
             sized: None,
             grounding: None,
+            model_text: None,
         },
     }
 }

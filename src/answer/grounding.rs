@@ -8,12 +8,18 @@
 //!
 //! What counts as a name (read by `grounding/written.rs`):
 //! - in prose: inline code (read as a snippet, below); bare words shaped like code (`get_app`,
-//!   `FlaskContext`, `__init__`, `run()`), dotted chains (`Flask.route`, `flask.app`), paths with a
-//!   source extension or a `/`, with an optional `:line` or `:start-end`;
+//!   `FlaskContext`, `__init__`, `run()`), chains (`Flask.route`, `flask.app`,
+//!   `cereal::XMLOutputArchive`), paths with a source extension or a `/`, with an optional `:line`
+//!   or `:start-end`;
 //! - in a snippet (a code block or inline code): every identifier chain it *uses*, minus what the
 //!   snippet binds itself (assignments, parameters, loop variables, `def`/`class`/`fn`/`let` names,
-//!   keyword arguments, object keys) and minus string literals and comments; an import is a use
-//!   (`import requests` claims `requests` exists) that also binds its name;
+//!   C-family declarations `std::vector<int> v;`, keyword arguments, object keys) and minus string
+//!   literals and comments; an import is a use (`import requests` claims `requests` exists) that also
+//!   binds its name, and so is a destructured key (`const { getHeaders } = require(…)`); an
+//!   `#include` names a header, which must be a workspace file or a standard header — whatever the
+//!   block's tag says, a block that includes headers is C's and C++'s too; a name it uses unbound is
+//!   a claim when called, capitalized or shaped like code (`requestBody`), a placeholder when a
+//!   plain word (`url`);
 //! - one-letter identifiers, numbers and URLs never count.
 //!
 //! How a name is looked up, strongest evidence first:
@@ -21,9 +27,13 @@
 //!   inside that file (`FileFacts::line_count`);
 //! - a single name: a definition, a reference, an import's segment, a file or folder name; else a
 //!   language's own name; else, for a name standing alone or after a dot, the same identifier in the
-//!   workspace's text (comments, strings, attribute accesses that are not facts: `status_code`);
-//! - a chain `a.b`: `a` a standard module with known members (`json.loads`, not `json.loadz`); `a` a
-//!   workspace type or module, or the language's own receiver (`self`, `this`), then `b` as above; `a`
+//!   workspace's text (comments, strings, attribute accesses that are not facts: `status_code`),
+//!   in the same case when sources can be read (Go's `UseLine` is not `useLine`);
+//! - a chain `a.b`: `a` a standard module with known members (`json.loads`, not `json.loadz`, unless
+//!   the workspace writes `a.b`: a variable may share a module's name); `a` a workspace package (a
+//!   folder), then `b` a module, folder, top-level definition or import of it, or `a.b` written
+//!   somewhere (`jinja2.cache` is not), and so on down the chain's modules; `a` a workspace type or
+//!   module, or the language's own receiver (`self`, `this`), then `b` as above; `a`
 //!   anything else (a variable, `session`, `engine`): the text `a.b` must be written somewhere in the
 //!   workspace's sources — `session.cookies` is not, even though `request.cookies` is. Without a
 //!   source reader (notes), `a` and `b` are looked up separately.
@@ -126,6 +136,7 @@ pub fn check(snapshot: &Snapshot, text: &str, source: Option<SourceReader<'_>>) 
     for written in written_names(text, &lookup.languages) {
         let (verdict, detail) = match &written.what {
             What::Path { path, line } => lookup.path(path, *line),
+            What::Header(header) => (lookup.header(header, &written.languages), None),
             What::Chain { parts, alone } => (lookup.chain(parts, *alone, &written.languages), None),
         };
         claims.push(Claim {
@@ -149,6 +160,8 @@ struct Lookup<'a> {
     import_segments: HashSet<String>,
     /// File stems and folder names (`app`, `flask`).
     module_names: HashSet<String>,
+    /// Folder names alone (`flask`).
+    folder_names: HashSet<String>,
     /// Sources read so far.
     read: std::cell::RefCell<HashMap<String, Option<String>>>,
 }
@@ -158,6 +171,7 @@ impl<'a> Lookup<'a> {
         let mut counts: HashMap<Language, usize> = HashMap::new();
         let mut import_segments = HashSet::new();
         let mut module_names = HashSet::new();
+        let mut folder_names = HashSet::new();
         for (key, facts) in &snapshot.files {
             if facts.language.grammar().is_some() {
                 *counts.entry(facts.language).or_default() += 1;
@@ -174,6 +188,9 @@ impl<'a> Lookup<'a> {
             for part in key.split('/') {
                 module_names.insert(part.rsplit_once('.').map_or(part, |(stem, _)| stem).to_string());
             }
+            if let Some((folders, _)) = key.rsplit_once('/') {
+                folder_names.extend(folders.split('/').map(str::to_string));
+            }
         }
         let mut languages: Vec<(Language, usize)> = counts.into_iter().collect();
         languages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -184,6 +201,7 @@ impl<'a> Lookup<'a> {
             languages: languages.into_iter().map(|(l, _)| l).collect(),
             import_segments,
             module_names,
+            folder_names,
             read: Default::default(),
         }
     }
@@ -202,6 +220,22 @@ impl<'a> Lookup<'a> {
         }
     }
 
+    /// A workspace file whose path ends with `header`, or a standard header of the languages (C's
+    /// and C++'s always: an `#include` line says the code is theirs, whatever its block's tag).
+    fn header(&self, header: &str, languages: &[Language]) -> Verdict {
+        if !super::names::files_at_path(self.snapshot, header).is_empty() {
+            Verdict::Workspace
+        } else if languages
+            .iter()
+            .chain(&[Language::C, Language::Cpp])
+            .any(|&l| crate::syntax::is_own_header(l, header))
+        {
+            Verdict::Language
+        } else {
+            Verdict::Unverified
+        }
+    }
+
     /// A fact of the workspace: defined, referenced, imported, or a file or folder's name.
     fn in_facts(&self, name: &str) -> bool {
         is_defined(self.snapshot, name, None)
@@ -210,12 +244,22 @@ impl<'a> Lookup<'a> {
             || self.module_names.contains(name)
     }
 
-    /// Written in the workspace's text as this identifier (case aside).
+    /// Written in the workspace's text as this identifier: the index finds it case aside, and, with
+    /// a source reader, a file it ranks writes it in this very case as a whole word (Go's
+    /// `UseLine` is not `useLine`).
     fn in_text(&self, name: &str) -> bool {
         let terms = crate::terms::tokenize(name);
         // A name of several parts keeps its whole form as a term; a one-part name is its only term.
         let whole = name.to_lowercase();
-        terms.contains(&whole) && self.text_index.file_share(&whole) > 0.0
+        if !(terms.contains(&whole) && self.text_index.file_share(&whole) > 0.0) {
+            return false;
+        }
+        let Some(source) = self.source else { return true };
+        let mut read = self.read.borrow_mut();
+        self.text_index.rank_files(&[whole], MAX_FILES_READ_PER_CHAIN).into_iter().any(|(file, _)| {
+            let text = read.entry(file.to_string()).or_insert_with(|| source(&file));
+            text.as_deref().is_some_and(|t| contains_word(t, name))
+        })
     }
 
     fn own(&self, languages: &[Language], name: &str) -> bool {
@@ -265,10 +309,34 @@ impl<'a> Lookup<'a> {
             for &language in languages {
                 match crate::syntax::is_own_member(language, head, &tail[0]) {
                     Some(true) => return Verdict::Language,
-                    // A workspace file of the same name (its own `parser.py`) may define it.
-                    Some(false) if !self.module_names.contains(head.as_str()) => return Verdict::Unverified,
+                    // A workspace file of the same name (its own `parser.py`) may define it, and a
+                    // variable may share a module's name (Go's `flag.Name` on a `*pflag.Flag`).
+                    Some(false)
+                        if !self.module_names.contains(head.as_str())
+                            && self.written_somewhere(head, &tail[0]) != Some(true) =>
+                    {
+                        return Verdict::Unverified;
+                    }
                     _ => {}
                 }
+            }
+        }
+        // A workspace package (a folder; a file's stem is as often a variable's name, `app`).
+        let a_workspace_module = self.folder_names.contains(head.as_str())
+            && matches!(workspace_kind, None | Some(DefKind::Module))
+            && self.source.is_some();
+        if a_workspace_module {
+            // `jinja2.cache`: the package is real, the module is not. Down the chain while its parts
+            // are modules (`flask.sessions.cache`).
+            let mut module = head;
+            for member in tail {
+                if !self.module_has(module, member) {
+                    return Verdict::Unverified;
+                }
+                if !self.module_names.contains(member.as_str()) {
+                    break;
+                }
+                module = member;
             }
         }
         if type_or_module {
@@ -287,6 +355,29 @@ impl<'a> Lookup<'a> {
             }
             None => Verdict::Unverified,
         }
+    }
+
+    /// Whether the workspace module `module` (a folder or a file's stem) has `member`: a file or
+    /// folder in it, a definition at the top of one of its files or in a namespace there, a module
+    /// it imports (a re-export), or `module.member` written somewhere.
+    fn module_has(&self, module: &str, member: &str) -> bool {
+        let found = self.snapshot.files.iter().any(|(key, facts)| {
+            let parts: Vec<&str> = key.split('/').collect();
+            let stem = |part: &str| part.rsplit_once('.').map_or(part, |(stem, _)| stem).to_string();
+            let Some(at) = parts.iter().position(|part| stem(part) == module) else { return false };
+            parts[at + 1..].iter().take(1).any(|part| stem(part) == member)
+                || facts.definitions.iter().any(|d| {
+                    // Top-level, or in a namespace or module (`namespace cereal { class … }`).
+                    d.name == member
+                        && d.parent.is_none_or(|p| {
+                            facts.definitions.get(p as usize).is_some_and(|p| p.kind == DefKind::Module)
+                        })
+                })
+                || facts.imports.iter().any(|i| {
+                    i.path.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|segment| segment == member)
+                })
+        });
+        found || self.written_somewhere(module, member) == Some(true)
     }
 
     /// Names after a dot: each one looked up alone; `base` when all are found.
@@ -319,6 +410,15 @@ impl<'a> Lookup<'a> {
         }
         Some(false)
     }
+}
+
+/// Whether `text` writes `word` as a whole word, in this case.
+fn contains_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(is_word)
+            && !text[at + word.len()..].chars().next().is_some_and(is_word)
+    })
 }
 
 /// Whether `text` writes `head` then `.`, `::`, `->` or `?.` then `member`, as whole words.
@@ -493,6 +593,14 @@ mod tests {
     }
 
     #[test]
+    fn a_workspace_module_s_member_must_be_in_it() {
+        // Written by SmolLM2-135M about jinja2: "the `jinja2.cache` module" (there is none).
+        assert_eq!(unverified("`flask.cache` and `flask.sessions.cache`"), ["flask.cache", "flask.sessions.cache"]);
+        let real = "`flask.helpers`, `flask.get_root_path`, `flask.Flask`, `flask.globals`, `flask.sessions.SecureCookieSessionInterface`";
+        assert!(unverified(real).is_empty(), "{:?}", unverified(real));
+    }
+
+    #[test]
     fn paths_must_exist_and_cited_lines_lie_inside_the_file() {
         let text = "See src/flask/app.py:7, `flask/sessions.py:2-3`, app.py and src/flask/app.py:900; \
                     `src/flask/views.py` and docs at https://flask.palletsprojects.com/en/latest/app.py.";
@@ -552,6 +660,122 @@ mod tests {
              16 lines)\n"
         );
         assert_eq!(mark("`Flask` is real.", &check(&flask(), "`Flask` is real.", None)), "`Flask` is real.");
+    }
+
+    /// A snapshot of `files` (key, source), each parsed as the language of its extension.
+    fn workspace(files: &[(&str, &str)]) -> Snapshot {
+        let mut map = BTreeMap::new();
+        for (key, source) in files {
+            let language = Language::from_extension(key.rsplit_once('.').map_or("", |(_, e)| e)).unwrap();
+            map.insert(Arc::<str>::from(*key), Arc::new(extract(source.as_bytes(), language)));
+        }
+        Snapshot::new(map)
+    }
+
+    fn unverified_in(files: &[(&'static str, &'static str)], text: &str) -> (Vec<String>, Vec<(String, Verdict)>) {
+        let read = |key: &str| files.iter().find(|(k, _)| *k == key).map(|(_, s)| s.to_string());
+        let grounding = check(&workspace(files), text, Some(&read));
+        (grounding.unverified(), grounding.claims.into_iter().map(|c| (c.name, c.verdict)).collect())
+    }
+
+    const FASTIFY: &[(&str, &str)] = &[(
+        "fastify.js",
+        "function fastify(opts) {\n  const { route, addHook } = require('./lib/route')\n  return { route, addHook }\n}\nmodule.exports = fastify\n",
+    )];
+
+    #[test]
+    fn destructured_keys_are_claims_and_what_they_bind_is_the_snippet_s() {
+        // Written by SmolLM2-135M about fastify: the keys were not checked at all.
+        let text = "```js\nconst { getHeaders, route: addRoute, getFastfireHeaders = null, ...rest } = require('fastify')\n\
+                    addRoute(rest, getHeaders())\n```";
+        let (unverified, claims) = unverified_in(FASTIFY, text);
+        assert_eq!(unverified, ["getFastfireHeaders"]);
+        let names: Vec<&str> = claims.iter().map(|(n, _)| n.as_str()).collect();
+        for key in ["getHeaders", "route", "getFastfireHeaders", "require"] {
+            assert!(names.contains(&key), "{key} was not checked: {names:?}");
+        }
+        for local in ["addRoute", "rest"] {
+            assert!(!names.contains(&local), "{local} was checked: {names:?}");
+        }
+    }
+
+    #[test]
+    fn a_destructuring_cut_short_and_a_free_code_shaped_value_are_claims() {
+        // Written by SmolLM2-135M about fastify, both answers cut at the model's answer length.
+        let (unverified, _) = unverified_in(FASTIFY, "```javascript\nconst {\n  getHeadersByHeaderLength,\n  route");
+        assert_eq!(unverified, ["getHeadersByHeaderLength"]);
+        let text = "```javascript\nfunction preventRequestLimit(opts) {\n  if (typeof requestBody === \"undefined\" || !url) {\n    return opts\n  }\n}\n```";
+        let (unverified, _) = unverified_in(FASTIFY, text);
+        assert_eq!(unverified, ["requestBody"], "`url` is a placeholder, `requestBody` a name");
+    }
+
+    #[test]
+    fn a_plain_word_in_backticks_is_a_claim() {
+        let (unverified, _) = unverified_in(FASTIFY, "`Fastfire` registers the plugin; `fastify` is real.");
+        assert_eq!(unverified, ["Fastfire"]);
+    }
+
+    const BROTLI: &[(&str, &str)] = &[(
+        "c/include/brotli/decode.h",
+        "typedef struct BrotliDecoderStateStruct BrotliDecoderState;\nBrotliDecoderState* BrotliDecoderCreateInstance(int alloc);\n",
+    )];
+
+    #[test]
+    fn includes_are_checked_as_headers_whatever_the_block_s_tag() {
+        // A C snippet labelled `python`: its `#include`s were comments, its `printf` Python's.
+        let text = "```python\n#include <stdio.h>\n#include \"brotli/decode.h\"\n#include <brotli/fast_decode.h>\n\
+                    int main(void) {\n  BrotliDecoderState* s = BrotliDecoderCreateInstance(0);\n  printf(\"%p\", (void*)s);\n  \
+                    memcpy(NULL, NULL, sizeof(size_t));\n  return 0;\n}\n```";
+        let (unverified, claims) = unverified_in(BROTLI, text);
+        assert_eq!(unverified, ["brotli/fast_decode.h"]);
+        let verdict = |name: &str| claims.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        assert_eq!(verdict("stdio.h"), Some(Verdict::Language));
+        assert_eq!(verdict("brotli/decode.h"), Some(Verdict::Workspace));
+        assert_eq!(verdict("printf"), Some(Verdict::Language));
+        let (unverified, _) = unverified_in(BROTLI, "Add `#include <brotli/encode_fast.h>` first.");
+        assert_eq!(unverified, ["brotli/encode_fast.h"]);
+    }
+
+    const COBRA: &[(&str, &str)] = &[(
+        "command.go",
+        "package cobra\n\nimport \"fmt\"\n\n// UseLine puts out the full usage line.\nfunc (c *Command) UseLine() string { return c.Use }\n\nfunc (c *Command) Find(args []string) (*Command, error) {\n\tflag := c.Flags().Lookup(args[0])\n\tif flag.Name == \"\" {\n\t\treturn nil, fmt.Errorf(\"unknown\")\n\t}\n\treturn c, nil\n}\n",
+    )];
+
+    #[test]
+    fn go_s_literals_builtins_and_standard_library_are_its_own() {
+        let text = "`Find` returns `false`, `nil` or `true`; it calls `fmt.Errorf`, `strings.HasPrefix`, `len(args)` \
+                    and `append`, and reads `flag.Name`; `fmt.Printline` and `strings.HasPrefixFold` do not exist.\n\n\
+                    ```go\nfunc ok() bool { var x int = iota; _ = x; return false }\n```";
+        let (unverified, _) = unverified_in(COBRA, text);
+        assert_eq!(unverified, ["fmt.Printline", "strings.HasPrefixFold"]);
+    }
+
+    #[test]
+    fn a_name_is_found_in_the_workspace_s_text_only_in_its_own_case() {
+        // Written by SmolLM2-135M about cobra, which has `UseLine` (exported) and no `useLine`.
+        let (unverified, _) = unverified_in(COBRA, "It calls `useLine()` and `Find`, and `Lookup`.");
+        assert_eq!(unverified, ["useLine"]);
+    }
+
+    #[test]
+    fn a_chain_written_with_colons_in_prose_is_checked() {
+        // Written by SmolLM2-135M about cereal: `XMLOut` (cut short) is nowhere.
+        let cereal: &[(&str, &str)] = &[(
+            "include/cereal/archives/xml.hpp",
+            "namespace cereal {\nclass XMLOutputArchive {\npublic:\n  void saveValue(int v);\n};\n}\n",
+        )];
+        let text = "it uses it as a cereal::XMLOutputArchive and then as a cereal::XMLOut of std::vector.";
+        let (unverified, _) = unverified_in(cereal, text);
+        assert_eq!(unverified, ["cereal::XMLOut"]);
+    }
+
+    #[test]
+    fn c_and_cpp_standard_names_are_their_own() {
+        let text = "```cpp\n#include <vector>\n#include <memory>\nstd::vector<int> v;\nv.push_back(1);\n\
+                    auto p = std::make_unique<BrotliDecoderState>();\nstd::cout << v.size() << std::endl;\n\
+                    BrotliFastDecoder(p.get());\n```";
+        let (unverified, _) = unverified_in(BROTLI, text);
+        assert_eq!(unverified, ["BrotliFastDecoder"]);
     }
 
     #[test]

@@ -58,6 +58,10 @@ struct JsonAnswer<'a> {
     /// Every name the model's answer wrote, with where it was found (`workspace`, `language`,
     /// `unverified`): what the grounding check saw, for measurements.
     checked: Vec<JsonChecked<'a>>,
+    /// The model's answer as it wrote it, unmarked, whether shown or set aside (absent when no
+    /// model answered): what a measurement of the check reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_answer: Option<&'a str>,
     latency_ms: f64,
 }
 
@@ -179,6 +183,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
                     .flat_map(|g| &g.claims)
                     .map(|c| JsonChecked { name: &c.name, found: c.verdict.name() })
                     .collect(),
+                model_answer: answered.model_text.as_deref(),
                 latency_ms,
             };
             println!("{}", serde_json::to_string_pretty(&json)?);

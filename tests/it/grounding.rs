@@ -89,18 +89,28 @@ fn a_mostly_invented_answer_is_set_aside_for_the_context_unless_asked_for() {
     assert_eq!(answer["set_aside"], true);
     assert_eq!(
         strings(&answer["unverified"]),
-        ["ConfigLoader", "load_config_file", "pkg/config.py:12", "Settings.from_env", "requests", "requests.get"]
+        [
+            "ConfigLoader",
+            "load_config_file",
+            "pkg/config.py:12",
+            "Settings.from_env",
+            "requests",
+            "loader.load",
+            "requests.get"
+        ]
     );
     let text = answer["answer"].as_str().unwrap();
     assert!(
         text.starts_with(
             "⚠ The model's answer named code that does not exist in this workspace (`ConfigLoader`, \
-             `load_config_file`, `pkg/config.py:12`, `Settings.from_env`, `requests`, `requests.get`), so this is \
-             what reverie found instead; to see it anyway, ask again with --show-unverified.\n\n1. `"
+             `load_config_file`, `pkg/config.py:12`, `Settings.from_env`, `requests`, `loader.load`, …), so this \
+             is what reverie found instead; to see it anyway, ask again with --show-unverified.\n\n1. `"
         ),
         "{text}"
     );
     assert_eq!(answer["context"][0], no_model["context"][0], "the first citation is the no-model answer's");
+    assert_eq!(answer["model_answer"], MOSTLY_INVENTED, "the model's own prose is kept for measuring");
+    assert!(no_model.get("model_answer").is_none(), "{no_model}");
 
     let shown = ws.json(&["ask", ".", QUESTION, "--show-unverified"]);
     assert_eq!(shown["source"], "model", "{shown}");
@@ -109,7 +119,9 @@ fn a_mostly_invented_answer_is_set_aside_for_the_context_unless_asked_for() {
     let text = shown["answer"].as_str().unwrap();
     assert!(text.starts_with("The `ConfigLoader`⚠ class reads it with `load_config_file()`⚠ from"), "{text}");
     assert!(
-        text.contains("```\n⚠ not found in this workspace: `requests`, `ConfigLoader`, `requests.get`\n"),
+        text.contains(
+            "```\n⚠ not found in this workspace: `requests`, `ConfigLoader`, `loader.load`, `requests.get`\n"
+        ),
         "the code block's names are listed after it: {text}"
     );
 }

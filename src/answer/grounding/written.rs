@@ -1,7 +1,8 @@
 //! What a text writes as code, before anything is looked up (the module docs of `grounding.rs` say
-//! what counts as a name): the names of prose — inline code, bare code-shaped words, dotted chains,
-//! paths with a line — and of code blocks and inline snippets, where every identifier chain the
-//! snippet uses counts, minus what it binds itself, its strings and its comments.
+//! what counts as a name): the names of prose — inline code, bare code-shaped words, chains, paths
+//! with a line — and of code blocks and inline snippets, where every identifier chain the snippet
+//! uses counts, minus what it binds itself, its strings and its comments, and every header its
+//! `#include`s name.
 //!
 //! Guarantees: names come in the order of the text, each with the place its mark goes (after the
 //! name, or after its code block); a block tagged as output or data (```text, ```json) names nothing;
@@ -27,6 +28,8 @@ pub(super) enum What {
         path: String,
         line: Option<(u32, u32)>,
     },
+    /// A header an `#include` line names (`stdio.h`, `brotli/decode.h`).
+    Header(String),
     /// `alone`: written as a global (prose, or a snippet's unbound name), not after a bound variable.
     Chain {
         parts: Vec<String>,
@@ -39,6 +42,39 @@ fn language_of_tag(tag: &str) -> Option<Language> {
     let tag = tag.trim().to_lowercase();
     let tag = tag.split(|c: char| c.is_whitespace() || c == ',' || c == '{').next().unwrap_or("");
     Language::from_lsp_id(tag).or_else(|| Language::from_extension(tag)).filter(|l| l.grammar().is_some())
+}
+
+/// The languages whose own names count in a code block: its tag's, else the workspace's; C's and
+/// C++'s too when it includes headers (a model labels C code `python` now and then).
+fn block_languages(tag: &str, code: &str, workspace: &[Language]) -> Vec<Language> {
+    let mut languages = match language_of_tag(tag) {
+        Some(l) => vec![l],
+        None => workspace.to_vec(),
+    };
+    if !includes(code).is_empty() {
+        for c in [Language::C, Language::Cpp] {
+            if !languages.contains(&c) {
+                languages.push(c);
+            }
+        }
+    }
+    languages
+}
+
+/// The headers a snippet's `#include` lines name (`#include <stdio.h>`, `#include "brotli/decode.h"`).
+fn includes(code: &str) -> Vec<String> {
+    code.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix('#')?.trim_start().strip_prefix("include")?.trim();
+            let close = match rest.chars().next()? {
+                '<' => '>',
+                '"' => '"',
+                _ => return None,
+            };
+            let header = &rest[1..];
+            Some(header[..header.find(close)?].trim().to_string()).filter(|h| !h.is_empty())
+        })
+        .collect()
 }
 
 /// A code block that holds output or data, not code (```text, ```json, ```console): nothing in it
@@ -61,12 +97,10 @@ pub(super) fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> 
             if trimmed.starts_with(fence.as_str())
                 && trimmed.trim_end().chars().all(|c| c == fence.as_bytes()[0] as char)
             {
-                let languages = match language_of_tag(tag) {
-                    Some(l) => vec![l],
-                    None => workspace.to_vec(),
-                };
+                let code = &text[*code_start..start];
+                let languages = block_languages(tag, code, workspace);
                 let end_of_fence = start + line.trim_end_matches(['\n', '\r']).len();
-                let code = if is_output_tag(tag) { "" } else { &text[*code_start..start] };
+                let code = if is_output_tag(tag) { "" } else { code };
                 for (name, what) in snippet_names(code, &languages) {
                     out.push(Written {
                         name,
@@ -90,7 +124,7 @@ pub(super) fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> 
     }
     if let Some((_, code_start, tag)) = block.filter(|(_, _, tag)| !is_output_tag(tag)) {
         // An unclosed block (an answer cut short) is still checked, marked at the end.
-        let languages = language_of_tag(&tag).map_or_else(|| workspace.to_vec(), |l| vec![l]);
+        let languages = block_languages(&tag, &text[code_start..], workspace);
         for (name, what) in snippet_names(&text[code_start..], &languages) {
             out.push(Written { name, what, mark_at: text.len(), in_block: true, languages: languages.clone() });
         }
@@ -181,10 +215,12 @@ fn bare_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Wri
             });
             continue;
         }
-        if token.contains(['/', '\\', '-', ':']) {
+        // `base_class::XMLOutputArchive` is a chain like `Flask.route`.
+        let chain = token.replace("::", ".");
+        if chain.contains(['/', '\\', '-', ':']) {
             continue;
         }
-        let parts: Vec<&str> = token.split('.').collect();
+        let parts: Vec<&str> = chain.split('.').collect();
         if parts.iter().any(|p| !is_identifier(p)) {
             continue;
         }
@@ -318,8 +354,12 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
         out.push((trimmed.to_string(), what));
         return out;
     }
+    for header in includes(code) {
+        out.push((header.clone(), What::Header(header)));
+    }
     let tokens = chains(&clean);
-    let mut bound: HashSet<String> = HashSet::new();
+    let (destructured_keys, destructured_bound) = destructured(&clean, &tokens);
+    let mut bound: HashSet<String> = destructured_bound;
     // Names bound by an import stand for what they import: their uses are claims about it.
     let mut imported: HashSet<String> = HashSet::new();
     // First pass: what the snippet binds.
@@ -340,6 +380,9 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
         if after.starts_with("=>") && token.parts.len() == 1 {
             bound.insert(token.parts[0].clone());
         }
+        if token.parts.len() == 1 && declared_after_type(before, after, prev_word, languages) {
+            bound.insert(token.parts[0].clone());
+        }
         if in_for_header(&clean, token.start) && token.parts.len() == 1 {
             bound.insert(token.parts[0].clone());
         }
@@ -351,6 +394,11 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
     // Second pass: the uses.
     for (k, token) in tokens.iter().enumerate() {
         let head = &token.parts[0];
+        if destructured_keys.contains(&token.start) {
+            // `const { getHeaders } = …` claims the object has `getHeaders`.
+            out.push((head.clone(), What::Chain { parts: token.parts.clone(), alone: true }));
+            continue;
+        }
         let after = clean[token.end..].trim_start();
         let prev_word = tokens.get(k.wrapping_sub(1)).filter(|p| clean[p.end..token.start].trim().is_empty());
         if prev_word.is_some_and(|p| p.parts.len() == 1 && BINDERS.contains(&p.parts[0].as_str())) {
@@ -379,8 +427,8 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
         let named_alone = tokens.len() == 1;
         let called = after.starts_with('(');
         let type_like = head.starts_with(char::is_uppercase) || (head.starts_with("__") && head.ends_with("__"));
-        if token.parts.len() == 1 && !(named_alone || called || type_like || on_import_line) {
-            continue; // a plain value the snippet uses but never binds (`url`): a placeholder
+        if token.parts.len() == 1 && !(named_alone || called || type_like || on_import_line || looks_like_code(head)) {
+            continue; // a plain word the snippet uses but never binds (`url`): a placeholder
         }
         let name = token.parts.join(".");
         let what = What::Chain { parts: token.parts.clone(), alone };
@@ -389,6 +437,86 @@ fn snippet_names(code: &str, languages: &[Language]) -> Vec<(String, What)> {
     let mut seen = HashSet::new();
     out.retain(|(name, _)| seen.insert(name.clone()));
     out
+}
+
+/// JavaScript's destructuring, `const { getHeaders, route: r, ...rest } = require('x')`: its keys
+/// (`getHeaders`, `route`) claim the object has them — each is looked up alone — and the names it
+/// binds (`getHeaders`, `r`, `rest`) are the snippet's. Returns the keys' token starts and the bound
+/// names.
+fn destructured(clean: &str, tokens: &[Token]) -> (HashSet<usize>, HashSet<String>) {
+    let mut keys = HashSet::new();
+    let mut bound = HashSet::new();
+    for (k, token) in tokens.iter().enumerate() {
+        if token.parts.len() != 1 || !matches!(token.parts[0].as_str(), "const" | "let" | "var") {
+            continue;
+        }
+        let rest = &clean[token.end..];
+        let Some(open) = rest.find(|c: char| !c.is_whitespace()).filter(|&i| rest[i..].starts_with('{')) else {
+            continue;
+        };
+        let open = token.end + open;
+        // A pattern cut short with the answer (`const {\n  getBody,`) is still one.
+        let close = matching_brace(clean, open);
+        let after = close.map_or("=", |close| clean[close + 1..].trim_start());
+        if !(after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>")) {
+            continue;
+        }
+        let close = close.unwrap_or(clean.len());
+        for inner in tokens[k + 1..].iter().take_while(|t| t.start < close) {
+            if inner.parts.len() != 1 {
+                continue;
+            }
+            let before = clean[open..inner.start].trim_end();
+            let after = clean[inner.end..close].trim_start();
+            if before.ends_with(':') || before.ends_with("...") {
+                bound.insert(inner.parts[0].clone()); // an alias or the rest
+            } else if before.ends_with(['{', ',']) {
+                keys.insert(inner.start);
+                if !after.starts_with(':') {
+                    bound.insert(inner.parts[0].clone());
+                }
+            }
+        }
+    }
+    (keys, bound)
+}
+
+/// The `}` that closes the `{` at `open`, if it closes.
+fn matching_brace(code: &str, open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, c) in code[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A C-family declaration's name, right after its type: `std::vector<int> v;`, `Config cfg{…}`,
+/// `int main(void)`, `char *buf = …` — a type word that is not a keyword (`new Foo(…)`, `return x;`
+/// declare nothing) or a `>`, `*`, `&` just before, and `;`, `=`, `{`, `[`, `,`, `)`, `(` just after.
+/// Only where types come first (C, C++, Java, C#; Go's `c Command` is the other way round).
+fn declared_after_type(before: &str, after: &str, prev_word: Option<&Token>, languages: &[Language]) -> bool {
+    let type_first = |l: &Language| matches!(l, Language::C | Language::Cpp | Language::Java | Language::CSharp);
+    if !languages.iter().any(type_first) || after.starts_with("==") {
+        return false;
+    }
+    match prev_word {
+        Some(prev) => {
+            (prev.parts.len() > 1 || !languages.iter().any(|&l| crate::syntax::is_keyword(l, &prev.parts[0])))
+                && after.starts_with([';', '=', '{', '[', ',', ')', '('])
+        }
+        None if before.ends_with('>') && !before.ends_with("->") => after.starts_with([';', '=', '{', '[', ',', ')']),
+        None if before.ends_with(['*', '&']) && !before.ends_with("&&") => after.starts_with([';', '=', '[']),
+        None => false,
+    }
 }
 
 /// Whether the statement holding `at` assigns (`a, b = f()`) — a top-level `=` after `at`.
