@@ -85,11 +85,7 @@ impl AdapterPass {
                 Ok(report)
             })
             .await;
-            let report = match fitting {
-                Ok(Ok(report)) => Ok(report),
-                Ok(Err(err)) => Err(format!("{err:#}")),
-                Err(err) => Err(err.to_string()),
-            };
+            let report = super::pass::joined(fitting);
             let message = match &report {
                 Ok(report) => summary(report),
                 Err(err) => {
