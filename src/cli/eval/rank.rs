@@ -111,7 +111,7 @@ const STRONGEST: System = System::NamedThenCode;
 
 /// A way to run the past-changes channel, for tuning on the dev set: `REVERIE_EVAL_HISTORY` holds
 /// variants separated by `;`, each `name=value` pairs separated by `,` — `weight` (the channel's
-/// fusion weight), `commits`, `damping`, `max_files`, `expansion` (`search::Voting`).
+/// fusion weight), `commits`, `damping`, `max_files` (`search::Voting`).
 #[derive(Clone, Debug)]
 struct Variant {
     text: String,
@@ -135,10 +135,7 @@ fn variants() -> Result<Vec<Variant>> {
                 "commits" => variant.voting.commits = value as usize,
                 "damping" => variant.voting.damping = value,
                 "max_files" => variant.voting.max_files = value as u32,
-                "expansion" => variant.voting.expansion = value,
-                other => anyhow::bail!(
-                    "REVERIE_EVAL_HISTORY: `{other}` is not weight, commits, damping, max_files or expansion"
-                ),
+                other => anyhow::bail!("REVERIE_EVAL_HISTORY: `{other}` is not weight, commits, damping or max_files"),
             }
         }
         variants.push(variant);
