@@ -470,8 +470,18 @@ pub fn mark(text: &str, grounding: &Grounding) -> String {
     for (at, names) in blocks {
         inserts.push((at, format!("\n{MARK} not found in this workspace: {}", quoted(&names))));
     }
-    inserts.sort_by_key(|insert| std::cmp::Reverse(insert.0));
+    // An answer cut off inside a code block (the model ran out of tokens) has its block closed, so
+    // that its marks and the list below read as text, not as code.
     let mut out = text.to_string();
+    if text.lines().filter(|line| line.trim_start().starts_with("```")).count() % 2 == 1 {
+        let end = text.trim_end().len();
+        out.truncate(end);
+        out.push_str("\n```");
+        for insert in inserts.iter_mut().filter(|(at, _)| *at >= end) {
+            insert.0 = out.len();
+        }
+    }
+    inserts.sort_by_key(|insert| std::cmp::Reverse(insert.0));
     for (at, insert) in inserts {
         if out.is_char_boundary(at.min(out.len())) {
             out.insert_str(at.min(out.len()), &insert);
@@ -660,6 +670,18 @@ mod tests {
              16 lines)\n"
         );
         assert_eq!(mark("`Flask` is real.", &check(&flask(), "`Flask` is real.", None)), "`Flask` is real.");
+    }
+
+    #[test]
+    fn an_answer_cut_off_inside_a_code_block_has_it_closed_before_the_marks() {
+        // SmolLM2-135M ran out of tokens inside a snippet (fastify): the marks read as code.
+        let text = "Like this:\n\n```python\nrequests.get(url)\n";
+        let marked = mark(text, &check(&flask(), text, Some(&read)));
+        assert_eq!(
+            marked,
+            "Like this:\n\n```python\nrequests.get(url)\n```\n⚠ not found in this workspace: `requests.get`\n\n\
+             ⚠ Not found in this workspace: `requests.get`\n"
+        );
     }
 
     /// A snapshot of `files` (key, source), each parsed as the language of its extension.
