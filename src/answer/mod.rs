@@ -53,6 +53,9 @@ pub struct Question {
     /// without a mined history): the caller searches the history mined at idle time
     /// (`search::PastChanges::files`).
     pub past: Vec<crate::search::PastFile>,
+    /// The history's index itself, for what a code action's subject needs from it (How to debug:
+    /// the past fixes of the subject's file). `None` for a typed question or without a history.
+    pub past_changes: Option<std::sync::Arc<crate::search::PastChanges>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

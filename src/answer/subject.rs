@@ -59,6 +59,8 @@ const MAX_CALLERS: usize = 12;
 const MAX_TESTS: usize = 6;
 const MAX_ERRORS: usize = 6;
 const MAX_CALLEES: usize = 6;
+/// Past fixes of the subject's file told with it (How to debug).
+const MAX_PAST_FIXES: usize = 3;
 /// Definitions whose words name the subject, looked at for callers the grammar did not see.
 const MAX_MENTIONS: usize = 200;
 /// A called name defined in more places than this cannot be resolved by name.
@@ -159,6 +161,9 @@ fn centred_items(
             out.extend(callees.iter().skip(FIRST_CALLEES).take(MAX_CALLEES - FIRST_CALLEES).map(|c| c.item(&at)));
         }
         Intent::Debug => {
+            if let Some(past) = &question.past_changes {
+                add_past_fixes(&mut out[0], &past.fixes_of(key, MAX_PAST_FIXES));
+            }
             let errors = error_sites(&at, &callees);
             let tests = tests(snapshot, &at, &callers);
             out.extend(errors.iter().take(FIRST_ERRORS).cloned());
@@ -559,6 +564,22 @@ fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
     item
 }
 
+/// The subject's file's past fixes, newest first, told with the subject (zero-token evidence of how
+/// it broke before): "Fixed before in this file: `Fixed #41 -- Crash …` (a1b2c3d); …".
+fn add_past_fixes(item: &mut ContextItem, fixes: &[(String, String)]) {
+    if fixes.is_empty() || is_secret(&item.path) {
+        return;
+    }
+    let told: Vec<String> = fixes.iter().map(|(id, subject)| format!("`{}` ({id})", cut(subject, 80))).collect();
+    item.text.push_str(&format!("\nFixed before in this file: {}", told.join("; ")));
+    item.reason.push_str(&format!(
+        "; {} past fix{} of its file",
+        fixes.len(),
+        if fixes.len() == 1 { "" } else { "es" }
+    ));
+    item.tokens = tokens_of(&item.path, &item.text);
+}
+
 /// A definition in brief: its signature and, with `with_doc`, the start of its doc, each cut short
 /// (`SIGNATURE_CHARS`, `DOC_CHARS`); the reason as given.
 fn brief_definition_item(key: &str, def: &Definition, reason: String, with_doc: bool) -> ContextItem {
@@ -704,6 +725,38 @@ def handle(app, request):
         ];
         let got: Vec<(&str, &str)> = explained.iter().map(|(p, r)| (p.as_str(), r.as_str())).collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn debug_tells_the_past_fixes_of_the_subject_s_file() {
+        let snapshot = snapshot();
+        let commit = |id: &str, subject: &str, files: &[&str]| crate::search::PastCommit {
+            id: id.into(),
+            subject: subject.into(),
+            message: subject.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            files_touched: files.len() as u32,
+        };
+        let past = crate::search::PastChanges::new(vec![
+            commit("a1b2c3d4", "Fixed #41 -- Crash when the secret key is empty", &["lib/sessions.py"]),
+            commit("b2", "Renamed the serializer", &["lib/sessions.py"]),
+            commit("c3", "Fixed a typo in the app", &["app.py"]),
+        ]);
+        let mut q = question(Intent::Debug, 3);
+        q.past_changes = Some(Arc::new(past));
+        let items = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
+        assert!(
+            items[0]
+                .text
+                .ends_with("\nFixed before in this file: `Fixed #41 -- Crash when the secret key is empty` (a1b2c3d)"),
+            "{}",
+            items[0].text
+        );
+        assert!(items[0].reason.ends_with("; 1 past fix of its file"), "{}", items[0].reason);
+        let mut explain = question(Intent::Explain, 3);
+        explain.past_changes = q.past_changes.clone();
+        let explained = centred_items(&snapshot, None, &explain, explain.subject.as_ref().unwrap()).unwrap();
+        assert!(!explained[0].text.contains("Fixed before"), "only How to debug tells them");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! lifts the files that past commits like the question changed and says which commits; and the
 //! leakage rule — a later commit on another branch, however like the question, changes no answer.
 //! In the server, once the idle history pass ran, hover names the files changed together with the
-//! definition's file (co-change).
+//! definition's file (co-change), and "How to debug" tells the past fixes of the symbol's file.
 
 use crate::util::lsp::LspClient;
 use crate::util::{Workspace, commit, git};
@@ -73,7 +73,7 @@ fn a_later_commit_on_another_branch_changes_no_answer() {
 /// Twice the price code changed with the cart: hovering a price definition says so, once the
 /// server's idle history pass has mined the commits.
 #[tokio::test]
-async fn hover_names_the_files_changed_together_with_the_definition() {
+async fn hover_names_files_changed_together_and_debugging_tells_past_fixes() {
     let ws = shop();
     ws.write("shop/pricing.py", "def reduce(amount, rate):\n    return round(amount * (1 - rate), 3)\n");
     ws.write("shop/cart.py", "def add(cart, item):\n    cart.append(item)\n    return cart\n");
@@ -100,5 +100,34 @@ async fn hover_names_the_files_changed_together_with_the_definition() {
     );
     assert!(text.contains(&expected), "{expected} in {text}");
     assert!(!text.contains("mail.py"), "{text}");
+    // "How to debug reduce": its file's past fix is told with the definition, zero tokens.
+    let range = json!({"start": {"line": 0, "character": 5}, "end": {"line": 0, "character": 5}});
+    let actions = client
+        .result(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": crate::util::lsp::file_uri(&pricing)}, "range": range, "context": {"diagnostics": []}}),
+        )
+        .await;
+    let debug = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "reverie: How to debug reduce")
+        .expect("a How to debug action")
+        .clone();
+    let answer = client
+        .result(
+            "workspace/executeCommand",
+            json!({"command": debug["command"]["command"], "arguments": debug["command"]["arguments"]}),
+        )
+        .await;
+    let first = &answer["context"][0];
+    assert_eq!(first["path"], "shop/pricing.py", "{answer}");
+    assert!(
+        first["text"].as_str().unwrap().contains(
+            "Fixed before in this file: `Fixed #12 -- The discount was applied twice when the checkout was retried.` ("
+        ),
+        "{answer}"
+    );
     assert_eq!(client.shutdown().await, Some(0));
 }
