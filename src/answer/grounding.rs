@@ -447,11 +447,11 @@ pub const MARK: &str = "⚠";
 
 /// `text` with each unverified name marked where it stands (`` `FlaskContext`⚠ ``; a code block's
 /// after the block, on a line of its own) and the list of them under it. A text with none is
-/// returned as it is.
+/// returned as it is; in either, a code block the model left open is closed first.
 pub fn mark(text: &str, grounding: &Grounding) -> String {
     let unverified = grounding.unverified();
     if unverified.is_empty() {
-        return text.to_string();
+        return close_open_block(text);
     }
     // (position, what to insert), inserted from the end so earlier positions stay valid.
     let mut inserts: Vec<(usize, String)> = Vec::new();
@@ -472,15 +472,14 @@ pub fn mark(text: &str, grounding: &Grounding) -> String {
     }
     // An answer cut off inside a code block (the model ran out of tokens) has its block closed, so
     // that its marks and the list below read as text, not as code.
-    let mut out = text.to_string();
-    if text.lines().filter(|line| line.trim_start().starts_with("```")).count() % 2 == 1 {
+    let out = close_open_block(text);
+    if out.len() != text.len() {
         let end = text.trim_end().len();
-        out.truncate(end);
-        out.push_str("\n```");
         for insert in inserts.iter_mut().filter(|(at, _)| *at >= end) {
             insert.0 = out.len();
         }
     }
+    let mut out = out;
     inserts.sort_by_key(|insert| std::cmp::Reverse(insert.0));
     for (at, insert) in inserts {
         if out.is_char_boundary(at.min(out.len())) {
@@ -498,6 +497,15 @@ pub fn mark(text: &str, grounding: &Grounding) -> String {
         })
         .collect();
     format!("{}\n\n{MARK} Not found in this workspace: {}\n", out.trim_end(), listed.join(", "))
+}
+
+/// `text` with a code block the model left open (it ran out of tokens inside it) closed, so that
+/// what follows it reads as text; any other text as it is.
+fn close_open_block(text: &str) -> String {
+    if text.lines().filter(|line| line.trim_start().starts_with("```")).count() % 2 == 0 {
+        return text.to_string();
+    }
+    format!("{}\n```", text.trim_end())
 }
 
 fn quoted(names: &[String]) -> String {
@@ -682,6 +690,8 @@ mod tests {
             "Like this:\n\n```python\nrequests.get(url)\n```\n⚠ not found in this workspace: `requests.get`\n\n\
              ⚠ Not found in this workspace: `requests.get`\n"
         );
+        let grounded = "Like this:\n\n```python\nfrom flask import Flask\n";
+        assert_eq!(mark(grounded, &check(&flask(), grounded, None)), format!("{}```", grounded));
     }
 
     /// A snapshot of `files` (key, source), each parsed as the language of its extension.
