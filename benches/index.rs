@@ -24,10 +24,13 @@
 mod corpus;
 #[path = "common/report.rs"]
 mod report;
+#[path = "common/run.rs"]
+mod run;
 #[path = "common/setup.rs"]
 mod setup;
 use report::*;
 use reverie::syntax::{self, Language};
+use run::{CtagsRun, Timed};
 use serde_json::Value;
 use setup::{install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
@@ -44,7 +47,6 @@ const TARGET_COLD_VS_CTAGS: f64 = 2.0;
 const TARGET_WARM_VS_COLD: f64 = 0.05;
 const TARGET_EDIT_SECS: f64 = 0.005;
 const INCREMENTAL_LINES: usize = 2_000;
-const CTAGS_INSTALL: &str = "apt-get install -y universal-ctags";
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` / `--all-targets` does not. A benchmark that
@@ -88,7 +90,6 @@ struct Ctx {
     /// `/usr/bin/time`, to cross-check peak RSS (`%M`), if it exists.
     time_bin: Option<PathBuf>,
     ctags_version: String,
-    cargo: String,
 }
 
 impl Ctx {
@@ -99,18 +100,11 @@ impl Ctx {
         let bench_dir = bench_dir();
         std::fs::create_dir_all(bench_dir.join("tmp"))
             .unwrap_or_else(|e| die(&format!("cannot create {}: {e}", bench_dir.display())));
-        let ctags_version = ctags_version();
-        let time_bin = Some(PathBuf::from("/usr/bin/time")).filter(|p| {
-            Command::new(p)
-                .args(["-f", "%M", "true"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
+        let ctags_version = run::ctags_version();
+        let time_bin = run::time_bin();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let bin = reverie_binary(&cargo);
-        Ctx { bin, bench_dir, runs, edits, only, time_bin, ctags_version, cargo }
+        Ctx { bin, bench_dir, runs, edits, only, time_bin, ctags_version }
     }
 
     fn corpora(&self) -> Vec<Corpus> {
@@ -169,25 +163,6 @@ fn bench_dir() -> PathBuf {
     match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
         None => die("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
-    }
-}
-
-fn ctags_version() -> String {
-    let out = Command::new("ctags").arg("--version").output();
-    match out {
-        Ok(out) if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Universal Ctags") => {
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        }
-        Ok(_) => die(&format!("`ctags` is not Universal Ctags (the anchor); install it: {CTAGS_INSTALL}")),
-        Err(_) => die(&format!("Universal Ctags (the anchor) is missing; install it: {CTAGS_INSTALL}")),
     }
 }
 
@@ -256,95 +231,29 @@ fn ensure_tokio(ctx: &Ctx) -> PathBuf {
         return dir;
     }
     println!("\nfetching tokio {TOKIO_VERSION} (cargo fetch with a throwaway manifest)…");
-    let project = ctx.tmp_dir("fetch-tokio-");
-    let manifest = format!(
-        "[package]\nname = \"reverie-bench-fetch-tokio\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\ntokio = {{ version = \"={TOKIO_VERSION}\", features = [\"full\"] }}\n"
-    );
-    std::fs::create_dir_all(project.path().join("src")).expect("mkdir src");
-    std::fs::write(project.path().join("Cargo.toml"), manifest).expect("write Cargo.toml");
-    std::fs::write(project.path().join("src/lib.rs"), "").expect("write lib.rs");
-    let cargo_home = ctx.bench_dir.join("cargo-home");
-    run_ok(
-        Command::new(&ctx.cargo)
-            .arg("fetch")
-            .current_dir(project.path())
-            .env("CARGO_HOME", &cargo_home)
-            .env_remove("CARGO_TARGET_DIR"),
-        "cargo fetch (tokio)",
-    );
-    let name = format!("tokio-{TOKIO_VERSION}");
-    let find_in = |sub: &str, file: &str| -> Option<PathBuf> {
-        std::fs::read_dir(cargo_home.join("registry").join(sub))
-            .ok()?
-            .flatten()
-            .map(|e| e.path().join(file))
-            .find(|p| p.exists())
-    };
     let staging = ctx.tmp_dir("tokio-");
-    if let Some(src) = find_in("src", &name) {
-        run_ok(Command::new("cp").arg("-a").arg(&src).arg(staging.path()), "copying tokio's source");
-    } else if let Some(krate) = find_in("cache", &format!("{name}.crate")) {
-        run_ok(Command::new("tar").arg("xzf").arg(&krate).arg("-C").arg(staging.path()), "untarring tokio's .crate");
-    } else {
-        die(&format!("cargo fetch left no {name} under {}", cargo_home.display()));
-    }
-    let src = staging.path().join(&name);
+    let unpacked = corpus::fetch(&corpus::Source::Crate("tokio", TOKIO_VERSION), staging.path())
+        .unwrap_or_else(|e| die(&format!("fetching tokio: {e}")));
+    let src = unpacked.join(format!("tokio-{TOKIO_VERSION}"));
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).ok();
     }
     std::fs::rename(&src, &dir)
         .unwrap_or_else(|e| die(&format!("cannot move {} to {}: {e}", src.display(), dir.display())));
-    // The fetch's registry (mostly other crates tokio depends on) is not needed any more.
-    let _ = std::fs::remove_dir_all(&cargo_home);
     dir
 }
 
 // ------------------------------------------------------------------------------------------------
 // Running things.
 
-struct Timed {
-    secs: f64,
-    /// Peak RSS in bytes from /usr/bin/time -f %M, if available.
-    time_rss: Option<u64>,
-    stdout: String,
-    stderr: String,
+/// `run::timed` with this bench's `/usr/bin/time` and scratch dir.
+fn timed(ctx: &Ctx, program: &Path, args: &[&std::ffi::OsStr]) -> Timed {
+    run::timed(ctx.time_bin.as_deref(), &ctx.bench_dir.join("tmp"), program, args)
 }
 
-/// Runs `program args` (under /usr/bin/time when present), timing its wall clock. Dies on failure.
-fn timed(ctx: &Ctx, program: &Path, args: &[&std::ffi::OsStr]) -> Timed {
-    let rss_file = ctx.time_bin.as_ref().map(|_| ctx.tmp_dir("rss-"));
-    let mut command = match (&ctx.time_bin, &rss_file) {
-        (Some(time), Some(dir)) => {
-            let mut c = Command::new(time);
-            c.args(["-f", "%M", "-o"]).arg(dir.path().join("rss")).arg(program);
-            c
-        }
-        _ => Command::new(program),
-    };
-    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let started = Instant::now();
-    let out = command.output().unwrap_or_else(|e| die(&format!("cannot run {}: {e}", program.display())));
-    let secs = started.elapsed().as_secs_f64();
-    if !out.status.success() {
-        die(&format!(
-            "{} {:?} failed ({}):\n{}",
-            program.display(),
-            args,
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let time_rss = rss_file.and_then(|dir| {
-        let text = std::fs::read_to_string(dir.path().join("rss")).ok()?;
-        let kib: u64 = text.lines().rev().find_map(|l| l.trim().parse().ok())?;
-        Some(kib * 1024)
-    });
-    Timed {
-        secs,
-        time_rss,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+/// `run::ctags` with this bench's `/usr/bin/time` and scratch dir.
+fn ctags(ctx: &Ctx, languages: &str, target: &Path, recursive: bool) -> CtagsRun {
+    run::ctags(ctx.time_bin.as_deref(), &ctx.bench_dir.join("tmp"), Some(languages), target, recursive)
 }
 
 struct IndexRun {
@@ -376,35 +285,6 @@ fn reverie_index(ctx: &Ctx, root: &Path, cache: &Path) -> IndexRun {
     let report: Value = serde_json::from_str(&timed.stdout)
         .unwrap_or_else(|e| die(&format!("reverie index did not print JSON ({e}):\n{}", timed.stdout)));
     IndexRun { timed, report }
-}
-
-struct CtagsRun {
-    timed: Timed,
-    files: u64,
-    bytes: u64,
-}
-
-/// `ctags -R --languages=LANGS --totals=yes -f /dev/null TARGET` (the totals give files and kB scanned).
-fn ctags(ctx: &Ctx, languages: &str, target: &Path, recursive: bool) -> CtagsRun {
-    let langs = format!("--languages={languages}");
-    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
-    if recursive {
-        args.push("-R".as_ref());
-    }
-    args.extend([langs.as_ref(), "--totals=yes".as_ref(), "-f".as_ref(), "/dev/null".as_ref(), target.as_os_str()]);
-    let timed = timed(ctx, Path::new("ctags"), &args);
-    // "2789 files, 470934 lines (16982 kB) scanned in 0.3 seconds (…)", on stderr.
-    let (files, bytes) = timed
-        .stderr
-        .lines()
-        .chain(timed.stdout.lines())
-        .find_map(|line| {
-            let (files, rest) = line.split_once(" files, ").or_else(|| line.split_once(" file, "))?;
-            let kb = rest.split_once('(')?.1.split_once(" kB)")?.0;
-            Some((files.trim().parse().ok()?, kb.trim().parse::<u64>().ok()? * 1024))
-        })
-        .unwrap_or((0, 0));
-    CtagsRun { timed, files, bytes }
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -22,20 +22,19 @@
 //! server's own requests), so no async runtime of the client sits inside the measured round trips.
 //! Under `cargo test --benches` (no `--bench` argument) it does nothing.
 
+#[path = "common/lsp_client.rs"]
+mod lsp_client;
 #[path = "common/report.rs"]
 mod report;
 #[path = "common/setup.rs"]
 mod setup;
+use lsp_client::{Reply, Rss, Server, TIMEOUT, file_uri};
 use report::*;
 use serde_json::{Value, json};
-use setup::{install_dir, reverie_binary, run_ok, single_subdir};
+use setup::{Scratch, install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DJANGO_VERSION: &str = "5.1.4";
@@ -53,8 +52,6 @@ const OPEN_FILE: &str = "django/db/models/query.py";
 const SPOT_LINE: &str = "clone = self._chain() if self.query.combinator else self.filter(*args, **kwargs)";
 const SPOT_NAME: &str = "filter";
 const QUESTION: &str = "What does QuerySet.get do when several rows match?";
-/// How long any single wait may take before the bench gives up.
-const TIMEOUT: Duration = Duration::from_secs(120);
 /// Embedding Django at idle on 2 cores, from a fresh cache: the target the semantic index was built to.
 const TARGET_EMBED_SECS: f64 = 15.0 * 60.0;
 /// The server's memory with the embedder loaded and Django's vectors (its target), MB = 10^6 bytes.
@@ -271,20 +268,14 @@ impl Ctx {
     fn scratch(&self, prefix: &str) -> Scratch {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = self.bench_dir.join("tmp").join(format!("lsp-{prefix}{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", path.display())));
-        Scratch { path }
+        Scratch::new(self.bench_dir.join("tmp").join(format!("lsp-{prefix}{}-{n}", std::process::id())))
     }
-}
 
-struct Scratch {
-    path: PathBuf,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+    /// `reverie serve` with its cache in a fresh directory and an empty config home.
+    fn server(&self) -> Server {
+        let scratch = self.scratch("serve-");
+        let dir = scratch.path.clone();
+        Server::spawn_in(&self.bin, &dir, Some(scratch))
     }
 }
 
@@ -421,19 +412,6 @@ fn useful(method: Method, result: &Value) -> bool {
     }
 }
 
-fn file_uri(path: &Path) -> String {
-    let mut uri = String::from("file://");
-    for byte in path.to_str().unwrap_or_else(|| die("a non-UTF-8 path")).bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(byte as char),
-            other => {
-                let _ = write!(uri, "%{other:02X}");
-            }
-        }
-    }
-    uri
-}
-
 // ------------------------------------------------------------------------------------------------
 // The anchor: `reverie index` cold, as a subprocess.
 
@@ -473,369 +451,6 @@ fn cli_index(ctx: &Ctx, root: &Path, cache: &Path, config: &Path) -> CliRun {
     }
 }
 
-// ------------------------------------------------------------------------------------------------
-// A minimal LSP client over the server's stdio, on std threads.
-
-/// A response, stamped when its last byte was read.
-struct Incoming {
-    at: Instant,
-    message: Value,
-    /// Whether the server had reported the end of the initial index before this response arrived
-    /// (frames arrive in order, so this is exact).
-    after_ready: bool,
-}
-
-#[derive(Default)]
-struct Seen {
-    /// Every `reverie/status` notification, with its arrival time.
-    statuses: Vec<(Instant, Value)>,
-    /// The first status notification after the initial index (state ready, idle or thinking).
-    ready: Option<(Instant, Value)>,
-    /// Every `$/progress` end, with its arrival time and message.
-    progress_ends: Vec<(Instant, String)>,
-    /// Set when the server's stdout closed.
-    closed: bool,
-}
-
-struct Server {
-    child: Child,
-    pid: u32,
-    writer: Arc<Mutex<ChildStdin>>,
-    responses: Receiver<Incoming>,
-    seen: Arc<(Mutex<Seen>, Condvar)>,
-    next_id: i64,
-    stderr: PathBuf,
-    _scratch: Option<Scratch>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write_frame(writer: &Mutex<ChildStdin>, message: &Value) -> std::io::Result<()> {
-    let body = serde_json::to_vec(message).map_err(std::io::Error::other)?;
-    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    frame.extend(body);
-    let mut writer = lock(writer);
-    writer.write_all(&frame)?;
-    writer.flush()
-}
-
-/// One Content-Length framed message, or `None` when the stream ends.
-fn read_frame(reader: &mut impl BufRead) -> Option<Vec<u8>> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            if length.is_some() {
-                break;
-            }
-            continue;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.trim().eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    Some(body)
-}
-
-/// Reads the server's messages until its stdout closes: answers its requests at once (progress tokens,
-/// registrations), records status notifications, and hands responses to the main thread.
-fn read_loop(
-    stdout: impl Read,
-    writer: Arc<Mutex<ChildStdin>>,
-    responses: Sender<Incoming>,
-    seen: Arc<(Mutex<Seen>, Condvar)>,
-) {
-    let mut reader = BufReader::with_capacity(1 << 16, stdout);
-    let mut after_ready = false;
-    while let Some(body) = read_frame(&mut reader) {
-        let at = Instant::now();
-        let Ok(message) = serde_json::from_slice::<Value>(&body) else {
-            eprintln!("bench lsp: the server sent invalid JSON: {}", String::from_utf8_lossy(&body));
-            continue;
-        };
-        match (message.get("method").and_then(Value::as_str), message.get("id")) {
-            (Some(method), Some(id)) => {
-                let result = match method {
-                    "window/showDocument" => json!({"success": false}),
-                    "workspace/configuration" => json!([]),
-                    _ => Value::Null,
-                };
-                let _ = write_frame(&writer, &json!({"jsonrpc": "2.0", "id": id, "result": result}));
-            }
-            (Some("reverie/status"), None) => {
-                let params = message["params"].clone();
-                let state = params["state"].as_str().unwrap_or("");
-                let (mutex, condvar) = &*seen;
-                let mut seen = lock(mutex);
-                if !after_ready && matches!(state, "ready" | "idle" | "thinking" | "error") {
-                    after_ready = true;
-                    seen.ready = Some((at, params.clone()));
-                }
-                seen.statuses.push((at, params));
-                condvar.notify_all();
-            }
-            (Some("$/progress"), None) if message["params"]["value"]["kind"] == "end" => {
-                let text = message["params"]["value"]["message"].as_str().unwrap_or("").to_string();
-                let (mutex, condvar) = &*seen;
-                lock(mutex).progress_ends.push((at, text));
-                condvar.notify_all();
-            }
-            (Some(_), None) => {}
-            (None, _) => {
-                if responses.send(Incoming { at, message, after_ready }).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let (mutex, condvar) = &*seen;
-    lock(mutex).closed = true;
-    condvar.notify_all();
-}
-
-struct Reply {
-    /// When the response arrived.
-    at: Instant,
-    secs: f64,
-    result: Value,
-    after_ready: bool,
-}
-
-impl Server {
-    /// `reverie serve` with its cache in a fresh directory and an empty config home.
-    fn spawn(ctx: &Ctx) -> Server {
-        let scratch = ctx.scratch("serve-");
-        let dir = scratch.path.clone();
-        Server::spawn_in(ctx, &dir, Some(scratch))
-    }
-
-    /// `reverie serve` with its cache and config home under `dir` (kept by the caller when `scratch`
-    /// is `None`, so a second server finds what the first stored).
-    fn spawn_in(ctx: &Ctx, dir: &Path, scratch: Option<Scratch>) -> Server {
-        let cache = dir.join("cache");
-        let config = dir.join("config");
-        std::fs::create_dir_all(&config).ok();
-        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stderr = dir.join(format!("stderr-{n}.log"));
-        let stderr_file = std::fs::File::create(&stderr).unwrap_or_else(|e| die(&format!("cannot create a log: {e}")));
-        let mut child = Command::new(&ctx.bin)
-            .arg("serve")
-            .env("REVERIE_CACHE_DIR", &cache)
-            .env("XDG_CONFIG_HOME", &config)
-            .env("REVERIE_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr_file))
-            .spawn()
-            .unwrap_or_else(|e| die(&format!("cannot run {} serve: {e}", ctx.bin.display())));
-        let pid = child.id();
-        let writer = Arc::new(Mutex::new(child.stdin.take().expect("piped stdin")));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (sender, responses) = mpsc::channel();
-        let seen = Arc::new((Mutex::new(Seen::default()), Condvar::new()));
-        {
-            let writer = writer.clone();
-            let seen = seen.clone();
-            std::thread::spawn(move || read_loop(stdout, writer, sender, seen));
-        }
-        Server { child, pid, writer, responses, seen, next_id: 0, stderr, _scratch: scratch }
-    }
-
-    fn fail(&self, message: &str) -> ! {
-        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-        die(&format!("{message}\nthe server's stderr (last lines):\n{}", tail.join("\n")))
-    }
-
-    fn send(&self, message: &Value) {
-        if let Err(e) = write_frame(&self.writer, message) {
-            self.fail(&format!("cannot write to the server: {e}"));
-        }
-    }
-
-    fn notify(&self, method: &str, params: Value) {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    /// Sends a request and waits for its response; the round trip runs from just before the write to
-    /// the arrival of the response's last byte.
-    fn request(&mut self, method: &str, params: Value) -> Reply {
-        self.next_id += 1;
-        let id = self.next_id;
-        let started = Instant::now();
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        loop {
-            let incoming = match self.responses.recv_timeout(TIMEOUT) {
-                Ok(incoming) => incoming,
-                Err(RecvTimeoutError::Timeout) => self.fail(&format!("no answer to {method} within {TIMEOUT:?}")),
-                Err(RecvTimeoutError::Disconnected) => self.fail(&format!("the server exited during {method}")),
-            };
-            if incoming.message["id"] != json!(id) {
-                continue; // An answer to an earlier request that was given up on: none are, but be safe.
-            }
-            if let Some(error) = incoming.message.get("error") {
-                self.fail(&format!("{method} failed: {error}"));
-            }
-            return Reply {
-                at: incoming.at,
-                secs: incoming.at.duration_since(started).as_secs_f64(),
-                result: incoming.message["result"].clone(),
-                after_ready: incoming.after_ready,
-            };
-        }
-    }
-
-    /// `initialize` for `root` (an editor-like client: progress, dynamic watched-files registration).
-    fn initialize(&mut self, root: &Path) {
-        self.initialize_with(root, Value::Null);
-    }
-
-    /// `initialize` with `initializationOptions`.
-    fn initialize_with(&mut self, root: &Path, options: Value) {
-        let uri = file_uri(root);
-        self.request(
-            "initialize",
-            json!({
-                "processId": std::process::id(),
-                "rootUri": uri,
-                "workspaceFolders": [{"uri": uri, "name": "django"}],
-                "capabilities": {
-                    "general": {"positionEncodings": ["utf-16"]},
-                    "window": {"workDoneProgress": true},
-                    "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
-                },
-                "initializationOptions": options
-            }),
-        );
-    }
-
-    fn ready(&self) -> Option<(Instant, Value)> {
-        lock(&self.seen.0).ready.clone()
-    }
-
-    /// Waits for the end of the initial index (the first non-indexing `reverie/status` notification).
-    fn wait_ready(&self) -> (Instant, Value) {
-        let (mutex, condvar) = &*self.seen;
-        let deadline = Instant::now() + TIMEOUT;
-        let mut seen = lock(mutex);
-        loop {
-            if let Some(ready) = seen.ready.clone() {
-                return ready;
-            }
-            if seen.closed {
-                drop(seen);
-                self.fail("the server exited before the index was ready");
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                drop(seen);
-                self.fail(&format!("the index was not ready within {TIMEOUT:?}"));
-            }
-            seen = condvar.wait_timeout(seen, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
-        }
-    }
-
-    /// Waits for a `$/progress` end whose message contains `needle`, arriving after `since`.
-    fn wait_progress_end(&self, needle: &str, since: Instant, timeout: Duration) -> (Instant, String) {
-        let (mutex, condvar) = &*self.seen;
-        let deadline = Instant::now() + timeout;
-        let mut seen = lock(mutex);
-        loop {
-            if let Some(end) = seen.progress_ends.iter().find(|(at, m)| *at >= since && m.contains(needle)) {
-                return end.clone();
-            }
-            if seen.closed {
-                drop(seen);
-                self.fail(&format!("the server exited before a progress ended with {needle:?}"));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                drop(seen);
-                self.fail(&format!("no progress ended with {needle:?} within {timeout:?}"));
-            }
-            seen = condvar.wait_timeout(seen, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
-        }
-    }
-
-    fn check_ready_state(&self, ready: &Value) {
-        if ready["state"] == "error" {
-            self.fail(&format!("the server reported an error: {}", ready["message"]));
-        }
-    }
-
-    /// Generations announced after `since` (the snapshot was rebuilt), and the last one's arrival.
-    fn generations_after(&self, since: Instant) -> (usize, Option<Instant>) {
-        let seen = lock(&self.seen.0);
-        let mut last_generation = None;
-        let mut bumps = 0;
-        let mut last_at = None;
-        for (at, params) in &seen.statuses {
-            let generation = params["generation"].as_u64();
-            if *at > since && last_generation.is_some() && generation > last_generation {
-                bumps += 1;
-                last_at = Some(*at);
-            }
-            last_generation = last_generation.max(generation);
-        }
-        (bumps, last_at)
-    }
-
-    /// VmRSS and VmHWM of the server process, in bytes.
-    fn rss(&self) -> Rss {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .unwrap_or_else(|e| self.fail(&format!("cannot read /proc/{}/status: {e}", self.pid)));
-        let field = |name: &str| -> f64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-                .map_or(f64::NAN, |kib| kib * 1024.0)
-        };
-        Rss { rss: field("VmRSS:"), hwm: field("VmHWM:") }
-    }
-
-    /// shutdown + exit, then waits (bounded) for the process to end.
-    fn shutdown(mut self) {
-        self.request("shutdown", Value::Null);
-        self.notify("exit", Value::Null);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        eprintln!("bench lsp: the server did not exit within 10 s of `exit`; killing it");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only this child, by its handle; a no-op when it already exited.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Rss {
-    rss: f64,
-    hwm: f64,
-}
-
 /// The seconds of `index()` from the ready message ("indexed N files in X s (…)").
 fn index_secs_of(status: &Value) -> f64 {
     status["message"]
@@ -859,7 +474,7 @@ struct QuietSession {
 
 /// initialize, initialized, and nothing else until the index is ready.
 fn quiet_session(ctx: &Ctx, root: &Path) -> QuietSession {
-    let mut server = Server::spawn(ctx);
+    let mut server = ctx.server();
     server.initialize(root);
     let started = Instant::now();
     server.notify("initialized", json!({}));
@@ -951,7 +566,7 @@ struct LoadedSession {
 }
 
 fn loaded_session(ctx: &Ctx, root: &Path, spot: &Spot, cli_wall: f64) -> LoadedSession {
-    let mut server = Server::spawn(ctx);
+    let mut server = ctx.server();
     server.initialize(root);
     let started = Instant::now();
     server.notify("initialized", json!({}));
@@ -1071,7 +686,7 @@ struct EmbedSession {
 fn embed_session(ctx: &Ctx, root: &Path) -> EmbedSession {
     let scratch = ctx.scratch("embed-");
     let options = json!({"server": {"idle_after": "1s"}});
-    let mut first = Server::spawn_in(ctx, &scratch.path, None);
+    let mut first = Server::spawn_in(&ctx.bin, &scratch.path, None);
     first.initialize_with(root, options.clone());
     first.notify("initialized", json!({}));
     let (ready, status) = first.wait_ready();
@@ -1086,7 +701,7 @@ fn embed_session(ctx: &Ctx, root: &Path) -> EmbedSession {
     first.shutdown();
     let store_after = dir_size(&scratch.path.join("cache"));
 
-    let mut second = Server::spawn_in(ctx, &scratch.path, None);
+    let mut second = Server::spawn_in(&ctx.bin, &scratch.path, None);
     second.initialize_with(root, options);
     second.notify("initialized", json!({}));
     let (ready_again, status) = second.wait_ready();

@@ -1,10 +1,13 @@
-//! Per-language corpora for the index benchmark: one real project per language from the registries
-//! reachable here (Debian packages, PyPI, npm), fetched once into the bench dir and reduced to that
+//! Corpora from the registries reachable here (Debian packages, PyPI, npm, crates.io): `fetch` downloads
+//! and unpacks one package with the registry's own client; the per-language corpora of the index
+//! benchmark are one real project per language, fetched once into the bench dir and reduced to that
 //! language's files (by reverie's own language table), so a corpus measures one language.
 //!
 //! Scala and Elixir have no entry: Debian ships them compiled (jars; `elixir` 1.14 holds only .beam
 //! files), and no PyPI or npm package found here vendors their sources. Haskell's is the base library
 //! Debian ships as source for the Hugs interpreter.
+
+#![allow(dead_code)] // Each benchmark uses its own part.
 
 use reverie::syntax::Language;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,32 @@ pub enum Source {
     PypiWheel(&'static str, &'static str, &'static str),
     /// `npm pack NAME@VERSION`, untarred.
     Npm(&'static str, &'static str),
+    /// `cargo fetch` of a throwaway manifest depending on `NAME = "=VERSION"` (with a `CARGO_HOME` of
+    /// its own, so the user's registry cache is not touched), the crate's `.crate` untarred.
+    Crate(&'static str, &'static str),
+}
+
+impl Source {
+    pub fn label(&self) -> String {
+        match *self {
+            Source::Debian(package) => format!("{package} (Debian)"),
+            Source::PypiSdist(name, version) => format!("{name} {version} (PyPI sdist)"),
+            Source::PypiWheel(name, version, _) => format!("{name} {version} (PyPI wheel)"),
+            Source::Npm(name, version) => format!("{name} {version} (npm)"),
+            Source::Crate(name, version) => format!("{name} {version} (crates.io)"),
+        }
+    }
+
+    /// `NAME-VERSION`, or the Debian package's name.
+    pub fn dir_name(&self) -> String {
+        match *self {
+            Source::Debian(package) => package.to_string(),
+            Source::PypiSdist(name, version)
+            | Source::PypiWheel(name, version, _)
+            | Source::Npm(name, version)
+            | Source::Crate(name, version) => format!("{name}-{version}"),
+        }
+    }
 }
 
 pub struct LanguageCorpus {
@@ -31,22 +60,11 @@ pub struct LanguageCorpus {
 
 impl LanguageCorpus {
     pub fn label(&self) -> String {
-        match self.source {
-            Source::Debian(package) => format!("{package} (Debian)"),
-            Source::PypiSdist(name, version) => format!("{name} {version} (PyPI sdist)"),
-            Source::PypiWheel(name, version, _) => format!("{name} {version} (PyPI wheel)"),
-            Source::Npm(name, version) => format!("{name} {version} (npm)"),
-        }
+        self.source.label()
     }
 
     fn dir_name(&self) -> String {
-        let source = match self.source {
-            Source::Debian(package) => package.to_string(),
-            Source::PypiSdist(name, version) | Source::PypiWheel(name, version, _) | Source::Npm(name, version) => {
-                format!("{name}-{version}")
-            }
-        };
-        format!("lang-{}-{source}", self.language.name())
+        format!("lang-{}-{}", self.language.name(), self.source.dir_name())
     }
 }
 
@@ -93,6 +111,55 @@ pub fn ensure(corpus: &LanguageCorpus, bench_dir: &Path, staging: &Path) -> Resu
         return Ok(dir);
     }
     println!("\nfetching {} for {}…", corpus.label(), corpus.language.name());
+    let unpacked = fetch(&corpus.source, staging)?;
+    // Keep the language's files only, at their relative paths.
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut kept = 0usize;
+    let mut stack = vec![unpacked.clone()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).map_err(|e| e.to_string())?.flatten() {
+            let path = entry.path();
+            let Ok(file_type) = entry.file_type() else { continue };
+            if file_type.is_dir() {
+                stack.push(path);
+            } else if file_type.is_file() && Language::from_path(&path) == Some(corpus.language) {
+                let target = dir.join(path.strip_prefix(&unpacked).expect("inside the unpacked tree"));
+                std::fs::create_dir_all(target.parent().expect("a parent")).map_err(|e| e.to_string())?;
+                std::fs::copy(&path, &target).map_err(|e| e.to_string())?;
+                kept += 1;
+            }
+        }
+    }
+    if kept == 0 {
+        return Err(format!("{} holds no {} files", corpus.label(), corpus.language.name()));
+    }
+    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// Files and bytes of a corpus (what reverie and ctags both read).
+pub fn size_of(dir: &Path) -> (u64, u64) {
+    let (mut files, mut bytes) = (0, 0);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() && !path.ends_with(".complete") => {
+                    files += 1;
+                    bytes += entry.metadata().map_or(0, |m| m.len());
+                }
+                _ => {}
+            }
+        }
+    }
+    (files, bytes)
+}
+
+/// Downloads `source` into `staging` (an empty directory) with the registry's own client and unpacks
+/// it into `staging/unpacked`, which it returns; `Err` says what failed.
+pub fn fetch(source: &Source, staging: &Path) -> Result<PathBuf, String> {
     let unpacked = staging.join("unpacked");
     std::fs::create_dir_all(&unpacked).map_err(|e| e.to_string())?;
     let ok = |status: std::io::Result<std::process::ExitStatus>, what: &str| -> Result<(), String> {
@@ -110,7 +177,7 @@ pub fn ensure(corpus: &LanguageCorpus, bench_dir: &Path, staging: &Path) -> Resu
             .find(|p| p.is_file() && p.to_string_lossy().ends_with(ext))
             .ok_or_else(|| format!("no *{ext} downloaded into {}", staging.display()))
     };
-    match corpus.source {
+    match *source {
         Source::Debian(package) => {
             ok(
                 Command::new("apt-get").args(["download", "-q", package]).current_dir(staging).status(),
@@ -162,48 +229,34 @@ pub fn ensure(corpus: &LanguageCorpus, bench_dir: &Path, staging: &Path) -> Resu
             let tarball = only_file(".tgz")?;
             ok(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&unpacked).status(), "tar")?;
         }
-    }
-    // Keep the language's files only, at their relative paths.
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut kept = 0usize;
-    let mut stack = vec![unpacked.clone()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).map_err(|e| e.to_string())?.flatten() {
-            let path = entry.path();
-            let Ok(file_type) = entry.file_type() else { continue };
-            if file_type.is_dir() {
-                stack.push(path);
-            } else if file_type.is_file() && Language::from_path(&path) == Some(corpus.language) {
-                let target = dir.join(path.strip_prefix(&unpacked).expect("inside the unpacked tree"));
-                std::fs::create_dir_all(target.parent().expect("a parent")).map_err(|e| e.to_string())?;
-                std::fs::copy(&path, &target).map_err(|e| e.to_string())?;
-                kept += 1;
-            }
+        Source::Crate(name, version) => {
+            let project = staging.join("fetch-project");
+            std::fs::create_dir_all(project.join("src")).map_err(|e| e.to_string())?;
+            let manifest = format!(
+                "[package]\nname = \"reverie-bench-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{name} = \"={version}\"\n"
+            );
+            std::fs::write(project.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
+            std::fs::write(project.join("src/lib.rs"), "").map_err(|e| e.to_string())?;
+            let cargo_home = staging.join("cargo-home");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+            ok(
+                Command::new(cargo)
+                    .arg("fetch")
+                    .current_dir(&project)
+                    .env("CARGO_HOME", &cargo_home)
+                    .env_remove("CARGO_TARGET_DIR")
+                    .status(),
+                "cargo fetch",
+            )?;
+            let wanted = format!("{name}-{version}.crate");
+            let krate = std::fs::read_dir(cargo_home.join("registry/cache"))
+                .map_err(|e| format!("cargo fetch left no registry cache: {e}"))?
+                .flatten()
+                .map(|e| e.path().join(&wanted))
+                .find(|p| p.is_file())
+                .ok_or_else(|| format!("cargo fetch left no {wanted} under {}", cargo_home.display()))?;
+            ok(Command::new("tar").arg("xzf").arg(&krate).arg("-C").arg(&unpacked).status(), "tar")?;
         }
     }
-    if kept == 0 {
-        return Err(format!("{} holds no {} files", corpus.label(), corpus.language.name()));
-    }
-    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
-    Ok(dir)
-}
-
-/// Files and bytes of a corpus (what reverie and ctags both read).
-pub fn size_of(dir: &Path) -> (u64, u64) {
-    let (mut files, mut bytes) = (0, 0);
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(path),
-                Ok(t) if t.is_file() && !path.ends_with(".complete") => {
-                    files += 1;
-                    bytes += entry.metadata().map_or(0, |m| m.len());
-                }
-                _ => {}
-            }
-        }
-    }
-    (files, bytes)
+    Ok(unpacked)
 }

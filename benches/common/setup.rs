@@ -1,15 +1,34 @@
-//! Setup both benchmarks share: the release binary under test, and corpus handling — put a downloaded
-//! tree in place in one rename, find the one folder an archive unpacks to, run a helper command or
-//! stop with what failed.
+//! Setup the benchmarks share: the release binary under test, scratch directories removed when dropped,
+//! and corpus handling — put a downloaded tree in place in one rename, find the one folder an archive
+//! unpacks to, run a helper command or stop with what failed.
 #![allow(dead_code)] // Each benchmark uses its own part.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Stops the benchmark with `message` (the corpus is unusable; nothing to measure).
-fn fail(message: &str) -> ! {
+pub fn fail(message: &str) -> ! {
     eprintln!("bench: {message}");
     std::process::exit(2)
+}
+
+/// A fresh, empty directory, removed with what it holds when dropped.
+pub struct Scratch {
+    pub path: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(path: PathBuf) -> Scratch {
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", path.display())));
+        Scratch { path }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 pub fn single_subdir(dir: &Path) -> Option<PathBuf> {
