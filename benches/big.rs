@@ -135,12 +135,12 @@ fn main() {
     for n in 0..ctx.runs {
         let run = measure(&ctx, &workspace);
         println!(
-            "  run {}/{}: ctags {}  cold {} ({} MB)  warm {}  ask {} ({})  server fresh: ready {} first {} p50 {} HWM {}  warm: ready {} first {} p50 {} HWM {}  load {}",
+            "  run {}/{}: ctags {}  cold {} ({})  warm {}  ask {} ({})  server fresh: ready {} first {} p50 {} HWM {}  warm: ready {} first {} p50 {} HWM {}  load {}",
             n + 1,
             ctx.runs,
             secs(run.ctags),
             secs(run.cold),
-            run.cold_rss / 1e6,
+            mb(run.cold_rss),
             secs(run.warm),
             secs(median(&run.asks)),
             mb(max(&run.ask_rss)),

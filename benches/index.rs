@@ -35,7 +35,7 @@ use serde_json::Value;
 use setup::{install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 use tree_sitter::{InputEdit, Point};
 

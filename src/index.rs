@@ -495,8 +495,9 @@ pub fn all_facts(store: &Store) -> Result<Vec<(String, FileFacts)>> {
 
 /// The snapshot of every indexed file's facts: what questions and thinking read.
 pub fn snapshot(store: &Store) -> Result<crate::snapshot::Snapshot> {
-    let files =
-        all_facts(store)?.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
+    let files = all_facts(store)?;
+    tracing::debug!("{} files' facts read; peak RSS {} MB", files.len(), peak_rss_bytes().map_or(0, |b| b / 1_000_000));
+    let files = files.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
     Ok(crate::snapshot::Snapshot::new(files.collect()))
 }
 
@@ -510,7 +511,7 @@ fn now_ns() -> u64 {
 }
 
 /// `VmHWM` from `/proc/self/status`.
-fn peak_rss_bytes() -> Option<u64> {
+pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

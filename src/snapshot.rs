@@ -8,7 +8,8 @@
 use crate::graph::{self, FileGraph};
 use crate::search::{FactsIndex, TextIndex};
 use crate::syntax::FileFacts;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A definition's location: (file key, index into that file's definitions).
@@ -31,13 +32,13 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn new(files: BTreeMap<Arc<str>, Arc<FileFacts>>) -> Snapshot {
-        let mut definitions_by_name: HashMap<String, Vec<DefinitionAt>> = HashMap::new();
-        let mut references_by_name: HashMap<String, Vec<(Arc<str>, u32)>> = HashMap::new();
+        let mut definitions_by_name: HashMap<String, Vec<DefinitionAt>> = HashMap::default();
+        let mut references_by_name: HashMap<String, Vec<(Arc<str>, u32)>> = HashMap::default();
         for (key, facts) in &files {
             for (i, def) in facts.definitions.iter().enumerate() {
                 definitions_by_name.entry(def.name.clone()).or_default().push((key.clone(), i as u32));
             }
-            let mut counts: HashMap<&str, u32> = HashMap::new();
+            let mut counts: HashMap<&str, u32> = HashMap::default();
             for reference in &facts.references {
                 *counts.entry(reference.name.as_str()).or_insert(0) += 1;
             }
@@ -148,7 +149,7 @@ impl Snapshot {
                 continue;
             }
             for test in &facts.tests {
-                let uses = facts.references.iter().any(|r| test.span.contains(&r.span) && names.contains(&r.name));
+                let uses = facts.references.iter().any(|r| test.span.contains(&r.span) && names.contains(r.name.as_str()));
                 if uses {
                     out.push(format!("{file}::{}", test.name));
                     if out.len() >= limit {

@@ -497,7 +497,7 @@ fn test_reach(
         }
     };
     for reference in facts.references.iter().filter(|r| span.contains(&r.span)) {
-        if let Some((name, reach)) = wanted.iter().find(|(n, _)| *n == reference.name) {
+        if let Some((name, reach)) = wanted.iter().find(|(n, _)| reference.name == *n) {
             let verb = if reference.kind == RefKind::Call { "calls" } else { "uses" };
             let line = reference.span.start.line + 1;
             consider(*reach, format!("{verb} `{name}` at :{line}{}", relation(*reach, wanted)));

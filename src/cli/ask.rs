@@ -106,7 +106,14 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
         );
     }
     let started = std::time::Instant::now();
+    let peak_mb = || crate::index::peak_rss_bytes().map_or(0, |b| b / 1_000_000);
+    tracing::debug!("indexed; peak RSS so far {} MB", peak_mb());
     let snapshot = Arc::new(crate::index::snapshot(&store)?);
+    tracing::debug!("facts read and the snapshot built by {:?}; peak RSS {} MB", started.elapsed(), peak_mb());
+    snapshot.facts_index();
+    tracing::debug!("facts search index built by {:?}; peak RSS {} MB", started.elapsed(), peak_mb());
+    snapshot.text_index();
+    tracing::debug!("full-text index built by {:?}; peak RSS {} MB", started.elapsed(), peak_mb());
     let learned = Arc::new(crate::answer::LearnedContext::new(store.notes()?, &snapshot));
     let provider =
         if args.no_llm { None } else { crate::llm::from_config(&config.llm).map_err(anyhow::Error::from)? };
@@ -118,7 +125,7 @@ pub fn run(cli: &Cli, args: &AskArgs) -> Result<()> {
     };
     tracing::debug!("facts, notes and vectors loaded by {:?}", started.elapsed());
     let past = crate::history::load_past_changes(&store)?;
-    tracing::debug!("history loaded by {:?}", started.elapsed());
+    tracing::debug!("history loaded by {:?}; peak RSS {} MB", started.elapsed(), peak_mb());
     let knowledge = crate::ask::Knowledge {
         snapshot,
         learned: Some(learned),

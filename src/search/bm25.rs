@@ -3,14 +3,14 @@
 //! repeats them. Ties go to the earlier document.
 
 pub use crate::terms::{split_identifier, tokenize};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// A document's tokens as term → count.
 fn count_tokens<I: IntoIterator<Item = T>, T: AsRef<str>>(tokens: I) -> HashMap<String, u32> {
-    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut counts: HashMap<String, u32> = HashMap::default();
     for token in tokens {
         match counts.get_mut(token.as_ref()) {
             Some(count) => *count += 1,
@@ -63,7 +63,7 @@ impl Bm25 {
         I: IntoIterator<Item = (T, u32)>,
         T: AsRef<str>,
     {
-        let mut terms: HashMap<Box<str>, u32> = HashMap::new();
+        let mut terms: HashMap<Box<str>, u32> = HashMap::default();
         let mut frequencies: Vec<u32> = Vec::new();
         let mut lengths = Vec::new();
         let documents = documents.into_iter();
@@ -151,9 +151,9 @@ impl Bm25 {
     /// repeats weighs as often as it occurs.
     pub fn search(&self, query: &[String], limit: usize) -> Vec<(u32, f64)> {
         let n = self.lengths.len() as f64;
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut scores: HashMap<u32, f64> = HashMap::default();
         let mut weights: Vec<(&String, f64)> = Vec::new();
-        let mut slot: HashMap<&String, usize> = HashMap::new();
+        let mut slot: HashMap<&String, usize> = HashMap::default();
         for token in query {
             match slot.get(token) {
                 Some(&i) => weights[i].1 += 1.0,
@@ -219,7 +219,7 @@ mod tests {
         };
         let docs: Vec<HashMap<String, u32>> = (0..200)
             .map(|_| {
-                let mut m = HashMap::new();
+                let mut m = HashMap::default();
                 for _ in 0..(rnd() % 30) {
                     *m.entry(vocab[rnd() % 50].clone()).or_insert(0) += 1;
                 }

@@ -9,7 +9,7 @@
 
 use super::bm25::Bm25;
 use crate::syntax::FileFacts;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A document of the index: (file key, index into that file's `text`).
@@ -30,7 +30,7 @@ impl TextIndex {
             files.iter().flat_map(|(key, facts)| (0..facts.text.len() as u32).map(move |i| (key.clone(), i))).collect();
         let bm25 = Bm25::from_counts(docs.iter().map(|(key, i)| files[key].text[*i as usize].terms.iter()));
         let file_bm25 = Bm25::from_counts(files.values().map(|facts| {
-            let mut counts: HashMap<&str, u32> = HashMap::new();
+            let mut counts: rustc_hash::FxHashMap<&str, u32> = Default::default();
             for doc in &facts.text {
                 for (term, count) in doc.terms.iter() {
                     *counts.entry(term).or_insert(0) += count;

@@ -125,11 +125,16 @@ async fn reindex(session: &Arc<Session>, announce: bool) {
             let snapshot = tokio::task::spawn_blocking(move || Snapshot::new(files)).await.unwrap_or_default();
             let snapshot = Arc::new(snapshot);
             session.replace_snapshot(snapshot.clone());
-            // Build the search indexes now, off the request path, so the first question does not wait.
-            tokio::task::spawn_blocking(move || {
+            // The search indexes and the learned context are built before "ready" (off the async
+            // threads), so the first question after it does not wait for them (seconds on a big
+            // workspace). Requests meanwhile read this snapshot and build nothing twice.
+            let learning = session.clone();
+            let _ = tokio::task::spawn_blocking(move || {
                 snapshot.facts_index();
                 snapshot.text_index();
-            });
+                learning.learned();
+            })
+            .await;
             // Open buffers win over the disk.
             let open: Vec<String> = session.documents().keys().cloned().collect();
             if !open.is_empty() {

@@ -6,7 +6,7 @@
 use super::source::span_at;
 use super::todos::todo_in_line;
 use crate::syntax::Language;
-use crate::syntax::facts::{Import, RefKind, Reference, Todo};
+use crate::syntax::facts::{Import, Name, RefKind, Reference, Todo};
 
 /// Scans prose (a Markdown `inline` node, `bytes[start..end]`) for what names code: a code span that
 /// looks like an identifier path (`SessionStore::load`, `verify_cookie()`, `cfg.max_age`) is a
@@ -81,7 +81,7 @@ pub(super) fn code_span(
         for (segment_at, segment) in segments {
             let from = offset + segment_at;
             references.push(Reference {
-                name: segment.to_string(),
+                name: Name::new(segment),
                 kind: RefKind::Name,
                 span: span_at(line_starts, from, from + segment.len()),
             });

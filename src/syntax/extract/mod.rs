@@ -203,7 +203,7 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
     }
     let mut references: Vec<Reference> = references
         .into_values()
-        .map(|(_, (node, kind))| Reference { name: text(bytes, node).into_owned(), kind, span: span(node) })
+        .map(|(_, (node, kind))| Reference { name: Name::new(&text(bytes, node)), kind, span: span(node) })
         .collect();
     let mut todos = todos::todos(bytes, &comments);
     scan_prose(bytes, language, inlines, &line_starts, &mut references, &mut imports, &mut todos);

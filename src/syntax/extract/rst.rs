@@ -5,7 +5,7 @@
 use super::MAX_SIGNATURE_BYTES;
 use super::markdown::{code_span, identifier_path};
 use super::source::{collapse_whitespace, span_at, text};
-use crate::syntax::facts::{DefKind, Definition, Import, RefKind, Reference, Todo};
+use crate::syntax::facts::{DefKind, Definition, Import, Name, RefKind, Reference, Todo};
 use tree_sitter::Node;
 
 /// reStructuredText sections. tree-sitter-rst gives each title a flat `section` node (overline,
@@ -251,7 +251,7 @@ fn rst_role(
         if let Some(&(segment_at, segment)) = identifier_path(name.trim_end()).as_deref().and_then(<[_]>::last) {
             let from = name_at + segment_at;
             references.push(Reference {
-                name: segment.to_string(),
+                name: Name::new(segment),
                 kind: RefKind::Name,
                 span: span_at(line_starts, from, from + segment.len()),
             });
