@@ -149,7 +149,8 @@ impl Snapshot {
                 continue;
             }
             for test in &facts.tests {
-                let uses = facts.references.iter().any(|r| test.span.contains(&r.span) && names.contains(r.name.as_str()));
+                let uses =
+                    facts.references.iter().any(|r| test.span.contains(&r.span) && names.contains(r.name.as_str()));
                 if uses {
                     out.push(format!("{file}::{}", test.name));
                     if out.len() >= limit {
