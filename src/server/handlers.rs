@@ -109,15 +109,16 @@ pub fn did_open(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     session.send(Event::Buffer(doc.uri.as_str().to_string()));
 }
 
-/// An open document's key, and whether it is one of the workspace's files. A document from
-/// elsewhere — reverie's own answer documents, a file in `/tmp`, another project's — is keyed by its
-/// URI and stays open for hover, but is never indexed, counted or cited. With no workspace folder,
-/// every open file but reverie's own counts: they are all the server knows.
+/// An open document's key, and whether it is one of the workspace's files (`Session::workspace_key`).
+/// A document from elsewhere — reverie's own answer documents, a file in `/tmp`, another project's,
+/// an ignored file — is keyed by its URI and stays open for hover, but is never indexed, counted or
+/// cited. With no workspace folder, every open file but reverie's own counts: they are all the
+/// server knows.
 fn document_key(session: &Session, uri: &Uri, path: Option<&std::path::Path>) -> (String, bool) {
-    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
-    if let Some(key) = path.filter(|_| !own).and_then(|path| session.key_of(path)) {
+    if let Some(key) = path.and_then(|path| session.workspace_key(path)) {
         return (key, true);
     }
+    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
     (uri.as_str().to_string(), session.roots().is_empty() && !own)
 }
 
@@ -376,7 +377,7 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
         return (doc.in_workspace.then(|| doc.key.clone()), line);
     }
     drop(documents);
-    (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))
+    (proto::path_of(uri).and_then(|path| session.workspace_key(&path)), position.map(|p| p.line))
 }
 
 /// The asking flow's surroundings in the server: open buffers over the disk, the session's semantic
@@ -446,8 +447,8 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
             Ok(serde_json::to_value(&status).ok())
         }
         Command::Reindex => {
-            session.send(Event::Reindex { announce: true });
-            session.client().show_message(MessageType::INFO, "reverie: re-indexing the workspace…").await;
+            session.send(Event::Reindex { asked: true });
+            session.client().show_message(MessageType::INFO, "reverie: re-indexing the workspace from scratch…").await;
             Ok(Some(serde_json::json!({"started": true})))
         }
         Command::Think => {

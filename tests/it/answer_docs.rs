@@ -217,7 +217,7 @@ async fn answers_in_a_cache_inside_the_workspace_are_not_indexed() {
     assert!(card.contains("2 references in 2 files:") && !card.contains("answer-"), "{card}");
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     let (_, done) = client.wait_for_message("reverie: indexed").await;
-    assert!(done.starts_with("reverie: indexed 3 files"), "the walk leaves the cache out: {done}");
+    assert!(done.starts_with("reverie: indexed 3 files from scratch"), "the walk leaves the cache out: {done}");
     assert_eq!(client.shutdown().await, Some(0));
 }
 
