@@ -3,7 +3,7 @@
 //! events at a time, off the request path, on blocking threads. Each round ends with a new snapshot
 //! swapped in whole (`publish_snapshot`); requests keep reading the previous one until then.
 
-use super::pass::Progress;
+use super::pass::{Progress, Work};
 use super::session::Session;
 use super::status::ServerState;
 use crate::snapshot::Snapshot;
@@ -95,7 +95,7 @@ async fn reindex(session: &Arc<Session>, asked: bool) {
         let _ = tokio::task::spawn_blocking(move || session.start_watcher(&watch_roots)).await;
     }
 
-    let progress = Progress::begin(session, "indexing").await;
+    let progress = Progress::begin(session, Work::Indexing).await;
     let (sender, mut receiver) = mpsc::unbounded_channel::<(usize, usize)>();
     let walk_options = session.walk_options();
     let mode = if asked { crate::index::Mode::FromScratch } else { crate::index::Mode::Incremental };
