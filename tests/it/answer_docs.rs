@@ -168,7 +168,7 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
 }
 
 /// A file of another project, opened by hand in Helix (its exact `initialize` params), edited, saved
-/// and closed, is never indexed; hover in it works and lists only the workspace's callers; an
+/// (and reported by Helix's file watcher) and closed, is never indexed; hover in it works and lists only the workspace's callers; an
 /// ignored file inside the workspace is left out the same way.
 #[tokio::test]
 async fn a_document_outside_the_workspace_is_never_indexed() {
@@ -202,6 +202,12 @@ async fn a_document_outside_the_workspace_is_never_indexed() {
     std::fs::write(&other, &edited).unwrap();
     client.notify("textDocument/didSave", json!({"textDocument": {"uri": file_uri(&other)}})).await;
     client.notify("textDocument/didClose", json!({"textDocument": {"uri": file_uri(&script)}})).await;
+    // Helix's file watcher reports what it saved, wherever it lies: the outside file, an answer.
+    let answer = ws.cache_dir().join("answers/answer-9.md");
+    std::fs::create_dir_all(answer.parent().unwrap()).unwrap();
+    std::fs::write(&answer, "# q\n\n`RegisterRoute` is called from go/main.go:4.\n").unwrap();
+    let changes = json!([{"uri": file_uri(&other), "type": 2}, {"uri": file_uri(&answer), "type": 1}, {"uri": file_uri(&script), "type": 2}]);
+    client.notify("workspace/didChangeWatchedFiles", json!({"changes": changes})).await;
     // A workspace file opened after them moves the status past all of them.
     let generation = before["generation"].as_u64().unwrap();
     client.open(&ws.path("go/main.go"), "go", MAIN_GO).await;
