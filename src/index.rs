@@ -60,6 +60,9 @@ pub struct IndexReport {
     pub parsed_bytes: u64,
     /// Files read and hashed whose facts were already known (touched, renamed, copied, racy mtime).
     pub rehashed: usize,
+    /// Of `rehashed`, the files whose bytes were not theirs at the last index but another file's: a
+    /// copy, a rename, the same bytes as another file (Django's empty `__init__.py` files).
+    pub shared: usize,
     /// Files trusted from their size and mtime without reading them.
     pub unchanged: usize,
     /// Records dropped because their file is gone.
@@ -86,12 +89,14 @@ impl IndexReport {
             format!("indexed {} file{}{scratch} in {:.1} s", self.files, plural(self.files), self.elapsed_ms / 1000.0);
         let skipped = format!("{} skipped", self.skipped.len());
         let removed = if self.removed > 0 { format!(", {} removed", self.removed) } else { String::new() };
-        let kept = self.unchanged + self.rehashed;
-        match (self.parsed, kept) {
-            (parsed, 0) => format!("{head} ({parsed} parsed{removed}, {skipped})"),
-            (0, _) => format!("{head}: nothing changed since the last index{removed}, {skipped}"),
-            (parsed, kept) => {
-                format!("{head}: {parsed} parsed, {kept} unchanged since the last index{removed}, {skipped}")
+        let shared = self.shared.min(self.rehashed);
+        let kept = self.unchanged + self.rehashed - shared;
+        let same = if shared > 0 { format!(", {shared} the same as a file already parsed") } else { String::new() };
+        match (self.parsed, shared, kept) {
+            (parsed, _, 0) => format!("{head} ({parsed} parsed{same}{removed}, {skipped})"),
+            (0, 0, _) => format!("{head}: nothing changed since the last index{removed}, {skipped}"),
+            (parsed, _, kept) => {
+                format!("{head}: {parsed} parsed{same}, {kept} unchanged since the last index{removed}, {skipped}")
             }
         }
     }
@@ -102,8 +107,12 @@ fn plural(n: usize) -> &'static str {
 }
 
 enum Checked {
-    /// Same bytes as recorded (or as facts already stored): only the record changes.
-    Known(FileRecord),
+    /// Same bytes as recorded (or as facts already stored — `shared`: a copy, a rename, another
+    /// file with the same bytes): only the record changes.
+    Known {
+        record: FileRecord,
+        shared: bool,
+    },
     Parsed(FileRecord, Box<FileFacts>),
     Skipped(SkipReason),
 }
@@ -247,8 +256,9 @@ fn check_and_write(
         for (done, (file, checked)) in receiver.into_iter().enumerate() {
             progress(Progress::Checked { done: done + 1, total, key: &file.key });
             match checked {
-                Checked::Known(record) => {
+                Checked::Known { record, shared } => {
                     report.rehashed += 1;
+                    report.shared += usize::from(shared);
                     current.push((file.key.clone(), record.clone()));
                     known.push((file.key.clone(), record));
                 }
@@ -344,6 +354,7 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
     };
     let hash = Digest::of(&bytes);
     if mode == Mode::Incremental && store.has_facts(file.language, &hash).unwrap_or(false) {
+        let shared = !record.as_ref().is_some_and(|r| r.content_hash == hash);
         let (definitions, references, graph_hash) = match record.filter(|r| r.content_hash == hash) {
             Some(r) => (r.definitions, r.references, r.graph_hash),
             None => match store.facts(file.language, &hash) {
@@ -353,7 +364,7 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
                 _ => return parse(file, &bytes, now),
             },
         };
-        return Checked::Known(FileRecord {
+        let record = FileRecord {
             language: file.language,
             size: bytes.len() as u64,
             mtime_ns: file.mtime_ns,
@@ -362,7 +373,8 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
             definitions,
             references,
             graph_hash,
-        });
+        };
+        return Checked::Known { record, shared };
     }
     parse(file, &bytes, now)
 }
@@ -464,7 +476,7 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
             check(store, &file, record.clone(), options.max_file_size, now, Mode::Incremental)
         };
         match checked {
-            Checked::Known(new_record) => {
+            Checked::Known { record: new_record, .. } => {
                 let same = record.as_ref().is_some_and(|r| r.content_hash == new_record.content_hash);
                 store.write_records(&[(key.clone(), new_record.clone())])?;
                 store.set_skipped(&key, None)?;
@@ -572,5 +584,17 @@ mod tests {
         );
         let scratch = IndexReport { from_scratch: true, ..report(8, 0, 0) };
         assert_eq!(scratch.summary(), "indexed 8 files from scratch in 0.0 s (8 parsed, 0 skipped)");
+        // A first index where some files have the bytes of one parsed before (empty __init__.py
+        // files): they are not "unchanged since the last index" — there was none.
+        let first = IndexReport { rehashed: 3, shared: 3, ..report(5, 0, 0) };
+        assert_eq!(
+            first.summary(),
+            "indexed 8 files in 0.0 s (5 parsed, 3 the same as a file already parsed, 0 skipped)"
+        );
+        let warm = IndexReport { rehashed: 2, shared: 1, ..report(1, 5, 0) };
+        assert_eq!(
+            warm.summary(),
+            "indexed 8 files in 0.0 s: 1 parsed, 1 the same as a file already parsed, 6 unchanged since the last index, 0 skipped"
+        );
     }
 }
