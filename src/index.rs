@@ -354,7 +354,7 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
     };
     let hash = Digest::of(&bytes);
     if mode == Mode::Incremental && store.has_facts(file.language, &hash).unwrap_or(false) {
-        let shared = !record.as_ref().is_some_and(|r| r.content_hash == hash);
+        let shared = record.as_ref().is_none_or(|r| r.content_hash != hash);
         let (definitions, references, graph_hash) = match record.filter(|r| r.content_hash == hash) {
             Some(r) => (r.definitions, r.references, r.graph_hash),
             None => match store.facts(file.language, &hash) {
