@@ -278,6 +278,29 @@ async fn answers_in_a_cache_inside_the_workspace_are_not_indexed() {
     assert_eq!(client.shutdown().await, Some(0));
 }
 
+/// The same with the workspace opened through a symbolic link and the cache named by its real path
+/// (the server resolves the roots, so the walk meets the cache by the path it excludes).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_inside_a_workspace_opened_through_a_link_is_not_indexed() {
+    let ws = Workspace::with(&[("go/router.go", ROUTER_GO), ("go/main.go", MAIN_GO)]);
+    let link = ws.home.path().join("linked-ws");
+    std::os::unix::fs::symlink(ws.root(), &link).unwrap();
+    let mut client = LspClient::spawn(&ws.path("reverie-cache"), ws.home.path());
+    client.initialize(&link, &["utf-16"], Value::Null).await;
+    client.wait_for_status("ready", 1).await;
+    let question = "where is the error 'empty route path' raised?";
+    client
+        .result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [{"question": question}]}))
+        .await;
+    client.wait_for(|m| m["method"] == "window/showDocument").await;
+    client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
+    let (_, done) = client.wait_for_message("reverie: indexed").await;
+    assert!(done.starts_with("reverie: indexed 2 files from scratch"), "the walk leaves the cache out: {done}");
+    assert!(done.ends_with(", 0 skipped)"), "nor lists its stores as skipped: {done}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
 /// With no workspace folder, the open files are all the server knows: they count, but reverie's own
 /// answer documents still do not.
 #[tokio::test]
