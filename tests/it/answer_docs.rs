@@ -115,6 +115,34 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
         links(&card).iter().map(|(label, target)| assert_opens(label, target, None)).collect();
     assert_eq!(opened, [(ws.root().join("go/router.go"), 5), (main.clone(), 4)], "{card}");
 
+    // A code action on the citation's line opens the cited line (Helix's `gf` opens the file at its
+    // first line): reverie.open shows router.go with the cursor on line 7.
+    let row = markdown.lines().position(|l| l.contains("/go/router.go:7]")).expect("the error site is cited") as u32;
+    let at = json!({"line": row, "character": 4});
+    let actions = client
+        .result(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    let open = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "reverie: Open go/router.go:7")
+        .unwrap_or_else(|| panic!("no Open action: {actions}"));
+    let command = json!({"command": open["command"]["command"], "arguments": open["command"]["arguments"]});
+    client.result("workspace/executeCommand", command).await;
+    let shown = client
+        .wait_for(|m| m["method"] == "window/showDocument" && m["params"]["uri"] == file_uri(&ws.path("go/router.go")))
+        .await;
+    assert_eq!(shown["params"]["selection"]["start"], json!({"line": 6, "character": 0}), "{shown}");
+    // A place that is not a file is refused, saying so.
+    let gone = json!({"command": "reverie.open", "arguments": [{"uri": file_uri(&ws.path("go/gone.go")), "line": 3}]});
+    let refused = client.request("workspace/executeCommand", gone).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    client.wait_for_message("go/gone.go is not a file").await;
+
     // Hover inside the answer document still works (the card of what is under the cursor, or none).
     let (line, character) = markdown
         .lines()
@@ -155,7 +183,13 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
             json!({"command": "reverie.ask", "arguments": [{"question": "Explain RegisterRoute"}]}),
         )
         .await;
-    let second = client.wait_for(|m| m["method"] == "window/showDocument" && m["params"]["uri"] != uri.as_str()).await;
+    let second = client
+        .wait_for(|m| {
+            m["method"] == "window/showDocument"
+                && m["params"]["uri"] != uri.as_str()
+                && m["params"]["uri"].as_str().is_some_and(|u| u.contains("/answers/"))
+        })
+        .await;
     let second = PathBuf::from(second["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap());
     let markdown = std::fs::read_to_string(&second).unwrap();
     assert!(!markdown.contains("answer-") && !links(&markdown).is_empty(), "{markdown}");

@@ -34,7 +34,7 @@ async fn capabilities_are_exactly_what_works() {
     assert_eq!(caps["codeActionProvider"], true);
     assert_eq!(
         caps["executeCommandProvider"]["commands"],
-        json!(["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"])
+        json!(["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think", "reverie.open"])
     );
     for absent in ["completionProvider", "definitionProvider", "referencesProvider", "renameProvider"] {
         assert!(caps.get(absent).is_none(), "{absent} is not implemented and must not be advertised");
