@@ -275,8 +275,8 @@ impl State {
 
     /// The key of `path` if it is one of the workspace's files: under a root and not left out by the
     /// walk (hidden, ignored); a path through a symbolic link is tried resolved too. `None` for
-    /// anything else — such a document is never indexed, counted or cited. (reverie's own cache is
-    /// the session's to leave out: `Session::walk_options`, `handlers::document_key`.)
+    /// anything else — such a document is never indexed, counted or cited. Read it through
+    /// `Session::workspace_key`, which leaves reverie's own cache out too.
     pub fn key_of(&self, path: &Path) -> Option<String> {
         let locate = |path: &Path| match self.rules.get() {
             Some(rules) => rules.locate(path).filter(|_| !rules.is_ignored(path, false)).map(|(_, key)| key),
