@@ -15,7 +15,9 @@ stdio, its cache in --out, no model configured):
 Figures (first 5 of Explain, first 8 of How to debug, as the issue counts them):
   - Explain: the definition first; every direct caller in the first 5 when there are at most three;
   - How to debug: a test in the first 8 whenever a test references the symbol or a caller (found here
-    by a whole-word grep of the project's test files, not by reverie), and the callers in the first 8.
+    by a whole-word grep of the project's test files, not by reverie; a line that defines the name —
+    a test's own `def dispatch_request` — is no reference), any test at all in the first 8, and the
+    callers in the first 8.
 An item "holds" a caller when it is in the caller's file and its lines contain the caller's
 definition line; a test item is one of kind `test` in a test file that references the symbol or a
 caller. Each answer's first 8 items (path:line kind reason) are printed for a hand check and saved,
@@ -141,18 +143,23 @@ def workspace_of(project, out):
 
 
 def referencing_tests(root, names):
-    """Test files (relative paths) whose text holds one of `names` as a whole word."""
-    words = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
+    """Test files (relative paths) that reference one of `names`: a whole word on a line that does not
+    define that name (`def dispatch_request` in a test's View subclass is another definition of the
+    name, not a use of the caller)."""
+    alternatives = "|".join(re.escape(n) for n in names)
+    words = re.compile(r"\b(" + alternatives + r")\b")
+    defines = re.compile(r"^\s*(async\s+)?(def|class|func(\s*\([^)]*\))?)\s+(" + alternatives + r")\b")
     found = set()
     for path in root.rglob("*"):
         rel = path.relative_to(root).as_posix()
         if not path.is_file() or any(p.startswith(".") for p in rel.split("/")) or not TEST_FILE.search(rel):
             continue
         try:
-            if words.search(path.read_text(errors="replace")):
-                found.add(rel)
+            lines = path.read_text(errors="replace").splitlines()
         except OSError:
             continue
+        if any(words.search(line) and not defines.search(line) for line in lines):
+            found.add(rel)
     return found
 
 
@@ -175,6 +182,7 @@ def judge(symbol, answers, tests):
         definition = {"path": symbol["file"], "line": symbol["line"]}
         test_items = [i for i in first8 if i["kind"] == "test" and i["path"] in tests]
         out[how] = {
+            "debug_any_test": any(i["kind"] == "test" for i in first8),
             "definition_first": bool(explain) and holds(explain[0], definition),
             "explain_callers": sum(any(holds(i, c) for i in first5) for c in callers),
             "debug_callers": sum(any(holds(i, c) for i in first8) for c in callers),
@@ -270,8 +278,9 @@ def show(symbol, answers, figures, tests):
     print(f"\n### {symbol['file']}:{symbol['line']} `{symbol['name']}` — {n} direct caller(s), {len(tests)} test file(s) reference it or a caller")
     print(f"  Explain  (action): definition first {yes(f['definition_first'])}, callers in first {EXPLAIN_FIRST}: {f['explain_callers']}/{n}"
           f"   typed: {yes(t['definition_first'])}, {t['explain_callers']}/{n}")
-    print(f"  Debug    (action): test in first {DEBUG_FIRST}: {yes(f['debug_test']) if tests else 'n/a'}, callers in first {DEBUG_FIRST}: {f['debug_callers']}/{n}"
-          f"   typed: {yes(t['debug_test']) if tests else 'n/a'}, {t['debug_callers']}/{n}")
+    print(f"  Debug    (action): a referencing test in first {DEBUG_FIRST}: {yes(f['debug_test']) if tests else 'n/a'}"
+          f" (any test: {yes(f['debug_any_test'])}), callers in first {DEBUG_FIRST}: {f['debug_callers']}/{n}"
+          f"   typed: {yes(t['debug_test']) if tests else 'n/a'} (any: {yes(t['debug_any_test'])}), {t['debug_callers']}/{n}")
     for intent, first in (("explain", EXPLAIN_FIRST), ("debug", DEBUG_FIRST)):
         answer = answers["action"][intent]
         print(f"  {answer['title']} ({answer['seconds']} s):")
@@ -294,9 +303,11 @@ def summary(results):
         callers8 = sum(r["figures"][how]["debug_callers"] for r in results)
         all_callers = sum(len(r["callers"]) for r in results)
         test8 = sum(r["figures"][how]["debug_test"] for r in with_tests)
+        any8 = sum(r["figures"][how]["debug_any_test"] for r in results)
         print(f"- {label}: Explain — definition first {definition}/{len(results)}; every direct caller in the first {EXPLAIN_FIRST} "
               f"{every_caller}/{len(small)} symbols ({callers5}/{sum(len(r['callers']) for r in small)} callers); "
-              f"How to debug — a test in the first {DEBUG_FIRST} {test8}/{len(with_tests)} symbols a test reaches; "
+              f"How to debug — a test in the first {DEBUG_FIRST} {test8}/{len(with_tests)} symbols a test references "
+              f"(any test {any8}/{len(results)}); "
               f"callers in the first {DEBUG_FIRST} {callers8}/{all_callers}")
     seconds = [r["answers"]["action"][i]["seconds"] for r in results for i in ("explain", "debug")]
     if seconds:
