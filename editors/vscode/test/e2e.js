@@ -22,6 +22,8 @@
 //   6b. a settings change that restarts the server (a cleared setting) keeps reverie.serverPath, set as a
 //      user of a remote window often has it (in User settings.json, though it is machine-scoped); the
 //      server's log lines carry no ANSI colour codes and the restart is not logged as an error;
+//   6c. "New chat" starts a new conversation whose first question is logged as turn 1, and the log
+//      names the client in words (no Rust debug value);
 //   7. a missing binary (reverie.serverPath pointing nowhere) gives an error with the install steps,
 //      the status bar says "not installed", and "Open Remote Settings" leads to the Remote tab where
 //      the machine-scoped setting lives in this remote window.
@@ -633,6 +635,28 @@ async function drive(page, model, port) {
   await expectEditor(page, 'config.py', 13);
   await page.screenshot({ path: SCREENSHOT });
   say(`screenshot: ${SCREENSHOT}`);
+
+  // 6c. "New chat" starts the turn count again: its first question is turn 1 of a new conversation.
+  //     The server's log names the client in words, not as a Rust debug value.
+  const asked = () => [...extensionLog().matchAll(/asking \(conversation (\S+), turn (\d+)\): (.*)/g)];
+  const before = asked();
+  const oldConversation = before[before.length - 1][1];
+  await chat.locator('#new-chat').click();
+  await chat.locator('.turn').first().waitFor({ state: 'detached', timeout: 15000 });
+  await input.fill('Where is `load_config` defined?');
+  await input.press('Enter');
+  await chat.locator('.turn[data-state="done"]').first().waitFor({ timeout: 30000 });
+  await waitFor('the new chat\'s question in the log', () => asked().length > before.length, 15000);
+  const [, conversation, turnNumber, question] = asked()[before.length];
+  if (conversation === oldConversation || turnNumber !== '1' || !question.includes('load_config` defined')) {
+    throw new Error(`after New chat the question was logged as conversation ${conversation}, turn ${turnNumber} (before: ${oldConversation}, turn ${before[before.length - 1][2]})`);
+  }
+  say(`new chat: "${question}" is turn 1 of a new conversation (the last one ended at turn ${before[before.length - 1][2]})`);
+  const clientLine = (extensionLog().match(/client code-server[^\n]*/) || [''])[0];
+  if (!/^client code-server \S+ \(VS Code\): answers /.test(clientLine) || /ClientSupport|Some\(/.test(extensionLog())) {
+    throw new Error(`the client is not described in words in the log: ${JSON.stringify(clientLine)}`);
+  }
+  say('output channel:', JSON.stringify(clientLine));
 
   // 7. A missing binary: a clear error with the install steps, and the status bar says so.
   //    (reverie.serverPath is machine-overridable: in this remote window it is set on the Remote tab.)
