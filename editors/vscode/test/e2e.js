@@ -22,8 +22,9 @@
 //   6b. a settings change that restarts the server (a cleared setting) keeps reverie.serverPath, set as a
 //      user of a remote window often has it (in User settings.json, though it is machine-scoped); the
 //      server's log lines carry no ANSI colour codes and the restart is not logged as an error;
-//   6c. "New chat" starts a new conversation whose first question is logged as turn 1, and the log
-//      names the client in words (no Rust debug value);
+//   6c. "New chat" starts a new conversation whose first question is logged as turn 1; its answer,
+//      taller than the view, is shown from its start; the log names the client in words (no Rust
+//      debug value);
 //   7. a missing binary (reverie.serverPath pointing nowhere) gives an error with the install steps,
 //      the status bar says "not installed", and "Open Remote Settings" leads to the Remote tab where
 //      the machine-scoped setting lives in this remote window.
@@ -163,6 +164,9 @@ function startFakeModel() {
           'which raises `ConfigError` when the file is missing. ',
           '`Cart.__init__` calls it at shop/cart.py:7.',
         ];
+      } else if (/walk me through/i.test(last)) {
+        // An answer taller than the chat view: the view must show its start, not its end.
+        parts = Array.from({ length: 40 }, (_, i) => `Step ${i + 1}: \`load_config\` reads the settings (\`shop/config.py:${10 + (i % 6)}\`).\n\n`);
       } else {
         parts = ['It raises so that a missing file is reported ', 'instead of silently using defaults; see `shop/config.py:13`.'];
       }
@@ -643,15 +647,27 @@ async function drive(page, model, port) {
   const oldConversation = before[before.length - 1][1];
   await chat.locator('#new-chat').click();
   await chat.locator('.turn').first().waitFor({ state: 'detached', timeout: 15000 });
-  await input.fill('Where is `load_config` defined?');
+  await input.fill('Walk me through how `load_config` is used, step by step.');
   await input.press('Enter');
+  const longTurn = chat.locator('.turn').first();
   await chat.locator('.turn[data-state="done"]').first().waitFor({ timeout: 30000 });
   await waitFor('the new chat\'s question in the log', () => asked().length > before.length, 15000);
   const [, conversation, turnNumber, question] = asked()[before.length];
-  if (conversation === oldConversation || turnNumber !== '1' || !question.includes('load_config` defined')) {
+  if (conversation === oldConversation || turnNumber !== '1' || !question.includes('Walk me through')) {
     throw new Error(`after New chat the question was logged as conversation ${conversation}, turn ${turnNumber} (before: ${oldConversation}, turn ${before[before.length - 1][2]})`);
   }
   say(`new chat: "${question}" is turn 1 of a new conversation (the last one ended at turn ${before[before.length - 1][2]})`);
+  // An answer taller than the view reads top-down: the view starts at its question, not at its end.
+  const tall = await chat.locator('#log').evaluate((log) => {
+    const turn = log.querySelector('.turn');
+    const box = log.getBoundingClientRect();
+    return { top: box.top, question: turn.querySelector('.question').getBoundingClientRect().top, height: turn.getBoundingClientRect().height, view: log.clientHeight, scrollTop: log.scrollTop, max: log.scrollHeight - log.clientHeight };
+  });
+  if (!(tall.height > tall.view && tall.scrollTop < tall.max && Math.abs(tall.question - tall.top) <= 24)) {
+    throw new Error(`a tall answer does not show its start: ${JSON.stringify(tall)}`);
+  }
+  if (!/Step 40:/.test(await longTurn.locator('.answer').innerText())) throw new Error('the tall answer is incomplete');
+  say(`a tall answer (${Math.round(tall.height)} px in a ${tall.view} px view) shows its start: ${JSON.stringify(tall)}`);
   const clientLine = (extensionLog().match(/client code-server[^\n]*/) || [''])[0];
   if (!/^client code-server \S+ \(VS Code\): answers /.test(clientLine) || /ClientSupport|Some\(/.test(extensionLog())) {
     throw new Error(`the client is not described in words in the log: ${JSON.stringify(clientLine)}`);
