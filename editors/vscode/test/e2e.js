@@ -510,13 +510,26 @@ async function drive(page, model, port) {
   // they are typed (a busy /tmp turns "/tmp/reverie-…" into another folder's name). It lists the folder
   // asynchronously and refuses a path ("Please enter a path that exists") until it has: accept once
   // the document is listed.
-  await page.locator('.quick-input-widget input').first().fill(doc);
-  await page
-    .locator('.quick-input-list .monaco-list-row .label-name', { hasText: path.basename(doc) })
-    .first()
-    .waitFor({ timeout: 15000 });
-  await page.keyboard.press('Enter');
-  await waitFor('the answer document to open', async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc)), 15000);
+  // The dialog also sets its starting folder (the active file's, ending in "/") asynchronously: set
+  // the path after it has, and again if it was replaced before Enter took it (seen 1 run in 5).
+  const pathBox = page.locator('.quick-input-widget input').first();
+  await waitFor('the file dialog to show its starting folder', async () => (await pathBox.inputValue()).endsWith('/'), 15000);
+  const docOpen = async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc));
+  for (let attempt = 1; ; attempt++) {
+    await pathBox.fill(doc);
+    await page
+      .locator('.quick-input-list .monaco-list-row .label-name', { hasText: path.basename(doc) })
+      .first()
+      .waitFor({ timeout: 15000 });
+    if ((await pathBox.inputValue()) === doc) await page.keyboard.press('Enter');
+    try {
+      await waitFor('the answer document to open', docOpen, 5000);
+      break;
+    } catch (err) {
+      if (attempt === 3 || !(await pathBox.isVisible())) throw err;
+      say(`the file dialog did not take ${doc} (attempt ${attempt}): setting it again`);
+    }
+  }
   // The preview command is offered only while a markdown editor has focus (`editorLangId == markdown`):
   // wait until the editor says Markdown, and put the focus in its text.
   await waitFor('the answer document to be a markdown editor', async () => /^Markdown$/.test((await page.locator('[id="status.editor.mode"]').innerText().catch(() => '')).trim()), 15000);
