@@ -102,3 +102,16 @@ test('the sources list shows its first 8 items and the rest behind "N more"', ()
   assert.match(html, /<\/ol><button type="button" class="more"[^>]*>2 more<\/button>$/);
   assert.doesNotMatch(r.renderContext(items.slice(0, 8)), /hidden|class="more"/);
 });
+
+test('a no-model answer of many items with code (as the server writes it) folds as one list', () => {
+  const items = Array.from({ length: 12 }, (_, i) => {
+    const marker = `${i + 1}. `;
+    const indent = ' '.repeat(marker.length);
+    return `${marker}\`shop/cart.py:${i + 1}\` — item ${i + 1}\n${indent}\`\`\`\n${indent}def f${i + 1}()\n${indent}\`\`\``;
+  });
+  const html = r.renderMarkdown(`No model is configured, so this is the context:\n\n${items.join('\n')}\n`, known, { foldLists: true });
+  assert.equal((html.match(/<ol/g) || []).length, 1, html);
+  assert.equal((html.match(/<li>/g) || []).length, 8);
+  assert.equal((html.match(/<li hidden>/g) || []).length, 4);
+  assert.match(html, /def f12\(\)[\s\S]*<\/ol>\n<button type="button" class="more"[^>]*>4 more<\/button>/);
+});
