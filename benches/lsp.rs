@@ -131,6 +131,18 @@ fn main() {
         return;
     }
     let ctx = Ctx::new();
+    let history = std::env::var_os("REVERIE_BENCH_DJANGO_GIT").filter(|p| !p.is_empty()).map(PathBuf::from);
+    if std::env::var("REVERIE_BENCH_ONLY").is_ok_and(|only| only == "history") {
+        let Some(repo) = history else { die("REVERIE_BENCH_ONLY=history needs REVERIE_BENCH_DJANGO_GIT") };
+        println!("reverie LSP benchmark, the history section only (REVERIE_BENCH_ONLY=history)");
+        println!("  binary      {}; load average {}", ctx.bin.display(), load_average());
+        let sessions = history_sessions(&ctx, &repo);
+        let mut summary = Summary::default();
+        report_history(&repo, &sessions, &mut summary);
+        summary.print();
+        println!("\nload average at the end: {}", load_average());
+        return;
+    }
     let django = ensure_django(&ctx);
     let spot = Spot::find(&django);
     ctx.print_setup(&django, &spot);
@@ -179,6 +191,11 @@ fn main() {
         embed_session(&ctx, &django)
     });
 
+    let history_runs = history.as_ref().map(|repo| {
+        println!("\n  the project's history: {} with and without .git (REVERIE_BENCH_DJANGO_GIT)…", repo.display());
+        history_sessions(&ctx, repo)
+    });
+
     let mut summary = Summary::default();
     report_during(&ctx, &runs, &mut summary);
     report_after(&ctx, &runs, &mut summary);
@@ -186,6 +203,9 @@ fn main() {
     report_index(&runs, &mut summary);
     if let Some(embed) = &embed {
         report_embedding(embed, &runs, &mut summary);
+    }
+    if let (Some(repo), Some(sessions)) = (&history, &history_runs) {
+        report_history(repo, sessions, &mut summary);
     }
     summary.print();
     println!("\nload average at the end: {}", load_average());
@@ -713,7 +733,9 @@ impl Server {
                 "capabilities": {
                     "general": {"positionEncodings": ["utf-16"]},
                     "window": {"workDoneProgress": true},
-                    "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}
+                    "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}},
+                    // `reverie/status` notifications (how the bench sees "ready") go only to clients that ask.
+                    "experimental": {"reverie": {"statusNotification": true}}
                 },
                 "initializationOptions": options
             }),
@@ -1448,4 +1470,185 @@ fn report_index(runs: &[Run], summary: &mut Summary) {
     summary.add("initial index", &row);
     table.row(row);
     table.print();
+}
+
+// ------------------------------------------------------------------------------------------------
+// The project's history (REVERIE_BENCH_DJANGO_GIT).
+
+/// Server memory the mined history may add on Django (VmRSS, history against none), MB = 10^6 bytes.
+const TARGET_HISTORY_RSS_BYTES: f64 = 30e6;
+/// Mining Django's history at idle on 2 cores, from a fresh cache.
+const TARGET_HISTORY_MINING_SECS: f64 = 60.0;
+/// Bug-report-shaped questions (the past-changes channel answers those), asked `HISTORY_ASK_ROUNDS` times.
+const HISTORY_QUESTIONS: [&str; 5] = [
+    "QuerySet.get() raises MultipleObjectsReturned with a misleading count",
+    "makemigrations crashes when a model field default is a callable on a ForeignKey",
+    "The admin changelist filter crashes with a related field in list_filter",
+    "Session cookie is not deleted when SESSION_COOKIE_DOMAIN is set",
+    "Template loader cache is not cleared when a template is edited in DEBUG mode",
+];
+const HISTORY_ASK_ROUNDS: usize = 20;
+
+/// One server session on a Django tree, embedding off: ready, the history pass over, then the asks.
+struct HistorySession {
+    /// `initialized` → the end of the history pass (idle after 1 s).
+    mined: f64,
+    /// The history pass's closing message.
+    message: String,
+    asks: Vec<f64>,
+    /// Questions (first round) with an item lifted by similar past changes.
+    lifted: usize,
+    rss_mined: Rss,
+    rss_end: Rss,
+}
+
+/// `root` with the embedder off; the history pass runs at idle (a tree without `.git` says so and ends).
+/// The cache lives in `dir` (a fresh one when `None`).
+fn history_session(ctx: &Ctx, root: &Path, dir: Option<&Path>) -> HistorySession {
+    let mut server = match dir {
+        Some(dir) => Server::spawn_in(ctx, dir, None),
+        None => Server::spawn(ctx),
+    };
+    server.initialize_with(root, json!({"server": {"idle_after": "1s"}, "embed": {"provider": "none"}}));
+    let started = Instant::now();
+    server.notify("initialized", json!({}));
+    let (ready, status) = server.wait_ready();
+    server.check_ready_state(&status);
+    let (ended, message) = server.wait_progress_end("history", ready, HISTORY_TIMEOUT);
+    let rss_mined = server.rss();
+    let mut asks = Vec::new();
+    let mut lifted = 0;
+    for round in 0..HISTORY_ASK_ROUNDS {
+        for question in HISTORY_QUESTIONS {
+            let reply = server.request("reverie/ask", json!({"question": question}));
+            asks.push(reply.secs);
+            let by_history = reply.result["context"].as_array().is_some_and(|items| {
+                items.iter().any(|i| i["reason"].as_str().is_some_and(|r| r.contains("similar past change")))
+            });
+            if round == 0 && by_history {
+                lifted += 1;
+            }
+        }
+    }
+    let rss_end = server.rss();
+    server.shutdown();
+    HistorySession { mined: ended.duration_since(started).as_secs_f64(), message, asks, lifted, rss_mined, rss_end }
+}
+
+/// The longest a history pass may take before the bench gives up.
+const HISTORY_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// The same files without `.git` (the anchor: no history), then the git working copy twice on one
+/// cache: the first session mines the history, the second finds it mined.
+fn history_sessions(ctx: &Ctx, repo: &Path) -> [HistorySession; 3] {
+    let plain = ctx.scratch("plain-");
+    let tree = plain.path.join("django");
+    std::fs::create_dir_all(&tree).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", tree.display())));
+    let archive = Command::new("sh")
+        .arg("-c")
+        .arg("git -C \"$1\" archive HEAD | tar -x -C \"$2\"")
+        .arg("sh")
+        .arg(repo)
+        .arg(&tree)
+        .status()
+        .unwrap_or_else(|e| die(&format!("cannot run git archive: {e}")));
+    if !archive.success() {
+        die(&format!("`git archive HEAD` of {} failed (is it a git working copy?)", repo.display()));
+    }
+    let without = history_session(ctx, &tree, None);
+    drop(plain);
+    let cache = ctx.scratch("history-");
+    let mining = history_session(ctx, repo, Some(&cache.path));
+    let mined = history_session(ctx, repo, Some(&cache.path));
+    [without, mining, mined]
+}
+
+fn report_history(repo: &Path, sessions: &[HistorySession; 3], summary: &mut Summary) {
+    let [without, with, again] = sessions;
+    let mut table = Table::new(&format!(
+        "The project's history — {} (HEAD {}), embedding off, idle after 1 s; anchor: the same files without .git",
+        repo.display(),
+        git_head(repo)
+    ));
+    table.row(Row::info("history pass", with.message.clone(), ""));
+    let row = Row::new(
+        "initialized → history mined",
+        secs(with.mined),
+        "",
+        format!("≤ {}", secs(TARGET_HISTORY_MINING_SECS)),
+        Some(with.mined <= TARGET_HISTORY_MINING_SECS),
+    )
+    .anchor(format!("no .git {}", secs(without.mined)), ratio(with.mined / without.mined));
+    summary.add("history", &row);
+    table.row(row);
+    let added = with.rss_end.rss - without.rss_end.rss;
+    let row = Row::new(
+        "VmRSS after the asks: with history − without",
+        mb(added),
+        &format!("{} − {}", mb(with.rss_end.rss), mb(without.rss_end.rss)),
+        format!("≤ {}", mb(TARGET_HISTORY_RSS_BYTES)),
+        Some(added <= TARGET_HISTORY_RSS_BYTES),
+    );
+    summary.add("history", &row);
+    table.row(row);
+    let added_again = again.rss_end.rss - without.rss_end.rss;
+    let row = Row::new(
+        "  the next session (history mined before): with − without",
+        mb(added_again),
+        &format!("{} − {}", mb(again.rss_end.rss), mb(without.rss_end.rss)),
+        format!("≤ {}", mb(TARGET_HISTORY_RSS_BYTES)),
+        Some(added_again <= TARGET_HISTORY_RSS_BYTES),
+    );
+    summary.add("history", &row);
+    table.row(row);
+    table.row(Row::info(
+        "VmHWM after the asks: with history / without",
+        format!("{} / {}", mb(with.rss_end.hwm), mb(without.rss_end.hwm)),
+        "",
+    ));
+    table.row(Row::info(
+        "VmRSS when the pass ended: with history / without",
+        format!("{} / {}", mb(with.rss_mined.rss), mb(without.rss_mined.rss)),
+        "",
+    ));
+    let p99 = percentile(&with.asks, 0.99);
+    let anchor_p99 = percentile(&without.asks, 0.99);
+    let row = Row::new(
+        &format!("ask round trip p99 with history ({} asks)", with.asks.len()),
+        secs(p99),
+        &format!("p50 {}", secs(percentile(&with.asks, 0.5))),
+        format!("≤ {}", secs(TARGET_ASK_P99_SECS)),
+        Some(p99 <= TARGET_ASK_P99_SECS),
+    )
+    .anchor(format!("no history p99 {}", secs(anchor_p99)), ratio(p99 / anchor_p99));
+    summary.add("history", &row);
+    table.row(row);
+    table.row(Row::info(
+        "  the next session: ask p99 / p50; initialized → its history pass ended",
+        format!(
+            "{} / {}; {}",
+            secs(percentile(&again.asks, 0.99)),
+            secs(percentile(&again.asks, 0.5)),
+            secs(again.mined)
+        ),
+        &again.message,
+    ));
+    table.row(Row::info(
+        "  questions with an item lifted by similar past changes",
+        format!("{} of {}", with.lifted, HISTORY_QUESTIONS.len()),
+        &format!("without .git: {}", without.lifted),
+    ));
+    table.print();
+}
+
+/// `git rev-parse --short HEAD` of `repo`, or "?".
+fn git_head(repo: &Path) -> String {
+    Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(|| "?".to_string(), |o| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }

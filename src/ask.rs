@@ -161,9 +161,7 @@ pub async fn ask(
         let mut question = question;
         if let Some(past) = past {
             question.past = past.for_question(&searched);
-            if question.subject.is_some() {
-                question.past_changes = Some(past);
-            }
+            question.past_changes = Some(past);
         }
         let plan = answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, answer_tokens);
         (plan, question)

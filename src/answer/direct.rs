@@ -1,5 +1,7 @@
 //! Answers that need no model: structural questions answered from facts ("where is X defined",
-//! "what calls X", "which tests cover X", "where is the error … raised") and anticipated questions
+//! "what calls X", "which tests cover X", "where is the error … raised", "what else must change if I
+//! change X" — its users, the files that changed with its file in past commits, its tests) and
+//! anticipated questions
 //! whose answer was precomputed while the user was away and whose anchors are still fresh.
 
 use super::learned::LearnedContext;
@@ -29,11 +31,39 @@ enum Shape {
     Callers,
     Tests,
     ErrorSite,
+    /// What else a change of the symbol touches: its users, what changed with it, its tests.
+    Impact,
 }
 
 fn shape_of(question: &str) -> Option<Shape> {
     let q = question.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| q.contains(w));
+    if has(&[
+        "if i change",
+        "if we change",
+        "if i modify",
+        "if i rename",
+        "if i remove",
+        "what else must",
+        "what else needs",
+        "what else has to",
+        "what else should",
+        "what would break",
+        "what breaks",
+        "what will break",
+        "impact of",
+        "affected by",
+        "changes together",
+        "changed together",
+        "change together",
+        "changes with",
+        "changed with",
+        "co-change",
+        "depends on",
+        "depend on",
+    ]) {
+        return Some(Shape::Impact);
+    }
     if has(&[
         "what calls",
         "who calls",
@@ -140,6 +170,57 @@ const SHAPE_WORDS: &[&str] = &[
     "please",
 ];
 
+/// Words that only say a question asks about the impact of a change (with `SHAPE_WORDS`).
+const IMPACT_WORDS: &[&str] = &[
+    "else",
+    "must",
+    "change",
+    "changes",
+    "changed",
+    "changing",
+    "modify",
+    "modifying",
+    "rename",
+    "renaming",
+    "remove",
+    "removing",
+    "delete",
+    "deleting",
+    "break",
+    "breaks",
+    "broken",
+    "would",
+    "might",
+    "could",
+    "should",
+    "need",
+    "needs",
+    "has",
+    "have",
+    "impact",
+    "affected",
+    "affect",
+    "affects",
+    "depends",
+    "depend",
+    "depending",
+    "together",
+    "co",
+    "also",
+    "too",
+    "touch",
+    "touches",
+    "updated",
+    "update",
+];
+
+/// Users, co-changed files and tests an impact answer lists, at most.
+const IMPACT_REFERENCES: usize = 15;
+const IMPACT_CO_CHANGES: usize = 8;
+const IMPACT_TESTS: usize = 8;
+/// Commits a file must share with the symbol's file to be listed as changing with it.
+const IMPACT_MIN_TOGETHER: u32 = 2;
+
 /// Words that ask where a message comes from.
 const MESSAGE_WORDS: &[&str] = &[
     "produced",
@@ -184,8 +265,15 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     let name = &named.name;
     let own: HashSet<String> =
         tokenize(name).into_iter().chain(named.qualifier.iter().flat_map(|q| tokenize(q))).collect();
-    let unexplained =
-        tokenize(&question.text).into_iter().filter(|t| !own.contains(t) && !SHAPE_WORDS.contains(&t.as_str())).count();
+    let unexplained = tokenize(&question.text)
+        .into_iter()
+        .filter(|t| {
+            let explained = own.contains(t)
+                || SHAPE_WORDS.contains(&t.as_str())
+                || (shape == Shape::Impact && IMPACT_WORDS.contains(&t.as_str()));
+            !explained
+        })
+        .count();
     if unexplained > 0 {
         return None;
     }
@@ -262,9 +350,122 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
                 ));
             }
         }
+        Shape::Impact => return impact(snapshot, question, name, &defs),
         Shape::ErrorSite => unreachable!("handled above"),
     }
     (!context.is_empty()).then_some(Direct { answer: out, source: Source::Facts, context })
+}
+
+/// "What else must change if I change X?": X's definition, the lines that use it (the project's own
+/// code first), the files that changed together with X's file in past commits (when a history is
+/// mined), and the tests that use it. From facts and the history alone: zero tokens.
+fn impact(snapshot: &Snapshot, question: &Question, name: &str, defs: &[(Arc<str>, u32)]) -> Option<Direct> {
+    let (file, index) = defs.first()?;
+    let def = &snapshot.files[file].definitions[*index as usize];
+    let (start, end) = def.span.lines_1based();
+    let mut out = String::new();
+    let _ = writeln!(out, "If you change `{name}` (`{file}:{start}`, {} `{}`):", def.kind.name(), def.signature);
+    let mut context = vec![item(
+        file,
+        start,
+        end,
+        ItemKind::Definition,
+        format!("{} `{}`", def.kind.name(), def.name),
+        def.signature.clone(),
+    )];
+
+    let mut files: Vec<Arc<str>> = snapshot.referencing_files(name).into_iter().map(|(f, _)| f).collect();
+    files.sort_by_key(|file| (caller_order(file), file.clone()));
+    let mut users = Vec::new();
+    for (user_file, facts) in files.iter().filter_map(|f| snapshot.files.get_key_value(f)) {
+        for reference in facts.references.iter().filter(|r| r.name == name) {
+            let line = reference.span.start.line + 1;
+            let within = facts.enclosing_definition(&reference.span).map(|d| &facts.definitions[d as usize]);
+            // The definition's own lines are not a use of it.
+            if user_file == file && (start..=end).contains(&line) {
+                continue;
+            }
+            users.push((user_file.clone(), line, within.map(|d| d.name.clone())));
+        }
+    }
+    if users.is_empty() {
+        let _ = writeln!(out, "\n**What uses it**: nothing in the workspace refers to `{name}` by name.");
+    } else {
+        let in_files = users.iter().map(|(f, _, _)| f).collect::<HashSet<_>>().len();
+        let _ = writeln!(out, "\n**What uses it** ({} in {in_files} file{}):", users.len(), plural(in_files));
+        for (user_file, line, within) in users.iter().take(IMPACT_REFERENCES) {
+            let place = within.as_ref().map(|d| format!(" in `{d}`")).unwrap_or_default();
+            let _ = writeln!(out, "- `{user_file}:{line}`{place}");
+            context.push(item(
+                user_file,
+                *line,
+                *line,
+                ItemKind::Reference,
+                format!("uses `{name}`{place}"),
+                String::new(),
+            ));
+        }
+        if users.len() > IMPACT_REFERENCES {
+            let _ = writeln!(out, "- … {} more", users.len() - IMPACT_REFERENCES);
+        }
+    }
+
+    match &question.past_changes {
+        Some(past) => {
+            let (of, with) = past.changed_with(file, IMPACT_MIN_TOGETHER, IMPACT_CO_CHANGES);
+            if with.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n**Changed with `{file}` in past commits**: no file changed with it more than once ({of} commit{}).",
+                    plural(of as usize)
+                );
+            } else {
+                let _ = writeln!(out, "\n**Changed with `{file}` in past commits** (of its {of} commits):");
+                for co in &with {
+                    let _ = writeln!(out, "- `{}` — {} together", co.file, co.together);
+                    if snapshot.files.contains_key(co.file.as_str()) {
+                        context.push(item(
+                            &co.file,
+                            1,
+                            1,
+                            ItemKind::Code,
+                            format!("changed together with `{file}` in {} of its {of} past commits", co.together),
+                            String::new(),
+                        ));
+                    }
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\n**Changed with `{file}` in past commits**: unknown — no git history is mined for this workspace."
+            );
+        }
+    }
+
+    let tests = snapshot.tests_covering_name(name, IMPACT_TESTS);
+    if tests.is_empty() {
+        let _ = writeln!(out, "\n**Tests that use it**: none found.");
+    } else {
+        let _ = writeln!(out, "\n**Tests that use it**:");
+        for (test_file, test, test_start, test_end) in tests {
+            let _ = writeln!(out, "- `{test_file}:{test_start}` {test}");
+            context.push(item(
+                &test_file,
+                test_start,
+                test_end,
+                ItemKind::Test,
+                format!("test `{test}` uses `{name}`"),
+                String::new(),
+            ));
+        }
+    }
+    Some(Direct { answer: out, source: Source::Facts, context })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
@@ -418,5 +619,8 @@ mod tests {
         assert_eq!(shape_of("Which tests cover Settings?"), Some(Shape::Tests));
         assert_eq!(shape_of("Where is the error \"x\" raised?"), Some(Shape::ErrorSite));
         assert_eq!(shape_of("Explain how caching works"), None);
+        assert_eq!(shape_of("What else must change if I change load_settings?"), Some(Shape::Impact));
+        assert_eq!(shape_of("what would break if I rename Settings"), Some(Shape::Impact));
+        assert_eq!(shape_of("which files change together with Settings?"), Some(Shape::Impact));
     }
 }

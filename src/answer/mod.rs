@@ -53,8 +53,9 @@ pub struct Question {
     /// without a mined history): the caller searches the history mined at idle time
     /// (`search::PastChanges::files`).
     pub past: Vec<crate::search::PastFile>,
-    /// The history's index itself, for what a code action's subject needs from it (How to debug:
-    /// the past fixes of the subject's file). `None` for a typed question or without a history.
+    /// The history's index itself, for what an answer needs from it besides `past` (How to debug:
+    /// the past fixes of the subject's file; an impact question: what changed with a file). `None`
+    /// without a history.
     pub past_changes: Option<std::sync::Arc<crate::search::PastChanges>>,
 }
 

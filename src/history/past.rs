@@ -24,6 +24,12 @@ pub fn load_past_changes(store: &crate::store::Store) -> anyhow::Result<Option<A
     let history = super::load(store)?;
     tracing::debug!("{} mined commits read by {:?}", history.len(), started.elapsed());
     let past = (!history.is_empty()).then(|| Arc::new(past_changes(&history)));
-    tracing::debug!("past changes searchable by {:?}", started.elapsed());
+    tracing::info!(
+        "past changes searchable by {:?}: {} commits, {:.1} MB (the history read {:.1} MB)",
+        started.elapsed(),
+        history.len(),
+        past.as_ref().map_or(0, |p| p.heap_bytes()) as f64 / 1e6,
+        history.heap_bytes() as f64 / 1e6
+    );
     Ok(past)
 }

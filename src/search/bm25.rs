@@ -115,6 +115,16 @@ impl Bm25 {
         Bm25 { terms, starts, postings, lengths, average_length }
     }
 
+    /// Bytes this index holds on the heap (an estimate from its sizes: the term table at the hash
+    /// map's load factor, each term's text, the postings and lengths).
+    pub fn heap_bytes(&self) -> usize {
+        let text: usize = self.terms.keys().map(|t| t.len()).sum();
+        text + self.terms.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1) * 8 / 7
+            + self.starts.capacity() * 4
+            + self.postings.capacity() * std::mem::size_of::<(u32, u32)>()
+            + self.lengths.capacity() * 4
+    }
+
     /// The postings of `term`: (document, count), documents in increasing order.
     fn postings(&self, term: &str) -> Option<&[(u32, u32)]> {
         let row = *self.terms.get(term)? as usize;

@@ -84,75 +84,176 @@ const EXAMPLES: usize = 2;
 
 /// The searchable history: BM25 over the messages, and per commit what a citation needs (short id,
 /// subject) and the files it changed, interned. Messages are not kept (the index holds their terms).
+/// What it keeps lies in a few long buffers (`Strings`, `Lists`), not one allocation per subject or
+/// list: the index lives as long as the server, and small long-lived allocations mixed with the
+/// reading's garbage kept its pages resident after the garbage was freed.
 #[derive(Debug, Default)]
 pub struct PastChanges {
     bm25: Bm25,
-    commits: Vec<Entry>,
-    paths: Vec<Box<str>>,
+    /// Per commit: its short id, subject, files (ids into `paths`) and how many files it touched.
+    ids: Vec<[u8; 7]>,
+    subjects: Strings,
+    files: Lists,
+    files_touched: Vec<u32>,
+    paths: Strings,
     /// Per file (by `paths` index): the commits that changed it (within `COCHANGE_MAX_FILES`),
     /// newest first.
-    file_commits: Vec<Box<[u32]>>,
+    file_commits: Lists,
 }
 
-#[derive(Debug)]
-struct Entry {
-    id: [u8; 7],
-    subject: Box<str>,
-    files: Box<[u32]>,
-    files_touched: u32,
+/// Strings laid end to end in one buffer.
+#[derive(Debug, Default)]
+struct Strings {
+    text: String,
+    /// Where each string ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Strings {
+    fn push(&mut self, string: &str) {
+        self.text.push_str(string);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn get(&self, index: usize) -> &str {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
+        &self.text[start..self.ends[index] as usize]
+    }
+
+    fn position(&self, string: &str) -> Option<usize> {
+        (0..self.ends.len()).find(|&i| self.get(i) == string)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
+/// Lists of numbers laid end to end in one buffer.
+#[derive(Debug, Default)]
+struct Lists {
+    items: Vec<u32>,
+    /// Where each list ends in `items`.
+    ends: Vec<u32>,
+}
+
+impl Lists {
+    fn push(&mut self, list: impl IntoIterator<Item = u32>) {
+        self.items.extend(list);
+        self.ends.push(self.items.len() as u32);
+    }
+
+    fn get(&self, index: usize) -> &[u32] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
+        &self.items[start..self.ends[index] as usize]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        (self.items.capacity() + self.ends.capacity()) * 4
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
 }
 
 impl PastChanges {
     /// From commits in any order (ties in similarity go to the earlier one: give them newest first).
     pub fn new(commits: impl IntoIterator<Item = PastCommit>) -> PastChanges {
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut paths: Vec<Box<str>> = Vec::new();
-        let mut entries = Vec::new();
-        let mut documents: Vec<Vec<String>> = Vec::new();
+        let mut past = PastChanges::default();
+        let mut path_ids: HashMap<String, u32> = HashMap::new();
+        // Each message as (term id, count) pairs, laid end to end; the terms' text once.
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut terms: Vec<String> = Vec::new();
+        let mut postings: Vec<(u32, u32)> = Vec::new();
+        let mut document_ends: Vec<usize> = Vec::new();
         for commit in commits {
-            let files = commit
-                .files
-                .iter()
-                .map(|f| {
-                    *ids.entry(f.clone()).or_insert_with(|| {
-                        paths.push(f.as_str().into());
-                        paths.len() as u32 - 1
-                    })
-                })
-                .collect();
+            let files = commit.files.iter().map(|f| match path_ids.get(f.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = path_ids.len() as u32;
+                    path_ids.insert(f.clone(), id);
+                    past.paths.push(f);
+                    id
+                }
+            });
+            past.files.push(files.collect::<Vec<u32>>());
             let mut id = [b'0'; 7];
             for (slot, byte) in id.iter_mut().zip(commit.id.bytes()) {
                 *slot = byte;
             }
-            documents.push(crate::terms::tokenize(&commit.message));
-            entries.push(Entry { id, subject: commit.subject.into(), files, files_touched: commit.files_touched });
+            past.ids.push(id);
+            past.subjects.push(&commit.subject);
+            past.files_touched.push(commit.files_touched);
+            let start = postings.len();
+            for token in crate::terms::tokenize(&commit.message) {
+                let term = match vocabulary.get(&token) {
+                    Some(&term) => term,
+                    None => {
+                        let term = terms.len() as u32;
+                        vocabulary.insert(token.clone(), term);
+                        terms.push(token);
+                        term
+                    }
+                };
+                match postings[start..].iter_mut().find(|(t, _)| *t == term) {
+                    Some((_, count)) => *count += 1,
+                    None => postings.push((term, 1)),
+                }
+            }
+            document_ends.push(postings.len());
         }
-        let mut file_commits: Vec<Vec<u32>> = vec![Vec::new(); paths.len()];
-        for (index, entry) in entries.iter().enumerate() {
-            if entry.files_touched <= COCHANGE_MAX_FILES {
-                entry.files.iter().for_each(|&file| file_commits[file as usize].push(index as u32));
+        drop(vocabulary);
+        let documents = (0..document_ends.len()).map(|d| {
+            let start = if d == 0 { 0 } else { document_ends[d - 1] };
+            postings[start..document_ends[d]].iter().map(|&(term, count)| (terms[term as usize].as_str(), count))
+        });
+        past.bm25 = Bm25::from_counts(documents);
+        let mut file_commits: Vec<Vec<u32>> = vec![Vec::new(); past.paths.ends.len()];
+        for (index, &touched) in past.files_touched.iter().enumerate() {
+            if touched <= COCHANGE_MAX_FILES {
+                past.files.get(index).iter().for_each(|&file| file_commits[file as usize].push(index as u32));
             }
         }
-        PastChanges {
-            bm25: Bm25::new(documents.iter()),
-            commits: entries,
-            paths,
-            file_commits: file_commits.into_iter().map(Vec::into_boxed_slice).collect(),
-        }
+        file_commits.into_iter().for_each(|commits| past.file_commits.push(commits));
+        past.subjects.shrink_to_fit();
+        past.paths.shrink_to_fit();
+        past.files.shrink_to_fit();
+        past.file_commits.shrink_to_fit();
+        past.ids.shrink_to_fit();
+        past.files_touched.shrink_to_fit();
+        past
     }
 
     pub fn len(&self) -> usize {
-        self.commits.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.commits.is_empty()
+        self.ids.is_empty()
+    }
+
+    /// Bytes this index holds on the heap (an estimate from its sizes), for the memory budget.
+    pub fn heap_bytes(&self) -> usize {
+        self.bm25.heap_bytes()
+            + self.ids.capacity() * 7
+            + self.subjects.heap_bytes()
+            + self.files.heap_bytes()
+            + self.files_touched.capacity() * 4
+            + self.paths.heap_bytes()
+            + self.file_commits.heap_bytes()
     }
 
     /// (short id, subject) of commit `index`.
     pub fn cite(&self, index: u32) -> (String, String) {
-        let entry = &self.commits[index as usize];
-        (String::from_utf8_lossy(&entry.id).into_owned(), entry.subject.to_string())
+        let index = index as usize;
+        (String::from_utf8_lossy(&self.ids[index]).into_owned(), self.subjects.get(index).to_string())
     }
 
     /// The commits whose messages are most like `terms`, with their BM25 scores, best first.
@@ -166,7 +267,7 @@ impl PastChanges {
             .similar(terms, voting.commits * 4)
             .into_iter()
             .filter(|(c, _)| {
-                let touched = self.commits[*c as usize].files_touched;
+                let touched = self.files_touched[*c as usize];
                 touched > 0 && touched <= voting.max_files
             })
             .take(voting.commits)
@@ -174,9 +275,8 @@ impl PastChanges {
         let Some(&(_, best)) = similar.first() else { return Vec::new() };
         let mut votes: HashMap<u32, (f64, Vec<u32>)> = HashMap::new();
         for (c, score) in similar {
-            let commit = &self.commits[c as usize];
-            let vote = (score / best) / f64::from(commit.files_touched).powf(voting.damping);
-            for &file in &commit.files {
+            let vote = (score / best) / f64::from(self.files_touched[c as usize]).powf(voting.damping);
+            for &file in self.files.get(c as usize) {
                 let entry = votes.entry(file).or_default();
                 entry.0 += vote;
                 entry.1.push(c);
@@ -184,7 +284,11 @@ impl PastChanges {
         }
         let mut votes: Vec<FileVote> = votes
             .into_iter()
-            .map(|(file, (score, commits))| FileVote { file: self.paths[file as usize].to_string(), score, commits })
+            .map(|(file, (score, commits))| FileVote {
+                file: self.paths.get(file as usize).to_string(),
+                score,
+                commits,
+            })
             .collect();
         votes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.file.cmp(&b.file)));
         votes
@@ -194,20 +298,21 @@ impl PastChanges {
     /// most `limit`; and how many commits changed `file` (commits over `COCHANGE_MAX_FILES` files
     /// count for neither: a reformatting says nothing about what belongs together).
     pub fn changed_with(&self, file: &str, min_together: u32, limit: usize) -> (u32, Vec<CoChange>) {
-        let Some(id) = self.paths.iter().position(|p| &**p == file) else { return (0, Vec::new()) };
-        let commits = &self.file_commits[id];
+        let Some(id) = self.paths.position(file) else { return (0, Vec::new()) };
+        let commits = self.file_commits.get(id);
         let mut counts: HashMap<u32, u32> = HashMap::new();
         for &c in commits.iter() {
-            for &other in self.commits[c as usize].files.iter().filter(|&&f| f as usize != id) {
+            for &other in self.files.get(c as usize).iter().filter(|&&f| f as usize != id) {
                 *counts.entry(other).or_default() += 1;
             }
         }
         let mut together: Vec<(u32, u32)> = counts.into_iter().filter(|(_, n)| *n >= min_together).collect();
-        together.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| self.paths[a.0 as usize].cmp(&self.paths[b.0 as usize])));
+        together
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| self.paths.get(a.0 as usize).cmp(self.paths.get(b.0 as usize))));
         let changes = together
             .into_iter()
             .take(limit)
-            .map(|(f, n)| CoChange { file: self.paths[f as usize].to_string(), together: n })
+            .map(|(f, n)| CoChange { file: self.paths.get(f as usize).to_string(), together: n })
             .collect();
         (commits.len() as u32, changes)
     }
@@ -218,13 +323,13 @@ impl PastChanges {
     pub fn fixes_of(&self, file: &str, limit: usize) -> Vec<(String, String)> {
         const FIX_WORDS: [&str; 10] =
             ["fix", "fixed", "fixes", "bug", "crash", "error", "regression", "fail", "fails", "broken"];
-        let Some(id) = self.paths.iter().position(|p| &**p == file) else { return Vec::new() };
-        let mut commits: Vec<u32> = self.file_commits[id].to_vec();
+        let Some(id) = self.paths.position(file) else { return Vec::new() };
+        let mut commits: Vec<u32> = self.file_commits.get(id).to_vec();
         commits.sort_unstable();
         commits
             .into_iter()
             .filter(|&c| {
-                let subject = crate::terms::tokenize(&self.commits[c as usize].subject);
+                let subject = crate::terms::tokenize(self.subjects.get(c as usize));
                 subject.iter().any(|word| FIX_WORDS.contains(&word.as_str()))
             })
             .take(limit)

@@ -131,3 +131,40 @@ async fn hover_names_files_changed_together_and_debugging_tells_past_fixes() {
     );
     assert_eq!(client.shutdown().await, Some(0));
 }
+
+/// "What else must change if I change reduce?": its users, what changed with its file in the past,
+/// its tests — from facts and the mined history, with no model; without a history it says so.
+#[test]
+fn an_impact_question_lists_users_co_changed_files_and_tests() {
+    let ws = shop();
+    ws.write("shop/pricing.py", "def reduce(amount, rate):\n    return round(amount * (1 - rate), 3)\n");
+    ws.write(
+        "shop/cart.py",
+        "from shop.pricing import reduce\n\ndef add(cart, item):\n    cart.append(reduce(item, 0.1))\n",
+    );
+    ws.write(
+        "tests/test_pricing.py",
+        "from shop.pricing import reduce\n\ndef test_reduce():\n    assert reduce(10, 0.5) == 5\n",
+    );
+    commit(&ws, "Prices keep three decimals in the cart.");
+    let question = "What else must change if I change `reduce`?";
+    let before: Value = ws.json(&["ask", ".", question, "--no-llm"]);
+    let text = before["answer"].as_str().unwrap();
+    assert!(text.contains("unknown — no git history is mined"), "{text}");
+
+    ws.ok(&["think", "."]);
+    let json: Value = ws.json(&["ask", ".", question, "--no-llm"]);
+    let answer = json["answer"].as_str().unwrap();
+    assert!(answer.starts_with("If you change `reduce` (`shop/pricing.py:1`"), "{answer}");
+    assert!(
+        answer.contains("**What uses it** (4 in 2 files):\n- `shop/cart.py:1`\n- `shop/cart.py:4` in `add`"),
+        "{answer}"
+    );
+    assert!(answer.contains("(of its 3 commits):\n- `shop/cart.py` — 2 together"), "{answer}");
+    assert!(!answer.contains("mail.py"), "{answer}");
+    assert!(answer.contains("**Tests that use it**:\n- `tests/test_pricing.py:3` test_reduce"), "{answer}");
+    let places: Vec<&str> = json["context"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    assert_eq!(places[0], "shop/pricing.py", "{json}");
+    assert!(places.contains(&"tests/test_pricing.py"), "{json}");
+    assert_eq!(json["tokens_used"].as_u64().unwrap_or(0), 0, "{json}");
+}
