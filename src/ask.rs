@@ -125,7 +125,13 @@ pub async fn ask(
     around: &impl Surroundings,
     started: std::time::Instant,
 ) -> Answered {
-    let nearby = around.nearest(&question.text).await;
+    // A code action's question is about its symbol, not about the action's wording ("… where to put
+    // a breakpoint …"): the nearest definitions and past commits are searched for the symbol.
+    let searched = match &question.subject {
+        Some(subject) => format!("`{}`", subject.name),
+        None => question.text.clone(),
+    };
+    let nearby = around.nearest(&searched).await;
     question.semantic = nearby.definitions;
     question.semantic_notes = nearby.passages;
     let store = knowledge.store.clone();
@@ -154,7 +160,7 @@ pub async fn ask(
     let planned = tokio::task::spawn_blocking(move || {
         let mut question = question;
         if let Some(past) = past {
-            question.past = past.for_question(&question.text);
+            question.past = past.for_question(&searched);
             question.past_changes = Some(past);
         }
         let plan = answer::plan_answer(&snapshot, learned.as_deref(), &question, have_model, answer_tokens);

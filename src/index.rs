@@ -6,7 +6,9 @@
 //! records of files that are gone and facts nothing points at; re-rank the graph only if what it is
 //! built from changed — the set of files, or a file's definition names or references
 //! (`graph::graph_digest`); a body edit that names nothing new re-ranks nothing. A warm start with
-//! nothing changed therefore reads no file and parses nothing.
+//! nothing changed therefore reads no file and parses nothing. `Mode::FromScratch` (the server's
+//! `reverie.reindex`, asked by the user) trusts nothing: every file is read and parsed again and the
+//! graph ranked again.
 
 use crate::graph::{self, Focus};
 use crate::hash::{Digest, DigestBuilder};
@@ -34,9 +36,22 @@ pub enum Progress<'a> {
     Ranking,
 }
 
+/// How much of what the store recorded an index run trusts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Read only the files whose size or mtime changed, parse only bytes with no stored facts, rank
+    /// the graph only when what it is built from changed.
+    Incremental,
+    /// Read and parse every file again and rank the graph again (a user who asks to re-index
+    /// expects it to happen, e.g. after a grammar changed or when the index looks wrong).
+    FromScratch,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct IndexReport {
     pub roots: Vec<String>,
+    /// Whether every file was parsed again (`Mode::FromScratch`).
+    pub from_scratch: bool,
     pub files: usize,
     pub files_by_language: BTreeMap<String, usize>,
     pub bytes: u64,
@@ -45,6 +60,9 @@ pub struct IndexReport {
     pub parsed_bytes: u64,
     /// Files read and hashed whose facts were already known (touched, renamed, copied, racy mtime).
     pub rehashed: usize,
+    /// Of `rehashed`, the files whose bytes were not theirs at the last index but another file's: a
+    /// copy, a rename, the same bytes as another file (Django's empty `__init__.py` files).
+    pub shared: usize,
     /// Files trusted from their size and mtime without reading them.
     pub unchanged: usize,
     /// Records dropped because their file is gone.
@@ -63,17 +81,22 @@ pub struct IndexReport {
 
 impl IndexReport {
     /// One line for the editor: the files, the time, and what this run did — so a run with nothing
-    /// to do says so ("indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped").
+    /// to do says so ("indexed 8 files in 0.0 s: nothing changed since the last index, 0 skipped"),
+    /// and one from scratch says that ("indexed 8 files from scratch in 0.1 s (8 parsed, 0 skipped)").
     pub fn summary(&self) -> String {
-        let head = format!("indexed {} file{} in {:.1} s", self.files, plural(self.files), self.elapsed_ms / 1000.0);
+        let scratch = if self.from_scratch { " from scratch" } else { "" };
+        let head =
+            format!("indexed {} file{}{scratch} in {:.1} s", self.files, plural(self.files), self.elapsed_ms / 1000.0);
         let skipped = format!("{} skipped", self.skipped.len());
         let removed = if self.removed > 0 { format!(", {} removed", self.removed) } else { String::new() };
-        let kept = self.unchanged + self.rehashed;
-        match (self.parsed, kept) {
-            (parsed, 0) => format!("{head} ({parsed} parsed{removed}, {skipped})"),
-            (0, _) => format!("{head}: nothing changed since the last index{removed}, {skipped}"),
-            (parsed, kept) => {
-                format!("{head}: {parsed} parsed, {kept} unchanged since the last index{removed}, {skipped}")
+        let shared = self.shared.min(self.rehashed);
+        let kept = self.unchanged + self.rehashed - shared;
+        let same = if shared > 0 { format!(", {shared} the same as a file already parsed") } else { String::new() };
+        match (self.parsed, shared, kept) {
+            (parsed, _, 0) => format!("{head} ({parsed} parsed{same}{removed}, {skipped})"),
+            (0, 0, _) => format!("{head}: nothing changed since the last index{removed}, {skipped}"),
+            (parsed, _, kept) => {
+                format!("{head}: {parsed} parsed{same}, {kept} unchanged since the last index{removed}, {skipped}")
             }
         }
     }
@@ -84,17 +107,22 @@ fn plural(n: usize) -> &'static str {
 }
 
 enum Checked {
-    /// Same bytes as recorded (or as facts already stored): only the record changes.
-    Known(FileRecord),
+    /// Same bytes as recorded (or as facts already stored — `shared`: a copy, a rename, another
+    /// file with the same bytes): only the record changes.
+    Known {
+        record: FileRecord,
+        shared: bool,
+    },
     Parsed(FileRecord, Box<FileFacts>),
     Skipped(SkipReason),
 }
 
-/// Indexes `roots` into `store`.
+/// Indexes `roots` into `store`, trusting what the store recorded as `mode` says.
 pub fn index(
     store: &Store,
     roots: &[PathBuf],
     options: &WalkOptions,
+    mode: Mode,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<IndexReport> {
     let started = Instant::now();
@@ -105,16 +133,17 @@ pub fn index(
 
     let mut report = IndexReport {
         roots: roots.iter().map(|r| r.display().to_string()).collect(),
+        from_scratch: mode == Mode::FromScratch,
         files: walk.files.len(),
         other_files: walk.other_files,
         skipped: walk.skipped.clone(),
         ..IndexReport::default()
     };
     let now = now_ns();
-    let (to_read, mut current) = trust_or_read(store, &walk.files, &mut report)?;
+    let (to_read, mut current) = trust_or_read(store, &walk.files, mode, &mut report)?;
     let total = to_read.len();
     let parsed_facts =
-        check_and_write(store, to_read, options.max_file_size, now, progress, &mut report, &mut current)?;
+        check_and_write(store, to_read, options.max_file_size, now, mode, progress, &mut report, &mut current)?;
     tracing::debug!("checked, parsed and wrote {total} files by {:?}", started.elapsed());
     report.skipped.sort_by(|a, b| a.key.cmp(&b.key));
     store.replace_skipped(&report.skipped)?;
@@ -131,7 +160,7 @@ pub fn index(
 
     let inputs = graph_inputs(&current);
     let snapshot = store.graph()?;
-    if snapshot.inputs == Some(inputs) {
+    if snapshot.inputs == Some(inputs) && mode == Mode::Incremental {
         report.graph_edges = snapshot.edges;
     } else {
         progress(Progress::Ranking);
@@ -150,11 +179,13 @@ pub fn index(
 }
 
 /// The walked files split into those to read (with their old record, if any) and those trusted from
-/// their record (`current`); records of files that are gone are removed from the store.
+/// their record (`current`; none from scratch); records of files that are gone are removed from the
+/// store.
 #[allow(clippy::type_complexity)]
 fn trust_or_read<'a>(
     store: &Store,
     files: &'a [SourceFile],
+    mode: Mode,
     report: &mut IndexReport,
 ) -> Result<(Vec<(&'a SourceFile, Option<FileRecord>)>, Vec<(String, FileRecord)>)> {
     let mut records: HashMap<String, FileRecord> = store.file_records()?.into_iter().collect();
@@ -163,7 +194,11 @@ fn trust_or_read<'a>(
     for file in files {
         let record = records.remove(&file.key);
         match record {
-            Some(record) if is_trusted(&record, file) && store.has_facts(record.language, &record.content_hash)? => {
+            Some(record)
+                if mode == Mode::Incremental
+                    && is_trusted(&record, file)
+                    && store.has_facts(record.language, &record.content_hash)? =>
+            {
                 report.unchanged += 1;
                 current.push((file.key.clone(), record));
             }
@@ -177,14 +212,16 @@ fn trust_or_read<'a>(
     Ok((to_read, current))
 }
 
-/// Reads, hashes and (when the store has no facts for the bytes) parses `to_read` on all cores,
-/// writing records and facts in batches of `WRITE_BATCH` as they arrive; adds each file's record to
-/// `current`. Returns the facts parsed, by key.
+/// Reads, hashes and (when the store has no facts for the bytes, or from scratch) parses `to_read`
+/// on all cores, writing records and facts in batches of `WRITE_BATCH` as they arrive; adds each
+/// file's record to `current`. Returns the facts parsed, by key.
+#[allow(clippy::too_many_arguments)]
 fn check_and_write(
     store: &Store,
     to_read: Vec<(&SourceFile, Option<FileRecord>)>,
     max_size: u64,
     now: u64,
+    mode: Mode,
     progress: &(dyn Fn(Progress) + Sync),
     report: &mut IndexReport,
     current: &mut Vec<(String, FileRecord)>,
@@ -196,7 +233,7 @@ fn check_and_write(
         let (sender, receiver) = std::sync::mpsc::sync_channel::<(&SourceFile, Checked)>(WRITE_BATCH * 2);
         scope.spawn(move || {
             to_read.into_par_iter().for_each_with(sender, |sender, (file, record)| {
-                let checked = check(store, file, record, max_size, now);
+                let checked = check(store, file, record, max_size, now, mode);
                 let _ = sender.send((file, checked));
             });
         });
@@ -219,8 +256,9 @@ fn check_and_write(
         for (done, (file, checked)) in receiver.into_iter().enumerate() {
             progress(Progress::Checked { done: done + 1, total, key: &file.key });
             match checked {
-                Checked::Known(record) => {
+                Checked::Known { record, shared } => {
                     report.rehashed += 1;
+                    report.shared += usize::from(shared);
                     current.push((file.key.clone(), record.clone()));
                     known.push((file.key.clone(), record));
                 }
@@ -307,13 +345,16 @@ fn is_trusted(record: &FileRecord, file: &SourceFile) -> bool {
         && file.mtime_ns.saturating_add(RACY_MTIME_NS) < record.read_at_ns
 }
 
-fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size: u64, now: u64) -> Checked {
+/// Reads `file`: its record again when the store holds facts for its bytes (never from scratch),
+/// else its bytes parsed.
+fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size: u64, now: u64, mode: Mode) -> Checked {
     let bytes = match workspace::read_source(&file.path, max_size) {
         Ok(bytes) => bytes,
         Err(reason) => return Checked::Skipped(reason),
     };
     let hash = Digest::of(&bytes);
-    if store.has_facts(file.language, &hash).unwrap_or(false) {
+    if mode == Mode::Incremental && store.has_facts(file.language, &hash).unwrap_or(false) {
+        let shared = record.as_ref().is_none_or(|r| r.content_hash != hash);
         let (definitions, references, graph_hash) = match record.filter(|r| r.content_hash == hash) {
             Some(r) => (r.definitions, r.references, r.graph_hash),
             None => match store.facts(file.language, &hash) {
@@ -323,7 +364,7 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
                 _ => return parse(file, &bytes, now),
             },
         };
-        return Checked::Known(FileRecord {
+        let record = FileRecord {
             language: file.language,
             size: bytes.len() as u64,
             mtime_ns: file.mtime_ns,
@@ -332,7 +373,8 @@ fn check(store: &Store, file: &SourceFile, record: Option<FileRecord>, max_size:
             definitions,
             references,
             graph_hash,
-        });
+        };
+        return Checked::Known { record, shared };
     }
     parse(file, &bytes, now)
 }
@@ -431,10 +473,10 @@ pub fn update_paths(store: &Store, rules: &IgnoreRules, options: &WalkOptions, p
         let checked = if file.size > options.max_file_size {
             Checked::Skipped(SkipReason::TooLarge { size: file.size, limit: options.max_file_size })
         } else {
-            check(store, &file, record.clone(), options.max_file_size, now)
+            check(store, &file, record.clone(), options.max_file_size, now, Mode::Incremental)
         };
         match checked {
-            Checked::Known(new_record) => {
+            Checked::Known { record: new_record, .. } => {
                 let same = record.as_ref().is_some_and(|r| r.content_hash == new_record.content_hash);
                 store.write_records(&[(key.clone(), new_record.clone())])?;
                 store.set_skipped(&key, None)?;
@@ -540,6 +582,20 @@ mod tests {
         assert_eq!(
             report(2, 6, 1).summary(),
             "indexed 8 files in 0.0 s: 2 parsed, 6 unchanged since the last index, 1 removed, 0 skipped"
+        );
+        let scratch = IndexReport { from_scratch: true, ..report(8, 0, 0) };
+        assert_eq!(scratch.summary(), "indexed 8 files from scratch in 0.0 s (8 parsed, 0 skipped)");
+        // A first index where some files have the bytes of one parsed before (empty __init__.py
+        // files): they are not "unchanged since the last index" — there was none.
+        let first = IndexReport { rehashed: 3, shared: 3, ..report(5, 0, 0) };
+        assert_eq!(
+            first.summary(),
+            "indexed 8 files in 0.0 s (5 parsed, 3 the same as a file already parsed, 0 skipped)"
+        );
+        let warm = IndexReport { rehashed: 2, shared: 1, ..report(1, 5, 0) };
+        assert_eq!(
+            warm.summary(),
+            "indexed 8 files in 0.0 s: 1 parsed, 1 the same as a file already parsed, 6 unchanged since the last index, 0 skipped"
         );
     }
 }

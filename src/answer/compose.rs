@@ -155,7 +155,10 @@ pub fn render_set_aside_answer(
     out
 }
 
-/// The context as a numbered list: each item's citation, why it is there, and its text.
+/// The context as one numbered list: each item's citation, why it is there, and its text in a code
+/// block indented under its number (as deep as the number is wide: under `10. ` a block indented three
+/// spaces ends the list, and markdown renderers then show every item from the tenth on as a list of
+/// its own), fenced with more backticks than the text holds.
 fn write_context(out: &mut String, context: &[ContextItem]) {
     for (i, item) in context.iter().enumerate() {
         let lines = if item.start_line == item.end_line {
@@ -163,11 +166,19 @@ fn write_context(out: &mut String, context: &[ContextItem]) {
         } else {
             format!("{}-{}", item.start_line, item.end_line)
         };
-        let _ = writeln!(out, "{}. `{}:{}` — {}", i + 1, item.path, lines, item.reason);
+        let marker = format!("{}. ", i + 1);
+        let _ = writeln!(out, "{marker}`{}:{}` — {}", item.path, lines, item.reason);
         if !item.text.is_empty() {
-            let _ = writeln!(out, "   ```\n   {}\n   ```", item.text.replace('\n', "\n   "));
+            let indent = " ".repeat(marker.len());
+            let fence = "`".repeat(longest_backtick_run(&item.text).max(2) + 1);
+            let text = item.text.replace('\n', &format!("\n{indent}"));
+            let _ = writeln!(out, "{indent}{fence}\n{indent}{text}\n{indent}{fence}");
         }
     }
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -186,6 +197,23 @@ mod tests {
             text: "Loads settings.".into(),
             stale: false,
         }
+    }
+
+    #[test]
+    fn the_context_answer_is_one_list_whatever_its_length() {
+        let mut items: Vec<ContextItem> = (0..10).map(|_| item("lib.py")).collect();
+        items[9].text = "A note that quotes\n```\ncode\n```".into();
+        let answer = render_context_answer("what?", &items);
+        assert!(
+            answer.contains("9. `lib.py:3-9` — the learned summary\n   ```\n   Loads settings.\n   ```\n"),
+            "{answer}"
+        );
+        // Under `10. ` the block is indented four spaces, fenced longer than the text's own fence.
+        assert!(
+            answer.ends_with("10. `lib.py:3-9` — the learned summary\n    ````\n    A note that quotes\n    ```\n    code\n    ```\n    ````\n"),
+            "{answer}"
+        );
+        assert_eq!(longest_backtick_run("a `b` ``c``"), 2);
     }
 
     #[test]

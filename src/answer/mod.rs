@@ -208,8 +208,12 @@ pub fn plan_answer(
 ) -> Plan {
     let retrieval = retrieval_question(snapshot, question);
     let ranked = || candidates(snapshot, learned, &retrieval, Rankers::default());
-    // A code action about a symbol: its centred context, never a guess from the question's words.
-    let centred = subject::centred_context(snapshot, learned, question, ranked);
+    // A code action about a symbol: its centred context, never a guess from the question's words;
+    // the general ranking, asked about the symbol, fills the rest.
+    let about_symbol = |text: &str| {
+        candidates(snapshot, learned, &Question { text: text.to_string(), ..retrieval.clone() }, Rankers::default())
+    };
+    let centred = subject::centred_context(snapshot, learned, question, about_symbol);
     if centred.is_none() {
         if let Some(direct) = learned.and_then(|l| anticipated(l, question)) {
             return Plan::Done(from_direct(direct));

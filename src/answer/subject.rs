@@ -110,26 +110,30 @@ fn resolve(snapshot: &Snapshot, question: &Question, subject: &Subject) -> Optio
 }
 
 /// The context of a question about `question.subject`, within `question.budget`: the centred items
-/// (see the module docs), then `ranked` (the general ranking's candidates, best first) in what is
-/// left. `None` when the question has no subject, asks where it is used, or names no definition.
+/// (see the module docs), then `ranked` (the general ranking's candidates for a text, best first) in
+/// what is left. The ranking is asked about the symbol itself (`` `Type.name` ``), not about the
+/// action's wording: "How do I debug …? … where to put a breakpoint" found every `put` and
+/// `get_debug_flag` of a project. `None` when the question has no subject, asks where it is used, or
+/// names no definition.
 pub fn centred_context(
     snapshot: &Snapshot,
     learned: Option<&LearnedContext>,
     question: &Question,
-    ranked: impl FnOnce() -> Vec<ContextItem>,
+    ranked: impl FnOnce(&str) -> Vec<ContextItem>,
 ) -> Option<Vec<ContextItem>> {
     let subject = question.subject.as_ref()?;
-    let items = centred_items(snapshot, learned, question, subject)?;
-    Some(fill(items, ranked(), question.budget))
+    let (items, about) = centred_items(snapshot, learned, question, subject)?;
+    Some(fill(items, ranked(&about), question.budget))
 }
 
-/// The centred items alone, best first, before budgeting.
+/// The centred items alone, best first, before budgeting, and the text that asks the general
+/// ranking about the symbol (`` `SecureCookieSessionInterface.get_signing_serializer` ``).
 fn centred_items(
     snapshot: &Snapshot,
     learned: Option<&LearnedContext>,
     question: &Question,
     subject: &Subject,
-) -> Option<Vec<ContextItem>> {
+) -> Option<(Vec<ContextItem>, String)> {
     if subject.intent == Intent::Usages {
         return None;
     }
@@ -182,7 +186,7 @@ fn centred_items(
     for item in &mut out {
         item.score = 1.0;
     }
-    Some(out)
+    Some((out, format!("`{}`", qualified_name(&at))))
 }
 
 /// `centred` first, in order, as far as `budget` holds them; then `ranked`'s items at other places,
@@ -404,6 +408,12 @@ fn callees<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Callee<'a>> {
         if !matches!(def.kind, DefKind::Function | DefKind::Method | DefKind::Class) {
             continue;
         }
+        // A name resolved into tests or examples from the project's code is another definition of
+        // that name (`rv.allow.update(…)` is no call of the tutorial's `update`, `o.seek(…)` none of
+        // a test double's `seek`).
+        if super::direct::caller_order(key) > super::direct::caller_order(&at.key) {
+            continue;
+        }
         let line = reference.span.start.line + 1;
         out.push(Callee { key: key.clone(), facts, def, line });
     }
@@ -479,6 +489,16 @@ fn tests(snapshot: &Snapshot, at: &Symbol, callers: &[Caller]) -> Vec<ContextIte
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
+    // A test that only names the subject's type (`Flask()` in most of a project's tests) comes after
+    // those that reach the subject, and a few of them are enough.
+    let mut parents = 0;
+    found.retain(|((reach, ..), _)| {
+        if *reach != Reach::Parent {
+            return true;
+        }
+        parents += 1;
+        parents <= FIRST_TESTS
+    });
     found.into_iter().map(|(_, item)| item).collect()
 }
 
@@ -537,10 +557,7 @@ fn file_stem(key: &str) -> String {
 
 /// The subject's own item: signature, doc, and the learned summary's words about it.
 fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
-    let qualified = match at.def.parent.map(|p| &at.facts.definitions[p as usize].name) {
-        Some(parent) => format!("{parent}.{}", at.def.name),
-        None => at.def.name.clone(),
-    };
+    let qualified = qualified_name(at);
     let mut item = brief_definition_item(
         &at.key,
         at.def,
@@ -562,6 +579,14 @@ fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
         item.tokens = tokens_of(&item.path, &item.text);
     }
     item
+}
+
+/// `Type.name` for a member, else `name`.
+fn qualified_name(at: &Symbol) -> String {
+    match at.def.parent.map(|p| &at.facts.definitions[p as usize].name) {
+        Some(parent) => format!("{parent}.{}", at.def.name),
+        None => at.def.name.clone(),
+    }
 }
 
 /// The subject's file's past fixes, newest first, told with the subject (zero-token evidence of how
@@ -704,6 +729,7 @@ def handle(app, request):
         let q = question(intent, line);
         centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap())
             .unwrap()
+            .0
             .into_iter()
             .map(|i| (format!("{}:{}-{} {}", i.path, i.start_line, i.end_line, i.kind), i.reason))
             .collect()
@@ -744,7 +770,7 @@ def handle(app, request):
         ]);
         let mut q = question(Intent::Debug, 3);
         q.past_changes = Some(Arc::new(past));
-        let items = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
+        let (items, _) = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
         assert!(
             items[0]
                 .text
@@ -755,7 +781,7 @@ def handle(app, request):
         assert!(items[0].reason.ends_with("; 1 past fix of its file"), "{}", items[0].reason);
         let mut explain = question(Intent::Explain, 3);
         explain.past_changes = q.past_changes.clone();
-        let explained = centred_items(&snapshot, None, &explain, explain.subject.as_ref().unwrap()).unwrap();
+        let (explained, _) = centred_items(&snapshot, None, &explain, explain.subject.as_ref().unwrap()).unwrap();
         assert!(!explained[0].text.contains("Fixed before"), "only How to debug tells them");
     }
 
@@ -815,13 +841,56 @@ def handle(app, request):
             subject: Some(Subject { name: "ignore_integer".into(), intent: Intent::Explain }),
             ..Question::default()
         };
-        let items = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
+        let (items, _) = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
         let reasons: Vec<&str> = items.iter().map(|i| i.reason.as_str()).collect();
         assert_eq!(
             reasons,
             [
                 "the method you asked about: `ignore_integer`",
                 "method `ignore_value` names `ignore_integer` in its body"
+            ]
+        );
+    }
+
+    #[test]
+    fn what_it_calls_stays_in_the_project_s_code_and_tests_of_its_type_alone_are_few() {
+        let app = "class Flask:\n    def make_default_options_response(self):\n        rv = self.response_class()\n        rv.allow.update(methods)\n        return rv\n\n    def response_class(self):\n        return 1\n";
+        // The tutorial's `update` and a test double's are other definitions of the name.
+        let blog = "def update(id):\n    return id\n";
+        let tests = (0..4).map(|i| format!("def test_{i}():\n    assert Flask()\n\n\n")).collect::<String>();
+        let files: BTreeMap<Arc<str>, Arc<FileFacts>> =
+            [("src/app.py", app.to_string()), ("examples/blog.py", blog.to_string()), ("tests/test_app.py", tests)]
+                .into_iter()
+                .map(|(key, source)| (Arc::from(key), Arc::new(extract(source.as_bytes(), Language::Python))))
+                .collect();
+        let snapshot = Snapshot::new(files);
+        let asked = |intent| {
+            let q = Question {
+                focus_file: Some("src/app.py".into()),
+                focus_line: Some(1),
+                subject: Some(Subject { name: "make_default_options_response".into(), intent }),
+                ..Question::default()
+            };
+            let (items, about) = centred_items(&snapshot, None, &q, q.subject.as_ref().unwrap()).unwrap();
+            (items.into_iter().map(|i| format!("{}:{} {}", i.path, i.start_line, i.reason)).collect::<Vec<_>>(), about)
+        };
+        let (explained, about) = asked(Intent::Explain);
+        assert_eq!(about, "`Flask.make_default_options_response`", "the general ranking is asked about the symbol");
+        assert_eq!(
+            explained,
+            [
+                "src/app.py:2 the method you asked about: `Flask.make_default_options_response`",
+                "src/app.py:1 `make_default_options_response` is a method of class `Flask`",
+                "src/app.py:7 `make_default_options_response` calls method `response_class` at :3",
+            ]
+        );
+        let (debugged, _) = asked(Intent::Debug);
+        let tests: Vec<&String> = debugged.iter().filter(|i| i.starts_with("tests/")).collect();
+        assert_eq!(
+            tests,
+            [
+                "tests/test_app.py:1 test `test_0` calls `Flask` at :2, the type of `make_default_options_response`",
+                "tests/test_app.py:5 test `test_1` calls `Flask` at :6, the type of `make_default_options_response`",
             ]
         );
     }

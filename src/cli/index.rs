@@ -1,7 +1,7 @@
 //! `reverie index`: refresh the index of a folder and summarize it.
 
 use super::{Cli, Format, files_line, human_bytes, thousands};
-use crate::index::{IndexReport, Progress};
+use crate::index::{IndexReport, Mode, Progress};
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -62,7 +62,7 @@ pub(super) fn index_with_progress(
         }
         Progress::Ranking => bar.set_message("ranking"),
     };
-    let report = crate::index::index(store, roots, &config.index.walk_options(), &progress);
+    let report = crate::index::index(store, roots, &config.index.walk_options(), Mode::Incremental, &progress);
     bar.finish_and_clear();
     report
 }

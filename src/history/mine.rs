@@ -899,7 +899,14 @@ mod tests {
         let index_dir = tempfile::tempdir().unwrap();
         let (index_store, _) = Store::open(index_dir.path()).unwrap();
         let started = Instant::now();
-        crate::index::index(&index_store, &roots, &crate::workspace::WalkOptions::default(), &|_| {}).unwrap();
+        crate::index::index(
+            &index_store,
+            &roots,
+            &crate::workspace::WalkOptions::default(),
+            crate::index::Mode::Incremental,
+            &|_| {},
+        )
+        .unwrap();
         let snapshot = crate::index::snapshot(&index_store).unwrap();
         println!("indexed {} files in {:.1} s", snapshot.files.len(), started.elapsed().as_secs_f64());
         drop(index_store);

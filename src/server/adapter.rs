@@ -9,7 +9,7 @@
 //! of every mined commit); the user's return stops it between two batches (what was stored stays:
 //! the next idle time resumes); it keeps its run for `reverie status` (the `adapter` job).
 
-use super::pass::PassHandle;
+use super::pass::{PassHandle, Work};
 use super::semantic::SemanticPass;
 use crate::embed::adapter::AdapterReport;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,7 +72,7 @@ impl AdapterPass {
         let semantic = semantic.clone();
         let handle = handle.clone();
         tokio::spawn(async move {
-            let progress = handle.progress("fitting the semantic space").await;
+            let progress = handle.progress(Work::FittingSemanticSpace).await;
             let snapshot = handle.snapshot();
             let cancel = pass.cancel.clone();
             let runtime = tokio::runtime::Handle::current();

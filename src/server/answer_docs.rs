@@ -4,8 +4,8 @@
 //! Guarantees: every citation of a workspace file in a document is a link to the real file and line
 //! (`links.rs`), and the context items its text does not cite are listed after it, so every file the
 //! answer used is one `gf` or click away. The documents are never workspace files: an editor opens
-//! them (and sends `didOpen`), but they lie in reverie's cache, so `handlers::document_key` gives them no key
-//! and they are never indexed, counted or cited.
+//! them (and sends `didOpen`), but they lie in reverie's cache, so `Session::workspace_key` gives
+//! them no key and they are never indexed, counted or cited.
 
 use super::links::Target;
 use crate::answer::Answer;

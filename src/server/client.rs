@@ -171,6 +171,13 @@ mod tests {
         for editor in [Editor::Neovim, Editor::VsCode, Editor::Other] {
             assert_eq!(editor.progress_title("indexing"), "reverie: indexing");
         }
+        // Every progress the server begins (the history and share passes once titled themselves
+        // "reverie: …", which read "reverie: reverie: history" in every editor).
+        for work in super::super::pass::Work::ALL {
+            let title = Editor::Helix.progress_title(work.word());
+            assert!(!title.contains("reverie"), "{title}");
+            assert_eq!(Editor::VsCode.progress_title(work.word()).matches("reverie").count(), 1, "{work:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! events at a time, off the request path, on blocking threads. Each round ends with a new snapshot
 //! swapped in whole (`publish_snapshot`); requests keep reading the previous one until then.
 
-use super::pass::Progress;
+use super::pass::{Progress, Work};
 use super::session::Session;
 use super::status::ServerState;
 use crate::snapshot::Snapshot;
@@ -19,9 +19,10 @@ use tower_lsp_server::ls_types::MessageType;
 /// What the event loop works on.
 #[derive(Debug)]
 pub enum Event {
-    /// Index everything from scratch (start-up, and `reverie.reindex` with `announce`: the user asked,
-    /// so the result is shown to them as a message too).
-    Reindex { announce: bool },
+    /// Walk and index the whole workspace: at start-up incrementally (a warm start reads nothing
+    /// that did not change), and from scratch when `asked` (`reverie.reindex`: every file parsed
+    /// again, and the result shown to the user as a message too).
+    Reindex { asked: bool },
     /// Files or directories changed on disk.
     Paths(Vec<PathBuf>),
     /// An open buffer changed; its facts must be re-extracted from the buffer.
@@ -39,8 +40,8 @@ pub(super) async fn run(session: Arc<Session>, mut receiver: mpsc::UnboundedRece
         }
         let reindexing = events.iter().any(|e| matches!(e, Event::Reindex { .. }));
         if reindexing {
-            let announce = events.iter().any(|e| matches!(e, Event::Reindex { announce: true }));
-            reindex(&session, announce).await;
+            let asked = events.iter().any(|e| matches!(e, Event::Reindex { asked: true }));
+            reindex(&session, asked).await;
         }
         let mut paths: Vec<PathBuf> = Vec::new();
         let mut buffers: Vec<String> = Vec::new();
@@ -63,13 +64,13 @@ pub(super) async fn run(session: Arc<Session>, mut receiver: mpsc::UnboundedRece
     }
 }
 
-/// A full index with `$/progress`, then a fresh snapshot. With `announce` (the user asked for it),
-/// the result is also shown as a message, for clients that show no progress.
-async fn reindex(session: &Arc<Session>, announce: bool) {
+/// A full index with `$/progress`, then a fresh snapshot. When the user `asked` for it, every file is
+/// parsed again and the result is also shown as a message, for clients that show no progress.
+async fn reindex(session: &Arc<Session>, asked: bool) {
     let roots = session.roots();
     if roots.is_empty() {
         let message = "no workspace folder: only open files are known";
-        if announce {
+        if asked {
             session.client().show_message(MessageType::INFO, format!("reverie: {message}")).await;
         }
         session.set_status(ServerState::Ready, Some(0), Some(message.into()));
@@ -94,14 +95,15 @@ async fn reindex(session: &Arc<Session>, announce: bool) {
         let _ = tokio::task::spawn_blocking(move || session.start_watcher(&watch_roots)).await;
     }
 
-    let progress = Progress::begin(session, "indexing").await;
+    let progress = Progress::begin(session, Work::Indexing).await;
     let (sender, mut receiver) = mpsc::unbounded_channel::<(usize, usize)>();
     let walk_options = session.walk_options();
+    let mode = if asked { crate::index::Mode::FromScratch } else { crate::index::Mode::Incremental };
     let task_store = store.clone();
     let task_roots = roots.clone();
     let work = tokio::task::spawn_blocking(move || {
         let last = std::sync::Mutex::new(Instant::now());
-        let report = crate::index::index(&task_store, &task_roots, &walk_options, &|event| {
+        let report = crate::index::index(&task_store, &task_roots, &walk_options, mode, &|event| {
             if let crate::index::Progress::Checked { done, total, .. } = event {
                 let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
                 if done == total || last.elapsed().as_millis() >= 100 {
@@ -147,7 +149,7 @@ async fn reindex(session: &Arc<Session>, announce: bool) {
             session.next_generation(None);
             session.set_status(ServerState::Ready, Some(count), Some(message.clone()));
             progress.end(&message).await;
-            if announce {
+            if asked {
                 session.client().show_message(MessageType::INFO, format!("reverie: {message}")).await;
             }
             session.facts_changed();

@@ -147,10 +147,21 @@ pub enum Command {
     Reindex,
     /// Thinks now (writes notes), with a model configured.
     Think,
+    /// One argument, `OpenParams`: opens a cited file at its line (`window/showDocument` with the
+    /// line selected) — the code action on a citation in an answer document.
+    Open,
+}
+
+/// `reverie.open`'s argument: `{"uri": "file:///home/me/app/go/router.go", "line": 9}` (`line` from 1,
+/// as citations write it).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct OpenParams {
+    pub uri: tower_lsp_server::ls_types::Uri,
+    pub line: u32,
 }
 
 impl Command {
-    pub const ALL: [Command; 4] = [Command::Ask, Command::Status, Command::Reindex, Command::Think];
+    pub const ALL: [Command; 5] = [Command::Ask, Command::Status, Command::Reindex, Command::Think, Command::Open];
 
     pub const fn name(self) -> &'static str {
         match self {
@@ -158,6 +169,7 @@ impl Command {
             Command::Status => "reverie.status",
             Command::Reindex => "reverie.reindex",
             Command::Think => "reverie.think",
+            Command::Open => "reverie.open",
         }
     }
 
@@ -172,13 +184,19 @@ impl Command {
             Command::Status => "reverie.status (no argument)",
             Command::Reindex => "reverie.reindex (no argument)",
             Command::Think => "reverie.think (no argument)",
+            Command::Open => "reverie.open {\"uri\": \"file:///home/me/app/go/router.go\", \"line\": 9}",
         }
     }
 }
 
 /// The command names, advertised in `executeCommandProvider`.
-pub const COMMANDS: [&str; 4] =
-    [Command::ALL[0].name(), Command::ALL[1].name(), Command::ALL[2].name(), Command::ALL[3].name()];
+pub const COMMANDS: [&str; 5] = [
+    Command::ALL[0].name(),
+    Command::ALL[1].name(),
+    Command::ALL[2].name(),
+    Command::ALL[3].name(),
+    Command::ALL[4].name(),
+];
 
 /// Drops an empty `params` (`{}`, `[]`, `null`) from a request that takes none, so it is read as "no
 /// parameters" instead of answered with `-32602 Unexpected params`. Returns whether it changed.

@@ -4,7 +4,7 @@
 
 use super::client::ClientSupport;
 use super::events::Event;
-use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, AskSubject, COMMANDS, Command};
+use super::ext::{AnswerChunk, AnswerChunkParams, AskParams, AskSubject, COMMANDS, Command, OpenParams};
 use super::proto;
 use super::session::{Session, Setup};
 use super::status::ServerState;
@@ -109,15 +109,16 @@ pub fn did_open(session: &Arc<Session>, params: DidOpenTextDocumentParams) {
     session.send(Event::Buffer(doc.uri.as_str().to_string()));
 }
 
-/// An open document's key, and whether it is one of the workspace's files. A document from
-/// elsewhere — reverie's own answer documents, a file in `/tmp`, another project's — is keyed by its
-/// URI and stays open for hover, but is never indexed, counted or cited. With no workspace folder,
-/// every open file but reverie's own counts: they are all the server knows.
+/// An open document's key, and whether it is one of the workspace's files (`Session::workspace_key`).
+/// A document from elsewhere — reverie's own answer documents, a file in `/tmp`, another project's,
+/// an ignored file — is keyed by its URI and stays open for hover, but is never indexed, counted or
+/// cited. With no workspace folder, every open file but reverie's own counts: they are all the
+/// server knows.
 fn document_key(session: &Session, uri: &Uri, path: Option<&std::path::Path>) -> (String, bool) {
-    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
-    if let Some(key) = path.filter(|_| !own).and_then(|path| session.key_of(path)) {
+    if let Some(key) = path.and_then(|path| session.workspace_key(path)) {
         return (key, true);
     }
+    let own = path.is_some_and(|path| crate::dirs::in_cache(session.cache_dir(), path));
     (uri.as_str().to_string(), session.roots().is_empty() && !own)
 }
 
@@ -222,21 +223,27 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
     session.touch();
     let uri = params.text_document.uri.clone();
     let encoding = session.encoding();
-    // The text asked about, and the identifier it is when it is one (a selection of `a + b` is not).
-    let (subject, symbol) = {
+    // The text asked about, and the identifier it is when it is one (a selection of `a + b` is not);
+    // in a document from outside the workspace (an answer), the citations on the cursor's line.
+    let (subject, symbol, cited) = {
         let mut documents = session.documents();
         let Some(doc) = documents.get_mut(uri.as_str()) else { return Ok(None) };
+        let cited = match doc.text.lines().nth(params.range.start.line as usize) {
+            Some(line) if !doc.in_workspace => super::links::cited_in(line),
+            _ => Vec::new(),
+        };
         let (start, end) = proto::range_offsets(&doc.text, params.range, encoding);
         let at = doc.identifier_at(start);
         if end > start {
             let selected = doc.text[start..end].trim().to_string();
             let symbol = at.filter(|name| *name == selected);
-            (symbol.clone().or(Some(selected).filter(|s| !s.is_empty())), symbol)
+            (symbol.clone().or(Some(selected).filter(|s| !s.is_empty())), symbol, cited)
         } else {
-            (at.clone(), at)
+            (at.clone(), at, cited)
         }
     };
-    let Some(subject) = subject else { return Ok(Some(Vec::new())) };
+    let mut actions = open_actions(session, cited);
+    let Some(subject) = subject else { return Ok(Some(actions)) };
     // Titles are plain text in every client (no markdown): no backticks around the name.
     let short = shorten(&subject, 40);
     let questions = [
@@ -254,29 +261,50 @@ pub fn code_action(session: &Arc<Session>, params: CodeActionParams) -> Result<O
         ),
         (format!("reverie: Where is {short} used?"), format!("Where is `{subject}` used?"), Intent::Usages),
     ];
-    let actions = questions
+    actions.extend(questions.into_iter().map(|(title, question, intent)| {
+        let ask = AskParams {
+            question,
+            text_document: Some(TextDocumentIdentifier { uri: uri.clone() }),
+            position: Some(params.range.start),
+            subject: symbol.clone().map(|name| AskSubject { name, intent }),
+            ..AskParams::default()
+        };
+        CodeActionOrCommand::CodeAction(CodeAction {
+            title: title.clone(),
+            kind: Some(CodeActionKind::EMPTY),
+            command: Some(tower_lsp_server::ls_types::Command {
+                title,
+                command: Command::Ask.name().into(),
+                arguments: Some(vec![serde_json::to_value(ask).unwrap_or_default()]),
+            }),
+            ..CodeAction::default()
+        })
+    }));
+    Ok(Some(actions))
+}
+
+/// "reverie: Open go/router.go:9" for each citation of an existing file: `reverie.open` shows it at
+/// the line (Helix's `gf` opens a file at its first line; this lands on the cited one).
+fn open_actions(session: &Session, cited: Vec<super::links::Cited>) -> Vec<CodeActionOrCommand> {
+    cited
         .into_iter()
-        .map(|(title, question, intent)| {
-            let ask = AskParams {
-                question,
-                text_document: Some(TextDocumentIdentifier { uri: uri.clone() }),
-                position: Some(params.range.start),
-                subject: symbol.clone().map(|name| AskSubject { name, intent }),
-                ..AskParams::default()
-            };
-            CodeActionOrCommand::CodeAction(CodeAction {
+        .filter(|cited| cited.path.is_file())
+        .filter_map(|cited| {
+            let name = session.workspace_key(&cited.path).unwrap_or_else(|| cited.path.display().to_string());
+            let title = format!("reverie: Open {name}:{}", cited.line);
+            let open = OpenParams { uri: proto::uri_of(&cited.path)?, line: cited.line };
+            Some(CodeActionOrCommand::CodeAction(CodeAction {
                 title: title.clone(),
                 kind: Some(CodeActionKind::EMPTY),
                 command: Some(tower_lsp_server::ls_types::Command {
                     title,
-                    command: Command::Ask.name().into(),
-                    arguments: Some(vec![serde_json::to_value(ask).unwrap_or_default()]),
+                    command: Command::Open.name().into(),
+                    arguments: Some(vec![serde_json::to_value(open).ok()?]),
                 }),
                 ..CodeAction::default()
-            })
+            }))
         })
-        .collect();
-    Ok(Some(actions))
+        .collect()
 }
 
 fn shorten(text: &str, max_chars: usize) -> String {
@@ -376,7 +404,7 @@ fn focus(session: &Session, uri: &Uri, position: Option<Position>) -> (Option<St
         return (doc.in_workspace.then(|| doc.key.clone()), line);
     }
     drop(documents);
-    (proto::path_of(uri).and_then(|path| session.key_of(&path)), position.map(|p| p.line))
+    (proto::path_of(uri).and_then(|path| session.workspace_key(&path)), position.map(|p| p.line))
 }
 
 /// The asking flow's surroundings in the server: open buffers over the disk, the session's semantic
@@ -446,8 +474,8 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
             Ok(serde_json::to_value(&status).ok())
         }
         Command::Reindex => {
-            session.send(Event::Reindex { announce: true });
-            session.client().show_message(MessageType::INFO, "reverie: re-indexing the workspace…").await;
+            session.send(Event::Reindex { asked: true });
+            session.client().show_message(MessageType::INFO, "reverie: re-indexing the workspace from scratch…").await;
             Ok(Some(serde_json::json!({"started": true})))
         }
         Command::Think => {
@@ -462,7 +490,38 @@ pub async fn execute_command(session: &Arc<Session>, params: ExecuteCommandParam
             session.client().show_message(MessageType::INFO, &message).await;
             Ok(Some(serde_json::json!({"started": started, "message": message})))
         }
+        Command::Open => {
+            let argument = params.arguments.into_iter().next().unwrap_or_default();
+            let open = serde_json::from_value::<OpenParams>(argument).ok().filter(|open| open.line >= 1);
+            let Some((open, path)) = open.and_then(|open| proto::path_of(&open.uri).map(|path| (open, path))) else {
+                return Err(command_error(session, format!("reverie.open: Use: {}", command.usage())).await);
+            };
+            if !path.is_file() {
+                return Err(command_error(session, format!("reverie.open: {} is not a file", path.display())).await);
+            }
+            Ok(Some(serde_json::json!({"opened": open_at_line(session, open).await})))
+        }
     }
+}
+
+/// Shows `open.uri` with the cursor at the start of `open.line` (`window/showDocument`); a client
+/// that shows no documents is told the place as a message. Whether the client opened it.
+async fn open_at_line(session: &Session, open: OpenParams) -> bool {
+    let at = Position { line: open.line - 1, character: 0 };
+    if session.support().show_document {
+        let params = ShowDocumentParams {
+            uri: open.uri.clone(),
+            external: Some(false),
+            take_focus: Some(true),
+            selection: Some(Range { start: at, end: at }),
+        };
+        if matches!(session.client().show_document(params).await, Ok(true)) {
+            return true;
+        }
+    }
+    let place = proto::path_of(&open.uri).map_or_else(|| open.uri.as_str().to_string(), |p| p.display().to_string());
+    session.client().show_message(MessageType::INFO, format!("reverie: {place}:{}", open.line)).await;
+    false
 }
 
 /// A command that cannot run: shown to the user (some clients only log error responses), and

@@ -9,7 +9,7 @@
 //! miner's own lines (not a repository, shallow, capped, git missing). Only commits reachable from
 //! HEAD are mined — the miner's rule.
 
-use super::pass::{PassHandle, Progress};
+use super::pass::{PassHandle, Progress, Work};
 use crate::history::HistoryReport;
 use crate::search::PastChanges;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,7 +92,7 @@ impl HistoryPass {
         let pass = self.clone();
         let handle = handle.clone();
         tokio::spawn(async move {
-            let progress = handle.progress("reverie: history").await;
+            let progress = handle.progress(Work::History).await;
             let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<crate::history::Progress>();
             let snapshot = handle.snapshot();
             let roots = handle.roots();

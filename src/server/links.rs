@@ -86,6 +86,48 @@ fn encode_path(path: &str) -> String {
     out
 }
 
+/// A citation link as `link` writes it, read back from a line of a document: the file its label
+/// names and the first line cited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cited {
+    pub path: PathBuf,
+    pub line: u32,
+}
+
+/// The citation links in `line` whose label is an absolute path with its line (`[/ws/a.py:9](…)`,
+/// `[/ws/a.py:9-12](…)`), in order; other links and text are passed over.
+pub fn cited_in(line: &str) -> Vec<Cited> {
+    let mut found = Vec::new();
+    let mut searched = 0;
+    while let Some(at) = line[searched..].find("](").map(|i| i + searched) {
+        searched = at + 2;
+        // The `[` that opens the label: the nearest one before that is not escaped.
+        let opening =
+            line[..at].char_indices().rev().find(|&(i, c)| c == '[' && !line[..i].ends_with('\\')).map(|(i, _)| i);
+        let Some(opening) = opening else { continue };
+        let label = unescape_label(&line[opening + 1..at]);
+        let Some((path, lines)) = label.rsplit_once(':') else { continue };
+        let first = lines.split('-').next().unwrap_or_default();
+        if let (true, Ok(line)) = (path.starts_with('/'), first.parse::<u32>()) {
+            found.push(Cited { path: PathBuf::from(path), line });
+        }
+    }
+    found
+}
+
+fn unescape_label(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    let mut chars = label.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.extend(chars.next());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn escape_label(path: &Path) -> String {
     let mut label = String::new();
     for c in path.display().to_string().chars() {
@@ -288,6 +330,25 @@ mod tests {
             link(&[PathBuf::from("/my ws")], "a#b (1).py", "1", Target::RelativeTo(beside)),
             "[/my ws/a#b (1).py:1](<../../../my%20ws/a%23b%20(1).py#L1>)"
         );
+    }
+
+    #[test]
+    fn citation_links_are_read_back_from_a_line() {
+        let line = format!(
+            "- {} in `RegisterRoute`, see {} and [docs](https://x.org/a:1) {}",
+            link(&roots(), "go/router.go", "9", Target::RelativeTo(Path::new("/cache/answers"))),
+            link(&roots(), "pages/[id].tsx", "3-5", Target::Uri),
+            link(&[PathBuf::from("/my ws")], "a#b (1).py", "12", Target::RelativeTo(Path::new("/c")))
+        );
+        assert_eq!(
+            cited_in(&line),
+            [
+                Cited { path: "/ws/go/router.go".into(), line: 9 },
+                Cited { path: "/ws/pages/[id].tsx".into(), line: 3 },
+                Cited { path: "/my ws/a#b (1).py".into(), line: 12 },
+            ]
+        );
+        assert_eq!(cited_in("no links here, go/router.go:9 [x](y) [rel/a.py:3](rel/a.py#L3)"), []);
     }
 
     #[test]

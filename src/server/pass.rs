@@ -117,9 +117,9 @@ impl PassHandle {
         self.session.set_status(ServerState::Thinking, None, Some(message));
     }
 
-    /// `$/progress` for the pass, of `what` ("thinking"; nothing when the client shows none).
-    pub(super) async fn progress(&self, what: &str) -> Progress {
-        Progress::begin(&self.session, what).await
+    /// `$/progress` for the pass's `work` (nothing when the client shows none).
+    pub(super) async fn progress(&self, work: Work) -> Progress {
+        Progress::begin(&self.session, work).await
     }
 
     /// The pass ended with `message`: the next idle work starts if the user is still idle, else
@@ -155,14 +155,43 @@ pub(super) fn joined<T>(result: Result<anyhow::Result<T>, tokio::task::JoinError
     }
 }
 
+/// What a `$/progress` is about. Its title is the bare word ("indexing"): the client's own way of
+/// naming the server is added by `Editor::progress_title` (Helix shows the server's name itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Work {
+    Indexing,
+    History,
+    Share,
+    Embedding,
+    FittingSemanticSpace,
+    Thinking,
+}
+
+impl Work {
+    #[cfg(test)]
+    pub(super) const ALL: [Work; 6] =
+        [Work::Indexing, Work::History, Work::Share, Work::Embedding, Work::FittingSemanticSpace, Work::Thinking];
+
+    pub(super) fn word(self) -> &'static str {
+        match self {
+            Work::Indexing => "indexing",
+            Work::History => "history",
+            Work::Share => "share",
+            Work::Embedding => "embedding",
+            Work::FittingSemanticSpace => "fitting the semantic space",
+            Work::Thinking => "thinking",
+        }
+    }
+}
+
 /// `$/progress` for one long operation, when the client supports it (else nothing is sent).
 pub(super) struct Progress {
     ongoing: Option<tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
 }
 
 impl Progress {
-    /// Begins the progress of `what` ("indexing"), titled as the client shows it best.
-    pub(super) async fn begin(session: &Session, what: &str) -> Progress {
+    /// Begins the progress of `work`, titled as the client shows it best.
+    pub(super) async fn begin(session: &Session, work: Work) -> Progress {
         if !session.support().work_done_progress {
             return Progress { ongoing: None };
         }
@@ -170,7 +199,7 @@ impl Progress {
         if session.client().create_work_done_progress(token.clone()).await.is_err() {
             return Progress { ongoing: None };
         }
-        let title = session.support().editor.progress_title(what);
+        let title = session.support().editor.progress_title(work.word());
         let ongoing = session.client().progress(token, title).with_percentage(0).begin().await;
         Progress { ongoing: Some(ongoing) }
     }

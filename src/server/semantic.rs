@@ -12,7 +12,7 @@
 //! path after a pass and when the facts change; a question uses it only when it matches the current
 //! facts, and never waits more than `QUESTION_TIMEOUT` for the question's embedding.
 
-use super::pass::{PassHandle, Progress};
+use super::pass::{PassHandle, Progress, Work};
 use super::status::SemanticCounts;
 use crate::embed::Embedder;
 use crate::embed::semantic::{self, Nearby, SemanticIndex};
@@ -190,7 +190,7 @@ impl SemanticPass {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            let progress = handle.progress("embedding").await;
+            let progress = handle.progress(Work::Embedding).await;
             let (steps, mut step_receiver) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
             let on_progress = |done: usize, total: usize| {
                 let _ = steps.send((done, total));

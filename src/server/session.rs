@@ -98,6 +98,18 @@ impl Session {
         self.options.cache_dir.as_deref()
     }
 
+    /// The key of `path` when it is one of the workspace's files — under a root, not hidden or
+    /// ignored, not in reverie's own cache (its answer documents, its stores) — else `None`: such a
+    /// file is never indexed, counted or cited. The one test for a path the editor names (an open
+    /// document, the file a question is asked from); the walk and the watcher leave out the same
+    /// files with the same rules (`walk_options`, the ignore rules).
+    pub(super) fn workspace_key(&self, path: &std::path::Path) -> Option<String> {
+        if crate::dirs::in_cache(self.cache_dir(), path) {
+            return None;
+        }
+        self.state.key_of(path)
+    }
+
     /// What the walk and the watcher look at: the configured options, never reverie's own cache
     /// (its answer documents and stores, when it lies inside a workspace).
     pub(super) fn walk_options(&self) -> crate::workspace::WalkOptions {
@@ -257,7 +269,7 @@ impl Session {
         tokio::spawn(async move { idle.run_idle_clock().await });
         let session = self.clone();
         tokio::spawn(async move { super::events::run(session, events).await });
-        self.send(Event::Reindex { announce: false });
+        self.send(Event::Reindex { asked: false });
     }
 
     async fn run_idle_clock(self: Arc<Self>) {

@@ -10,7 +10,7 @@
 //! before `RECHECK`. Imported vectors reach questions at once: the semantic index is rebuilt.
 //! Each run is kept for `reverie status` (the `share` job).
 
-use super::pass::PassHandle;
+use super::pass::{PassHandle, Work};
 use crate::jobs::{Job, JobRun, JobStore};
 use crate::share::PullReport;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,7 +65,7 @@ impl SharePass {
         let pass = self.clone();
         let handle = handle.clone();
         tokio::spawn(async move {
-            let progress = handle.progress("reverie: share").await;
+            let progress = handle.progress(Work::Share).await;
             let snapshot = handle.snapshot();
             let cancel = pass.cancel.clone();
             let pulling = store.clone();

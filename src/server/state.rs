@@ -223,8 +223,18 @@ impl State {
         status.state
     }
 
-    /// Changes the status; returns the params to tell the client.
+    /// Changes the status; returns the params to tell the client. With no model configured, a
+    /// `ready` or `idle` message says how questions are answered, so both read as the one condition
+    /// they are ("indexed 2 files in 0.1 s; no model configured, answering from facts", then "idle: no
+    /// model configured, answering from facts").
     pub fn update_status(&self, state: ServerState, files: Option<usize>, message: Option<String>) -> StatusParams {
+        let message = match (message, state) {
+            (Some(message), ServerState::Ready | ServerState::Idle) => match self.answering_without_model() {
+                Some(how) if !message.contains(&how) => Some(format!("{message}; {how}")),
+                _ => Some(message),
+            },
+            (message, _) => message,
+        };
         let mut status = lock(&self.status);
         status.state = state;
         if let Some(files) = files {
@@ -275,8 +285,8 @@ impl State {
 
     /// The key of `path` if it is one of the workspace's files: under a root and not left out by the
     /// walk (hidden, ignored); a path through a symbolic link is tried resolved too. `None` for
-    /// anything else — such a document is never indexed, counted or cited. (reverie's own cache is
-    /// the session's to leave out: `Session::walk_options`, `handlers::document_key`.)
+    /// anything else — such a document is never indexed, counted or cited. Read it through
+    /// `Session::workspace_key`, which leaves reverie's own cache out too.
     pub fn key_of(&self, path: &Path) -> Option<String> {
         let locate = |path: &Path| match self.rules.get() {
             Some(rules) => rules.locate(path).filter(|_| !rules.is_ignored(path, false)).map(|(_, key)| key),
@@ -530,6 +540,13 @@ mod tests {
         assert!(state.provider().is_none());
         assert_eq!(state.idle_message(), "idle: no model configured, answering from facts");
         assert_eq!(state.ready_message(), "ready: no model configured, answering from facts");
+        // Ready after an index and idle say the same about answering, once each.
+        let ready = state.update_status(ServerState::Ready, Some(2), Some("indexed 2 files in 0.1 s".into()));
+        assert_eq!(ready.message, "indexed 2 files in 0.1 s; no model configured, answering from facts");
+        let idle = state.update_status(ServerState::Idle, None, Some(state.idle_message()));
+        assert_eq!(idle.message, "idle: no model configured, answering from facts");
+        let indexing = state.update_status(ServerState::Indexing, None, Some("indexing ~/app".into()));
+        assert_eq!(indexing.message, "indexing ~/app");
     }
 
     #[test]
@@ -546,11 +563,12 @@ mod tests {
     fn status_updates_keep_what_they_do_not_change() {
         let state = State::new();
         let first = state.update_status(ServerState::Ready, Some(4), Some("indexed 4 files".into()));
-        assert_eq!((first.state, first.files, first.message.as_str()), (ServerState::Ready, 4, "indexed 4 files"));
+        let indexed = "indexed 4 files; no model configured, answering from facts";
+        assert_eq!((first.state, first.files, first.message.as_str()), (ServerState::Ready, 4, indexed));
         state.set_note_counts(3, 1);
         let second = state.update_status(ServerState::Idle, None, None);
         assert_eq!((second.files, second.notes, second.stale), (4, 3, 1));
-        assert_eq!(second.message, "indexed 4 files");
+        assert_eq!(second.message, indexed);
         let counts = SemanticCounts { embedded: 2, definitions: 5 };
         assert_eq!(state.set_semantic_counts(counts).map(|s| s.semantic), Some(Some(counts)));
         assert_eq!(state.set_semantic_counts(counts), None, "unchanged: nothing to tell");

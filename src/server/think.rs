@@ -6,7 +6,7 @@
 //! status' note counts as each note lands, not only at the end; when it ends, the learned context
 //! is rebuilt and the status says what the pass stored. The request path never waits on it.
 
-use super::pass::{PassHandle, Progress};
+use super::pass::{PassHandle, Progress, Work};
 use crate::sleep::{Outcome, ThinkEvent, ThinkOptions, Thinker};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,7 +74,7 @@ impl ThinkingPass {
                 asked,
                 past: handle.past_changes(),
             };
-            let progress = handle.progress("thinking").await;
+            let progress = handle.progress(Work::Thinking).await;
             let (steps, mut step_receiver) = mpsc::unbounded_channel::<Step>();
             let planned = AtomicUsize::new(0);
             let done = AtomicUsize::new(0);

@@ -115,6 +115,34 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
         links(&card).iter().map(|(label, target)| assert_opens(label, target, None)).collect();
     assert_eq!(opened, [(ws.root().join("go/router.go"), 5), (main.clone(), 4)], "{card}");
 
+    // A code action on the citation's line opens the cited line (Helix's `gf` opens the file at its
+    // first line): reverie.open shows router.go with the cursor on line 7.
+    let row = markdown.lines().position(|l| l.contains("/go/router.go:7]")).expect("the error site is cited") as u32;
+    let at = json!({"line": row, "character": 4});
+    let actions = client
+        .result(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    let open = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "reverie: Open go/router.go:7")
+        .unwrap_or_else(|| panic!("no Open action: {actions}"));
+    let command = json!({"command": open["command"]["command"], "arguments": open["command"]["arguments"]});
+    client.result("workspace/executeCommand", command).await;
+    let shown = client
+        .wait_for(|m| m["method"] == "window/showDocument" && m["params"]["uri"] == file_uri(&ws.path("go/router.go")))
+        .await;
+    assert_eq!(shown["params"]["selection"]["start"], json!({"line": 6, "character": 0}), "{shown}");
+    // A place that is not a file is refused, saying so.
+    let gone = json!({"command": "reverie.open", "arguments": [{"uri": file_uri(&ws.path("go/gone.go")), "line": 3}]});
+    let refused = client.request("workspace/executeCommand", gone).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    client.wait_for_message("go/gone.go is not a file").await;
+
     // Hover inside the answer document still works (the card of what is under the cursor, or none).
     let (line, character) = markdown
         .lines()
@@ -141,11 +169,41 @@ async fn an_answer_helix_opens_stays_out_of_the_workspace() {
         let path = item["path"].as_str().unwrap();
         assert!(path.starts_with("go/"), "only workspace files are cited: {path}");
     }
+    // The user edits the answer document (Helix sends the change) and asks again by command: the
+    // new document cites and links workspace files only, and the file count has not moved.
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 1}, "contentChanges": [{"text": format!("{markdown}\nRegisterRoute(\"/again\")\n")}]}),
+        )
+        .await;
+    client
+        .result(
+            "workspace/executeCommand",
+            json!({"command": "reverie.ask", "arguments": [{"question": "Explain RegisterRoute"}]}),
+        )
+        .await;
+    let second = client
+        .wait_for(|m| {
+            m["method"] == "window/showDocument"
+                && m["params"]["uri"] != uri.as_str()
+                && m["params"]["uri"].as_str().is_some_and(|u| u.contains("/answers/"))
+        })
+        .await;
+    let second = PathBuf::from(second["params"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap());
+    let markdown = std::fs::read_to_string(&second).unwrap();
+    assert!(!markdown.contains("answer-") && !links(&markdown).is_empty(), "{markdown}");
+    for (label, target) in links(&markdown) {
+        assert_opens(&label, &target, second.parent());
+    }
+    assert_eq!(client.result("reverie/status", Value::Null).await["files"], 2);
+    assert!(!client.received.iter().any(|m| m["method"] == "reverie/status"), "Helix gets no reverie/status");
     assert_eq!(client.shutdown().await, Some(0));
 }
 
-/// A file of another project, opened by hand and edited, is never indexed; hover in it works and
-/// lists only the workspace's callers; an ignored file inside the workspace is left out the same way.
+/// A file of another project, opened by hand in Helix (its exact `initialize` params), edited, saved
+/// (and reported by Helix's file watcher) and closed, is never indexed; hover in it works and lists only the workspace's callers; an
+/// ignored file inside the workspace is left out the same way.
 #[tokio::test]
 async fn a_document_outside_the_workspace_is_never_indexed() {
     let ws = Workspace::with(&[("go/router.go", ROUTER_GO), ("go/main.go", MAIN_GO), (".gitignore", "gen/\n")]);
@@ -153,37 +211,70 @@ async fn a_document_outside_the_workspace_is_never_indexed() {
     let other = elsewhere.path().join("other.go");
     let other_text = "package other\n\nfunc Other() {\n\trouter.RegisterRoute(\"/x\")\n}\n";
     std::fs::write(&other, other_text).unwrap();
+    let script = elsewhere.path().join("tool.py");
+    let script_text = "def register_route(path):\n    return RegisterRoute(path)\n";
+    std::fs::write(&script, script_text).unwrap();
     let ignored = ws.path("gen/gen.go");
     let ignored_text = "package gen\n\nfunc Gen() {\n\trouter.RegisterRoute(\"/gen\")\n}\n";
     ws.write("gen/gen.go", ignored_text);
 
     let mut client = LspClient::spawn(&ws.cache_dir(), ws.home.path());
-    client.initialize(&ws.root(), &["utf-16"], Value::Null).await;
-    client.wait_for_status("ready", 1).await;
+    client.initialize_with(helix_initialize_params(&ws.root(), "25.07.1 (a1b2c3d4)", Value::Null)).await;
+    client.wait_for_indexed().await;
+    let before = client.result("reverie/status", Value::Null).await;
+    assert_eq!(before["files"], 2, "{before}");
     client.open(&other, "go", other_text).await;
+    client.open(&script, "python", script_text).await;
     client.open(&ignored, "go", ignored_text).await;
+    let edited = format!("{other_text}\nfunc More() {{ router.RegisterRoute(\"/y\") }}\n");
     client
         .notify(
             "textDocument/didChange",
-            json!({"textDocument": {"uri": file_uri(&other), "version": 2}, "contentChanges": [{"text": format!("{other_text}\nfunc More() {{ router.RegisterRoute(\"/y\") }}\n")}]}),
+            json!({"textDocument": {"uri": file_uri(&other), "version": 2}, "contentChanges": [{"text": edited}]}),
         )
         .await;
-    // A workspace file opened after them moves the status past all three.
-    let generation = client.generation();
+    std::fs::write(&other, &edited).unwrap();
+    client.notify("textDocument/didSave", json!({"textDocument": {"uri": file_uri(&other)}})).await;
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": file_uri(&script)}})).await;
+    // Helix's file watcher reports what it saved, wherever it lies: the outside file, an answer.
+    let answer = ws.cache_dir().join("answers/answer-9.md");
+    std::fs::create_dir_all(answer.parent().unwrap()).unwrap();
+    std::fs::write(&answer, "# q\n\n`RegisterRoute` is called from go/main.go:4.\n").unwrap();
+    let changes = json!([{"uri": file_uri(&other), "type": 2}, {"uri": file_uri(&answer), "type": 1}, {"uri": file_uri(&script), "type": 2}]);
+    client.notify("workspace/didChangeWatchedFiles", json!({"changes": changes})).await;
+    // A workspace file opened after them moves the status past all of them.
+    let generation = before["generation"].as_u64().unwrap();
     client.open(&ws.path("go/main.go"), "go", MAIN_GO).await;
-    let status = client.wait_for_generation(generation).await;
+    let status = client.poll_status(|s| s["generation"].as_u64().unwrap_or(0) > generation).await;
     assert_eq!(status["files"], 2, "{status}");
 
     let card = hover_register_route(&mut client, &ws).await;
     assert!(card.contains("1 reference in 1 file:"), "{card}");
-    assert!(!card.contains("other.go") && !card.contains("gen.go"), "{card}");
+    assert!(!card.contains("other.go") && !card.contains("gen.go") && !card.contains("tool.py"), "{card}");
     // Hover inside the outside file: the workspace's RegisterRoute, with the workspace's caller.
     let card = hover_card(&mut client, &other, 3, 10).await;
     assert!(card.contains("func RegisterRoute(path string) error"), "{card}");
     assert!(card.contains("1 reference in 1 file:") && !card.contains("other.go"), "{card}");
+    let opened: Vec<(PathBuf, usize)> =
+        links(&card).iter().map(|(label, target)| assert_opens(label, target, None)).collect();
+    assert_eq!(opened, [(ws.root().join("go/router.go"), 5), (ws.path("go/main.go"), 4)], "{card}");
+    // A code action inside it still offers reverie's questions, and asking one cites the workspace only.
+    let range = json!({"start": {"line": 3, "character": 10}, "end": {"line": 3, "character": 10}});
+    let actions = client
+        .result(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": file_uri(&other)}, "range": range, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(actions.as_array().is_some_and(|a| !a.is_empty()), "{actions}");
     let answer = client.result("reverie/ask", json!({"question": "what calls RegisterRoute?"})).await;
     let paths: Vec<&str> = answer["context"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
     assert!(paths.iter().all(|p| p.starts_with("go/")), "{paths:?}");
+    assert_eq!(client.result("reverie/status", Value::Null).await["files"], 2);
+    assert!(
+        !client.received.iter().any(|m| m["method"] == "reverie/status"),
+        "Helix declares no reverie/status notifications and gets none"
+    );
     assert_eq!(client.shutdown().await, Some(0));
 }
 
@@ -217,7 +308,30 @@ async fn answers_in_a_cache_inside_the_workspace_are_not_indexed() {
     assert!(card.contains("2 references in 2 files:") && !card.contains("answer-"), "{card}");
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
     let (_, done) = client.wait_for_message("reverie: indexed").await;
-    assert!(done.starts_with("reverie: indexed 3 files"), "the walk leaves the cache out: {done}");
+    assert!(done.starts_with("reverie: indexed 3 files from scratch"), "the walk leaves the cache out: {done}");
+    assert_eq!(client.shutdown().await, Some(0));
+}
+
+/// The same with the workspace opened through a symbolic link and the cache named by its real path
+/// (the server resolves the roots, so the walk meets the cache by the path it excludes).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_inside_a_workspace_opened_through_a_link_is_not_indexed() {
+    let ws = Workspace::with(&[("go/router.go", ROUTER_GO), ("go/main.go", MAIN_GO)]);
+    let link = ws.home.path().join("linked-ws");
+    std::os::unix::fs::symlink(ws.root(), &link).unwrap();
+    let mut client = LspClient::spawn(&ws.path("reverie-cache"), ws.home.path());
+    client.initialize(&link, &["utf-16"], Value::Null).await;
+    client.wait_for_status("ready", 1).await;
+    let question = "where is the error 'empty route path' raised?";
+    client
+        .result("workspace/executeCommand", json!({"command": "reverie.ask", "arguments": [{"question": question}]}))
+        .await;
+    client.wait_for(|m| m["method"] == "window/showDocument").await;
+    client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
+    let (_, done) = client.wait_for_message("reverie: indexed").await;
+    assert!(done.starts_with("reverie: indexed 2 files from scratch"), "the walk leaves the cache out: {done}");
+    assert!(done.ends_with(", 0 skipped)"), "nor lists its stores as skipped: {done}");
     assert_eq!(client.shutdown().await, Some(0));
 }
 

@@ -101,6 +101,13 @@ async fn helix_gets_documents_messages_and_progress() {
         !client.received.iter().any(|m| m["method"] == "reverie/status"),
         "Helix handles no reverie/status notification"
     );
+    // No progress Helix drew names reverie a second time.
+    for begun in
+        client.received.iter().filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
+    {
+        let title = begun["params"]["value"]["title"].as_str().unwrap();
+        assert!(!title.contains("reverie"), "Helix shows `reverie: {title}`");
+    }
     assert_eq!(client.shutdown().await, Some(0));
 }
 

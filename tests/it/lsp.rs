@@ -34,7 +34,7 @@ async fn capabilities_are_exactly_what_works() {
     assert_eq!(caps["codeActionProvider"], true);
     assert_eq!(
         caps["executeCommandProvider"]["commands"],
-        json!(["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think"])
+        json!(["reverie.ask", "reverie.status", "reverie.reindex", "reverie.think", "reverie.open"])
     );
     for absent in ["completionProvider", "definitionProvider", "referencesProvider", "renameProvider"] {
         assert!(caps.get(absent).is_none(), "{absent} is not implemented and must not be advertised");
@@ -748,8 +748,8 @@ async fn command_errors_are_shown_to_the_user() {
     assert_eq!(client.shutdown().await, Some(0));
 }
 
-/// `reverie.reindex` says it started and what it did; `reverie.status` says the state once;
-/// `reverie.think` without a model says how to set one from this editor.
+/// `reverie.reindex` re-parses every file and says it started and what it did; `reverie.status` says
+/// the state once; `reverie.think` without a model says how to set one from this editor.
 #[tokio::test]
 async fn commands_say_what_they_do() {
     let ws = workspace();
@@ -759,9 +759,10 @@ async fn commands_say_what_they_do() {
         .await;
     client.wait_for_indexed().await;
     client.result("workspace/executeCommand", json!({"command": "reverie.reindex"})).await;
-    client.wait_for_message("re-indexing").await;
+    client.wait_for_message("re-indexing the workspace from scratch").await;
     let (_, done) = client.wait_for_message("reverie: indexed 2 files").await;
-    assert!(done.contains("nothing changed since the last index, 0 skipped"), "says what it did: {done}");
+    assert!(done.starts_with("reverie: indexed 2 files from scratch in "), "says what it did: {done}");
+    assert!(done.ends_with("(2 parsed, 0 skipped)"), "every file parsed again: {done}");
     let status = client.result("workspace/executeCommand", json!({"command": "reverie.status"})).await;
     assert_eq!(status["files"], 2);
     // Ready, or already idle when the machine is slow enough for the idle clock to run out.

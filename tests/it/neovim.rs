@@ -108,6 +108,8 @@ fn neovim_drives_the_server() {
             assert!(result.contains("answer shown as: message reverie: lib.py:"), "{version}: {result}");
         } else {
             assert!(result.contains("answer shown as: document md"), "{version}: {result}");
+            assert!(result.contains("native gF on a citation: lib.py at the cited line"), "{version}: {result}");
+            assert!(result.contains("native gf on a citation: lib.py"), "{version}: {result}");
         }
         assert!(
             result.contains(r#"command error shown: type 1: reverie.ask takes one argument, the question. Use: reverie.ask {"question": "#),

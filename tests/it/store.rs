@@ -1,7 +1,7 @@
 //! The store: reopening keeps what was written; an incompatible or corrupt store is rebuilt with a
 //! reason; an undecodable record is treated as absent, never served and never a crash.
 
-use reverie::index::index;
+use reverie::index::{Mode, index};
 use reverie::store::{OpenOutcome, Store};
 use reverie::workspace::WalkOptions;
 
@@ -13,7 +13,7 @@ fn workspace() -> tempfile::TempDir {
 }
 
 fn run(store: &Store, root: &std::path::Path) -> reverie::index::IndexReport {
-    index(store, &[root.to_path_buf()], &WalkOptions::default(), &|_| {}).unwrap()
+    index(store, &[root.to_path_buf()], &WalkOptions::default(), Mode::Incremental, &|_| {}).unwrap()
 }
 
 #[test]
@@ -31,6 +31,14 @@ fn reopening_keeps_the_index() {
     let report = run(&store, ws.path());
     assert_eq!((report.parsed, report.unchanged + report.rehashed), (0, 2));
     assert_eq!(report.definitions, 2);
+    // From scratch (the server's reverie.reindex): every file parsed again, the graph ranked again,
+    // the same facts; and the summary says so.
+    let report =
+        index(&store, &[ws.path().to_path_buf()], &WalkOptions::default(), Mode::FromScratch, &|_| {}).unwrap();
+    assert_eq!((report.parsed, report.unchanged + report.rehashed), (2, 0));
+    assert!(report.graph_rebuilt);
+    assert_eq!(report.definitions, 2);
+    assert!(report.summary().starts_with("indexed 2 files from scratch in "), "{}", report.summary());
 }
 
 #[test]

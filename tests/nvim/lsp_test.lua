@@ -1,6 +1,6 @@
 -- Real Neovim (0.7+) drives the real `reverie serve`: didOpen, hover, code actions, executeCommand
--- (the answer as a document where Neovim advertises window/showDocument — 0.11 — else as a message —
--- 0.7), a command error shown as a message, reverie/ask, reverie/status with `{}` params, shutdown. Started by tests/it/neovim.rs, which sets:
+-- (the answer as a document where Neovim advertises window/showDocument — 0.11 —, where Neovim's own
+-- `gF` on a citation opens the cited line; else as a message — 0.7), a command error shown as a message, reverie/ask, reverie/status with `{}` params, shutdown. Started by tests/it/neovim.rs, which sets:
 --   REVERIE_BIN   the binary, REVERIE_WS  the workspace, REVERIE_OUT  where to write the result lines.
 -- Every wait has a timeout; any error ends the run with a non-zero exit (never a hang).
 local OUT = os.getenv("REVERIE_OUT")
@@ -74,6 +74,32 @@ local ok, err = pcall(function()
   assert(vim.wait(5000, function() return #documents > 0 or #messages > 0 end, 10), "the answer was not shown")
   if #documents > 0 then
     out("answer shown as: document " .. vim.fn.fnamemodify(vim.uri_to_fname(documents[1].uri), ":e"))
+    -- Stock Neovim, no plugin: in the answer document, `gF` on a citation's label
+    -- (`[/abs/lib.py:4](…)`) opens the file at the cited line, and `gf` opens the file.
+    local document = vim.uri_to_fname(documents[1].uri)
+    vim.cmd("edit " .. vim.fn.fnameescape(document))
+    local row, col, cited
+    for i, l in ipairs(vim.api.nvim_buf_get_lines(0, 0, -1, false)) do
+      local at, _, line = l:find("%[[^%]]*/lib%.py:(%d+)")
+      if at then row, col, cited = i, at + 2, tonumber(line) break end
+    end
+    assert(row, "no citation of lib.py in the answer document: " .. table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), " | "))
+    for _, command in ipairs({ "gF", "gf" }) do
+      vim.cmd("edit " .. vim.fn.fnameescape(document))
+      vim.api.nvim_win_set_cursor(0, { row, col })
+      vim.cmd("normal! " .. command)
+      local name = vim.api.nvim_buf_get_name(0)
+      assert(name == ws .. "/lib.py", command .. " opened " .. name)
+      local line = vim.api.nvim_win_get_cursor(0)[1]
+      if command == "gF" then
+        assert(line == cited, "gF opened lib.py at " .. line .. ", not the cited " .. cited)
+        out("native gF on a citation: lib.py at the cited line")
+      else
+        out("native gf on a citation: lib.py")
+      end
+      vim.cmd("bwipeout")
+    end
+    vim.cmd("buffer " .. bufnr)
   else
     out("answer shown as: message " .. messages[1].message)
   end

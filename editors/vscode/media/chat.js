@@ -21,29 +21,9 @@
     return e;
   }
 
-  /** Items of a long list shown before "N more". */
-  const SHOWN_ITEMS = 8;
-
   // A turn reads top-down: its start (the question, then the best item) is what the view shows.
   function showStart(t) {
     log.scrollTop = t.offsetTop - log.offsetTop;
-  }
-
-  // Shows the first SHOWN_ITEMS items of `list` and puts the rest behind a "N more" button.
-  function collapse(list) {
-    if (!list) return;
-    const items = Array.from(list.children).filter((c) => c.tagName === 'LI');
-    if (items.length <= SHOWN_ITEMS) return;
-    const rest = items.slice(SHOWN_ITEMS);
-    for (const li of rest) li.hidden = true;
-    const more = el('button', 'more', rest.length + ' more');
-    more.type = 'button';
-    more.title = 'Show the other ' + rest.length + ' items';
-    more.addEventListener('click', () => {
-      for (const li of rest) li.hidden = false;
-      more.remove();
-    });
-    list.after(more);
   }
 
   function addQuestion(m) {
@@ -88,10 +68,9 @@
         t.dataset.source = m.source;
         t.classList.remove('pending', 'streaming');
         const answer = t.querySelector('.answer');
+        // A long list of places comes with its first items shown and the rest behind "N more"
+        // (render.ts decides; the click below shows them).
         answer.innerHTML = m.html;
-        // An answer that is a list of places (no model: the context; facts: the callers) shows its
-        // first items; a model's prose is left whole.
-        if (m.source === 'context' || m.source === 'facts') collapse(answer.querySelector(':scope > ol, :scope > ul'));
         const meta = el('div', 'meta');
         const badge = el('span', 'source source-' + m.source, m.label);
         badge.title = m.detail;
@@ -114,7 +93,6 @@
           body.innerHTML = m.context;
           details.appendChild(body);
           t.appendChild(details);
-          collapse(body.querySelector('ol'));
         }
         showStart(t);
         break;
@@ -139,6 +117,13 @@
   });
 
   document.addEventListener('click', (event) => {
+    const more = event.target.closest('button.more');
+    if (more) {
+      const list = more.previousElementSibling;
+      if (list) for (const li of list.querySelectorAll(':scope > li[hidden]')) li.hidden = false;
+      more.remove();
+      return;
+    }
     const again = event.target.closest('button.show-unverified');
     if (again) {
       again.disabled = true;

@@ -156,7 +156,9 @@ export class ChatPanel implements vscode.Disposable {
       this.post({
         type: 'answer',
         id,
-        html: renderMarkdown(answer.answer, isKnown),
+        // An answer that is a list of places (no model: the context; facts: the callers) shows its
+        // first items; a model's prose is left whole.
+        html: renderMarkdown(answer.answer, isKnown, { foldLists: answer.source === 'context' || answer.source === 'facts' }),
         source: answer.source,
         label,
         detail,

@@ -71,8 +71,30 @@ export function citationLink(c: Citation, inner: string): string {
   );
 }
 
+/** Items of a long list of places shown before its "N more" button: an answer reads top-down, from
+ * its best items. */
+export const SHOWN_ITEMS = 8;
+
+/** The button after a list cut to its first items (the chat view's script shows the rest on a click). */
+function moreButton(rest: number): string {
+  return `<button type="button" class="more" title="Show the other ${rest} items">${rest} more</button>`;
+}
+
+/** A list's items, those after the first `SHOWN_ITEMS` hidden, and the button that shows them. */
+function foldItems(items: string[]): { body: string; after: string } {
+  if (items.length <= SHOWN_ITEMS) return { body: items.join(''), after: '' };
+  const hidden = items.slice(SHOWN_ITEMS).map((li) => li.replace(/^<li\b/, '<li hidden'));
+  return { body: [...items.slice(0, SHOWN_ITEMS), ...hidden].join(''), after: moreButton(items.length - SHOWN_ITEMS) };
+}
+
+export interface RenderOptions {
+  /** Lists of more than `SHOWN_ITEMS` items show their first ones and "N more" (an answer that is a
+   * list of places: the context without a model, the callers from facts). */
+  foldLists?: boolean;
+}
+
 /** Renders markdown to safe HTML; `isKnownPath` says which cited paths become links. */
-export function renderMarkdown(markdown: string, isKnownPath: (path: string) => boolean): string {
+export function renderMarkdown(markdown: string, isKnownPath: (path: string) => boolean, options: RenderOptions = {}): string {
   const linkText = (escaped: string, raw: string): string => {
     // Link `path:line` in plain text, working on the raw text and escaping the pieces.
     let out = '';
@@ -116,6 +138,13 @@ export function renderMarkdown(markdown: string, isKnownPath: (path: string) => 
       image(token: Tokens.Image): string {
         return escapeHtml(token.text);
       },
+      list(token: Tokens.List): string | false {
+        if (!options.foldLists || token.items.length <= SHOWN_ITEMS) return false; // marked's own
+        const tag = token.ordered ? 'ol' : 'ul';
+        const start = token.ordered && token.start !== 1 && token.start !== '' ? ` start="${Number(token.start)}"` : '';
+        const { body, after } = foldItems(token.items.map((item) => this.listitem(item)));
+        return `<${tag}${start}>\n${body}</${tag}>\n${after}`;
+      },
     },
   });
   return unlinkUnverified(marked.parse(markdown, { async: false }) as string);
@@ -157,7 +186,8 @@ export function sourcesOf(answer: Answer): ContextItem[] {
   return answer.source === 'context' ? [] : answer.context;
 }
 
-/** The "sources" list under an answer: one citation link per context item. */
+/** The "sources" list under an answer: one citation link per context item, the first `SHOWN_ITEMS`
+ * shown and the rest behind "N more". */
 export function renderContext(items: ContextItem[]): string {
   if (!items.length) return '';
   const rows = items.map((item) => {
@@ -168,7 +198,8 @@ export function renderContext(items: ContextItem[]): string {
     const why = item.reason ? ` — ${inlineCode(item.reason)}` : '';
     return `<li>${link} <span class="kind">${escapeHtml(item.kind)}</span>${stale}${why}</li>`;
   });
-  return `<ol class="context">${rows.join('')}</ol>`;
+  const { body, after } = foldItems(rows);
+  return `<ol class="context">${body}</ol>${after}`;
 }
 
 /** A one-line usage summary, or '' when no model was called. */

@@ -1,7 +1,7 @@
 // The status bar item: follows `reverie/status` notifications; a click shows the full status.
 
 import * as vscode from 'vscode';
-import { describeSemantic, describeStatus, type ServerStatus } from './statusText';
+import { describeSemantic, describeStatus, statusMessage, type ServerStatus } from './statusText';
 
 export { describeStatus, type ServerStatus } from './statusText';
 
@@ -47,7 +47,8 @@ export class StatusBar implements vscode.Disposable {
     tooltip.appendMarkdown(`- ${fresh} fresh notes, ${s.stale} stale\n`);
     const semantic = describeSemantic(s);
     if (semantic) tooltip.appendMarkdown(`- ${semantic}\n`);
-    if (s.message) tooltip.appendMarkdown(`\n${escapeMarkdown(s.message)}\n`);
+    const message = statusMessage(s);
+    if (message) tooltip.appendMarkdown(`\n${escapeMarkdown(message)}\n`);
     tooltip.appendMarkdown('\n_Click for the status._');
     this.item.tooltip = tooltip;
     this.item.accessibilityInformation = { label: describeStatus(s) };

@@ -58,10 +58,18 @@ export function describeSemantic(s: ServerStatus): string {
   return `semantic index: ${n(s.semantic.embedded)} of ${n(s.semantic.definitions)} definitions`;
 }
 
+/** The message without the state it may start with (`idle: no model configured, …` is told after
+ * `reverie: idle`, so the state is said once, as the server's own status line says it). */
+export function statusMessage(s: ServerStatus): string {
+  const message = (s.message || '').trim();
+  return message.startsWith(`${s.state}:`) ? message.slice(s.state.length + 1).trim() : message;
+}
+
 export function describeStatus(s: ServerStatus): string {
   const fresh = Math.max(0, s.notes - s.stale);
   const files = `${s.files} file${s.files === 1 ? '' : 's'}`;
   const notes = `${fresh} fresh note${fresh === 1 ? '' : 's'}, ${s.stale} stale`;
   const jobs = describeJobs(s);
-  return `reverie: ${s.state} — ${files}; ${notes}${s.message ? `. ${s.message}` : ''}${jobs ? `. ${jobs}` : ''}`;
+  const message = statusMessage(s);
+  return `reverie: ${s.state} — ${files}; ${notes}${message ? `. ${message}` : ''}${jobs ? `. ${jobs}` : ''}`;
 }

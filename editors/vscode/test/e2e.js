@@ -22,6 +22,9 @@
 //   6b. a settings change that restarts the server (a cleared setting) keeps reverie.serverPath, set as a
 //      user of a remote window often has it (in User settings.json, though it is machine-scoped); the
 //      server's log lines carry no ANSI colour codes and the restart is not logged as an error;
+//   6c. "New chat" starts a new conversation whose first question is logged as turn 1; its answer,
+//      taller than the view, is shown from its start; the log names the client in words (no Rust
+//      debug value);
 //   7. a missing binary (reverie.serverPath pointing nowhere) gives an error with the install steps,
 //      the status bar says "not installed", and "Open Remote Settings" leads to the Remote tab where
 //      the machine-scoped setting lives in this remote window.
@@ -161,6 +164,9 @@ function startFakeModel() {
           'which raises `ConfigError` when the file is missing. ',
           '`Cart.__init__` calls it at shop/cart.py:7.',
         ];
+      } else if (/walk me through/i.test(last)) {
+        // An answer taller than the chat view: the view must show its start, not its end.
+        parts = Array.from({ length: 40 }, (_, i) => `Step ${i + 1}: \`load_config\` reads the settings (\`shop/config.py:${10 + (i % 6)}\`).\n\n`);
       } else {
         parts = ['It raises so that a missing file is reported ', 'instead of silently using defaults; see `shop/config.py:13`.'];
       }
@@ -504,13 +510,26 @@ async function drive(page, model, port) {
   // they are typed (a busy /tmp turns "/tmp/reverie-…" into another folder's name). It lists the folder
   // asynchronously and refuses a path ("Please enter a path that exists") until it has: accept once
   // the document is listed.
-  await page.locator('.quick-input-widget input').first().fill(doc);
-  await page
-    .locator('.quick-input-list .monaco-list-row .label-name', { hasText: path.basename(doc) })
-    .first()
-    .waitFor({ timeout: 15000 });
-  await page.keyboard.press('Enter');
-  await waitFor('the answer document to open', async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc)), 15000);
+  // The dialog also sets its starting folder (the active file's, ending in "/") asynchronously: set
+  // the path after it has, and again if it was replaced before Enter took it (seen 1 run in 5).
+  const pathBox = page.locator('.quick-input-widget input').first();
+  await waitFor('the file dialog to show its starting folder', async () => (await pathBox.inputValue()).endsWith('/'), 15000);
+  const docOpen = async () => ((await page.locator('.tabs-container .tab.active').first().getAttribute('aria-label')) || '').startsWith(path.basename(doc));
+  for (let attempt = 1; ; attempt++) {
+    await pathBox.fill(doc);
+    await page
+      .locator('.quick-input-list .monaco-list-row .label-name', { hasText: path.basename(doc) })
+      .first()
+      .waitFor({ timeout: 15000 });
+    if ((await pathBox.inputValue()) === doc) await page.keyboard.press('Enter');
+    try {
+      await waitFor('the answer document to open', docOpen, 5000);
+      break;
+    } catch (err) {
+      if (attempt === 3 || !(await pathBox.isVisible())) throw err;
+      say(`the file dialog did not take ${doc} (attempt ${attempt}): setting it again`);
+    }
+  }
   // The preview command is offered only while a markdown editor has focus (`editorLangId == markdown`):
   // wait until the editor says Markdown, and put the focus in its text.
   await waitFor('the answer document to be a markdown editor', async () => /^Markdown$/.test((await page.locator('[id="status.editor.mode"]').innerText().catch(() => '')).trim()), 15000);
@@ -633,6 +652,40 @@ async function drive(page, model, port) {
   await expectEditor(page, 'config.py', 13);
   await page.screenshot({ path: SCREENSHOT });
   say(`screenshot: ${SCREENSHOT}`);
+
+  // 6c. "New chat" starts the turn count again: its first question is turn 1 of a new conversation.
+  //     The server's log names the client in words, not as a Rust debug value.
+  const asked = () => [...extensionLog().matchAll(/asking \(conversation (\S+), turn (\d+)\): (.*)/g)];
+  const before = asked();
+  const oldConversation = before[before.length - 1][1];
+  await chat.locator('#new-chat').click();
+  await chat.locator('.turn').first().waitFor({ state: 'detached', timeout: 15000 });
+  await input.fill('Walk me through how `load_config` is used, step by step.');
+  await input.press('Enter');
+  const longTurn = chat.locator('.turn').first();
+  await chat.locator('.turn[data-state="done"]').first().waitFor({ timeout: 30000 });
+  await waitFor('the new chat\'s question in the log', () => asked().length > before.length, 15000);
+  const [, conversation, turnNumber, question] = asked()[before.length];
+  if (conversation === oldConversation || turnNumber !== '1' || !question.includes('Walk me through')) {
+    throw new Error(`after New chat the question was logged as conversation ${conversation}, turn ${turnNumber} (before: ${oldConversation}, turn ${before[before.length - 1][2]})`);
+  }
+  say(`new chat: "${question}" is turn 1 of a new conversation (the last one ended at turn ${before[before.length - 1][2]})`);
+  // An answer taller than the view reads top-down: the view starts at its question, not at its end.
+  const tall = await chat.locator('#log').evaluate((log) => {
+    const turn = log.querySelector('.turn');
+    const box = log.getBoundingClientRect();
+    return { top: box.top, question: turn.querySelector('.question').getBoundingClientRect().top, height: turn.getBoundingClientRect().height, view: log.clientHeight, scrollTop: log.scrollTop, max: log.scrollHeight - log.clientHeight };
+  });
+  if (!(tall.height > tall.view && tall.scrollTop < tall.max && Math.abs(tall.question - tall.top) <= 24)) {
+    throw new Error(`a tall answer does not show its start: ${JSON.stringify(tall)}`);
+  }
+  if (!/Step 40:/.test(await longTurn.locator('.answer').innerText())) throw new Error('the tall answer is incomplete');
+  say(`a tall answer (${Math.round(tall.height)} px in a ${tall.view} px view) shows its start: ${JSON.stringify(tall)}`);
+  const clientLine = (extensionLog().match(/client code-server[^\n]*/) || [''])[0];
+  if (!/^client code-server \S+ \(VS Code\): answers /.test(clientLine) || /ClientSupport|Some\(/.test(extensionLog())) {
+    throw new Error(`the client is not described in words in the log: ${JSON.stringify(clientLine)}`);
+  }
+  say('output channel:', JSON.stringify(clientLine));
 
   // 7. A missing binary: a clear error with the install steps, and the status bar says so.
   //    (reverie.serverPath is machine-overridable: in this remote window it is set on the Remote tab.)

@@ -78,3 +78,40 @@ test('names the server marked as not found keep their mark, and a marked citatio
   assert.match(html, /data-path="shop\/cart.py" data-line="7"/);
   assert.match(html, /⚠ Not found in this workspace: <code>FlaskContext<\/code>/);
 });
+
+test('a long list of places shows its first 8 items and the rest behind "N more"', () => {
+  const places = Array.from({ length: 12 }, (_, i) => `${i + 1}. \`shop/cart.py:${i + 1}\` — caller ${i + 1}`).join('\n');
+  const html = r.renderMarkdown(`load_config is referenced from:\n\n${places}\n`, known, { foldLists: true });
+  assert.equal((html.match(/<li>/g) || []).length, 8, html);
+  assert.equal((html.match(/<li hidden>/g) || []).length, 4, html);
+  // The first items are the shown ones, in the server's order.
+  assert.ok(html.indexOf('caller 8<') < html.indexOf('<li hidden>') && html.indexOf('<li hidden>') < html.indexOf('caller 9<'), html);
+  assert.match(html, /<\/ol>\n<button type="button" class="more" title="Show the other 4 items">4 more<\/button>/);
+  // A model's prose (no folding asked) and a short list are left whole.
+  assert.doesNotMatch(r.renderMarkdown(places, known), /hidden|class="more"/);
+  assert.doesNotMatch(r.renderMarkdown('1. a\n2. b\n', known, { foldLists: true }), /hidden|class="more"/);
+  // A list that starts elsewhere keeps its start.
+  assert.match(r.renderMarkdown(places.replace(/^1\./, '3.'), known, { foldLists: true }), /<ol start="3">/);
+});
+
+test('the sources list shows its first 8 items and the rest behind "N more"', () => {
+  const items = Array.from({ length: 10 }, (_, i) => ({ path: 'shop/cart.py', start_line: i + 1, end_line: i + 1, kind: 'definition', reason: `r${i + 1}` }));
+  const html = r.renderContext(items);
+  assert.equal((html.match(/<li>/g) || []).length, 8);
+  assert.equal((html.match(/<li hidden>/g) || []).length, 2);
+  assert.match(html, /<\/ol><button type="button" class="more"[^>]*>2 more<\/button>$/);
+  assert.doesNotMatch(r.renderContext(items.slice(0, 8)), /hidden|class="more"/);
+});
+
+test('a no-model answer of many items with code (as the server writes it) folds as one list', () => {
+  const items = Array.from({ length: 12 }, (_, i) => {
+    const marker = `${i + 1}. `;
+    const indent = ' '.repeat(marker.length);
+    return `${marker}\`shop/cart.py:${i + 1}\` — item ${i + 1}\n${indent}\`\`\`\n${indent}def f${i + 1}()\n${indent}\`\`\``;
+  });
+  const html = r.renderMarkdown(`No model is configured, so this is the context:\n\n${items.join('\n')}\n`, known, { foldLists: true });
+  assert.equal((html.match(/<ol/g) || []).length, 1, html);
+  assert.equal((html.match(/<li>/g) || []).length, 8);
+  assert.equal((html.match(/<li hidden>/g) || []).length, 4);
+  assert.match(html, /def f12\(\)[\s\S]*<\/ol>\n<button type="button" class="more"[^>]*>4 more<\/button>/);
+});

@@ -5,9 +5,14 @@ const s = require('../../out/pure/statusText.js');
 
 const base = { state: 'idle', files: 2, notes: 0, stale: 0, message: 'idle: no model configured' };
 
-test('without jobs the status reads as before', () => {
-  assert.equal(s.describeStatus(base), 'reverie: idle — 2 files; 0 fresh notes, 0 stale. idle: no model configured');
+test('without jobs the status reads as before, the state said once', () => {
+  assert.equal(s.describeStatus(base), 'reverie: idle — 2 files; 0 fresh notes, 0 stale. no model configured');
   assert.equal(s.describeJobs(base), '');
+  // Ready after an index says what idle says about answering without a model.
+  const ready = { ...base, state: 'ready', message: 'indexed 2 files in 0.1 s; no model configured, answering from facts' };
+  assert.equal(s.statusMessage(ready), 'indexed 2 files in 0.1 s; no model configured, answering from facts');
+  assert.equal(s.statusMessage({ ...base, message: 'idle: no model configured, answering from facts' }), 'no model configured, answering from facts');
+  assert.equal(s.statusMessage({ ...base, message: 'idleness' }), 'idleness');
 });
 
 test('each idle job that ran is told in the order they run, with what is left', () => {
@@ -23,5 +28,5 @@ test('each idle job that ran is told in the order they run, with what is left', 
     'idle work: history done 5 min ago (31,012); semantic done just now (120); adapter cancelled 3 h ago (3, 5 left)',
   );
   assert.equal(s.describeSemantic(status), 'semantic index: 2,168 of 2,168 definitions');
-  assert.match(s.describeStatus(status), /idle: no model configured\. idle work: history done/);
+  assert.match(s.describeStatus(status), /\. no model configured\. idle work: history done/);
 });
