@@ -151,7 +151,37 @@ impl Git {
     /// Runs git in `root` with `input` on its standard input (none: `/dev/null`), returning its
     /// standard output.
     fn run_with_input(&self, root: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+        self.run_command(self.command(root), root, args, input)
+    }
+
+    /// Runs a git command that talks to a remote (`push`, `ls-remote`, `fetch`): like `run`, but it
+    /// never asks anything and never waits without end — `GIT_TERMINAL_PROMPT=0` covers HTTPS, ssh
+    /// runs in batch mode (a key with a passphrase and no agent fails at once instead of asking on the
+    /// terminal the editor runs in, which would block the server's pull) and gives up connecting after
+    /// 15 s, and an HTTP transfer below 1 KB/s for 30 s is abandoned.
+    fn run_remote(&self, root: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
         let mut command = self.command(root);
+        command.args(["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30"]);
+        let configured = self
+            .run(root, &["config", "--get", "core.sshCommand"])
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out).trim().to_string());
+        let own = std::env::var("GIT_SSH_COMMAND").ok();
+        let program_only = std::env::var_os("GIT_SSH").is_some_and(|p| !p.is_empty());
+        if let Some(ssh) = batch_ssh_command(own.as_deref(), program_only, configured.as_deref()) {
+            command.env("GIT_SSH_COMMAND", ssh);
+        }
+        self.run_command(command, root, args, None)
+    }
+
+    /// Runs `command` (from `Git::command`) with `args`; `input` on its standard input.
+    fn run_command(
+        &self,
+        mut command: Command,
+        root: &Path,
+        args: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<Vec<u8>, GitError> {
         command.args(args);
         let output = match input {
             None => command.output(),
@@ -354,6 +384,22 @@ pub struct TreeEntry {
     pub name: String,
 }
 
+/// The ssh command a remote operation runs with: the user's own (`GIT_SSH_COMMAND`, else
+/// `core.sshCommand`, else plain `ssh`) with batch mode and a connect timeout added — only when it is
+/// OpenSSH's `ssh` (another program, such as plink, takes other options), and never over `GIT_SSH`
+/// (a program path without options, which git runs as it is). `None`: leave git's choice alone.
+fn batch_ssh_command(own: Option<&str>, program_only: bool, configured: Option<&str>) -> Option<String> {
+    let base = match (own.filter(|c| !c.trim().is_empty()), configured.filter(|c| !c.is_empty())) {
+        (Some(own), _) => own,
+        (None, _) if program_only => return None,
+        (None, Some(configured)) => configured,
+        (None, None) => "ssh",
+    };
+    let program = base.split_whitespace().next()?;
+    let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+    (name == "ssh" || name == "ssh.exe").then(|| format!("{base} -o BatchMode=yes -o ConnectTimeout=15"))
+}
+
 /// The plumbing that shares reverie's idle work through a remote (`share`): objects are written
 /// with `hash-object`, `mktree` and `commit-tree`, published under reverie's own refs with
 /// `update-ref` and `push`, and read back with `ls-remote`, `fetch`, `ls-tree` and `cat-file`.
@@ -437,12 +483,12 @@ impl Git {
     pub fn push_ref(&self, root: &Path, remote: &str, id: &str, reference: &str) -> Result<(), GitError> {
         assert!(reference.starts_with("refs/reverie/"), "reverie pushes only its own refs");
         let refspec = format!("+{id}:{reference}");
-        self.run(root, &["push", "--quiet", "--no-follow-tags", remote, &refspec]).map(drop)
+        self.run_remote(root, &["push", "--quiet", "--no-follow-tags", remote, &refspec]).map(drop)
     }
 
     /// The refs of `remote` matching `pattern` (`refs/reverie/embeddings/*`), as `(id, name)`.
     pub fn remote_refs(&self, root: &Path, remote: &str, pattern: &str) -> Result<Vec<(String, String)>, GitError> {
-        let out = self.run(root, &["ls-remote", "--refs", remote, pattern])?;
+        let out = self.run_remote(root, &["ls-remote", "--refs", remote, pattern])?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter_map(|line| {
@@ -457,7 +503,7 @@ impl Git {
     pub fn fetch_ref(&self, root: &Path, remote: &str, reference: &str) -> Result<(), GitError> {
         assert!(reference.starts_with("refs/reverie/"), "reverie fetches only into its own refs");
         let refspec = format!("+{reference}:{reference}");
-        self.run(root, &["fetch", "--quiet", "--no-tags", remote, &refspec]).map(drop)
+        self.run_remote(root, &["fetch", "--quiet", "--no-tags", remote, &refspec]).map(drop)
     }
 
     /// The entries of the tree of `commit`, with blob sizes.
@@ -578,6 +624,27 @@ pub const DRIVER_ATTRIBUTES: &str = "\
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_commands_run_ssh_in_batch_mode_over_the_user_s_own_command() {
+        let batch = " -o BatchMode=yes -o ConnectTimeout=15";
+        assert_eq!(batch_ssh_command(None, false, None), Some(format!("ssh{batch}")));
+        assert_eq!(
+            batch_ssh_command(Some("ssh -i ~/.ssh/team"), false, None),
+            Some(format!("ssh -i ~/.ssh/team{batch}"))
+        );
+        assert_eq!(
+            batch_ssh_command(None, false, Some("/usr/bin/ssh -F /etc/ssh/team")),
+            Some(format!("/usr/bin/ssh -F /etc/ssh/team{batch}"))
+        );
+        assert_eq!(
+            batch_ssh_command(Some("ssh -4"), false, Some("ssh -6")),
+            Some(format!("ssh -4{batch}")),
+            "env wins"
+        );
+        assert_eq!(batch_ssh_command(None, true, None), None, "GIT_SSH is a program git runs as it is");
+        assert_eq!(batch_ssh_command(Some("plink -batch"), false, None), None, "not OpenSSH: left alone");
+    }
 
     fn git(dir: &Path, args: &[&str]) {
         let status = Command::new("git")

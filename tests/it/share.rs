@@ -425,3 +425,43 @@ fn a_folder_inside_the_repository_shares_under_its_own_ref() {
     let top = second.json(&["share", "pull", "."]);
     assert_eq!(top["note"], "nothing shared on `origin` for this folder and embedder yet", "{top}");
 }
+
+/// An SSH remote is asked in batch mode, over the user's own ssh command: a key with a passphrase and
+/// no agent fails at once with ssh's message instead of asking on the terminal the editor runs in.
+/// (A recording `ssh` stands in for the network: git itself runs it as it would OpenSSH.)
+#[test]
+fn an_ssh_remote_is_asked_in_batch_mode_and_its_refusal_is_told() {
+    let Some(model) = test_embed_model() else { return };
+    let ws = Workspace::with(&[("a.py", "def f():\n    return 1\n")]);
+    ws.write("reverie.toml", format!("[embed]\nmodel = {:?}\n", model.display().to_string()));
+    git(&ws, &["init", "-q"]);
+    commit(&ws, "one");
+    let bin = tempfile::tempdir().unwrap();
+    let ssh = bin.path().join("ssh");
+    let seen = bin.path().join("arguments");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\necho 'git@example.invalid: Permission denied (publickey).' >&2\nexit 255\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    git(&ws, &["remote", "add", "origin", "ssh://git@example.invalid/team/project.git"]);
+    git(&ws, &["config", "core.sshCommand", &format!("{} -i team_key", ssh.display())]);
+    ws.ok(&["think", "."]);
+    for action in ["pull", "push"] {
+        let _ = std::fs::remove_file(&seen);
+        let out = ws.run(&["share", action, "."]);
+        assert!(!out.status.success(), "{action}");
+        let err = crate::util::stderr(&out);
+        assert!(err.contains("Permission denied (publickey)"), "{action}: ssh's own message is told: {err}");
+        let arguments = std::fs::read_to_string(&seen).unwrap_or_default();
+        assert!(
+            arguments.starts_with("-i team_key -o BatchMode=yes -o ConnectTimeout=15 ")
+                && arguments.contains("git@example.invalid"),
+            "{action}: the user's command, in batch mode: {arguments:?}"
+        );
+    }
+}
