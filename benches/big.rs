@@ -26,7 +26,7 @@ use corpus::Source;
 use lsp_client::{Rss, Server};
 use report::*;
 use serde_json::{Value, json};
-use setup::{Scratch, fail, reverie_binary, run_ok, single_subdir};
+use setup::{Scratch, bench_dir, env_usize, fail, reverie_binary, run_ok, single_subdir};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -172,28 +172,6 @@ impl Ctx {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Scratch::new(self.tmp.join(format!("big-{prefix}{}-{n}", std::process::id())))
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => {
-            v.trim().parse().unwrap_or_else(|_| fail(&format!("{name}={v:?} is not a number")))
-        }
-        _ => default,
-    }
-}
-
-fn bench_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("REVERIE_BENCH_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("reverie-bench");
-    }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
-        None => fail("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
     }
 }
 

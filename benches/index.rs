@@ -32,7 +32,7 @@ use report::*;
 use reverie::syntax::{self, Language};
 use run::{CtagsRun, Timed};
 use serde_json::Value;
-use setup::{install_dir, reverie_binary, run_ok, single_subdir};
+use setup::{bench_dir, env_usize, install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,28 +141,6 @@ impl Ctx {
             .prefix(prefix)
             .tempdir_in(self.bench_dir.join("tmp"))
             .unwrap_or_else(|e| die(&format!("cannot create a temporary dir under {}: {e}", self.bench_dir.display())))
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => {
-            v.trim().parse().unwrap_or_else(|_| die(&format!("{name}={v:?} is not a number")))
-        }
-        _ => default,
-    }
-}
-
-fn bench_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("REVERIE_BENCH_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("reverie-bench");
-    }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
-        None => die("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
     }
 }
 

@@ -31,7 +31,7 @@ mod setup;
 use lsp_client::{Reply, Rss, Server, TIMEOUT, file_uri};
 use report::*;
 use serde_json::{Value, json};
-use setup::{Scratch, install_dir, reverie_binary, run_ok, single_subdir};
+use setup::{Scratch, bench_dir, env_usize, install_dir, reverie_binary, run_ok, single_subdir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -308,28 +308,6 @@ fn ensure_embedding_model() {
         .unwrap_or_else(|e| die(&format!("cannot run {}: {e}", script.display())));
     if !out.status.success() {
         die(&format!("{} failed; REVERIE_BENCH_EMBED=0 skips the embedding section", script.display()));
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => {
-            v.trim().parse().unwrap_or_else(|_| die(&format!("{name}={v:?} is not a number")))
-        }
-        _ => default,
-    }
-}
-
-fn bench_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("REVERIE_BENCH_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("reverie-bench");
-    }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
-        None => die("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
     }
 }
 

@@ -12,6 +12,32 @@ pub fn fail(message: &str) -> ! {
     std::process::exit(2)
 }
 
+/// A number from the environment (`REVERIE_BENCH_RUNS=3`), `default` when unset or empty; anything
+/// else stops the benchmark.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().unwrap_or_else(|_| fail(&format!("{name}={v:?} is not a number")))
+        }
+        _ => default,
+    }
+}
+
+/// Where corpora and temporary caches live: `REVERIE_BENCH_DIR`, else `$XDG_CACHE_HOME/reverie-bench`,
+/// else `~/.cache/reverie-bench` (outside the repository).
+pub fn bench_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("REVERIE_BENCH_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("reverie-bench");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("reverie-bench"),
+        None => fail("no REVERIE_BENCH_DIR, XDG_CACHE_HOME or HOME: set REVERIE_BENCH_DIR"),
+    }
+}
+
 /// A fresh, empty directory, removed with what it holds when dropped.
 pub struct Scratch {
     pub path: PathBuf,

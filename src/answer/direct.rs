@@ -286,16 +286,9 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
                 writeln!(out, "`{name}` is defined in {} place{}:", defs.len(), if defs.len() == 1 { "" } else { "s" });
             for (file, index) in defs.iter().take(10) {
                 let def = &snapshot.files[file].definitions[*index as usize];
-                let (start, end) = def.span.lines_1based();
+                let (start, _) = def.span.lines_1based();
                 let _ = writeln!(out, "- `{file}:{start}` — {} `{}`", def.kind.name(), def.signature);
-                context.push(item(
-                    file,
-                    start,
-                    end,
-                    ItemKind::Definition,
-                    format!("{} `{}`", def.kind.name(), def.name),
-                    def.signature.clone(),
-                ));
+                context.push(definition_item(file, def));
             }
         }
         Shape::Callers => {
@@ -338,17 +331,7 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
                 return None;
             }
             let _ = writeln!(out, "Tests that use `{name}`:");
-            for (file, test, start, end) in tests {
-                let _ = writeln!(out, "- `{file}:{start}` {test}");
-                context.push(item(
-                    &file,
-                    start,
-                    end,
-                    ItemKind::Test,
-                    format!("test `{test}` uses `{name}`"),
-                    String::new(),
-                ));
-            }
+            list_tests(tests, name, &mut out, &mut context);
         }
         Shape::Impact => return impact(snapshot, question, name, &defs),
         Shape::ErrorSite => unreachable!("handled above"),
@@ -365,14 +348,7 @@ fn impact(snapshot: &Snapshot, question: &Question, name: &str, defs: &[(Arc<str
     let (start, end) = def.span.lines_1based();
     let mut out = String::new();
     let _ = writeln!(out, "If you change `{name}` (`{file}:{start}`, {} `{}`):", def.kind.name(), def.signature);
-    let mut context = vec![item(
-        file,
-        start,
-        end,
-        ItemKind::Definition,
-        format!("{} `{}`", def.kind.name(), def.name),
-        def.signature.clone(),
-    )];
+    let mut context = vec![definition_item(file, def)];
 
     let mut files: Vec<Arc<str>> = snapshot.referencing_files(name).into_iter().map(|(f, _)| f).collect();
     files.sort_by_key(|file| (caller_order(file), file.clone()));
@@ -449,19 +425,23 @@ fn impact(snapshot: &Snapshot, question: &Question, name: &str, defs: &[(Arc<str
         let _ = writeln!(out, "\n**Tests that use it**: none found.");
     } else {
         let _ = writeln!(out, "\n**Tests that use it**:");
-        for (test_file, test, test_start, test_end) in tests {
-            let _ = writeln!(out, "- `{test_file}:{test_start}` {test}");
-            context.push(item(
-                &test_file,
-                test_start,
-                test_end,
-                ItemKind::Test,
-                format!("test `{test}` uses `{name}`"),
-                String::new(),
-            ));
-        }
+        list_tests(tests, name, &mut out, &mut context);
     }
     Some(Direct { answer: out, source: Source::Facts, context })
+}
+
+/// A definition as a context item: its lines, kind and name, its signature as the text.
+fn definition_item(file: &str, def: &crate::syntax::facts::Definition) -> ContextItem {
+    let (start, end) = def.span.lines_1based();
+    item(file, start, end, ItemKind::Definition, format!("{} `{}`", def.kind.name(), def.name), def.signature.clone())
+}
+
+/// The tests that use `name` (`Snapshot::tests_covering_name`), one line and one item each.
+fn list_tests(tests: Vec<(String, String, u32, u32)>, name: &str, out: &mut String, context: &mut Vec<ContextItem>) {
+    for (file, test, start, end) in tests {
+        let _ = writeln!(out, "- `{file}:{start}` {test}");
+        context.push(item(&file, start, end, ItemKind::Test, format!("test `{test}` uses `{name}`"), String::new()));
+    }
 }
 
 fn plural(n: usize) -> &'static str {
