@@ -415,7 +415,7 @@ fn impact(snapshot: &Snapshot, question: &Question, name: &str, defs: &[(Arc<str
         None => {
             let _ = writeln!(
                 out,
-                "\n**Changed with `{file}` in past commits**: unknown — no git history is mined for this workspace."
+                "\n**Changed with `{file}` in past commits**: unknown — no git history is mined for this workspace yet (in a git repository, `reverie think` mines it, and the server does at idle)."
             );
         }
     }
