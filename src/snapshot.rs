@@ -31,6 +31,20 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// For tests: the snapshot of Python sources given as (workspace key, text).
+    #[cfg(test)]
+    pub fn of_python(files: &[(&str, &str)]) -> Snapshot {
+        let language = crate::syntax::Language::Python;
+        Snapshot::new(
+            files
+                .iter()
+                .map(|(key, text)| {
+                    (Arc::<str>::from(*key), Arc::new(crate::syntax::extract(text.as_bytes(), language)))
+                })
+                .collect(),
+        )
+    }
+
     pub fn new(files: BTreeMap<Arc<str>, Arc<FileFacts>>) -> Snapshot {
         let mut definitions_by_name: HashMap<String, Vec<DefinitionAt>> = HashMap::default();
         let mut references_by_name: HashMap<String, Vec<(Arc<str>, u32)>> = HashMap::default();

@@ -217,17 +217,6 @@ fn has_source_extension(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::{Language, extract};
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
-
-    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
-        let mut map = BTreeMap::new();
-        for (key, source) in files {
-            map.insert(Arc::<str>::from(*key), Arc::new(extract(source.as_bytes(), Language::Python)));
-        }
-        Snapshot::new(map)
-    }
 
     #[test]
     fn identifiers_are_split_and_deduplicated() {
@@ -251,7 +240,7 @@ mod tests {
             ));
         }
         let files: Vec<(&str, &str)> = files.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let snapshot = snapshot(&files);
+        let snapshot = Snapshot::of_python(&files);
         let index = snapshot.text_index();
         let names = |q: &str| -> Vec<String> { names_in(&snapshot, &index, q).into_iter().map(|n| n.name).collect() };
         assert!(names("where is the session cookie signed?").is_empty());
@@ -263,7 +252,7 @@ mod tests {
 
     #[test]
     fn leading_parts_of_a_dotted_path_that_name_packages_are_not_names() {
-        let snapshot = snapshot(&[
+        let snapshot = Snapshot::of_python(&[
             ("django/db/models/expressions.py", "class F:\n    pass\n"),
             ("django/contrib/gis/geomtype.py", "class OGRGeomType:\n    def django(self):\n        pass\n"),
             ("flask/app.py", "class Flask:\n    def make_response(self):\n        pass\n"),
@@ -277,7 +266,7 @@ mod tests {
 
     #[test]
     fn files_are_found_by_path_and_by_module() {
-        let snapshot = snapshot(&[
+        let snapshot = Snapshot::of_python(&[
             ("src/flask/app.py", "def run():\n    pass\n"),
             ("src/flask/sessions.py", "def sign():\n    pass\n"),
         ]);

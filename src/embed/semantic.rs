@@ -298,21 +298,11 @@ impl SemanticIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::{Language, extract};
-
-    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
-        Snapshot::new(
-            files
-                .iter()
-                .map(|(path, source)| (Arc::from(*path), Arc::new(extract(source.as_bytes(), Language::Python))))
-                .collect(),
-        )
-    }
 
     #[test]
     fn keys_change_with_the_file_and_the_place_only() {
-        let a = snapshot(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 2\n")]);
-        let b = snapshot(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 3\n")]);
+        let a = Snapshot::of_python(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 2\n")]);
+        let b = Snapshot::of_python(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 3\n")]);
         let (fa, fb) = (&a.files["a.py"], &b.files["a.py"]);
         assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("a.py", &fb.content_hash, 0));
         assert_ne!(definition_key("a.py", &fa.content_hash, 0), definition_key("a.py", &fa.content_hash, 1));
@@ -328,7 +318,10 @@ mod tests {
     fn the_index_joins_stored_vectors_with_current_definitions_and_searches_them() {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = Store::open(dir.path()).unwrap();
-        let snap = snapshot(&[("a.py", "def f():\n    return 1\n\ndef g():\n    return 2\n"), ("b.py", "import os\n")]);
+        let snap = Snapshot::of_python(&[
+            ("a.py", "def f():\n    return 1\n\ndef g():\n    return 2\n"),
+            ("b.py", "import os\n"),
+        ]);
         assert_eq!(embedding_order(&snap), vec![Arc::<str>::from("a.py")], "files without definitions are skipped");
         let order = embedding_order(&snap);
         assert_eq!(files_pending(&snap, &store, "m", &order).unwrap().len(), 1);
@@ -389,8 +382,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = Store::open(dir.path()).unwrap();
         let a = "def f():\n    return 1\n\ndef g():\n    return 2\n";
-        let snap = snapshot(&[("a.py", a), (".env.py", "def token():\n    return 'x'\n")]);
-        let old = snapshot(&[("a.py", "def f():\n    return 0\n")]);
+        let snap = Snapshot::of_python(&[("a.py", a), (".env.py", "def token():\n    return 'x'\n")]);
+        let old = Snapshot::of_python(&[("a.py", "def f():\n    return 0\n")]);
         let stale = definition_key("a.py", &old.files["a.py"].content_hash, 0);
         store.put_embeddings(&model_key("counting"), &[(stale, vec![0; 7])]).unwrap();
         let embedder = Counting(Default::default());
@@ -408,7 +401,7 @@ mod tests {
         assert_eq!((again.embedded, again.files_left), (0, 0));
         assert_eq!(embedder.0.load(std::sync::atomic::Ordering::Relaxed), 2, "secret-looking files are never embedded");
         // Cancelled before it starts: nothing happens and nothing is dropped.
-        let edited = snapshot(&[("a.py", "def f():\n    return 5\n")]);
+        let edited = Snapshot::of_python(&[("a.py", "def f():\n    return 5\n")]);
         let cancelled = embed_snapshot(&edited, &[], &store, &embedder, &read, &|| true, &|_, _| {}).await.unwrap();
         assert!(cancelled.cancelled && cancelled.files_left == 1 && cancelled.dropped == 0, "{cancelled:?}");
     }

@@ -144,23 +144,10 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::Language;
-    use std::sync::Arc;
-
-    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
-        let files = files
-            .iter()
-            .map(|(key, text)| {
-                let facts = crate::syntax::extract(text.as_bytes(), Language::Python);
-                (Arc::<str>::from(*key), Arc::new(facts))
-            })
-            .collect();
-        Snapshot::new(files)
-    }
 
     #[test]
     fn callers_are_named_by_their_enclosing_definition() {
-        let snapshot = snapshot(&[
+        let snapshot = Snapshot::of_python(&[
             ("cart.py", "def add_line_item(cart, item):\n    check(item)\n    check(cart)\n\n\ncheck(None)\n"),
             ("rules.py", "def check(x):\n    return x\n"),
         ]);
@@ -184,14 +171,14 @@ mod tests {
 
     #[test]
     fn an_unreferenced_symbol_says_so() {
-        let snapshot = snapshot(&[("rules.py", "def check(x):\n    return x\n")]);
+        let snapshot = Snapshot::of_python(&[("rules.py", "def check(x):\n    return x\n")]);
         let card = card(&snapshot, None, None, "check", None, &[]).unwrap();
         assert!(card.ends_with("No references to `check` in the workspace.\n"), "{card}");
     }
 
     #[test]
     fn the_files_changed_together_with_the_definition_close_the_card() {
-        let snapshot = snapshot(&[("rules.py", "def check(x):\n    return x\n")]);
+        let snapshot = Snapshot::of_python(&[("rules.py", "def check(x):\n    return x\n")]);
         let commit = |id: &str, files: &[&str]| crate::search::PastCommit {
             id: id.into(),
             files: files.iter().map(|f| f.to_string()).collect(),

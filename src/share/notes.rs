@@ -97,17 +97,6 @@ pub fn acceptable(shared: Vec<Note>, local: &[Note], snapshot: &Snapshot) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::{Language, extract};
-    use std::sync::Arc;
-
-    fn snapshot(files: &[(&str, &str)]) -> Snapshot {
-        Snapshot::new(
-            files
-                .iter()
-                .map(|(path, source)| (Arc::from(*path), Arc::new(extract(source.as_bytes(), Language::Python))))
-                .collect(),
-        )
-    }
 
     fn note_for(snapshot: &Snapshot, subject: &str, body: serde_json::Value) -> Note {
         let job = crate::sleep::plan::plan(snapshot, "openai/m", &[NoteKind::FileSummary])
@@ -131,8 +120,8 @@ mod tests {
 
     #[test]
     fn only_notes_written_for_this_content_are_accepted() {
-        let theirs = snapshot(&[("a.py", "def f():\n    return 1\n"), ("b.py", "def g():\n    return 2\n")]);
-        let ours = snapshot(&[("a.py", "def f():\n    return 1\n"), ("b.py", "def g():\n    return 3\n")]);
+        let theirs = Snapshot::of_python(&[("a.py", "def f():\n    return 1\n"), ("b.py", "def g():\n    return 2\n")]);
+        let ours = Snapshot::of_python(&[("a.py", "def f():\n    return 1\n"), ("b.py", "def g():\n    return 3\n")]);
         let shared = vec![
             note_for(&theirs, "a.py", serde_json::json!({"purpose": "f"})),
             note_for(&theirs, "b.py", serde_json::json!({"purpose": "g"})),
@@ -145,7 +134,7 @@ mod tests {
 
     #[test]
     fn what_is_encoded_decodes_and_a_corrupt_blob_is_rejected() {
-        let snap = snapshot(&[("a.py", "def f():\n    return 1\n")]);
+        let snap = Snapshot::of_python(&[("a.py", "def f():\n    return 1\n")]);
         let key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
         let notes =
             shareable(vec![note_for(&snap, "a.py", serde_json::json!({"purpose": format!("uses {key}")}))], &[true]);
