@@ -7,7 +7,7 @@
 //! Pure: a function of the bytes and the definitions extracted from them.
 
 use super::facts::{Definition, TermCounts, TextDoc};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Lines per document for code outside every definition.
 pub const CHUNK_LINES: u32 = 60;
@@ -31,10 +31,10 @@ pub fn text_docs(bytes: &[u8], definitions: &[Definition]) -> Vec<TextDoc> {
             *slot = Some(i as u32);
         }
     }
-    let mut per_definition: HashMap<u32, HashMap<String, u32>> = HashMap::new();
+    let mut per_definition: FxHashMap<u32, FxHashMap<String, u32>> = FxHashMap::default();
     let mut docs = Vec::new();
-    let mut chunk: Option<(u32, HashMap<String, u32>)> = None;
-    let close_chunk = |chunk: &mut Option<(u32, HashMap<String, u32>)>, last_line: u32, docs: &mut Vec<TextDoc>| {
+    let mut chunk: Option<(u32, FxHashMap<String, u32>)> = None;
+    let close_chunk = |chunk: &mut Option<(u32, FxHashMap<String, u32>)>, last_line: u32, docs: &mut Vec<TextDoc>| {
         if let Some((start, counts)) = chunk.take()
             && !counts.is_empty()
         {
@@ -46,19 +46,14 @@ pub fn text_docs(bytes: &[u8], definitions: &[Definition]) -> Vec<TextDoc> {
         match owner[index] {
             Some(def) => {
                 close_chunk(&mut chunk, line_no - 1, &mut docs);
-                let counts = per_definition.entry(def).or_default();
-                for term in crate::terms::tokenize(line) {
-                    *counts.entry(term).or_insert(0) += 1;
-                }
+                count_terms(line, per_definition.entry(def).or_default());
             }
             None => {
                 if chunk.as_ref().is_some_and(|(start, _)| line_no - start >= CHUNK_LINES) {
                     close_chunk(&mut chunk, line_no - 1, &mut docs);
                 }
-                let (_, counts) = chunk.get_or_insert_with(|| (line_no, HashMap::new()));
-                for term in crate::terms::tokenize(line) {
-                    *counts.entry(term).or_insert(0) += 1;
-                }
+                let (_, counts) = chunk.get_or_insert_with(|| (line_no, FxHashMap::default()));
+                count_terms(line, counts);
             }
         }
     }
@@ -74,8 +69,18 @@ pub fn text_docs(bytes: &[u8], definitions: &[Definition]) -> Vec<TextDoc> {
     docs
 }
 
+/// Adds the terms of `line` to `counts`, allocating only for a term not counted yet.
+fn count_terms(line: &str, counts: &mut FxHashMap<String, u32>) {
+    crate::terms::for_each_token(line, |term| match counts.get_mut(term) {
+        Some(count) => *count += 1,
+        None => {
+            counts.insert(term.to_string(), 1);
+        }
+    });
+}
+
 /// Term counts in a fixed order, so equal files store equal bytes.
-fn sorted(counts: HashMap<String, u32>) -> TermCounts {
+fn sorted(counts: FxHashMap<String, u32>) -> TermCounts {
     TermCounts::new(counts.into_iter().collect())
 }
 

@@ -5,14 +5,14 @@ use super::body_of;
 use super::source::text;
 use crate::hash::{Digest, DigestBuilder};
 use crate::syntax::facts::DefKind;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 /// See `FileFacts::interface_hash`.
 pub(super) fn interface_hash(
     bytes: &[u8],
     definitions: &[(Node, DefKind, Node)],
-    signatures: &HashMap<usize, Node>,
+    signatures: &FxHashMap<usize, Node>,
     comments: &[Node],
 ) -> Digest {
     let bodies = merge_ranges(

@@ -23,6 +23,7 @@ mod todos;
 use crate::hash::{Digest, DigestBuilder};
 use crate::syntax::facts::*;
 use crate::syntax::{DocStyle, Language};
+use rustc_hash::FxHashMap;
 use source::{collapse_whitespace, count_lines, line_starts, literal_text, message_text, span, text, trimmed_span};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -243,19 +244,19 @@ pub fn extract_from_tree(bytes: &[u8], language: Language, tree: &Tree) -> FileF
 #[derive(Default)]
 struct Captured<'tree> {
     /// Pattern index, then the definition node, its kind and its name node.
-    definitions: HashMap<usize, (usize, (Node<'tree>, DefKind, Node<'tree>))>,
+    definitions: FxHashMap<usize, (usize, (Node<'tree>, DefKind, Node<'tree>))>,
     /// Pattern index, then the name node and the kind.
-    references: HashMap<usize, (usize, (Node<'tree>, RefKind))>,
+    references: FxHashMap<usize, (usize, (Node<'tree>, RefKind))>,
     /// Pattern index, then the site, its kind and the message node.
-    error_sites: HashMap<usize, (usize, (Node<'tree>, ErrorKind, Node<'tree>))>,
+    error_sites: FxHashMap<usize, (usize, (Node<'tree>, ErrorKind, Node<'tree>))>,
     /// The test node and its name, keyed by the test's start.
-    tests: HashMap<usize, (Node<'tree>, Node<'tree>)>,
+    tests: FxHashMap<usize, (Node<'tree>, Node<'tree>)>,
     imports: Vec<Import>,
     /// Start bytes of the import nodes already kept.
-    import_nodes: HashMap<usize, ()>,
+    import_nodes: FxHashMap<usize, ()>,
     comments: Vec<Node<'tree>>,
     /// A definition's separate signature, keyed by the definition's name node like `definitions`.
-    signatures: HashMap<usize, Node<'tree>>,
+    signatures: FxHashMap<usize, Node<'tree>>,
     inlines: Vec<Node<'tree>>,
 }
 
@@ -276,7 +277,7 @@ struct MatchCaptures<'tree> {
 
 /// Keeps `value` (found by `pattern`) at `key` unless an earlier pattern got there first; whether
 /// it was kept.
-fn keep_earliest<V>(map: &mut HashMap<usize, (usize, V)>, key: usize, pattern: usize, value: V) -> bool {
+fn keep_earliest<V>(map: &mut FxHashMap<usize, (usize, V)>, key: usize, pattern: usize, value: V) -> bool {
     match map.entry(key) {
         Entry::Vacant(slot) => {
             slot.insert((pattern, value));
@@ -359,7 +360,7 @@ fn definitions_of(
     bytes: &[u8],
     language: Language,
     nodes: &[(Node, DefKind, Node)],
-    signatures: &HashMap<usize, Node>,
+    signatures: &FxHashMap<usize, Node>,
     comments: &[Node],
     line_starts: &[usize],
 ) -> Vec<Definition> {
@@ -416,7 +417,7 @@ fn scan_prose(
 /// The error sites with a message, in file order, each with its enclosing definition in `facts`.
 fn error_sites_of(
     bytes: &[u8],
-    captured: HashMap<usize, (usize, (Node, ErrorKind, Node))>,
+    captured: FxHashMap<usize, (usize, (Node, ErrorKind, Node))>,
     facts: &FileFacts,
 ) -> Vec<ErrorSite> {
     let mut sites: Vec<ErrorSite> = captured
