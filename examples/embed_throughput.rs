@@ -141,9 +141,9 @@ fn nearest(dir: &str, root: &std::path::Path, queries: &[&String]) -> anyhow::Re
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = args
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS | --tree DIR [SAMPLE [VECTORS_FILE]]]"))?;
+    let dir = args.next().ok_or_else(|| {
+        anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS | --tree DIR [SAMPLE [VECTORS_FILE]]]")
+    })?;
     let rest: Vec<String> = args.collect();
     if rest.first().map(String::as_str) == Some("--tree") {
         let root = rest.get(1).ok_or_else(|| anyhow::anyhow!("--tree needs a directory"))?;

@@ -70,15 +70,17 @@ fn gelu_erf_lanes(values: &mut [f32]) {
             *x = *v * std::f32::consts::FRAC_1_SQRT_2;
         }
         for (v, x) in chunk.iter_mut().zip(x) {
-            *v = (erf_branchless(x) + 1.) * 0.5 * *v;
+            *v *= (erf_branchless(x) + 1.) * 0.5;
         }
     }
     for v in chunks.into_remainder() {
-        *v = (erf_branchless(*v * std::f32::consts::FRAC_1_SQRT_2) + 1.) * 0.5 * *v;
+        *v *= (erf_branchless(*v * std::f32::consts::FRAC_1_SQRT_2) + 1.) * 0.5;
     }
 }
 
-/// libm's `erff` (musl's, from FreeBSD) with every path computed and the value's own chosen.
+/// libm's `erff` (musl's, from FreeBSD) with every path computed and the value's own chosen. The
+/// constants are written as libm writes them (the same f32 values).
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 fn erf_branchless(x: f32) -> f32 {
     const ERX: f32 = 8.4506291151e-01;
@@ -94,7 +96,8 @@ fn erf_branchless(x: f32) -> f32 {
         3.5478305072e-02,
         -2.1663755178e-03,
     ];
-    const QA: [f32; 6] = [1.0642088205e-01, 5.4039794207e-01, 7.1828655899e-02, 1.2617121637e-01, 1.3637083583e-02, 1.1984500103e-02];
+    const QA: [f32; 6] =
+        [1.0642088205e-01, 5.4039794207e-01, 7.1828655899e-02, 1.2617121637e-01, 1.3637083583e-02, 1.1984500103e-02];
     const RA: [f32; 8] = [
         -9.8649440333e-03,
         -6.9385856390e-01,
@@ -124,8 +127,15 @@ fn erf_branchless(x: f32) -> f32 {
         -1.0250950928e+03,
         -4.8351919556e+02,
     ];
-    const SB: [f32; 7] =
-        [3.0338060379e+01, 3.2579251099e+02, 1.5367296143e+03, 3.1998581543e+03, 2.5530502930e+03, 4.7452853394e+02, -2.2440952301e+01];
+    const SB: [f32; 7] = [
+        3.0338060379e+01,
+        3.2579251099e+02,
+        1.5367296143e+03,
+        3.1998581543e+03,
+        2.5530502930e+03,
+        4.7452853394e+02,
+        -2.2440952301e+01,
+    ];
     let bits = x.to_bits();
     let negative = bits >> 31 != 0;
     let ix = bits & 0x7fff_ffff;
@@ -146,7 +156,8 @@ fn erf_branchless(x: f32) -> f32 {
         (
             RA[0] + s * (RA[1] + s * (RA[2] + s * (RA[3] + s * (RA[4] + s * (RA[5] + s * (RA[6] + s * RA[7])))))),
             1.0 + s
-                * (SA[0] + s * (SA[1] + s * (SA[2] + s * (SA[3] + s * (SA[4] + s * (SA[5] + s * (SA[6] + s * SA[7]))))))),
+                * (SA[0]
+                    + s * (SA[1] + s * (SA[2] + s * (SA[3] + s * (SA[4] + s * (SA[5] + s * (SA[6] + s * SA[7]))))))),
         )
     } else {
         (
@@ -174,6 +185,7 @@ fn erf_branchless(x: f32) -> f32 {
 
 /// libm's `expf` for the arguments erf's far form gives it (−37 < x < 1: no overflow, no
 /// underflow, so no special case).
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 fn expf_in_range(x: f32) -> f32 {
     const LN2_HI: f32 = 6.9314575195e-01;
