@@ -6,7 +6,7 @@
 //! path.
 
 use crate::graph::{self, FileGraph};
-use crate::search::{FactsIndex, TextIndex};
+use crate::search::{FactsIndex, IndexFiles, TextIndex};
 use crate::syntax::FileFacts;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -28,6 +28,9 @@ pub struct Snapshot {
     facts_index: std::sync::OnceLock<Arc<FactsIndex>>,
     /// The full-text index over code bodies, built on first use.
     text_index: std::sync::OnceLock<Arc<TextIndex>>,
+    /// Where the search indexes of exactly these facts are kept between processes (a snapshot of
+    /// the store's facts; none once changed in memory).
+    kept_indexes: Option<Arc<dyn IndexFiles>>,
 }
 
 impl Snapshot {
@@ -77,7 +80,15 @@ impl Snapshot {
             file_ranks,
             facts_index: Default::default(),
             text_index: Default::default(),
+            kept_indexes: None,
         }
+    }
+
+    /// This snapshot, its search indexes read from and kept in `kept` (which names them by these
+    /// exact facts: `search::stored`).
+    pub fn with_kept_indexes(mut self, kept: Arc<dyn IndexFiles>) -> Snapshot {
+        self.kept_indexes = Some(kept);
+        self
     }
 
     /// A new snapshot with `changed` files replaced (or added) and `removed` files dropped.
@@ -92,14 +103,19 @@ impl Snapshot {
         Snapshot::new(files)
     }
 
-    /// The lexical search index over every definition and error message (built once, on first use).
+    /// The lexical search index over every definition and error message (built or read once, on
+    /// first use).
     pub fn facts_index(&self) -> Arc<FactsIndex> {
-        self.facts_index.get_or_init(|| Arc::new(FactsIndex::build(&self.files))).clone()
+        self.facts_index
+            .get_or_init(|| Arc::new(FactsIndex::build_or_read(&self.files, self.kept_indexes.as_deref())))
+            .clone()
     }
 
-    /// The full-text index over every file's words (built once, on first use).
+    /// The full-text index over every file's words (built or read once, on first use).
     pub fn text_index(&self) -> Arc<TextIndex> {
-        self.text_index.get_or_init(|| Arc::new(TextIndex::build(&self.files))).clone()
+        self.text_index
+            .get_or_init(|| Arc::new(TextIndex::build_or_read(&self.files, self.kept_indexes.as_deref())))
+            .clone()
     }
 
     pub fn file_rank(&self, key: &str) -> f64 {
