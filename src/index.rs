@@ -542,8 +542,12 @@ pub fn snapshot(store: &Store) -> Result<crate::snapshot::Snapshot> {
     let files = load_facts(store, &records, HashMap::new())?;
     tracing::debug!("{} files' facts read; peak RSS {} MB", files.len(), peak_rss_bytes().map_or(0, |b| b / 1_000_000));
     let identity = facts_identity(&records, &files);
+    // The ranks the index computed, when they are those of exactly these files.
+    let graph = store.graph()?;
+    let ranks =
+        (files.len() == records.len() && graph.inputs == Some(graph_inputs(&records))).then_some(graph.file_ranks);
     let files = files.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
-    let snapshot = crate::snapshot::Snapshot::new(files.collect());
+    let snapshot = crate::snapshot::Snapshot::with_ranks(files.collect(), ranks);
     Ok(snapshot.with_kept_indexes(std::sync::Arc::new(store.search_files(identity))))
 }
 

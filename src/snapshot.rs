@@ -49,6 +49,12 @@ impl Snapshot {
     }
 
     pub fn new(files: BTreeMap<Arc<str>, Arc<FileFacts>>) -> Snapshot {
+        Snapshot::with_ranks(files, None)
+    }
+
+    /// The snapshot of `files`, with the global PageRank `ranks` when they are known to be those of
+    /// exactly these files' graph (the store keeps them, computed at index time), else ranked here.
+    pub fn with_ranks(files: BTreeMap<Arc<str>, Arc<FileFacts>>, ranks: Option<Vec<(String, f64)>>) -> Snapshot {
         let mut definitions_by_name: HashMap<String, Vec<DefinitionAt>> = HashMap::default();
         let mut references_by_name: HashMap<String, Vec<(Arc<str>, u32)>> = HashMap::default();
         for (key, facts) in &files {
@@ -65,13 +71,18 @@ impl Snapshot {
         }
         let graph_files: Vec<graph::GraphFile> = files.iter().map(|(k, f)| (&**k, &**f)).collect();
         let file_graph = graph::build(&graph_files);
-        let ranking = graph::rank(&file_graph, &graph::Focus::default());
-        let file_ranks = file_graph
-            .files
-            .iter()
-            .zip(ranking.file_ranks.iter())
-            .map(|(k, r)| (Arc::<str>::from(k.as_str()), *r))
-            .collect();
+        let file_ranks = match ranks {
+            Some(ranks) => ranks.into_iter().map(|(k, r)| (Arc::<str>::from(k), r)).collect(),
+            None => {
+                let ranking = graph::rank(&file_graph, &graph::Focus::default());
+                file_graph
+                    .files
+                    .iter()
+                    .zip(ranking.file_ranks.iter())
+                    .map(|(k, r)| (Arc::<str>::from(k.as_str()), *r))
+                    .collect()
+            }
+        };
         Snapshot {
             files,
             definitions_by_name,

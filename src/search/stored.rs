@@ -48,7 +48,11 @@ pub fn load_or_build(
     }
     let index = build();
     files.write(name, index.as_bytes());
-    index
+    // Served from the file just written, so the built copy leaves the heap (a server keeps it).
+    match files.read(name).map(Bm25::from_bytes) {
+        Some(Ok(kept)) if kept.len() == documents => kept,
+        _ => index,
+    }
 }
 
 #[cfg(test)]
