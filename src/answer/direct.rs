@@ -261,7 +261,7 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     let text_index = snapshot.text_index();
     let names = super::names::names_in(snapshot, &text_index, &question.text);
     // Exactly one symbol, so the answer cannot be about the wrong one.
-    let [named] = names.as_slice() else { return None };
+    let (named, qualified) = one_symbol(&names)?;
     let name = &named.name;
     let own: HashSet<String> =
         tokenize(name).into_iter().chain(named.qualifier.iter().flat_map(|q| tokenize(q))).collect();
@@ -277,13 +277,29 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     if unexplained > 0 {
         return None;
     }
-    let defs = snapshot.definitions_named(name, question.focus_file.as_deref());
+    let mut defs = snapshot.definitions_named(name, question.focus_file.as_deref());
+    if qualified {
+        let qualifier = named.qualifier.as_deref()?;
+        let every = defs.len();
+        defs.retain(|(file, index)| {
+            let definitions = &snapshot.files[file].definitions;
+            let parent = definitions[*index as usize].parent.map(|p| definitions[p as usize].name.as_str());
+            parent == Some(qualifier)
+        });
+        // Uses and tests are found by name: only when no other definition shares it are they this one's.
+        if defs.is_empty() || (shape != Shape::Definition && defs.len() != every) {
+            return None;
+        }
+    }
     let mut out = String::new();
     let mut context = Vec::new();
     match shape {
         Shape::Definition => {
-            let _ =
-                writeln!(out, "`{name}` is defined in {} place{}:", defs.len(), if defs.len() == 1 { "" } else { "s" });
+            let shown = match (&named.qualifier, qualified) {
+                (Some(qualifier), true) => format!("{qualifier}.{name}"),
+                _ => name.clone(),
+            };
+            let _ = writeln!(out, "`{shown}` is defined in {} place{}:", defs.len(), plural(defs.len()));
             for (file, index) in defs.iter().take(10) {
                 let def = &snapshot.files[file].definitions[*index as usize];
                 let (start, _) = def.span.lines_1based();
@@ -337,6 +353,25 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         Shape::ErrorSite => unreachable!("handled above"),
     }
     (!context.is_empty()).then_some(Direct { answer: out, source: Source::Facts, context })
+}
+
+/// The one symbol a question names, and whether it is a qualified member (`QuerySet.get` names
+/// `QuerySet` and `get`: the member, defined in the qualifier); `None` for none or several.
+fn one_symbol(names: &[super::names::Name]) -> Option<(&super::names::Name, bool)> {
+    match names {
+        [named] => Some((named, false)),
+        [a, b] => {
+            let member_of = |m: &super::names::Name, q: &super::names::Name| m.qualifier.as_deref() == Some(&*q.name);
+            if member_of(a, b) {
+                Some((a, true))
+            } else if member_of(b, a) {
+                Some((b, true))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
 }
 
 /// "What else must change if I change X?": X's definition, the lines that use it (the project's own
@@ -602,5 +637,34 @@ mod tests {
         assert_eq!(shape_of("What else must change if I change load_settings?"), Some(Shape::Impact));
         assert_eq!(shape_of("what would break if I rename Settings"), Some(Shape::Impact));
         assert_eq!(shape_of("which files change together with Settings?"), Some(Shape::Impact));
+    }
+
+    fn ask(snapshot: &Snapshot, text: &str) -> Option<Direct> {
+        structural(snapshot, &Question { text: text.into(), budget: usize::MAX, ..Question::default() })
+    }
+
+    #[test]
+    fn a_qualified_member_is_answered_with_its_own_definition() {
+        let snapshot = Snapshot::of_python(&[
+            (
+                "query.py",
+                "class QuerySet:\n    def get(self, key):\n        return key\n\n    def only_here(self):\n        return 1\n",
+            ),
+            ("cache.py", "class Cache:\n    def get(self, key):\n        return None\n"),
+            ("use.py", "from query import QuerySet\n\ndef main(qs):\n    qs.get(1)\n    qs.only_here()\n"),
+        ]);
+        let direct = ask(&snapshot, "Where is `QuerySet.get` defined?").expect("a direct answer");
+        assert!(direct.answer.starts_with("`QuerySet.get` is defined in 1 place:"), "{}", direct.answer);
+        assert_eq!(direct.context.len(), 1);
+        assert_eq!((direct.context[0].path.as_str(), direct.context[0].start_line), ("query.py", 2));
+
+        // Uses are found by name: `get` is also `Cache.get`, so they are not told as `QuerySet.get`'s.
+        assert!(ask(&snapshot, "Where is `QuerySet.get` used?").is_none());
+        let users = ask(&snapshot, "Where is `QuerySet.only_here` used?").expect("a unique member's uses");
+        assert!(users.context.iter().any(|i| i.path == "use.py" && i.start_line == 5), "{}", users.answer);
+
+        // A member the qualifier does not define, or two unrelated names: no direct answer.
+        assert!(ask(&snapshot, "Where is `Cache.only_here` defined?").is_none());
+        assert!(ask(&snapshot, "Where are `QuerySet` and `Cache` defined?").is_none());
     }
 }

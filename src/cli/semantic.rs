@@ -91,15 +91,21 @@ impl Nearest {
     /// The definitions and passages nearest `question`, best first; empty when nothing is embedded
     /// or the embedder fails (said on stderr: the other channels still answer).
     pub async fn search(&self, question: &str) -> Nearby {
+        self.question_vector(question).await.map(|v| self.index.nearby(&v)).unwrap_or_default()
+    }
+
+    /// `question`'s vector; `None` when nothing is embedded or the embedder fails (said on stderr:
+    /// the other channels still answer).
+    pub async fn question_vector(&self, question: &str) -> Option<Vec<f32>> {
         if self.index.is_empty() {
-            return Nearby::default();
+            return None;
         }
         match self.embedder.embed(&[question.to_string()]).await {
-            Ok(mut vectors) if !vectors.is_empty() => self.index.nearby(&vectors.swap_remove(0)),
-            Ok(_) => Nearby::default(),
+            Ok(mut vectors) if !vectors.is_empty() => Some(vectors.swap_remove(0)),
+            Ok(_) => None,
             Err(err) => {
                 eprintln!("reverie: could not embed the question ({err:#}); answering without the semantic index");
-                Nearby::default()
+                None
             }
         }
     }

@@ -270,6 +270,12 @@ impl SemanticIndex {
         Nearby { definitions, passages: self.search_passages(query, NEAREST) }
     }
 
+    /// [`SemanticIndex::nearby`] in the base model's space: the adopted adapter left out (to measure
+    /// what it buys).
+    pub fn nearby_base(&self, query: &[f32]) -> Nearby {
+        Nearby { definitions: self.search(query, NEAREST), passages: self.search_passages(query, NEAREST) }
+    }
+
     /// Whether questions go through an adopted adapter.
     pub fn adapted(&self) -> bool {
         self.adapter.is_some()

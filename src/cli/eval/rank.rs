@@ -89,6 +89,9 @@ enum System {
     /// Every channel with the past-changes channel tuned otherwise: `REVERIE_EVAL_HISTORY`'s n-th
     /// variant (`Variant`).
     Tuned(usize),
+    /// The semantic channel searched in the base model's space: the adapter the project adopted
+    /// left out (the other rows search through it).
+    BaseSpace(&'static str, Rankers),
 }
 
 impl System {
@@ -100,7 +103,9 @@ impl System {
             System::CodeFiles => "BM25, code files (baseline 2)".into(),
             System::NamedThenCode => "named files, then BM25 code files (baseline 3)".into(),
             System::Reverie => "reverie (ask --no-llm)".into(),
-            System::Ablation(label, _) | System::Learned(label, _) => format!("  {label}"),
+            System::Ablation(label, _) | System::Learned(label, _) | System::BaseSpace(label, _) => {
+                format!("  {label}")
+            }
             System::Tuned(n) => format!("  history variant {n}"),
         }
     }
@@ -157,15 +162,18 @@ fn systems(chunks: bool) -> Vec<System> {
         System::Reverie,
         System::Ablation("fused context, no direct answers", all),
         System::Ablation("index only", index_only),
-        System::Ablation("index + semantic", Rankers { semantic: true, ..index_only }),
+        System::BaseSpace("index + semantic", Rankers { semantic: true, ..index_only }),
+        System::Ablation("index + semantic + adapter", Rankers { semantic: true, ..index_only }),
         System::Ablation("index + history", Rankers { history: true, ..index_only }),
         System::Ablation("without full text", Rankers { text: false, ..all }),
         System::Ablation("without facts BM25", Rankers { facts_bm25: false, ..all }),
         System::Ablation("without names", Rankers { names: false, ..all }),
         System::Ablation("without semantic", Rankers { semantic: false, ..all }),
         System::Ablation("without history", Rankers { history: false, ..all }),
+        System::BaseSpace("without adapter", all),
         System::Ablation("full text alone", Rankers::only_text()),
-        System::Ablation("semantic alone", Rankers::only_semantic()),
+        System::BaseSpace("semantic alone", Rankers::only_semantic()),
+        System::Ablation("semantic + adapter alone", Rankers::only_semantic()),
         System::Ablation("history alone", Rankers::only_history()),
         System::Learned("with notes", all),
         System::Learned("notes alone", Rankers::only_notes()),
@@ -265,6 +273,8 @@ struct Report {
     semantic: String,
     /// Where the past-changes channel's commits came from, and what mining them cost.
     history: String,
+    /// What the adapter's passes fitted and adopted.
+    adapter: String,
     /// The row every gain is judged against.
     strongest: String,
     /// What each "history variant" row ran with.
@@ -373,8 +383,10 @@ impl Systems<'_> {
         let text_index = snapshot.text_index();
         // Embedding the question and searching the history are part of reverie's latency.
         let started = Instant::now();
-        let nearby = nearest.as_ref().map(|n| runtime.block_on(n.search(&case.question))).unwrap_or_default();
+        let vector = nearest.as_ref().and_then(|n| Some((n, runtime.block_on(n.question_vector(&case.question))?)));
+        let nearby = vector.as_ref().map(|(n, v)| n.index.nearby(v)).unwrap_or_default();
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let nearby_base = vector.as_ref().map(|(n, v)| n.index.nearby_base(v)).unwrap_or_default();
         let started = Instant::now();
         let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
         let past_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -386,6 +398,7 @@ impl Systems<'_> {
             })
             .collect();
         for (s, system) in self.list.iter().enumerate() {
+            let nearby = if matches!(system, System::BaseSpace(..)) { &nearby_base } else { &nearby };
             let question = Question {
                 text: case.question.clone(),
                 budget: usize::MAX,
@@ -402,7 +415,9 @@ impl Systems<'_> {
             let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
             let rankers = match system {
                 System::Reverie | System::Tuned(_) => Some(Rankers::default()),
-                System::Ablation(_, rankers) | System::Learned(_, rankers) => Some(*rankers),
+                System::Ablation(_, rankers) | System::Learned(_, rankers) | System::BaseSpace(_, rankers) => {
+                    Some(*rankers)
+                }
                 _ => None,
             };
             let extra = rankers.map_or(0.0, |r| {
@@ -446,7 +461,7 @@ impl Systems<'_> {
                 Some(direct) => (direct.context, true),
                 None => (fused(None, Rankers::default()), false),
             },
-            System::Ablation(_, rankers) => (fused(None, rankers), false),
+            System::Ablation(_, rankers) | System::BaseSpace(_, rankers) => (fused(None, rankers), false),
             System::Learned(_, rankers) => (fused(Some(learned), rankers), false),
             System::Tuned(n) => {
                 let weights = answer::Weights { history: self.variants[n].weight, ..*self.weights };
@@ -546,6 +561,7 @@ impl Tallies {
                 .map(|(n, v)| format!("history variant {n}: {}", v.text))
                 .collect(),
             history: channels.history_note(),
+            adapter: channels.adapter_note(),
             strongest: STRONGEST.label(),
             workspaces,
             measured: Breakdown {
@@ -706,8 +722,8 @@ fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Ranking: {} ({} workspaces; {}; {})\n",
-        report.set, report.workspaces, report.semantic, report.history
+        "# Ranking: {} ({} workspaces; {}; {}; {})\n",
+        report.set, report.workspaces, report.semantic, report.adapter, report.history
     );
     table(&mut out, &report.measured.figures);
     for variant in &report.variants {
@@ -729,6 +745,7 @@ fn render(report: &Report) -> String {
         ("baseline 3", strongest),
         ("index only", row(&report.measured.figures, "index only")),
         ("+ semantic", row(&report.measured.figures, "index + semantic")),
+        ("+ adapter", row(&report.measured.figures, "index + semantic + adapter")),
         ("+ history", row(&report.measured.figures, "index + history")),
         ("reverie", row(&report.measured.figures, "reverie (ask --no-llm)")),
     ]

@@ -1,7 +1,8 @@
 //! One workspace of `eval --ranking` / `--questions` (`rank.rs`) made ready to rank in: indexed (at a
 //! base commit, with history), its snapshot and text indexes, the plain baselines' terms, the raw
-//! chunks, the learned context, the semantic channel's nearest definitions and the past changes mined
-//! from its history.
+//! chunks, the learned context, the semantic channel's nearest definitions (the space fitted to the
+//! project by the adapter, as the server's idle pass fits it) and the past changes mined from its
+//! history.
 //!
 //! Guarantees: one embedder serves every workspace (the first configuration's `[embed]` that asks for
 //! it), each workspace's vectors brought up to date in its own store first; the semantic channel is
@@ -76,6 +77,17 @@ pub(super) struct Channels {
     history_records: usize,
     /// Whether some workspace has notes.
     pub(super) with_notes: bool,
+    adapter: AdapterRuns,
+}
+
+/// The adapter's passes over a run's workspace states.
+#[derive(Default)]
+struct AdapterRuns {
+    states: usize,
+    fitted: usize,
+    adopted: usize,
+    seconds: f64,
+    last: String,
 }
 
 impl Channels {
@@ -96,6 +108,7 @@ impl Channels {
             history_seconds: 0.0,
             history_records: 0,
             with_notes: false,
+            adapter: AdapterRuns::default(),
         }
     }
 
@@ -124,8 +137,8 @@ impl Channels {
         let learned = LearnedContext::new(crate::sleep::NoteStore::notes(&workspace.store)?, &snapshot);
         self.with_notes |= !learned.is_empty();
         let indexed = started.elapsed().as_secs_f64();
-        let nearest = self.nearest(cli, runtime, workspace, &snapshot, &learned)?;
         let past = self.past(workspace, &snapshot)?;
+        let nearest = self.nearest(cli, runtime, workspace, &snapshot, &learned)?;
         eprintln!(
             "reverie eval: {}{}: {} files, indexed in {:.1} s{}, {} question(s) here",
             workspace.dir.display(),
@@ -166,6 +179,7 @@ impl Channels {
             &*embedder,
             &passages,
         )?;
+        self.fit_adapter(runtime, workspace, snapshot, &*embedder)?;
         let nearest = Nearest::load(&workspace.store, snapshot, Some(learned), embedder.clone())?;
         eprintln!(
             "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
@@ -179,6 +193,57 @@ impl Channels {
         );
         self.semantic_note = format!("semantic channel: {}", embedder.model_id());
         Ok(Some(nearest))
+    }
+
+    /// Fits the semantic space to the project as the server's idle pass does (`embed::adapter`), from
+    /// the pairs of this state: its docstrings and tests, and at a base commit the commits reachable
+    /// from it (mined by [`Channels::past`] first) — nothing later, so no leak. A pass over the pairs
+    /// of the last one does nothing.
+    fn fit_adapter(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        workspace: &Workspace,
+        snapshot: &Snapshot,
+        embedder: &dyn Embedder,
+    ) -> Result<()> {
+        let commits = match workspace.checkout {
+            Some(_) => crate::history::stored::all_commits(&workspace.store)?,
+            None => Vec::new(),
+        };
+        let report = runtime.block_on(crate::embed::adapter::refresh(
+            &workspace.store,
+            snapshot,
+            &commits,
+            embedder,
+            &|| false,
+        ))?;
+        self.adapter.states += 1;
+        self.adapter.adopted += usize::from(report.adopted);
+        self.adapter.seconds += report.seconds;
+        if !report.unchanged {
+            self.adapter.fitted += 1;
+        }
+        eprintln!(
+            "reverie eval: {}: adapter over {} pairs ({} questions embedded, {:.1} s): {}",
+            workspace.dir.display(),
+            report.pairs,
+            report.embedded,
+            report.seconds,
+            report.summary
+        );
+        self.adapter.last = report.summary;
+        Ok(())
+    }
+
+    /// What the adapter's passes did over the run, for the report's notes.
+    pub(super) fn adapter_note(&self) -> String {
+        if self.adapter.states == 0 {
+            return "adapter: off (the semantic channel is off)".into();
+        }
+        let AdapterRuns { states, fitted, adopted, seconds, last } = &self.adapter;
+        format!(
+            "adapter: adopted in {adopted} of {states} workspace states ({fitted} fitted, {seconds:.1} s in all); the last: {last}"
+        )
     }
 
     /// The past changes mined from the commits reachable from the checkout's base commit; `None`
