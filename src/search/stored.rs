@@ -93,7 +93,6 @@ mod tests {
         assert_eq!((get(2), get(2)), (2, 2));
         // A kept index over another number of documents is never taken: built again each time.
         assert_eq!((get(3), get(3)), (2, 2));
-        drop(get);
         assert_eq!(builds, 3);
         files.0.lock().unwrap().get_mut("facts").unwrap().truncate(30);
         let rebuilt = load_or_build(Some(&files), "facts", 2, index);
