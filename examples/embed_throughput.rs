@@ -5,11 +5,12 @@
 //! it asserts nothing and prints tables.
 //!
 //!   cargo run --example embed_throughput -- "$(scripts/fetch-embed-model.sh)" [ITEMS]
-//!   cargo run --example embed_throughput -- MODEL_DIR --tree SOURCE_DIR [SAMPLE]
+//!   cargo run --example embed_throughput -- MODEL_DIR --tree SOURCE_DIR [SAMPLE [VECTORS_FILE]]
 //!
 //! With `--tree`, it extracts every definition of the tree's source files, builds what the idle pass
-//! embeds (`embed::definition_text`, default `[embed]` settings), embeds an evenly spread sample and
-//! extrapolates the time for the whole tree. With `--query QUESTION` (repeatable) after the tree, it
+//! embeds (`embed::definition_text`, default `[embed]` settings), prints their tokens per text and
+//! what padding adds, embeds an evenly spread sample and extrapolates the time for the whole tree;
+//! with `VECTORS_FILE` it writes the sample's vectors there (to compare two builds bit for bit). With `--query QUESTION` (repeatable) after the tree, it
 //! embeds every definition instead and prints each question's five nearest definitions by cosine
 //! over the quantized vectors, as the question-time channel would rank them.
 
@@ -59,6 +60,44 @@ fn tree_texts(root: &std::path::Path, max_tokens: usize) -> Vec<String> {
     out
 }
 
+/// Tokens per text of `texts` as the model's tokenizer counts them (truncated to `max_tokens`), and
+/// the tokens a forward pass computes when batches of `max_batch` are cut in one part per thread and
+/// each part is padded to its longest text: what padding costs.
+fn print_token_counts(dir: &str, texts: &[String], options: &LocalOptions) -> anyhow::Result<()> {
+    let mut tokenizer = tokenizers::Tokenizer::from_file(std::path::Path::new(dir).join("tokenizer.json"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokenizer.with_padding(None);
+    let mut counts = Vec::with_capacity(texts.len());
+    for text in texts {
+        let encoding = tokenizer.encode(text.as_str(), true).map_err(|e| anyhow::anyhow!("{e}"))?;
+        counts.push(encoding.get_ids().len().min(options.max_tokens));
+    }
+    let real: usize = counts.iter().sum();
+    let padded = |counts: &[usize]| -> usize {
+        counts
+            .chunks(options.max_batch)
+            .map(|batch| {
+                let mut batch = batch.to_vec();
+                batch.sort_unstable();
+                let per_thread = batch.len().div_ceil(options.threads.max(1)).max(1);
+                batch.chunks(per_thread).map(|part| part.len() * part.iter().max().unwrap_or(&0)).sum::<usize>()
+            })
+            .sum()
+    };
+    let mut sorted = counts.clone();
+    sorted.sort_unstable();
+    let at_cap = counts.iter().filter(|&&c| c >= options.max_tokens).count();
+    println!(
+        "tokens per text: {:.1} real ({:.0}% at max_tokens); computed with padding: {:.1} in sample order, {:.1} \
+         with the sample sorted by tokens",
+        real as f64 / counts.len().max(1) as f64,
+        100.0 * at_cap as f64 / counts.len().max(1) as f64,
+        padded(&counts) as f64 / counts.len().max(1) as f64,
+        padded(&sorted) as f64 / counts.len().max(1) as f64,
+    );
+    Ok(())
+}
+
 /// Resident and peak memory of this process (Linux: /proc/self/status).
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -102,9 +141,9 @@ fn nearest(dir: &str, root: &std::path::Path, queries: &[&String]) -> anyhow::Re
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = args
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS | --tree DIR [SAMPLE]]"))?;
+    let dir = args.next().ok_or_else(|| {
+        anyhow::anyhow!("usage: embed_throughput MODEL_DIR [ITEMS | --tree DIR [SAMPLE [VECTORS_FILE]]]")
+    })?;
     let rest: Vec<String> = args.collect();
     if rest.first().map(String::as_str) == Some("--tree") {
         let root = rest.get(1).ok_or_else(|| anyhow::anyhow!("--tree needs a directory"))?;
@@ -125,11 +164,13 @@ fn main() -> anyhow::Result<()> {
         let all = tree_texts(std::path::Path::new(root), options.max_tokens);
         let step = (all.len() / sample.max(1)).max(1);
         let picked: Vec<String> = all.iter().step_by(step).take(sample).cloned().collect();
+        print_token_counts(&dir, &picked, &options)?;
         let model = LocalEmbedder::load(std::path::Path::new(&dir), &options)?;
         let started = Instant::now();
         let cpu_started = cpu_seconds();
+        let mut vectors = Vec::with_capacity(picked.len());
         for chunk in picked.chunks(options.max_batch) {
-            model.embed_blocking(chunk)?;
+            vectors.extend(model.embed_blocking(chunk)?);
         }
         let secs = started.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu_started;
@@ -145,6 +186,11 @@ fn main() -> anyhow::Result<()> {
             picked.len() as f64 / cpu.max(0.01),
             all.len() as f64 / rate / 60.0
         );
+        if let Some(dump) = rest.get(3) {
+            let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(dump, bytes)?;
+            println!("the sample's vectors (f32, little-endian, {} per text) are in {dump}", vectors[0].len());
+        }
         return Ok(());
     }
     let mut args = rest.into_iter();

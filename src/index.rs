@@ -535,12 +535,35 @@ pub fn all_facts(store: &Store) -> Result<Vec<(String, FileFacts)>> {
     load_facts(store, &store.file_records()?, HashMap::new())
 }
 
-/// The snapshot of every indexed file's facts: what questions and thinking read.
+/// The snapshot of every indexed file's facts: what questions and thinking read. Its search indexes
+/// are kept in the store's folder under the identity of these facts (`search::stored`).
 pub fn snapshot(store: &Store) -> Result<crate::snapshot::Snapshot> {
-    let files = all_facts(store)?;
+    let records = store.file_records()?;
+    let files = load_facts(store, &records, HashMap::new())?;
     tracing::debug!("{} files' facts read; peak RSS {} MB", files.len(), peak_rss_bytes().map_or(0, |b| b / 1_000_000));
+    let identity = facts_identity(&records, &files);
+    // The ranks the index computed, when they are those of exactly these files.
+    let graph = store.graph()?;
+    let ranks =
+        (files.len() == records.len() && graph.inputs == Some(graph_inputs(&records))).then_some(graph.file_ranks);
     let files = files.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
-    Ok(crate::snapshot::Snapshot::new(files.collect()))
+    let snapshot = crate::snapshot::Snapshot::with_ranks(files.collect(), ranks);
+    Ok(snapshot.with_kept_indexes(std::sync::Arc::new(store.search_files(identity))))
+}
+
+/// What the facts `load_facts` read from `records` are a function of: each loaded file's path,
+/// language and content hash, the extraction's fingerprint and the search indexes' recipe.
+fn facts_identity(records: &[(String, FileRecord)], loaded: &[(String, FileFacts)]) -> crate::hash::Digest {
+    let mut identity = crate::hash::DigestBuilder::new();
+    identity.part(&crate::syntax::facts_fingerprint().0).part(&crate::search::recipe_probe());
+    // `loaded` is `records` in order, less the files whose facts were missing.
+    let mut loaded = loaded.iter().map(|(key, _)| key).peekable();
+    for (key, record) in records {
+        if loaded.next_if(|next| *next == key).is_some() {
+            identity.part(key.as_bytes()).part(&[record.language as u8]).part(&record.content_hash.0);
+        }
+    }
+    identity.finish()
 }
 
 /// Keys the store knows, for resolving `--focus` arguments.

@@ -21,6 +21,9 @@
 //! | `idle-jobs` | job name (`share`, `semantic`, `history`, `notes`, `adapter`) | `jobs::JobRun` as JSON (the job's last run) |
 //! | `adapter` | 32-byte `embed::model_key` + a name (`state`, or `q` + 32-byte content key) | bytes encoded by `embed::adapter` (the trained map and its figures; a training question's vector) |
 //!
+//! Beside the trees, the folder `search/` holds the search indexes kept for the last snapshot of the
+//! store's facts, `<index>-<identity>.bm25` (`SearchFiles`; the layout is `search::Bm25`'s).
+//!
 //! `notes`, `failures`, `ledger`, `conversations` and the last three trees are `RecordTree`s: the
 //! store keeps their JSON without knowing the types, which belong to the layers above (`sleep`,
 //! `ledger`, `answer`, `history`, `jobs`). Trees added later start empty in an older store: adding
@@ -457,6 +460,68 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush().context("flushing the store to disk")?;
         Ok(())
+    }
+}
+
+/// The search indexes kept for one snapshot of this store's facts (`search::stored`): files in the
+/// store's `search/` folder named `<index>-<identity>.bm25`, mapped in place when read. A file is
+/// written whole under a temporary name and then renamed, and never changed after, so a reader sees
+/// a whole file or none, and a mapping stays valid while the next identity's file replaces it;
+/// writing one removes the same index's files of other identities.
+pub struct SearchFiles {
+    dir: PathBuf,
+    identity: Digest,
+}
+
+impl Store {
+    /// Where the search indexes of the snapshot whose identity is `identity` are kept.
+    pub fn search_files(&self, identity: Digest) -> SearchFiles {
+        SearchFiles { dir: self.path.join("search"), identity }
+    }
+}
+
+impl SearchFiles {
+    fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}-{}.bm25", self.identity.to_hex()))
+    }
+}
+
+impl crate::search::IndexFiles for SearchFiles {
+    fn read(&self, name: &str) -> Option<crate::search::IndexBytes> {
+        let file = std::fs::File::open(self.path_of(name)).ok()?;
+        // SAFETY: the file is never written after its rename into place (a new index is a new
+        // file), so the mapped bytes do not change under the reader. The bytes are checked before
+        // use (`Bm25::from_bytes`).
+        match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => Some(Box::new(map)),
+            Err(err) => {
+                tracing::warn!("the kept search index {name} could not be mapped ({err}); rebuilding it");
+                None
+            }
+        }
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) {
+        let path = self.path_of(name);
+        let temporary = self.dir.join(format!(".{name}-{}.tmp", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&temporary, bytes))
+            .and_then(|()| std::fs::rename(&temporary, &path));
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&temporary);
+            tracing::warn!("could not keep the search index {name} in {} ({err})", self.dir.display());
+            return;
+        }
+        let prefix = format!("{name}-");
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let other = entry.path();
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            let same_index = file_name.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('-'));
+            if other != path && same_index && file_name.ends_with(".bm25") {
+                let _ = std::fs::remove_file(other);
+            }
+        }
     }
 }
 

@@ -299,7 +299,7 @@ impl<'a> Lookup<'a> {
             .definitions_by_name
             .get(head.as_str())
             .and_then(|defs| defs.first())
-            .map(|(file, i)| self.snapshot.files[file].definitions[*i as usize].kind);
+            .map(|(file, i)| self.snapshot.files[file].definitions[i as usize].kind);
         let type_or_module = matches!(
             workspace_kind,
             Some(DefKind::Class | DefKind::Interface | DefKind::Type | DefKind::Enum | DefKind::Module)

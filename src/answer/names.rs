@@ -131,7 +131,7 @@ pub fn names_in(snapshot: &Snapshot, text_index: &TextIndex, question: &str) -> 
             names.push(Name { name: word, as_code, qualifier });
         }
     }
-    names.sort_by_key(|n| snapshot.definitions_by_name[&n.name].len());
+    names.sort_by_key(|n| snapshot.definitions_by_name.count(&n.name));
     names
 }
 

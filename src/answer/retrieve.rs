@@ -355,10 +355,10 @@ impl<'a> Channels<'a> {
         self.file_lists.push((self.w.named_files, false, files));
         let (mut exact, mut unique) = (Vec::new(), Vec::new());
         for name in
-            self.names.iter().filter(|n| snapshot.definitions_by_name[&n.name].len() <= MAX_DEFINITIONS_PER_NAME)
+            self.names.iter().filter(|n| snapshot.definitions_by_name.count(&n.name) <= MAX_DEFINITIONS_PER_NAME)
         {
             // A name written as code that one definition has is the question pointing at it.
-            let list = if name.as_code && snapshot.definitions_by_name[&name.name].len() == 1 {
+            let list = if name.as_code && snapshot.definitions_by_name.count(&name.name) == 1 {
                 &mut unique
             } else {
                 &mut exact

@@ -458,7 +458,7 @@ fn tests(snapshot: &Snapshot, at: &Symbol, callers: &[Caller]) -> Vec<ContextIte
     let name = at.def.name.as_str();
     let mut wanted: Vec<(&str, Reach)> = vec![(name, Reach::Subject)];
     for caller in callers.iter().filter(|c| c.in_code()).filter_map(|c| c.def) {
-        let defined = snapshot.definitions_by_name.get(&caller.name).map_or(0, Vec::len);
+        let defined = snapshot.definitions_by_name.count(&caller.name);
         if caller.name != name && defined <= MAX_DEFINITIONS_OF_CALLER && !wanted.iter().any(|(n, _)| *n == caller.name)
         {
             wanted.push((&caller.name, Reach::Caller));

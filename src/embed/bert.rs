@@ -9,7 +9,7 @@
 //! hundred other models. Checked against an independent numpy forward pass of the same weights
 //! (max difference 6e-7 per dimension) and by tests/it/embed.rs.
 
-use super::inplace::{Activation, Dense, masked_softmax};
+use super::inplace::{Activation, Dense, Norm, Strided, masked_softmax, product};
 use anyhow::{Context, Result, bail};
 use candle_core::{DType, Tensor};
 use candle_nn::{Embedding, LayerNorm, Module, VarBuilder, embedding, layer_norm, linear};
@@ -51,10 +51,10 @@ struct Layer {
     key: Dense,
     value: Dense,
     attention_out: Dense,
-    attention_norm: LayerNorm,
+    attention_norm: Norm,
     intermediate: Dense,
     output: Dense,
-    output_norm: LayerNorm,
+    output_norm: Norm,
 }
 
 /// Tokens the feed-forward part takes at a time (`Bert::layer`). A batch of 16 texts of 64 tokens
@@ -119,10 +119,10 @@ impl Bert {
                     key: Dense::new(&linear(h, h, l.pp("attention.self.key"))?)?,
                     value: Dense::new(&linear(h, h, l.pp("attention.self.value"))?)?,
                     attention_out: Dense::new(&linear(h, h, l.pp("attention.output.dense"))?)?,
-                    attention_norm: layer_norm(h, eps, l.pp("attention.output.LayerNorm"))?,
+                    attention_norm: Norm::new(&layer_norm(h, eps, l.pp("attention.output.LayerNorm"))?)?,
                     intermediate: Dense::new(&linear(h, config.intermediate_size, l.pp("intermediate.dense"))?)?,
                     output: Dense::new(&linear(config.intermediate_size, h, l.pp("output.dense"))?)?,
-                    output_norm: layer_norm(h, eps, l.pp("output.LayerNorm"))?,
+                    output_norm: Norm::new(&layer_norm(h, eps, l.pp("output.LayerNorm"))?)?,
                 })
             };
             layers.push(load().with_context(|| format!("layer {index}"))?);
@@ -150,7 +150,9 @@ impl Bert {
         let positions = Tensor::arange(0u32, len as u32, ids.device())?;
         let x = (self.words.forward(ids)?.to_dtype(DType::F32)? + self.types.forward(&ids.zeros_like()?)?)?
             .broadcast_add(&self.positions.forward(&positions)?)?;
-        let mut x = self.embeddings_norm.forward(&x)?;
+        let x = self.embeddings_norm.forward(&x)?;
+        let (batch, len, hidden) = x.dims3()?;
+        let mut x = x.flatten_all()?.to_vec1::<f32>()?;
         // Per batch row and token: 0 where attended, a large negative number on padding.
         let mask_bias: Vec<f32> =
             mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|m| (1. - m) * -1e30).collect();
@@ -158,36 +160,59 @@ impl Bert {
             if stop() {
                 return Ok(None);
             }
-            x = self.layer(layer, &x, &mask_bias)?;
+            x = self.layer(layer, &x, (batch, len), &mask_bias);
         }
-        Ok(Some(x))
+        Ok(Some(Tensor::from_vec(x, (batch, len, hidden), ids.device())?))
     }
 
-    /// One encoder layer. Each step writes one new buffer (`inplace.rs`): the batch's activations
-    /// stay a few times the hidden states' size.
-    fn layer(&self, layer: &Layer, x: &Tensor, mask_bias: &[f32]) -> Result<Tensor> {
-        let (batch, len, hidden) = x.dims3()?;
-        let split = |t: Tensor| -> candle_core::Result<Tensor> {
-            t.reshape((batch, len, self.heads, self.head_size))?.transpose(1, 2)?.contiguous()
-        };
-        let q = split(layer.query.forward(x, None)?)?;
-        let k = split(layer.key.forward(x, None)?)?;
-        let v = split(layer.value.forward(x, None)?)?;
-        let probs = q.matmul(&k.t()?)?;
-        masked_softmax(&probs, (1. / (self.head_size as f64).sqrt()) as f32, mask_bias)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((batch, len, hidden))?;
-        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context, None)? + x)?)?;
+    /// One encoder layer on `x`, `batch × len` tokens of the hidden size, row after row. Each step
+    /// writes into the buffer the step before filled (`inplace.rs`): the batch's activations stay a
+    /// few times the hidden states' size, and every product runs on the calling thread.
+    fn layer(&self, layer: &Layer, x: &[f32], (batch, len): (usize, usize), mask_bias: &[f32]) -> Vec<f32> {
+        let (heads, head_size) = (self.heads, self.head_size);
+        let hidden = heads * head_size;
+        let tokens = batch * len;
+        let q = layer.query.forward(x, tokens, None);
+        let k = layer.key.forward(x, tokens, None);
+        let v = layer.value.forward(x, tokens, None);
+        // Each head reads its columns of q, k and v in place: head h of text b is the `len × head_size`
+        // matrix from row b × len, column h × head_size.
+        fn head_of(data: &[f32], at: usize, hidden: usize) -> Strided<'_> {
+            Strided { data, offset: at, row_stride: hidden, column_stride: 1 }
+        }
+        let head_of = |data, b: usize, h: usize| head_of(data, b * len * hidden + h * head_size, hidden);
+        let mut scores = vec![0f32; batch * heads * len * len];
+        for b in 0..batch {
+            for h in 0..heads {
+                let keys = Strided { row_stride: 1, column_stride: hidden, ..head_of(&k, b, h) };
+                product((len, len, head_size), &mut scores, (b * heads + h) * len * len, len, head_of(&q, b, h), keys);
+            }
+        }
+        masked_softmax(&mut scores, len, heads * len, (1. / (head_size as f64).sqrt()) as f32, mask_bias);
+        // The heads' results side by side, token after token, as the output layer takes them.
+        let mut context = vec![0f32; tokens * hidden];
+        for b in 0..batch {
+            for h in 0..heads {
+                let probs =
+                    Strided { data: &scores, offset: (b * heads + h) * len * len, row_stride: len, column_stride: 1 };
+                let at = b * len * hidden + h * head_size;
+                product((len, head_size, len), &mut context, at, hidden, probs, head_of(&v, b, h));
+            }
+        }
+        drop((q, k, v, scores));
+        let mut attended = layer.attention_out.forward(&context, tokens, None);
+        layer.attention_norm.add_and_normalize(&mut attended, x);
         // The feed-forward part works on each token alone, so it takes `FEED_FORWARD_ROWS` tokens
         // at a time: its inner activations (4× the hidden size) stay small whatever the batch.
-        let rows = attended.reshape((batch * len, hidden))?;
-        let mut outputs = Vec::with_capacity((batch * len).div_ceil(FEED_FORWARD_ROWS));
-        for start in (0..batch * len).step_by(FEED_FORWARD_ROWS) {
-            let part = rows.narrow(0, start, FEED_FORWARD_ROWS.min(batch * len - start))?;
-            let inner = layer.intermediate.forward(&part, Some(self.activation))?;
-            outputs.push(layer.output_norm.forward(&(layer.output.forward(&inner, None)? + part)?)?);
+        let mut out = context;
+        for start in (0..tokens).step_by(FEED_FORWARD_ROWS) {
+            let rows = FEED_FORWARD_ROWS.min(tokens - start);
+            let part = &attended[start * hidden..(start + rows) * hidden];
+            let inner = layer.intermediate.forward(part, rows, Some(self.activation));
+            layer.output.forward_into(&inner, rows, None, &mut out, start * hidden);
+            layer.output_norm.add_and_normalize(&mut out[start * hidden..(start + rows) * hidden], part);
         }
-        let out = if outputs.len() == 1 { outputs.swap_remove(0) } else { Tensor::cat(&outputs, 0)? };
-        Ok(out.reshape((batch, len, hidden))?)
+        out
     }
 }
 

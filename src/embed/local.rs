@@ -6,28 +6,30 @@
 //! Output matches sentence-transformers: tokens truncated to `max_tokens`, the last hidden states
 //! pooled over the attention mask, then L2-normalized (norm 1 ± 1e-5, checked in tests/it/embed.rs).
 //!
-//! Measured with `cargo run --example embed_throughput -- MODEL_DIR 64` (64 definition-sized texts)
-//! on 2 shared AMD EPYC cores while other engineers built (load average 1.5–7; wall-clock figures
-//! moved up to 3× between runs, so ranges over four runs), items/s with one thread:
+//! Defaults, from `examples/embed_throughput.rs` on 2 shared AMD EPYC (Zen 4) cores: 64 tokens per
+//! text (path, signature, doc, the body's first lines; 128 cost 2×), batches of 16 split in one
+//! part per thread (candle's own parallelism alone was 40% slower), all cores up to 4. Told to stop
+//! a third into a batch of 16, the forward pass returned within one layer's time (17–84 ms), which
+//! the idle pass keeps under 100 ms by sizing batches (`run.rs`).
 //!
-//! | max_tokens | batch 1 | batch 8 | batch 16 | batch 32 |
-//! |---|---|---|---|---|
-//! | 64  | 11–35 | 15–43 | 42 | 17–44 |
-//! | 128 | 7–20  | 9–22  | 21 | 9–19  |
-//! | 256 | 5–13  | 4–9   | 7  | 3–7   |
+//! Where the time goes (`perf record` on `embed_throughput --tree` over Django 5.1.4's 44,666
+//! definitions, 58.7 tokens each on average, 70% cut at 64): before `inplace.rs` took over the
+//! products and the GELU, 49% in gemm's f32 kernel, 9% in its packing, 23% in the GELU (libm's
+//! erf, a branch per value), 9% in softmax, 5% in threads waiting on each other (candle's products
+//! and sums asking for every core inside a part that already has one), tokenizing under 1%; padding
+//! to each part's longest text adds 8% of tokens (63.6 computed per text against 58.7). Now the
+//! kernel is 59%, the GELU 17%, packing 11%. The same run, anchor alternated (load 7–8.7, so per
+//! CPU-second figures; wall time moved 1.5× between runs), a sample of 800: 29.7–33.8 → 39.1–41.6
+//! definitions per CPU-second (13.2–15.5 → 18.4–20.7/s wall), the vectors bit for bit the same.
+//! Before that, Django 5.1.4 embedded at idle in 566–620 s (72–79/s) on a quieter machine.
 //!
-//! On real code (`--tree`: Django 4.0.3, 40,707 definitions, `definition_text` at 64 tokens, 189
-//! characters on average, a sample of 400, load ≈ 2), two threads: 23 items/s with candle's own
-//! parallelism alone, 37/s with each batch of 8 split across the threads (as `embed` now does),
-//! 43/s with batches of 16 — 15.6 min for the whole tree, ≈ 13.5 min for Django 5.1.4's ~35k
-//! definitions. Hence the defaults: 64 tokens (path, signature, doc, the body's first lines; 128
-//! costs 2×), batches of 16, all cores up to 4. Told to stop a third into a batch of 16, the forward
-//! pass returned 17 ms (1 thread), 68 ms (2 threads) and 84 ms (2 threads, 128 tokens) after the
-//! stop was due: one layer's time, which the idle pass keeps under 100 ms by sizing batches.
-//!
-//! The forward pass's in-place steps (`inplace.rs`) later made it faster: Django 5.1.4's 44,666
-//! definitions embedded at idle in 566–620 s (72–79/s, `cargo bench --bench lsp` and by hand),
-//! against 761–869 s (51–59/s) before, with the same vectors.
+//! The kernel runs AVX2 FMA near its peak (a feed-forward product, 512 × 384 by 384 × 1536, in
+//! 8.7 ms on one thread: 69 GFLOP/s; a definition is about 22 MFLOP per token, 1.3 GFLOP), so 150
+//! definitions/s on 2 cores would need the whole pass at that peak: what is left is fewer tokens (a
+//! `max_tokens` below 64 changes the vectors and the model id) or lower precision, which candle's
+//! CPU products make slower here, measured on that product (load 9–11): f16 12–25 ms against f32's
+//! 9–18, bf16 15–18, its quantized q8_0 90–97 and q4_0 118–166 (matrix-vector kernels for text
+//! generation).
 //!
 //! Guarantees: loading reads the files once, one tensor at a time into candle tensors and fails with a message naming the file and the fix; `embed` never panics on any text
 //! (empty ones included) and runs on this embedder's own rayon pool of `threads` threads, so the

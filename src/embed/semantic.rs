@@ -358,6 +358,27 @@ mod tests {
         assert!(SemanticIndex::load(&store, "other model", &snap, &[]).unwrap().is_empty());
     }
 
+    #[test]
+    fn the_most_central_files_are_embedded_first_tests_last() {
+        // `core.py` is used by three files, `helpers.py` by one, the leaves by none; a test file
+        // using `core` counts less whatever its rank.
+        let uses_core = "from pkg.core import Engine\n\ndef run():\n    return Engine().start()\n";
+        let snap = Snapshot::of_python(&[
+            ("pkg/core.py", "class Engine:\n    def start(self):\n        return 1\n"),
+            ("pkg/helpers.py", "from pkg.core import Engine\n\ndef make():\n    return Engine()\n"),
+            ("pkg/a.py", uses_core),
+            ("pkg/b.py", "from pkg.helpers import make\n\ndef b():\n    return make()\n"),
+            ("tests/test_core.py", uses_core),
+        ]);
+        let order: Vec<String> = embedding_order(&snap).iter().map(|p| p.to_string()).collect();
+        assert_eq!(order.len(), 5);
+        assert_eq!(order[0], "pkg/core.py", "{order:?}");
+        let at = |path: &str| order.iter().position(|p| p == path).unwrap();
+        assert!(at("pkg/helpers.py") < at("pkg/b.py"), "{order:?}");
+        assert_eq!(order[4], "tests/test_core.py", "{order:?}");
+        assert!(snap.file_rank("pkg/core.py") > snap.file_rank("pkg/a.py"));
+    }
+
     /// Counts its texts; every vector points the same way.
     struct Counting(std::sync::atomic::AtomicUsize);
 

@@ -1,6 +1,7 @@
 //! The full-text index: BM25 over the words of code bodies, built from the term counts stored with
 //! each file's facts (`syntax::text`), so nothing is read from disk and an unchanged file costs
-//! nothing to re-extract. Two views of the same words:
+//! nothing to re-extract (or read in place from the files kept for the snapshot: `stored.rs`). Two
+//! views of the same words:
 //!
 //! - **documents**: one per definition (its own lines) and per module-level chunk — which part of a
 //!   file matches;
@@ -8,6 +9,7 @@
 //!   on questions written in words (measured: `reverie eval`).
 
 use super::bm25::Bm25;
+use super::stored::{IndexFiles, load_or_build};
 use crate::syntax::FileFacts;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,18 +28,27 @@ pub struct TextIndex {
 
 impl TextIndex {
     pub fn build(files: &BTreeMap<Arc<str>, Arc<FileFacts>>) -> TextIndex {
+        TextIndex::build_or_read(files, None)
+    }
+
+    /// Built, or read in place from `kept` when it holds this snapshot's index (`search::stored`).
+    pub fn build_or_read(files: &BTreeMap<Arc<str>, Arc<FileFacts>>, kept: Option<&dyn IndexFiles>) -> TextIndex {
         let docs: Vec<TextDocAt> =
             files.iter().flat_map(|(key, facts)| (0..facts.text.len() as u32).map(move |i| (key.clone(), i))).collect();
-        let bm25 = Bm25::from_counts(docs.iter().map(|(key, i)| files[key].text[*i as usize].terms.iter()));
-        let file_bm25 = Bm25::from_counts(files.values().map(|facts| {
-            let mut counts: rustc_hash::FxHashMap<&str, u32> = Default::default();
-            for doc in &facts.text {
-                for (term, count) in doc.terms.iter() {
-                    *counts.entry(term).or_insert(0) += count;
+        let bm25 = load_or_build(kept, "text", docs.len(), || {
+            Bm25::from_counts(docs.iter().map(|(key, i)| files[key].text[*i as usize].terms.iter()))
+        });
+        let file_bm25 = load_or_build(kept, "text-files", files.len(), || {
+            Bm25::from_counts(files.values().map(|facts| {
+                let mut counts: rustc_hash::FxHashMap<&str, u32> = Default::default();
+                for doc in &facts.text {
+                    for (term, count) in doc.terms.iter() {
+                        *counts.entry(term).or_insert(0) += count;
+                    }
                 }
-            }
-            counts
-        }));
+                counts
+            }))
+        });
         TextIndex { docs, bm25, files: files.keys().cloned().collect(), file_bm25 }
     }
 

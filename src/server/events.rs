@@ -9,7 +9,6 @@ use super::status::ServerState;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::syntax::FileFacts;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -112,19 +111,16 @@ async fn reindex(session: &Arc<Session>, asked: bool) {
                 }
             }
         })?;
-        let facts = crate::index::all_facts(&task_store)?;
-        Ok::<_, anyhow::Error>((report, facts))
+        let snapshot = crate::index::snapshot(&task_store)?;
+        Ok::<_, anyhow::Error>((report, snapshot))
     });
     while let Some((done, total)) = receiver.recv().await {
         progress.report(&format!("{done}/{total} files"), (done * 100 / total.max(1)) as u32).await;
     }
     let result = work.await.map_err(anyhow::Error::from).and_then(|r| r);
     match result {
-        Ok((report, facts)) => {
-            let files: BTreeMap<Arc<str>, Arc<FileFacts>> =
-                facts.into_iter().map(|(k, f)| (Arc::from(k.as_str()), Arc::new(f))).collect();
-            let count = files.len();
-            let snapshot = tokio::task::spawn_blocking(move || Snapshot::new(files)).await.unwrap_or_default();
+        Ok((report, snapshot)) => {
+            let count = snapshot.files.len();
             let snapshot = Arc::new(snapshot);
             session.replace_snapshot(snapshot.clone());
             // The search indexes and the learned context are built before "ready" (off the async

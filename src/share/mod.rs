@@ -3,7 +3,7 @@
 //!
 //! What is shared, and why:
 //! - **the semantic index's definition vectors** (`embed::semantic`): the bulk of idle work (about
-//!   70 definitions/s on two cores), keyed by the embedder's model id and by a digest of each
+//!   80 definitions/s on two cores), keyed by the embedder's model id and by a digest of each
 //!   definition's file path, file content and place — so a pull imports exactly the vectors of files
 //!   whose content is the same here, and nothing else;
 //! - not the history: the remote already holds the commits, and mining them costs seconds

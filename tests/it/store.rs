@@ -128,3 +128,62 @@ fn an_unopenable_store_is_rebuilt() {
     let ws = workspace();
     assert_eq!(run(&store, ws.path()).parsed, 2);
 }
+
+/// The search index files kept in the cache (`search/*.bm25`), sorted.
+fn kept_search_indexes(ws: &crate::util::Workspace) -> Vec<std::path::PathBuf> {
+    let mut kept: Vec<std::path::PathBuf> = std::fs::read_dir(ws.cache_dir())
+        .unwrap()
+        .flat_map(|store| std::fs::read_dir(store.unwrap().path().join("search")).into_iter().flatten())
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    kept.sort();
+    kept
+}
+
+#[test]
+fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
+    let ws = crate::util::Workspace::with(&[
+        ("net.py", "def connect(host):\n    raise TimeoutError('the handshake stalled on the socket')\n"),
+        ("other.py", "def unrelated():\n    return 1\n"),
+    ]);
+    let question = "why is the handshake stalled?";
+    let first = |ws: &crate::util::Workspace| {
+        let answer = ws.json(&["ask", ".", question, "--no-llm"]);
+        answer["context"][0]["path"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(first(&ws), "net.py");
+    let kept = kept_search_indexes(&ws);
+    assert_eq!(kept.len(), 3, "the facts index and both full-text indexes: {kept:?}");
+    // Read in place by the next question: the same answer, the same files.
+    assert_eq!(first(&ws), "net.py");
+    assert_eq!(kept_search_indexes(&ws), kept);
+
+    // A file changed between index and ask: the fresh answer, from new files replacing the old.
+    ws.write("net.py", "def connect(host):\n    return host\n");
+    ws.write("other.py", "def unrelated():\n    raise TimeoutError('the handshake stalled again')\n");
+    assert_eq!(first(&ws), "other.py");
+    let fresh = kept_search_indexes(&ws);
+    assert_eq!(fresh.len(), 3, "{fresh:?}");
+    assert!(fresh.iter().all(|f| !kept.contains(f)), "{kept:?} → {fresh:?}");
+
+    // Truncated, then overwritten with garbage: rebuilt with a line saying so, never a crash.
+    for damage in [|b: &mut Vec<u8>| b.truncate(b.len() / 2), |b: &mut Vec<u8>| b.iter_mut().for_each(|x| *x ^= 0x5A)] {
+        for file in &fresh {
+            let mut bytes = std::fs::read(file).unwrap();
+            damage(&mut bytes);
+            std::fs::write(file, bytes).unwrap();
+        }
+        let out =
+            ws.command(&["ask", ".", question, "--no-llm", "--format", "json"]).env("REVERIE_LOG", "warn").output();
+        let out = out.unwrap();
+        let log = crate::util::stderr(&out);
+        assert!(out.status.success(), "{log}");
+        assert_eq!(log.matches("is unreadable").count(), 3, "{log}");
+        assert!(log.contains("rebuilding it"), "{log}");
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(answer["context"][0]["path"], "other.py", "{answer}");
+        // Kept again, whole: the next question reads them without a word.
+        let out = ws.command(&["ask", ".", question, "--no-llm"]).env("REVERIE_LOG", "warn").output().unwrap();
+        assert!(!crate::util::stderr(&out).contains("unreadable"), "{}", crate::util::stderr(&out));
+    }
+}

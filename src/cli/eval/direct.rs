@@ -42,11 +42,10 @@ pub(super) fn latencies(
     let mut names = Vec::new();
     for (key, _) in ranked {
         let Some(facts) = snapshot.files.get(key) else { continue };
-        let name = facts.definitions.iter().map(|d| d.name.as_str()).find(|name| {
-            name.len() >= 4
-                && !name.starts_with('_')
-                && snapshot.definitions_by_name.get(*name).is_some_and(|defs| defs.len() == 1)
-        });
+        let name =
+            facts.definitions.iter().map(|d| d.name.as_str()).find(|name| {
+                name.len() >= 4 && !name.starts_with('_') && snapshot.definitions_by_name.count(name) == 1
+            });
         if let Some(name) = name {
             names.push(name.to_string());
         }
