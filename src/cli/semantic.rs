@@ -1,7 +1,8 @@
 //! The semantic index from the command line: load the configured embedder, bring a workspace's
 //! vectors up to date with a progress bar (`reverie think`, `reverie eval`), and find the definitions
-//! nearest a question (`reverie ask`, `reverie eval`), through the project's adopted adapter unless
-//! `REVERIE_ADAPTER=off`. The server does the same at idle time
+//! nearest a question (`reverie ask`, `reverie eval`) — in the base model's space, or through the
+//! project's adopted adapter with `REVERIE_ADAPTER=on` (`embed::adapter::questions_go_through_it`).
+//! The server does the same at idle time
 //! (`server/think.rs`).
 
 use super::Cli;
@@ -79,12 +80,23 @@ impl Nearest {
         learned: Option<&LearnedContext>,
         embedder: Arc<dyn Embedder>,
     ) -> Result<Nearest> {
-        let passages: Vec<Digest> = learned.map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
-        let mut index = SemanticIndex::load(store, &embedder.model_id(), snapshot, &passages)?;
-        // `REVERIE_ADAPTER=off` searches the base model's space (to measure what the adapter buys).
-        if std::env::var("REVERIE_ADAPTER").is_ok_and(|v| v == "off") {
-            index = index.without_adapter();
+        let mut nearest = Nearest::load_with_adapter(store, snapshot, learned, embedder)?;
+        if !crate::embed::adapter::questions_go_through_it() {
+            nearest.index = nearest.index.without_adapter();
         }
+        Ok(nearest)
+    }
+
+    /// [`Nearest::load`] with the project's adopted adapter kept whatever the switch says (`eval`
+    /// measures both spaces).
+    pub fn load_with_adapter(
+        store: &Store,
+        snapshot: &Snapshot,
+        learned: Option<&LearnedContext>,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Nearest> {
+        let passages: Vec<Digest> = learned.map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
+        let index = SemanticIndex::load(store, &embedder.model_id(), snapshot, &passages)?;
         Ok(Nearest { index, embedder })
     }
 

@@ -22,7 +22,9 @@
 //!   never reads it, and the pass drops other models' values. A pass over the same pairs as the
 //!   last complete one does nothing.
 //! - Question time: [`super::semantic::SemanticIndex::load`] reads the adopted map
-//!   ([`adopted`]), and `nearby` maps the question's vector through it. Zero model tokens.
+//!   ([`adopted`]), and `nearby` maps the question's vector through it — when the caller keeps it:
+//!   the server and `ask` do only with `REVERIE_ADAPTER=on` ([`questions_go_through_it`]: measured,
+//!   the map does not pay in the fused ranking yet); `eval` ranks in both spaces. Zero model tokens.
 
 use super::{Embedder, definition_key, model_key, quant};
 use crate::hash::{Digest, DigestBuilder};
@@ -172,6 +174,17 @@ fn test_question(name: &str) -> String {
     }
     out.retain(|w| w != "test" && w != "tests" && w != "it" && w != "should");
     out.join(" ")
+}
+
+/// Whether questions are mapped through the adopted adapter before the cosine search: only with
+/// `REVERIE_ADAPTER=on`. Measured, the map does not pay in the fused ranking yet, though it does for
+/// the semantic channel alone — natural-language set (135 questions): semantic alone Acc@1/@5 43.0 /
+/// 74.1 → 45.2 / 83.0, but reverie 49.6 / 92.6 → 47.4 / 92.6; dev set at base commits (requests,
+/// Flask, seaborn, pylint: 18 reports) semantic alone 27.8 / 55.6 → 22.2 / 61.1, reverie 38.9 / 72.2
+/// → 33.3 / 72.2 (`reverie eval`, rows "without adapter" and "semantic + adapter alone"). So the pass
+/// still fits, judges and keeps the map (and `share` publishes it), and answers use the base space.
+pub fn questions_go_through_it() -> bool {
+    std::env::var("REVERIE_ADAPTER").is_ok_and(|v| v == "on")
 }
 
 /// Whether `question` is held out from training (one in five, by its digest).

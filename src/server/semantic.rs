@@ -135,7 +135,11 @@ impl SemanticPass {
         let built = tokio::task::spawn_blocking(move || {
             let passages: Vec<_> =
                 learned.learned().map(|l| l.passages.iter().map(|p| p.key).collect()).unwrap_or_default();
-            SemanticIndex::load(&store, &model_id, &snapshot, &passages)
+            let index = SemanticIndex::load(&store, &model_id, &snapshot, &passages)?;
+            Ok::<_, anyhow::Error>(match crate::embed::adapter::questions_go_through_it() {
+                true => index,
+                false => index.without_adapter(),
+            })
         })
         .await;
         match built {

@@ -180,7 +180,7 @@ impl Channels {
             &passages,
         )?;
         self.fit_adapter(runtime, workspace, snapshot, &*embedder)?;
-        let nearest = Nearest::load(&workspace.store, snapshot, Some(learned), embedder.clone())?;
+        let nearest = Nearest::load_with_adapter(&workspace.store, snapshot, Some(learned), embedder.clone())?;
         eprintln!(
             "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
             workspace.dir.display(),
