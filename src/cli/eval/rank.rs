@@ -89,9 +89,9 @@ enum System {
     /// Every channel with the past-changes channel tuned otherwise: `REVERIE_EVAL_HISTORY`'s n-th
     /// variant (`Variant`).
     Tuned(usize),
-    /// The semantic channel searched in the base model's space: the adapter the project adopted
-    /// left out (the other rows search through it).
-    BaseSpace(&'static str, Rankers),
+    /// The semantic channel searched through the adapter the project adopted (the other rows search
+    /// the space answers use: the base model's unless `REVERIE_ADAPTER=on`).
+    Adapted(&'static str, Rankers),
 }
 
 impl System {
@@ -103,7 +103,7 @@ impl System {
             System::CodeFiles => "BM25, code files (baseline 2)".into(),
             System::NamedThenCode => "named files, then BM25 code files (baseline 3)".into(),
             System::Reverie => "reverie (ask --no-llm)".into(),
-            System::Ablation(label, _) | System::Learned(label, _) | System::BaseSpace(label, _) => {
+            System::Ablation(label, _) | System::Learned(label, _) | System::Adapted(label, _) => {
                 format!("  {label}")
             }
             System::Tuned(n) => format!("  history variant {n}"),
@@ -162,18 +162,18 @@ fn systems(chunks: bool) -> Vec<System> {
         System::Reverie,
         System::Ablation("fused context, no direct answers", all),
         System::Ablation("index only", index_only),
-        System::BaseSpace("index + semantic", Rankers { semantic: true, ..index_only }),
-        System::Ablation("index + semantic + adapter", Rankers { semantic: true, ..index_only }),
+        System::Ablation("index + semantic", Rankers { semantic: true, ..index_only }),
+        System::Adapted("index + semantic + adapter", Rankers { semantic: true, ..index_only }),
         System::Ablation("index + history", Rankers { history: true, ..index_only }),
         System::Ablation("without full text", Rankers { text: false, ..all }),
         System::Ablation("without facts BM25", Rankers { facts_bm25: false, ..all }),
         System::Ablation("without names", Rankers { names: false, ..all }),
         System::Ablation("without semantic", Rankers { semantic: false, ..all }),
         System::Ablation("without history", Rankers { history: false, ..all }),
-        System::BaseSpace("without adapter", all),
+        System::Adapted("with adapter", all),
         System::Ablation("full text alone", Rankers::only_text()),
-        System::BaseSpace("semantic alone", Rankers::only_semantic()),
-        System::Ablation("semantic + adapter alone", Rankers::only_semantic()),
+        System::Ablation("semantic alone", Rankers::only_semantic()),
+        System::Adapted("semantic + adapter alone", Rankers::only_semantic()),
         System::Ablation("history alone", Rankers::only_history()),
         System::Learned("with notes", all),
         System::Learned("notes alone", Rankers::only_notes()),
@@ -384,9 +384,11 @@ impl Systems<'_> {
         // Embedding the question and searching the history are part of reverie's latency.
         let started = Instant::now();
         let vector = nearest.as_ref().and_then(|n| Some((n, runtime.block_on(n.question_vector(&case.question))?)));
-        let nearby = vector.as_ref().map(|(n, v)| n.index.nearby(v)).unwrap_or_default();
+        let adapted = vector.as_ref().map(|(n, v)| n.index.nearby(v)).unwrap_or_default();
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let nearby_base = vector.as_ref().map(|(n, v)| n.index.nearby_base(v)).unwrap_or_default();
+        let base = vector.as_ref().map(|(n, v)| n.index.nearby_base(v)).unwrap_or_default();
+        // The rows rank in the space answers use, but for the adapter's own rows.
+        let answered = if crate::embed::adapter::questions_go_through_it() { &adapted } else { &base };
         let started = Instant::now();
         let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
         let past_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -398,7 +400,7 @@ impl Systems<'_> {
             })
             .collect();
         for (s, system) in self.list.iter().enumerate() {
-            let nearby = if matches!(system, System::BaseSpace(..)) { &nearby_base } else { &nearby };
+            let nearby = if matches!(system, System::Adapted(..)) { &adapted } else { answered };
             let question = Question {
                 text: case.question.clone(),
                 budget: usize::MAX,
@@ -415,7 +417,7 @@ impl Systems<'_> {
             let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
             let rankers = match system {
                 System::Reverie | System::Tuned(_) => Some(Rankers::default()),
-                System::Ablation(_, rankers) | System::Learned(_, rankers) | System::BaseSpace(_, rankers) => {
+                System::Ablation(_, rankers) | System::Learned(_, rankers) | System::Adapted(_, rankers) => {
                     Some(*rankers)
                 }
                 _ => None,
@@ -461,7 +463,7 @@ impl Systems<'_> {
                 Some(direct) => (direct.context, true),
                 None => (fused(None, Rankers::default()), false),
             },
-            System::Ablation(_, rankers) | System::BaseSpace(_, rankers) => (fused(None, rankers), false),
+            System::Ablation(_, rankers) | System::Adapted(_, rankers) => (fused(None, rankers), false),
             System::Learned(_, rankers) => (fused(Some(learned), rankers), false),
             System::Tuned(n) => {
                 let weights = answer::Weights { history: self.variants[n].weight, ..*self.weights };
