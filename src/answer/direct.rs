@@ -283,8 +283,8 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         let every = defs.len();
         defs.retain(|(file, index)| {
             let definitions = &snapshot.files[file].definitions;
-            let parent = definitions[*index as usize].parent.map(|p| definitions[p as usize].name.as_str());
-            parent == Some(qualifier)
+            let def = &definitions[*index as usize];
+            member_of(def, def.parent.map(|p| &definitions[p as usize]), qualifier)
         });
         // Uses and tests are found by name: only when no other definition shares it are they this one's.
         if defs.is_empty() || (shape != Shape::Definition && defs.len() != every) {
@@ -372,6 +372,21 @@ fn one_symbol(names: &[super::names::Name]) -> Option<(&super::names::Name, bool
         }
         _ => None,
     }
+}
+
+/// Whether `def` (enclosed by `parent`) is a member of `qualifier`: defined inside it (a Python or
+/// Java method), or naming it before its own name — a Go receiver (`func (c *Command) ExecuteC()`),
+/// a C++ definition out of its class (`void Command::run()`).
+fn member_of(
+    def: &crate::syntax::facts::Definition,
+    parent: Option<&crate::syntax::facts::Definition>,
+    qualifier: &str,
+) -> bool {
+    if parent.is_some_and(|p| p.name == qualifier) {
+        return true;
+    }
+    let before_name = def.signature.find(def.name.as_str()).map_or("", |at| &def.signature[..at]);
+    before_name.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|word| word == qualifier)
 }
 
 /// "What else must change if I change X?": X's definition, the lines that use it (the project's own
@@ -662,6 +677,19 @@ mod tests {
         assert!(ask(&snapshot, "Where is `QuerySet.get` used?").is_none());
         let users = ask(&snapshot, "Where is `QuerySet.only_here` used?").expect("a unique member's uses");
         assert!(users.context.iter().any(|i| i.path == "use.py" && i.start_line == 5), "{}", users.answer);
+
+        // A Go method names its type in its receiver, a C++ one out of its class before its name.
+        let go = |signature: &str| crate::syntax::facts::Definition {
+            name: "ExecuteC".into(),
+            kind: crate::syntax::facts::DefKind::Method,
+            span: Default::default(),
+            signature: signature.into(),
+            doc: None,
+            parent: None,
+        };
+        assert!(member_of(&go("func (c *Command) ExecuteC() (cmd *Command, err error)"), None, "Command"));
+        assert!(member_of(&go("void Command::ExecuteC()"), None, "Command"));
+        assert!(!member_of(&go("func (c *Cache) ExecuteC() *Command"), None, "Command"));
 
         // A member the qualifier does not define, or two unrelated names: no direct answer.
         assert!(ask(&snapshot, "Where is `Cache.only_here` defined?").is_none());
