@@ -89,19 +89,9 @@ impl NameIndex {
 
     /// The entries of `name`, if it has any.
     pub fn get(&self, name: &str) -> Option<NameEntries<'_>> {
-        let (mut low, mut high) = (0, self.ends.len());
-        while low < high {
-            let middle = (low + high) / 2;
-            match self.name(middle).cmp(name) {
-                std::cmp::Ordering::Less => low = middle + 1,
-                std::cmp::Ordering::Greater => high = middle,
-                std::cmp::Ordering::Equal => {
-                    let run = self.starts[middle] as usize..self.starts[middle + 1] as usize;
-                    return Some(NameEntries { entries: &self.entries[run], keys: &self.keys });
-                }
-            }
-        }
-        None
+        let at = crate::terms::find_sorted(self.ends.len(), |i| self.name(i).cmp(name))?;
+        let run = self.starts[at] as usize..self.starts[at + 1] as usize;
+        Some(NameEntries { entries: &self.entries[run], keys: &self.keys })
     }
 
     pub fn contains_key(&self, name: &str) -> bool {

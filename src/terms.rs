@@ -114,9 +114,37 @@ pub fn split_identifier(word: &str) -> Vec<String> {
     parts
 }
 
+/// The position of the item that compares equal among `len` items kept sorted, found by binary
+/// search: `compare(i)` orders item `i` against the one sought. For the packed sorted word lists
+/// (search indexes, name maps, term counts) that are not slices of comparable items.
+pub fn find_sorted(len: usize, compare: impl Fn(usize) -> std::cmp::Ordering) -> Option<usize> {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let middle = (low + high) / 2;
+        match compare(middle) {
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+            std::cmp::Ordering::Equal => return Some(middle),
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_sorted_finds_each_item_and_nothing_else() {
+        let words = ["apple", "kiwi", "pear", "plum"];
+        for (i, word) in words.iter().enumerate() {
+            assert_eq!(find_sorted(words.len(), |at| words[at].cmp(word)), Some(i));
+        }
+        for absent in ["", "banana", "zebra"] {
+            assert_eq!(find_sorted(words.len(), |at| words[at].cmp(absent)), None);
+        }
+        assert_eq!(find_sorted(0, |_| std::cmp::Ordering::Equal), None);
+    }
 
     /// The tokens as the module docs define them, one string at a time: what `for_each_token`'s
     /// byte ranges must give.

@@ -270,23 +270,12 @@ impl Bm25 {
 
     /// The postings of `term`: (document, count), documents in increasing order.
     fn postings(&self, term: &str) -> Option<Postings<'_>> {
-        let (mut low, mut high) = (0, self.sections.terms);
-        let wanted = term.as_bytes();
-        while low < high {
-            let middle = (low + high) / 2;
-            match self.term(middle).cmp(wanted) {
-                std::cmp::Ordering::Less => low = middle + 1,
-                std::cmp::Ordering::Greater => high = middle,
-                std::cmp::Ordering::Equal => {
-                    let (b, s) = (self.as_bytes(), &self.sections);
-                    let start = u32_at(b, s.starts + 4 * middle) as usize;
-                    let end = u32_at(b, s.starts + 4 * (middle + 1)) as usize;
-                    let run = b.get(s.posting_pairs + 8 * start..s.posting_pairs + 8 * end).unwrap_or_default();
-                    return Some(Postings(run));
-                }
-            }
-        }
-        None
+        let at = crate::terms::find_sorted(self.sections.terms, |i| self.term(i).cmp(term.as_bytes()))?;
+        let (b, s) = (self.as_bytes(), &self.sections);
+        let start = u32_at(b, s.starts + 4 * at) as usize;
+        let end = u32_at(b, s.starts + 4 * (at + 1)) as usize;
+        let run = b.get(s.posting_pairs + 8 * start..s.posting_pairs + 8 * end).unwrap_or_default();
+        Some(Postings(run))
     }
 
     fn length(&self, document: u32) -> Option<u32> {

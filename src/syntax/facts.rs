@@ -393,16 +393,7 @@ impl TermCounts {
 
     /// How often `term` occurs (0 when it does not).
     pub fn count(&self, term: &str) -> u32 {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let mid = (low + high) / 2;
-            match self.term(mid).cmp(term) {
-                std::cmp::Ordering::Less => low = mid + 1,
-                std::cmp::Ordering::Greater => high = mid,
-                std::cmp::Ordering::Equal => return self.counts[mid],
-            }
-        }
-        0
+        crate::terms::find_sorted(self.len(), |i| self.term(i).cmp(term)).map_or(0, |at| self.counts[at])
     }
 
     pub fn contains(&self, term: &str) -> bool {
