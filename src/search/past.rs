@@ -448,6 +448,18 @@ mod tests {
     }
 
     #[test]
+    fn a_files_change_record_counts_its_commits_its_fixes_and_how_long_ago() {
+        let past = PastChanges::new(vec![
+            commit("n1", "Refactored the cart", &["other.py"]),
+            commit("n2", "Fixed #9 -- Crash on empty carts", &["cart.py"]),
+            commit("n3", "Added discounts", &["cart.py", "prices.py"]),
+        ]);
+        assert_eq!(past.change_record("cart.py"), Some((2, 1, 1)), "two commits, the newest one commit ago, one fix");
+        assert_eq!(past.change_record("prices.py"), Some((1, 2, 0)));
+        assert_eq!(past.change_record("nowhere.py"), None);
+    }
+
+    #[test]
     fn commits_over_the_cap_do_not_vote() {
         let many: Vec<String> = (0..200).map(|i| format!("m{i}.py")).collect();
         let files: Vec<&str> = many.iter().map(String::as_str).collect();
