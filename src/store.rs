@@ -22,7 +22,8 @@
 //! | `adapter` | 32-byte `embed::model_key` + a name (`state`, or `q` + 32-byte content key) | bytes encoded by `embed::adapter` (the trained map and its figures; a training question's vector) |
 //!
 //! Beside the trees, the folder `search/` holds the search indexes kept for the last snapshot of the
-//! store's facts, `<index>-<identity>.bm25` (`SearchFiles`; the layout is `search::Bm25`'s).
+//! store's facts, `<index>-<identity>.bm25` (`SearchFiles`; the layout is `search::Bm25`'s, but for
+//! `summary-<identity>.bm25`: what a snapshot needs across every file, `snapshot::Summary`'s).
 //!
 //! `notes`, `failures`, `ledger`, `conversations` and the last three trees are `RecordTree`s: the
 //! store keeps their JSON without knowing the types, which belong to the layers above (`sleep`,
@@ -312,13 +313,17 @@ impl Store {
     /// The facts of `hash`. Facts that do not decode are deleted, so the next index extracts them
     /// again, and reported as absent.
     pub fn facts(&self, language: Language, hash: &Digest) -> Result<Option<FileFacts>> {
-        let key = facts_key(language, hash);
-        let Some(bytes) = self.facts.get(key)? else { return Ok(None) };
-        let facts = decode(&bytes, "facts", &hash.short());
+        let facts = self.facts_reader().facts(language, hash)?;
         if facts.is_none() {
-            self.facts.remove(key)?;
+            self.facts.remove(facts_key(language, hash))?;
         }
         Ok(facts)
+    }
+
+    /// A handle that reads facts by content from any thread, for as long as it is kept (a
+    /// snapshot reads a file's facts when a question first needs them: `snapshot::FactsSource`).
+    pub fn facts_reader(&self) -> FactsReader {
+        FactsReader { facts: self.facts.clone() }
     }
 
     /// Writes a batch of indexed files: their facts first, then their records (see the module docs).
@@ -460,6 +465,20 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush().context("flushing the store to disk")?;
         Ok(())
+    }
+}
+
+/// Reads facts by language and content hash (`Store::facts_reader`).
+#[derive(Clone)]
+pub struct FactsReader {
+    facts: sled::Tree,
+}
+
+impl FactsReader {
+    /// The facts of `hash`; `None` when the store has none or they do not decode (logged).
+    pub fn facts(&self, language: Language, hash: &Digest) -> Result<Option<FileFacts>> {
+        let Some(bytes) = self.facts.get(facts_key(language, hash))? else { return Ok(None) };
+        Ok(decode(&bytes, "facts", &hash.short()))
     }
 }
 

@@ -129,7 +129,8 @@ fn an_unopenable_store_is_rebuilt() {
     assert_eq!(run(&store, ws.path()).parsed, 2);
 }
 
-/// The search index files kept in the cache (`search/*.bm25`), sorted.
+/// The search index files kept in the cache (`search/*.bm25`, the summary of the facts among them),
+/// sorted.
 fn kept_search_indexes(ws: &crate::util::Workspace) -> Vec<std::path::PathBuf> {
     let mut kept: Vec<std::path::PathBuf> = std::fs::read_dir(ws.cache_dir())
         .unwrap()
@@ -153,7 +154,7 @@ fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
     };
     assert_eq!(first(&ws), "net.py");
     let kept = kept_search_indexes(&ws);
-    assert_eq!(kept.len(), 3, "the facts index and both full-text indexes: {kept:?}");
+    assert_eq!(kept.len(), 4, "the facts index, both full-text indexes and the facts' summary: {kept:?}");
     // Read in place by the next question: the same answer, the same files.
     assert_eq!(first(&ws), "net.py");
     assert_eq!(kept_search_indexes(&ws), kept);
@@ -163,7 +164,7 @@ fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
     ws.write("other.py", "def unrelated():\n    raise TimeoutError('the handshake stalled again')\n");
     assert_eq!(first(&ws), "other.py");
     let fresh = kept_search_indexes(&ws);
-    assert_eq!(fresh.len(), 3, "{fresh:?}");
+    assert_eq!(fresh.len(), 4, "{fresh:?}");
     assert!(fresh.iter().all(|f| !kept.contains(f)), "{kept:?} → {fresh:?}");
 
     // Truncated, then overwritten with garbage: rebuilt with a line saying so, never a crash.
@@ -178,7 +179,7 @@ fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
         let out = out.unwrap();
         let log = crate::util::stderr(&out);
         assert!(out.status.success(), "{log}");
-        assert_eq!(log.matches("is unreadable").count(), 3, "{log}");
+        assert_eq!(log.matches("is unreadable").count(), 4, "{log}");
         assert!(log.contains("rebuilding it"), "{log}");
         let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(answer["context"][0]["path"], "other.py", "{answer}");
