@@ -8,6 +8,7 @@
 //! | `meta`    | `facts-fingerprint`                   | 32 raw bytes: `syntax::facts_fingerprint()` |
 //! | `meta`    | `roots`                               | JSON list of the workspace roots |
 //! | `meta`    | `graph`                               | `GraphSnapshot` |
+//! | `meta`    | `facts-collected`                     | 32 raw bytes: the digest of the live facts keys when garbage was last collected (absent once facts are written since) |
 //! | `files`   | workspace-relative path (UTF-8)       | `FileRecord` |
 //! | `facts`   | language byte + 32-byte content hash  | `FileFacts` |
 //! | `skipped` | workspace-relative path (UTF-8)       | `SkipReason` as JSON (internally tagged) |
@@ -58,6 +59,7 @@ const SCHEMA_KEY: &[u8] = b"schema";
 const FINGERPRINT_KEY: &[u8] = b"facts-fingerprint";
 const ROOTS_KEY: &[u8] = b"roots";
 const GRAPH_KEY: &[u8] = b"graph";
+const COLLECTED_KEY: &[u8] = b"facts-collected";
 
 /// What the store remembers about one file, to decide without reading it whether it changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,6 +336,9 @@ impl Store {
         let mut facts = sled::Batch::default();
         let mut files = sled::Batch::default();
         let mut unskip = sled::Batch::default();
+        // Facts written from here may be left unreferenced (by a crash, or a file that changes
+        // again): the next collection walks them.
+        self.meta.remove(COLLECTED_KEY)?;
         for (key, record, file_facts) in batch {
             facts.insert(facts_key(record.language, &record.content_hash).to_vec(), postcard::to_stdvec(file_facts)?);
             files.insert(key.as_bytes(), postcard::to_stdvec(record)?);
@@ -424,10 +429,24 @@ impl Store {
         Ok(skipped)
     }
 
-    /// Deletes facts that no file record points at any more. Returns how many were deleted.
+    /// Deletes facts that no file record points at any more. Returns how many were deleted. When no
+    /// facts were written since the last collection and the records point at the same facts, there
+    /// is nothing to collect and the facts are not walked (reading every value: a big workspace's
+    /// hundreds of megabytes, on every warm index).
     pub fn collect_garbage(&self) -> Result<usize> {
-        let live: std::collections::HashSet<[u8; 33]> =
+        let mut live: Vec<[u8; 33]> =
             self.file_records()?.iter().map(|(_, record)| facts_key(record.language, &record.content_hash)).collect();
+        live.sort_unstable();
+        live.dedup();
+        let mut digest = crate::hash::DigestBuilder::new();
+        live.iter().for_each(|key| {
+            digest.part(key);
+        });
+        let digest = digest.finish();
+        if self.meta.get(COLLECTED_KEY)?.as_deref() == Some(&digest.0[..]) {
+            return Ok(0);
+        }
+        let live: std::collections::HashSet<[u8; 33]> = live.into_iter().collect();
         let mut batch = sled::Batch::default();
         let mut removed = 0;
         for key in self.facts.iter().keys() {
@@ -440,6 +459,7 @@ impl Store {
         if removed > 0 {
             self.facts.apply_batch(batch)?;
         }
+        self.meta.insert(COLLECTED_KEY, &digest.0[..])?;
         Ok(removed)
     }
 

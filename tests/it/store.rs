@@ -96,6 +96,31 @@ fn undecodable_records_are_rebuilt_not_served() {
     }
 }
 
+/// Facts no record points at are collected when files change or go, and a warm index with nothing
+/// new does not walk the facts to find out (`Store::collect_garbage`).
+#[test]
+fn unreferenced_facts_are_collected_and_a_warm_index_finds_none_to_collect() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(&cache.path().join("store")).unwrap();
+    run(&store, ws.path());
+    assert_eq!(store.facts_count(), 2);
+    assert_eq!(store.collect_garbage().unwrap(), 0);
+    std::fs::write(ws.path().join("a.py"), "def changed():\n    return 2\n").unwrap();
+    assert_eq!(run(&store, ws.path()).parsed, 1);
+    assert_eq!(store.facts_count(), 2, "the old facts of a.py are gone");
+    assert_eq!(store.collect_garbage().unwrap(), 0);
+    std::fs::remove_file(ws.path().join("b.py")).unwrap();
+    run(&store, ws.path());
+    assert_eq!(store.facts_count(), 1, "b.py's facts are gone with it");
+    // Written again after a collection: the next collection looks again.
+    std::fs::write(ws.path().join("b.py"), "def back():\n    pass\n").unwrap();
+    run(&store, ws.path());
+    std::fs::remove_file(ws.path().join("b.py")).unwrap();
+    run(&store, ws.path());
+    assert_eq!(store.facts_count(), 1);
+}
+
 /// A store another handle holds (a server while `reverie ask` runs) is refused with a message that
 /// says so after a short wait, and never rebuilt: what the holder stored is all still there.
 #[test]
