@@ -121,6 +121,29 @@ fn unreferenced_facts_are_collected_and_a_warm_index_finds_none_to_collect() {
     assert_eq!(store.facts_count(), 1);
 }
 
+/// A store written before the facts' keys were kept apart (no `facts-keys` tree) gets them at open:
+/// its files are trusted, not parsed again.
+#[test]
+fn a_store_without_the_facts_keys_gets_them_at_open() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("store");
+    {
+        let (store, _) = Store::open(&dir).unwrap();
+        run(&store, ws.path());
+    }
+    {
+        let db = sled::open(&dir).unwrap();
+        db.drop_tree("facts-keys").unwrap();
+        db.open_tree("meta").unwrap().remove("facts-keys").unwrap();
+        db.flush().unwrap();
+    }
+    let (store, _) = Store::open(&dir).unwrap();
+    assert_eq!(store.facts_count(), 2);
+    let report = run(&store, ws.path());
+    assert_eq!((report.parsed, report.files), (0, 2), "{report:?}");
+}
+
 /// A store another handle holds (a server while `reverie ask` runs) is refused with a message that
 /// says so after a short wait, and never rebuilt: what the holder stored is all still there.
 #[test]
