@@ -554,7 +554,7 @@ pub fn snapshot(store: &Store) -> Result<Snapshot> {
             let keys = records.iter().map(|(key, _)| Arc::<str>::from(key.as_str())).collect();
             let source = StoredFacts {
                 reader: store.facts_reader(),
-                records: records.into_iter().map(|(_, record)| (record.language, record.content_hash)).collect(),
+                records: records.into_iter().map(|(key, record)| (key, record.language, record.content_hash)).collect(),
             };
             let files = Files::read_on_demand(keys, Arc::new(source));
             let snapshot = Snapshot::of_summary(files, summary, Some(graph.file_ranks));
@@ -576,13 +576,14 @@ pub fn snapshot(store: &Store) -> Result<Snapshot> {
 /// A snapshot's files' facts, read from the store when a question first needs them.
 struct StoredFacts {
     reader: crate::store::FactsReader,
-    /// Per file in key order: its language and content hash.
-    records: Vec<(Language, Digest)>,
+    /// Per file in key order: its key, language and content hash.
+    records: Vec<(String, Language, Digest)>,
 }
 
 impl FactsSource for StoredFacts {
-    fn read(&self, ordinal: usize, key: &str) -> Option<FileFacts> {
-        let (language, hash) = self.records.get(ordinal)?;
+    fn read(&self, key: &str) -> Option<FileFacts> {
+        let at = self.records.binary_search_by(|(other, ..)| other.as_str().cmp(key)).ok()?;
+        let (_, language, hash) = &self.records[at];
         match self.reader.facts(*language, hash) {
             Ok(facts) => facts,
             Err(err) => {

@@ -17,9 +17,8 @@ use std::sync::{Arc, OnceLock};
 
 /// Where the facts of a snapshot's files are read from when first asked for.
 pub trait FactsSource: Send + Sync {
-    /// The facts of the file at `ordinal` in the snapshot's key order (`key`); `None` when they
-    /// cannot be read.
-    fn read(&self, ordinal: usize, key: &str) -> Option<FileFacts>;
+    /// The facts of the file `key`; `None` when they cannot be read.
+    fn read(&self, key: &str) -> Option<FileFacts>;
 }
 
 /// The files of a snapshot: keys in order, each with its facts once read.
@@ -87,7 +86,7 @@ impl Files {
     pub fn at(&self, ordinal: usize) -> Option<(&Arc<str>, &Arc<FileFacts>)> {
         let key = self.keys.get(ordinal)?;
         let facts = self.facts[ordinal].get_or_init(|| {
-            let read = self.source.as_ref().and_then(|source| source.read(ordinal, key));
+            let read = self.source.as_ref().and_then(|source| source.read(key));
             if read.is_none() {
                 tracing::warn!("the facts of {key} could not be read; answering without them");
             }
@@ -104,6 +103,16 @@ impl Files {
         self.get_key_value(key).map(|(_, facts)| facts)
     }
 
+    /// The facts of `key` without keeping them when they were not kept yet: for a pass over many
+    /// files (embedding at idle) that should not leave them all in memory.
+    pub fn fetch(&self, key: &str) -> Option<Arc<FileFacts>> {
+        let ordinal = self.ordinal(key)?;
+        match self.facts[ordinal].get() {
+            Some(facts) => facts.clone(),
+            None => self.source.as_ref()?.read(key).map(Arc::new),
+        }
+    }
+
     /// Every file with its facts, in key order (reading those not yet read: the whole workspace's
     /// facts — what a question should not need).
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<FileFacts>)> {
@@ -114,16 +123,44 @@ impl Files {
         self.iter().map(|(_, facts)| facts)
     }
 
-    /// Every file with its facts, in key order, without keeping those read for it: for a pass
-    /// over the whole workspace that should not leave it all in memory.
+    /// Every file with its facts, in key order, without keeping those read for it (`fetch`).
     pub fn scan(&self) -> impl Iterator<Item = (&Arc<str>, Arc<FileFacts>)> {
-        (0..self.keys.len()).filter_map(|ordinal| {
-            let key = &self.keys[ordinal];
-            match self.facts[ordinal].get() {
-                Some(facts) => facts.clone().map(|facts| (key, facts)),
-                None => self.source.as_ref()?.read(ordinal, key).map(|facts| (key, Arc::new(facts))),
+        self.keys.iter().filter_map(|key| Some((key, self.fetch(key)?)))
+    }
+
+    /// These files with `changed` replacing or added and the keys of `removed` dropped: the facts
+    /// read so far are kept, the others read from the same source when asked for. Also returns, for
+    /// each file of the new key order, its ordinal here (`None`: changed).
+    pub fn with_changes(
+        &self,
+        changed: &BTreeMap<Arc<str>, Arc<FileFacts>>,
+        removed: &std::collections::HashSet<&str>,
+    ) -> (Files, Vec<Option<usize>>) {
+        let mut kept = (0..self.keys.len())
+            .filter(|&i| !removed.contains(&*self.keys[i]) && !changed.contains_key(&self.keys[i]))
+            .peekable();
+        let mut changed = changed.iter().peekable();
+        let (mut keys, mut facts, mut origins) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            let take_kept = match (kept.peek(), changed.peek()) {
+                (Some(&i), Some((key, _))) => self.keys[i] < **key,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_kept {
+                let i = kept.next().unwrap_or_default();
+                keys.push(self.keys[i].clone());
+                facts.push(self.facts[i].get().cloned().map_or_else(OnceLock::new, OnceLock::from));
+                origins.push(Some(i));
+            } else if let Some((key, file_facts)) = changed.next() {
+                keys.push(key.clone());
+                facts.push(OnceLock::from(Some(file_facts.clone())));
+                origins.push(None);
             }
-        })
+        }
+        let files = Files { keys: keys.into(), facts: facts.into(), source: self.source.clone() };
+        (files, origins)
     }
 
     /// Every file's facts in a map (all read).
@@ -159,7 +196,7 @@ mod tests {
     struct Counted(AtomicUsize);
 
     impl FactsSource for Counted {
-        fn read(&self, _: usize, key: &str) -> Option<FileFacts> {
+        fn read(&self, key: &str) -> Option<FileFacts> {
             self.0.fetch_add(1, Ordering::SeqCst);
             (key != "gone.py").then(|| crate::syntax::extract(b"def f():\n    pass\n", crate::syntax::Language::Python))
         }

@@ -14,7 +14,7 @@ use crate::search::{FactsIndex, IndexFiles, TextIndex};
 use crate::syntax::FileFacts;
 pub use files::{FactsSource, Files};
 use rustc_hash::FxHashMap as HashMap;
-pub use summary::{FileShape, NameEntries, NameIndex, Summary, SummaryBuilder};
+pub use summary::{FileShape, NameEntries, NameIndex, Summary};
 
 mod files;
 mod summary;
@@ -113,21 +113,49 @@ impl Snapshot {
         self
     }
 
-    /// A new snapshot with `changed` files replaced (or added) and `removed` files dropped.
+    /// A new snapshot with `changed` files replaced (or added) and `removed` files dropped. The
+    /// facts of the others are not read: what was read is shared, the rest is read from the same
+    /// place when asked for, and the summary is this one's with the changed files' entries.
     pub fn with_changes(&self, changed: Vec<(String, Arc<FileFacts>)>, removed: &[String]) -> Snapshot {
-        let mut files = self.files.to_map();
-        for key in removed {
-            files.remove(key.as_str());
-        }
-        for (key, facts) in changed {
-            files.insert(Arc::from(key.as_str()), facts);
-        }
-        Snapshot::new(files)
+        let changed: BTreeMap<Arc<str>, Arc<FileFacts>> =
+            changed.into_iter().map(|(key, facts)| (Arc::from(key.as_str()), facts)).collect();
+        // A file both removed and changed is there, changed.
+        let removed: std::collections::HashSet<&str> =
+            removed.iter().map(String::as_str).filter(|key| !changed.contains_key(*key)).collect();
+        let (files, origins) = self.files.with_changes(&changed, &removed);
+        let parts = summary::SummaryParts {
+            shapes: &self.shapes,
+            definitions: &self.definitions_by_name,
+            references: &self.references_by_name,
+            tests: &self.tests_by_name,
+            error_messages: &self.error_messages,
+        };
+        let summary = parts.changed(&origins, &changed.values().map(|facts| &**facts).collect::<Vec<_>>());
+        Snapshot::of_summary(files, summary, None)
     }
 
-    /// The reference graph of every file (built on first use, from every file's facts).
+    /// The reference graph of every file (built on first use from the names, without reading any
+    /// file's facts): the graph `graph::build` makes of every file's facts.
     pub fn graph(&self) -> &FileGraph {
-        self.graph.get_or_init(|| graph::build(&self.graph_files()))
+        self.graph.get_or_init(|| {
+            // Identifiers in the order a walk over the files' definitions first meets them: by
+            // their first (file, definition).
+            let mut defined: Vec<(&str, NameEntries<'_>)> = self.definitions_by_name.iter().collect();
+            defined.sort_by_key(|(_, entries)| entries.ordinals()[0]);
+            let mut reference_counts = Vec::new();
+            let mut identifiers = Vec::with_capacity(defined.len());
+            let mut definers = Vec::with_capacity(defined.len());
+            for (id, (name, entries)) in defined.into_iter().enumerate() {
+                let mut files: Vec<u32> = entries.ordinals().iter().map(|&(file, _)| file).collect();
+                files.dedup();
+                definers.push(files);
+                identifiers.push(name.to_string());
+                let references = self.references_by_name.get(name).map_or(&[][..], |entries| entries.ordinals());
+                reference_counts.extend(references.iter().map(|&(file, count)| ((id as u32, file), count)));
+            }
+            let keys = self.files.keys().map(|key| key.to_string()).collect();
+            graph::build_from_names(keys, identifiers, definers, reference_counts)
+        })
     }
 
     /// The lexical search index over every definition and error message (built or read once, on
@@ -158,10 +186,6 @@ impl Snapshot {
         self.file_ranks.get(key).copied().unwrap_or(0.0)
     }
 
-    pub fn graph_files(&self) -> Vec<graph::GraphFile<'_>> {
-        self.files.iter().map(|(k, f)| (&**k, &**f)).collect()
-    }
-
     /// Definitions named `name`: those in `prefer` first, then by file rank.
     pub fn definitions_named(&self, name: &str, prefer: Option<&str>) -> Vec<DefinitionAt> {
         let mut defs = self.definitions_by_name.get(name).map(|d| d.to_vec()).unwrap_or_default();
@@ -171,6 +195,12 @@ impl Snapshot {
             pb.cmp(&pa).then(self.file_rank(&b.0).total_cmp(&self.file_rank(&a.0))).then(a.cmp(b))
         });
         defs
+    }
+
+    /// Every file's key with its content hash and counts, in key order — without reading any file's
+    /// facts.
+    pub fn shapes(&self) -> impl Iterator<Item = (&Arc<str>, &FileShape)> {
+        self.files.keys().zip(&self.shapes)
     }
 
     /// The definition at `index` in the file `key`.
@@ -318,11 +348,76 @@ mod tests {
         assert_eq!(messages.len(), 2);
     }
 
+    #[test]
+    fn the_graph_from_the_names_is_the_graph_of_the_facts() {
+        let snapshot = Snapshot::of_python(&[
+            ("z.py", "def save():\n    load()\n    parse_settings()\n\ndef load():\n    pass\n"),
+            ("a.py", "def parse_settings():\n    save()\n    save()\n    load()\n\nclass Config:\n    def load(self):\n        pass\n"),
+            ("m/b.py", "def _private():\n    Config()\n    parse_settings()\n\ndef save():\n    _private()\n"),
+            ("tests/test_b.py", "def test_save():\n    save()\n    Config().load()\n"),
+        ]);
+        let map = snapshot.files.to_map();
+        let files: Vec<graph::GraphFile<'_>> = map.iter().map(|(key, facts)| (&**key, &**facts)).collect();
+        let from_facts = graph::build(&files);
+        let from_names = snapshot.graph();
+        assert_eq!(from_names.files, from_facts.files);
+        assert_eq!(from_names.identifiers, from_facts.identifiers);
+        assert_eq!(from_names.definer_counts, from_facts.definer_counts);
+        assert_eq!(from_names.edges, from_facts.edges);
+        assert!(from_facts.edges.len() > 5, "{:?}", from_facts.edges);
+    }
+
+    /// Everything a snapshot serves from its summary, by name: definitions, references, tests.
+    fn served(snapshot: &Snapshot) -> Vec<String> {
+        let mut names: Vec<String> = snapshot.definitions_by_name.iter().map(|(name, _)| name.to_string()).collect();
+        names.extend(snapshot.references_by_name.iter().map(|(name, _)| name.to_string()));
+        names.sort();
+        names.dedup();
+        let mut out: Vec<String> = names
+            .iter()
+            .map(|name| {
+                format!(
+                    "{name}: {:?} {:?} {:?}",
+                    snapshot.definitions_by_name.get(name).map(|d| d.to_vec()),
+                    snapshot.referencing_files(name),
+                    snapshot.tests_covering_name(name, 100)
+                )
+            })
+            .collect();
+        out.extend(snapshot.error_messages().map(|(file, site, message)| format!("{file} {site} {message}")));
+        out.extend(snapshot.shapes().map(|(file, shape)| format!("{file} {shape:?}")));
+        out
+    }
+
+    #[test]
+    fn a_changed_snapshot_carries_the_summary_over_and_serves_what_a_new_one_would() {
+        let before = Snapshot::of_python(&TESTED);
+        let extract = |text: &str| Arc::new(crate::syntax::extract(text.as_bytes(), crate::syntax::Language::Python));
+        let changed = vec![
+            ("app.py".to_string(), extract("def load(path, strict):\n    raise OSError('gone')\n")),
+            ("b_new.py".to_string(), extract("def test_new():\n    load(4)\n    helper()\n")),
+        ];
+        let removed = ["tests/test_more.py".to_string(), "b_new.py".to_string(), "absent.py".to_string()];
+        let after = before.with_changes(changed.clone(), &removed);
+        let mut expected = before.files.to_map();
+        expected.remove("tests/test_more.py");
+        expected.extend(changed.into_iter().map(|(key, facts)| (Arc::<str>::from(key.as_str()), facts)));
+        let expected = Snapshot::new(expected);
+        assert_eq!(after.files.keys().collect::<Vec<_>>(), expected.files.keys().collect::<Vec<_>>());
+        assert_eq!(served(&after), served(&expected));
+        assert_eq!(after.graph().edges, expected.graph().edges);
+        for key in expected.files.keys() {
+            assert_eq!(after.file_rank(key), expected.file_rank(key), "{key}");
+            assert_eq!(after.files.get(key), expected.files.get(key), "{key}");
+        }
+        assert_eq!(after.facts_index().docs, expected.facts_index().docs);
+    }
+
     /// A source that reads from an eager snapshot's facts and counts its reads.
     struct Counting(BTreeMap<Arc<str>, Arc<FileFacts>>, std::sync::atomic::AtomicUsize);
 
     impl FactsSource for Counting {
-        fn read(&self, _: usize, key: &str) -> Option<FileFacts> {
+        fn read(&self, key: &str) -> Option<FileFacts> {
             self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.0.get(key).map(|facts| (**facts).clone())
         }

@@ -92,6 +92,14 @@ impl NameIndex {
         self.get(name).map_or(0, |entries| entries.len())
     }
 
+    /// Every name with its entries, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, NameEntries<'_>)> {
+        (0..self.ends.len()).map(|i| {
+            let run = self.starts[i] as usize..self.starts[i + 1] as usize;
+            (self.name(i), NameEntries { entries: &self.entries[run], keys: &self.keys })
+        })
+    }
+
     /// Whether the layout is whole: names sorted and cut at character boundaries, runs in bounds,
     /// and every entry's file and value within `value_bound(file)` (`None`: any value).
     fn check(&self, files: usize, value_bound: impl Fn(usize) -> Option<u32>) -> Result<(), String> {
@@ -144,6 +152,17 @@ impl NameIndexBuilder {
         self.triples.push((id, file, value));
     }
 
+    /// The entries of `old` whose file is still there, at its new ordinal (`new_of_old`).
+    fn carry(&mut self, old: &NameIndex, new_of_old: &[Option<u32>]) {
+        for (name, entries) in old.iter() {
+            for &(file, value) in entries.ordinals() {
+                if let Some(Some(new)) = new_of_old.get(file as usize) {
+                    self.add(name, *new, value);
+                }
+            }
+        }
+    }
+
     fn finish(self) -> NameIndex {
         let mut names: Vec<(Box<str>, u32)> = self.ids.into_iter().collect();
         names.sort_unstable();
@@ -170,9 +189,11 @@ impl NameIndexBuilder {
     }
 }
 
-/// How much of each kind one file's facts hold: what a search index's documents are counted from.
+/// Which content one file's facts are of, and how much of each kind they hold: what a search
+/// index's documents are counted from, and a definition's vector is keyed by.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileShape {
+    pub content_hash: crate::hash::Digest,
     pub definitions: u32,
     pub error_sites: u32,
     pub tests: u32,
@@ -183,6 +204,7 @@ pub struct FileShape {
 impl FileShape {
     fn of(facts: &FileFacts) -> FileShape {
         FileShape {
+            content_hash: facts.content_hash,
             definitions: facts.definitions.len() as u32,
             error_sites: facts.error_sites.len() as u32,
             tests: facts.tests.len() as u32,
@@ -256,6 +278,51 @@ impl Summary {
     }
 }
 
+/// The parts of a snapshot's summary, borrowed (a snapshot holds them apart).
+pub struct SummaryParts<'a> {
+    pub shapes: &'a [FileShape],
+    pub definitions: &'a NameIndex,
+    pub references: &'a NameIndex,
+    pub tests: &'a NameIndex,
+    pub error_messages: &'a [ErrorMessage],
+}
+
+impl SummaryParts<'_> {
+    /// The summary of the files after a change: `origins` gives, for each file of the new key order,
+    /// its ordinal in this summary, or `None` for a changed file, whose facts `changed` gives (in the
+    /// same order). What did not change is carried over without reading any file.
+    pub fn changed(&self, origins: &[Option<usize>], changed: &[&FileFacts]) -> Summary {
+        let mut new_of_old = vec![None; self.shapes.len()];
+        let mut builder = SummaryBuilder::default();
+        let mut changed = changed.iter();
+        for (new, origin) in origins.iter().enumerate() {
+            match origin {
+                Some(old) => new_of_old[*old] = Some(new as u32),
+                None => {
+                    if let Some(facts) = changed.next() {
+                        builder.add_at(new as u32, facts);
+                    }
+                }
+            }
+        }
+        builder.shapes.resize(origins.len(), FileShape::default());
+        for (old, new) in new_of_old.iter().enumerate() {
+            if let Some(new) = new {
+                builder.shapes[*new as usize] = self.shapes[old];
+            }
+        }
+        builder.definitions.carry(self.definitions, &new_of_old);
+        builder.references.carry(self.references, &new_of_old);
+        builder.tests.carry(self.tests, &new_of_old);
+        for (file, site, message) in self.error_messages {
+            if let Some(Some(new)) = new_of_old.get(*file as usize) {
+                builder.error_messages.push((*new, *site, message.clone()));
+            }
+        }
+        builder.finish()
+    }
+}
+
 /// The name of the summary among a snapshot's kept files (`search::IndexFiles`).
 const KEPT_NAME: &str = "summary";
 
@@ -291,9 +358,17 @@ pub struct SummaryBuilder {
 }
 
 impl SummaryBuilder {
+    /// Adds the next file in key order.
     pub fn add(&mut self, facts: &FileFacts) {
-        let file = self.shapes.len() as u32;
-        self.shapes.push(FileShape::of(facts));
+        self.add_at(self.shapes.len() as u32, facts);
+    }
+
+    /// Adds the file at `file` in key order.
+    fn add_at(&mut self, file: u32, facts: &FileFacts) {
+        if self.shapes.len() <= file as usize {
+            self.shapes.resize(file as usize + 1, FileShape::default());
+        }
+        self.shapes[file as usize] = FileShape::of(facts);
         for (i, definition) in facts.definitions.iter().enumerate() {
             self.definitions.add(&definition.name, file, i as u32);
         }
@@ -326,7 +401,8 @@ impl SummaryBuilder {
         }
     }
 
-    pub fn finish(self) -> Summary {
+    pub fn finish(mut self) -> Summary {
+        self.error_messages.sort_by_key(|(file, site, _)| (*file, *site));
         Summary {
             shapes: self.shapes,
             definitions: self.definitions.finish(),
