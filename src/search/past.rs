@@ -79,6 +79,10 @@ pub struct CoChange {
 /// Files a question carries (the fusion reads about as many of each channel's).
 pub const QUESTION_FILES: usize = 100;
 
+/// Words of a subject that say its commit fixes something.
+const FIX_WORDS: [&str; 10] =
+    ["fix", "fixed", "fixes", "bug", "crash", "error", "regression", "fail", "fails", "broken"];
+
 /// Examples kept per `PastFile`.
 const EXAMPLES: usize = 2;
 
@@ -321,8 +325,6 @@ impl PastChanges {
     /// `error`, `regression`, … in the message), as (short id, subject), at most `limit`: evidence
     /// for a debugging playbook, with zero tokens.
     pub fn fixes_of(&self, file: &str, limit: usize) -> Vec<(String, String)> {
-        const FIX_WORDS: [&str; 10] =
-            ["fix", "fixed", "fixes", "bug", "crash", "error", "regression", "fail", "fails", "broken"];
         let Some(id) = self.paths.position(file) else { return Vec::new() };
         let mut commits: Vec<u32> = self.file_commits.get(id).to_vec();
         commits.sort_unstable();
@@ -335,6 +337,22 @@ impl PastChanges {
             .take(limit)
             .map(|c| self.cite(c))
             .collect()
+    }
+
+    /// How often `file` changed: (commits that changed it, how many commits newer than its newest
+    /// change, of those commits how many say they fix something) — commits over
+    /// `COCHANGE_MAX_FILES` files not counted.
+    pub fn change_record(&self, file: &str) -> Option<(u32, u32, u32)> {
+        let id = self.paths.position(file)?;
+        let commits = self.file_commits.get(id);
+        let newest = *commits.iter().min()?;
+        let fixes = commits
+            .iter()
+            .filter(|&&c| {
+                crate::terms::tokenize(self.subjects.get(c as usize)).iter().any(|w| FIX_WORDS.contains(&w.as_str()))
+            })
+            .count();
+        Some((commits.len() as u32, newest, fixes as u32))
     }
 
     /// What a question carries into the ranking (`answer::Question::past`): its files by `VOTING`,

@@ -27,7 +27,12 @@
 //! to end by the local model with the learned context and with raw chunks at the same budget
 //! (`e2e.rs`). The figures and tables are `crate::eval`'s; `report.rs` puts the report together.
 //!
-//! `--ranking` and `--questions` hand over to `rank.rs`, the ranking benchmark.
+//! `--ranking` and `--questions` hand over to `rank.rs`, the ranking benchmark. Switches for it, for
+//! measuring: `REVERIE_EVAL_SEMANTIC=1` (the semantic channel at base commits),
+//! `REVERIE_EVAL_VECTORS=FILE` (every vector remembered by its text across states and runs,
+//! `remembered.rs`), `REVERIE_EVAL_ADAPTER=off` (no adapter fitted), `REVERIE_EVAL_HISTORY` (variants
+//! of the past-changes channel), `REVERIE_EVAL_DUMP=FILE` (each question's first files per system,
+//! one JSON line each, for studying the fusion offline).
 
 mod baselines;
 mod checkouts;
@@ -37,6 +42,7 @@ mod e2e;
 mod measure;
 mod rank;
 mod raw;
+mod remembered;
 mod report;
 mod think;
 mod workspace;

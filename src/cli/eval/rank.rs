@@ -33,6 +33,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -341,7 +342,15 @@ pub fn run(
     let mut list = systems(!with_history);
     let variants = variants()?;
     list.extend((0..variants.len()).map(System::Tuned));
-    let systems = Systems { list, variants, weights };
+    // `REVERIE_EVAL_DUMP=FILE`: each question's first 50 files per system and their change records,
+    // one JSON line per question, for studying the fusion offline.
+    let dump = match std::env::var_os("REVERIE_EVAL_DUMP") {
+        Some(path) => Some(std::cell::RefCell::new(std::io::BufWriter::new(
+            std::fs::File::create(&path).with_context(|| format!("REVERIE_EVAL_DUMP: cannot create {path:?}"))?,
+        ))),
+        None => None,
+    };
+    let systems = Systems { list, variants, weights, dump };
     let mut tallies = Tallies::new(systems.list.len());
     let mut channels = Channels::new(with_history);
     let workspaces = groups.len();
@@ -373,6 +382,7 @@ struct Systems<'a> {
     list: Vec<System>,
     variants: Vec<Variant>,
     weights: &'a answer::Weights,
+    dump: Option<std::cell::RefCell<std::io::BufWriter<std::fs::File>>>,
 }
 
 impl Systems<'_> {
@@ -399,6 +409,7 @@ impl Systems<'_> {
                 past.as_ref().map(|p| p.files(&terms, &v.voting, crate::search::QUESTION_FILES)).unwrap_or_default()
             })
             .collect();
+        let mut dumped: Vec<(String, Vec<(String, f64)>)> = Vec::new();
         for (s, system) in self.list.iter().enumerate() {
             let nearby = if matches!(system, System::Adapted(..)) { &adapted } else { answered };
             let question = Question {
@@ -431,7 +442,33 @@ impl Systems<'_> {
             if *system == System::Reverie {
                 tallies.note_reverie(case, &ranking, &outcome, direct);
             }
+            if self.dump.is_some() {
+                // Each file once, with its best item's fused score (items come best first).
+                let mut files: Vec<(String, f64)> = Vec::new();
+                for item in &ranking {
+                    if files.len() < 50 && !files.iter().any(|(f, _)| *f == item.path) {
+                        files.push((item.path.clone(), item.score));
+                    }
+                }
+                dumped.push((system.label().trim().to_string(), files));
+            }
             tallies.add(s, case, &outcome, direct, ms);
+        }
+        if let Some(dump) = &self.dump {
+            let mut files: Vec<&String> = dumped.iter().flat_map(|(_, f)| f.iter().map(|(f, _)| f)).collect();
+            files.sort();
+            files.dedup();
+            let history: BTreeMap<&String, (u32, u32, u32)> = match past {
+                Some(p) => files.into_iter().filter_map(|f| Some((f, p.change_record(f)?))).collect(),
+                None => BTreeMap::new(),
+            };
+            let line = serde_json::json!({
+                "id": case.id, "group": case.group, "gold": case.gold_files,
+                "commits": past.as_ref().map_or(0, |p| p.len()),
+                "lists": dumped.iter().cloned().collect::<BTreeMap<String, Vec<(String, f64)>>>(),
+                "history": history,
+            });
+            let _ = writeln!(dump.borrow_mut(), "{line}");
         }
     }
 

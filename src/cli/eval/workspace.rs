@@ -165,8 +165,16 @@ impl Channels {
             return Ok(None);
         }
         let config = &workspace.config;
-        let Some(embedder) = self.embedder.get_or_insert_with(|| crate::cli::semantic::embedder(cli, config)).clone()
-        else {
+        if self.embedder.is_none() {
+            let embedder = crate::cli::semantic::embedder(cli, config);
+            self.embedder = Some(match (embedder, std::env::var_os("REVERIE_EVAL_VECTORS")) {
+                (Some(embedder), Some(path)) => {
+                    Some(Arc::new(super::remembered::Remembered::open(embedder, Path::new(&path))?) as Arc<dyn Embedder>)
+                }
+                (embedder, _) => embedder,
+            });
+        }
+        let Some(embedder) = self.embedder.clone().flatten() else {
             return Ok(None);
         };
         let passages = learned.embedding_items();
@@ -179,7 +187,9 @@ impl Channels {
             &*embedder,
             &passages,
         )?;
-        self.fit_adapter(runtime, workspace, snapshot, &*embedder)?;
+        if std::env::var_os("REVERIE_EVAL_ADAPTER").is_none_or(|v| v != "off") {
+            self.fit_adapter(runtime, workspace, snapshot, &*embedder)?;
+        }
         let nearest = Nearest::load_with_adapter(&workspace.store, snapshot, Some(learned), embedder.clone())?;
         eprintln!(
             "reverie eval: {}: {} definitions and passages embedded now in {:.1} s; {} of {} definitions and {} of {} note passages have a vector",
@@ -238,7 +248,11 @@ impl Channels {
     /// What the adapter's passes did over the run, for the report's notes.
     pub(super) fn adapter_note(&self) -> String {
         if self.adapter.states == 0 {
-            return "adapter: off (the semantic channel is off)".into();
+            return if self.semantic_wanted && std::env::var_os("REVERIE_EVAL_ADAPTER").is_some_and(|v| v == "off") {
+                "adapter: not fitted (REVERIE_EVAL_ADAPTER=off): its rows equal the base model's".into()
+            } else {
+                "adapter: off (the semantic channel is off)".into()
+            };
         }
         let AdapterRuns { states, fitted, adopted, seconds, last } = &self.adapter;
         format!(
