@@ -104,12 +104,7 @@ pub fn build_from_names(
             }
         }
     }
-    FileGraph {
-        files: keys,
-        definer_counts: definers.iter().map(|d| d.len() as u32).collect(),
-        identifiers,
-        edges,
-    }
+    FileGraph { files: keys, definer_counts: definers.iter().map(|d| d.len() as u32).collect(), identifiers, edges }
 }
 
 /// A digest of what the graph takes from one file: its definition names and its references (names

@@ -352,7 +352,10 @@ mod tests {
     fn the_graph_from_the_names_is_the_graph_of_the_facts() {
         let snapshot = Snapshot::of_python(&[
             ("z.py", "def save():\n    load()\n    parse_settings()\n\ndef load():\n    pass\n"),
-            ("a.py", "def parse_settings():\n    save()\n    save()\n    load()\n\nclass Config:\n    def load(self):\n        pass\n"),
+            (
+                "a.py",
+                "def parse_settings():\n    save()\n    save()\n    load()\n\nclass Config:\n    def load(self):\n        pass\n",
+            ),
             ("m/b.py", "def _private():\n    Config()\n    parse_settings()\n\ndef save():\n    _private()\n"),
             ("tests/test_b.py", "def test_save():\n    save()\n    Config().load()\n"),
         ]);
