@@ -172,6 +172,8 @@ pub fn index(
         }
         rank_graph(store, &facts, inputs, &mut report)?;
         tracing::debug!("ranked {} edges by {:?}", report.graph_edges, started.elapsed());
+        keep_for_snapshot(store, facts)?;
+        tracing::debug!("kept the summary and search indexes by {:?}", started.elapsed());
     }
     store.flush()?;
     tracing::debug!("flushed by {:?}", started.elapsed());
@@ -548,7 +550,7 @@ pub fn snapshot(store: &Store) -> Result<Snapshot> {
     let graph = store.graph()?;
     let ranked = graph.inputs == Some(graph_inputs(&records));
     if ranked {
-        let kept = store.search_files(facts_identity(&records, records.iter().map(|(key, _)| key)));
+        let kept = store.search_files(facts_identity(&records, records.iter().map(|(key, _)| key.as_str())));
         if let Some(summary) = Summary::read_kept(&kept, records.len()) {
             tracing::debug!("the summary of {} files read in place", records.len());
             let keys = records.iter().map(|(key, _)| Arc::<str>::from(key.as_str())).collect();
@@ -563,14 +565,43 @@ pub fn snapshot(store: &Store) -> Result<Snapshot> {
     }
     let files = load_facts(store, &records, HashMap::new())?;
     tracing::debug!("{} files' facts read; peak RSS {} MB", files.len(), peak_rss_bytes().map_or(0, |b| b / 1_000_000));
-    let kept = store.search_files(facts_identity(&records, files.iter().map(|(key, _)| key)));
     let ranks = (ranked && files.len() == records.len()).then_some(graph.file_ranks);
+    Ok(snapshot_of_facts(store, &records, files, ranks))
+}
+
+/// The snapshot of `files` (every file of `records` whose facts could be read), its summary kept
+/// for the next snapshot of the same facts.
+fn snapshot_of_facts(
+    store: &Store,
+    records: &[(String, FileRecord)],
+    files: Vec<(String, FileFacts)>,
+    ranks: Option<Vec<(String, f64)>>,
+) -> Snapshot {
     let files: BTreeMap<Arc<str>, Arc<FileFacts>> =
         files.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
+    let kept = store.search_files(facts_identity(records, files.keys().map(|key| &**key)));
     let summary = Summary::of(files.values().map(|facts| &**facts));
     summary.keep(&kept);
-    let snapshot = Snapshot::of_summary(Files::from(files), summary, ranks);
-    Ok(snapshot.with_kept_indexes(Arc::new(kept)))
+    Snapshot::of_summary(Files::from(files), summary, ranks).with_kept_indexes(Arc::new(kept))
+}
+
+/// Keeps what the next snapshot of the store's facts reads in place — the summary and the search
+/// indexes — built from `facts`, every indexed file's, which the index has in memory after ranking
+/// them (a question after `reverie index` then reads no file's facts), unless they are kept already.
+fn keep_for_snapshot(store: &Store, facts: Vec<(String, FileFacts)>) -> Result<()> {
+    let records = store.file_records()?;
+    if facts.len() != records.len() {
+        return Ok(());
+    }
+    let kept = store.search_files(facts_identity(&records, records.iter().map(|(key, _)| key.as_str())));
+    if Summary::read_kept(&kept, records.len()).is_some() {
+        return Ok(());
+    }
+    let ranks = store.graph()?.file_ranks;
+    let snapshot = snapshot_of_facts(store, &records, facts, Some(ranks));
+    snapshot.facts_index();
+    snapshot.text_index();
+    Ok(())
 }
 
 /// A snapshot's files' facts, read from the store when a question first needs them.
@@ -596,16 +627,13 @@ impl FactsSource for StoredFacts {
 
 /// What the facts `load_facts` read from `records` are a function of: each loaded file's path,
 /// language and content hash, the extraction's fingerprint and the search indexes' recipe.
-fn facts_identity<'a>(
-    records: &[(String, FileRecord)],
-    loaded: impl Iterator<Item = &'a String>,
-) -> crate::hash::Digest {
+fn facts_identity<'a>(records: &[(String, FileRecord)], loaded: impl Iterator<Item = &'a str>) -> crate::hash::Digest {
     let mut identity = crate::hash::DigestBuilder::new();
     identity.part(&crate::syntax::facts_fingerprint().0).part(&crate::search::recipe_probe());
     // `loaded` is `records` in order, less the files whose facts were missing.
     let mut loaded = loaded.peekable();
     for (key, record) in records {
-        if loaded.next_if(|next| *next == key).is_some() {
+        if loaded.next_if(|next| *next == key.as_str()).is_some() {
             identity.part(key.as_bytes()).part(&[record.language as u8]).part(&record.content_hash.0);
         }
     }
