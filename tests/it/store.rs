@@ -16,6 +16,24 @@ fn run(store: &Store, root: &std::path::Path) -> reverie::index::IndexReport {
     index(store, &[root.to_path_buf()], &WalkOptions::default(), Mode::Incremental, &|_| {}).unwrap()
 }
 
+/// A store of `ws` indexed once, then changed underneath by `tamper` with sled itself (what another
+/// version, a crash or a bad disk leaves): the store's folder, under `cache`.
+fn indexed_then_tampered(
+    ws: &std::path::Path,
+    cache: &std::path::Path,
+    tamper: impl FnOnce(&sled::Db),
+) -> std::path::PathBuf {
+    let dir = cache.join("store");
+    {
+        let (store, _) = Store::open(&dir).unwrap();
+        run(&store, ws);
+    }
+    let db = sled::open(&dir).unwrap();
+    tamper(&db);
+    db.flush().unwrap();
+    dir
+}
+
 #[test]
 fn reopening_keeps_the_index() {
     let ws = workspace();
@@ -45,16 +63,9 @@ fn reopening_keeps_the_index() {
 fn another_schema_version_is_rebuilt() {
     let ws = workspace();
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("store");
-    {
-        let (store, _) = Store::open(&dir).unwrap();
-        run(&store, ws.path());
-    }
-    {
-        let db = sled::open(&dir).unwrap();
+    let dir = indexed_then_tampered(ws.path(), cache.path(), |db| {
         db.open_tree("meta").unwrap().insert("schema", &999u32.to_le_bytes()).unwrap();
-        db.flush().unwrap();
-    }
+    });
     let (store, outcome) = Store::open(&dir).unwrap();
     match outcome {
         OpenOutcome::Rebuilt(reason) => assert!(reason.contains("schema"), "{reason}"),
@@ -67,21 +78,14 @@ fn another_schema_version_is_rebuilt() {
 fn undecodable_records_are_rebuilt_not_served() {
     let ws = workspace();
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("store");
-    {
-        let (store, _) = Store::open(&dir).unwrap();
-        run(&store, ws.path());
-    }
-    {
-        let db = sled::open(&dir).unwrap();
+    let dir = indexed_then_tampered(ws.path(), cache.path(), |db| {
         db.open_tree("files").unwrap().insert("a.py", &b"\xff\xff garbage"[..]).unwrap();
         let facts = db.open_tree("facts").unwrap();
         let keys: Vec<_> = facts.iter().keys().map(|k| k.unwrap()).collect();
         for key in keys {
             facts.insert(key, &b"\x01 not facts"[..]).unwrap();
         }
-        db.flush().unwrap();
-    }
+    });
     let (store, _) = Store::open(&dir).unwrap();
     // Reading never serves what does not decode.
     assert!(reverie::index::all_facts(&store).unwrap().is_empty());
@@ -127,17 +131,10 @@ fn unreferenced_facts_are_collected_and_a_warm_index_finds_none_to_collect() {
 fn a_store_without_the_facts_keys_gets_them_at_open() {
     let ws = workspace();
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("store");
-    {
-        let (store, _) = Store::open(&dir).unwrap();
-        run(&store, ws.path());
-    }
-    {
-        let db = sled::open(&dir).unwrap();
+    let dir = indexed_then_tampered(ws.path(), cache.path(), |db| {
         db.drop_tree("facts-keys").unwrap();
         db.open_tree("meta").unwrap().remove("facts-keys").unwrap();
-        db.flush().unwrap();
-    }
+    });
     let (store, _) = Store::open(&dir).unwrap();
     assert_eq!(store.facts_count(), 2);
     let report = run(&store, ws.path());
