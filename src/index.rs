@@ -12,14 +12,16 @@
 
 use crate::graph::{self, Focus};
 use crate::hash::{Digest, DigestBuilder};
+use crate::snapshot::{FactsSource, Files, Snapshot, Summary};
 use crate::store::{FileRecord, GraphSnapshot, Store};
-use crate::syntax::{self, FileFacts};
+use crate::syntax::{self, FileFacts, Language};
 use crate::workspace::{self, IgnoreRules, SkipReason, Skipped, SourceFile, WalkOptions};
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Records written per store batch.
@@ -170,6 +172,8 @@ pub fn index(
         }
         rank_graph(store, &facts, inputs, &mut report)?;
         tracing::debug!("ranked {} edges by {:?}", report.graph_edges, started.elapsed());
+        keep_for_snapshot(store, facts)?;
+        tracing::debug!("kept the summary and search indexes by {:?}", started.elapsed());
     }
     store.flush()?;
     tracing::debug!("flushed by {:?}", started.elapsed());
@@ -535,31 +539,101 @@ pub fn all_facts(store: &Store) -> Result<Vec<(String, FileFacts)>> {
     load_facts(store, &store.file_records()?, HashMap::new())
 }
 
-/// The snapshot of every indexed file's facts: what questions and thinking read. Its search indexes
-/// are kept in the store's folder under the identity of these facts (`search::stored`).
-pub fn snapshot(store: &Store) -> Result<crate::snapshot::Snapshot> {
+/// The snapshot of every indexed file's facts: what questions and thinking read. Its summary and its
+/// search indexes are kept in the store's folder under the identity of these facts
+/// (`search::stored`): when they are there (and the stored ranks are those of these files), no
+/// file's facts are read until a question needs them; else every file's facts are read, and the
+/// summary is kept for the next snapshot.
+pub fn snapshot(store: &Store) -> Result<Snapshot> {
     let records = store.file_records()?;
-    let files = load_facts(store, &records, HashMap::new())?;
-    tracing::debug!("{} files' facts read; peak RSS {} MB", files.len(), peak_rss_bytes().map_or(0, |b| b / 1_000_000));
-    let identity = facts_identity(&records, &files);
     // The ranks the index computed, when they are those of exactly these files.
     let graph = store.graph()?;
-    let ranks =
-        (files.len() == records.len() && graph.inputs == Some(graph_inputs(&records))).then_some(graph.file_ranks);
-    let files = files.into_iter().map(|(k, f)| (std::sync::Arc::<str>::from(k.as_str()), std::sync::Arc::new(f)));
-    let snapshot = crate::snapshot::Snapshot::with_ranks(files.collect(), ranks);
-    Ok(snapshot.with_kept_indexes(std::sync::Arc::new(store.search_files(identity))))
+    let ranked = graph.inputs == Some(graph_inputs(&records));
+    if ranked {
+        let kept = store.search_files(facts_identity(&records, records.iter().map(|(key, _)| key.as_str())));
+        if let Some(summary) = Summary::read_kept(&kept, records.len()) {
+            tracing::debug!("the summary of {} files read in place", records.len());
+            let keys = records.iter().map(|(key, _)| Arc::<str>::from(key.as_str())).collect();
+            let source = StoredFacts {
+                reader: store.facts_reader(),
+                records: records.into_iter().map(|(key, record)| (key, record.language, record.content_hash)).collect(),
+            };
+            let files = Files::read_on_demand(keys, Arc::new(source));
+            let snapshot = Snapshot::of_summary(files, summary, Some(graph.file_ranks));
+            return Ok(snapshot.with_kept_indexes(Arc::new(kept)));
+        }
+    }
+    let files = load_facts(store, &records, HashMap::new())?;
+    tracing::debug!("{} files' facts read; peak RSS {} MB", files.len(), peak_rss_bytes().map_or(0, |b| b / 1_000_000));
+    let ranks = (ranked && files.len() == records.len()).then_some(graph.file_ranks);
+    Ok(snapshot_of_facts(store, &records, files, ranks))
+}
+
+/// The snapshot of `files` (every file of `records` whose facts could be read), its summary kept
+/// for the next snapshot of the same facts.
+fn snapshot_of_facts(
+    store: &Store,
+    records: &[(String, FileRecord)],
+    files: Vec<(String, FileFacts)>,
+    ranks: Option<Vec<(String, f64)>>,
+) -> Snapshot {
+    let files: BTreeMap<Arc<str>, Arc<FileFacts>> =
+        files.into_iter().map(|(k, f)| (Arc::<str>::from(k.as_str()), Arc::new(f))).collect();
+    let kept = store.search_files(facts_identity(records, files.keys().map(|key| &**key)));
+    let summary = Summary::of(files.values().map(|facts| &**facts));
+    summary.keep(&kept);
+    Snapshot::of_summary(Files::from(files), summary, ranks).with_kept_indexes(Arc::new(kept))
+}
+
+/// Keeps what the next snapshot of the store's facts reads in place — the summary and the search
+/// indexes — built from `facts`, every indexed file's, which the index has in memory after ranking
+/// them (a question after `reverie index` then reads no file's facts), unless they are kept already.
+fn keep_for_snapshot(store: &Store, facts: Vec<(String, FileFacts)>) -> Result<()> {
+    let records = store.file_records()?;
+    if facts.len() != records.len() {
+        return Ok(());
+    }
+    let kept = store.search_files(facts_identity(&records, records.iter().map(|(key, _)| key.as_str())));
+    if Summary::read_kept(&kept, records.len()).is_some() {
+        return Ok(());
+    }
+    let ranks = store.graph()?.file_ranks;
+    let snapshot = snapshot_of_facts(store, &records, facts, Some(ranks));
+    snapshot.facts_index();
+    snapshot.text_index();
+    Ok(())
+}
+
+/// A snapshot's files' facts, read from the store when a question first needs them.
+struct StoredFacts {
+    reader: crate::store::FactsReader,
+    /// Per file in key order: its key, language and content hash.
+    records: Vec<(String, Language, Digest)>,
+}
+
+impl FactsSource for StoredFacts {
+    fn read(&self, key: &str) -> Option<FileFacts> {
+        let at = self.records.binary_search_by(|(other, ..)| other.as_str().cmp(key)).ok()?;
+        let (_, language, hash) = &self.records[at];
+        match self.reader.facts(*language, hash) {
+            Ok(facts) => facts,
+            Err(err) => {
+                tracing::warn!("the facts of {key} could not be read from the store ({err:#})");
+                None
+            }
+        }
+    }
 }
 
 /// What the facts `load_facts` read from `records` are a function of: each loaded file's path,
 /// language and content hash, the extraction's fingerprint and the search indexes' recipe.
-fn facts_identity(records: &[(String, FileRecord)], loaded: &[(String, FileFacts)]) -> crate::hash::Digest {
+fn facts_identity<'a>(records: &[(String, FileRecord)], loaded: impl Iterator<Item = &'a str>) -> crate::hash::Digest {
     let mut identity = crate::hash::DigestBuilder::new();
     identity.part(&crate::syntax::facts_fingerprint().0).part(&crate::search::recipe_probe());
     // `loaded` is `records` in order, less the files whose facts were missing.
-    let mut loaded = loaded.iter().map(|(key, _)| key).peekable();
+    let mut loaded = loaded.peekable();
     for (key, record) in records {
-        if loaded.next_if(|next| *next == key).is_some() {
+        if loaded.next_if(|next| *next == key.as_str()).is_some() {
             identity.part(key.as_bytes()).part(&[record.language as u8]).part(&record.content_hash.0);
         }
     }

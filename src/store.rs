@@ -8,8 +8,11 @@
 //! | `meta`    | `facts-fingerprint`                   | 32 raw bytes: `syntax::facts_fingerprint()` |
 //! | `meta`    | `roots`                               | JSON list of the workspace roots |
 //! | `meta`    | `graph`                               | `GraphSnapshot` |
+//! | `meta`    | `facts-keys`                          | empty: `facts-keys` holds every key of `facts` (absent in a store written before it: filled at open) |
+//! | `meta`    | `facts-collected`                     | 32 raw bytes: the digest of the live facts keys when garbage was last collected (absent once facts are written since) |
 //! | `files`   | workspace-relative path (UTF-8)       | `FileRecord` |
 //! | `facts`   | language byte + 32-byte content hash  | `FileFacts` |
+//! | `facts-keys` | the same keys as `facts`           | empty: which facts exist, answered without reading them |
 //! | `skipped` | workspace-relative path (UTF-8)       | `SkipReason` as JSON (internally tagged) |
 //! | `notes`   | note-kind byte + subject (UTF-8)      | `Note` as JSON (its body is free-form JSON) |
 //! | `failures`| note-kind byte + subject (UTF-8)      | `JobFailure` as JSON |
@@ -22,7 +25,8 @@
 //! | `adapter` | 32-byte `embed::model_key` + a name (`state`, or `q` + 32-byte content key) | bytes encoded by `embed::adapter` (the trained map and its figures; a training question's vector) |
 //!
 //! Beside the trees, the folder `search/` holds the search indexes kept for the last snapshot of the
-//! store's facts, `<index>-<identity>.bm25` (`SearchFiles`; the layout is `search::Bm25`'s).
+//! store's facts, `<index>-<identity>.bm25` (`SearchFiles`; the layout is `search::Bm25`'s, but for
+//! `summary-<identity>.bm25`: what a snapshot needs across every file, `snapshot::Summary`'s).
 //!
 //! `notes`, `failures`, `ledger`, `conversations` and the last three trees are `RecordTree`s: the
 //! store keeps their JSON without knowing the types, which belong to the layers above (`sleep`,
@@ -57,6 +61,8 @@ const SCHEMA_KEY: &[u8] = b"schema";
 const FINGERPRINT_KEY: &[u8] = b"facts-fingerprint";
 const ROOTS_KEY: &[u8] = b"roots";
 const GRAPH_KEY: &[u8] = b"graph";
+const COLLECTED_KEY: &[u8] = b"facts-collected";
+const FACTS_KEYS_KEY: &[u8] = b"facts-keys";
 
 /// What the store remembers about one file, to decide without reading it whether it changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +102,9 @@ pub struct Store {
     meta: sled::Tree,
     files: sled::Tree,
     facts: sled::Tree,
+    /// The keys of `facts` alone: a warm index asks whether each file's facts exist, and sled reads
+    /// a key's whole page with the values beside it (a big workspace's every facts, 140 MB).
+    facts_keys: sled::Tree,
     skipped: sled::Tree,
     notes: sled::Tree,
     failures: sled::Tree,
@@ -196,6 +205,7 @@ impl Store {
             meta: open_tree("meta")?,
             files: open_tree("files")?,
             facts: open_tree("facts")?,
+            facts_keys: open_tree("facts-keys")?,
             skipped: open_tree("skipped")?,
             notes: open_tree("notes")?,
             failures: open_tree("failures")?,
@@ -236,12 +246,23 @@ impl Store {
             }
         }
         self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes())?;
+        if !self.meta.contains_key(FACTS_KEYS_KEY)? {
+            // A store written before `facts-keys`: its keys once, from the facts.
+            self.facts_keys.clear()?;
+            let mut keys = sled::Batch::default();
+            for key in self.facts.iter().keys() {
+                keys.insert(key?, &[]);
+            }
+            self.facts_keys.apply_batch(keys)?;
+            self.meta.insert(FACTS_KEYS_KEY, &[])?;
+        }
         let fingerprint = crate::syntax::facts_fingerprint();
         if self.meta.get(FINGERPRINT_KEY)?.as_deref() != Some(&fingerprint.0[..]) {
             if !self.facts.is_empty() {
                 tracing::info!("fact extraction changed since the last index; facts will be re-extracted");
             }
             self.facts.clear()?;
+            self.facts_keys.clear()?;
             self.meta.remove(GRAPH_KEY)?;
             self.meta.insert(FINGERPRINT_KEY, &fingerprint.0[..])?;
         }
@@ -253,6 +274,7 @@ impl Store {
             &self.meta,
             &self.files,
             &self.facts,
+            &self.facts_keys,
             &self.skipped,
             &self.notes,
             &self.failures,
@@ -306,19 +328,24 @@ impl Store {
     }
 
     pub fn has_facts(&self, language: Language, hash: &Digest) -> Result<bool> {
-        Ok(self.facts.contains_key(facts_key(language, hash))?)
+        Ok(self.facts_keys.contains_key(facts_key(language, hash))?)
     }
 
     /// The facts of `hash`. Facts that do not decode are deleted, so the next index extracts them
     /// again, and reported as absent.
     pub fn facts(&self, language: Language, hash: &Digest) -> Result<Option<FileFacts>> {
-        let key = facts_key(language, hash);
-        let Some(bytes) = self.facts.get(key)? else { return Ok(None) };
-        let facts = decode(&bytes, "facts", &hash.short());
+        let facts = self.facts_reader().facts(language, hash)?;
         if facts.is_none() {
-            self.facts.remove(key)?;
+            self.facts_keys.remove(facts_key(language, hash))?;
+            self.facts.remove(facts_key(language, hash))?;
         }
         Ok(facts)
+    }
+
+    /// A handle that reads facts by content from any thread, for as long as it is kept (a
+    /// snapshot reads a file's facts when a question first needs them: `snapshot::FactsSource`).
+    pub fn facts_reader(&self) -> FactsReader {
+        FactsReader { facts: self.facts.clone() }
     }
 
     /// Writes a batch of indexed files: their facts first, then their records (see the module docs).
@@ -327,14 +354,22 @@ impl Store {
             return Ok(());
         }
         let mut facts = sled::Batch::default();
+        let mut facts_keys = sled::Batch::default();
         let mut files = sled::Batch::default();
         let mut unskip = sled::Batch::default();
+        // Facts written from here may be left unreferenced (by a crash, or a file that changes
+        // again): the next collection walks them.
+        self.meta.remove(COLLECTED_KEY)?;
         for (key, record, file_facts) in batch {
-            facts.insert(facts_key(record.language, &record.content_hash).to_vec(), postcard::to_stdvec(file_facts)?);
+            let content = facts_key(record.language, &record.content_hash);
+            facts.insert(content.to_vec(), postcard::to_stdvec(file_facts)?);
+            facts_keys.insert(content.to_vec(), &[]);
             files.insert(key.as_bytes(), postcard::to_stdvec(record)?);
             unskip.remove(key.as_bytes());
         }
+        // Facts, then their keys, then the records that point at them.
         self.facts.apply_batch(facts)?;
+        self.facts_keys.apply_batch(facts_keys)?;
         self.files.apply_batch(files)?;
         self.skipped.apply_batch(unskip)?;
         // Durable per batch: a crash loses at most the batch in flight, never finished work.
@@ -419,13 +454,28 @@ impl Store {
         Ok(skipped)
     }
 
-    /// Deletes facts that no file record points at any more. Returns how many were deleted.
+    /// Deletes facts that no file record points at any more. Returns how many were deleted. When no
+    /// facts were written since the last collection and the records point at the same facts, there
+    /// is nothing to collect and the facts are not walked (reading every value: a big workspace's
+    /// hundreds of megabytes, on every warm index).
     pub fn collect_garbage(&self) -> Result<usize> {
-        let live: std::collections::HashSet<[u8; 33]> =
+        let mut live: Vec<[u8; 33]> =
             self.file_records()?.iter().map(|(_, record)| facts_key(record.language, &record.content_hash)).collect();
+        live.sort_unstable();
+        live.dedup();
+        let mut digest = crate::hash::DigestBuilder::new();
+        live.iter().for_each(|key| {
+            digest.part(key);
+        });
+        let digest = digest.finish();
+        if self.meta.get(COLLECTED_KEY)?.as_deref() == Some(&digest.0[..]) {
+            return Ok(0);
+        }
+        let live: std::collections::HashSet<[u8; 33]> = live.into_iter().collect();
         let mut batch = sled::Batch::default();
         let mut removed = 0;
-        for key in self.facts.iter().keys() {
+        // The keys, not the facts: a walk over `facts` reads every value.
+        for key in self.facts_keys.iter().keys() {
             let key = key?;
             if key.len() != 33 || !live.contains(&key[..]) {
                 batch.remove(key);
@@ -433,13 +483,16 @@ impl Store {
             }
         }
         if removed > 0 {
+            // The keys first: facts without a key are never taken for present.
+            self.facts_keys.apply_batch(batch.clone())?;
             self.facts.apply_batch(batch)?;
         }
+        self.meta.insert(COLLECTED_KEY, &digest.0[..])?;
         Ok(removed)
     }
 
     pub fn facts_count(&self) -> usize {
-        self.facts.len()
+        self.facts_keys.len()
     }
 
     pub fn graph(&self) -> Result<GraphSnapshot> {
@@ -460,6 +513,20 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush().context("flushing the store to disk")?;
         Ok(())
+    }
+}
+
+/// Reads facts by language and content hash (`Store::facts_reader`).
+#[derive(Clone)]
+pub struct FactsReader {
+    facts: sled::Tree,
+}
+
+impl FactsReader {
+    /// The facts of `hash`; `None` when the store has none or they do not decode (logged).
+    pub fn facts(&self, language: Language, hash: &Digest) -> Result<Option<FileFacts>> {
+        let Some(bytes) = self.facts.get(facts_key(language, hash))? else { return Ok(None) };
+        Ok(decode(&bytes, "facts", &hash.short()))
     }
 }
 

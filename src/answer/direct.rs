@@ -282,9 +282,9 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
         let qualifier = named.qualifier.as_deref()?;
         let every = defs.len();
         defs.retain(|(file, index)| {
-            let definitions = &snapshot.files[file].definitions;
-            let def = &definitions[*index as usize];
-            member_of(def, def.parent.map(|p| &definitions[p as usize]), qualifier)
+            let Some(definitions) = snapshot.files.get(file).map(|facts| &facts.definitions) else { return false };
+            let Some(def) = definitions.get(*index as usize) else { return false };
+            member_of(def, def.parent.and_then(|p| definitions.get(p as usize)), qualifier)
         });
         // Uses and tests are found by name: only when no other definition shares it are they this one's.
         if defs.is_empty() || (shape != Shape::Definition && defs.len() != every) {
@@ -301,7 +301,7 @@ pub fn structural(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
             };
             let _ = writeln!(out, "`{shown}` is defined in {} place{}:", defs.len(), plural(defs.len()));
             for (file, index) in defs.iter().take(10) {
-                let def = &snapshot.files[file].definitions[*index as usize];
+                let Some(def) = snapshot.definition(file, *index) else { continue };
                 let (start, _) = def.span.lines_1based();
                 let _ = writeln!(out, "- `{file}:{start}` — {} `{}`", def.kind.name(), def.signature);
                 context.push(definition_item(file, def));
@@ -394,7 +394,7 @@ fn member_of(
 /// mined), and the tests that use it. From facts and the history alone: zero tokens.
 fn impact(snapshot: &Snapshot, question: &Question, name: &str, defs: &[(Arc<str>, u32)]) -> Option<Direct> {
     let (file, index) = defs.first()?;
-    let def = &snapshot.files[file].definitions[*index as usize];
+    let def = snapshot.definition(file, *index)?;
     let (start, end) = def.span.lines_1based();
     let mut out = String::new();
     let _ = writeln!(out, "If you change `{name}` (`{file}:{start}`, {} `{}`):", def.kind.name(), def.signature);
@@ -500,16 +500,18 @@ fn plural(n: usize) -> &'static str {
 
 fn error_site(snapshot: &Snapshot, question: &Question) -> Option<Direct> {
     let mut hits = Vec::new();
-    for (file, facts) in &snapshot.files {
-        for site in &facts.error_sites {
-            if let Some(len) = longest_quoted_fragment(&site.message, &question.text) {
-                hits.push((
-                    len,
-                    file.clone(),
-                    site.clone(),
-                    site.definition.and_then(|d| facts.definitions.get(d as usize)).map(|d| d.name.clone()),
-                ));
-            }
+    // The messages from the snapshot's summary: only the files of those quoted are read.
+    for (file, site, message) in snapshot.error_messages() {
+        if let Some(len) = longest_quoted_fragment(message, &question.text)
+            && let Some(facts) = snapshot.files.get(file)
+            && let Some(site) = facts.error_sites.get(site as usize)
+        {
+            hits.push((
+                len,
+                file.clone(),
+                site.clone(),
+                site.definition.and_then(|d| facts.definitions.get(d as usize)).map(|d| d.name.clone()),
+            ));
         }
     }
     if hits.is_empty() {

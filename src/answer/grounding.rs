@@ -212,7 +212,7 @@ impl<'a> Lookup<'a> {
             return (Verdict::Unverified, None);
         }
         let Some((start, end)) = line else { return (Verdict::Workspace, None) };
-        let longest = files.iter().filter_map(|f| self.snapshot.files.get(*f)).map(|f| f.line_count).max().unwrap_or(0);
+        let longest = files.iter().filter_map(|f| self.snapshot.files.get(f)).map(|f| f.line_count).max().unwrap_or(0);
         if start >= 1 && start <= end && end <= longest {
             (Verdict::Workspace, None)
         } else {
@@ -299,7 +299,8 @@ impl<'a> Lookup<'a> {
             .definitions_by_name
             .get(head.as_str())
             .and_then(|defs| defs.first())
-            .map(|(file, i)| self.snapshot.files[file].definitions[i as usize].kind);
+            .and_then(|(file, i)| self.snapshot.definition(file, i))
+            .map(|definition| definition.kind);
         let type_or_module = matches!(
             workspace_kind,
             Some(DefKind::Class | DefKind::Interface | DefKind::Type | DefKind::Enum | DefKind::Module)

@@ -314,12 +314,14 @@ impl<'a> Channels<'a> {
     fn quoted_errors(&mut self) {
         let (snapshot, question) = (self.snapshot, self.question);
         let mut errors = Vec::new();
-        for (key, facts) in &snapshot.files {
-            for site in &facts.error_sites {
-                if let Some(matched) = longest_quoted_fragment(&site.message, &question.text) {
-                    let within = site.definition.and_then(|d| facts.definitions.get(d as usize));
-                    errors.push((matched, produced_here(key, site, within)));
-                }
+        // The messages from the snapshot's summary: only the files of those quoted are read.
+        for (key, site, message) in snapshot.error_messages() {
+            if let Some(matched) = longest_quoted_fragment(message, &question.text)
+                && let Some(facts) = snapshot.files.get(key)
+                && let Some(site) = facts.error_sites.get(site as usize)
+            {
+                let within = site.definition.and_then(|d| facts.definitions.get(d as usize));
+                errors.push((matched, produced_here(key, site, within)));
             }
         }
         errors.sort_by_key(|e| std::cmp::Reverse(e.0));
@@ -367,13 +369,13 @@ impl<'a> Channels<'a> {
             if let Some(qualifier) = &name.qualifier {
                 // `Flask.make_response`: the member of that class first.
                 defs.sort_by_key(|(key, index)| {
-                    let facts = &snapshot.files[key];
-                    let parent = facts.definitions[*index as usize].parent.map(|p| &facts.definitions[p as usize].name);
+                    let parent = snapshot.definition(key, *index).and_then(|def| def.parent);
+                    let parent = parent.and_then(|p| snapshot.definition(key, p)).map(|def| &def.name);
                     parent != Some(qualifier)
                 });
             }
             for (key, index) in defs.iter().take(MAX_PER_FILE * 2) {
-                let def = &snapshot.files[key].definitions[*index as usize];
+                let Some(def) = snapshot.definition(key, *index) else { continue };
                 list.push(definition_item(
                     key,
                     def,
@@ -465,10 +467,10 @@ impl<'a> Channels<'a> {
         let snapshot = self.snapshot;
         let named: Vec<String> = self.names.iter().map(|n| n.name.clone()).collect();
         let focus = Focus { files: self.question.focus_file.iter().cloned().collect(), identifiers: named };
-        let ranking = graph::rank(&snapshot.graph, &focus);
+        let ranking = graph::rank(snapshot.graph(), &focus);
         let mut items = Vec::new();
         for (file, name, _) in ranking.definitions.iter().take(PER_RANKER) {
-            let key = &snapshot.graph.files[*file as usize];
+            let key = &snapshot.graph().files[*file as usize];
             if let Some((key, facts)) = snapshot.files.get_key_value(key.as_str()) {
                 for def in facts.definitions.iter().filter(|d| &d.name == name).take(2) {
                     items.push(definition_item(
@@ -515,7 +517,7 @@ impl<'a> Channels<'a> {
             .take(PER_RANKER)
             .filter(|(_, cosine)| *cosine >= floor)
             .filter_map(|((key, index), _)| {
-                let (key, facts) = snapshot.files.get_key_value(&**key)?;
+                let (key, facts) = snapshot.files.get_key_value(key)?;
                 let def = facts.definitions.get(*index as usize)?;
                 let seen = per_name.entry(def.name.as_str()).or_insert(0);
                 *seen += 1;

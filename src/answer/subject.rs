@@ -138,7 +138,7 @@ fn centred_items(
         return None;
     }
     let (key, index) = resolve(snapshot, question, subject)?;
-    let (key, facts) = snapshot.files.get_key_value(&*key)?;
+    let (key, facts) = snapshot.files.get_key_value(&key)?;
     let def = facts.definitions.get(index as usize)?;
     let at = Symbol { key: key.clone(), facts, index, def };
     let callers = callers(snapshot, &at);
@@ -277,7 +277,7 @@ fn callers<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Caller<'a>> {
     let name = at.def.name.as_str();
     let mut found: HashMap<(Arc<str>, Option<u32>), Caller<'a>> = HashMap::new();
     for (file, _) in snapshot.referencing_files(name) {
-        let Some((file, facts)) = snapshot.files.get_key_value(&*file) else { continue };
+        let Some((file, facts)) = snapshot.files.get_key_value(&file) else { continue };
         for reference in facts.references.iter().filter(|r| r.name == name) {
             let within = facts.enclosing_definition(&reference.span);
             if **file == *at.key && within.is_some_and(|w| w == at.index || inside(facts, w, at.index)) {
@@ -300,7 +300,7 @@ fn callers<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Caller<'a>> {
         let text_index = snapshot.text_index();
         for (doc, _) in text_index.bm25.search(std::slice::from_ref(&whole), MAX_MENTIONS) {
             let (file, i) = &text_index.docs[doc as usize];
-            let Some((file, facts)) = snapshot.files.get_key_value(&**file) else { continue };
+            let Some((file, facts)) = snapshot.files.get_key_value(file) else { continue };
             let Some(within) = facts.text.get(*i as usize).and_then(|d| d.definition) else { continue };
             if **file == *at.key && (within == at.index || inside(facts, within, at.index)) {
                 continue;
@@ -398,7 +398,7 @@ fn callees<'a>(snapshot: &'a Snapshot, at: &Symbol) -> Vec<Callee<'a>> {
             *key == at.key && at.def.parent.is_some() && at.facts.definitions[*i as usize].parent == at.def.parent
         });
         let Some((key, index)) = own_member.or(defs.first()) else { continue };
-        let Some((key, facts)) = snapshot.files.get_key_value(&**key) else { continue };
+        let Some((key, facts)) = snapshot.files.get_key_value(key) else { continue };
         let def = &facts.definitions[*index as usize];
         if at.def.span.contains(&def.span) && *key == at.key {
             continue; // A helper nested in the subject is part of it.

@@ -17,8 +17,8 @@ pub fn describe_symbol(
 ) -> Option<String> {
     let defs = snapshot.definitions_named(name, from);
     let (key, index) = defs.first()?;
-    let facts = &snapshot.files[key];
-    let def = &facts.definitions[*index as usize];
+    let facts = snapshot.files.get(key)?;
+    let def = facts.definitions.get(*index as usize)?;
     let mut out = String::new();
     let _ = writeln!(out, "```{}\n{}\n```", facts.language.name(), def.signature);
     if let Some(doc) = &def.doc {

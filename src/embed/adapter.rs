@@ -91,7 +91,8 @@ pub fn project_pairs(snapshot: &Snapshot, commits: &[crate::history::Commit]) ->
             }
         }
     }
-    for (path, facts) in &snapshot.files {
+    // Every file once, none kept (an idle pass, not a question).
+    for (path, facts) in snapshot.files.scan() {
         for (i, def) in facts.definitions.iter().enumerate() {
             let Some(line) = def.doc.as_deref().and_then(|doc| doc.lines().map(str::trim).find(|l| !l.is_empty()))
             else {

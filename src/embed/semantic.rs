@@ -20,7 +20,7 @@ use crate::snapshot::{DefinitionAt, Snapshot};
 use crate::store::Store;
 use crate::syntax::FileFacts;
 use anyhow::Result;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Nearest definitions a question takes into the fusion (the server's and the CLI's).
@@ -46,11 +46,8 @@ pub fn file_items(path: &str, facts: &FileFacts, source: &str, max_tokens: usize
 /// keeps).
 pub fn live_keys(snapshot: &Snapshot, passages: &[(Digest, String)]) -> HashSet<Digest> {
     snapshot
-        .files
-        .iter()
-        .flat_map(|(path, facts)| {
-            (0..facts.definitions.len() as u32).map(move |i| definition_key(path, &facts.content_hash, i))
-        })
+        .shapes()
+        .flat_map(|(path, shape)| (0..shape.definitions).map(move |i| definition_key(path, &shape.content_hash, i)))
         .chain(passages.iter().map(|(key, _)| *key))
         .collect()
 }
@@ -59,9 +56,8 @@ pub fn live_keys(snapshot: &Snapshot, passages: &[(Digest, String)]) -> HashSet<
 /// times the file's PageRank, then by path.
 pub fn embedding_order(snapshot: &Snapshot) -> Vec<Arc<str>> {
     let mut files: Vec<(f64, Arc<str>)> = snapshot
-        .files
-        .iter()
-        .filter(|(_, facts)| !facts.definitions.is_empty())
+        .shapes()
+        .filter(|(_, shape)| shape.definitions > 0)
         .map(|(path, _)| (prior::file_weight(path) * (snapshot.file_rank(path) + 1e-9), path.clone()))
         .collect();
     files.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -71,11 +67,12 @@ pub fn embedding_order(snapshot: &Snapshot) -> Vec<Arc<str>> {
 /// Files of `order` with a definition whose vector `store` lacks for `model_id`.
 pub fn files_pending(snapshot: &Snapshot, store: &Store, model_id: &str, order: &[Arc<str>]) -> Result<Vec<Arc<str>>> {
     let model = model_key(model_id);
+    let shapes: HashMap<&str, &crate::snapshot::FileShape> = snapshot.shapes().map(|(k, s)| (&**k, s)).collect();
     let mut pending = Vec::new();
     for path in order {
-        let Some(facts) = snapshot.files.get(path) else { continue };
-        for i in 0..facts.definitions.len() as u32 {
-            if !store.has_embedding(&model, &definition_key(path, &facts.content_hash, i))? {
+        let Some(shape) = shapes.get(&**path) else { continue };
+        for i in 0..shape.definitions {
+            if !store.has_embedding(&model, &definition_key(path, &shape.content_hash, i))? {
                 pending.push(path.clone());
                 break;
             }
@@ -154,9 +151,10 @@ pub async fn embed_snapshot(
         let mut items = Vec::new();
         let mut read = 0;
         for path in round {
-            let (Some(facts), Some(source)) = (snapshot.files.get(path), source_of(path)) else { continue };
+            // Not kept: the pass reads every file once, a question reads a few.
+            let (Some(facts), Some(source)) = (snapshot.files.fetch(path), source_of(path)) else { continue };
             read += 1;
-            for (key, text) in file_items(path, facts, &source, embedder.max_tokens()) {
+            for (key, text) in file_items(path, &facts, &source, embedder.max_tokens()) {
                 items.push((key, crate::redact::redact(&text).0));
             }
         }
@@ -202,9 +200,9 @@ impl SemanticIndex {
         let model = model_key(model_id);
         let mut keys = Vec::new();
         let mut sites = Vec::new();
-        for (path, facts) in &snapshot.files {
-            for i in 0..facts.definitions.len() as u32 {
-                keys.push(definition_key(path, &facts.content_hash, i));
+        for (path, shape) in snapshot.shapes() {
+            for i in 0..shape.definitions {
+                keys.push(definition_key(path, &shape.content_hash, i));
                 sites.push((path.clone(), i));
             }
         }

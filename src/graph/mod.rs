@@ -76,10 +76,23 @@ pub fn build(files: &[GraphFile<'_>]) -> FileGraph {
     for (name, &id) in &identifier_ids {
         identifiers[id as usize] = (*name).to_string();
     }
+    let keys = files.iter().map(|(key, _)| (*key).to_string()).collect();
+    build_from_names(keys, identifiers, definers, reference_counts.into_iter().collect())
+}
+
+/// The graph of the files `keys` from what `build` takes from their facts: each defined identifier
+/// (in the order a walk over the files' definitions first meets them) with the files that define it
+/// (increasing, distinct), and how often each file references each of them: ((identifier, file),
+/// count), in any order.
+pub fn build_from_names(
+    keys: Vec<String>,
+    identifiers: Vec<String>,
+    definers: Vec<Vec<u32>>,
+    mut reference_counts: Vec<((u32, u32), u32)>,
+) -> FileGraph {
     let mut edges = Vec::new();
-    let mut keys: Vec<_> = reference_counts.into_iter().collect();
-    keys.sort_unstable_by_key(|&((id, file), _)| (file, id));
-    for ((id, referencer), count) in keys {
+    reference_counts.sort_unstable_by_key(|&((id, file), _)| (file, id));
+    for ((id, referencer), count) in reference_counts {
         let defining = &definers[id as usize];
         if defining.len() > MAX_DEFINERS {
             continue;
@@ -91,12 +104,7 @@ pub fn build(files: &[GraphFile<'_>]) -> FileGraph {
             }
         }
     }
-    FileGraph {
-        files: files.iter().map(|(key, _)| (*key).to_string()).collect(),
-        definer_counts: definers.iter().map(|d| d.len() as u32).collect(),
-        identifiers,
-        edges,
-    }
+    FileGraph { files: keys, definer_counts: definers.iter().map(|d| d.len() as u32).collect(), identifiers, edges }
 }
 
 /// A digest of what the graph takes from one file: its definition names and its references (names

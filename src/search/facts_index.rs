@@ -38,42 +38,47 @@ pub fn path_tokens(path: &str) -> Vec<String> {
 
 impl FactsIndex {
     pub fn build(files: &BTreeMap<Arc<str>, Arc<FileFacts>>) -> FactsIndex {
-        FactsIndex::build_or_read(files, None)
+        let counts = files.iter().map(|(key, f)| (key, (f.definitions.len() as u32, f.error_sites.len() as u32)));
+        FactsIndex::build_or_read(counts, |key| files.get(key).map(|f| &**f), None)
     }
 
     /// Built, or read in place from `kept` when it holds this snapshot's index (`search::stored`).
-    pub fn build_or_read(files: &BTreeMap<Arc<str>, Arc<FileFacts>>, kept: Option<&dyn IndexFiles>) -> FactsIndex {
+    /// `files` gives each file's key, in key order, with its number of definitions and error sites;
+    /// `facts` a file's facts, asked for only when the index is built.
+    pub fn build_or_read<'a>(
+        files: impl Iterator<Item = (&'a Arc<str>, (u32, u32))>,
+        facts: impl Fn(&str) -> Option<&'a FileFacts>,
+        kept: Option<&dyn IndexFiles>,
+    ) -> FactsIndex {
         let mut docs = Vec::new();
-        for (file, facts) in files {
-            docs.extend(
-                (0..facts.definitions.len())
-                    .map(|index| FactDoc::Definition { file: file.clone(), index: index as u32 }),
-            );
-            docs.extend(
-                (0..facts.error_sites.len())
-                    .map(|index| FactDoc::ErrorSite { file: file.clone(), index: index as u32 }),
-            );
+        let mut keys = Vec::new();
+        for (file, (definitions, error_sites)) in files {
+            docs.extend((0..definitions).map(|index| FactDoc::Definition { file: file.clone(), index }));
+            docs.extend((0..error_sites).map(|index| FactDoc::ErrorSite { file: file.clone(), index }));
+            keys.push(file);
         }
         let bm25 = super::stored::load_or_build(kept, "facts", docs.len(), || {
             // Each path's tokens once (every definition of a file repeats them: 222k definitions in
             // 15k files on a big workspace, tokenized twice each by the two walks of `Bm25::new`).
             let paths: rustc_hash::FxHashMap<&str, Vec<String>> =
-                files.keys().map(|key| (&**key, path_tokens(key))).collect();
+                keys.iter().map(|key| (&***key, path_tokens(key))).collect();
             // Tokens are produced one document at a time, never all held at once.
-            Bm25::new(docs.iter().map(|doc| tokens_of(files, &paths, doc)))
+            Bm25::new(docs.iter().map(|doc| tokens_of(&facts, &paths, doc)))
         });
         FactsIndex { docs, bm25 }
     }
 }
 
-fn tokens_of(
-    files: &BTreeMap<Arc<str>, Arc<FileFacts>>,
+fn tokens_of<'a>(
+    facts_of: &impl Fn(&str) -> Option<&'a FileFacts>,
     paths: &rustc_hash::FxHashMap<&str, Vec<String>>,
     doc: &FactDoc,
 ) -> Vec<String> {
     match doc {
         FactDoc::Definition { file, index } => {
-            let def = &files[file].definitions[*index as usize];
+            let Some(def) = facts_of(file).and_then(|facts| facts.definitions.get(*index as usize)) else {
+                return Vec::new();
+            };
             let mut tokens = tokenize(&def.name);
             // The name counts twice: a question naming it should find it first.
             tokens.extend_from_within(..);
@@ -85,8 +90,8 @@ fn tokens_of(
             tokens
         }
         FactDoc::ErrorSite { file, index } => {
-            let facts = &files[file];
-            let site = &facts.error_sites[*index as usize];
+            let Some(facts) = facts_of(file) else { return Vec::new() };
+            let Some(site) = facts.error_sites.get(*index as usize) else { return Vec::new() };
             let mut tokens = tokenize(&site.message);
             if let Some(def) = site.definition.and_then(|d| facts.definitions.get(d as usize)) {
                 tokens.extend(tokenize(&def.name));

@@ -28,20 +28,34 @@ pub struct TextIndex {
 
 impl TextIndex {
     pub fn build(files: &BTreeMap<Arc<str>, Arc<FileFacts>>) -> TextIndex {
-        TextIndex::build_or_read(files, None)
+        let counts = files.iter().map(|(key, facts)| (key, facts.text.len() as u32));
+        TextIndex::build_or_read(counts, |key| files.get(key).map(|f| &**f), None)
     }
 
     /// Built, or read in place from `kept` when it holds this snapshot's index (`search::stored`).
-    pub fn build_or_read(files: &BTreeMap<Arc<str>, Arc<FileFacts>>, kept: Option<&dyn IndexFiles>) -> TextIndex {
-        let docs: Vec<TextDocAt> =
-            files.iter().flat_map(|(key, facts)| (0..facts.text.len() as u32).map(move |i| (key.clone(), i))).collect();
+    /// `files` gives each file's key, in key order, with its number of text documents; `facts` a
+    /// file's facts, asked for only when the index is built.
+    pub fn build_or_read<'a>(
+        files: impl Iterator<Item = (&'a Arc<str>, u32)>,
+        facts: impl Fn(&str) -> Option<&'a FileFacts>,
+        kept: Option<&dyn IndexFiles>,
+    ) -> TextIndex {
+        let mut docs: Vec<TextDocAt> = Vec::new();
+        let mut keys: Vec<Arc<str>> = Vec::new();
+        for (key, text) in files {
+            docs.extend((0..text).map(|i| (key.clone(), i)));
+            keys.push(key.clone());
+        }
+        let no_terms = crate::syntax::TermCounts::default();
         let bm25 = load_or_build(kept, "text", docs.len(), || {
-            Bm25::from_counts(docs.iter().map(|(key, i)| files[key].text[*i as usize].terms.iter()))
+            Bm25::from_counts(docs.iter().map(|(key, i)| {
+                facts(key).and_then(|f| f.text.get(*i as usize)).map_or(&no_terms, |doc| &doc.terms).iter()
+            }))
         });
-        let file_bm25 = load_or_build(kept, "text-files", files.len(), || {
-            Bm25::from_counts(files.values().map(|facts| {
+        let file_bm25 = load_or_build(kept, "text-files", keys.len(), || {
+            Bm25::from_counts(keys.iter().map(|key| {
                 let mut counts: rustc_hash::FxHashMap<&str, u32> = Default::default();
-                for doc in &facts.text {
+                for doc in facts(key).iter().flat_map(|f| &f.text) {
                     for (term, count) in doc.terms.iter() {
                         *counts.entry(term).or_insert(0) += count;
                     }
@@ -49,7 +63,7 @@ impl TextIndex {
                 counts
             }))
         });
-        TextIndex { docs, bm25, files: files.keys().cloned().collect(), file_bm25 }
+        TextIndex { docs, bm25, files: keys, file_bm25 }
     }
 
     /// Files by whole-file BM25 for `query` terms, best first.

@@ -180,15 +180,15 @@ pub struct PullReport {
 fn shareable(snapshot: &Snapshot) -> (Vec<(&str, Vec<Digest>)>, usize) {
     let mut files = Vec::new();
     let mut secret = 0;
-    for (path, facts) in &snapshot.files {
-        if facts.definitions.is_empty() {
+    for (path, shape) in snapshot.shapes() {
+        if shape.definitions == 0 {
             continue;
         }
         if crate::redact::is_secret_file(Path::new(&**path)) {
             secret += 1;
             continue;
         }
-        let keys = (0..facts.definitions.len() as u32).map(|i| definition_key(path, &facts.content_hash, i)).collect();
+        let keys = (0..shape.definitions).map(|i| definition_key(path, &shape.content_hash, i)).collect();
         files.push((&**path, keys));
     }
     (files, secret)

@@ -79,7 +79,8 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
         let mut inputs: Inputs = Vec::new();
         let mut after = Vec::new();
         for file in files_in.get(dir).into_iter().flatten() {
-            inputs.push((format!("file:{file}"), snapshot.files[file.as_str()].interface_hash));
+            let Some(facts) = snapshot.files.get(file) else { continue };
+            inputs.push((format!("file:{file}"), facts.interface_hash));
             if !crate::redact::is_secret_file(std::path::Path::new(file)) {
                 after.push((NoteKind::FileSummary, file.clone()));
             }
@@ -116,7 +117,7 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
 
 /// For each file, the files whose definitions it uses most (by edge weight), at most `MAX_DEPENDENCIES`.
 pub fn dependencies(snapshot: &Snapshot) -> HashMap<String, Vec<String>> {
-    let graph = &snapshot.graph;
+    let graph = snapshot.graph();
     let mut weights: HashMap<(u32, u32), f64> = HashMap::new();
     for edge in &graph.edges {
         *weights.entry((edge.from, edge.to)).or_insert(0.0) += edge.weight;

@@ -457,7 +457,7 @@ fn anchors(job: &Job, body: &Value, snapshot: &Snapshot) -> Vec<Anchor> {
         if job.kind.is_file_level() && &*file != job.subject.as_str() {
             continue;
         }
-        let def = &snapshot.files[&file].definitions[index as usize];
+        let Some(def) = snapshot.definition(&file, index) else { continue };
         let (start_line, end_line) = def.span.lines_1based();
         let anchor = Anchor { path: file.to_string(), start_line, end_line, symbol: Some(def.name.clone()) };
         if !anchors.contains(&anchor) {

@@ -45,7 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("git", &["workspace"]),
     ("graph", &["hash", "syntax", "tokens"]),
     ("search", &["terms", "syntax"]),
-    ("snapshot", &["terms", "syntax", "graph", "search"]),
+    ("snapshot", &["hash", "terms", "syntax", "graph", "search"]),
     ("store", &["hash", "syntax", "workspace", "search"]),
     ("index", &["hash", "syntax", "workspace", "graph", "search", "snapshot", "store"]),
     ("jobs", &["store"]),

@@ -16,6 +16,24 @@ fn run(store: &Store, root: &std::path::Path) -> reverie::index::IndexReport {
     index(store, &[root.to_path_buf()], &WalkOptions::default(), Mode::Incremental, &|_| {}).unwrap()
 }
 
+/// A store of `ws` indexed once, then changed underneath by `tamper` with sled itself (what another
+/// version, a crash or a bad disk leaves): the store's folder, under `cache`.
+fn indexed_then_tampered(
+    ws: &std::path::Path,
+    cache: &std::path::Path,
+    tamper: impl FnOnce(&sled::Db),
+) -> std::path::PathBuf {
+    let dir = cache.join("store");
+    {
+        let (store, _) = Store::open(&dir).unwrap();
+        run(&store, ws);
+    }
+    let db = sled::open(&dir).unwrap();
+    tamper(&db);
+    db.flush().unwrap();
+    dir
+}
+
 #[test]
 fn reopening_keeps_the_index() {
     let ws = workspace();
@@ -45,16 +63,9 @@ fn reopening_keeps_the_index() {
 fn another_schema_version_is_rebuilt() {
     let ws = workspace();
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("store");
-    {
-        let (store, _) = Store::open(&dir).unwrap();
-        run(&store, ws.path());
-    }
-    {
-        let db = sled::open(&dir).unwrap();
+    let dir = indexed_then_tampered(ws.path(), cache.path(), |db| {
         db.open_tree("meta").unwrap().insert("schema", &999u32.to_le_bytes()).unwrap();
-        db.flush().unwrap();
-    }
+    });
     let (store, outcome) = Store::open(&dir).unwrap();
     match outcome {
         OpenOutcome::Rebuilt(reason) => assert!(reason.contains("schema"), "{reason}"),
@@ -67,21 +78,14 @@ fn another_schema_version_is_rebuilt() {
 fn undecodable_records_are_rebuilt_not_served() {
     let ws = workspace();
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("store");
-    {
-        let (store, _) = Store::open(&dir).unwrap();
-        run(&store, ws.path());
-    }
-    {
-        let db = sled::open(&dir).unwrap();
+    let dir = indexed_then_tampered(ws.path(), cache.path(), |db| {
         db.open_tree("files").unwrap().insert("a.py", &b"\xff\xff garbage"[..]).unwrap();
         let facts = db.open_tree("facts").unwrap();
         let keys: Vec<_> = facts.iter().keys().map(|k| k.unwrap()).collect();
         for key in keys {
             facts.insert(key, &b"\x01 not facts"[..]).unwrap();
         }
-        db.flush().unwrap();
-    }
+    });
     let (store, _) = Store::open(&dir).unwrap();
     // Reading never serves what does not decode.
     assert!(reverie::index::all_facts(&store).unwrap().is_empty());
@@ -94,6 +98,47 @@ fn undecodable_records_are_rebuilt_not_served() {
     for (key, facts) in &facts {
         assert!(!facts.definitions.is_empty(), "{key} has real facts");
     }
+}
+
+/// Facts no record points at are collected when files change or go, and a warm index with nothing
+/// new does not walk the facts to find out (`Store::collect_garbage`).
+#[test]
+fn unreferenced_facts_are_collected_and_a_warm_index_finds_none_to_collect() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(&cache.path().join("store")).unwrap();
+    run(&store, ws.path());
+    assert_eq!(store.facts_count(), 2);
+    assert_eq!(store.collect_garbage().unwrap(), 0);
+    std::fs::write(ws.path().join("a.py"), "def changed():\n    return 2\n").unwrap();
+    assert_eq!(run(&store, ws.path()).parsed, 1);
+    assert_eq!(store.facts_count(), 2, "the old facts of a.py are gone");
+    assert_eq!(store.collect_garbage().unwrap(), 0);
+    std::fs::remove_file(ws.path().join("b.py")).unwrap();
+    run(&store, ws.path());
+    assert_eq!(store.facts_count(), 1, "b.py's facts are gone with it");
+    // Written again after a collection: the next collection looks again.
+    std::fs::write(ws.path().join("b.py"), "def back():\n    pass\n").unwrap();
+    run(&store, ws.path());
+    std::fs::remove_file(ws.path().join("b.py")).unwrap();
+    run(&store, ws.path());
+    assert_eq!(store.facts_count(), 1);
+}
+
+/// A store written before the facts' keys were kept apart (no `facts-keys` tree) gets them at open:
+/// its files are trusted, not parsed again.
+#[test]
+fn a_store_without_the_facts_keys_gets_them_at_open() {
+    let ws = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = indexed_then_tampered(ws.path(), cache.path(), |db| {
+        db.drop_tree("facts-keys").unwrap();
+        db.open_tree("meta").unwrap().remove("facts-keys").unwrap();
+    });
+    let (store, _) = Store::open(&dir).unwrap();
+    assert_eq!(store.facts_count(), 2);
+    let report = run(&store, ws.path());
+    assert_eq!((report.parsed, report.files), (0, 2), "{report:?}");
 }
 
 /// A store another handle holds (a server while `reverie ask` runs) is refused with a message that
@@ -129,7 +174,8 @@ fn an_unopenable_store_is_rebuilt() {
     assert_eq!(run(&store, ws.path()).parsed, 2);
 }
 
-/// The search index files kept in the cache (`search/*.bm25`), sorted.
+/// The search index files kept in the cache (`search/*.bm25`, the summary of the facts among them),
+/// sorted.
 fn kept_search_indexes(ws: &crate::util::Workspace) -> Vec<std::path::PathBuf> {
     let mut kept: Vec<std::path::PathBuf> = std::fs::read_dir(ws.cache_dir())
         .unwrap()
@@ -151,9 +197,13 @@ fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
         let answer = ws.json(&["ask", ".", question, "--no-llm"]);
         answer["context"][0]["path"].as_str().unwrap_or_default().to_string()
     };
-    assert_eq!(first(&ws), "net.py");
+    // Kept by the index, which has every file's facts in memory when it ranks them: the first
+    // question reads them in place too.
+    ws.json(&["index", "."]);
     let kept = kept_search_indexes(&ws);
-    assert_eq!(kept.len(), 3, "the facts index and both full-text indexes: {kept:?}");
+    assert_eq!(kept.len(), 4, "the facts index, both full-text indexes and the facts' summary: {kept:?}");
+    assert_eq!(first(&ws), "net.py");
+    assert_eq!(kept_search_indexes(&ws), kept);
     // Read in place by the next question: the same answer, the same files.
     assert_eq!(first(&ws), "net.py");
     assert_eq!(kept_search_indexes(&ws), kept);
@@ -163,7 +213,7 @@ fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
     ws.write("other.py", "def unrelated():\n    raise TimeoutError('the handshake stalled again')\n");
     assert_eq!(first(&ws), "other.py");
     let fresh = kept_search_indexes(&ws);
-    assert_eq!(fresh.len(), 3, "{fresh:?}");
+    assert_eq!(fresh.len(), 4, "{fresh:?}");
     assert!(fresh.iter().all(|f| !kept.contains(f)), "{kept:?} → {fresh:?}");
 
     // Truncated, then overwritten with garbage: rebuilt with a line saying so, never a crash.
@@ -178,7 +228,7 @@ fn kept_search_indexes_follow_the_files_and_a_damaged_one_is_rebuilt() {
         let out = out.unwrap();
         let log = crate::util::stderr(&out);
         assert!(out.status.success(), "{log}");
-        assert_eq!(log.matches("is unreadable").count(), 3, "{log}");
+        assert_eq!(log.matches("is unreadable").count(), 4, "{log}");
         assert!(log.contains("rebuilding it"), "{log}");
         let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(answer["context"][0]["path"], "other.py", "{answer}");

@@ -67,8 +67,11 @@ impl FileTerms {
             (keys, bm25)
         };
         let every = index(docs.iter().collect());
-        let code =
-            index(docs.iter().filter(|(k, _)| snapshot.files[k].language == language && !is_test_path(k)).collect());
+        let code = index(
+            docs.iter()
+                .filter(|(k, _)| snapshot.files.get(k).is_some_and(|f| f.language == language) && !is_test_path(k))
+                .collect(),
+        );
         Baselines { every, code }
     }
 }
