@@ -111,7 +111,8 @@ fn is_references_line(line: &str) -> bool {
 pub fn callers(snapshot: &Snapshot, name: &str) -> Vec<Caller> {
     let mut callers = Vec::new();
     for (file, _) in snapshot.referencing_files(name) {
-        let Some(facts) = snapshot.files.get(&file) else { continue };
+        // Read without keeping: a common name's referencing files would otherwise stay in memory.
+        let Some(facts) = snapshot.files.fetch(&file) else { continue };
         let mut by_definition: BTreeMap<Option<usize>, Caller> = BTreeMap::new();
         for reference in facts.references.iter().filter(|r| r.name == name) {
             // The innermost definition whose span holds the reference.

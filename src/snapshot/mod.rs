@@ -141,7 +141,7 @@ impl Snapshot {
             // Identifiers in the order a walk over the files' definitions first meets them: by
             // their first (file, definition).
             let mut defined: Vec<(&str, NameEntries<'_>)> = self.definitions_by_name.iter().collect();
-            defined.sort_by_key(|(_, entries)| entries.ordinals()[0]);
+            defined.sort_by_key(|(_, entries)| entries.ordinals().first().copied().unwrap_or((u32::MAX, u32::MAX)));
             let mut reference_counts = Vec::new();
             let mut identifiers = Vec::with_capacity(defined.len());
             let mut definers = Vec::with_capacity(defined.len());
@@ -477,6 +477,7 @@ mod tests {
                     }
                     let _ = lazy.tests_covering_file("app.py", 10);
                     let _ = lazy.error_messages().count();
+                    let _ = lazy.graph();
                 }
             }
         }

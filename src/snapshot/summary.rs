@@ -117,8 +117,9 @@ impl NameIndex {
             }
             start = end;
         }
-        if self.starts.windows(2).any(|w| w[0] > w[1]) {
-            return Err("name runs are out of order".into());
+        // Every name has at least one entry (an empty run would be a name defined nowhere).
+        if self.starts.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("name runs are empty or out of order".into());
         }
         for &(file, value) in &self.entries {
             if file as usize >= files {
