@@ -123,6 +123,12 @@ impl Files {
         self.iter().map(|(_, facts)| facts)
     }
 
+    /// A reader for one pass over many files (building a search index) whose reads are dropped with
+    /// it: facts already kept are shared, the others read once for the pass and not kept here.
+    pub fn for_one_pass(&self) -> PassReads<'_> {
+        PassReads { files: self, read: (0..self.keys.len()).map(|_| OnceLock::new()).collect() }
+    }
+
     /// Every file with its facts, in key order, without keeping those read for it (`fetch`).
     pub fn scan(&self) -> impl Iterator<Item = (&Arc<str>, Arc<FileFacts>)> {
         self.keys.iter().filter_map(|key| Some((key, self.fetch(key)?)))
@@ -218,5 +224,18 @@ mod tests {
         assert_eq!(source.0.load(Ordering::SeqCst), 3, "a scan reads what was not read, and keeps nothing");
         assert_eq!(files.iter().map(|(k, _)| &**k).collect::<Vec<_>>(), ["a.py", "b.py"]);
         assert_eq!(source.0.load(Ordering::SeqCst), 4);
+    }
+}
+
+/// Facts read for one pass (`Files::for_one_pass`), dropped with it.
+pub struct PassReads<'a> {
+    files: &'a Files,
+    read: Box<[OnceLock<Option<Arc<FileFacts>>>]>,
+}
+
+impl PassReads<'_> {
+    pub fn get(&self, key: &str) -> Option<&FileFacts> {
+        let ordinal = self.files.ordinal(key)?;
+        self.read[ordinal].get_or_init(|| self.files.fetch(key)).as_deref()
     }
 }

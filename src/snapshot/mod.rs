@@ -165,7 +165,9 @@ impl Snapshot {
             .get_or_init(|| {
                 let counts = self.shapes.iter().map(|shape| (shape.definitions, shape.error_sites));
                 let files = self.files.keys().zip(counts);
-                let facts = |key: &str| self.files.get(key).map(|facts| &**facts);
+                // Read for the build only (a snapshot after an edit builds anew): not kept after it.
+                let reads = self.files.for_one_pass();
+                let facts = |key: &str| reads.get(key);
                 Arc::new(FactsIndex::build_or_read(files, facts, self.kept_indexes.as_deref()))
             })
             .clone()
@@ -176,7 +178,8 @@ impl Snapshot {
         self.text_index
             .get_or_init(|| {
                 let files = self.files.keys().zip(self.shapes.iter().map(|shape| shape.text));
-                let facts = |key: &str| self.files.get(key).map(|facts| &**facts);
+                let reads = self.files.for_one_pass();
+                let facts = |key: &str| reads.get(key);
                 Arc::new(TextIndex::build_or_read(files, facts, self.kept_indexes.as_deref()))
             })
             .clone()
@@ -448,6 +451,12 @@ mod tests {
         assert_eq!(reads(), 2, "the two test files");
         assert_eq!(lazy.facts_index().docs, eager.facts_index().docs);
         assert_eq!(lazy.text_index().docs, eager.text_index().docs);
+        // The index builds read what they needed for themselves: the snapshot keeps only the two
+        // test files it was asked for, and reads the others again when a question needs them.
+        let before = reads();
+        let keys: Vec<Arc<str>> = lazy.files.keys().cloned().collect();
+        keys.iter().for_each(|key| assert!(lazy.files.get(key).is_some()));
+        assert_eq!(reads(), before + keys.len() - 2);
     }
 
     #[test]
