@@ -194,6 +194,19 @@ impl std::ops::Index<&str> for Files {
     }
 }
 
+/// Facts read for one pass (`Files::for_one_pass`), dropped with it.
+pub struct PassReads<'a> {
+    files: &'a Files,
+    read: Box<[OnceLock<Option<Arc<FileFacts>>>]>,
+}
+
+impl PassReads<'_> {
+    pub fn get(&self, key: &str) -> Option<&FileFacts> {
+        let ordinal = self.files.ordinal(key)?;
+        self.read[ordinal].get_or_init(|| self.files.fetch(key)).as_deref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,18 +237,5 @@ mod tests {
         assert_eq!(source.0.load(Ordering::SeqCst), 3, "a scan reads what was not read, and keeps nothing");
         assert_eq!(files.iter().map(|(k, _)| &**k).collect::<Vec<_>>(), ["a.py", "b.py"]);
         assert_eq!(source.0.load(Ordering::SeqCst), 4);
-    }
-}
-
-/// Facts read for one pass (`Files::for_one_pass`), dropped with it.
-pub struct PassReads<'a> {
-    files: &'a Files,
-    read: Box<[OnceLock<Option<Arc<FileFacts>>>]>,
-}
-
-impl PassReads<'_> {
-    pub fn get(&self, key: &str) -> Option<&FileFacts> {
-        let ordinal = self.files.ordinal(key)?;
-        self.read[ordinal].get_or_init(|| self.files.fetch(key)).as_deref()
     }
 }
