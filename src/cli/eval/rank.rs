@@ -467,6 +467,9 @@ impl Systems<'_> {
                 "commits": past.as_ref().map_or(0, |p| p.len()),
                 "lists": dumped.iter().cloned().collect::<BTreeMap<String, Vec<(String, f64)>>>(),
                 "history": history,
+                // The past-changes channel's own votes (the fused scores hide them: RRF gives its top
+                // files nearly equal bonuses).
+                "votes": past_files.iter().take(20).map(|p| (p.file.as_str(), p.score)).collect::<Vec<_>>(),
             });
             let _ = writeln!(dump.borrow_mut(), "{line}");
         }
