@@ -67,6 +67,8 @@ pub(super) struct Prepared {
 pub(super) struct Channels {
     with_history: bool,
     semantic_wanted: bool,
+    /// Whether each state fits the adapter (`REVERIE_EVAL_ADAPTER=off`: no).
+    adapter_wanted: bool,
     /// `None` until the first workspace asks; then the embedder, or `None` when there is none.
     embedder: Option<Option<Arc<dyn Embedder>>>,
     /// The semantic channel's model, or why it is off.
@@ -101,6 +103,7 @@ impl Channels {
         Channels {
             with_history,
             semantic_wanted,
+            adapter_wanted: std::env::var_os("REVERIE_EVAL_ADAPTER").is_none_or(|v| v != "off"),
             embedder: None,
             semantic_note,
             history_note: String::from("history: off (no base commits)"),
@@ -187,7 +190,7 @@ impl Channels {
             &*embedder,
             &passages,
         )?;
-        if std::env::var_os("REVERIE_EVAL_ADAPTER").is_none_or(|v| v != "off") {
+        if self.adapter_wanted {
             self.fit_adapter(runtime, workspace, snapshot, &*embedder)?;
         }
         let nearest = Nearest::load_with_adapter(&workspace.store, snapshot, Some(learned), embedder.clone())?;
@@ -248,7 +251,7 @@ impl Channels {
     /// What the adapter's passes did over the run, for the report's notes.
     pub(super) fn adapter_note(&self) -> String {
         if self.adapter.states == 0 {
-            return if self.semantic_wanted && std::env::var_os("REVERIE_EVAL_ADAPTER").is_some_and(|v| v == "off") {
+            return if self.semantic_wanted && !self.adapter_wanted {
                 "adapter: not fitted (REVERIE_EVAL_ADAPTER=off): its rows equal the base model's".into()
             } else {
                 "adapter: off (the semantic channel is off)".into()
