@@ -30,8 +30,8 @@
 //! `--ranking` and `--questions` hand over to `rank.rs`, the ranking benchmark. Switches for it, for
 //! measuring: `REVERIE_EVAL_SEMANTIC=1` (the semantic channel at base commits),
 //! `REVERIE_EVAL_VECTORS=FILE` (every vector remembered by its text across states and runs,
-//! `remembered.rs`), `REVERIE_EVAL_ADAPTER=off` (no adapter fitted), `REVERIE_EVAL_HISTORY` (variants
-//! of the past-changes channel), `REVERIE_EVAL_DUMP=FILE` (each question's first files per system,
+//! `remembered.rs`), `REVERIE_EVAL_ADAPTER=off` (no adapter fitted), `REVERIE_EVAL_VARIANTS` (other
+//! fusion weights and history voting, measured beside the defaults), `REVERIE_EVAL_DUMP=FILE` (each question's first files per system,
 //! one JSON line each, for studying the fusion offline).
 
 mod baselines;

@@ -87,9 +87,11 @@ enum System {
     /// Ranked with the workspace's notes (the other rows rank without them); measured only when
     /// some workspace has notes.
     Learned(&'static str, Rankers),
-    /// Every channel with the past-changes channel tuned otherwise: `REVERIE_EVAL_HISTORY`'s n-th
-    /// variant (`Variant`).
+    /// Every channel, fused otherwise: `REVERIE_EVAL_VARIANTS`'s n-th variant (`Variant`).
     Tuned(usize),
+    /// Every channel, without the file stage (`answer::retrieve::file_stage`): the fusion as it was
+    /// before it.
+    OneStage,
     /// The semantic channel searched through the adapter the project adopted (the other rows search
     /// the space answers use: the base model's unless `REVERIE_ADAPTER=on`).
     Adapted(&'static str, Rankers),
@@ -107,7 +109,8 @@ impl System {
             System::Ablation(label, _) | System::Learned(label, _) | System::Adapted(label, _) => {
                 format!("  {label}")
             }
-            System::Tuned(n) => format!("  history variant {n}"),
+            System::Tuned(n) => format!("  variant {n}"),
+            System::OneStage => "  without the file stage".into(),
         }
     }
 }
@@ -115,35 +118,38 @@ impl System {
 /// The strongest plain baseline: what every gain is judged against.
 const STRONGEST: System = System::NamedThenCode;
 
-/// A way to run the past-changes channel, for tuning on the dev set: `REVERIE_EVAL_HISTORY` holds
-/// variants separated by `;`, each `name=value` pairs separated by `,` — `weight` (the channel's
-/// fusion weight), `commits`, `damping`, `max_files` (`search::Voting`).
+/// Another way to fuse, for tuning on the dev set in one run: `REVERIE_EVAL_VARIANTS` holds
+/// variants separated by `;`, each `name=value` pairs separated by `,` — any channel weight of
+/// `answer::Weights` (`history=3,files_semantic=0.75`), or the past-changes channel's voting:
+/// `commits`, `damping`, `max_files` (`search::Voting`).
 #[derive(Clone, Debug)]
 struct Variant {
     text: String,
-    weight: f64,
+    /// Weight overrides (`answer::Weights::overridden`), checked when parsed.
+    weights: String,
     voting: crate::search::Voting,
 }
 
 fn variants() -> Result<Vec<Variant>> {
-    let Ok(spec) = std::env::var("REVERIE_EVAL_HISTORY") else { return Ok(Vec::new()) };
+    let Ok(spec) = std::env::var("REVERIE_EVAL_VARIANTS") else { return Ok(Vec::new()) };
     let mut variants = Vec::new();
     for text in spec.split(';').map(str::trim).filter(|t| !t.is_empty()) {
-        let mut variant =
-            Variant { text: text.to_string(), weight: answer::WEIGHTS.history, voting: crate::search::VOTING };
+        let mut variant = Variant { text: text.to_string(), weights: String::new(), voting: crate::search::VOTING };
+        let mut weights = Vec::new();
         for pair in text.split(',') {
             let (name, value) =
-                pair.split_once('=').with_context(|| format!("REVERIE_EVAL_HISTORY: `{pair}` is not name=value"))?;
+                pair.split_once('=').with_context(|| format!("REVERIE_EVAL_VARIANTS: `{pair}` is not name=value"))?;
             let value: f64 =
-                value.trim().parse().with_context(|| format!("REVERIE_EVAL_HISTORY: `{value}` is not a number"))?;
+                value.trim().parse().with_context(|| format!("REVERIE_EVAL_VARIANTS: `{value}` is not a number"))?;
             match name.trim() {
-                "weight" => variant.weight = value,
                 "commits" => variant.voting.commits = value as usize,
                 "damping" => variant.voting.damping = value,
                 "max_files" => variant.voting.max_files = value as u32,
-                other => anyhow::bail!("REVERIE_EVAL_HISTORY: `{other}` is not weight, commits, damping or max_files"),
+                _ => weights.push(pair.trim()),
             }
         }
+        variant.weights = weights.join(",");
+        answer::WEIGHTS.overridden(&variant.weights).map_err(|e| anyhow::anyhow!("REVERIE_EVAL_VARIANTS: {e}"))?;
         variants.push(variant);
     }
     Ok(variants)
@@ -171,6 +177,7 @@ fn systems(chunks: bool) -> Vec<System> {
         System::Ablation("without names", Rankers { names: false, ..all }),
         System::Ablation("without semantic", Rankers { semantic: false, ..all }),
         System::Ablation("without history", Rankers { history: false, ..all }),
+        System::OneStage,
         System::Adapted("with adapter", all),
         System::Ablation("full text alone", Rankers::only_text()),
         System::Ablation("semantic alone", Rankers::only_semantic()),
@@ -278,7 +285,7 @@ struct Report {
     adapter: String,
     /// The row every gain is judged against.
     strongest: String,
-    /// What each "history variant" row ran with.
+    /// What each "variant" row ran with.
     variants: Vec<String>,
     workspaces: usize,
     #[serde(flatten)]
@@ -376,7 +383,7 @@ pub fn run(
     Ok(())
 }
 
-/// What every question of a run is ranked with: the systems in report order, the history variants
+/// What every question of a run is ranked with: the systems in report order, the variants
 /// of `System::Tuned` and the fusion weights.
 struct Systems<'a> {
     list: Vec<System>,
@@ -427,7 +434,7 @@ impl Systems<'_> {
             let (ranking, direct) = self.ranking(*system, prepared, case, &question, &terms, &text_index);
             let semantic = !nearby.definitions.is_empty() || !nearby.passages.is_empty();
             let rankers = match system {
-                System::Reverie | System::Tuned(_) => Some(Rankers::default()),
+                System::Reverie | System::Tuned(_) | System::OneStage => Some(Rankers::default()),
                 System::Ablation(_, rankers) | System::Learned(_, rankers) | System::Adapted(_, rankers) => {
                     Some(*rankers)
                 }
@@ -505,8 +512,14 @@ impl Systems<'_> {
             },
             System::Ablation(_, rankers) | System::Adapted(_, rankers) => (fused(None, rankers), false),
             System::Learned(_, rankers) => (fused(Some(learned), rankers), false),
+            System::OneStage => {
+                let weights =
+                    answer::Weights { files_semantic: 0.0, files_text: 0.0, files_history: 0.0, ..*self.weights };
+                let candidates = answer::candidates_weighted(snapshot, None, question, Rankers::default(), &weights);
+                (answer::select(candidates, usize::MAX), false)
+            }
             System::Tuned(n) => {
-                let weights = answer::Weights { history: self.variants[n].weight, ..*self.weights };
+                let weights = self.weights.overridden(&self.variants[n].weights).expect("checked when parsed");
                 let candidates = answer::candidates_weighted(snapshot, None, question, Rankers::default(), &weights);
                 (answer::select(candidates, usize::MAX), false)
             }
@@ -596,12 +609,7 @@ impl Tallies {
             } else {
                 format!("{semantic_note}; {weights:?}")
             },
-            variants: systems
-                .variants
-                .iter()
-                .enumerate()
-                .map(|(n, v)| format!("history variant {n}: {}", v.text))
-                .collect(),
+            variants: systems.variants.iter().enumerate().map(|(n, v)| format!("variant {n}: {}", v.text)).collect(),
             history: channels.history_note(),
             adapter: channels.adapter_note(),
             strongest: STRONGEST.label(),
