@@ -8,6 +8,7 @@
 
 mod compose;
 mod direct;
+mod fusion;
 pub mod grounding;
 mod items;
 mod learned;
