@@ -113,7 +113,11 @@ impl Grounding {
 /// named symbols get (`learned.rs`) and the first rung of every name's.
 pub fn is_defined(snapshot: &Snapshot, name: &str, file: Option<&str>) -> bool {
     match file {
-        Some(file) => snapshot.files.get(file).is_some_and(|f| f.definitions.iter().any(|d| d.name == name)),
+        // From the summary's names: no file's facts are read (notes' reliability asks this of
+        // every file that has notes).
+        Some(file) => {
+            snapshot.definitions_by_name.get(name).is_some_and(|defs| defs.iter().any(|(key, _)| &**key == file))
+        }
         None => snapshot.definitions_by_name.contains_key(name),
     }
 }

@@ -33,12 +33,13 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
     let dependencies = dependencies(snapshot);
     // Vendored and minified code (`search::is_vendored`) is not the project's to explain: no notes,
     // and it takes no part in module summaries.
-    let own_files = || snapshot.files.iter().filter(|(key, _)| !crate::search::is_vendored(key));
-    for (key, facts) in own_files() {
-        let mut inputs: Inputs = vec![("content".into(), facts.content_hash)];
+    // The hashes come from the snapshot's summary: planning reads no file's facts.
+    let own_files = || snapshot.shapes().filter(|(key, _)| !crate::search::is_vendored(key));
+    for (key, shape) in own_files() {
+        let mut inputs: Inputs = vec![("content".into(), shape.content_hash)];
         for dep in dependencies.get(&**key).into_iter().flatten() {
-            if let Some(dep_facts) = snapshot.files.get(dep.as_str()) {
-                inputs.push((format!("interface:{dep}"), dep_facts.interface_hash));
+            if let Some(dep_shape) = snapshot.shape(dep) {
+                inputs.push((format!("interface:{dep}"), dep_shape.interface_hash));
             }
         }
         // Files that look like they hold secrets get no notes: their text never goes into a prompt.
@@ -79,8 +80,8 @@ pub fn plan(snapshot: &Snapshot, model: &str, kinds: &[NoteKind]) -> Vec<Job> {
         let mut inputs: Inputs = Vec::new();
         let mut after = Vec::new();
         for file in files_in.get(dir).into_iter().flatten() {
-            let Some(facts) = snapshot.files.get(file) else { continue };
-            inputs.push((format!("file:{file}"), facts.interface_hash));
+            let Some(shape) = snapshot.shape(file) else { continue };
+            inputs.push((format!("file:{file}"), shape.interface_hash));
             if !crate::redact::is_secret_file(std::path::Path::new(file)) {
                 after.push((NoteKind::FileSummary, file.clone()));
             }

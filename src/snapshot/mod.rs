@@ -206,6 +206,11 @@ impl Snapshot {
         self.files.keys().zip(&self.shapes)
     }
 
+    /// The shape of the file `key` (see `shapes`).
+    pub fn shape(&self, key: &str) -> Option<&FileShape> {
+        self.shapes.get(self.files.ordinal(key)?)
+    }
+
     /// The definition at `index` in the file `key`.
     pub fn definition(&self, key: &str, index: u32) -> Option<&crate::syntax::facts::Definition> {
         self.files.get(key)?.definitions.get(index as usize)
@@ -447,6 +452,17 @@ mod tests {
         assert_eq!(lazy.referencing_files("save"), eager.referencing_files("save"));
         assert_eq!(lazy.error_messages().count(), 2);
         assert_eq!(reads(), 0, "names, references and messages read no file");
+        use crate::sleep::NoteKind::*;
+        let kinds = [FileSummary, Playbook, Questions, ModuleSummary, Overview];
+        let planned = crate::sleep::plan::plan(&lazy, "model", &kinds);
+        assert!(planned.len() > map.len());
+        assert_eq!(planned, crate::sleep::plan::plan(&eager, "model", &kinds));
+        assert_eq!(reads(), 0, "planning notes reads no file");
+        for (name, file) in [("load", Some("app.py")), ("load", Some("tests/test_app.py")), ("save", None)] {
+            let is_defined = crate::answer::grounding::is_defined;
+            assert_eq!(is_defined(&lazy, name, file), is_defined(&eager, name, file), "{name} in {file:?}");
+        }
+        assert_eq!(reads(), 0, "a note's reliability reads no file");
         assert_eq!(lazy.tests_covering_name("save", 10), eager.tests_covering_name("save", 10));
         assert_eq!(reads(), 2, "the two test files");
         assert_eq!(lazy.facts_index().docs, eager.facts_index().docs);

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The kept layout's first bytes; the last is its version.
-const MAGIC: &[u8; 16] = b"reverie-summary\x01";
+const MAGIC: &[u8; 16] = b"reverie-summary\x02";
 
 /// Names → runs of (file, value), packed: the names sorted end to end, and one array of (file
 /// ordinal, value) in name order. A big workspace's 220k defined and referenced names cost a
@@ -195,6 +195,8 @@ impl NameIndexBuilder {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileShape {
     pub content_hash: crate::hash::Digest,
+    /// `FileFacts::interface_hash`: what notes of files that use this one are keyed by.
+    pub interface_hash: crate::hash::Digest,
     pub definitions: u32,
     pub error_sites: u32,
     pub tests: u32,
@@ -206,6 +208,7 @@ impl FileShape {
     fn of(facts: &FileFacts) -> FileShape {
         FileShape {
             content_hash: facts.content_hash,
+            interface_hash: facts.interface_hash,
             definitions: facts.definitions.len() as u32,
             error_sites: facts.error_sites.len() as u32,
             tests: facts.tests.len() as u32,
