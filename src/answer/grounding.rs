@@ -24,7 +24,9 @@
 //!
 //! How a name is looked up, strongest evidence first:
 //! - a path: a workspace file whose path ends with it (`names::files_at_path`), and a cited line
-//!   inside that file (`FileFacts::line_count`);
+//!   inside that file (`FileFacts::line_count`); cited lines written in the same sentence or list
+//!   item as names of code must hold one of them — overlap its definition or reference it
+//!   (`grounding/cited.rs`);
 //! - a single name: a definition, a reference, an import's segment, a file or folder name; else a
 //!   language's own name; else, for a name standing alone or after a dot, the same identifier in the
 //!   workspace's text (comments, strings, attribute accesses that are not facts: `status_code`),
@@ -47,6 +49,7 @@ use crate::syntax::facts::DefKind;
 use std::collections::{HashMap, HashSet};
 use written::{What, written_names};
 
+mod cited;
 mod written;
 
 /// How a name was found.
@@ -81,7 +84,8 @@ pub struct Claim {
     /// Inside a fenced code block (marked after the block, not in the code).
     pub in_block: bool,
     pub verdict: Verdict,
-    /// Why an unverified path is unverified (`the file has 120 lines`), when that helps.
+    /// Why an unverified path is unverified (`the file has 120 lines`, `lines 3–9 of app.py hold
+    /// `Flask.route`, not `find_template``), when that helps.
     pub detail: Option<String>,
 }
 
@@ -136,21 +140,23 @@ const MAX_FILES_READ_PER_CHAIN: usize = 40;
 /// for chains on variables; `None` looks their parts up separately.
 pub fn check(snapshot: &Snapshot, text: &str, source: Option<SourceReader<'_>>) -> Grounding {
     let lookup = Lookup::new(snapshot, source);
+    let written = written_names(text, &lookup.languages);
     let mut claims = Vec::new();
-    for written in written_names(text, &lookup.languages) {
+    for written in &written {
         let (verdict, detail) = match &written.what {
             What::Path { path, line } => lookup.path(path, *line),
             What::Header(header) => (lookup.header(header, &written.languages), None),
             What::Chain { parts, alone } => (lookup.chain(parts, *alone, &written.languages), None),
         };
         claims.push(Claim {
-            name: written.name,
+            name: written.name.clone(),
             mark_at: written.mark_at,
             in_block: written.in_block,
             verdict,
             detail,
         });
     }
+    cited::judge_cited_lines(snapshot, &written, &mut claims);
     Grounding { claims }
 }
 
@@ -630,6 +636,100 @@ mod tests {
         assert_eq!(unverified(text), ["src/flask/app.py:900", "src/flask/views.py"]);
         let grounding = check(&flask(), "see src/flask/app.py:900", None);
         assert_eq!(grounding.claims[0].detail.as_deref(), Some("the file has 16 lines"));
+    }
+
+    /// The detail of the claim written `name` in `text`, checked in the small Flask.
+    fn detail_of(text: &str, name: &str) -> Option<String> {
+        let grounding = check(&flask(), text, Some(&read));
+        grounding.claims.into_iter().find(|c| c.name == name).and_then(|c| c.detail)
+    }
+
+    #[test]
+    fn cited_lines_must_hold_the_code_named_beside_them() {
+        // The right lines: the definition's, or lines that reference the name.
+        for right in [
+            "`Flask.make_response` converts the value (src/flask/app.py:7-10).",
+            "The `make_response()` method is at `src/flask/app.py:8`.",
+            "`blueprint.register` is called at src/flask/app.py:13.",
+            "`sorted()` orders them, `flask.app` holds it: src/flask/app.py:12-13.",
+        ] {
+            assert!(unverified(right).is_empty(), "{right}: {:?}", unverified(right));
+        }
+        // SmolLM2-135M about jinja2: an invented name beside real lines of other code.
+        let text = "The `find_template` method loads it, see `src/flask/app.py:12-13`.";
+        assert_eq!(unverified(text), ["find_template", "src/flask/app.py:12-13"]);
+        assert_eq!(
+            detail_of(text, "src/flask/app.py:12-13").as_deref(),
+            Some("lines 12–13 of src/flask/app.py hold `Flask.register_blueprint`, not `find_template`")
+        );
+        let module_level = "`find_template` is imported at src/flask/app.py:1-2.";
+        assert_eq!(
+            detail_of(module_level, "src/flask/app.py:1-2").as_deref(),
+            Some("lines 1–2 of src/flask/app.py hold no definition, not `find_template`")
+        );
+    }
+
+    #[test]
+    fn a_name_cited_at_other_lines_is_told_where_it_is() {
+        let text = "`Flask.route` registers a rule (src/flask/app.py:7-10).";
+        assert_eq!(unverified(text), ["src/flask/app.py:7-10"]);
+        assert_eq!(
+            detail_of(text, "src/flask/app.py:7-10").as_deref(),
+            Some("lines 7–10 of src/flask/app.py hold `Flask.make_response`; `Flask.route` is at lines 15–16")
+        );
+        let other_file = "`get_root_path` finds it in src/flask/app.py:15-16.";
+        assert_eq!(
+            detail_of(other_file, "src/flask/app.py:15-16").as_deref(),
+            Some(
+                "lines 15–16 of src/flask/app.py hold `Flask.route`; `get_root_path` is at lines 1–2 of src/flask/helpers.py"
+            )
+        );
+    }
+
+    #[test]
+    fn a_citation_is_judged_by_the_names_of_its_own_sentence_or_list_item() {
+        // No name beside it: the lines need only lie inside the file.
+        assert!(unverified("See src/flask/app.py:12-13 for the registration.").is_empty());
+        assert_eq!(
+            detail_of("see src/flask/app.py:900", "src/flask/app.py:900").as_deref(),
+            Some("the file has 16 lines")
+        );
+        for apart in [
+            "`find_template` is not in Flask. The registration is at src/flask/app.py:12-13.",
+            "Two steps:\n- `find_template` loads it\n- src/flask/app.py:12-13 registers it\n",
+            "`find_template` is not in Flask.\n\nsrc/flask/app.py:12-13 registers it.",
+            "```python\nfind_template(name)\n```\nsrc/flask/app.py:12-13 registers it.",
+        ] {
+            assert_eq!(unverified(apart), ["find_template"], "{apart}");
+        }
+        // A sentence wrapped over two lines is one.
+        let wrapped = "`Flask.route` is defined in\nsrc/flask/app.py:7-10, with the others.";
+        assert_eq!(unverified(wrapped), ["src/flask/app.py:7-10"]);
+    }
+
+    #[test]
+    fn a_path_that_fits_several_files_is_held_by_any_of_them() {
+        let files: &[(&str, &str)] = &[
+            ("server/app.py", "def load(path):\n    return path\n\ndef close():\n    pass\n"),
+            ("client/app.py", "def save(data):\n    return data\n"),
+        ];
+        let (unverified, _) = unverified_in(files, "`save` writes it (app.py:1-2).");
+        assert!(unverified.is_empty(), "{unverified:?}");
+        let text = "`store` writes it (app.py:1-2).";
+        let grounding = check(&workspace(files), text, None);
+        assert_eq!(grounding.unverified(), ["store", "app.py:1-2"]);
+        assert_eq!(
+            grounding.claims[1].detail.as_deref(),
+            Some("lines 1–2 of client/app.py hold `save`; lines 1–2 of server/app.py hold `load`, not `store`")
+        );
+        let grounding = check(&workspace(files), "`close` ends it (app.py:1-2).", None);
+        assert_eq!(
+            grounding.claims[1].detail.as_deref(),
+            Some(
+                "lines 1–2 of client/app.py hold `save`; lines 1–2 of server/app.py hold `load`; `close` is at lines \
+                 4–5 of server/app.py"
+            )
+        );
     }
 
     #[test]

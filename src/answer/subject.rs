@@ -186,7 +186,7 @@ fn centred_items(
     for item in &mut out {
         item.score = 1.0;
     }
-    Some((out, format!("`{}`", qualified_name(&at))))
+    Some((out, format!("`{}`", at.facts.qualified_name(at.def))))
 }
 
 /// `centred` first, in order, as far as `budget` holds them; then `ranked`'s items at other places,
@@ -557,7 +557,7 @@ fn file_stem(key: &str) -> String {
 
 /// The subject's own item: signature, doc, and the learned summary's words about it.
 fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
-    let qualified = qualified_name(at);
+    let qualified = at.facts.qualified_name(at.def);
     let mut item = brief_definition_item(
         &at.key,
         at.def,
@@ -579,14 +579,6 @@ fn subject_item(at: &Symbol, learned: Option<&LearnedContext>) -> ContextItem {
         item.tokens = tokens_of(&item.path, &item.text);
     }
     item
-}
-
-/// `Type.name` for a member, else `name`.
-fn qualified_name(at: &Symbol) -> String {
-    match at.def.parent.map(|p| &at.facts.definitions[p as usize].name) {
-        Some(parent) => format!("{parent}.{}", at.def.name),
-        None => at.def.name.clone(),
-    }
 }
 
 /// The subject's file's past fixes, newest first, told with the subject (zero-token evidence of how

@@ -414,6 +414,14 @@ impl<'de> Deserialize<'de> for TermCounts {
 }
 
 impl FileFacts {
+    /// `Type.name` for a member of this file's `def`, else `name`.
+    pub fn qualified_name(&self, def: &Definition) -> String {
+        match def.parent.and_then(|p| self.definitions.get(p as usize)) {
+            Some(parent) => format!("{}.{}", parent.name, def.name),
+            None => def.name.clone(),
+        }
+    }
+
     /// The innermost definition containing `span`, if any.
     pub fn enclosing_definition(&self, span: &Span) -> Option<u32> {
         self.definitions

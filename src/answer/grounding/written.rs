@@ -5,8 +5,14 @@
 //! `#include`s name.
 //!
 //! Guarantees: names come in the order of the text, each with the place its mark goes (after the
-//! name, or after its code block); a block tagged as output or data (```text, ```json) names nothing;
+//! name, or after its code block) and its unit — the sentence, list item, heading, table row or code
+//! block it is written in; a block tagged as output or data (```text, ```json) names nothing;
 //! an unclosed block is still read. Pure: text in, names out.
+//!
+//! Units: a sentence ends at `.`, `!` or `?` followed by a space or a line break, outside inline
+//! code (`app.py:12`, `Flask.route` and `v3.0.3` end none; `e.g. ` does, which only leaves a citation
+//! fewer names to be judged by); a blank line, a line opening a list item, heading, quote or table
+//! row, and a code fence start one. A paragraph wrapped over lines stays one unit.
 
 use crate::syntax::Language;
 use std::collections::HashSet;
@@ -20,6 +26,8 @@ pub(super) struct Written {
     pub(super) in_block: bool,
     /// The languages whose own names count (a code block's tag, else the workspace's).
     pub(super) languages: Vec<Language>,
+    /// The unit (see the module docs) it is written in, numbered in the text's order.
+    pub(super) unit: usize,
 }
 
 #[derive(Debug, PartialEq)]
@@ -87,6 +95,8 @@ fn is_output_tag(tag: &str) -> bool {
 /// The names `text` writes as code, in order (see the module docs).
 pub(super) fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> {
     let mut out = Vec::new();
+    // Where units start (see the module docs), in order.
+    let mut unit_starts = Vec::new();
     let mut offset = 0;
     let mut block: Option<(String, usize, String)> = None; // (fence, code start, tag)
     for line in text.split_inclusive('\n') {
@@ -108,9 +118,11 @@ pub(super) fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> 
                         mark_at: end_of_fence,
                         in_block: true,
                         languages: languages.clone(),
+                        unit: 0,
                     });
                 }
                 block = None;
+                unit_starts.push(offset);
             }
             continue;
         }
@@ -118,23 +130,48 @@ pub(super) fn written_names(text: &str, workspace: &[Language]) -> Vec<Written> 
         if fence_len >= 3 && trimmed.chars().take(fence_len).all(|c| c == trimmed.chars().next().unwrap_or('`')) {
             let fence: String = trimmed.chars().take(fence_len).collect();
             block = Some((fence, offset, trimmed[fence_len..].trim().to_string()));
+            unit_starts.push(start);
             continue;
         }
-        prose_names(line, start, workspace, &mut out);
+        if opens_a_unit(trimmed) {
+            unit_starts.push(start);
+        }
+        prose_names(line, start, workspace, &mut out, &mut unit_starts);
     }
     if let Some((_, code_start, tag)) = block.filter(|(_, _, tag)| !is_output_tag(tag)) {
         // An unclosed block (an answer cut short) is still checked, marked at the end.
         let languages = block_languages(&tag, &text[code_start..], workspace);
         for (name, what) in snippet_names(&text[code_start..], &languages) {
-            out.push(Written { name, what, mark_at: text.len(), in_block: true, languages: languages.clone() });
+            out.push(Written {
+                name,
+                what,
+                mark_at: text.len(),
+                in_block: true,
+                languages: languages.clone(),
+                unit: 0,
+            });
         }
     }
     out.sort_by_key(|w| w.mark_at);
+    for written in &mut out {
+        // A name's mark stands at its end, before the punctuation that ends its sentence.
+        written.unit = unit_starts.partition_point(|&start| start <= written.mark_at);
+    }
     out
 }
 
-/// The names of one line of prose at `base` in the text: inline code spans and bare code-like words.
-fn prose_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Written>) {
+/// Whether a line of prose starts a unit of its own: a blank line, a list item, a heading, a quote
+/// or a table row.
+fn opens_a_unit(trimmed: &str) -> bool {
+    let numbered = trimmed.trim_start_matches(|c: char| c.is_ascii_digit());
+    trimmed.trim().is_empty()
+        || ["- ", "* ", "+ ", "#", ">", "|"].iter().any(|p| trimmed.starts_with(p))
+        || (numbered.len() < trimmed.len() && (numbered.starts_with(". ") || numbered.starts_with(") ")))
+}
+
+/// The names of one line of prose at `base` in the text: inline code spans and bare code-like words;
+/// and where its sentences end, into `unit_starts`.
+fn prose_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Written>, unit_starts: &mut Vec<usize>) {
     let mut blanked = line.as_bytes().to_vec();
     let mut i = 0;
     while i < line.len() {
@@ -152,13 +189,19 @@ fn prose_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Wr
         let mark_at = base + open_end + close + ticks;
         if !reads_as_a_command(code, languages) {
             for (name, what) in snippet_names(code, languages) {
-                out.push(Written { name, what, mark_at, in_block: false, languages: languages.to_vec() });
+                out.push(Written { name, what, mark_at, in_block: false, languages: languages.to_vec(), unit: 0 });
             }
         }
         for b in &mut blanked[i..open_end + close + ticks] {
             *b = b' ';
         }
         i = open_end + close + ticks;
+    }
+    // A sentence ends at `.`, `!` or `?` before a space or the line's end, outside inline code.
+    for (at, pair) in blanked.windows(2).enumerate() {
+        if matches!(pair[0], b'.' | b'!' | b'?') && pair[1].is_ascii_whitespace() {
+            unit_starts.push(base + at + 1);
+        }
     }
     // Bare words: the line with its inline code blanked out.
     bare_names(&String::from_utf8_lossy(&blanked), base, languages, out);
@@ -212,6 +255,7 @@ fn bare_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Wri
                 mark_at: base + at + token.len(),
                 in_block: false,
                 languages: languages.to_vec(),
+                unit: 0,
             });
             continue;
         }
@@ -238,6 +282,7 @@ fn bare_names(line: &str, base: usize, languages: &[Language], out: &mut Vec<Wri
                 mark_at,
                 in_block: false,
                 languages: languages.to_vec(),
+                unit: 0,
             });
         }
     }
