@@ -708,6 +708,14 @@ mod tests {
     }
 
     #[test]
+    fn a_citation_of_docs_keeps_the_lines_inside_check() {
+        let files: &[(&str, &str)] =
+            &[("app.py", "def load(path):\n    return path\n"), ("docs/usage.md", "# Usage\n\nCall load.\n")];
+        let (unverified, _) = unverified_in(files, "`load` is described in docs/usage.md:1-3.");
+        assert!(unverified.is_empty(), "{unverified:?}");
+    }
+
+    #[test]
     fn a_path_that_fits_several_files_is_held_by_any_of_them() {
         let files: &[(&str, &str)] = &[
             ("server/app.py", "def load(path):\n    return path\n\ndef close():\n    pass\n"),

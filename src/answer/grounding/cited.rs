@@ -10,8 +10,9 @@
 //! language's own (`self`, `sorted`) and do not name the cited file or its folders
 //! (`jinja2.environment`); a chain by its last part (`Environment.get_template` by `get_template`).
 //! Names found nowhere judge too: lines cannot hold what does not exist. A citation with no such
-//! name beside it keeps the check it had (the file exists, the lines lie inside it). When the path
-//! fits several files (`app.py`), one of them holding a name is enough. Pure: reads the facts of the
+//! name beside it keeps the check it had (the file exists, the lines lie inside it), and so does a
+//! citation of prose or data (`docs/usage.md:10`: no definitions say what its lines hold). When
+//! the path fits several files (`app.py`), one of them holding a name is enough. Pure: reads the facts of the
 //! cited files and the definitions index.
 
 use super::written::{What, Written};
@@ -63,6 +64,9 @@ fn lines_miss(snapshot: &Snapshot, path: &str, (start, end): (u32, u32), named: 
         .collect();
     let mut judged = Vec::new();
     for &(key, facts) in &files {
+        if facts.language.is_prose() || facts.language.grammar().is_none() {
+            return None; // docs and data: no definitions say what their lines hold
+        }
         let names: Vec<(&str, &str)> = named.iter().copied().filter(|(_, id)| !names_the_file(key, id)).collect();
         if names.is_empty() || names.iter().any(|(_, id)| holds(facts, id, start, end)) {
             return None;
