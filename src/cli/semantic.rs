@@ -109,17 +109,12 @@ impl Nearest {
     /// `question`'s vector; `None` when nothing is embedded or the embedder fails (said on stderr:
     /// the other channels still answer).
     pub async fn question_vector(&self, question: &str) -> Option<Vec<f32>> {
-        self.question_vector_in(question, crate::embed::question::QUESTION_WINDOWS).await
-    }
-
-    /// [`Nearest::question_vector`] from at most `windows` windows of a long question
-    /// (`embed::question`; `eval` measures other counts).
-    pub async fn question_vector_in(&self, question: &str, windows: usize) -> Option<Vec<f32>> {
         if self.index.is_empty() {
             return None;
         }
-        match crate::embed::question::question_vector(&*self.embedder, question, windows).await {
-            Ok(vector) => vector,
+        match self.embedder.embed(&[question.to_string()]).await {
+            Ok(mut vectors) if !vectors.is_empty() => Some(vectors.swap_remove(0)),
+            Ok(_) => None,
             Err(err) => {
                 eprintln!("reverie: could not embed the question ({err:#}); answering without the semantic index");
                 None

@@ -15,7 +15,6 @@
 use super::pass::{PassHandle, Progress, Work};
 use super::status::SemanticCounts;
 use crate::embed::Embedder;
-use crate::embed::question::QUESTION_WINDOWS;
 use crate::embed::semantic::{self, Nearby, SemanticIndex};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -272,10 +271,10 @@ impl SemanticPass {
             _ => return Nearby::default(),
         };
         let Some(embedder) = self.embedder() else { return Nearby::default() };
-        let vector = crate::embed::question::question_vector(&*embedder, question, QUESTION_WINDOWS);
-        match tokio::time::timeout(QUESTION_TIMEOUT, vector).await {
-            Ok(Ok(Some(vector))) => index.nearby(&vector),
-            Ok(Ok(None)) => Nearby::default(),
+        let text = [question.to_string()];
+        match tokio::time::timeout(QUESTION_TIMEOUT, embedder.embed(&text)).await {
+            Ok(Ok(mut vectors)) if !vectors.is_empty() => index.nearby(&vectors.swap_remove(0)),
+            Ok(Ok(_)) => Nearby::default(),
             Ok(Err(err)) => {
                 tracing::warn!("could not embed the question: {err:#}");
                 Nearby::default()

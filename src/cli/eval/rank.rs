@@ -120,24 +120,21 @@ const STRONGEST: System = System::NamedThenCode;
 
 /// Another way to fuse, for tuning on the dev set in one run: `REVERIE_EVAL_VARIANTS` holds
 /// variants separated by `;`, each `name=value` pairs separated by `,` — any channel weight of
-/// `answer::Weights` (`history=3,files_semantic=0.75`), the past-changes channel's voting:
-/// `commits`, `damping`, `max_files` (`search::Voting`), or `windows`: the most windows of a long
-/// question embedded (`embed::question`).
+/// `answer::Weights` (`history=3,files_semantic=0.75`), or the past-changes channel's voting:
+/// `commits`, `damping`, `max_files` (`search::Voting`).
 #[derive(Clone, Debug)]
 struct Variant {
     text: String,
     /// Weight overrides (`answer::Weights::overridden`), checked when parsed.
     weights: String,
     voting: crate::search::Voting,
-    windows: Option<usize>,
 }
 
 fn variants() -> Result<Vec<Variant>> {
     let Ok(spec) = std::env::var("REVERIE_EVAL_VARIANTS") else { return Ok(Vec::new()) };
     let mut variants = Vec::new();
     for text in spec.split(';').map(str::trim).filter(|t| !t.is_empty()) {
-        let mut variant =
-            Variant { text: text.to_string(), weights: String::new(), voting: crate::search::VOTING, windows: None };
+        let mut variant = Variant { text: text.to_string(), weights: String::new(), voting: crate::search::VOTING };
         let mut weights = Vec::new();
         for pair in text.split(',') {
             let (name, value) =
@@ -148,7 +145,6 @@ fn variants() -> Result<Vec<Variant>> {
                 "commits" => variant.voting.commits = value as usize,
                 "damping" => variant.voting.damping = value,
                 "max_files" => variant.voting.max_files = value as u32,
-                "windows" => variant.windows = Some((value as usize).max(1)),
                 _ => weights.push(pair.trim()),
             }
         }
@@ -413,17 +409,6 @@ impl Systems<'_> {
         let started = Instant::now();
         let past_files = past.as_ref().map(|p| p.for_question(&case.question)).unwrap_or_default();
         let past_ms = started.elapsed().as_secs_f64() * 1000.0;
-        // Variants that embed the question otherwise search with their own vector.
-        let windowed: Vec<Option<crate::embed::semantic::Nearby>> = self
-            .variants
-            .iter()
-            .map(|v| {
-                let (n, windows) = (nearest.as_ref()?, v.windows?);
-                let vector = runtime.block_on(n.question_vector_in(&case.question, windows))?;
-                let adapted = crate::embed::adapter::questions_go_through_it();
-                Some(if adapted { n.index.nearby(&vector) } else { n.index.nearby_base(&vector) })
-            })
-            .collect();
         let tuned: Vec<Vec<crate::search::PastFile>> = self
             .variants
             .iter()
@@ -433,11 +418,7 @@ impl Systems<'_> {
             .collect();
         let mut dumped: Vec<(String, Vec<(String, f64)>)> = Vec::new();
         for (s, system) in self.list.iter().enumerate() {
-            let nearby = match system {
-                System::Adapted(..) => &adapted,
-                System::Tuned(n) => windowed[*n].as_ref().unwrap_or(answered),
-                _ => answered,
-            };
+            let nearby = if matches!(system, System::Adapted(..)) { &adapted } else { answered };
             let question = Question {
                 text: case.question.clone(),
                 budget: usize::MAX,
