@@ -149,9 +149,9 @@ mod tests {
     use super::*;
     use crate::answer::rank_files;
 
-    #[test]
-    fn the_file_stage_orders_files_and_keeps_each_files_own_order() {
-        let item = |path: &str, line: u32, score: f64| ContextItem {
+    /// A definition item at `line` of `path` with `score`.
+    fn item(path: &str, line: u32, score: f64) -> ContextItem {
+        ContextItem {
             path: path.into(),
             start_line: line,
             end_line: line,
@@ -161,7 +161,11 @@ mod tests {
             reason: String::new(),
             text: String::new(),
             stale: false,
-        };
+        }
+    }
+
+    #[test]
+    fn the_file_stage_orders_files_and_keeps_each_files_own_order() {
         let fused = vec![
             item("a.py", 1, 0.09),
             item("a.py", 2, 0.08),
@@ -194,19 +198,13 @@ mod tests {
 
     #[test]
     fn a_lists_files_follow_its_items_scaled_by_their_prior() {
-        let item = |path: &str| ContextItem {
-            path: path.into(),
-            start_line: 1,
-            end_line: 1,
-            kind: ItemKind::Definition,
-            score: 0.0,
-            tokens: 10,
-            reason: String::new(),
-            text: String::new(),
-            stale: false,
-        };
         // A test file first in the list counts half: the code file right after it goes first.
-        let files = files_by_prior(&[item("tests/test_a.py"), item("a.py"), item("b.py"), item("a.py")]);
+        let files = files_by_prior(&[
+            item("tests/test_a.py", 1, 0.0),
+            item("a.py", 1, 0.0),
+            item("b.py", 1, 0.0),
+            item("a.py", 2, 0.0),
+        ]);
         let files: Vec<&str> = files.iter().map(|f| &**f).collect();
         assert_eq!(files, ["a.py", "b.py", "tests/test_a.py"]);
     }
