@@ -327,6 +327,12 @@ impl SummaryParts<'_> {
     }
 }
 
+/// Whether `bytes` start like a kept summary of another layout version (`MAGIC`'s last byte).
+fn is_other_version(bytes: &[u8]) -> bool {
+    let (name, version) = MAGIC.split_at(MAGIC.len() - 1);
+    bytes.starts_with(name) && bytes.get(name.len()).is_some_and(|v| *v != version[0])
+}
+
 /// The name of the summary among a snapshot's kept files (`search::IndexFiles`).
 const KEPT_NAME: &str = "summary";
 
@@ -335,8 +341,14 @@ impl Summary {
     /// logged and left for `keep` to replace).
     pub fn read_kept(kept: &dyn crate::search::IndexFiles, files: usize) -> Option<Summary> {
         let bytes = kept.read(KEPT_NAME)?;
-        match Summary::from_bytes((*bytes).as_ref(), files) {
+        let bytes: &[u8] = (*bytes).as_ref();
+        match Summary::from_bytes(bytes, files) {
             Ok(summary) => Some(summary),
+            // Another version's layout (after an upgrade) is expected, not damage.
+            Err(_) if is_other_version(bytes) => {
+                tracing::info!("the kept summary of the facts is of another version of reverie; rebuilding it");
+                None
+            }
             Err(reason) => {
                 tracing::warn!("the kept summary of the facts is unreadable ({reason}); rebuilding it");
                 None
@@ -414,5 +426,19 @@ impl SummaryBuilder {
             tests: self.tests.finish(),
             error_messages: self.error_messages,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_versions_layout_is_told_from_damage() {
+        assert!(is_other_version(b"reverie-summary\x01and the rest"));
+        assert!(!is_other_version(MAGIC), "this version");
+        assert!(!is_other_version(b"reverie-summary"), "cut before the version");
+        assert!(!is_other_version(b"reverie-sXmmary\x01"), "damaged");
+        assert!(!is_other_version(b""));
     }
 }
