@@ -118,19 +118,20 @@ fn names_the_file(key: &str, id: &str) -> bool {
 
 /// Whether the lines `start..=end` (1-based) of a file overlap a definition of `id` or reference it.
 fn holds(facts: &FileFacts, id: &str, start: u32, end: u32) -> bool {
-    let overlaps = |(a, b): (u32, u32)| a <= end && start <= b;
-    facts.definitions.iter().any(|d| d.name == id && overlaps(d.span.lines_1based()))
-        || facts.references.iter().any(|r| r.name == id && overlaps(r.span.lines_1based()))
+    facts.definitions.iter().any(|d| d.name == id && overlaps(d.span.lines_1based(), start, end))
+        || facts.references.iter().any(|r| r.name == id && overlaps(r.span.lines_1based(), start, end))
+}
+
+/// Whether the lines `a..=b` and `start..=end` (1-based) share a line.
+fn overlaps((a, b): (u32, u32), start: u32, end: u32) -> bool {
+    a <= end && start <= b
 }
 
 /// What the lines `start..=end` of a file hold: the innermost definitions overlapping them, by
 /// qualified name (`Environment.__init__`), or "no definition".
 fn held_there(facts: &FileFacts, start: u32, end: u32) -> String {
     let overlapping: Vec<usize> = (0..facts.definitions.len())
-        .filter(|&i| {
-            let (a, b) = facts.definitions[i].span.lines_1based();
-            a <= end && start <= b
-        })
+        .filter(|&i| overlaps(facts.definitions[i].span.lines_1based(), start, end))
         .collect();
     let innermost: Vec<String> = overlapping
         .iter()
